@@ -1,0 +1,113 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * catalog — the SQLite database: tracks, bad files, play history (and, in
+ * later schema versions, analysis).
+ *
+ * The schema is versioned with PRAGMA user_version and brought up to date by
+ * an ordered list of migrations, each in its own transaction, when the
+ * database is opened; a database from a newer foreverfm is refused. WAL mode,
+ * so readers never wait for the scanner. All statements are prepared once.
+ *
+ * A track row is keyed by its path and remembers the file's size and mtime,
+ * so a rescan reads only new or changed files. A file that cannot be played
+ * stays in the table with a bad reason and is never offered for play until
+ * its size or mtime changes. Tracks that disappear from disk are marked
+ * missing (not deleted: play history refers to them) and come back if the
+ * file reappears.
+ *
+ * Errors: functions return 0 or a negative errno (-EIO for SQLite failures,
+ * logged once with SQLite's message; -ENOENT for an unknown id).
+ * Thread rules: one struct catalog may be shared by threads; every call takes
+ * the catalog's mutex, so calls are serialised. Never call back into the
+ * catalog from another thread while holding a lock of your own that that
+ * thread needs.
+ */
+#ifndef FOREVERFM_CATALOG_H
+#define FOREVERFM_CATALOG_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "decode.h"
+
+#define CATALOG_REASON_MAX 256
+
+struct catalog;
+
+struct catalog_track {
+	int64_t id;
+	char path[PATH_MAX];
+	char artist[DECODE_TAG_MAX];
+	char title[DECODE_TAG_MAX];
+	double duration_s;  /* 0 when unknown */
+	int bitrate_kbps;   /* 0 when unknown */
+};
+
+/* What the catalog knows of a file identified by path, size and mtime. */
+enum catalog_file_state {
+	CATALOG_FILE_NEW,       /* not in the catalog, or changed on disk */
+	CATALOG_FILE_KNOWN,     /* unchanged playable track */
+	CATALOG_FILE_KNOWN_BAD, /* unchanged bad file */
+};
+
+/* Opens (creating if needed) the database at PATH and migrates its schema.
+ * ":memory:" gives a private in-memory catalog. Creates the parent directory
+ * if missing. Returns NULL with errno set (EPROTO for a schema newer than
+ * this build) and logs why. */
+struct catalog *catalog_open(const char *path);
+
+/* Closes; accepts NULL. */
+void catalog_close(struct catalog *cat);
+
+/* The schema version this build writes. */
+int catalog_schema_version(void);
+
+/* Scan bookkeeping: catalog_scan_begin() starts a generation; every file the
+ * scan meets is passed to catalog_file_state() / catalog_track_put() /
+ * catalog_file_bad(), which mark it seen; catalog_scan_end() marks every
+ * track under ROOTS that was not seen in this generation as missing.
+ * Files outside every root are left alone (the operator may have removed a
+ * library path; those tracks become missing at the next full scan of it). */
+int catalog_scan_begin(struct catalog *cat);
+int catalog_scan_end(struct catalog *cat, char *const *roots, size_t n_roots,
+		     size_t *n_missing);
+
+int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
+		       int64_t mtime, enum catalog_file_state *state);
+
+/* Inserts or updates the playable track at PATH. *id receives its id
+ * (id may be NULL). Clears any bad reason and missing flag. */
+int catalog_track_put(struct catalog *cat, const char *path, int64_t size,
+		      int64_t mtime, const struct decode_info *info,
+		      int64_t *id);
+
+/* Records PATH as bad with a one-line REASON. It is not played until the
+ * file changes. */
+int catalog_file_bad(struct catalog *cat, const char *path, int64_t size,
+		     int64_t mtime, const char *reason);
+
+/* Marks a known track bad (it failed while playing). */
+int catalog_track_bad(struct catalog *cat, int64_t id, const char *reason);
+
+/* Copies the ids of all playable tracks (not bad, not missing), in id
+ * order, into ids (capacity max). *n receives the number of playable tracks,
+ * which may exceed max; then only max ids were copied. */
+int catalog_playable_ids(struct catalog *cat, int64_t *ids, size_t max,
+			 size_t *n);
+
+int catalog_track_get(struct catalog *cat, int64_t id,
+		      struct catalog_track *track);
+
+/* Number of bad files (for logs and tests). */
+int catalog_bad_count(struct catalog *cat, size_t *n);
+
+/* Appends to the play history: TRACK_ID became audible at WHEN. */
+int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);
+
+/* The most recent play, or -ENOENT when there is none. */
+int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
+
+#endif

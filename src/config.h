@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * config — the INI configuration: loading, validation, defaults.
+ *
+ * The file is parsed with libinih. Every key is validated as it is read; the
+ * first problem ends loading with one line "FILE:LINE: [SECTION] KEY: why",
+ * which the caller prints before exiting with code 2. Unknown sections and
+ * keys are errors (they are nearly always typos). The source password may be
+ * given inline (`password`) or read from `password_file`; it is never copied
+ * into an error message.
+ *
+ * Sections and keys (defaults in parentheses):
+ *   [library] path (repeatable; several paths), database
+ *             (/var/lib/foreverfm/catalog.db), min_duration (90),
+ *             max_duration (600)
+ *   [icecast] host (127.0.0.1), port (8000), user (source), password or
+ *             password_file, tls (no), name (foreverfm), description, genre,
+ *             url, public (no)
+ *   [output.NAME] mount (required, starts with "/"), format (mp3 | ogg),
+ *             bitrate (kbps, MP3 CBR; default 128 when no quality is given),
+ *             quality (MP3 VBR 0 best..9; Vorbis -0.1..1.0, default 0.4),
+ *             chained (Ogg: a new logical stream per track; yes)
+ *   [mix]     crossfade_seconds (6)
+ *
+ * Ownership: config_load() and config_defaults() return a heap object that
+ * the caller frees with config_destroy(). All strings live inside it. A
+ * struct config is immutable once loaded; reloading makes a new one.
+ * Thread rules: none; hand a loaded config to other threads read-only.
+ */
+#ifndef FOREVERFM_CONFIG_H
+#define FOREVERFM_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_PATHS_MAX 64
+#define CONFIG_OUTPUTS_MAX 8
+#define CONFIG_STRING_MAX 256
+#define CONFIG_ERROR_MAX 512
+
+enum output_format {
+	OUTPUT_FORMAT_MP3,
+	OUTPUT_FORMAT_OGG,
+};
+
+struct config_output {
+	char name[64];                 /* NAME of [output.NAME] */
+	char mount[CONFIG_STRING_MAX]; /* "/forever.mp3" */
+	enum output_format format;
+	int bitrate_kbps;   /* MP3: CBR bitrate when > 0, else VBR by quality */
+	double quality;     /* MP3 VBR 0..9 (0 best); Vorbis -0.1..1.0 */
+	bool chained;       /* Ogg: new logical stream with comments per track */
+};
+
+struct config {
+	char *file; /* the file loaded, NULL for defaults */
+
+	char *library_paths[CONFIG_PATHS_MAX];
+	size_t n_library_paths;
+	char *database;
+	double min_duration_s;
+	double max_duration_s;
+
+	char icecast_host[CONFIG_STRING_MAX];
+	int icecast_port;
+	char icecast_user[CONFIG_STRING_MAX];
+	char icecast_password[CONFIG_STRING_MAX]; /* secret: never log */
+	bool icecast_tls;
+	char station_name[CONFIG_STRING_MAX];
+	char station_description[CONFIG_STRING_MAX];
+	char station_genre[CONFIG_STRING_MAX];
+	char station_url[CONFIG_STRING_MAX];
+	bool station_public;
+
+	struct config_output outputs[CONFIG_OUTPUTS_MAX];
+	size_t n_outputs;
+
+	double crossfade_s;
+};
+
+/* A configuration with every default and no outputs or library paths.
+ * Returns NULL with errno = ENOMEM on allocation failure. */
+struct config *config_defaults(void);
+
+/* Loads and validates FILE. On failure returns NULL and writes one line
+ * "FILE:LINE: [SECTION] KEY: reason" (no newline) into err; errno is EINVAL
+ * for a bad file, or the errno of the failed open/read. */
+struct config *config_load(const char *file, char *err, size_t err_size);
+
+/* Replaces the library paths (command-line PATH arguments). Copies them.
+ * Returns 0, -E2BIG for more than CONFIG_PATHS_MAX, or -ENOMEM. */
+int config_set_library_paths(struct config *cfg, char *const *paths, size_t n);
+
+/* Frees everything; accepts NULL. Wipes the password before freeing. */
+void config_destroy(struct config *cfg);
+
+const char *config_format_name(enum output_format format);
+
+#endif
