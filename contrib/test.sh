@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# contrib/test.sh — sets up everything on a fresh Debian machine and runs
+# every test: installs the packages, builds from scratch (out of tree, with
+# -Werror), runs `make check` (unit tests and integration tests against a
+# real icecast2), runs the unit tests again under ASan+UBSan, and runs
+# `make distcheck`. Ends with one line "N passed, N failed".
+#
+# Environment: JOBS (default: number of cores), FOREVERFM_SKIP_DISTCHECK=1,
+# FOREVERFM_SKIP_SANITIZERS=1 for quicker local runs.
+set -u
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top" || exit 1
+. "$top/contrib/packages.sh"
+foreverfm_install_packages || { echo "package installation failed"; echo "0 passed, 1 failed"; exit 1; }
+
+jobs=${JOBS:-$(nproc)}
+passed=0
+failed=0
+
+# count BUILDDIR: adds the results of BUILDDIR's last `make check`.
+count() {
+	for trs in $(find "$1" -name '*.trs' 2>/dev/null); do
+		case "$(sed -n 's/^:test-result: //p' "$trs")" in
+		PASS|SKIP|XFAIL) passed=$((passed + 1)) ;;
+		*) failed=$((failed + 1)) ;;
+		esac
+	done
+}
+
+# step NAME COMMAND...: runs a build step; a failing step counts as a failure.
+step() {
+	name=$1; shift
+	echo "=== $name"
+	if ! "$@"; then
+		echo "=== $name: FAILED"
+		failed=$((failed + 1))
+		return 1
+	fi
+}
+
+show_failures() {
+	for log in $(find "$1" -name '*.log' -path '*tests*' 2>/dev/null); do
+		trs=${log%.log}.trs
+		[ -f "$trs" ] || continue
+		if ! grep -qE '^:test-result: (PASS|SKIP|XFAIL)' "$trs"; then
+			echo "--- $log"
+			tail -n 60 "$log"
+		fi
+	done
+}
+
+rm -rf build-ci build-ci-asan
+step autogen ./autogen.sh || { echo "$passed passed, $failed failed"; exit 1; }
+
+mkdir -p build-ci
+if step configure sh -c 'cd build-ci && ../configure --enable-werror' &&
+   step build make -C build-ci -j"$jobs"; then
+	make -C build-ci -j"$jobs" check || show_failures build-ci
+	count build-ci
+fi
+
+if [ "${FOREVERFM_SKIP_SANITIZERS:-0}" != 1 ]; then
+	mkdir -p build-ci-asan
+	if step configure-asan sh -c 'cd build-ci-asan && ../configure --enable-sanitizers' &&
+	   step build-asan make -C build-ci-asan -j"$jobs"; then
+		# The unit tests, under ASan+UBSan.
+		make -C build-ci-asan -j"$jobs" check \
+			TESTS="$(cd "$top" && ls tests/test_*.c | sed 's/\.c$//' | tr '\n' ' ')" ||
+			show_failures build-ci-asan
+		count build-ci-asan
+	fi
+fi
+
+if [ "${FOREVERFM_SKIP_DISTCHECK:-0}" != 1 ] && [ -f build-ci/Makefile ]; then
+	# distcheck repeats the whole suite from the tarball; only its verdict counts.
+	if step distcheck make -C build-ci -j"$jobs" distcheck \
+		DISTCHECK_CONFIGURE_FLAGS=--enable-werror >build-ci/distcheck.log 2>&1; then
+		passed=$((passed + 1))
+	else
+		tail -n 80 build-ci/distcheck.log
+	fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
