@@ -4,8 +4,6 @@
  */
 #include "autoconfig.h"
 
-#include "config.h"
-
 #include <stdio.h>
 #include <string.h>
 
