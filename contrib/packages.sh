@@ -12,7 +12,7 @@ FOREVERFM_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
  libsqlite3-dev libsamplerate0-dev libinih-dev"
 # Test and demo tools: a real Icecast, generators and decoders for test music.
 FOREVERFM_TEST_PACKAGES="icecast2 sox libsox-fmt-all ffmpeg vorbis-tools curl
- sqlite3 valgrind procps"
+ sqlite3 valgrind procps python3"
 
 foreverfm_install_packages() {
 	missing=""

@@ -7,7 +7,8 @@
 # brings both mounts back by themselves, with the current title resent
 # (a new listener gets a StreamTitle at once) and clean frames; a second
 # station with a wrong password logs an authentication failure (without the
-# password), keeps retrying and keeps running.
+# password), keeps retrying and keeps running; a listener connected while
+# foreverfm restarts stays connected (the fallback) and hears it again.
 . "$top_srcdir/tests/lib.sh"
 it_setup
 
@@ -59,5 +60,31 @@ wait "$wrong_pid" || fail "the wrong-password station did not exit cleanly"
 
 # The good station was never disturbed.
 mount_listed /forever.mp3 || fail "/forever.mp3 went away"
+
+# --- foreverfm restarts: a connected listener stays connected (Icecast
+# falls back to the silence file from contrib/icecast.xml) and hears the
+# station again when it is back (fallback-override).
+"$TOOLS/icy_listen" "$BASE_URL/forever.mp3" 24 "$WORK/restart.mp3" "$WORK/restart.meta" &
+lp=$!
+sleep 5
+station_stop || fail "station exited with an error on SIGTERM"
+mount_listed /forever.mp3 && fail "the mount stayed after SIGTERM"
+sleep 3
+station_start "$WORK/station.ini"
+wait $lp || fail "the listener was dropped while foreverfm restarted"
+ffmpeg -nostdin -loglevel error -i "$WORK/restart.mp3" -f s16le -ac 2 -ar 44100 - |
+	"$TOOLS/tone_track" 440:steady 660:other > "$WORK/restart.audible"
+cat "$WORK/restart.audible"
+secs=$(awk -F '\t' '$1 == "end" { print $2 }' "$WORK/restart.audible")
+awk -v s="$secs" 'BEGIN { exit !(s >= 22) }' ||
+	fail "the listener got only $secs s of audio in 24 s"
+labels=$(grep -v '^end' "$WORK/restart.audible" | cut -f2 | tr '\n' ' ')
+case "$labels" in
+*-*) ;;
+*) fail "no fallback silence while foreverfm was down: $labels" ;;
+esac
+last=$(grep -v '^end' "$WORK/restart.audible" | tail -n 1 | cut -f2)
+[ "$last" != "-" ] || fail "the listener did not get the station back: $labels"
+
 station_stop || fail "station exited with an error on SIGTERM"
 echo "ok"

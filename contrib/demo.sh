@@ -1,0 +1,94 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-or-later
+#
+# contrib/demo.sh [MUSIC_DIR] — everything needed to hear foreverfm on a
+# fresh Debian machine: installs the packages, builds (in build/), starts a
+# local Icecast configured from contrib/icecast.xml (port 8000, or a free
+# port when 8000 is taken), and streams MUSIC_DIR — or, with no argument, a
+# small library of synthetic dance tracks generated into build/demo/music so
+# the mixing is audible. Prints the listen URLs; Ctrl-C stops both.
+#
+# Environment: PORT (default 8000), CROSSFADE (seconds, default 6).
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+cd "$top"
+. "$top/contrib/packages.sh"
+foreverfm_install_packages
+
+[ -x configure ] || ./autogen.sh
+mkdir -p build
+if [ ! -f build/Makefile ]; then
+	(cd build && ../configure)
+fi
+make -C build -j"$(nproc)" >/dev/null
+
+demo="$top/build/demo"
+mkdir -p "$demo"
+if [ $# -ge 1 ]; then
+	music=$(cd "$1" && pwd) || { echo "no such directory: $1"; exit 2; }
+else
+	music="$demo/music"
+	echo "generating a demo library in $music ..."
+	sh "$top/contrib/make-demo-library.sh" "$music" 8 75
+fi
+
+harness="$top/tests/icecast-harness.sh"
+export top_srcdir="$top"
+sh "$harness" stop "$demo/icecast" >/dev/null 2>&1 || true
+mkdir -p "$demo/icecast"
+port=$(sh "$harness" start "$demo/icecast" "${PORT:-8000}" 2>/dev/null) ||
+	port=$(sh "$harness" start "$demo/icecast")
+station=""
+cleanup() {
+	trap - EXIT INT TERM
+	if [ -n "$station" ]; then
+		kill -TERM "$station" 2>/dev/null   # fades out, disconnects
+		wait "$station" 2>/dev/null || true
+	fi
+	sh "$harness" stop "$demo/icecast"
+}
+trap cleanup EXIT
+trap 'cleanup; exit 130' INT TERM
+sh "$harness" password "$demo/icecast" > "$demo/password"
+
+cat > "$demo/foreverfm.ini" <<CFG
+# Written by contrib/demo.sh
+[library]
+path = $music
+database = $demo/catalog.db
+
+[icecast]
+host = 127.0.0.1
+port = $port
+password_file = $demo/password
+name = foreverfm demo
+description = an endless mix
+
+[output.mp3]
+mount = /forever.mp3
+format = mp3
+bitrate = 128
+
+[output.ogg]
+mount = /forever.ogg
+format = ogg
+quality = 0.4
+
+[mix]
+crossfade_seconds = ${CROSSFADE:-6}
+CFG
+
+cat <<MSG
+
+  foreverfm is streaming. Listen with any internet-radio app or player:
+
+      http://127.0.0.1:$port/forever.mp3
+      http://127.0.0.1:$port/forever.ogg
+
+  e.g.  mpv http://127.0.0.1:$port/forever.mp3   (Icecast status: http://127.0.0.1:$port/)
+MSG
+"$top/build/foreverfm" run -c "$demo/foreverfm.ini" &
+station=$!
+echo "  Ctrl-C stops. Add music to $music and run: kill -HUP $station"
+echo
+wait "$station"
