@@ -491,7 +491,8 @@ static int source_dir_read_names(struct source_dir_walk *w, int fd,
 		n++;
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), source_dir_name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), source_dir_name_cmp);
 out:
 	*names_out = names;
 	*n_out = n;
