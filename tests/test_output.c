@@ -483,6 +483,8 @@ static void check_mp3_listener(double connected_at, double listen_start_at,
 		title_of(k, a, sizeof(a), t, sizeof(t), expect, sizeof(expect));
 		CHECK_STR(tab + 1, expect);
 		CHECK(k == 0 || off > prev);
+		/* contrib/icecast.xml's mp3-metadata-interval. */
+		CHECK_INT(off % 8192, ==, 0);
 		if (k > 0 && (size_t)(k - 1) < n_changes) {
 			/* The audible change, in bytes of the CBR stream. */
 			double change = first + changes[k - 1] * 16000.0 / RATE;
