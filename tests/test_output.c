@@ -20,7 +20,8 @@
  *      a second source on a live mount is told "mount in use".
  *   4. Icecast killed and restarted on the same port: both outputs come
  *      back by themselves within the backoff.
- *   5. The ring ends: the outputs finish, disconnect and end by themselves.
+ *   5. The ring ends: the outputs finish, disconnect and end by themselves,
+ *      and so, within a second, does one still failing to log in.
  * No password ever appears in what the outputs log (stderr is captured).
  * Skips (77) when icecast2 is not installed.
  */
@@ -716,7 +717,6 @@ int main(void)
 	CHECK_INT(st.connects, ==, 0);
 	CHECK(st.failures >= 2);
 	double t = now_s();
-	output_destroy(wrong);
 	output_destroy(second);
 	CHECK(now_s() - t < 1.0); /* the backoff wait ends at once */
 	fflush(stderr);
@@ -746,6 +746,14 @@ int main(void)
 	pthread_join(w.thread, NULL);
 	output_join(mp3);
 	output_join(ogg);
+	/* An output that cannot connect notices the end too, within a
+	 * second of its backoff wait, so joining it does not hang. */
+	t = now_s();
+	output_join(wrong);
+	CHECK(now_s() - t < 1.5);
+	output_get_stats(wrong, &st);
+	CHECK_INT(st.connects, ==, 0);
+	output_destroy(wrong);
 	output_get_stats(ogg, &st);
 	CHECK(!st.connected);
 	double gone_by = now_s() + 5;
