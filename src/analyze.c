@@ -28,6 +28,9 @@
 #include <string.h>
 
 #include <aubio/aubio.h>
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 #include "analyze.h"
 #include "analyze_loudness.h"
@@ -45,6 +48,7 @@
 #define CHROMA_MIN_BIN 5   /* 54 Hz */
 #define CHROMA_MAX_BIN 465 /* 5 kHz */
 #define MEL_FILTERS 40
+#define FEED_BLOCK 4096    /* 44.1 kHz frames processed at a time */
 
 struct analyzer {
 	struct analysis_params params;
@@ -53,12 +57,15 @@ struct analyzer {
 	bool finished;
 
 	float hb[HB_TAPS];             /* FIR coefficients */
-	float hb_hist[2 * HB_TAPS];    /* mono 44.1 kHz history, doubled */
-	int hb_pos;
-	int hb_phase;                  /* output every second input sample */
+	/* Mono 44.1 kHz: filter history, then the block being decimated. */
+	float mono[HB_TAPS + FEED_BLOCK];
+	size_t mono_len;
+	size_t mono_centre;            /* next output's centre in mono[] */
+	float dec[FEED_BLOCK / 2 + 2]; /* the block at 22.05 kHz */
 
-	float frame[ANALYZE_FFT_SIZE]; /* newest 22.05 kHz samples, in order */
-	int frame_fill;                /* new samples since the last FFT */
+	/* 22.05 kHz samples not yet past every FFT frame that needs them. */
+	float fbuf[ANALYZE_FFT_SIZE + FEED_BLOCK / 2 + 2];
+	size_t fbuf_len;
 	float window[ANALYZE_FFT_SIZE];
 	aubio_fft_t *fft;
 	fvec_t *fft_in;
@@ -168,6 +175,11 @@ struct analyzer *analyze_create(const struct analysis_params *params)
 	if (!an)
 		goto fail;
 	an->params = p;
+	/* Zero history: the first output is centred on input sample 0 minus
+	 * the filter delay; the first FFT frame ends after one hop. */
+	an->mono_len = HB_TAPS - 1;
+	an->mono_centre = (HB_TAPS - 1) / 2;
+	an->fbuf_len = ANALYZE_FFT_SIZE - ANALYZE_HOP;
 	an->first_loud = -1;
 	an->last_loud = -1;
 
@@ -245,7 +257,7 @@ static int push(struct analyze_vec *vec, const float *v, size_t n)
 	return rc == -ENOSPC ? 0 : rc;
 }
 
-static int spectral_frame(struct analyzer *an)
+static int spectral_frame(struct analyzer *an, const float *frame)
 {
 	struct analyze_features *f = &an->f;
 	int rc = 0;
@@ -254,7 +266,7 @@ static int spectral_frame(struct analyzer *an)
 	float *in = an->fft_in->data;
 	double sq = 0;
 	for (int i = 0; i < ANALYZE_FFT_SIZE; i++) {
-		float x = an->frame[i];
+		float x = frame[i];
 		sq += (double)x * x;
 		in[i] = x * an->window[i];
 	}
@@ -262,30 +274,33 @@ static int spectral_frame(struct analyzer *an)
 	aubio_fft_get_norm(an->fft_out, an->spec);
 	const float *mag = an->spec->norm;
 
-	float flux = 0, flux_low = 0, flux_mid = 0, dpos = 0, msum = 0;
-	double e_all = 0, e_low = 0;
+	/* Straight loops over bins that the compiler can vectorise. */
+	float rise[ANALYZE_BINS], e[ANALYZE_BINS];
+	float dpos = 0, msum = 0;
 	for (int k = 0; k < ANALYZE_BINS; k++) {
 		float m = mag[k];
 		float lg = fast_log2(1.0f + m);
 		float d = lg - an->prev_log[k];
 		an->prev_log[k] = lg;
+		rise[k] = d > 0 ? d : 0.0f;
 		float dm = m - an->prev_mag[k];
 		an->prev_mag[k] = m;
-		if (k <= FLUX_TOP_BIN && d > 0) {
-			flux += d;
-			if (k <= FLUX_LOW_BINS)
-				flux_low += d;
-			else if (k <= FLUX_MID_BINS)
-				flux_mid += d;
-		}
-		if (dm > 0)
-			dpos += dm;
+		dpos += dm > 0 ? dm : 0.0f;
 		msum += m;
-		double e = (double)m * m;
-		e_all += e;
-		if (k <= LOW_SHARE_BINS)
-			e_low += e;
+		e[k] = m * m;
 	}
+	float flux_low = 0, flux_mid = 0, flux_high = 0, e_low = 0, e_all = 0;
+	for (int k = 0; k <= FLUX_LOW_BINS; k++)
+		flux_low += rise[k];
+	for (int k = FLUX_LOW_BINS + 1; k <= FLUX_MID_BINS; k++)
+		flux_mid += rise[k];
+	for (int k = FLUX_MID_BINS + 1; k <= FLUX_TOP_BIN; k++)
+		flux_high += rise[k];
+	float flux = flux_low + flux_mid + flux_high;
+	for (int k = 0; k <= LOW_SHARE_BINS; k++)
+		e_low += e[k];
+	for (int k = 0; k < ANALYZE_BINS; k++)
+		e_all += e[k];
 
 	float chroma[12] = { 0 };
 	for (int k = CHROMA_MIN_BIN; k < CHROMA_MAX_BIN; k++) {
@@ -308,7 +323,7 @@ static int spectral_frame(struct analyzer *an)
 
 	float level = (float)(10.0 * log10(sq / ANALYZE_FFT_SIZE + 1e-12));
 	float rel = msum > 1e-9f ? dpos / msum : 0.0f;
-	float low = e_all > 1e-12 ? (float)(e_low / e_all) : 0.0f;
+	float low = e_all > 1e-12f ? e_low / e_all : 0.0f;
 	if ((rc = push(&f->flux, &flux, 1)) < 0 ||
 	    (rc = push(&f->flux_low, &flux_low, 1)) < 0 ||
 	    (rc = push(&f->flux_mid, &flux_mid, 1)) < 0 ||
@@ -331,34 +346,93 @@ static int spectral_frame(struct analyzer *an)
 	return 0;
 }
 
-/* One 22.05 kHz mono sample. */
-static int mono_sample(struct analyzer *an, float x)
+/* A block of 22.05 kHz mono samples: fine envelope and FFT frames. */
+static int mono_block(struct analyzer *an, const float *x, size_t n)
 {
 	int rc;
-	/* Fine envelope: energy of the first difference per block. */
-	float d = x - an->fine_prev_x;
-	an->fine_prev_x = x;
-	an->fine_acc += d * d;
-	if (++an->fine_count == ANALYZE_FINE_BLOCK) {
-		float lg = fast_log2(an->fine_acc + 1e-10f);
-		float rise = lg - an->fine_prev_log;
-		an->fine_prev_log = lg;
-		if (rise < 0)
-			rise = 0;
-		if ((rc = push(&an->f.fine, &rise, 1)) < 0)
-			return rc;
-		an->fine_acc = 0;
-		an->fine_count = 0;
+	/* Fine envelope: energy of the first difference per block. Locals,
+	 * not struct members, so the loop is not tied to memory. */
+	float prev_x = an->fine_prev_x, acc = an->fine_acc;
+	int count = an->fine_count;
+	for (size_t i = 0; i < n; i++) {
+		float d = x[i] - prev_x;
+		prev_x = x[i];
+		acc += d * d;
+		if (++count == ANALYZE_FINE_BLOCK) {
+			float lg = fast_log2(acc + 1e-10f);
+			float rise = lg - an->fine_prev_log;
+			an->fine_prev_log = lg;
+			if (rise < 0)
+				rise = 0;
+			if ((rc = push(&an->f.fine, &rise, 1)) < 0)
+				return rc;
+			acc = 0;
+			count = 0;
+		}
 	}
-	an->frame[ANALYZE_FFT_SIZE - ANALYZE_HOP + an->frame_fill] = x;
-	if (++an->frame_fill == ANALYZE_HOP) {
-		if ((rc = spectral_frame(an)) < 0)
+	an->fine_prev_x = prev_x;
+	an->fine_acc = acc;
+	an->fine_count = count;
+	memcpy(an->fbuf + an->fbuf_len, x, n * sizeof(*x));
+	an->fbuf_len += n;
+	size_t pos = 0;
+	while (pos + ANALYZE_FFT_SIZE <= an->fbuf_len) {
+		if ((rc = spectral_frame(an, an->fbuf + pos)) < 0)
 			return rc;
-		memmove(an->frame, an->frame + ANALYZE_HOP,
-			(ANALYZE_FFT_SIZE - ANALYZE_HOP) * sizeof(float));
-		an->frame_fill = 0;
+		pos += ANALYZE_HOP;
 	}
+	memmove(an->fbuf, an->fbuf + pos, (an->fbuf_len - pos) * sizeof(float));
+	an->fbuf_len -= pos;
 	return 0;
+}
+
+static int feed_block(struct analyzer *an, const float *stereo, size_t n)
+{
+	float peak = 0;
+	float *m = an->mono + an->mono_len;
+	for (size_t i = 0; i < n; i++) {
+		float l = stereo[2 * i], r = stereo[2 * i + 1];
+		l = isfinite(l) ? l : 0.0f;
+		r = isfinite(r) ? r : 0.0f;
+		float al = fabsf(l), ar = fabsf(r);
+		peak = al > peak ? al : peak;
+		peak = ar > peak ? ar : peak;
+		m[i] = 0.5f * (l + r);
+	}
+	if (peak >= SILENCE_AMP) {
+		size_t i = 0, j = n;
+		if (an->first_loud < 0) {
+			while (fabsf(stereo[2 * i]) < SILENCE_AMP &&
+			       fabsf(stereo[2 * i + 1]) < SILENCE_AMP)
+				i++;
+			an->first_loud = (int64_t)(an->frames_in + i);
+		}
+		while (j > 0 && fabsf(stereo[2 * j - 2]) < SILENCE_AMP &&
+		       fabsf(stereo[2 * j - 1]) < SILENCE_AMP)
+			j--;
+		an->last_loud = (int64_t)(an->frames_in + j - 1);
+	}
+	an->mono_len += n;
+
+	/* Half-band decimation: odd taps (from the centre) are zero and the
+	 * filter is symmetric, so 6 multiplies per output. */
+	const int half = (HB_TAPS - 1) / 2;
+	size_t c = an->mono_centre, nd = 0;
+	while (c + (size_t)half < an->mono_len) {
+		const float *x = an->mono + c;
+		float y = an->hb[half] * x[0];
+		for (int k = 1; k <= half; k += 2)
+			y += an->hb[half + k] * (x[k] + x[-k]);
+		an->dec[nd++] = y;
+		c += 2;
+	}
+	size_t keep_from = c - (size_t)half;
+	memmove(an->mono, an->mono + keep_from,
+		(an->mono_len - keep_from) * sizeof(float));
+	an->mono_len -= keep_from;
+	an->mono_centre = c - keep_from;
+	an->frames_in += n;
+	return mono_block(an, an->dec, nd);
 }
 
 int analyze_feed(struct analyzer *an, const float *stereo, size_t frames)
@@ -366,37 +440,24 @@ int analyze_feed(struct analyzer *an, const float *stereo, size_t frames)
 	int rc = 0;
 	if (!an || (!stereo && frames) || an->finished)
 		return -EINVAL;
-	if ((rc = analyze_loudness_feed(an->loud, stereo, frames,
-					&an->f.loud_st)) < 0)
-		return rc;
-	for (size_t i = 0; i < frames; i++) {
-		float l = stereo[2 * i], r = stereo[2 * i + 1];
-		if (!isfinite(l))
-			l = 0;
-		if (!isfinite(r))
-			r = 0;
-		if (fabsf(l) >= SILENCE_AMP || fabsf(r) >= SILENCE_AMP) {
-			if (an->first_loud < 0)
-				an->first_loud = (int64_t)(an->frames_in + i);
-			an->last_loud = (int64_t)(an->frames_in + i);
-		}
-		float m = 0.5f * (l + r);
-		an->hb_hist[an->hb_pos] = m;
-		an->hb_hist[an->hb_pos + HB_TAPS] = m;
-		an->hb_pos = (an->hb_pos + 1) % HB_TAPS;
-		an->hb_phase ^= 1;
-		if (an->hb_phase)
-			continue;
-		/* hb_hist[hb_pos .. hb_pos + TAPS) is oldest..newest. */
-		const float *h = an->hb_hist + an->hb_pos;
-		float y = an->hb[(HB_TAPS - 1) / 2] * h[(HB_TAPS - 1) / 2];
-		for (int k = 0; k < HB_TAPS; k += 2)
-			y += an->hb[k] * h[k];
-		if ((rc = mono_sample(an, y)) < 0)
-			return rc;
+#if defined(__SSE__)
+	/* Decaying sounds drive the filters (ours, libebur128's K-weighting,
+	 * FFTW) into denormal numbers, which cost a hundred times as much:
+	 * flush them to zero while we compute, then restore the caller's
+	 * floating-point mode. */
+	unsigned int csr = _mm_getcsr();
+	_mm_setcsr(csr | 0x8040u); /* FTZ | DAZ */
+#endif
+	rc = analyze_loudness_feed(an->loud, stereo, frames, &an->f.loud_st);
+	for (size_t done = 0; rc == 0 && done < frames;) {
+		size_t n = frames - done < FEED_BLOCK ? frames - done : FEED_BLOCK;
+		rc = feed_block(an, stereo + 2 * done, n);
+		done += n;
 	}
-	an->frames_in += frames;
-	return 0;
+#if defined(__SSE__)
+	_mm_setcsr(csr);
+#endif
+	return rc;
 }
 
 int analyze_finish(struct analyzer *an, struct analysis *out)

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <ebur128.h>
 
@@ -22,18 +23,30 @@
 #define LOUD_STEP_FRAMES ((size_t)(ANALYZE_LOUD_STEP_S * 44100.0 + 0.5))
 #define SILENCE_LUFS -70.0
 
+/* libebur128 sums its whole window on every query, so short-term
+ * loudness is not asked of it every step (3 s of samples each time) but
+ * built from momentary (400 ms) values, one per step. */
+#define ST_BLOCKS 8
+#define TP_HIST 13 /* samples kept between blocks, per channel */
+#define TP_BLOCK 4096
+
 struct analyze_loudness {
 	ebur128_state *ebu;
 	size_t step_left;      /* frames until the next short-term sample */
 	float coef[TP_PHASES][TP_TAPS_PER_PHASE];
-	float hist[2][TP_TAPS_PER_PHASE]; /* newest first, per channel */
+	float buf[2][TP_HIST + TP_BLOCK]; /* history, then the new block */
 	float peak;            /* largest |sample| or interpolated value */
+	/* Momentary energies of the last ST_BLOCKS steps: their mean is the
+	 * short-term (3.2 s) loudness. */
+	double mom[ST_BLOCKS];
+	unsigned n_mom;
 };
 
 static void tp_design(struct analyze_loudness *lo)
 {
-	/* Windowed sinc for 4x upsampling, cutoff at the input Nyquist,
-	 * gain 4 spread over the phases so each phase has unit DC gain. */
+	/* Windowed sinc for 4x upsampling, cutoff at the input Nyquist; each
+	 * phase normalised to unit DC gain. coef[p][j] multiplies x[n - j]
+	 * for the value at n - 5.875 + p / 4. */
 	for (int i = 0; i < TP_TAPS; i++) {
 		double n = i - (TP_TAPS - 1) / 2.0;
 		double x = M_PI * n / TP_PHASES;
@@ -56,8 +69,7 @@ struct analyze_loudness *analyze_loudness_create(void)
 	if (!lo)
 		return NULL;
 	lo->ebu = ebur128_init(2, 44100,
-			       EBUR128_MODE_I | EBUR128_MODE_S |
-			       EBUR128_MODE_HISTOGRAM);
+			       EBUR128_MODE_I | EBUR128_MODE_HISTOGRAM);
 	if (!lo->ebu) {
 		free(lo);
 		errno = ENOMEM;
@@ -76,38 +88,55 @@ void analyze_loudness_destroy(struct analyze_loudness *lo)
 	free(lo);
 }
 
-/* Pushes one sample of channel c and, if it or its predecessor is a
- * candidate, evaluates the interpolated values between the two samples in
- * the middle of the filter. */
-static inline void tp_push(struct analyze_loudness *lo, int c, float x)
+/* True peak of one channel's block in x[TP_HIST .. TP_HIST + n), with the
+ * previous TP_HIST samples before it. Pair (j, j + 1) is interpolated when
+ * the larger of the two is a local maximum of |x| and within 6 dB of the
+ * peak so far: a waveform peaks between two samples next to its largest
+ * sample. Pairs are evaluated once, up to 6 samples behind the newest. */
+static void tp_block(struct analyze_loudness *lo, float *x, size_t n)
 {
-	float *h = lo->hist[c];
-	for (int j = TP_TAPS_PER_PHASE - 1; j > 0; j--)
-		h[j] = h[j - 1];
-	h[0] = x;
-	float ax = fabsf(x);
-	if (ax > lo->peak)
-		lo->peak = ax;
-	int mid = TP_TAPS_PER_PHASE / 2;
+	size_t len = TP_HIST + n;
+	float bmax = 0;
+	for (size_t i = TP_HIST; i < len; i++)
+		bmax = fabsf(x[i]) > bmax ? fabsf(x[i]) : bmax;
+	if (bmax > lo->peak)
+		lo->peak = bmax;
 	float thr = lo->peak * TP_CANDIDATE_RATIO;
-	if (fabsf(h[mid]) < thr && fabsf(h[mid - 1]) < thr)
-		return;
-	for (int p = 0; p < TP_PHASES; p++) {
-		float y = 0;
-		for (int j = 0; j < TP_TAPS_PER_PHASE; j++)
-			y += lo->coef[p][j] * h[j];
-		if (fabsf(y) > lo->peak)
-			lo->peak = fabsf(y);
+	for (size_t j = TP_HIST - 6; j + 6 < len; j++) {
+		float a = fabsf(x[j]), b = fabsf(x[j + 1]);
+		if (a < thr && b < thr)
+			continue;
+		if (a >= b ? a < fabsf(x[j - 1]) : b < fabsf(x[j + 2]))
+			continue;
+		const float *h = x + j + 6; /* h[-k] = x[n - k] */
+		for (int p = 0; p < TP_PHASES; p++) {
+			float y = 0;
+			for (int k = 0; k < TP_TAPS_PER_PHASE; k++)
+				y += lo->coef[p][k] * h[-k];
+			if (fabsf(y) > lo->peak) {
+				lo->peak = fabsf(y);
+				thr = lo->peak * TP_CANDIDATE_RATIO;
+			}
+		}
 	}
+	memmove(x, x + n, TP_HIST * sizeof(*x));
 }
 
 int analyze_loudness_feed(struct analyze_loudness *lo, const float *stereo,
 			  size_t frames, struct analyze_vec *curve)
 {
 	int rc = 0;
-	for (size_t i = 0; i < frames; i++) {
-		tp_push(lo, 0, stereo[2 * i]);
-		tp_push(lo, 1, stereo[2 * i + 1]);
+	for (size_t done = 0; done < frames;) {
+		size_t n = frames - done < TP_BLOCK ? frames - done : TP_BLOCK;
+		for (size_t i = 0; i < n; i++) {
+			float l = stereo[2 * (done + i)];
+			float r = stereo[2 * (done + i) + 1];
+			lo->buf[0][TP_HIST + i] = isfinite(l) ? l : 0.0f;
+			lo->buf[1][TP_HIST + i] = isfinite(r) ? r : 0.0f;
+		}
+		tp_block(lo, lo->buf[0], n);
+		tp_block(lo, lo->buf[1], n);
+		done += n;
 	}
 	while (frames > 0) {
 		size_t n = frames < lo->step_left ? frames : lo->step_left;
@@ -117,11 +146,16 @@ int analyze_loudness_feed(struct analyze_loudness *lo, const float *stereo,
 		frames -= n;
 		lo->step_left -= n;
 		if (lo->step_left == 0) {
-			double st = SILENCE_LUFS;
-			if (ebur128_loudness_shortterm(lo->ebu, &st) != EBUR128_SUCCESS ||
-			    !isfinite(st) || st < SILENCE_LUFS)
-				st = SILENCE_LUFS;
-			float v = (float)st;
+			double m = SILENCE_LUFS, e = 0, st;
+			if (ebur128_loudness_momentary(lo->ebu, &m) != EBUR128_SUCCESS ||
+			    !isfinite(m) || m < SILENCE_LUFS)
+				m = SILENCE_LUFS;
+			lo->mom[lo->n_mom++ % ST_BLOCKS] = pow(10.0, (m + 0.691) / 10.0);
+			unsigned k = lo->n_mom < ST_BLOCKS ? lo->n_mom : ST_BLOCKS;
+			for (unsigned i = 0; i < k; i++)
+				e += lo->mom[i];
+			st = e > 0 ? -0.691 + 10.0 * log10(e / ST_BLOCKS) : SILENCE_LUFS;
+			float v = (float)(st < SILENCE_LUFS ? SILENCE_LUFS : st);
 			rc = analyze_vec_push(curve, &v, 1);
 			if (rc < 0 && rc != -ENOSPC)
 				return rc;
@@ -147,7 +181,7 @@ void analyze_loudness_result(struct analyze_loudness *lo, double *lufs,
  * body of the track, moved to the nearest downbeat. */
 #define BODY_BELOW_LU 4.0
 /* Short-term loudness at t describes [t - 3 s, t]: date it to its middle. */
-#define ST_CENTRE_S 1.5
+#define ST_CENTRE_S 1.6
 
 static double snap_to_bar(const struct analysis *out, double t)
 {

@@ -30,7 +30,7 @@ struct analyze_loudness *analyze_loudness_create(void);
 void analyze_loudness_destroy(struct analyze_loudness *lo);
 
 /* Appends short-term loudness samples (every ANALYZE_LOUD_STEP_S, window
- * 3 s, LUFS, -70 for silence) to curve while feeding. */
+ * 3.2 s ending at the sample's time, LUFS, -70 for silence) to curve. */
 int analyze_loudness_feed(struct analyze_loudness *lo, const float *stereo,
 			  size_t frames, struct analyze_vec *curve);
 

@@ -29,7 +29,7 @@
 #define ANALYZE_FINE_BLOCK 64
 #define ANALYZE_FINE_FPS (ANALYZE_RATE / ANALYZE_FINE_BLOCK)
 /* Short-term loudness is sampled this often (seconds). */
-#define ANALYZE_LOUD_STEP_S 0.1
+#define ANALYZE_LOUD_STEP_S 0.4
 
 /* A growable float array with a hard cap on its length. */
 struct analyze_vec {
