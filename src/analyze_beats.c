@@ -36,6 +36,7 @@
 #include "autoconfig.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,6 +49,7 @@
 #define PRIOR_CENTRE_BPM 120.0
 #define PRIOR_OCTAVES 1.5
 #define OCTAVE_RULE 0.85
+#define LOW_PERIODIC 0.3
 #define PHASE_WINDOW_BEATS 32
 #define PHASE_BINS 48
 #define HIT_MS 25.0
@@ -158,25 +160,11 @@ static double refine(const struct tempo_ctx *t, double bpm, double rel,
 	return best;
 }
 
-/* The tempo (BPM) of the onset function o[0..n), with its periodicity
- * strength and the score of the strongest rival tempo not related to it. */
-static double tempo_estimate(const float *o, size_t n,
-			     const struct analysis_params *p,
-			     double *strength, double *rival)
+/* Normalised autocorrelation of o[0..n) up to lag lmax into rho (lmax + 2
+ * floats; r is scratch of the same size): 1 at lag 0, about 0 for lags
+ * that are not periods. Returns false for a flat signal. */
+static bool acf(const float *o, size_t n, int lmax, float *r, float *rho)
 {
-	int lmax = (int)(ACF_MAX_S * ANALYZE_FPS);
-	double bpm = 0;
-	float *r = NULL, *rho = NULL;
-	*strength = 0;
-	*rival = 0;
-	if ((size_t)lmax > n / 2)
-		lmax = (int)(n / 2);
-	if (lmax < (int)(60.0 * ANALYZE_FPS / p->bpm_min) + 2)
-		return 0;
-	r = calloc((size_t)lmax + 2, sizeof(*r));
-	rho = calloc((size_t)lmax + 2, sizeof(*rho));
-	if (!r || !rho)
-		goto out;
 	for (int l = 0; l <= lmax; l++) {
 		double s = 0;
 		for (size_t i = 0; i + (size_t)l < n; i++)
@@ -184,7 +172,7 @@ static double tempo_estimate(const float *o, size_t n,
 		r[l] = (float)(s / (double)(n - (size_t)l));
 	}
 	if (!(r[0] > 0))
-		goto out;
+		return false;
 	/* Smooth away the jitter of onsets quantised to frames. */
 	for (int l = 1; l < lmax; l++)
 		rho[l] = 0.25f * r[l - 1] + 0.5f * r[l] + 0.25f * r[l + 1];
@@ -196,10 +184,36 @@ static double tempo_estimate(const float *o, size_t n,
 	/* Smoothed like the other lags, so that a perfect period scores 1. */
 	double scale = 0.5 * r[0] + 0.5 * r[1] - mu;
 	if (!(scale > 0))
-		goto out;
+		return false;
 	rho[0] = 1.0f;
 	for (int l = 1; l <= lmax; l++)
 		rho[l] = (float)((rho[l] - mu) / scale);
+	return true;
+}
+
+/* The tempo (BPM) of the onset function o[0..n) (low: its low band alone),
+ * with its periodicity strength and the score of the strongest rival tempo
+ * not related to it. */
+static double tempo_estimate(const float *o, const float *low, size_t n,
+			     const struct analysis_params *p,
+			     double *strength, double *rival)
+{
+	int lmax = (int)(ACF_MAX_S * ANALYZE_FPS);
+	double bpm = 0;
+	float *r = NULL, *rho = NULL, *rho_low = NULL;
+	bool have_low;
+	*strength = 0;
+	*rival = 0;
+	if ((size_t)lmax > n / 2)
+		lmax = (int)(n / 2);
+	if (lmax < (int)(60.0 * ANALYZE_FPS / p->bpm_min) + 2)
+		return 0;
+	r = calloc((size_t)lmax + 2, sizeof(*r));
+	rho = calloc((size_t)lmax + 2, sizeof(*rho));
+	rho_low = calloc((size_t)lmax + 2, sizeof(*rho_low));
+	if (!r || !rho || !rho_low || !acf(o, n, lmax, r, rho))
+		goto out;
+	have_low = acf(low, n, lmax, r, rho_low);
 
 	struct tempo_ctx t = { rho, lmax };
 	double best_w = -1e9;
@@ -215,7 +229,15 @@ static double tempo_estimate(const float *o, size_t n,
 	if (bpm * 2 <= p->bpm_max * 1.005) {
 		double s2;
 		double b2 = refine(&t, bpm * 2, 0.003, &s2);
-		if (s2 >= OCTAVE_RULE * s1) {
+		/* A kick on every beat of the faster tempo decides too: the
+		 * back-beat snare makes the slower comb look as good. */
+		struct tempo_ctx tl = { rho_low, lmax };
+		double l1 = have_low ? comb(&tl, bpm) : 0;
+		double l2 = have_low ? comb(&tl, b2) : 0;
+		log_debug("analyze: octave %.2f -> %.2f: comb ratio %.3f, low "
+			  "band %.3f / %.3f", bpm, b2, s2 / s1, l2, l1);
+		if (s2 >= OCTAVE_RULE * s1 ||
+		    (l1 > LOW_PERIODIC && l2 >= OCTAVE_RULE * l1)) {
 			bpm = b2;
 			s1 = s2;
 		}
@@ -236,6 +258,7 @@ static double tempo_estimate(const float *o, size_t n,
 out:
 	free(r);
 	free(rho);
+	free(rho_low);
 	return bpm;
 }
 
@@ -608,8 +631,8 @@ void analyze_beats(const struct analyze_features *f,
 	if (i1 - i0 < (long)(MIN_AUDIO_S * ANALYZE_FPS))
 		goto out;
 	double strength, rival;
-	double bpm = tempo_estimate(o + i0, (size_t)(i1 - i0), p, &strength,
-				    &rival);
+	double bpm = tempo_estimate(o + i0, low + i0, (size_t)(i1 - i0), p,
+				    &strength, &rival);
 	if (!(bpm > 0))
 		goto out;
 

@@ -31,10 +31,12 @@
 #include <string.h>
 
 #include "analyze_priv.h"
+#include "log.h"
 
 #define SILENT_DB -60.0f
 #define NOVELTY_BEATS 16
 #define PHRASE_MIN_BARS 4
+#define ONSET_REL_MIN 0.12f
 
 static double clampd(double x, double lo, double hi)
 {
@@ -83,19 +85,20 @@ void analyze_timbre(const struct analyze_features *f, struct analysis *out)
 		return;
 	rel /= (double)loud;
 	low /= (double)loud;
-	/* Onsets: peaks of the flux above its median by a margin. */
+	/* Onsets: peaks of the level-free flux that rise well above its
+	 * median, with an absolute floor so that the small ripples of a
+	 * sustained sound are not counted. */
 	float *tmp = malloc(n * sizeof(*tmp));
 	size_t onsets = 0;
 	if (tmp) {
-		memcpy(tmp, f->flux.v, n * sizeof(*tmp));
+		const float *x = f->flux_rel.v;
+		memcpy(tmp, x, n * sizeof(*tmp));
 		qsort(tmp, n, sizeof(*tmp), cmp_float);
-		float med = tmp[n / 2], p90 = tmp[n * 9 / 10];
-		float thr = med + 0.3f * (p90 - med) + 1e-3f;
+		float thr = fmaxf(ONSET_REL_MIN, 2.0f * tmp[n / 2]);
 		size_t last = 0;
 		for (size_t i = 1; i + 1 < n; i++) {
-			float v = f->flux.v[i];
-			if (f->level_db.v[i] < SILENT_DB || v < thr ||
-			    v < f->flux.v[i - 1] || v < f->flux.v[i + 1])
+			if (f->level_db.v[i] < SILENT_DB || x[i] < thr ||
+			    x[i] < x[i - 1] || x[i] < x[i + 1])
 				continue;
 			if (onsets && i - last < 3)
 				continue; /* 70 ms apart at least */
@@ -110,6 +113,8 @@ void analyze_timbre(const struct analyze_features *f, struct analysis *out)
 	double e_low = clampd(low / 0.5, 0, 1);
 	out->energy = clampd(0.45 * e_density + 0.35 * e_flux + 0.20 * e_low,
 			     0, 1);
+	log_debug("analyze: energy %.3f: onsets %.2f/s flux %.3f low %.3f",
+		  out->energy, density, rel, low);
 }
 
 void analyze_phrases(const struct analyze_features *f, struct analysis *out)

@@ -10,6 +10,7 @@
 #define FOREVERFM_TESTS_SYNTH_H
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -108,28 +109,54 @@ static inline void synth_hat(struct synth *p, double t, double amp)
 	}
 }
 
-/* A harmonic tone (sawtooth-like, 8 partials) of MIDI note `note`, with a
- * 10 ms attack. bright (0..1) tilts the partials (timbre). */
+/* A harmonic tone (8 partials) of MIDI note `note`, with a 10 ms attack
+ * and a 20 ms release. bright (0..1) tilts the partials (timbre).
+ * Oscillators are complex rotations, not sin() per sample, to stay fast. */
 static inline void synth_note(struct synth *p, double t, double dur, int note,
 			      double amp, double bright)
 {
 	double f0 = 440.0 * pow(2.0, (note - 69) / 12.0);
 	size_t i0 = synth_index(t), n = (size_t)(dur * SYNTH_RATE);
-	double gains[8];
-	for (int h = 0; h < 8; h++)
-		gains[h] = pow(1.0 / (h + 1), 2.0 - 1.5 * bright);
+	double g[8], re[8], im[8], cr[8], ci[8];
+	int np = 0;
+	for (int h = 0; h < 8 && f0 * (h + 1) < 10000; h++, np++) {
+		g[h] = amp * pow(1.0 / (h + 1), 2.0 - 1.5 * bright);
+		re[h] = 1;
+		im[h] = 0;
+		cr[h] = cos(2 * M_PI * f0 * (h + 1) / SYNTH_RATE);
+		ci[h] = sin(2 * M_PI * f0 * (h + 1) / SYNTH_RATE);
+	}
 	for (size_t i = 0; i < n; i++) {
 		double x = (double)i / SYNTH_RATE;
 		double env = fmin(1.0, x / 0.01) * fmin(1.0, (dur - x) / 0.02);
 		double v = 0;
-		for (int h = 0; h < 8; h++) {
-			double fh = f0 * (h + 1);
-			if (fh > 10000)
-				break;
-			v += gains[h] * sin(2 * M_PI * fh * x);
+		for (int h = 0; h < np; h++) {
+			v += g[h] * im[h];
+			double r = re[h] * cr[h] - im[h] * ci[h];
+			im[h] = re[h] * ci[h] + im[h] * cr[h];
+			re[h] = r;
 		}
-		synth_add(p, i0 + i, (float)(amp * env * v));
+		synth_add(p, i0 + i, (float)(env * v));
 	}
+}
+
+/* A triad (root position, around middle C) plus the root two octaves down. */
+static inline void synth_chord(struct synth *p, double t, double dur, int root,
+			       bool minor, double amp, double bright)
+{
+	int r = 60 + ((root % 12) + 12) % 12;
+	if (r > 66)
+		r -= 12;
+	synth_note(p, t, dur, r, amp, bright);
+	synth_note(p, t, dur, r + (minor ? 3 : 4), amp, bright);
+	synth_note(p, t, dur, r + 7, amp, bright);
+	synth_note(p, t, dur, r - 24, amp * 1.2, 0.2);
+}
+
+static inline void synth_gain(struct synth *p, double gain)
+{
+	for (size_t i = 0; i < 2 * p->frames; i++)
+		p->s[i] = (float)(p->s[i] * gain);
 }
 
 /* Writes p as a 16-bit stereo WAV file; returns 0 or -1. The samples in p
