@@ -11,9 +11,10 @@
  * Krumhansl-Schmuckler key-finding algorithm reconsidered", Music
  * Perception 17, 1999), which weight the tonic and fifth more than the
  * Krumhansl-Kessler profiles and do better on popular and electronic music,
- * where tonic and fifth dominate. Confidence combines the best correlation
- * with its margin over the runner-up that is not the relative key (relative
- * major/minor share a Camelot number, so confusing them costs little).
+ * where tonic and fifth dominate. Confidence is the best correlation times
+ * its margin over the runner-up that is not the relative key (relative
+ * major and minor sit side by side on the Camelot wheel, so confusing them
+ * costs little) times how peaked the chroma is (noise is flat).
  */
 #include "autoconfig.h"
 
@@ -108,8 +109,14 @@ void analyze_key(const struct analyze_features *f, struct analysis *out)
 		if (k != best && k != relative && r[k] > second)
 			second = r[k];
 	double margin = r[best] - second;
+	/* Tonal music has a peaked chroma; noise a flat one, which still
+	 * correlates with some key by chance. */
+	double cmax = 0;
+	for (int k = 0; k < 12; k++)
+		cmax = fmax(cmax, c[k]);
+	double peaked = fmin(1.0, fmax(0.0, (cmax * 12.0 - 1.0) / 1.5));
 	double conf = (r[best] > 0 ? r[best] : 0) *
-		      fmin(1.0, fmax(0.0, margin / 0.15));
+		      fmin(1.0, fmax(0.0, margin / 0.15)) * peaked;
 	out->key = best;
 	snprintf(out->key_name, sizeof(out->key_name), "%s",
 		 analyze_key_name(best));
