@@ -1,0 +1,129 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * analyze — what a DJ knows about a track: beat grid, tempo, downbeats,
+ * phrases, cue points, loudness, key, energy and timbre.
+ *
+ * PCM goes in (interleaved float stereo at 44.1 kHz, the decoder's format),
+ * a struct analysis comes out. Feeding is streaming: the analyzer keeps
+ * compact per-frame features (about 2 kB per second of audio, bounded by
+ * ANALYZE_MAX_FEATURE_S) but never the audio itself, so a file is decoded
+ * exactly once. doc/analysis.md describes every algorithm and its limits.
+ *
+ * struct analysis is plain data with fixed-size members (no pointers), so
+ * it can be copied, written to a pipe (analyze_worker) or stored as is.
+ * Every field has a sane value even for silence, noise or a one-second
+ * file; the *_confidence fields (0..1) say how far to trust it.
+ *
+ * Errors: functions return 0 or a negative errno (-EINVAL for bad
+ * arguments, -ENOMEM); analyze_file() also writes a one-line reason.
+ * Thread rules: an analyzer belongs to one thread; different analyzers may
+ * run in different threads at once (aubio and libebur128 objects are per
+ * analyzer).
+ */
+#ifndef FOREVERFM_ANALYZE_H
+#define FOREVERFM_ANALYZE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Bump whenever any result may change: cached analyses of an older version
+ * are recomputed. */
+#define ANALYSIS_VERSION 1
+
+#define ANALYSIS_MFCC 13
+#define ANALYSIS_PHRASES_MAX 64
+#define ANALYSIS_KEY_NAME_MAX 16
+
+/* Features are kept for at most this much audio; beyond it loudness and
+ * duration are still measured, the rest describes the first 3 hours. */
+#define ANALYZE_MAX_FEATURE_S (3.0 * 3600.0)
+
+struct analysis_params {
+	double bpm_min; /* tempo prior range, default 70 */
+	double bpm_max; /* default 180; bpm_max >= 1.5 * bpm_min */
+};
+
+struct analysis {
+	int version;                /* ANALYSIS_VERSION */
+	double duration_s;
+
+	/* Cue points (seconds). Audio: first/last sample above -60 dBFS.
+	 * Intro end / outro start: where short-term loudness first reaches,
+	 * and last leaves, the body of the track (integrated - 4 LU), moved to
+	 * the nearest downbeat. */
+	double audio_start_s;
+	double audio_end_s;
+	double intro_end_s;
+	double outro_start_s;
+
+	/* Beat grid: beat k is at first_beat_s + k * 60 / bpm. bpm is 0 when
+	 * no beat was found (silence); then every beat field is 0. */
+	double bpm;
+	double bpm_confidence;      /* periodicity strength and octave margin */
+	double first_beat_s;        /* first grid beat at or after audio start */
+	double grid_confidence;     /* share of beats with an onset on the grid */
+	double grid_rms_ms;         /* RMS distance of those onsets from it */
+	bool tempo_drift;           /* a constant grid does not fit (live drums) */
+	int beats_per_bar;          /* 4 */
+	double downbeat_s;          /* first grid beat that starts a bar */
+	double downbeat_confidence;
+
+	/* Phrase boundaries (seconds, on downbeats), ascending; the first is
+	 * the first downbeat. phrase_bars is the typical length (8, 16, 32). */
+	int n_phrases;
+	double phrases_s[ANALYSIS_PHRASES_MAX];
+	int phrase_bars;
+
+	/* Loudness per ITU BS.1770 (libebur128). Silence: -70 LUFS, -70 dB. */
+	double loudness_lufs;
+	double true_peak_db;        /* dBTP */
+
+	/* Key: 0..11 = C..B major, 12..23 = C..B minor; -1 when unknown. */
+	int key;
+	char key_name[ANALYSIS_KEY_NAME_MAX];   /* "A minor", "" if unknown */
+	char camelot[4];                        /* "8A", "" if unknown */
+	double key_confidence;
+	float chroma[12];           /* mean pitch-class profile, sums to 1 */
+
+	/* Energy 0..1, independent of loudness; timbre = MFCC statistics. */
+	double energy;
+	float mfcc_mean[ANALYSIS_MFCC];
+	float mfcc_std[ANALYSIS_MFCC];
+};
+
+struct analyzer;
+
+/* Defaults: 70..180 BPM. */
+void analyze_params_default(struct analysis_params *params);
+
+/* Creates an analyzer (params NULL = defaults). Returns NULL with errno set
+ * (EINVAL for an unusable tempo range, ENOMEM). */
+struct analyzer *analyze_create(const struct analysis_params *params);
+
+/* Frees; accepts NULL. */
+void analyze_destroy(struct analyzer *an);
+
+/* Feeds FRAMES stereo frames (2 * frames floats, interleaved L R, 44.1 kHz).
+ * Returns 0 or -ENOMEM. */
+int analyze_feed(struct analyzer *an, const float *stereo, size_t frames);
+
+/* Computes the analysis of everything fed so far into out. Call once;
+ * afterwards the analyzer only accepts analyze_destroy(). Returns 0 or a
+ * negative errno. */
+int analyze_finish(struct analyzer *an, struct analysis *out);
+
+/* One call for PCM held in memory. */
+int analyze_pcm(const float *stereo, size_t frames,
+		const struct analysis_params *params, struct analysis *out);
+
+/* Decodes PATH once (decode.h) and analyses it. On failure returns a
+ * negative errno and writes a one-line reason into err (may be NULL). */
+int analyze_file(const char *path, const struct analysis_params *params,
+		 struct analysis *out, char *err, size_t err_size);
+
+/* Key helpers: name ("A minor") and Camelot code ("8A") of key 0..23.
+ * Return "" for anything else. */
+const char *analyze_key_name(int key);
+const char *analyze_key_camelot(int key);
+
+#endif

@@ -1,0 +1,682 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * analyze_beats — tempo, beat grid and downbeats from the onset features.
+ *
+ * DESIGN
+ * 1. Tempo. The spectral-flux onset function (43 frames/s), with its local
+ *    mean removed, is autocorrelated up to 4.5 s of lag. Every tempo of the
+ *    prior range (default 70..180 BPM) is scored, in steps of 0.05 BPM, by
+ *    a comb: the mean normalised autocorrelation at 1, 2, ... K periods.
+ *    This is an exhaustive search, so it contains every multiple (x2, x1/2,
+ *    x3/2, x2/3, x4/3) of what a beat tracker such as aubio's would
+ *    propose; aubio's tracker is therefore not run (it would cost as much
+ *    CPU as the whole analysis). A broad log-normal prior around 120 BPM
+ *    breaks near-ties, and the octave rule prefers the faster of two tempi
+ *    an octave apart when the faster one's comb is nearly as strong (its
+ *    off-beats are real onsets, not silence). The winner is refined to
+ *    0.002 BPM on the comb.
+ * 2. Grid. The fine envelope (rises of log energy in 2.9 ms blocks) is
+ *    folded onto the beat period in windows of 32 beats; the windows'
+ *    phases, unwrapped, give a linear phase drift that corrects the period
+ *    and gives the grid's origin. Then, three times: at each predicted beat
+ *    the strongest rise within a shrinking window (20% of a beat, 40 ms,
+ *    25 ms) is taken, and a weighted least-squares line through (beat
+ *    index, onset time) gives period and origin, dropping outliers. The
+ *    share of beats with an onset within 25 ms is the grid confidence; a
+ *    moving average of the residuals that wanders beyond 15 ms flags tempo
+ *    drift. If low-frequency onsets sit on the half-beats rather than on the
+ *    beats, the grid is moved by half a beat (kick drums are on the beat).
+ * 3. Downbeats. For each of the four bar phases the per-beat evidence is
+ *    averaged: low-band onset strength (kick), broadband onset strength,
+ *    the rise at the beat (accents), chroma change (chords change at bar
+ *    starts) and MFCC change. Each is turned into a t-like statistic (phase
+ *    mean minus overall mean, over the within-phase spread), clipped, and
+ *    summed; the largest sum is the downbeat phase.
+ */
+#include "autoconfig.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "analyze_priv.h"
+#include "log.h"
+
+#define MIN_AUDIO_S 3.0
+#define ACF_MAX_S 4.5
+#define BPM_STEP 0.05
+#define PRIOR_CENTRE_BPM 120.0
+#define PRIOR_OCTAVES 1.5
+#define OCTAVE_RULE 0.85
+#define LOW_PERIODIC 0.3
+#define PHASE_WINDOW_BEATS 32
+#define PHASE_BINS 48
+#define HIT_MS 25.0
+#define DRIFT_MS 15.0
+
+static double clampd(double x, double lo, double hi)
+{
+	return x < lo ? lo : x > hi ? hi : x;
+}
+
+size_t analyze_rows_mean(const struct analyze_vec *vec, int dims,
+			 double row0_s, double period_s, double t0_s,
+			 double t1_s, float *out)
+{
+	size_t rows = vec->n / (size_t)dims;
+	memset(out, 0, (size_t)dims * sizeof(*out));
+	double a = ceil((t0_s - row0_s) / period_s);
+	double b = ceil((t1_s - row0_s) / period_s);
+	if (a < 0)
+		a = 0;
+	if (b > (double)rows)
+		b = (double)rows;
+	if (!(b > a))
+		return 0;
+	size_t i0 = (size_t)a, i1 = (size_t)b;
+	for (size_t i = i0; i < i1; i++)
+		for (int d = 0; d < dims; d++)
+			out[d] += vec->v[i * (size_t)dims + (size_t)d];
+	for (int d = 0; d < dims; d++)
+		out[d] /= (float)(i1 - i0);
+	return i1 - i0;
+}
+
+size_t analyze_beat_count(const struct analysis *out)
+{
+	if (!(out->bpm > 0))
+		return 0;
+	double p = 60.0 / out->bpm;
+	double n = floor((out->audio_end_s - out->first_beat_s) / p) + 1;
+	return n > 0 ? (size_t)n : 0;
+}
+
+/* x minus its moving average over +-half, clipped at zero. */
+static void detrend(const float *x, size_t n, int half, float *out)
+{
+	double sum = 0;
+	size_t lo = 0, hi = 0; /* window [lo, hi) */
+	for (size_t i = 0; i < n; i++) {
+		size_t want_hi = i + (size_t)half + 1 < n ? i + (size_t)half + 1 : n;
+		size_t want_lo = i > (size_t)half ? i - (size_t)half : 0;
+		while (hi < want_hi)
+			sum += x[hi++];
+		while (lo < want_lo)
+			sum -= x[lo++];
+		double m = sum / (double)(hi - lo);
+		double v = x[i] - m;
+		out[i] = v > 0 ? (float)v : 0.0f;
+	}
+}
+
+struct tempo_ctx {
+	const float *rho;  /* normalised ACF, [0, lmax] */
+	int lmax;
+};
+
+static double rho_at(const struct tempo_ctx *t, double lag)
+{
+	if (lag < 0 || lag > t->lmax)
+		return 0;
+	int i = (int)lag;
+	double fr = lag - i;
+	if (i >= t->lmax)
+		return t->rho[t->lmax];
+	return t->rho[i] * (1 - fr) + t->rho[i + 1] * fr;
+}
+
+static double comb(const struct tempo_ctx *t, double bpm)
+{
+	double p = 60.0 * ANALYZE_FPS / bpm;
+	int k_max = (int)floor(t->lmax / p);
+	if (k_max < 1)
+		return rho_at(t, p);
+	double s = 0;
+	for (int k = 1; k <= k_max; k++)
+		s += rho_at(t, k * p);
+	return s / k_max;
+}
+
+static double prior(double bpm)
+{
+	double z = log2(bpm / PRIOR_CENTRE_BPM) / PRIOR_OCTAVES;
+	return exp(-0.5 * z * z);
+}
+
+/* Best comb within +-rel of bpm, to 0.002 BPM. */
+static double refine(const struct tempo_ctx *t, double bpm, double rel,
+		     double *score)
+{
+	double best = bpm, best_s = -1e9;
+	for (double b = bpm * (1 - rel); b <= bpm * (1 + rel); b += 0.002) {
+		double s = comb(t, b);
+		if (s > best_s) {
+			best_s = s;
+			best = b;
+		}
+	}
+	*score = best_s;
+	return best;
+}
+
+/* Normalised autocorrelation of o[0..n) up to lag lmax into rho (lmax + 2
+ * floats; r is scratch of the same size): 1 at lag 0, about 0 for lags
+ * that are not periods. Returns false for a flat signal. */
+static bool acf(const float *o, size_t n, int lmax, float *r, float *rho)
+{
+	for (int l = 0; l <= lmax; l++) {
+		double s = 0;
+		for (size_t i = 0; i + (size_t)l < n; i++)
+			s += (double)o[i] * o[i + (size_t)l];
+		r[l] = (float)(s / (double)(n - (size_t)l));
+	}
+	if (!(r[0] > 0))
+		return false;
+	/* Smooth away the jitter of onsets quantised to frames. */
+	for (int l = 1; l < lmax; l++)
+		rho[l] = 0.25f * r[l - 1] + 0.5f * r[l] + 0.25f * r[l + 1];
+	rho[lmax] = r[lmax];
+	double mu = 0;
+	for (int l = 1; l <= lmax; l++)
+		mu += rho[l];
+	mu /= lmax;
+	/* Smoothed like the other lags, so that a perfect period scores 1. */
+	double scale = 0.5 * r[0] + 0.5 * r[1] - mu;
+	if (!(scale > 0))
+		return false;
+	rho[0] = 1.0f;
+	for (int l = 1; l <= lmax; l++)
+		rho[l] = (float)((rho[l] - mu) / scale);
+	return true;
+}
+
+/* The tempo (BPM) of the onset function o[0..n) (low: its low band alone),
+ * with its periodicity strength and the score of the strongest rival tempo
+ * not related to it. */
+static double tempo_estimate(const float *o, const float *low, size_t n,
+			     const struct analysis_params *p,
+			     double *strength, double *rival)
+{
+	int lmax = (int)(ACF_MAX_S * ANALYZE_FPS);
+	double bpm = 0;
+	float *r = NULL, *rho = NULL, *rho_low = NULL;
+	bool have_low;
+	*strength = 0;
+	*rival = 0;
+	if ((size_t)lmax > n / 2)
+		lmax = (int)(n / 2);
+	if (lmax < (int)(60.0 * ANALYZE_FPS / p->bpm_min) + 2)
+		return 0;
+	r = calloc((size_t)lmax + 2, sizeof(*r));
+	rho = calloc((size_t)lmax + 2, sizeof(*rho));
+	rho_low = calloc((size_t)lmax + 2, sizeof(*rho_low));
+	if (!r || !rho || !rho_low || !acf(o, n, lmax, r, rho))
+		goto out;
+	have_low = acf(low, n, lmax, r, rho_low);
+
+	struct tempo_ctx t = { rho, lmax };
+	double best_w = -1e9;
+	for (double b = p->bpm_min; b <= p->bpm_max + 1e-9; b += BPM_STEP) {
+		double w = comb(&t, b) * prior(b);
+		if (w > best_w) {
+			best_w = w;
+			bpm = b;
+		}
+	}
+	double s1;
+	bpm = refine(&t, bpm, 0.004, &s1);
+	if (bpm * 2 <= p->bpm_max * 1.005) {
+		double s2;
+		double b2 = refine(&t, bpm * 2, 0.003, &s2);
+		/* A kick on every beat of the faster tempo decides too: the
+		 * back-beat snare makes the slower comb look as good. */
+		struct tempo_ctx tl = { rho_low, lmax };
+		double l1 = have_low ? comb(&tl, bpm) : 0;
+		double l2 = have_low ? comb(&tl, b2) : 0;
+		log_debug("analyze: octave %.2f -> %.2f: comb ratio %.3f, low "
+			  "band %.3f / %.3f", bpm, b2, s2 / s1, l2, l1);
+		if (s2 >= OCTAVE_RULE * s1 ||
+		    (l1 > LOW_PERIODIC && l2 >= OCTAVE_RULE * l1)) {
+			bpm = b2;
+			s1 = s2;
+		}
+	}
+	/* The strongest tempo that is not an octave of the winner. */
+	double rv = 0;
+	for (double b = p->bpm_min; b <= p->bpm_max + 1e-9; b += BPM_STEP) {
+		double ratio = b / bpm;
+		double oct = fabs(log2(ratio) - round(log2(ratio)));
+		if (oct < 0.03)
+			continue;
+		double s = comb(&t, b);
+		if (s > rv)
+			rv = s;
+	}
+	*strength = s1;
+	*rival = rv;
+out:
+	free(r);
+	free(rho);
+	free(rho_low);
+	return bpm;
+}
+
+/* The strongest value of x (rate fps, x[i] at row0 + i / fps) in
+ * [t - before, t + after]; -1 if the window is outside x. */
+static float peak_near(const float *x, size_t n, double row0, double fps,
+		       double t, double before, double after, double *at)
+{
+	long a = (long)ceil((t - before - row0) * fps);
+	long b = (long)floor((t + after - row0) * fps);
+	if (a < 0)
+		a = 0;
+	if (b > (long)n - 1)
+		b = (long)n - 1;
+	float best = -1;
+	long bi = -1;
+	for (long i = a; i <= b; i++)
+		if (x[i] > best) {
+			best = x[i];
+			bi = i;
+		}
+	if (at)
+		*at = bi >= 0 ? row0 + bi / fps : t;
+	return best;
+}
+
+struct grid {
+	double period_s;
+	double t0_s;        /* some beat of the grid */
+	double rms_ms;
+	double hit_share;
+	bool drift;
+};
+
+/* Weighted least squares of onset times against beat indices, three rounds
+ * with shrinking windows. g holds the starting grid and the result. */
+static void grid_fit(const float *d, size_t n, double a0, double a1,
+		     struct grid *g)
+{
+	const double row0 = analyze_fine_time(0);
+	const double fps = ANALYZE_FINE_FPS;
+	double windows[3] = { 0.2 * g->period_s, 0.040, 0.025 };
+	long k0 = (long)floor((a0 - g->t0_s) / g->period_s);
+	long k1 = (long)ceil((a1 - g->t0_s) / g->period_s);
+	size_t nb = k1 >= k0 ? (size_t)(k1 - k0 + 1) : 0;
+	double *tt = calloc(nb + 1, sizeof(*tt));
+	float *ww = calloc(nb + 1, sizeof(*ww));
+	float *peaks = calloc(nb + 1, sizeof(*peaks));
+	if (!tt || !ww || !peaks || nb < 4)
+		goto out;
+
+	for (int round = 0; round < 3; round++) {
+		double win = windows[round];
+		if (win > 0.2 * g->period_s)
+			win = 0.2 * g->period_s;
+		size_t m = 0;
+		for (size_t i = 0; i < nb; i++) {
+			double t = g->t0_s + (double)(k0 + (long)i) * g->period_s;
+			double at;
+			float v = peak_near(d, n, row0, fps, t, win, win, &at);
+			tt[i] = at;
+			peaks[i] = v;
+			if (v > 0)
+				m++;
+		}
+		if (m < 4)
+			goto out;
+		/* Threshold: a fraction of the typical beat rise. */
+		float *tmp = malloc(nb * sizeof(*tmp));
+		if (!tmp)
+			goto out;
+		memcpy(tmp, peaks, nb * sizeof(*tmp));
+		size_t half = nb / 2;
+		/* nth_element by partial selection sort is too slow; sort. */
+		for (size_t i = 1; i < nb; i++) {
+			float v = tmp[i];
+			size_t j = i;
+			while (j > 0 && tmp[j - 1] > v) {
+				tmp[j] = tmp[j - 1];
+				j--;
+			}
+			tmp[j] = v;
+		}
+		float med = tmp[half];
+		free(tmp);
+		float thr = fmaxf(0.5f, 0.3f * med);
+		float cap = 2.0f * fmaxf(med, 0.5f);
+		double sw = 0, sk = 0, st = 0, skk = 0, skt = 0;
+		for (size_t i = 0; i < nb; i++) {
+			ww[i] = peaks[i] >= thr ? fminf(peaks[i], cap) : 0.0f;
+			if (ww[i] <= 0)
+				continue;
+			double k = (double)i, w = ww[i];
+			sw += w;
+			sk += w * k;
+			st += w * tt[i];
+			skk += w * k * k;
+			skt += w * k * tt[i];
+		}
+		double den = sw * skk - sk * sk;
+		if (!(sw > 0) || !(fabs(den) > 1e-12))
+			goto out;
+		double slope = (sw * skt - sk * st) / den;
+		double icpt = (st - slope * sk) / sw;
+		if (!(slope > 0.5 * g->period_s && slope < 1.5 * g->period_s))
+			goto out;
+		/* Index i is now beat i of the fitted grid. */
+		g->period_s = slope;
+		g->t0_s = icpt;
+		k0 = 0;
+		if (round < 2)
+			continue;
+		/* Statistics of the last round. */
+		double se = 0, sew = 0;
+		size_t hits = 0, counted = 0;
+		double avg = 0, max_avg = 0;
+		const int span = 16;
+		double ring[16] = { 0 };
+		int rn = 0;
+		for (size_t i = 0; i < nb; i++) {
+			double t = g->t0_s + (double)i * g->period_s;
+			if (t < a0 - 0.01 || t > a1)
+				continue;
+			counted++;
+			if (ww[i] <= 0)
+				continue;
+			double e = tt[i] - t;
+			if (fabs(e) * 1000.0 <= HIT_MS)
+				hits++;
+			se += ww[i] * e * e;
+			sew += ww[i];
+			avg += e - ring[rn % span];
+			ring[rn % span] = e;
+			rn++;
+			if (rn >= span && fabs(avg / span) > max_avg)
+				max_avg = fabs(avg / span);
+		}
+		g->rms_ms = sew > 0 ? 1000.0 * sqrt(se / sew) : 0;
+		g->hit_share = counted ? (double)hits / (double)counted : 0;
+		g->drift = max_avg * 1000.0 > DRIFT_MS;
+	}
+out:
+	free(tt);
+	free(ww);
+	free(peaks);
+}
+
+/* Phase of the grid by folding the fine envelope, window by window; the
+ * unwrapped phases give the period's correction. */
+static void grid_start(const float *d, size_t n, double a0, double a1,
+		       double period_s, struct grid *g)
+{
+	double span = PHASE_WINDOW_BEATS * period_s;
+	double cs[512], ph[512], ws[512];
+	int nw = 0;
+	double start = a0;
+	do {
+		double end = start + span < a1 ? start + span : a1;
+		double hist[PHASE_BINS] = { 0 };
+		long j0 = (long)ceil((start - analyze_fine_time(0)) * ANALYZE_FINE_FPS);
+		long j1 = (long)floor((end - analyze_fine_time(0)) * ANALYZE_FINE_FPS);
+		if (j0 < 0)
+			j0 = 0;
+		if (j1 > (long)n - 1)
+			j1 = (long)n - 1;
+		double total = 0;
+		for (long j = j0; j <= j1; j++) {
+			double t = analyze_fine_time((double)j);
+			double phase = t / period_s - floor(t / period_s);
+			int bin = (int)(phase * PHASE_BINS) % PHASE_BINS;
+			hist[bin] += d[j];
+			total += d[j];
+		}
+		double sm[PHASE_BINS];
+		int best = 0;
+		for (int b = 0; b < PHASE_BINS; b++) {
+			sm[b] = hist[(b + PHASE_BINS - 1) % PHASE_BINS] +
+				2 * hist[b] + hist[(b + 1) % PHASE_BINS];
+			if (sm[b] > sm[best])
+				best = b;
+		}
+		double y0 = sm[(best + PHASE_BINS - 1) % PHASE_BINS];
+		double y1 = sm[best], y2 = sm[(best + 1) % PHASE_BINS];
+		double den = y0 - 2 * y1 + y2;
+		double delta = den < 0 ? 0.5 * (y0 - y2) / den : 0;
+		double mean = total * 4.0 / PHASE_BINS;
+		if (nw < 512 && total > 0) {
+			cs[nw] = 0.5 * (start + end);
+			ph[nw] = (best + 0.5 + delta) / PHASE_BINS;
+			ws[nw] = (y1 - mean) / (mean + 1e-9);
+			if (ws[nw] < 0)
+				ws[nw] = 0;
+			nw++;
+		}
+		start += span / 2;
+	} while (start + span / 2 < a1 && nw < 512);
+
+	g->period_s = period_s;
+	g->t0_s = 0;
+	if (nw == 0)
+		return;
+	/* Unwrap from the strongest window outwards would be safest; windows
+	 * overlap by half, so neighbours differ little and a forward pass
+	 * suffices. */
+	for (int i = 1; i < nw; i++) {
+		double dlt = ph[i] - ph[i - 1];
+		dlt -= round(dlt);
+		ph[i] = ph[i - 1] + dlt;
+	}
+	double sw = 0, sc = 0, sp = 0, scc = 0, scp = 0;
+	for (int i = 0; i < nw; i++) {
+		double w = ws[i] + 1e-6;
+		sw += w;
+		sc += w * cs[i];
+		sp += w * ph[i];
+		scc += w * cs[i] * cs[i];
+		scp += w * cs[i] * ph[i];
+	}
+	double den = sw * scc - sc * sc;
+	double beta = nw > 1 && fabs(den) > 1e-12 ? (sw * scp - sc * sp) / den : 0;
+	double alpha = (sp - beta * sc) / sw;
+	if (fabs(beta * period_s) > 0.01)
+		beta = 0; /* more than 1% off: distrust, keep the comb's period */
+	g->period_s = period_s / (1.0 - beta * period_s);
+	g->t0_s = g->period_s * (alpha - floor(alpha));
+}
+
+/* Onset-function evidence at time t: the flux frame that holds an onset at
+ * t lies up to a quarter window before it. */
+static float odf_at(const float *x, size_t n, double t)
+{
+	return peak_near(x, n, analyze_frame_time(0), ANALYZE_FPS, t, 0.07,
+			 0.03, NULL);
+}
+
+static void downbeats(const struct analyze_features *f, const float *low,
+		      const float *all, struct analysis *out)
+{
+	size_t nb = analyze_beat_count(out);
+	double per = 60.0 / out->bpm;
+	const int n_feat = 5;
+	/* Floors keep a feature that is flat (identical clicks have no chroma
+	 * change) from producing large statistics out of rounding noise. */
+	const double floor_abs[5] = { 0, 0, 0, 0.02, 0.5 };
+	double sum[5][4] = { { 0 } }, sq[5][4] = { { 0 } };
+	double cnt[4] = { 0 };
+	double gmean[5] = { 0 };
+	float prev_c[12], cur_c[12], prev_m[ANALYSIS_MFCC], cur_m[ANALYSIS_MFCC];
+	double f0 = analyze_frame_time(0);
+	double fp = 1.0 / ANALYZE_FPS;
+	double mp = ANALYZE_MFCC_EVERY / ANALYZE_FPS;
+
+	out->downbeat_s = out->first_beat_s;
+	out->downbeat_confidence = 0;
+	if (nb < 8)
+		return;
+	analyze_rows_mean(&f->chroma, 12, f0, fp, out->first_beat_s - per,
+			  out->first_beat_s, prev_c);
+	analyze_rows_mean(&f->mfcc, ANALYSIS_MFCC, f0, mp,
+			  out->first_beat_s - per, out->first_beat_s, prev_m);
+	for (size_t k = 0; k < nb; k++) {
+		double t = out->first_beat_s + (double)k * per;
+		double x[5];
+		x[0] = odf_at(low, f->flux_low.n, t);
+		x[1] = odf_at(all, f->flux.n, t);
+		x[2] = peak_near(f->fine.v, f->fine.n, analyze_fine_time(0),
+				 ANALYZE_FINE_FPS, t, 0.015, 0.015, NULL);
+		analyze_rows_mean(&f->chroma, 12, f0, fp, t, t + per, cur_c);
+		analyze_rows_mean(&f->mfcc, ANALYSIS_MFCC, f0, mp, t, t + per,
+				  cur_m);
+		double dot = 0, na = 0, nbb = 0, dm = 0;
+		for (int i = 0; i < 12; i++) {
+			dot += (double)prev_c[i] * cur_c[i];
+			na += (double)prev_c[i] * prev_c[i];
+			nbb += (double)cur_c[i] * cur_c[i];
+		}
+		x[3] = na > 0 && nbb > 0 ? 1.0 - dot / sqrt(na * nbb) : 0;
+		/* c0 (loudness) left out: accents are counted above. */
+		for (int i = 1; i < ANALYSIS_MFCC; i++)
+			dm += ((double)cur_m[i] - prev_m[i]) *
+			      ((double)cur_m[i] - prev_m[i]);
+		x[4] = sqrt(dm);
+		memcpy(prev_c, cur_c, sizeof(prev_c));
+		memcpy(prev_m, cur_m, sizeof(prev_m));
+		int ph = (int)(k % 4);
+		cnt[ph]++;
+		for (int i = 0; i < n_feat; i++) {
+			if (x[i] < 0)
+				x[i] = 0;
+			sum[i][ph] += x[i];
+			sq[i][ph] += x[i] * x[i];
+			gmean[i] += x[i];
+		}
+	}
+	double score[4] = { 0 };
+	const double weight[5] = { 1.0, 0.5, 0.7, 1.0, 0.5 };
+	for (int i = 0; i < n_feat; i++) {
+		double mean = gmean[i] / (double)nb;
+		double var = 0;
+		for (int ph = 0; ph < 4; ph++) {
+			double m = sum[i][ph] / cnt[ph];
+			var += sq[i][ph] - cnt[ph] * m * m;
+		}
+		double sd = sqrt(fmax(var, 0) / (double)nb);
+		double fl = fmax(floor_abs[i], 0.05 * mean) + 1e-9;
+		for (int ph = 0; ph < 4; ph++) {
+			double m = sum[i][ph] / cnt[ph];
+			double tstat = (m - mean) / (sd + fl);
+			score[ph] += weight[i] * clampd(tstat, -3, 3);
+		}
+	}
+	int best = 0, second = -1;
+	for (int ph = 1; ph < 4; ph++)
+		if (score[ph] > score[best])
+			best = ph;
+	for (int ph = 0; ph < 4; ph++)
+		if (ph != best && (second < 0 || score[ph] > score[second]))
+			second = ph;
+	out->downbeat_s = out->first_beat_s + best * per;
+	out->downbeat_confidence = clampd((score[best] - score[second]) / 3.0,
+					  0, 1);
+}
+
+void analyze_beats(const struct analyze_features *f,
+		   const struct analysis_params *p, struct analysis *out)
+{
+	float *o = NULL, *low = NULL;
+	size_t n = f->flux.n;
+	double a0 = f->audio_start_s, a1 = f->audio_end_s;
+	double fine_end = analyze_fine_time((double)f->fine.n);
+	double feat_end = analyze_frame_time((double)n);
+	if (a1 > feat_end)
+		a1 = feat_end;
+	if (a1 > fine_end)
+		a1 = fine_end;
+	out->bpm = 0;
+	if (a1 - a0 < MIN_AUDIO_S || n == 0)
+		return;
+	o = malloc(n * sizeof(*o));
+	low = malloc(n * sizeof(*low));
+	if (!o || !low)
+		goto out;
+	/* The tempo's onset function gives the low, mid and high bands equal
+	 * weight: summed over all bins, hi-hats (broadband noise) would
+	 * drown the kick and snare that carry the beat. */
+	double mb[3] = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		mb[0] += f->flux_low.v[i];
+		mb[1] += f->flux_mid.v[i];
+		mb[2] += (double)f->flux.v[i] - f->flux_low.v[i] - f->flux_mid.v[i];
+	}
+	double floor_b = 0.05 * (mb[0] + mb[1] + mb[2]) / (double)n + 1e-9;
+	for (int b = 0; b < 3; b++)
+		mb[b] = 1.0 / (mb[b] / (double)n + floor_b);
+	for (size_t i = 0; i < n; i++) {
+		double lo = f->flux_low.v[i], mi = f->flux_mid.v[i];
+		double hi = (double)f->flux.v[i] - lo - mi;
+		low[i] = (float)(lo * mb[0] + mi * mb[1] + hi * mb[2]);
+	}
+	detrend(low, n, (int)(0.5 * ANALYZE_FPS), o);
+	detrend(f->flux_low.v, n, (int)(0.5 * ANALYZE_FPS), low);
+
+	/* Tempo over the frames that hold audio. */
+	long i0 = (long)ceil((a0 - analyze_frame_time(0)) * ANALYZE_FPS);
+	long i1 = (long)floor((a1 - analyze_frame_time(0)) * ANALYZE_FPS);
+	if (i0 < 0)
+		i0 = 0;
+	if (i1 > (long)n)
+		i1 = (long)n;
+	if (i1 - i0 < (long)(MIN_AUDIO_S * ANALYZE_FPS))
+		goto out;
+	double strength, rival;
+	double bpm = tempo_estimate(o + i0, low + i0, (size_t)(i1 - i0), p,
+				    &strength, &rival);
+	if (!(bpm > 0))
+		goto out;
+
+	struct grid g;
+	memset(&g, 0, sizeof(g));
+	grid_start(f->fine.v, f->fine.n, a0, a1, 60.0 / bpm, &g);
+	grid_fit(f->fine.v, f->fine.n, a0, a1, &g);
+
+	/* Kicks on the half-beats: the grid sits on the off-beats. */
+	double on = 0, off = 0;
+	for (double t = g.t0_s; t < a1; t += g.period_s) {
+		if (t < a0)
+			continue;
+		on += odf_at(low, n, t) + 0.25 * odf_at(o, n, t);
+		off += odf_at(low, n, t + 0.5 * g.period_s) +
+		       0.25 * odf_at(o, n, t + 0.5 * g.period_s);
+	}
+	if (off > 1.3 * on) {
+		g.t0_s += 0.5 * g.period_s;
+		grid_fit(f->fine.v, f->fine.n, a0, a1, &g);
+	}
+	if (!(g.period_s > 0))
+		goto out;
+
+	out->bpm = 60.0 / g.period_s;
+	if (out->bpm < p->bpm_min * 0.98 || out->bpm > p->bpm_max * 1.02)
+		out->bpm = bpm, g.period_s = 60.0 / bpm;
+	double first = g.t0_s + ceil((a0 - 0.02 - g.t0_s) / g.period_s) *
+		       g.period_s;
+	out->first_beat_s = first < 0 ? 0 : first;
+	out->grid_rms_ms = g.rms_ms;
+	out->grid_confidence = clampd(g.hit_share *
+				      (1.0 - clampd(g.rms_ms / HIT_MS, 0, 1) * 0.5),
+				      0, 1);
+	out->tempo_drift = g.drift;
+	double period_strength = clampd(strength, 0, 1);
+	double ambiguity = strength > 0 ? clampd(rival / strength, 0, 1) : 1;
+	out->bpm_confidence = clampd(period_strength * (1.0 - 0.5 * ambiguity) *
+				     (0.5 + 0.5 * out->grid_confidence), 0, 1);
+	log_debug("analyze: tempo %.3f (comb %.3f, rival %.3f) grid %.3f BPM "
+		  "first %.4f s hits %.2f rms %.1f ms", bpm, strength, rival,
+		  out->bpm, out->first_beat_s, g.hit_share, g.rms_ms);
+	downbeats(f, low, o, out);
+out:
+	free(o);
+	free(low);
+}

@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * analyze_worker — analyze_file() in child processes, so that a file that
+ * crashes or hangs the decoder or the analyzer costs one child, not the
+ * station.
+ *
+ * Each file gets a fresh fork()ed child, niced by 10, that runs
+ * analyze_file() and writes one fixed-size message (struct analysis plus
+ * status and reason) into a pipe. The parent waits with poll() under a
+ * per-file deadline (CLOCK_MONOTONIC); a child that dies by a signal, exits
+ * without a complete message, or misses its deadline (it is then killed
+ * with SIGKILL) makes that file's result an error with a one-line reason
+ * ("crashed: signal 11 (Segmentation fault)", "timed out after 60 s").
+ * Children never outlive the call.
+ *
+ * Forking from a threaded program is safe here because the child only
+ * calls into glibc (whose malloc survives fork), aubio, FFTW, libebur128,
+ * the decoders and the lock-free log module, and then _exit()s.
+ *
+ * Test hook: when FOREVERFM_ANALYZE_TEST_HOOK is "crash:TEXT", "hang:TEXT"
+ * or "garbage:TEXT", a child whose path contains TEXT aborts, sleeps
+ * forever, or writes a malformed message. Tests use it to prove isolation.
+ *
+ * Thread rules: the functions may be called from any thread; the callback
+ * runs on the calling thread. SIGCHLD must not be ignored (SIG_IGN) by the
+ * process, or the children's exit status is lost.
+ */
+#ifndef FOREVERFM_ANALYZE_WORKER_H
+#define FOREVERFM_ANALYZE_WORKER_H
+
+#include <stddef.h>
+
+#include "analyze.h"
+
+#define ANALYZE_WORKER_REASON_MAX 256
+#define ANALYZE_WORKER_JOBS_MAX 64
+
+/* Called once per path, in completion order. rc is 0 (a valid) or a
+ * negative errno: -EIO crashed, -ETIMEDOUT, or analyze_file()'s error;
+ * reason is "" on success. a and reason are borrowed for the call. */
+typedef void (*analyze_worker_done_fn)(void *ctx, size_t index, int rc,
+				       const struct analysis *a,
+				       const char *reason);
+
+/* Analyses paths[0..n) with up to jobs children at a time (0 = the number
+ * of online CPUs, at most ANALYZE_WORKER_JOBS_MAX), each with timeout_s
+ * (> 0). Returns 0 when every path was reported through done, or a
+ * negative errno if the worker itself failed (no pipe or fork: the paths
+ * not reported yet were not analysed). */
+int analyze_worker_run_many(const char *const *paths, size_t n,
+			    const struct analysis_params *params,
+			    unsigned jobs, double timeout_s,
+			    analyze_worker_done_fn done, void *ctx);
+
+/* One file in one child. Returns 0 or the negative errno described above,
+ * with the reason in reason (may be NULL). */
+int analyze_worker_run(const char *path, const struct analysis_params *params,
+		       double timeout_s, struct analysis *out, char *reason,
+		       size_t reason_size);
+
+#endif

@@ -1,0 +1,510 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_analyze — the analyzer against generated music whose truth is known
+ * to the sample: click tracks with accented downbeats from 70 to 180 BPM,
+ * synthesised drum patterns, chord progressions in known keys, a track of
+ * 8-bar sections of different timbre, loudness against ffmpeg's ebur128
+ * filter, and hostile input (silence, noise, one second, free tempo).
+ * All PCM is generated here, so the test is deterministic and fast.
+ */
+#include "autoconfig.h"
+
+#include "analyze.h"
+#include "log.h"
+#include "synth.h"
+#include "testutil.h"
+
+static double rel_err(double a, double b)
+{
+	return fabs(a - b) / b;
+}
+
+static void check_sane(const struct analysis *a)
+{
+	CHECK_INT(a->version, ==, ANALYSIS_VERSION);
+	CHECK(a->bpm == 0 || (a->bpm >= 60 && a->bpm <= 200));
+	CHECK(a->bpm_confidence >= 0 && a->bpm_confidence <= 1);
+	CHECK(a->grid_confidence >= 0 && a->grid_confidence <= 1);
+	CHECK(a->downbeat_confidence >= 0 && a->downbeat_confidence <= 1);
+	CHECK(a->key_confidence >= 0 && a->key_confidence <= 1);
+	CHECK(a->energy >= 0 && a->energy <= 1);
+	CHECK(a->audio_start_s >= 0 && a->audio_start_s <= a->audio_end_s + 1e-9);
+	CHECK(a->audio_end_s <= a->duration_s + 1e-6);
+	CHECK(a->intro_end_s >= a->audio_start_s - 1e-6);
+	CHECK(a->outro_start_s >= a->intro_end_s - 1e-6);
+	CHECK(a->outro_start_s <= a->audio_end_s + 1e-6);
+	CHECK(a->n_phrases >= 0 && a->n_phrases <= ANALYSIS_PHRASES_MAX);
+	CHECK(isfinite(a->loudness_lufs) && isfinite(a->true_peak_db));
+	CHECK_INT(a->beats_per_bar, ==, 4);
+	for (int i = 0; i < ANALYSIS_MFCC; i++)
+		CHECK(isfinite(a->mfcc_mean[i]) && isfinite(a->mfcc_std[i]));
+}
+
+/* Click tracks: 1 kHz clicks, the first of every bar at 2 kHz and twice as
+ * loud. The track starts with `pickup` beats before the first bar. */
+static void test_clicks(void)
+{
+	static const double tempi[] = { 70, 76.5, 84, 90, 97.3, 105, 112.5, 120,
+					128, 133.33, 140, 150, 160, 172, 180 };
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		double bpm = tempi[i], per = 60.0 / bpm;
+		double start = 0.2 + 0.037 * (double)i;
+		int pickup = (int)(i % 4);
+		struct synth p = synth_new(45.0);
+		for (int k = 0; start + k * per < 44.5; k++) {
+			bool down = (k - pickup) % 4 == 0 && k >= pickup;
+			if (k < pickup)
+				down = false;
+			synth_click(&p, start + k * per, down ? 2000 : 1000,
+				    down ? 0.6 : 0.3);
+		}
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		check_sane(&a);
+		fprintf(stderr, "clicks %.2f BPM: got %.3f (conf %.2f grid %.2f "
+			"rms %.1f ms) first %.4f (true %.4f) down %.4f (true %.4f, "
+			"conf %.2f)\n", bpm, a.bpm, a.bpm_confidence,
+			a.grid_confidence, a.grid_rms_ms, a.first_beat_s, start,
+			a.downbeat_s, start + pickup * per, a.downbeat_confidence);
+		CHECK(rel_err(a.bpm, bpm) <= 0.001);
+		CHECK_NEAR(a.first_beat_s, start, 0.010);
+		CHECK_NEAR(a.downbeat_s, start + pickup * per, 0.010);
+		CHECK(a.grid_confidence > 0.9);
+		CHECK(a.bpm_confidence > 0.5);
+		CHECK(!a.tempo_drift);
+		synth_free(&p);
+	}
+}
+
+/* Drum patterns: kick on 1 and 3 (and the "and" of 3), snare on 2 and 4,
+ * hi-hats on eighths, a bass note that changes at every bar. */
+static void test_drums(void)
+{
+	static const double tempi[] = { 72, 88, 95, 100, 118, 124, 128, 136,
+					145, 165, 175 };
+	static const int bass[4] = { 36, 41, 43, 38 };
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		double bpm = tempi[i], per = 60.0 / bpm;
+		double start = 0.5 + 0.011 * (double)i;
+		struct synth p = synth_new(50.0);
+		for (int k = 0; start + k * per < 49; k++) {
+			double t = start + k * per;
+			int beat = k % 4;
+			if (beat == 0 || beat == 2)
+				synth_kick(&p, t, 0.7);
+			if (beat == 2)
+				synth_kick(&p, t + per / 2, 0.5);
+			if (beat == 1 || beat == 3)
+				synth_snare(&p, t, 0.35);
+			synth_hat(&p, t, 0.25);
+			synth_hat(&p, t + per / 2, 0.18);
+			if (beat == 0)
+				synth_note(&p, t, 4 * per - 0.05, bass[(k / 4) % 4],
+					   0.25, 0.3);
+		}
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		check_sane(&a);
+		fprintf(stderr, "drums %.2f BPM: got %.3f (conf %.2f grid %.2f "
+			"rms %.1f ms) first %.4f (true %.4f) down %.4f (conf %.2f) "
+			"energy %.2f\n", bpm, a.bpm, a.bpm_confidence,
+			a.grid_confidence, a.grid_rms_ms, a.first_beat_s, start,
+			a.downbeat_s, a.downbeat_confidence, a.energy);
+		CHECK(rel_err(a.bpm, bpm) <= 0.001);
+		CHECK_NEAR(a.first_beat_s, start, 0.010);
+		CHECK_NEAR(a.downbeat_s, start, 0.010);
+		CHECK(a.grid_confidence > 0.8);
+		synth_free(&p);
+	}
+}
+
+/* Chord progressions that establish their key: each chord two bars at
+ * 120 BPM, with light drums, played twice. */
+struct key_case {
+	const char *name;
+	const char *camelot;
+	int chords[4];   /* roots, pitch class */
+	bool minor[4];
+};
+
+static void test_keys(void)
+{
+	static const struct key_case cases[] = {
+		{ "C major", "8B", { 0, 5, 7, 0 }, { 0, 0, 0, 0 } },
+		{ "G major", "9B", { 7, 4, 0, 2 }, { 0, 1, 0, 0 } },
+		{ "Eb major", "5B", { 3, 8, 10, 3 }, { 0, 0, 0, 0 } },
+		{ "A major", "11B", { 9, 2, 4, 9 }, { 0, 0, 0, 0 } },
+		{ "A minor", "8A", { 9, 2, 4, 9 }, { 1, 1, 0, 1 } },
+		{ "E minor", "9A", { 4, 0, 9, 11 }, { 1, 0, 1, 0 } },
+		{ "F# minor", "11A", { 6, 11, 1, 6 }, { 1, 1, 0, 1 } },
+		{ "C minor", "5A", { 0, 5, 7, 0 }, { 1, 1, 0, 1 } },
+	};
+	for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+		const struct key_case *kc = &cases[c];
+		double bar = 2.0;
+		struct synth p = synth_new(33.0);
+		for (int b = 0; b < 16; b++) {
+			double t = 0.5 + b * bar;
+			int ch = (b / 2) % 4;
+			synth_chord(&p, t, bar - 0.05, kc->chords[ch], kc->minor[ch],
+				    0.06, 0.5);
+			for (int k = 0; k < 4; k++)
+				synth_kick(&p, t + k * 0.5, 0.4);
+		}
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		check_sane(&a);
+		fprintf(stderr, "key %s: got %s (%s, confidence %.2f)\n",
+			kc->name, a.key_name, a.camelot, a.key_confidence);
+		CHECK_STR(a.key_name, kc->name);
+		CHECK_STR(a.camelot, kc->camelot);
+		CHECK_STR(analyze_key_name(a.key), kc->name);
+		CHECK(a.key_confidence > 0.2);
+		synth_free(&p);
+	}
+	CHECK_STR(analyze_key_name(-1), "");
+	CHECK_STR(analyze_key_camelot(24), "");
+	CHECK_STR(analyze_key_camelot(21), "8A");  /* A minor */
+	CHECK_STR(analyze_key_camelot(0), "8B");   /* C major */
+	CHECK_STR(analyze_key_camelot(11), "1B");  /* B major */
+	CHECK_STR(analyze_key_camelot(20), "1A");  /* G# minor */
+}
+
+/* A song-like track: drums, bass and chords at `bpm`, `seconds` long. */
+static struct synth make_song(double bpm, double seconds, double start)
+{
+	static const int roots[4] = { 9, 5, 0, 7 };
+	static const bool minor[4] = { 1, 0, 0, 0 };
+	double per = 60.0 / bpm;
+	struct synth p = synth_new(seconds);
+	for (int k = 0; start + k * per < seconds - 1; k++) {
+		double t = start + k * per;
+		int beat = k % 4, bar = k / 4;
+		synth_kick(&p, t, 0.5);
+		if (beat == 1 || beat == 3)
+			synth_snare(&p, t, 0.25);
+		synth_hat(&p, t + per / 2, 0.15);
+		if (beat == 0)
+			synth_chord(&p, t, 4 * per - 0.05, roots[bar % 4],
+				    minor[bar % 4], 0.04, 0.5);
+	}
+	return p;
+}
+
+static bool ffmpeg_loudness(const char *wav, double *lufs, double *tp)
+{
+	char cmd[8448];
+	snprintf(cmd, sizeof(cmd), "ffmpeg -nostats -hide_banner -i '%s' "
+		 "-af ebur128=peak=true -f null - 2>&1", wav);
+	FILE *fp = popen(cmd, "r");
+	if (!fp)
+		return false;
+	char line[512];
+	bool got_i = false, got_p = false;
+	while (fgets(line, sizeof(line), fp)) {
+		double v;
+		if (sscanf(line, " I: %lf LUFS", &v) == 1) {
+			*lufs = v;
+			got_i = true;
+		}
+		if (sscanf(line, " Peak: %lf dBFS", &v) == 1) {
+			*tp = v;
+			got_p = true;
+		}
+	}
+	pclose(fp);
+	return got_i && got_p;
+}
+
+static void test_loudness(void)
+{
+	if (!test_have_program("ffmpeg")) {
+		fprintf(stderr, "ffmpeg missing: loudness comparison skipped\n");
+		return;
+	}
+	const char *dir = test_tmpdir("analyze");
+	char wav[4200];
+	snprintf(wav, sizeof(wav), "%s/song.wav", dir);
+	static const double gains[3] = { 1.0, 0.1, 0.6 };
+	for (int g = 0; g < 3; g++) {
+		struct synth p = make_song(126, 20, 0.3);
+		synth_gain(&p, gains[g]);
+		if (g == 2) {
+			/* Pink-ish noise, a tone near Nyquist: treble content. */
+			float lp = 0;
+			for (size_t i = 0; i < p.frames; i++) {
+				lp = 0.9f * lp + 0.1f * synth_noise(&p);
+				float v = 0.3f * lp + 0.05f * synth_noise(&p) +
+					  0.1f * (float)sin(2 * M_PI * 15000.0 * i / 44100);
+				p.s[2 * i] += v;
+				p.s[2 * i + 1] -= 0.5f * v;
+			}
+		}
+		CHECK_INT(synth_write_wav(&p, wav), ==, 0);
+		double lufs = 0, tp = 0;
+		CHECK(ffmpeg_loudness(wav, &lufs, &tp));
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		fprintf(stderr, "loudness: %.2f LUFS %.2f dBTP (ffmpeg %.2f LUFS "
+			"%.2f dBTP)\n", a.loudness_lufs, a.true_peak_db, lufs, tp);
+		CHECK_NEAR(a.loudness_lufs, lufs, 0.5);
+		CHECK_NEAR(a.true_peak_db, tp, 0.5);
+		synth_free(&p);
+	}
+	test_sh("rm -rf '%s'", dir);
+}
+
+/* 8-bar sections of different timbre; boundaries at the section starts. */
+static void test_phrases(void)
+{
+	double bpm = 124, per = 60.0 / bpm, start = 0.4;
+	int sections = 5;
+	struct synth p = synth_new(start + sections * 32 * per + 1.0);
+	for (int k = 0; k < sections * 32; k++) {
+		double t = start + k * per;
+		int sec = k / 32, beat = k % 4, bar = k / 4;
+		switch (sec % 5) {
+		case 0: /* kick and hats, dark pad */
+			synth_kick(&p, t, 0.5);
+			synth_hat(&p, t + per / 2, 0.12);
+			if (beat == 0)
+				synth_chord(&p, t, 4 * per - 0.05, 9, true, 0.04, 0.0);
+			break;
+		case 1: /* full beat, bright chords */
+			synth_kick(&p, t, 0.5);
+			if (beat % 2)
+				synth_snare(&p, t, 0.3);
+			synth_hat(&p, t, 0.1);
+			synth_hat(&p, t + per / 2, 0.15);
+			if (beat == 0)
+				synth_chord(&p, t, 4 * per - 0.05, bar % 2 ? 5 : 0,
+					    false, 0.05, 1.0);
+			break;
+		case 2: /* breakdown: no drums, high sustained chords */
+			if (beat == 0)
+				synth_chord(&p, t, 4 * per - 0.05, 2, true, 0.07, 0.6);
+			synth_note(&p, t, per * 0.9, 81 + (k % 3), 0.05, 0.9);
+			break;
+		case 3: /* bass and kick only */
+			synth_kick(&p, t, 0.6);
+			synth_note(&p, t + per / 2, per / 2 - 0.02, 33, 0.3, 0.1);
+			break;
+		default: /* hats and snare rolls */
+			synth_hat(&p, t, 0.15);
+			synth_hat(&p, t + per / 4, 0.1);
+			synth_hat(&p, t + per / 2, 0.15);
+			synth_hat(&p, t + 3 * per / 4, 0.1);
+			synth_kick(&p, t, beat == 0 ? 0.5 : 0.2);
+			synth_snare(&p, t + per / 2, 0.15);
+			break;
+		}
+	}
+	struct analysis a;
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	fprintf(stderr, "phrases: bpm %.3f downbeat %.3f, %d boundaries, "
+		"%d bars:", a.bpm, a.downbeat_s, a.n_phrases, a.phrase_bars);
+	for (int i = 0; i < a.n_phrases; i++)
+		fprintf(stderr, " %.2f", a.phrases_s[i]);
+	fprintf(stderr, "\n");
+	CHECK(rel_err(a.bpm, bpm) <= 0.001);
+	CHECK_NEAR(a.downbeat_s, start, 0.010);
+	/* Every section start is found, to a beat, and nothing else. */
+	for (int sec = 1; sec < sections; sec++) {
+		double truth = start + sec * 32 * per;
+		bool found = false;
+		for (int i = 0; i < a.n_phrases; i++)
+			if (fabs(a.phrases_s[i] - truth) <= per + 0.01)
+				found = true;
+		CHECK(found);
+	}
+	for (int i = 1; i < a.n_phrases; i++) {
+		double beats = (a.phrases_s[i] - start) / per;
+		double off = fabs(beats - 32 * round(beats / 32));
+		CHECK(off <= 1.05);
+	}
+	CHECK_INT(a.phrase_bars, ==, 8);
+	synth_free(&p);
+}
+
+/* Quiet intro and outro (hats only, -20 dB) around a loud body, with
+ * digital silence before and after. */
+static void test_cues(void)
+{
+	double bpm = 128, per = 60.0 / bpm, lead = 2.0, tail = 3.0;
+	int beats = 4 * (16 + 32 + 16);
+	double len = lead + beats * per + tail;
+	struct synth p = synth_new(len);
+	for (int k = 0; k < beats; k++) {
+		double t = lead + k * per;
+		bool body = k >= 64 && k < 4 * 48;
+		synth_hat(&p, t + per / 2, body ? 0.15 : 0.03);
+		synth_kick(&p, t, body ? 0.6 : 0.05);
+		if (body && k % 4 == 0)
+			synth_chord(&p, t, 4 * per - 0.05, 0, false, 0.05, 0.5);
+	}
+	/* The last hat's tail ends within the last beat. */
+	struct analysis a;
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	fprintf(stderr, "cues: audio %.3f..%.3f intro end %.2f outro start "
+		"%.2f (bars at %.2f and %.2f)\n", a.audio_start_s, a.audio_end_s,
+		a.intro_end_s, a.outro_start_s, lead + 64 * per,
+		lead + 4 * 48 * per);
+	CHECK_NEAR(a.audio_start_s, lead, 0.010);
+	CHECK(a.audio_end_s > lead + (beats - 1) * per);
+	CHECK(a.audio_end_s < len - tail + 0.1);
+	CHECK_NEAR(a.duration_s, len, 0.001);
+	CHECK_NEAR(a.intro_end_s, lead + 64 * per, 4 * per + 0.01);
+	CHECK_NEAR(a.outro_start_s, lead + 4 * 48 * per, 4 * per + 0.01);
+	synth_free(&p);
+}
+
+/* Energy follows the music, not its level; timbre tells sounds apart. */
+static void test_energy_timbre(void)
+{
+	struct synth song = make_song(128, 30, 0.2);
+	struct synth quiet = make_song(128, 30, 0.2);
+	synth_gain(&quiet, 0.05);
+	struct synth pad = synth_new(30);
+	for (int b = 0; b < 14; b++)
+		synth_chord(&pad, 0.2 + 2 * b, 1.95, b % 2 ? 5 : 0, false, 0.08,
+			    0.2);
+	struct analysis as, aq, ap;
+	CHECK_INT(analyze_pcm(song.s, song.frames, NULL, &as), ==, 0);
+	CHECK_INT(analyze_pcm(quiet.s, quiet.frames, NULL, &aq), ==, 0);
+	CHECK_INT(analyze_pcm(pad.s, pad.frames, NULL, &ap), ==, 0);
+	fprintf(stderr, "energy: song %.3f quiet song %.3f pad %.3f\n",
+		as.energy, aq.energy, ap.energy);
+	CHECK_NEAR(as.energy, aq.energy, 0.05);
+	CHECK(as.energy > ap.energy + 0.2);
+	CHECK_NEAR(as.loudness_lufs - aq.loudness_lufs, 26.0, 0.3);
+	double d_same = 0, d_diff = 0;
+	for (int i = 1; i < ANALYSIS_MFCC; i++) {
+		d_same += pow(as.mfcc_mean[i] - aq.mfcc_mean[i], 2);
+		d_diff += pow(as.mfcc_mean[i] - ap.mfcc_mean[i], 2);
+	}
+	fprintf(stderr, "timbre distance: same song %.3f, song/pad %.3f\n",
+		sqrt(d_same), sqrt(d_diff));
+	CHECK(sqrt(d_diff) > 3 * sqrt(d_same));
+	synth_free(&song);
+	synth_free(&quiet);
+	synth_free(&pad);
+}
+
+/* Silence, noise, one second, free tempo, nothing at all, NaN: sane values
+ * with low confidence, never a crash. */
+static void test_hostile(void)
+{
+	struct analysis a;
+	struct synth p = synth_new(20);
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	CHECK(a.bpm == 0 && a.bpm_confidence == 0);
+	CHECK_INT(a.key, ==, -1);
+	CHECK(a.loudness_lufs <= -70 && a.true_peak_db <= -70);
+	CHECK(a.energy == 0);
+	CHECK_NEAR(a.duration_s, 20, 1e-6);
+
+	for (size_t i = 0; i < 2 * p.frames; i++)
+		p.s[i] = 0.2f * synth_noise(&p);
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	fprintf(stderr, "noise: bpm %.2f conf %.2f grid %.2f key %s conf %.2f "
+		"energy %.2f\n", a.bpm, a.bpm_confidence, a.grid_confidence,
+		a.key_name, a.key_confidence, a.energy);
+	CHECK(a.bpm_confidence < 0.3);
+	CHECK(a.key_confidence < 0.4);
+	synth_free(&p);
+
+	/* Free tempo: clicks at random intervals of 0.2 .. 1.3 s. */
+	p = synth_new(40);
+	for (double t = 0.3; t < 39; t += 0.2 + 1.1 * (0.5 + 0.5 * synth_noise(&p)))
+		synth_click(&p, t, 1000, 0.4);
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	fprintf(stderr, "free tempo: bpm %.2f conf %.2f grid %.2f\n", a.bpm,
+		a.bpm_confidence, a.grid_confidence);
+	CHECK(a.bpm_confidence < 0.3);
+	synth_free(&p);
+
+	/* One second of clicks; a tenth of a second; nothing. */
+	p = synth_new(1.0);
+	for (int k = 0; k < 2; k++)
+		synth_click(&p, 0.1 + 0.5 * k, 1000, 0.5);
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	CHECK(a.bpm == 0);
+	CHECK(a.loudness_lufs > -40);
+	CHECK_INT(analyze_pcm(p.s, 4410, NULL, &a), ==, 0);
+	check_sane(&a);
+	CHECK_INT(analyze_pcm(p.s, 0, NULL, &a), ==, 0);
+	check_sane(&a);
+	CHECK(a.duration_s == 0 && a.bpm == 0);
+
+	/* Not-a-number, infinities and full-scale square waves. */
+	for (size_t i = 0; i < 2 * p.frames; i++)
+		p.s[i] = i % 7 == 0 ? NAN : i % 11 == 0 ? INFINITY :
+			 (i / 100) % 2 ? 1.0f : -1.0f;
+	CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+	check_sane(&a);
+	synth_free(&p);
+
+	/* Bad arguments. */
+	struct analysis_params bad = { 150, 160 };
+	CHECK_INT(analyze_pcm(NULL, 0, &bad, &a), ==, -EINVAL);
+	CHECK(analyze_create(&bad) == NULL && errno == EINVAL);
+	struct analyzer *an = analyze_create(NULL);
+	CHECK(an != NULL);
+	CHECK_INT(analyze_feed(an, NULL, 5), ==, -EINVAL);
+	CHECK_INT(analyze_finish(an, &a), ==, 0);
+	CHECK_INT(analyze_finish(an, &a), ==, -EINVAL);
+	CHECK_INT(analyze_feed(an, p.s, 0), ==, -EINVAL);
+	analyze_destroy(an);
+	analyze_destroy(NULL);
+}
+
+/* A narrower tempo range moves the octave. */
+static void test_params(void)
+{
+	struct synth p = make_song(170, 30, 0.25);
+	struct analysis_params prm;
+	analyze_params_default(&prm);
+	CHECK_NEAR(prm.bpm_min, 70, 1e-9);
+	CHECK_NEAR(prm.bpm_max, 180, 1e-9);
+	struct analysis a;
+	CHECK_INT(analyze_pcm(p.s, p.frames, &prm, &a), ==, 0);
+	CHECK(rel_err(a.bpm, 170) <= 0.001);
+	prm.bpm_min = 60;
+	prm.bpm_max = 110;
+	CHECK_INT(analyze_pcm(p.s, p.frames, &prm, &a), ==, 0);
+	fprintf(stderr, "170 BPM in 60..110: %.3f\n", a.bpm);
+	CHECK(rel_err(a.bpm, 85) <= 0.001);
+	synth_free(&p);
+}
+
+int main(void)
+{
+	if (getenv("TEST_ANALYZE_DEBUG"))
+		log_set_level(LOG_LEVEL_DEBUG);
+	const char *only = getenv("TEST_ANALYZE_ONLY");
+	if (!only || strstr(only, "clicks"))
+		test_clicks();
+	if (!only || strstr(only, "drums"))
+		test_drums();
+	if (!only || strstr(only, "keys"))
+		test_keys();
+	if (!only || strstr(only, "loudness"))
+		test_loudness();
+	if (!only || strstr(only, "phrases"))
+		test_phrases();
+	if (!only || strstr(only, "cues"))
+		test_cues();
+	if (!only || strstr(only, "energy"))
+		test_energy_timbre();
+	if (!only || strstr(only, "hostile"))
+		test_hostile();
+	if (!only || strstr(only, "params"))
+		test_params();
+	return 0;
+}
