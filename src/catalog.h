@@ -31,6 +31,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "analyze.h"
 #include "decode.h"
 
 #define CATALOG_REASON_MAX 256
@@ -107,6 +108,25 @@ int catalog_track_get(struct catalog *cat, int64_t id,
 
 /* Number of bad files that are not missing (for logs and tests). */
 int catalog_bad_count(struct catalog *cat, size_t *n);
+
+/* Analysis cache (schema v2). Analyses are stored per file content (a hash
+ * of the file's bytes) and ANALYSIS_VERSION, so identical files at two paths
+ * share one entry and a new analyzer version makes every track "not
+ * analysed" again.
+ *
+ * catalog_analysis_get: the analysis of the track's current content, or
+ * -ENOENT when there is none for this ANALYSIS_VERSION yet.
+ * catalog_analysis_put: stores A for the track, whose content hash is
+ * CONTENT_HASH (lower-case hex, computed by the caller from the bytes it
+ * analysed); replaces an older version's entry.
+ * catalog_unanalysed_ids: playable tracks without a current analysis, in id
+ * order, like catalog_playable_ids. */
+int catalog_analysis_get(struct catalog *cat, int64_t track_id,
+			 struct analysis *a);
+int catalog_analysis_put(struct catalog *cat, int64_t track_id,
+			 const char *content_hash, const struct analysis *a);
+int catalog_unanalysed_ids(struct catalog *cat, int64_t *ids, size_t max,
+			   size_t *n);
 
 /* Appends to the play history: TRACK_ID became audible at WHEN. */
 int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);
