@@ -3,9 +3,11 @@
  * test_decode — every generated fixture (tests/make-fixtures.sh) decodes to
  * what was generated: length, tone frequency and level at 44.1 kHz stereo
  * (so resampling and mono duplication are right), tags byte for byte, and
- * display titles. Bad files are refused with a reason; corrupt and truncated
- * ones play what they hold; 200 files of random bytes behind real magic
- * numbers neither crash nor hang the decoder. Prints decode speed.
+ * display titles. Output does not depend on read sizes or on other decoders
+ * running in other threads. Bad files are refused with a reason; corrupt and
+ * truncated ones play what they hold; Opus/AIFF are named when refused; VBR,
+ * RF64 and ID3-prefixed FLAC work; 200 files of random bytes behind real
+ * magic numbers neither crash nor hang the decoder. Prints decode speed.
  */
 #include "autoconfig.h"
 
@@ -14,8 +16,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <pthread.h>
 #include <math.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
