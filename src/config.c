@@ -921,53 +921,78 @@ static bool load_set_dir(struct load *ld)
 	return n > 0 && (size_t)n < sizeof(ld->dir);
 }
 
+/* Moves buf into a new buffer of size bytes, wiping the old one (it may
+ * hold a password, so no plain realloc). */
+static char *grow(char *buf, size_t used, size_t size)
+{
+	char *bigger = malloc(size);
+
+	if (bigger && used)
+		memcpy(bigger, buf, used);
+	if (buf) {
+		explicit_bzero(buf, used);
+		free(buf);
+	}
+	return bigger;
+}
+
 /* Reads FILE whole into a new buffer (at most CONFIG_FILE_MAX bytes). */
 static char *read_file(struct load *ld, size_t *len)
 {
 	char *buf = NULL;
-	size_t used = 0;
+	size_t used = 0, size = 0;
+	int e = 0;
 	int fd = open(ld->file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
-	if (fd < 0)
-		goto fail;
-	buf = malloc(CONFIG_FILE_MAX + 1);
-	if (!buf)
-		goto fail;
+	if (fd < 0) {
+		e = errno;
+		goto out;
+	}
 	for (;;) {
-		ssize_t r = read(fd, buf + used, CONFIG_FILE_MAX + 1 - used);
+		if (used == size) {
+			if (size > CONFIG_FILE_MAX) {
+				load_fail(ld, 0, NULL, NULL,
+					  "too large (more than %d bytes)",
+					  CONFIG_FILE_MAX);
+				goto out;
+			}
+			/* Ends at CONFIG_FILE_MAX + 1: one byte more than
+			 * allowed tells "too large" from "exactly full". */
+			size = size ? size * 2 : 4096;
+			if (size > CONFIG_FILE_MAX + 1)
+				size = CONFIG_FILE_MAX + 1;
+			buf = grow(buf, used, size);
+			if (!buf) {
+				e = ENOMEM;
+				goto out;
+			}
+		}
+		ssize_t r = read(fd, buf + used, size - used);
 		if (r < 0 && errno == EINTR)
 			continue;
-		if (r < 0)
-			goto fail;
+		if (r < 0) {
+			e = errno;
+			goto out;
+		}
 		if (r == 0)
 			break;
 		used += (size_t)r;
-		if (used > CONFIG_FILE_MAX) {
-			load_fail(ld, 0, NULL, NULL,
-				  "too large (more than %d bytes)",
-				  CONFIG_FILE_MAX);
-			explicit_bzero(buf, used);
-			free(buf);
-			close(fd);
-			return NULL;
-		}
 	}
 	close(fd);
 	*len = used;
 	return buf;
-fail:
-	{
-		int e = errno;
+out:
+	if (e) {
 		load_fail(ld, 0, NULL, NULL, "%s", strerror(e));
 		ld->failed_errno = e;
-		if (buf) {
-			explicit_bzero(buf, used);
-			free(buf);
-		}
-		if (fd >= 0)
-			close(fd);
-		return NULL;
 	}
+	if (buf) {
+		explicit_bzero(buf, used);
+		free(buf);
+	}
+	if (fd >= 0)
+		close(fd);
+	return NULL;
 }
 
 struct config *config_defaults(void)
