@@ -1,0 +1,847 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * catalog — the SQLite database: tracks, bad files, play history. See
+ * catalog.h for the contract and doc/catalog.md for the schema and how to
+ * add a migration.
+ *
+ * DESIGN
+ * One connection per struct catalog, used only under the catalog's mutex, so
+ * SQLite's own per-connection mutex is switched off (SQLITE_OPEN_NOMUTEX).
+ * Every statement is prepared once at open and reset after each use.
+ *
+ * Paths are stored as BLOBs, not TEXT: a file name is a byte string, and a
+ * BLOB is compared with memcmp and returned byte for byte, so a Latin-1 name
+ * from an old disk round-trips exactly. Because BLOBs sort by memcmp, "every
+ * path under the directory R" is the index range [R "/", R "0") — '0' is the
+ * byte after '/' — which gives the directory-boundary rule for free: "/music"
+ * never matches "/music2/x.mp3".
+ *
+ * Scans batch their writes. Between catalog_scan_begin() and
+ * catalog_scan_end() writes go into one open transaction that is committed
+ * every CATALOG_BATCH_WRITES writes or CATALOG_BATCH_MS milliseconds (checked
+ * at each write), so a first scan of thousands of files does not pay one WAL
+ * commit per file and a rescan's "seen" marks cost almost nothing. Other
+ * connections wait at most about that long for the write lock. Outside a scan
+ * every write commits at once. If SQLite rolls an open batch back on an
+ * error, the files in it are simply read again at the next scan.
+ *
+ * Scan generations: meta.scan_generation counts scans; every row the scan
+ * meets gets seen_generation = the current value; catalog_scan_end() marks
+ * rows under the roots whose seen_generation is older as missing.
+ */
+#include "autoconfig.h"
+
+#include "catalog.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "log.h"
+
+#define CATALOG_BUSY_TIMEOUT_MS 5000
+#define CATALOG_BATCH_WRITES 512
+#define CATALOG_BATCH_MS 500
+
+/*
+ * Migrations: entry i brings a database from user_version i to i + 1. Never
+ * edit an entry that has been released; append a new one. doc/catalog.md
+ * describes every version.
+ */
+static const char *const catalog_migrations[] = {
+	/* 0 -> 1: tracks, play history, scan generation. */
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  value INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO meta (key, value) VALUES ('scan_generation', 0);"
+	"CREATE TABLE tracks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  path BLOB UNIQUE NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime INTEGER NOT NULL,"
+	"  artist TEXT NOT NULL DEFAULT '',"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  duration_s REAL NOT NULL DEFAULT 0,"
+	"  bitrate_kbps INTEGER NOT NULL DEFAULT 0,"
+	"  bad_reason TEXT,"
+	"  missing INTEGER NOT NULL DEFAULT 0,"
+	"  seen_generation INTEGER NOT NULL DEFAULT 0,"
+	"  added_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE plays ("
+	"  id INTEGER PRIMARY KEY,"
+	"  track_id INTEGER NOT NULL REFERENCES tracks (id),"
+	"  started_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX plays_track ON plays (track_id);"
+	"CREATE INDEX plays_started ON plays (started_at, id);",
+};
+
+#define CATALOG_SCHEMA_VERSION \
+	((int)(sizeof(catalog_migrations) / sizeof(catalog_migrations[0])))
+
+enum catalog_stmt {
+	STMT_BEGIN,
+	STMT_COMMIT,
+	STMT_ROLLBACK,
+	STMT_GEN_BUMP,
+	STMT_GEN_GET,
+	STMT_STATE,
+	STMT_SEEN,
+	STMT_UPSERT,
+	STMT_ID_BY_PATH,
+	STMT_TRACK_BAD,
+	STMT_PLAYABLE,
+	STMT_TRACK_GET,
+	STMT_BAD_COUNT,
+	STMT_MARK_MISSING,
+	STMT_PLAY_ADD,
+	STMT_PLAY_LAST,
+	STMT_COUNT,
+};
+
+static const char *const catalog_sql[STMT_COUNT] = {
+	[STMT_BEGIN] = "BEGIN IMMEDIATE",
+	[STMT_COMMIT] = "COMMIT",
+	[STMT_ROLLBACK] = "ROLLBACK",
+	[STMT_GEN_BUMP] = "UPDATE meta SET value = value + 1"
+		" WHERE key = 'scan_generation'",
+	[STMT_GEN_GET] = "SELECT value FROM meta WHERE key = 'scan_generation'",
+	[STMT_STATE] = "SELECT id, size, mtime, bad_reason IS NOT NULL,"
+		" missing, seen_generation FROM tracks WHERE path = ?1",
+	[STMT_SEEN] = "UPDATE tracks SET seen_generation = ?2, missing = 0"
+		" WHERE id = ?1",
+	/* Shared by track_put (reason NULL) and file_bad (tags empty). */
+	[STMT_UPSERT] = "INSERT INTO tracks (path, size, mtime, artist, title,"
+		" duration_s, bitrate_kbps, bad_reason, missing,"
+		" seen_generation, added_at, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10)"
+		" ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
+		" mtime = excluded.mtime, artist = excluded.artist,"
+		" title = excluded.title, duration_s = excluded.duration_s,"
+		" bitrate_kbps = excluded.bitrate_kbps,"
+		" bad_reason = excluded.bad_reason, missing = 0,"
+		" seen_generation = excluded.seen_generation,"
+		" updated_at = excluded.updated_at",
+	[STMT_ID_BY_PATH] = "SELECT id FROM tracks WHERE path = ?1",
+	[STMT_TRACK_BAD] = "UPDATE tracks SET bad_reason = ?2, updated_at = ?3"
+		" WHERE id = ?1",
+	[STMT_PLAYABLE] = "SELECT id FROM tracks"
+		" WHERE bad_reason IS NULL AND missing = 0 ORDER BY id",
+	[STMT_TRACK_GET] = "SELECT path, artist, title, duration_s,"
+		" bitrate_kbps FROM tracks WHERE id = ?1",
+	[STMT_BAD_COUNT] = "SELECT count(*) FROM tracks"
+		" WHERE bad_reason IS NOT NULL AND missing = 0",
+	/* ?1 the root itself, [?2, ?3) everything below it. */
+	[STMT_MARK_MISSING] = "UPDATE tracks SET missing = 1, updated_at = ?5"
+		" WHERE missing = 0 AND seen_generation < ?4"
+		" AND (path = ?1 OR (path >= ?2 AND path < ?3))",
+	[STMT_PLAY_ADD] = "INSERT INTO plays (track_id, started_at)"
+		" VALUES (?1, ?2)",
+	[STMT_PLAY_LAST] = "SELECT track_id, started_at FROM plays"
+		" ORDER BY started_at DESC, id DESC LIMIT 1",
+};
+
+struct catalog {
+	pthread_mutex_t lock;
+	sqlite3 *db;
+	sqlite3_stmt *stmt[STMT_COUNT];
+	int64_t generation;
+	bool scanning;
+	bool in_batch;
+	size_t batch_writes;
+	struct timespec batch_started;
+};
+
+int catalog_schema_version(void)
+{
+	return CATALOG_SCHEMA_VERSION;
+}
+
+/* Logs SQLite's message for OP once and returns the errno to hand up. A
+ * foreign-key failure means the caller named a track that does not exist. */
+static int catalog_fail(struct catalog *cat, const char *op, int sqlite_rc)
+{
+	if (sqlite_rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return -ENOENT;
+	log_error("catalog: %s: %s", op, sqlite3_errmsg(cat->db));
+	if (cat->in_batch && sqlite3_get_autocommit(cat->db)) {
+		/* SQLite rolled the open batch back (I/O error, full disk):
+		 * those files are read again at the next scan. */
+		log_warning("catalog: %s: %zu batched writes were rolled back",
+			    op, cat->batch_writes);
+		cat->in_batch = false;
+	}
+	return -EIO;
+}
+
+/* Steps ST expecting no rows, then resets it. */
+static int catalog_step_done(struct catalog *cat, sqlite3_stmt *st,
+			     const char *op)
+{
+	int rc = 0;
+	int src = sqlite3_step(st);
+	if (src != SQLITE_DONE)
+		rc = catalog_fail(cat, op, src);
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+static void catalog_reset(sqlite3_stmt *st)
+{
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+static int64_t catalog_elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+static int catalog_batch_commit(struct catalog *cat)
+{
+	if (!cat->in_batch)
+		return 0;
+	int rc = catalog_step_done(cat, cat->stmt[STMT_COMMIT], "commit");
+	if (rc < 0 && !sqlite3_get_autocommit(cat->db))
+		catalog_step_done(cat, cat->stmt[STMT_ROLLBACK], "rollback");
+	cat->in_batch = false;
+	cat->batch_writes = 0;
+	return rc;
+}
+
+/* Called before every write: during a scan, opens a batch if none is open. */
+static int catalog_write_begin(struct catalog *cat)
+{
+	if (!cat->scanning || cat->in_batch)
+		return 0;
+	int rc = catalog_step_done(cat, cat->stmt[STMT_BEGIN], "begin");
+	if (rc < 0)
+		return rc;
+	cat->in_batch = true;
+	cat->batch_writes = 0;
+	clock_gettime(CLOCK_MONOTONIC, &cat->batch_started);
+	return 0;
+}
+
+/* Called after every successful write: commits the batch when it is full,
+ * old, or no scan is running any more. */
+static int catalog_write_end(struct catalog *cat)
+{
+	if (!cat->in_batch)
+		return 0;
+	cat->batch_writes++;
+	if (cat->scanning && cat->batch_writes < CATALOG_BATCH_WRITES &&
+	    catalog_elapsed_ms(&cat->batch_started) < CATALOG_BATCH_MS)
+		return 0;
+	return catalog_batch_commit(cat);
+}
+
+static int catalog_bind_path(sqlite3_stmt *st, int col, const char *path)
+{
+	return sqlite3_bind_blob(st, col, path, (int)strlen(path),
+				 SQLITE_STATIC);
+}
+
+static int catalog_check_path(const char *path)
+{
+	if (!path || !*path)
+		return -EINVAL;
+	if (strlen(path) >= PATH_MAX)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Copies column COL as a string into OUT, cutting at a UTF-8 character
+ * boundary when it does not fit (only an edited database has such values). */
+static void catalog_copy_text(sqlite3_stmt *st, int col, char *out,
+			      size_t size, bool utf8)
+{
+	const unsigned char *src = sqlite3_column_blob(st, col);
+	size_t n = (size_t)sqlite3_column_bytes(st, col);
+	if (!src)
+		n = 0;
+	if (n >= size) {
+		n = size - 1;
+		while (utf8 && n > 0 && (src[n] & 0xC0) == 0x80)
+			n--;
+	}
+	if (n)
+		memcpy(out, src, n);
+	out[n] = '\0';
+}
+
+/* mkdir -p of the directory that holds PATH. */
+static int catalog_make_parent(const char *path)
+{
+	char dir[PATH_MAX];
+	int rc = 0;
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return 0;
+	*slash = '\0';
+	for (char *p = dir + 1; ; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(dir, 0755) < 0 && errno != EEXIST) {
+			rc = -errno;
+			log_error("catalog: create directory %s: %s", dir,
+				  strerror(errno));
+			goto out;
+		}
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+out:
+	return rc;
+}
+
+static int catalog_user_version(struct catalog *cat, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = 0;
+	int src = sqlite3_prepare_v2(cat->db, "PRAGMA user_version", -1, &st,
+				     NULL);
+	if (src != SQLITE_OK) {
+		rc = catalog_fail(cat, "read schema version", src);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW) {
+		rc = catalog_fail(cat, "read schema version", src);
+		goto out;
+	}
+	*version = sqlite3_column_int(st, 0);
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static int catalog_exec(struct catalog *cat, const char *sql, const char *op)
+{
+	char *msg = NULL;
+	int src = sqlite3_exec(cat->db, sql, NULL, NULL, &msg);
+	if (src == SQLITE_OK)
+		return 0;
+	log_error("catalog: %s: %s", op, msg ? msg : sqlite3_errstr(src));
+	sqlite3_free(msg);
+	return -EIO;
+}
+
+/* Applies the missing migrations, each in its own write transaction. The
+ * version is re-read under the write lock, so two processes opening the same
+ * new database do not both migrate it. */
+static int catalog_migrate(struct catalog *cat)
+{
+	int rc = 0;
+	for (;;) {
+		int version = 0;
+		rc = catalog_exec(cat, "BEGIN IMMEDIATE", "migrate: begin");
+		if (rc < 0)
+			goto out;
+		rc = catalog_user_version(cat, &version);
+		if (rc < 0)
+			goto rollback;
+		if (version > CATALOG_SCHEMA_VERSION || version < 0) {
+			log_error("catalog: schema version %d is newer than "
+				  "this build's %d; refusing to open", version,
+				  CATALOG_SCHEMA_VERSION);
+			rc = -EPROTO;
+			goto rollback;
+		}
+		if (version == CATALOG_SCHEMA_VERSION) {
+			rc = catalog_exec(cat, "COMMIT", "migrate: commit");
+			goto out;
+		}
+		char op[64];
+		snprintf(op, sizeof(op), "migrate %d -> %d", version,
+			 version + 1);
+		rc = catalog_exec(cat, catalog_migrations[version], op);
+		if (rc < 0)
+			goto rollback;
+		char pragma[64];
+		snprintf(pragma, sizeof(pragma), "PRAGMA user_version = %d",
+			 version + 1);
+		rc = catalog_exec(cat, pragma, op);
+		if (rc < 0)
+			goto rollback;
+		rc = catalog_exec(cat, "COMMIT", op);
+		if (rc < 0)
+			goto rollback;
+		log_info("catalog: schema migrated to version %d",
+			 version + 1);
+	}
+rollback:
+	if (!sqlite3_get_autocommit(cat->db))
+		sqlite3_exec(cat->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	return rc;
+}
+
+static int catalog_load_generation(struct catalog *cat)
+{
+	sqlite3_stmt *st = cat->stmt[STMT_GEN_GET];
+	int rc = 0;
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		cat->generation = sqlite3_column_int64(st, 0);
+	else
+		rc = catalog_fail(cat, "read scan generation", src);
+	catalog_reset(st);
+	return rc;
+}
+
+struct catalog *catalog_open(const char *path)
+{
+	struct catalog *cat = NULL;
+	int rc = 0;
+	bool memory = path && strcmp(path, ":memory:") == 0;
+
+	if (!path || !*path) {
+		rc = -EINVAL;
+		goto out;
+	}
+	if (!memory) {
+		rc = catalog_make_parent(path);
+		if (rc < 0)
+			goto out;
+	}
+	cat = calloc(1, sizeof(*cat));
+	if (!cat) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	int perr = pthread_mutex_init(&cat->lock, NULL);
+	if (perr) {
+		free(cat);
+		cat = NULL;
+		rc = -perr;
+		goto out;
+	}
+	int src = sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE |
+				  SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				  NULL);
+	if (src != SQLITE_OK) {
+		log_error("catalog: open %s: %s", path, cat->db ?
+			  sqlite3_errmsg(cat->db) : sqlite3_errstr(src));
+		rc = -EIO;
+		goto out;
+	}
+	sqlite3_extended_result_codes(cat->db, 1);
+	sqlite3_busy_timeout(cat->db, CATALOG_BUSY_TIMEOUT_MS);
+
+	/* Refuse a newer schema before changing anything in the file. */
+	int version = 0;
+	rc = catalog_user_version(cat, &version);
+	if (rc < 0)
+		goto out;
+	if (version > CATALOG_SCHEMA_VERSION || version < 0) {
+		log_error("catalog: %s has schema version %d, newer than this "
+			  "build's %d; refusing to open", path, version,
+			  CATALOG_SCHEMA_VERSION);
+		rc = -EPROTO;
+		goto out;
+	}
+	/* journal_mode answers with the mode in effect; ":memory:" stays
+	 * "memory", which is fine. */
+	rc = catalog_exec(cat, "PRAGMA journal_mode = WAL;"
+			  "PRAGMA synchronous = NORMAL;"
+			  "PRAGMA foreign_keys = ON;", "set pragmas");
+	if (rc < 0)
+		goto out;
+	rc = catalog_migrate(cat);
+	if (rc < 0)
+		goto out;
+	for (int i = 0; i < STMT_COUNT; i++) {
+		src = sqlite3_prepare_v3(cat->db, catalog_sql[i], -1,
+					 SQLITE_PREPARE_PERSISTENT,
+					 &cat->stmt[i], NULL);
+		if (src != SQLITE_OK) {
+			rc = catalog_fail(cat, "prepare", src);
+			goto out;
+		}
+	}
+	rc = catalog_load_generation(cat);
+out:
+	if (rc < 0) {
+		catalog_close(cat);
+		cat = NULL;
+		errno = -rc;
+	}
+	return cat;
+}
+
+void catalog_close(struct catalog *cat)
+{
+	if (!cat)
+		return;
+	if (cat->db) {
+		catalog_batch_commit(cat);
+		for (int i = 0; i < STMT_COUNT; i++)
+			sqlite3_finalize(cat->stmt[i]);
+		if (sqlite3_close(cat->db) != SQLITE_OK)
+			log_error("catalog: close: %s",
+				  sqlite3_errmsg(cat->db));
+	}
+	pthread_mutex_destroy(&cat->lock);
+	free(cat);
+}
+
+int catalog_scan_begin(struct catalog *cat)
+{
+	pthread_mutex_lock(&cat->lock);
+	cat->scanning = false;
+	int rc = catalog_batch_commit(cat);
+	if (rc < 0)
+		goto out;
+	rc = catalog_step_done(cat, cat->stmt[STMT_GEN_BUMP],
+			       "start scan generation");
+	if (rc < 0)
+		goto out;
+	rc = catalog_load_generation(cat);
+	if (rc < 0)
+		goto out;
+	cat->scanning = true;
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_scan_end(struct catalog *cat, char *const *roots, size_t n_roots,
+		     size_t *n_missing)
+{
+	size_t missing = 0;
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_MARK_MISSING];
+	for (size_t i = 0; i < n_roots; i++) {
+		char root[PATH_MAX], lo[PATH_MAX + 1], hi[PATH_MAX + 1];
+		size_t len = strlen(roots[i]);
+		if (len >= PATH_MAX) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+		/* "/music/" means "/music"; "/" stays "" + "/". */
+		while (len > 0 && roots[i][len - 1] == '/')
+			len--;
+		memcpy(root, roots[i], len);
+		memcpy(lo, root, len);
+		memcpy(hi, root, len);
+		lo[len] = '/';
+		hi[len] = '/' + 1;
+		rc = catalog_write_begin(cat);
+		if (rc < 0)
+			goto out;
+		if (len > 0)
+			sqlite3_bind_blob(st, 1, root, (int)len, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(st, 1);
+		sqlite3_bind_blob(st, 2, lo, (int)len + 1, SQLITE_STATIC);
+		sqlite3_bind_blob(st, 3, hi, (int)len + 1, SQLITE_STATIC);
+		sqlite3_bind_int64(st, 4, cat->generation);
+		sqlite3_bind_int64(st, 5, (int64_t)time(NULL));
+		rc = catalog_step_done(cat, st, "mark missing");
+		if (rc < 0)
+			goto out;
+		missing += (size_t)sqlite3_changes(cat->db);
+		rc = catalog_write_end(cat);
+		if (rc < 0)
+			goto out;
+	}
+out:
+	cat->scanning = false;
+	int crc = catalog_batch_commit(cat);
+	if (rc == 0)
+		rc = crc;
+	pthread_mutex_unlock(&cat->lock);
+	if (n_missing)
+		*n_missing = rc < 0 ? 0 : missing;
+	return rc;
+}
+
+int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
+		       int64_t mtime, enum catalog_file_state *state)
+{
+	int rc = catalog_check_path(path);
+	if (rc < 0)
+		return rc;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_STATE];
+	catalog_bind_path(st, 1, path);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		*state = CATALOG_FILE_NEW;
+		catalog_reset(st);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = catalog_fail(cat, "file state", src);
+		catalog_reset(st);
+		goto out;
+	}
+	int64_t id = sqlite3_column_int64(st, 0);
+	bool same = sqlite3_column_int64(st, 1) == size &&
+		    sqlite3_column_int64(st, 2) == mtime;
+	bool bad = sqlite3_column_int(st, 3) != 0;
+	bool missing = sqlite3_column_int(st, 4) != 0;
+	int64_t seen = sqlite3_column_int64(st, 5);
+	catalog_reset(st);
+	*state = !same ? CATALOG_FILE_NEW :
+		 bad ? CATALOG_FILE_KNOWN_BAD : CATALOG_FILE_KNOWN;
+
+	/* The file exists: mark it seen (and back from missing). */
+	if (seen == cat->generation && !missing)
+		goto out;
+	rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	st = cat->stmt[STMT_SEEN];
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_int64(st, 2, cat->generation);
+	rc = catalog_step_done(cat, st, "mark seen");
+	if (rc < 0)
+		goto out;
+	rc = catalog_write_end(cat);
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+/* Inserts or updates the row at PATH; REASON NULL makes it playable. Called
+ * with the lock held. */
+static int catalog_upsert(struct catalog *cat, const char *path, int64_t size,
+			  int64_t mtime, const struct decode_info *info,
+			  const char *reason, int64_t *id)
+{
+	sqlite3_stmt *st = cat->stmt[STMT_UPSERT];
+	double duration_s = info ? info->duration_s : 0.0;
+	if (!isfinite(duration_s) || duration_s < 0)
+		duration_s = 0.0;
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		return rc;
+	catalog_bind_path(st, 1, path);
+	sqlite3_bind_int64(st, 2, size);
+	sqlite3_bind_int64(st, 3, mtime);
+	sqlite3_bind_text(st, 4, info ? info->artist : "",
+			  info ? (int)strnlen(info->artist, DECODE_TAG_MAX - 1)
+			  : 0, SQLITE_STATIC);
+	sqlite3_bind_text(st, 5, info ? info->title : "",
+			  info ? (int)strnlen(info->title, DECODE_TAG_MAX - 1)
+			  : 0, SQLITE_STATIC);
+	sqlite3_bind_double(st, 6, duration_s);
+	sqlite3_bind_int(st, 7, info && info->bitrate_kbps > 0 ?
+			 info->bitrate_kbps : 0);
+	if (reason)
+		sqlite3_bind_text(st, 8, reason, -1, SQLITE_STATIC);
+	else
+		sqlite3_bind_null(st, 8);
+	sqlite3_bind_int64(st, 9, cat->generation);
+	sqlite3_bind_int64(st, 10, (int64_t)time(NULL));
+	rc = catalog_step_done(cat, st, reason ? "record bad file" :
+			       "store track");
+	if (rc < 0)
+		return rc;
+	rc = catalog_write_end(cat);
+	if (rc < 0 || !id)
+		return rc;
+	st = cat->stmt[STMT_ID_BY_PATH];
+	catalog_bind_path(st, 1, path);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*id = sqlite3_column_int64(st, 0);
+	else
+		rc = catalog_fail(cat, "read track id", src);
+	catalog_reset(st);
+	return rc;
+}
+
+/* Copies REASON into OUT as one line of at most CATALOG_REASON_MAX - 1
+ * bytes, so a log line or a status page never breaks on it. */
+static void catalog_clean_reason(const char *reason, char *out)
+{
+	if (!reason || !*reason)
+		reason = "unknown error";
+	size_t n = strnlen(reason, CATALOG_REASON_MAX - 1);
+	while (n > 0 && n < strlen(reason) &&
+	       ((unsigned char)reason[n] & 0xC0) == 0x80)
+		n--;
+	for (size_t i = 0; i < n; i++)
+		out[i] = reason[i] == '\n' || reason[i] == '\r' ? ' ' :
+			 reason[i];
+	out[n] = '\0';
+}
+
+int catalog_track_put(struct catalog *cat, const char *path, int64_t size,
+		      int64_t mtime, const struct decode_info *info,
+		      int64_t *id)
+{
+	int rc = catalog_check_path(path);
+	if (rc < 0)
+		return rc;
+	if (!info)
+		return -EINVAL;
+	pthread_mutex_lock(&cat->lock);
+	rc = catalog_upsert(cat, path, size, mtime, info, NULL, id);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_file_bad(struct catalog *cat, const char *path, int64_t size,
+		     int64_t mtime, const char *reason)
+{
+	char clean[CATALOG_REASON_MAX];
+	int rc = catalog_check_path(path);
+	if (rc < 0)
+		return rc;
+	catalog_clean_reason(reason, clean);
+	pthread_mutex_lock(&cat->lock);
+	rc = catalog_upsert(cat, path, size, mtime, NULL, clean, NULL);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_track_bad(struct catalog *cat, int64_t id, const char *reason)
+{
+	char clean[CATALOG_REASON_MAX];
+	catalog_clean_reason(reason, clean);
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_TRACK_BAD];
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, id);
+	sqlite3_bind_text(st, 2, clean, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 3, (int64_t)time(NULL));
+	rc = catalog_step_done(cat, st, "mark track bad");
+	if (rc < 0)
+		goto out;
+	bool changed = sqlite3_changes(cat->db) > 0;
+	rc = catalog_write_end(cat);
+	if (rc == 0 && !changed)
+		rc = -ENOENT;
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_playable_ids(struct catalog *cat, int64_t *ids, size_t max,
+			 size_t *n)
+{
+	size_t count = 0;
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_PLAYABLE];
+	int src;
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count < max)
+			ids[count] = sqlite3_column_int64(st, 0);
+		count++;
+	}
+	if (src != SQLITE_DONE)
+		rc = catalog_fail(cat, "list playable tracks", src);
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	*n = rc < 0 ? 0 : count;
+	return rc;
+}
+
+int catalog_track_get(struct catalog *cat, int64_t id,
+		      struct catalog_track *track)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_TRACK_GET];
+	sqlite3_bind_int64(st, 1, id);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = catalog_fail(cat, "read track", src);
+		goto out;
+	}
+	if (sqlite3_column_bytes(st, 0) >= PATH_MAX) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	track->id = id;
+	catalog_copy_text(st, 0, track->path, sizeof(track->path), false);
+	catalog_copy_text(st, 1, track->artist, sizeof(track->artist), true);
+	catalog_copy_text(st, 2, track->title, sizeof(track->title), true);
+	track->duration_s = sqlite3_column_double(st, 3);
+	track->bitrate_kbps = sqlite3_column_int(st, 4);
+out:
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_bad_count(struct catalog *cat, size_t *n)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_BAD_COUNT];
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		*n = (size_t)sqlite3_column_int64(st, 0);
+	else
+		rc = catalog_fail(cat, "count bad files", src);
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when)
+{
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_PLAY_ADD];
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	sqlite3_bind_int64(st, 1, track_id);
+	sqlite3_bind_int64(st, 2, (int64_t)when);
+	rc = catalog_step_done(cat, st, "add play");
+	if (rc < 0)
+		goto out;
+	rc = catalog_write_end(cat);
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_PLAY_LAST];
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW) {
+		*track_id = sqlite3_column_int64(st, 0);
+		*when = (time_t)sqlite3_column_int64(st, 1);
+	} else if (src == SQLITE_DONE) {
+		rc = -ENOENT;
+	} else {
+		rc = catalog_fail(cat, "read last play", src);
+	}
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}

@@ -1,0 +1,647 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_catalog — the SQLite catalog on real database files: creation and
+ * schema version, reopening, refusing a newer schema, migrating an empty
+ * database, exact round-trips of tags and of non-UTF-8 paths, change
+ * detection, bad files, scan generations and the directory-boundary rule,
+ * play history, and two threads using one catalog at once.
+ *
+ * The test reads the database behind the catalog's back with its own SQLite
+ * connection, as another process would.
+ */
+#include "autoconfig.h"
+
+#include "catalog.h"
+#include "log.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+static char tmp[4096];
+
+static void db_path(char *out, size_t size, const char *name)
+{
+	snprintf(out, size, "%s/%s", tmp, name);
+}
+
+/* Runs a query returning one integer on a separate connection. */
+static long long sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	long long v = -1;
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL) ==
+	      SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
+}
+
+static void sql_exec(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	CHECK(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+			      SQLITE_OPEN_CREATE, NULL) == SQLITE_OK);
+	CHECK(sqlite3_exec(db, sql, NULL, NULL, NULL) == SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static struct decode_info info_make(const char *artist, const char *title,
+				    double duration_s, int kbps)
+{
+	struct decode_info info;
+	memset(&info, 0, sizeof(info));
+	info.format = DECODE_FORMAT_MP3;
+	snprintf(info.artist, sizeof(info.artist), "%s", artist);
+	snprintf(info.title, sizeof(info.title), "%s", title);
+	info.duration_s = duration_s;
+	info.source_rate_hz = 44100;
+	info.source_channels = 2;
+	info.bitrate_kbps = kbps;
+	return info;
+}
+
+static int64_t put(struct catalog *cat, const char *path, int64_t size,
+		   int64_t mtime)
+{
+	struct decode_info info = info_make("A", "T", 60.0, 128);
+	int64_t id = -1;
+	CHECK_INT(catalog_track_put(cat, path, size, mtime, &info, &id), ==, 0);
+	CHECK(id > 0);
+	return id;
+}
+
+static size_t playable(struct catalog *cat, int64_t *ids, size_t max)
+{
+	size_t n = 0;
+	CHECK_INT(catalog_playable_ids(cat, ids, max, &n), ==, 0);
+	return n;
+}
+
+static bool is_playable(struct catalog *cat, int64_t id)
+{
+	int64_t ids[64];
+	size_t n = playable(cat, ids, 64);
+	CHECK(n <= 64);
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] == id)
+			return true;
+	return false;
+}
+
+static enum catalog_file_state state_of(struct catalog *cat,
+					const char *path, int64_t size,
+					int64_t mtime)
+{
+	enum catalog_file_state st = CATALOG_FILE_KNOWN;
+	CHECK_INT(catalog_file_state(cat, path, size, mtime, &st), ==, 0);
+	return st;
+}
+
+static void test_create_and_reopen(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "new/dir/catalog.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(catalog_schema_version(), >=, 1);
+	int64_t id = put(cat, "/music/a.mp3", 1000, 5);
+	catalog_close(cat);
+
+	CHECK(access(path, F_OK) == 0);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==,
+		  catalog_schema_version());
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks"), ==, 1);
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	CHECK(sqlite3_open(path, &db) == SQLITE_OK);
+	CHECK(sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &st, NULL) ==
+	      SQLITE_OK);
+	CHECK(sqlite3_step(st) == SQLITE_ROW);
+	CHECK_STR((const char *)sqlite3_column_text(st, 0), "wal");
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+
+	cat = catalog_open(path);
+	CHECK(cat);
+	struct catalog_track t;
+	CHECK_INT(catalog_track_get(cat, id, &t), ==, 0);
+	CHECK_STR(t.path, "/music/a.mp3");
+	CHECK_INT(state_of(cat, "/music/a.mp3", 1000, 5), ==,
+		  CATALOG_FILE_KNOWN);
+	catalog_close(cat);
+	catalog_close(NULL);
+}
+
+static void test_newer_schema_refused(void)
+{
+	char path[4200], sql[64];
+	db_path(path, sizeof(path), "newer.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	catalog_close(cat);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		 catalog_schema_version() + 1);
+	sql_exec(path, sql);
+	errno = 0;
+	cat = catalog_open(path);
+	CHECK(cat == NULL);
+	CHECK_INT(errno, ==, EPROTO);
+	/* Refusing must not touch the file. */
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==,
+		  catalog_schema_version() + 1);
+}
+
+static void test_migrate_v0(void)
+{
+	char path[4200];
+	/* A zero-byte file is a valid empty SQLite database. */
+	db_path(path, sizeof(path), "empty.db");
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	fclose(f);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	put(cat, "/x.mp3", 1, 1);
+	catalog_close(cat);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==,
+		  catalog_schema_version());
+
+	/* A version-0 database some other tool left behind keeps its data. */
+	db_path(path, sizeof(path), "v0.db");
+	sql_exec(path, "CREATE TABLE unrelated (x); "
+		 "INSERT INTO unrelated VALUES (42);");
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==, 0);
+	cat = catalog_open(path);
+	CHECK(cat);
+	catalog_close(cat);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==,
+		  catalog_schema_version());
+	CHECK_INT(sql_int(path, "SELECT x FROM unrelated"), ==, 42);
+	CHECK_INT(sql_int(path, "SELECT value FROM meta"
+			  " WHERE key = 'scan_generation'"), ==, 0);
+}
+
+static void test_bad_database_file(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "garbage.db");
+	FILE *f = fopen(path, "w");
+	CHECK(f);
+	for (int i = 0; i < 4096; i++)
+		fputc("not a database"[i % 14], f);
+	fclose(f);
+	errno = 0;
+	CHECK(catalog_open(path) == NULL);
+	CHECK_INT(errno, ==, EIO);
+
+	/* The parent "directory" is a file: mkdir fails. */
+	db_path(path, sizeof(path), "garbage.db/sub/catalog.db");
+	errno = 0;
+	CHECK(catalog_open(path) == NULL);
+	CHECK(errno != 0);
+}
+
+static void test_round_trip(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "roundtrip.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+
+	const char *upath = "/music/Björk/Ångström – 東京 🎵.flac";
+	struct decode_info info = info_make("Björk Guðmundsdóttir",
+					    "東京 🎵 «live»", 215.25, 320);
+	info.format = DECODE_FORMAT_FLAC;
+	int64_t id = 0;
+	CHECK_INT(catalog_track_put(cat, upath, 123456789012LL,
+				    1700000000123456789LL, &info, &id), ==, 0);
+
+	/* Latin-1 bytes that are not UTF-8, and bytes that sort above '/'. */
+	const char latin1[] = "/music/caf\xe9/\xff\xfe\x80 na\xefve.mp3";
+	struct decode_info info2 = info_make("", "", 0.0, 0);
+	int64_t id2 = 0;
+	CHECK_INT(catalog_track_put(cat, latin1, 10, 20, &info2, &id2), ==, 0);
+	CHECK(id2 != id);
+	catalog_close(cat);
+
+	cat = catalog_open(path);
+	CHECK(cat);
+	struct catalog_track t;
+	memset(&t, 0x55, sizeof(t));
+	CHECK_INT(catalog_track_get(cat, id, &t), ==, 0);
+	CHECK_INT(t.id, ==, id);
+	CHECK_STR(t.path, upath);
+	CHECK_STR(t.artist, "Björk Guðmundsdóttir");
+	CHECK_STR(t.title, "東京 🎵 «live»");
+	CHECK_NEAR(t.duration_s, 215.25, 1e-9);
+	CHECK_INT(t.bitrate_kbps, ==, 320);
+
+	memset(&t, 0x55, sizeof(t));
+	CHECK_INT(catalog_track_get(cat, id2, &t), ==, 0);
+	CHECK_INT(strlen(t.path), ==, strlen(latin1));
+	CHECK(memcmp(t.path, latin1, sizeof(latin1)) == 0);
+	CHECK_STR(t.artist, "");
+	CHECK_STR(t.title, "");
+	CHECK_NEAR(t.duration_s, 0.0, 0.0);
+	CHECK_INT(t.bitrate_kbps, ==, 0);
+	CHECK_INT(state_of(cat, latin1, 10, 20), ==, CATALOG_FILE_KNOWN);
+	CHECK_INT(state_of(cat, upath, 123456789012LL, 1700000000123456789LL),
+		  ==, CATALOG_FILE_KNOWN);
+
+	/* Updating a track keeps its id and replaces its tags. */
+	struct decode_info info3 = info_make("New", "Tags", 1.5, 64);
+	int64_t id3 = 0;
+	CHECK_INT(catalog_track_put(cat, latin1, 11, 21, &info3, &id3), ==, 0);
+	CHECK_INT(id3, ==, id2);
+	CHECK_INT(catalog_track_get(cat, id2, &t), ==, 0);
+	CHECK_STR(t.artist, "New");
+	CHECK_STR(t.title, "Tags");
+
+	CHECK_INT(catalog_track_get(cat, 999999, &t), ==, -ENOENT);
+
+	/* Bad arguments. */
+	char longpath[PATH_MAX + 10];
+	memset(longpath, 'a', sizeof(longpath) - 1);
+	longpath[0] = '/';
+	longpath[sizeof(longpath) - 1] = '\0';
+	CHECK_INT(catalog_track_put(cat, longpath, 1, 1, &info, NULL), ==,
+		  -ENAMETOOLONG);
+	CHECK_INT(catalog_track_put(cat, "", 1, 1, &info, NULL), ==, -EINVAL);
+	enum catalog_file_state s;
+	CHECK_INT(catalog_file_state(cat, longpath, 1, 1, &s), ==,
+		  -ENAMETOOLONG);
+	catalog_close(cat);
+}
+
+static void test_file_state(void)
+{
+	struct catalog *cat = catalog_open(":memory:");
+	CHECK(cat);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 100, 7), ==, CATALOG_FILE_NEW);
+	put(cat, "/m/a.mp3", 100, 7);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 100, 7), ==, CATALOG_FILE_KNOWN);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 101, 7), ==, CATALOG_FILE_NEW);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 100, 8), ==, CATALOG_FILE_NEW);
+	/* A path differing only in case is another file. */
+	CHECK_INT(state_of(cat, "/m/A.mp3", 100, 7), ==, CATALOG_FILE_NEW);
+
+	CHECK_INT(catalog_file_bad(cat, "/m/bad.ogg", 5, 9,
+				   "not an audio file"), ==, 0);
+	CHECK_INT(state_of(cat, "/m/bad.ogg", 5, 9), ==,
+		  CATALOG_FILE_KNOWN_BAD);
+	CHECK_INT(state_of(cat, "/m/bad.ogg", 6, 9), ==, CATALOG_FILE_NEW);
+	CHECK_INT(state_of(cat, "/m/bad.ogg", 5, 10), ==, CATALOG_FILE_NEW);
+
+	/* A good file that went bad, and a bad file that was fixed. */
+	CHECK_INT(catalog_file_bad(cat, "/m/a.mp3", 100, 8, "truncated"), ==,
+		  0);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 100, 8), ==,
+		  CATALOG_FILE_KNOWN_BAD);
+	put(cat, "/m/bad.ogg", 6, 10);
+	CHECK_INT(state_of(cat, "/m/bad.ogg", 6, 10), ==, CATALOG_FILE_KNOWN);
+	catalog_close(cat);
+}
+
+static void test_bad_files(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "bad.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a = put(cat, "/m/a.mp3", 1, 1);
+	int64_t b = put(cat, "/m/b.mp3", 1, 1);
+	int64_t c = put(cat, "/m/c.mp3", 1, 1);
+	size_t nbad = 99;
+	CHECK_INT(catalog_bad_count(cat, &nbad), ==, 0);
+	CHECK_INT(nbad, ==, 0);
+
+	CHECK_INT(catalog_file_bad(cat, "/m/zero.mp3", 0, 1,
+				   "no audio frames"), ==, 0);
+	CHECK_INT(catalog_file_bad(cat, "/m/noise.mp3", 9, 1,
+				   "line one\nline two"), ==, 0);
+	CHECK_INT(catalog_track_bad(cat, b, "decode failed while playing"),
+		  ==, 0);
+	CHECK_INT(catalog_track_bad(cat, 424242, "x"), ==, -ENOENT);
+	CHECK_INT(catalog_bad_count(cat, &nbad), ==, 0);
+	CHECK_INT(nbad, ==, 3);
+
+	int64_t ids[8];
+	size_t n = playable(cat, ids, 8);
+	CHECK_INT(n, ==, 2);
+	CHECK_INT(ids[0], ==, a);
+	CHECK_INT(ids[1], ==, c);
+
+	/* Reasons are stored as one line, bounded. */
+	catalog_close(cat);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks WHERE bad_reason"
+			  " = 'line one line two'"), ==, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks WHERE bad_reason"
+			  " = 'no audio frames'"), ==, 1);
+	cat = catalog_open(path);
+	CHECK(cat);
+	char huge[4000];
+	memset(huge, 'r', sizeof(huge) - 1);
+	huge[sizeof(huge) - 1] = '\0';
+	CHECK_INT(catalog_file_bad(cat, "/m/huge.wav", 1, 1, huge), ==, 0);
+	catalog_close(cat);
+	CHECK_INT(sql_int(path, "SELECT length(bad_reason) FROM tracks"
+			  " WHERE bad_reason LIKE 'rrr%'"), ==,
+		  CATALOG_REASON_MAX - 1);
+
+	/* Putting a bad track as playable again clears the reason. */
+	cat = catalog_open(path);
+	CHECK(cat);
+	int64_t b2 = put(cat, "/m/b.mp3", 2, 2);
+	CHECK_INT(b2, ==, b);
+	CHECK(is_playable(cat, b));
+	CHECK_INT(catalog_bad_count(cat, &nbad), ==, 0);
+	CHECK_INT(nbad, ==, 3);
+	catalog_close(cat);
+}
+
+static void test_scan_generations(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "scan.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	int64_t a = put(cat, "/music/a.mp3", 1, 1);
+	int64_t b = put(cat, "/music/sub/b.mp3", 1, 1);
+	int64_t m2 = put(cat, "/music2/x.mp3", 1, 1);
+	int64_t mm = put(cat, "/music-x/y.mp3", 1, 1);
+	int64_t m0 = put(cat, "/music0/z.mp3", 1, 1);
+	int64_t o = put(cat, "/other/y.mp3", 1, 1);
+	int64_t file_root = put(cat, "/single.mp3", 1, 1);
+	CHECK_INT(catalog_file_bad(cat, "/music/bad.ogg", 1, 1, "noise"), ==,
+		  0);
+	char *roots[] = { (char[]){ "/music" }, (char[]){ "/music2" },
+			  (char[]){ "/music-x" }, (char[]){ "/other" },
+			  (char[]){ "/single.mp3" }, (char[]){ "/music0" } };
+	size_t missing = 99;
+	CHECK_INT(catalog_scan_end(cat, roots, 6, &missing), ==, 0);
+	CHECK_INT(missing, ==, 0);
+
+	/* Second scan of /music only: b and the bad file have vanished. A
+	 * trailing slash on the root means the same directory. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	CHECK_INT(state_of(cat, "/music/a.mp3", 1, 1), ==, CATALOG_FILE_KNOWN);
+	char *music[] = { (char[]){ "/music/" } };
+	CHECK_INT(catalog_scan_end(cat, music, 1, &missing), ==, 0);
+	CHECK_INT(missing, ==, 2);
+	CHECK(is_playable(cat, a));
+	CHECK(!is_playable(cat, b));
+	/* "/music" does not reach into "/music2", "/music0" or "/music-x". */
+	CHECK(is_playable(cat, m2));
+	CHECK(is_playable(cat, m0));
+	CHECK(is_playable(cat, mm));
+	CHECK(is_playable(cat, o));
+	size_t nbad = 9;
+	CHECK_INT(catalog_bad_count(cat, &nbad), ==, 0);
+	CHECK_INT(nbad, ==, 0);
+	/* A missing track keeps its row for the play history. */
+	struct catalog_track t;
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	catalog_close(cat);
+
+	/* The missing flag survives a reopen; a root given as a file works. */
+	cat = catalog_open(path);
+	CHECK(cat);
+	CHECK(!is_playable(cat, b));
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	char *single[] = { (char[]){ "/single.mp3" } };
+	CHECK_INT(catalog_scan_end(cat, single, 1, &missing), ==, 0);
+	CHECK_INT(missing, ==, 1);
+	CHECK(!is_playable(cat, file_root));
+
+	/* b reappears unchanged: file_state unmarks it. The root "/" covers
+	 * everything not seen, including /music2 and /other. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	CHECK_INT(state_of(cat, "/music/sub/b.mp3", 1, 1), ==,
+		  CATALOG_FILE_KNOWN);
+	CHECK(is_playable(cat, b));
+	CHECK_INT(state_of(cat, "/music/a.mp3", 1, 1), ==, CATALOG_FILE_KNOWN);
+	/* single.mp3 reappears changed: put unmarks it. */
+	CHECK_INT(state_of(cat, "/single.mp3", 2, 2), ==, CATALOG_FILE_NEW);
+	put(cat, "/single.mp3", 2, 2);
+	char *everything[] = { (char[]){ "/" } };
+	CHECK_INT(catalog_scan_end(cat, everything, 1, &missing), ==, 0);
+	CHECK_INT(missing, ==, 4);
+	CHECK(is_playable(cat, a));
+	CHECK(is_playable(cat, b));
+	CHECK(is_playable(cat, file_root));
+	CHECK(!is_playable(cat, m2));
+	CHECK(!is_playable(cat, mm));
+	CHECK(!is_playable(cat, m0));
+	CHECK(!is_playable(cat, o));
+	/* The bad file comes back too, still bad. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	CHECK_INT(state_of(cat, "/music/bad.ogg", 1, 1), ==,
+		  CATALOG_FILE_KNOWN_BAD);
+	CHECK_INT(catalog_scan_end(cat, NULL, 0, &missing), ==, 0);
+	CHECK_INT(missing, ==, 0);
+	CHECK_INT(catalog_bad_count(cat, &nbad), ==, 0);
+	CHECK_INT(nbad, ==, 1);
+	catalog_close(cat);
+
+	/* Everything the scans wrote was committed. */
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks WHERE missing"),
+		  ==, 4);
+	CHECK_INT(sql_int(path, "SELECT value FROM meta"
+			  " WHERE key = 'scan_generation'"), ==, 5);
+}
+
+/* A scan batches writes, but another connection sees them once the scan
+ * ends; outside a scan every write is visible at once. */
+static void test_batch_visibility(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "batch.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	char p[64];
+	for (int i = 0; i < 2000; i++) {
+		snprintf(p, sizeof(p), "/lib/%05d.mp3", i);
+		put(cat, p, i, i);
+	}
+	char *roots[] = { (char[]){ "/lib" } };
+	size_t missing = 9;
+	CHECK_INT(catalog_scan_end(cat, roots, 1, &missing), ==, 0);
+	CHECK_INT(missing, ==, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks"), ==, 2000);
+
+	int64_t id = put(cat, "/lib/late.mp3", 1, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks"), ==, 2001);
+	CHECK_INT(catalog_play_add(cat, id, 1234), ==, 0);
+	CHECK_INT(sql_int(path, "SELECT started_at FROM plays"), ==, 1234);
+	catalog_close(cat);
+}
+
+static void test_plays(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "plays.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t tid = 0;
+	time_t when = 0;
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, -ENOENT);
+	int64_t a = put(cat, "/m/a.mp3", 1, 1);
+	int64_t b = put(cat, "/m/b.mp3", 1, 1);
+	CHECK_INT(catalog_play_add(cat, a, 1700000000), ==, 0);
+	CHECK_INT(catalog_play_add(cat, b, 1700000300), ==, 0);
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(tid, ==, b);
+	CHECK_INT(when, ==, 1700000300);
+	/* Same second: the later insertion is the last play. */
+	CHECK_INT(catalog_play_add(cat, a, 1700000300), ==, 0);
+	catalog_close(cat);
+
+	cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(tid, ==, a);
+	CHECK_INT(when, ==, 1700000300);
+	/* History may only name tracks that exist. */
+	CHECK_INT(catalog_play_add(cat, 987654, 1700000400), ==, -ENOENT);
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(tid, ==, a);
+	catalog_close(cat);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 3);
+}
+
+static void test_playable_max(void)
+{
+	struct catalog *cat = catalog_open(":memory:");
+	CHECK(cat);
+	int64_t want[10];
+	char p[64];
+	for (int i = 0; i < 10; i++) {
+		snprintf(p, sizeof(p), "/m/%d.mp3", 9 - i);
+		want[i] = put(cat, p, 1, 1);
+	}
+	int64_t ids[4] = { 0, 0, 0, -7 };
+	size_t n = 0;
+	CHECK_INT(catalog_playable_ids(cat, ids, 3, &n), ==, 0);
+	CHECK_INT(n, ==, 10);
+	CHECK_INT(ids[0], ==, want[0]);
+	CHECK_INT(ids[1], ==, want[1]);
+	CHECK_INT(ids[2], ==, want[2]);
+	CHECK_INT(ids[3], ==, -7);
+	CHECK_INT(catalog_playable_ids(cat, NULL, 0, &n), ==, 0);
+	CHECK_INT(n, ==, 10);
+	catalog_close(cat);
+}
+
+struct thread_arg {
+	struct catalog *cat;
+	int base;
+	bool scan;
+	int failures;
+};
+
+#define THREAD_PUTS 400
+
+static void *thread_put(void *p)
+{
+	struct thread_arg *arg = p;
+	struct decode_info info = info_make("artist", "title", 3.0, 96);
+	char path[64];
+	if (arg->scan && catalog_scan_begin(arg->cat) < 0)
+		arg->failures++;
+	for (int i = 0; i < THREAD_PUTS; i++) {
+		int64_t id = 0;
+		snprintf(path, sizeof(path), "/t%d/%04d.mp3", arg->base, i);
+		if (catalog_track_put(arg->cat, path, i, i, &info, &id) < 0)
+			arg->failures++;
+		if (i % 50 == 0 && catalog_play_add(arg->cat, id, i) < 0)
+			arg->failures++;
+	}
+	return NULL;
+}
+
+static void *thread_read(void *p)
+{
+	struct thread_arg *arg = p;
+	int64_t ids[THREAD_PUTS * 2];
+	size_t last = 0;
+	for (int round = 0; round < 200; round++) {
+		size_t n = 0;
+		if (catalog_playable_ids(arg->cat, ids, THREAD_PUTS * 2, &n) < 0
+		    || n < last || n > THREAD_PUTS * 2)
+			arg->failures++;
+		for (size_t i = 1; i < n; i++)
+			if (ids[i] <= ids[i - 1])
+				arg->failures++;
+		struct catalog_track t;
+		if (n > 0 && catalog_track_get(arg->cat, ids[n - 1], &t) < 0)
+			arg->failures++;
+		last = n;
+	}
+	return NULL;
+}
+
+static void test_threads(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "threads.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	struct thread_arg w1 = { cat, 1, true, 0 };
+	struct thread_arg w2 = { cat, 2, false, 0 };
+	struct thread_arg r = { cat, 0, false, 0 };
+	pthread_t t1, t2, t3;
+	CHECK(pthread_create(&t1, NULL, thread_put, &w1) == 0);
+	CHECK(pthread_create(&t2, NULL, thread_put, &w2) == 0);
+	CHECK(pthread_create(&t3, NULL, thread_read, &r) == 0);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	pthread_join(t3, NULL);
+	CHECK_INT(w1.failures, ==, 0);
+	CHECK_INT(w2.failures, ==, 0);
+	CHECK_INT(r.failures, ==, 0);
+	char *roots[] = { (char[]){ "/t1" }, (char[]){ "/t2" } };
+	size_t missing = 9;
+	CHECK_INT(catalog_scan_end(cat, roots, 2, &missing), ==, 0);
+	CHECK_INT(missing, ==, 0);
+	int64_t ids[1];
+	CHECK_INT(playable(cat, ids, 1), ==, 2 * THREAD_PUTS);
+	catalog_close(cat);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks"), ==,
+		  2 * THREAD_PUTS);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==,
+		  2 * THREAD_PUTS / 50);
+}
+
+int main(void)
+{
+	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("catalog"));
+	/* Expected failures log errors; keep the output readable. */
+	log_set_level(LOG_LEVEL_WARNING);
+
+	test_create_and_reopen();
+	test_newer_schema_refused();
+	test_migrate_v0();
+	test_bad_database_file();
+	test_round_trip();
+	test_file_state();
+	test_bad_files();
+	test_scan_generations();
+	test_batch_visibility();
+	test_plays();
+	test_playable_max();
+	test_threads();
+
+	test_sh("rm -rf '%s'", tmp);
+	return 0;
+}
