@@ -1,0 +1,943 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * output — one Icecast mount in a thread of its own: ring reader, encoder,
+ * libshout connection, pacing and titles. See output.h for the contract and
+ * its DESIGN; what follows is how this file keeps it.
+ *
+ * The thread runs connect -> stream -> (drop -> back off -> connect)... until
+ * the ring ends or output_destroy() stops it.
+ *
+ * Connecting: shout_open() first, and only then ring_reader_attach(), so a
+ * failing mount never counts as a reader. Each connection gets a fresh
+ * encoder; the title in effect (from the attach, else the last one known)
+ * goes out before the first audio: as ICY metadata for MP3, as the comments
+ * of the first logical stream for chained Ogg.
+ *
+ * Pacing: t0 is taken when the stream starts; before sending the bytes of
+ * frames up to F the thread sleeps until t0 + F / 44100 s - OUTPUT_LEAD_MS
+ * (clock_nanosleep, CLOCK_MONOTONIC, TIMER_ABSTIME). Deadlines come from
+ * the frame count, never from the previous wake-up, so there is no drift;
+ * when late it simply does not sleep. 64-bit frame counts and a seconds /
+ * remainder split keep the arithmetic exact for centuries.
+ *
+ * Titles for MP3: ring_read() never crosses a marker, so a read that starts
+ * at one is the first audio of the new track. Everything before it has been
+ * sent; the thread sleeps until that point is due in real time (at most the
+ * lead), so that Icecast has read the old track's bytes, and then sends the
+ * title. Icecast ties it to the next bytes it reads: the new track's. LAME
+ * still holds about 50 ms of the old track (its look-ahead), so the title
+ * may lead the audible change by that much.
+ *
+ * Eviction: if the ring evicted this reader (Icecast stalled the sends for
+ * longer than the ring's stall_ms) it rejoins at the live point on the same
+ * connection and restarts its pacing clock there, rather than bursting the
+ * lost time to catch up.
+ *
+ * Errors: each failed attempt and each dropped connection is one log line
+ * naming the output, the mount and the reason, ending with the wait before
+ * the next attempt. libshout 2.4 reports both a bad password (401) and a
+ * mount taken by another source (403) as SHOUTERR_NOLOGIN; the thread then
+ * asks Icecast's /status-json.xsl whether the mount is live to tell the two
+ * apart. The password is never formatted into anything.
+ *
+ * Backoff: 1 s, doubling to 60 s, each wait jittered by +-20 % so that many
+ * outputs (or stations) do not reconnect in lock-step; reset when a
+ * connection had lasted 60 s. Waits sleep on a condition variable
+ * (CLOCK_MONOTONIC) so output_destroy() ends them at once; every second
+ * of a wait the thread also checks whether the ring has ended (a probe
+ * attach that returns -EPIPE), so output_join() does not hang on a station
+ * that shuts down while Icecast is away.
+ *
+ * Inherited sockets: libshout 2.4 does not open its socket close-on-exec;
+ * after each connect the thread marks its sockets to the Icecast port so,
+ * or a child started meanwhile would keep a dropped connection alive and
+ * Icecast would refuse the reconnect with "mount in use".
+ *
+ * SIGPIPE is blocked in the output thread: a send on a socket the server
+ * has closed then fails with EPIPE instead of killing the process.
+ *
+ * Allocation: none in the streaming loop. The PCM block, the encoder's
+ * output buffer and the libshout handle exist before the first send;
+ * libshout allocates for a metadata update (once per track) and on
+ * reconnects.
+ *
+ * Limits: libshout's blocking connect and send have no timeout of their
+ * own; a server that accepts and then stops reading holds the thread in a
+ * send until TCP gives up, and output_destroy() waits for that.
+ */
+#include "autoconfig.h"
+
+#include "output.h"
+
+#include "encode.h"
+#include "log.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <shout/shout.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#define OUTPUT_RATE_HZ DECODE_RATE
+#define OUTPUT_READ_TIMEOUT_MS 200
+#define OUTPUT_PROBE_TIMEOUT_MS 2000
+#define OUTPUT_PROBE_MAX_BYTES (64 * 1024)
+
+enum output_end {
+	OUTPUT_END_RING,  /* the ring was closed and drained */
+	OUTPUT_END_STOP,  /* output_destroy() */
+	OUTPUT_END_DROP,  /* the connection failed: reconnect */
+};
+
+struct output {
+	/* Copied from the configuration. */
+	char name[64];
+	char mount[CONFIG_STRING_MAX];
+	char host[CONFIG_STRING_MAX];
+	int port;
+	bool tls;
+	char station_name[CONFIG_STRING_MAX];
+	struct encode_params params;
+	char stream_title[CONFIG_STRING_MAX];
+	int nominal_kbps;
+
+	struct ring *ring;
+	unsigned reader_id;
+
+	pthread_t thread;
+	bool started, joined;
+	atomic_bool stop;
+	pthread_mutex_t lock; /* guards stats, and pairs with wake */
+	pthread_cond_t wake;  /* output_destroy() ends a backoff wait */
+	struct output_stats stats;
+
+	/* Owned by the output thread once started. */
+	shout_t *shout;
+	struct encoder *enc;
+	struct ring_marker current; /* the title in effect */
+	bool has_current;
+	struct ring_marker marker;  /* scratch for ring reads */
+	struct timespec t0;         /* pacing origin */
+	uint64_t frames_paced;      /* frames sent since t0 */
+	unsigned backoff_ms;
+	uint64_t rng;
+	char last_error[320];       /* why the last connection ended */
+	float pcm[ENCODE_FRAMES_MAX * DECODE_CHANNELS];
+};
+
+static pthread_once_t output_shout_once = PTHREAD_ONCE_INIT;
+
+static void output_shout_init(void)
+{
+	shout_init();
+}
+
+static const char *output_format_label(enum output_format format)
+{
+	return format == OUTPUT_FORMAT_OGG ? "Ogg Vorbis" : "MP3";
+}
+
+/* ---- time ---------------------------------------------------------------- */
+
+static struct timespec output_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+static int64_t output_ms_between(const struct timespec *a,
+				 const struct timespec *b)
+{
+	return (int64_t)(b->tv_sec - a->tv_sec) * 1000 +
+	       (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* t0 + frames / rate - minus_ms, exactly. */
+static struct timespec output_deadline(const struct timespec *t0,
+				       uint64_t frames, long minus_ms)
+{
+	struct timespec ts = *t0;
+	uint64_t sec = frames / OUTPUT_RATE_HZ;
+	uint64_t rem = frames % OUTPUT_RATE_HZ;
+	long ns = (long)(rem * 1000000000u / OUTPUT_RATE_HZ);
+	ts.tv_sec += (time_t)sec;
+	ts.tv_nsec += ns - (minus_ms % 1000) * 1000000;
+	ts.tv_sec -= minus_ms / 1000;
+	while (ts.tv_nsec < 0) {
+		ts.tv_nsec += 1000000000;
+		ts.tv_sec--;
+	}
+	while (ts.tv_nsec >= 1000000000) {
+		ts.tv_nsec -= 1000000000;
+		ts.tv_sec++;
+	}
+	return ts;
+}
+
+static void output_sleep_until(const struct timespec *deadline)
+{
+	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline,
+			       NULL) == EINTR)
+		;
+}
+
+/* Waits ms, or less if output_destroy() asks. Returns true when stopped. */
+static bool output_wait(struct output *out, unsigned ms)
+{
+	struct timespec deadline = output_now();
+	deadline.tv_sec += ms / 1000;
+	deadline.tv_nsec += (long)(ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_nsec -= 1000000000;
+		deadline.tv_sec++;
+	}
+	pthread_mutex_lock(&out->lock);
+	while (!atomic_load(&out->stop)) {
+		if (pthread_cond_timedwait(&out->wake, &out->lock,
+					   &deadline) == ETIMEDOUT)
+			break;
+	}
+	pthread_mutex_unlock(&out->lock);
+	return atomic_load(&out->stop);
+}
+
+/* ---- stats --------------------------------------------------------------- */
+
+static void output_stats_connected(struct output *out, bool connected)
+{
+	pthread_mutex_lock(&out->lock);
+	out->stats.connected = connected;
+	if (connected) {
+		out->stats.connects++;
+		out->stats.frames_sent = 0;
+	}
+	pthread_mutex_unlock(&out->lock);
+}
+
+static void output_stats_failure(struct output *out)
+{
+	pthread_mutex_lock(&out->lock);
+	out->stats.connected = false;
+	out->stats.failures++;
+	pthread_mutex_unlock(&out->lock);
+}
+
+static void output_stats_sent(struct output *out, size_t bytes, size_t frames)
+{
+	pthread_mutex_lock(&out->lock);
+	out->stats.bytes_sent += bytes;
+	out->stats.frames_sent += frames;
+	pthread_mutex_unlock(&out->lock);
+}
+
+static void output_stats_title(struct output *out, const char *title)
+{
+	pthread_mutex_lock(&out->lock);
+	snprintf(out->stats.title, sizeof(out->stats.title), "%s", title);
+	pthread_mutex_unlock(&out->lock);
+}
+
+void output_get_stats(struct output *out, struct output_stats *stats)
+{
+	if (!out || !stats)
+		return;
+	pthread_mutex_lock(&out->lock);
+	*stats = out->stats;
+	pthread_mutex_unlock(&out->lock);
+}
+
+/* ---- backoff ------------------------------------------------------------- */
+
+static uint64_t output_random(struct output *out)
+{
+	/* xorshift64*: per output, no shared state, no locks. */
+	out->rng ^= out->rng >> 12;
+	out->rng ^= out->rng << 25;
+	out->rng ^= out->rng >> 27;
+	return out->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* The next wait, +-20 %, and the doubling for the one after. */
+static unsigned output_backoff_next(struct output *out)
+{
+	unsigned base = out->backoff_ms;
+	unsigned span = base / 5;
+	unsigned wait = base - span +
+			(unsigned)(output_random(out) % (2 * (uint64_t)span + 1));
+	out->backoff_ms = base >= OUTPUT_BACKOFF_MAX_MS / 2 ?
+			  OUTPUT_BACKOFF_MAX_MS : base * 2;
+	return wait;
+}
+
+/* True if the ring has ended: then there is nothing left to stream. The
+ * probe attaches and at once detaches; with other readers attached that
+ * changes nothing, with none it lets the writer run for an instant. */
+static bool output_ring_ended(struct output *out)
+{
+	int rc = ring_reader_attach(out->ring, out->reader_id, NULL, NULL);
+	if (rc == 0)
+		ring_reader_detach(out->ring, out->reader_id);
+	return rc == -EPIPE;
+}
+
+/* Waits before the next attempt. Returns OUTPUT_END_DROP to try again, or
+ * why the thread should end instead. */
+static enum output_end output_backoff_wait(struct output *out, unsigned ms)
+{
+	while (ms > 0) {
+		unsigned slice = ms < 1000 ? ms : 1000;
+		if (output_wait(out, slice))
+			return OUTPUT_END_STOP;
+		if (output_ring_ended(out))
+			return OUTPUT_END_RING;
+		ms -= slice;
+	}
+	return OUTPUT_END_DROP;
+}
+
+/* ---- errors -------------------------------------------------------------- */
+
+/* Finds whether MOUNT is a live source on the server, from
+ * /status-json.xsl. Plain HTTP only. Returns 1 live, 0 not, -1 unknown. */
+static int output_mount_live(const struct output *out)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	char port[16], *body = NULL;
+	int fd = -1, live = -1;
+	size_t len = 0;
+
+	if (out->tls)
+		goto out;
+	snprintf(port, sizeof(port), "%d", out->port);
+	if (getaddrinfo(out->host, port, &hints, &ai) != 0 || !ai)
+		goto out;
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd < 0)
+		goto out;
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+	    errno != EINPROGRESS)
+		goto out;
+	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+	if (poll(&pfd, 1, OUTPUT_PROBE_TIMEOUT_MS) != 1)
+		goto out;
+	char req[CONFIG_STRING_MAX + 128];
+	int n = snprintf(req, sizeof(req), "GET /status-json.xsl HTTP/1.0\r\n"
+			 "Host: %s\r\nUser-Agent: foreverfm/" PACKAGE_VERSION
+			 "\r\n\r\n", out->host);
+	if (n < 0 || (size_t)n >= sizeof(req) ||
+	    send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
+		goto out;
+	body = malloc(OUTPUT_PROBE_MAX_BYTES + 1);
+	if (!body)
+		goto out;
+	for (;;) {
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, OUTPUT_PROBE_TIMEOUT_MS) != 1)
+			goto out;
+		ssize_t got = recv(fd, body + len, OUTPUT_PROBE_MAX_BYTES - len,
+				   0);
+		if (got < 0)
+			goto out;
+		if (got == 0 || (len += (size_t)got) == OUTPUT_PROBE_MAX_BYTES)
+			break;
+	}
+	body[len] = '\0';
+	/* Each source is a flat object with "listenurl":"http://H:P/MOUNT";
+	 * a live one also has "stream_start" (Icecast keeps listing a
+	 * configured mount, without it, after its source has gone). */
+	live = 0;
+	size_t mount_len = strlen(out->mount);
+	for (const char *p = body; (p = strstr(p, "\"listenurl\":\"")); ) {
+		p += strlen("\"listenurl\":\"");
+		const char *end = strchr(p, '"');
+		if (!end)
+			break;
+		if ((size_t)(end - p) >= mount_len &&
+		    memcmp(end - mount_len, out->mount, mount_len) == 0) {
+			const char *close = strchr(end, '}');
+			const char *start = strstr(end, "\"stream_start\"");
+			if (start && (!close || start < close))
+				live = 1;
+			break;
+		}
+		p = end;
+	}
+out:
+	free(body);
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	return live;
+}
+
+/* One line for a failed shout_open(): what the operator should check. */
+static void output_log_open_error(struct output *out, int err, unsigned wait_ms)
+{
+	const char *why;
+	switch (err) {
+	case SHOUTERR_NOLOGIN:
+		switch (output_mount_live(out)) {
+		case 1:
+			why = "mount in use by another source client";
+			break;
+		case 0:
+			why = "authentication failed: check [icecast] password "
+			      "(and user)";
+			break;
+		default:
+			why = "authentication failed or mount in use: check "
+			      "[icecast] password, and that no other source "
+			      "uses the mount";
+			break;
+		}
+		break;
+	case SHOUTERR_NOCONNECT:
+		why = "cannot connect: connection refused or host unreachable "
+		      "(is Icecast running? check [icecast] host and port)";
+		break;
+	case SHOUTERR_BUSY:
+		why = "mount in use or server busy";
+		break;
+	case SHOUTERR_SOCKET:
+		why = "socket error";
+		break;
+	case SHOUTERR_NOTLS:
+		why = "the server does not offer TLS (check [icecast] tls)";
+		break;
+	case SHOUTERR_TLSBADCERT:
+		why = "the server's TLS certificate was rejected";
+		break;
+	default:
+		why = "cannot start streaming";
+		break;
+	}
+	log_warning("output %s: %s:%d%s: %s (libshout: %s); retrying in %.1f s",
+		    out->name, out->host, out->port, out->mount, why,
+		    out->last_error, wait_ms / 1000.0);
+}
+
+/* libshout 2.4 opens its socket without close-on-exec, so a child process
+ * started meanwhile (an analyzer, a hook) would inherit the connection and
+ * keep it open after this output closes it: Icecast would then hold the
+ * mount ("mount in use") until that child exits. After each connect, mark
+ * this process's sockets to the Icecast port close-on-exec. */
+static void output_cloexec_sockets(const struct output *out)
+{
+	DIR *d = opendir("/proc/self/fd");
+	if (!d)
+		return;
+	int self = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		char *end;
+		long fd = strtol(e->d_name, &end, 10);
+		if (*end || end == e->d_name || fd < 3 || fd == self)
+			continue;
+		int flags = fcntl((int)fd, F_GETFD);
+		if (flags < 0 || (flags & FD_CLOEXEC))
+			continue;
+		struct sockaddr_storage peer;
+		socklen_t len = sizeof(peer);
+		if (getpeername((int)fd, (struct sockaddr *)&peer, &len) != 0)
+			continue;
+		int port = peer.ss_family == AF_INET ?
+			   ntohs(((struct sockaddr_in *)&peer)->sin_port) :
+			   peer.ss_family == AF_INET6 ?
+			   ntohs(((struct sockaddr_in6 *)&peer)->sin6_port) : -1;
+		if (port == out->port)
+			(void)fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+	}
+	closedir(d);
+}
+
+/* ---- streaming ----------------------------------------------------------- */
+
+/* The display title of a marker, or the station name for silence. */
+static const char *output_display(const struct output *out,
+				  const struct ring_marker *mk)
+{
+	return mk->display[0] ? mk->display : out->station_name;
+}
+
+static int output_send(struct output *out, const unsigned char *data,
+		       size_t len, size_t frames)
+{
+	if (len > 0 && shout_send(out->shout, data, len) != SHOUTERR_SUCCESS)
+		return -EIO;
+	out->frames_paced += frames;
+	output_stats_sent(out, len, frames);
+	return 0;
+}
+
+static void output_send_icy_title(struct output *out, const char *display)
+{
+	shout_metadata_t *md = shout_metadata_new();
+	if (!md) {
+		log_warning("output %s: title not sent: out of memory",
+			    out->name);
+		return;
+	}
+	if (shout_metadata_add(md, "song", display) != SHOUTERR_SUCCESS ||
+	    shout_set_metadata_utf8(out->shout, md) != SHOUTERR_SUCCESS)
+		log_warning("output %s: %s: title not sent (libshout: %s)",
+			    out->name, out->mount, shout_get_error(out->shout));
+	else
+		log_debug("output %s: title \"%s\"", out->name, display);
+	shout_metadata_free(md);
+}
+
+/* The title changes at the next frame to be sent. */
+static int output_title(struct output *out, const struct ring_marker *mk)
+{
+	const char *display = output_display(out, mk);
+	int rc = 0;
+
+	if (out->params.format == OUTPUT_FORMAT_MP3) {
+		struct timespec due = output_deadline(&out->t0,
+						      out->frames_paced, 0);
+		output_sleep_until(&due);
+		output_send_icy_title(out, display);
+	} else if (out->params.chained) {
+		const unsigned char *bytes;
+		size_t len;
+		const char *title = mk->title[0] || mk->artist[0] ?
+				    mk->title : display;
+		rc = encode_track(out->enc, mk->artist, title, &bytes, &len);
+		if (rc < 0) {
+			log_error("output %s: encoder: %s", out->name,
+				  strerror(-rc));
+			return rc;
+		}
+		rc = output_send(out, bytes, len, 0);
+	}
+	output_stats_title(out, display);
+	return rc;
+}
+
+static bool output_same_title(const struct ring_marker *a,
+			      const struct ring_marker *b)
+{
+	return a->track_id == b->track_id &&
+	       strcmp(a->display, b->display) == 0;
+}
+
+/* Attaches to the ring at the live point and takes the title in effect.
+ * Returns 0, -EPIPE when the ring has ended, or another negative errno. */
+static int output_attach(struct output *out, bool *title_changed)
+{
+	bool has = false;
+	int rc = ring_reader_attach(out->ring, out->reader_id, &out->marker,
+				    &has);
+	*title_changed = false;
+	if (rc < 0)
+		return rc;
+	if (has && (!out->has_current ||
+		    !output_same_title(&out->marker, &out->current))) {
+		out->current = out->marker;
+		out->has_current = true;
+		*title_changed = true;
+	}
+	return 0;
+}
+
+static enum output_end output_stream(struct output *out)
+{
+	const unsigned char *bytes;
+	size_t len;
+	bool changed;
+	int rc;
+
+	while (!atomic_load(&out->stop)) {
+		bool has_marker = false;
+		ssize_t n = ring_read_timed(out->ring, out->reader_id, out->pcm,
+					    ENCODE_FRAMES_MAX, &out->marker,
+					    &has_marker, OUTPUT_READ_TIMEOUT_MS);
+		if (n == -ETIMEDOUT)
+			continue;
+		if (n == 0)
+			return OUTPUT_END_RING;
+		if (n == -ECONNRESET) {
+			log_warning("output %s: %s: fell behind the mix and was "
+				    "dropped by the ring; rejoining at the live "
+				    "point", out->name, out->mount);
+			rc = output_attach(out, &changed);
+			if (rc == -EPIPE)
+				return OUTPUT_END_RING;
+			if (rc < 0)
+				return OUTPUT_END_DROP;
+			out->t0 = output_now();
+			out->frames_paced = 0;
+			if (changed && output_title(out, &out->current) < 0)
+				return OUTPUT_END_DROP;
+			continue;
+		}
+		if (n < 0) {
+			log_error("output %s: ring: %s", out->name,
+				  strerror((int)-n));
+			return OUTPUT_END_DROP;
+		}
+		if (has_marker && !(out->has_current &&
+				    out->marker.frame == out->current.frame &&
+				    output_same_title(&out->marker,
+						      &out->current))) {
+			out->current = out->marker;
+			out->has_current = true;
+			if (output_title(out, &out->current) < 0)
+				return OUTPUT_END_DROP;
+		}
+		rc = encode_write(out->enc, out->pcm, (size_t)n, &bytes, &len);
+		if (rc < 0) {
+			log_error("output %s: encoder: %s", out->name,
+				  strerror(-rc));
+			return OUTPUT_END_DROP;
+		}
+		struct timespec due = output_deadline(&out->t0,
+				out->frames_paced + (uint64_t)n, OUTPUT_LEAD_MS);
+		output_sleep_until(&due);
+		if (output_send(out, bytes, len, (size_t)n) < 0)
+			return OUTPUT_END_DROP;
+	}
+	return OUTPUT_END_STOP;
+}
+
+/* One connection, from shout_open() to its end. Returns why it ended. On
+ * OUTPUT_END_DROP, *open_err is the libshout code if shout_open() failed
+ * (else 0), out->last_error says why, and *streamed_ms is how long the
+ * connection streamed. The caller logs the drop, with the wait after it. */
+static enum output_end output_session(struct output *out, int *open_err,
+				      int64_t *streamed_ms)
+{
+	enum output_end end = OUTPUT_END_DROP;
+	char err[256];
+	bool changed;
+	int rc;
+
+	*open_err = 0;
+	*streamed_ms = 0;
+	out->last_error[0] = '\0';
+	out->enc = encode_create(&out->params, err, sizeof(err));
+	if (!out->enc) {
+		snprintf(out->last_error, sizeof(out->last_error),
+			 "encoder: %s", err);
+		goto out;
+	}
+	rc = shout_open(out->shout);
+	if (rc != SHOUTERR_SUCCESS) {
+		*open_err = rc;
+		snprintf(out->last_error, sizeof(out->last_error), "%s",
+			 shout_get_error(out->shout));
+		shout_close(out->shout);
+		goto out;
+	}
+	output_cloexec_sockets(out);
+	rc = output_attach(out, &changed);
+	if (rc == -EPIPE) {
+		end = OUTPUT_END_RING;
+		goto close;
+	}
+	if (rc < 0) {
+		log_error("output %s: ring: %s", out->name, strerror(-rc));
+		end = OUTPUT_END_STOP;
+		goto close;
+	}
+	output_stats_connected(out, true);
+	log_info("output %s: streaming %s to %s:%d%s (%d kbps)", out->name,
+		 output_format_label(out->params.format), out->host, out->port,
+		 out->mount, encode_nominal_bitrate(out->enc));
+	struct timespec connected = output_now();
+	out->t0 = connected;
+	out->frames_paced = 0;
+	if (out->has_current && output_title(out, &out->current) < 0)
+		end = OUTPUT_END_DROP;
+	else
+		end = output_stream(out);
+	struct timespec now = output_now();
+	*streamed_ms = output_ms_between(&connected, &now);
+	ring_reader_detach(out->ring, out->reader_id);
+
+	if (end == OUTPUT_END_RING) {
+		const unsigned char *bytes;
+		size_t len;
+		rc = encode_finish(out->enc, &bytes, &len);
+		if (rc == 0 && output_send(out, bytes, len, 0) == 0)
+			log_info("output %s: %s: stream ended", out->name,
+				 out->mount);
+		else
+			log_warning("output %s: %s: the end of the stream was "
+				    "not sent (libshout: %s)", out->name,
+				    out->mount, shout_get_error(out->shout));
+	} else if (end == OUTPUT_END_STOP) {
+		log_info("output %s: %s: stopped", out->name, out->mount);
+	} else if (end == OUTPUT_END_DROP && !out->last_error[0]) {
+		snprintf(out->last_error, sizeof(out->last_error), "%s",
+			 shout_get_error(out->shout));
+	}
+close:
+	shout_close(out->shout);
+	output_stats_connected(out, false);
+out:
+	encode_destroy(out->enc);
+	out->enc = NULL;
+	return end;
+}
+
+static void *output_main(void *arg)
+{
+	struct output *out = arg;
+	sigset_t pipe;
+
+	sigemptyset(&pipe);
+	sigaddset(&pipe, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe, NULL);
+
+	out->backoff_ms = OUTPUT_BACKOFF_MIN_MS;
+	while (!atomic_load(&out->stop) && !output_ring_ended(out)) {
+		int open_err;
+		int64_t streamed_ms;
+		enum output_end end = output_session(out, &open_err,
+						     &streamed_ms);
+		if (end != OUTPUT_END_DROP)
+			break;
+		output_stats_failure(out);
+		if (streamed_ms >= OUTPUT_BACKOFF_RESET_MS)
+			out->backoff_ms = OUTPUT_BACKOFF_MIN_MS;
+		unsigned wait_ms = output_backoff_next(out);
+		if (open_err)
+			output_log_open_error(out, open_err, wait_ms);
+		else
+			log_warning("output %s: %s:%d%s: connection lost after "
+				    "%.1f s (%s); reconnecting in %.1f s",
+				    out->name, out->host, out->port, out->mount,
+				    streamed_ms / 1000.0, out->last_error,
+				    wait_ms / 1000.0);
+		if (output_backoff_wait(out, wait_ms) != OUTPUT_END_DROP)
+			break;
+	}
+	return NULL;
+}
+
+/* ---- life cycle ---------------------------------------------------------- */
+
+static int output_shout_setup(struct output *out, const struct config *cfg)
+{
+	shout_t *s = out->shout;
+	char value[32];
+	unsigned format = out->params.format == OUTPUT_FORMAT_OGG ?
+			  SHOUT_FORMAT_OGG : SHOUT_FORMAT_MP3;
+	int kbps = out->nominal_kbps;
+
+	if (shout_set_host(s, cfg->icecast_host) != SHOUTERR_SUCCESS ||
+	    shout_set_port(s, (unsigned short)cfg->icecast_port) !=
+		    SHOUTERR_SUCCESS ||
+	    shout_set_user(s, cfg->icecast_user) != SHOUTERR_SUCCESS ||
+	    shout_set_password(s, cfg->icecast_password) != SHOUTERR_SUCCESS ||
+	    shout_set_mount(s, out->mount) != SHOUTERR_SUCCESS ||
+	    shout_set_protocol(s, SHOUT_PROTOCOL_HTTP) != SHOUTERR_SUCCESS ||
+	    shout_set_content_format(s, format, SHOUT_USAGE_AUDIO, NULL) !=
+		    SHOUTERR_SUCCESS ||
+	    shout_set_nonblocking(s, 0) != SHOUTERR_SUCCESS ||
+	    shout_set_agent(s, "foreverfm/" PACKAGE_VERSION) !=
+		    SHOUTERR_SUCCESS ||
+	    shout_set_public(s, cfg->station_public ? 1 : 0) !=
+		    SHOUTERR_SUCCESS) {
+		log_error("output %s: libshout rejected a setting (%s)",
+			  out->name, shout_get_error(s));
+		return -EINVAL;
+	}
+	/* tls = yes means the password never travels in clear. */
+	if (shout_set_tls(s, cfg->icecast_tls ? SHOUT_TLS_AUTO_NO_PLAIN
+					      : SHOUT_TLS_DISABLED) !=
+	    SHOUTERR_SUCCESS) {
+		log_error("output %s: libshout: TLS: %s", out->name,
+			  shout_get_error(s));
+		return -EINVAL;
+	}
+	static const struct {
+		const char *key;
+		size_t offset;
+	} meta[] = {
+		{ SHOUT_META_NAME, offsetof(struct config, station_name) },
+		{ SHOUT_META_DESCRIPTION,
+		  offsetof(struct config, station_description) },
+		{ SHOUT_META_GENRE, offsetof(struct config, station_genre) },
+		{ SHOUT_META_URL, offsetof(struct config, station_url) },
+	};
+	for (size_t i = 0; i < sizeof(meta) / sizeof(meta[0]); i++) {
+		const char *v = (const char *)cfg + meta[i].offset;
+		if (v[0] && shout_set_meta(s, meta[i].key, v) !=
+			    SHOUTERR_SUCCESS) {
+			log_error("output %s: libshout: %s: %s", out->name,
+				  meta[i].key, shout_get_error(s));
+			return -EINVAL;
+		}
+	}
+	snprintf(value, sizeof(value), "%d", kbps);
+	if (kbps > 0)
+		(void)shout_set_audio_info(s, SHOUT_AI_BITRATE, value);
+	snprintf(value, sizeof(value), "%d", OUTPUT_RATE_HZ);
+	(void)shout_set_audio_info(s, SHOUT_AI_SAMPLERATE, value);
+	snprintf(value, sizeof(value), "%d", DECODE_CHANNELS);
+	(void)shout_set_audio_info(s, SHOUT_AI_CHANNELS, value);
+	if (out->params.format == OUTPUT_FORMAT_OGG) {
+		snprintf(value, sizeof(value), "%.2f", out->params.quality);
+		(void)shout_set_audio_info(s, SHOUT_AI_QUALITY, value);
+	}
+	return 0;
+}
+
+struct output *output_create(const struct config *cfg, size_t index,
+			     struct ring *ring, unsigned reader_id)
+{
+	struct output *out = NULL;
+	int saved_errno = 0;
+	bool lock_ready = false, cond_ready = false;
+	char err[256];
+
+	if (!cfg || !ring || index >= cfg->n_outputs ||
+	    index >= CONFIG_OUTPUTS_MAX) {
+		saved_errno = EINVAL;
+		goto out;
+	}
+	const struct config_output *co = &cfg->outputs[index];
+	out = calloc(1, sizeof(*out));
+	if (!out) {
+		saved_errno = ENOMEM;
+		goto out;
+	}
+	snprintf(out->name, sizeof(out->name), "%s", co->name);
+	snprintf(out->mount, sizeof(out->mount), "%s", co->mount);
+	snprintf(out->host, sizeof(out->host), "%s", cfg->icecast_host);
+	snprintf(out->station_name, sizeof(out->station_name), "%s",
+		 cfg->station_name);
+	snprintf(out->stream_title, sizeof(out->stream_title), "%s",
+		 cfg->station_name);
+	out->port = cfg->icecast_port;
+	out->tls = cfg->icecast_tls;
+	out->ring = ring;
+	out->reader_id = reader_id;
+	out->params.format = co->format;
+	out->params.bitrate_kbps = co->format == OUTPUT_FORMAT_MP3 ?
+				   co->bitrate_kbps : 0;
+	out->params.quality = co->quality;
+	out->params.chained = co->chained;
+	out->params.stream_title = out->stream_title;
+
+	if (co->mount[0] != '/' || cfg->icecast_port <= 0 ||
+	    cfg->icecast_port > 65535) {
+		log_error("output %s: bad mount \"%s\" or port %d", out->name,
+			  co->mount, cfg->icecast_port);
+		saved_errno = EINVAL;
+		goto out;
+	}
+	struct encoder *probe = encode_create(&out->params, err, sizeof(err));
+	if (!probe) {
+		saved_errno = errno;
+		log_error("output %s: %s", out->name, err);
+		goto out;
+	}
+	out->nominal_kbps = encode_nominal_bitrate(probe);
+	encode_destroy(probe);
+
+	pthread_once(&output_shout_once, output_shout_init);
+	out->shout = shout_new();
+	if (!out->shout) {
+		saved_errno = ENOMEM;
+		goto out;
+	}
+	if (output_shout_setup(out, cfg) < 0) {
+		saved_errno = EINVAL;
+		goto out;
+	}
+	if (pthread_mutex_init(&out->lock, NULL) != 0) {
+		saved_errno = ENOMEM;
+		goto out;
+	}
+	lock_ready = true;
+	pthread_condattr_t attr;
+	if (pthread_condattr_init(&attr) != 0) {
+		saved_errno = ENOMEM;
+		goto out;
+	}
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	if (pthread_cond_init(&out->wake, &attr) != 0)
+		saved_errno = ENOMEM;
+	else
+		cond_ready = true;
+	pthread_condattr_destroy(&attr);
+	if (saved_errno)
+		goto out;
+
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	out->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)ts.tv_sec ^
+		   ((uint64_t)reader_id << 40) ^ (uint64_t)(uintptr_t)out;
+	if (out->rng == 0)
+		out->rng = 0x9E3779B97F4A7C15ULL;
+	atomic_init(&out->stop, false);
+out:
+	if (saved_errno) {
+		if (out) {
+			if (cond_ready)
+				pthread_cond_destroy(&out->wake);
+			if (lock_ready)
+				pthread_mutex_destroy(&out->lock);
+			if (out->shout)
+				shout_free(out->shout);
+			free(out);
+		}
+		errno = saved_errno;
+		return NULL;
+	}
+	return out;
+}
+
+int output_start(struct output *out)
+{
+	if (!out)
+		return -EINVAL;
+	if (out->started)
+		return -EALREADY;
+	int rc = pthread_create(&out->thread, NULL, output_main, out);
+	if (rc != 0)
+		return -rc;
+	out->started = true;
+	return 0;
+}
+
+void output_join(struct output *out)
+{
+	if (!out || !out->started || out->joined)
+		return;
+	pthread_join(out->thread, NULL);
+	out->joined = true;
+}
+
+void output_destroy(struct output *out)
+{
+	if (!out)
+		return;
+	pthread_mutex_lock(&out->lock);
+	atomic_store(&out->stop, true);
+	pthread_mutex_unlock(&out->lock);
+	pthread_cond_broadcast(&out->wake);
+	output_join(out);
+	shout_free(out->shout);
+	pthread_cond_destroy(&out->wake);
+	pthread_mutex_destroy(&out->lock);
+	free(out);
+}
