@@ -187,10 +187,9 @@ static int scan_library(struct catalog *cat, const struct config *cfg,
 	rc = catalog_playable_ids(cat, &one, 1, playable);
 	if (rc < 0)
 		return rc;
-	log_info("render: library: %zu files, %zu new, %zu unchanged, %zu bad, "
-		 "%zu errors; %zu playable (%.1f s)", stats.files_seen,
-		 stats.added, stats.unchanged, stats.bad, stats.errors,
-		 *playable, elapsed_s(&t0));
+	/* source_dir logged the counts of the scan itself. */
+	log_info("render: library: %zu playable track%s (scan took %.1f s)",
+		 *playable, *playable == 1 ? "" : "s", elapsed_s(&t0));
 	if (*playable == 0)
 		log_warning("render: the library is empty (no playable "
 			    "tracks): the mix is silence");
@@ -368,7 +367,12 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 			log_info("render: %s %s", at, marker.track_id ?
 				 marker.display : "(silence)");
 			if (enc && fmt == RENDER_OGG && marker.track_id) {
+				/* Untagged: the title players show is the
+				 * ICY one, the file name. */
+				bool untagged = !marker.artist[0] &&
+						!marker.title[0];
 				rc = encode_track(enc, marker.artist,
+						  untagged ? marker.display :
 						  marker.title, &bytes,
 						  &n_bytes);
 				if (rc < 0) {

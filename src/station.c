@@ -114,12 +114,10 @@ static int station_scan(struct catalog *cat, const struct config *cfg)
 	rc = catalog_playable_ids(cat, &one, 1, &playable);
 	if (rc < 0)
 		return rc;
-	log_info("library: scanned %zu path%s in %.1f s: %zu files, %zu new, "
-		 "%zu unchanged, %zu bad, %zu missing, %zu errors; %zu "
-		 "playable", cfg->n_library_paths,
-		 cfg->n_library_paths == 1 ? "" : "s", monotonic_s() - t0,
-		 stats.files_seen, stats.added, stats.unchanged, stats.bad,
-		 stats.missing, stats.errors, playable);
+	/* source_dir logged the counts of the scan itself. */
+	log_info("library: scanned %zu path%s in %.1f s: %zu playable track%s",
+		 cfg->n_library_paths, cfg->n_library_paths == 1 ? "" : "s",
+		 monotonic_s() - t0, playable, playable == 1 ? "" : "s");
 	if (playable == 0)
 		log_warning("library: no playable tracks: streaming silence "
 			    "until music appears (add files, then send "
