@@ -15,9 +15,12 @@
  * The backend is picked from the first bytes of the file (decode_sniff), so a
  * Vorbis file named .mp3 plays and a text file named .ogg is refused early.
  * Everything that is not recognisably something else goes to mpg123, because
- * MPEG audio has no magic number; a small resync limit plus the rule that a
- * first block of audio must decode inside decode_open() keeps mpg123 from
- * "finding" frames in random data.
+ * MPEG audio has no magic number. Random data holds a plausible MPEG frame
+ * header every few kilobytes, so for MPEG decode_open() also decodes the
+ * first block of audio (about 0.2 s) and requires every frame in it to agree
+ * with the first on version, layer, rate and mono-ness (mp3_validate), with
+ * a small resync limit so that mpg123 gives up on junk rather than hunting
+ * through it. For every format, the first block must decode.
  *
  * Channels: mono is duplicated; for more than two channels the front left and
  * right are kept (Vorbis and WAVE orders differ, see stereo_pair()). mpg123
@@ -25,9 +28,11 @@
  *
  * Rates: libsamplerate's SRC_SINC_MEDIUM_QUALITY with one persistent state.
  * At the end of the source the converter is fed end_of_input until it has
- * nothing left, so the filter's tail is not lost. A sample-rate change in the
- * middle of a stream (chained Ogg, spliced MP3) ends the track with a warning:
- * the converter's ratio is fixed at open.
+ * nothing left, so the filter's tail is not lost. The converter's ratio is
+ * fixed at open, so a rate change in the middle of a stream ends the track
+ * with a warning (chained Ogg), except that mpg123's short runs of frames at
+ * another rate are dropped: they are what corrupt data decodes to, and the
+ * real stream resumes after them (mp3_read).
  *
  * Errors: decode_open() fails with a one-line reason; once open, a decode
  * error ends the track (decode_read returns 0) and is logged once. Errno
@@ -102,7 +107,6 @@ struct decoder {
 
 	long mp3_rate_hz;        /* mpg123's current output rate */
 	size_t mp3_alien_frames; /* dropped in a row at another rate */
-	bool mp3_cbr;            /* the first frames share one bitrate */
 
 	SRC_STATE *src; /* NULL when the source runs at DECODE_RATE */
 	double src_ratio;
@@ -333,11 +337,17 @@ static int decode_sniff(int fd, enum decode_format *format, off_t *id3v2_bytes,
 		*format = DECODE_FORMAT_VORBIS;
 	} else if (n >= 4 && memcmp(b, "fLaC", 4) == 0) {
 		*format = DECODE_FORMAT_FLAC;
-	} else if (n >= 12 && memcmp(b, "RIFF", 4) == 0 &&
+	} else if (n >= 12 && (memcmp(b, "RIFF", 4) == 0 ||
+			       memcmp(b, "RF64", 4) == 0) &&
 		   memcmp(b + 8, "WAVE", 4) == 0) {
-		*format = DECODE_FORMAT_WAV;
+		*format = DECODE_FORMAT_WAV; /* RF64: WAVE beyond 4 GiB */
 	} else if (n >= 12 && memcmp(b + 4, "ftyp", 4) == 0) {
 		snprintf(err, err_size, "MP4/AAC is not supported");
+		return -ENOTSUP;
+	} else if (n >= 12 && memcmp(b, "FORM", 4) == 0 &&
+		   (memcmp(b + 8, "AIFF", 4) == 0 ||
+		    memcmp(b + 8, "AIFC", 4) == 0)) {
+		snprintf(err, err_size, "AIFF is not supported");
 		return -ENOTSUP;
 	} else if (n >= 10 && memcmp(b, "ID3", 3) == 0) {
 		/* Some taggers put ID3v2 in front of FLAC; libsndfile skips
@@ -469,7 +479,6 @@ static int mp3_validate(struct decoder *dec,
 	size_t step = spf > 0 ? (size_t)spf : 1152;
 
 	dec->pcm_frames = 0;
-	dec->mp3_cbr = true;
 	for (size_t reads = 0; !dec->source_done &&
 	     dec->pcm_frames + step <= DECODE_CHUNK_FRAMES; reads++) {
 		struct mpg123_frameinfo2 fi;
@@ -495,10 +504,48 @@ static int mp3_validate(struct decoder *dec,
 				 "not an audio file (MPEG frame headers disagree)");
 			return -EINVAL;
 		}
-		if (fi.bitrate != first->bitrate)
-			dec->mp3_cbr = false;
 	}
 	return 0;
+}
+
+struct mp3_info_tag {
+	bool found;
+	bool cbr;       /* "Info": LAME's name for the tag of a CBR file */
+	uint32_t bytes; /* stream size when written (tags excluded), or 0 */
+};
+
+static uint32_t be32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Reads the Xing/Info tag from a Layer III frame at byte offset at: the
+ * tag follows the side information, whose size depends on the MPEG
+ * version and mono-ness. Leaves *tag zeroed when there is none. */
+static void mp3_info_tag_read(int fd, off_t at, struct mp3_info_tag *tag)
+{
+	unsigned char b[64];
+
+	memset(tag, 0, sizeof(*tag));
+	if (read_at(fd, b, sizeof(b), at) != (ssize_t)sizeof(b))
+		return;
+	if (b[0] != 0xff || (b[1] & 0xe0) != 0xe0 || (b[1] & 0x06) != 0x02)
+		return;
+	bool mpeg1 = (b[1] & 0x18) == 0x18;
+	bool mono = (b[3] & 0xc0) == 0xc0;
+	const unsigned char *x = b + 4 + (mpeg1 ? (mono ? 17 : 32)
+					       : (mono ? 9 : 17));
+	if (memcmp(x, "Xing", 4) != 0 && memcmp(x, "Info", 4) != 0)
+		return;
+	tag->found = true;
+	tag->cbr = x[0] == 'I';
+	uint32_t flags = be32(x + 4);
+	const unsigned char *field = x + 8;
+	if (flags & 1)
+		field += 4; /* frame count; mpg123 has it */
+	if (flags & 2)
+		tag->bytes = be32(field);
 }
 
 /* id3v2_bytes: size of the leading ID3v2 tag (from decode_sniff), for the
@@ -589,35 +636,39 @@ static int decode_open_mpg123(struct decoder *dec, off_t id3v2_bytes,
 		}
 	}
 
-	/* mpg123 calls every file with a Xing/Info frame VBR, LAME's CBR
-	 * files included; the first block of frames tells CBR apart. A CBR
-	 * file's size bounds its length, which catches truncated files whose
-	 * info frame still claims the whole. For VBR the average is the audio
-	 * bytes (no tags, no info frame, which is about one frame long) over
-	 * the length of all frames, encoder delay and padding included. */
+	/* mpg123 calls every file with an info frame VBR, so the tag itself
+	 * tells LAME's CBR ("Info") from VBR ("Xing"). Its byte count also
+	 * gives away a truncated file, whose info frame still claims the
+	 * whole length. */
+	struct mp3_info_tag tag;
 	struct stat st;
 	off_t bytes = 0;
+	mp3_info_tag_read(dec->fd, id3v2_bytes, &tag);
 	if (fstat(dec->fd, &st) == 0)
 		bytes = st.st_size - id3v2_bytes -
 			(v1 && memcmp(v1->tag, "TAG", 3) == 0 ? 128 : 0);
-	if (dec->mp3_cbr && fi.bitrate > 0) {
+	if (tag.bytes > 0 && bytes > 0 && bytes < (off_t)tag.bytes) {
+		log_debug("decode %s: truncated to %lld of %lu bytes",
+			  dec->path, (long long)bytes,
+			  (unsigned long)tag.bytes);
+		dec->info.duration_s *= (double)bytes / tag.bytes;
+	}
+	off_t frames = mpg123_framelength(dec->mh);
+	int spf = mpg123_spf(dec->mh);
+	if ((tag.cbr || (!tag.found && fi.vbr == MPG123_CBR)) &&
+	    fi.bitrate > 0) {
 		dec->info.bitrate_kbps = fi.bitrate;
-		double size_s = (double)bytes * 8.0 / (fi.bitrate * 1000.0);
-		if (dec->info.duration_s > size_s * 1.02 + 0.5) {
-			log_debug("decode %s: info frame claims %.1f s, the file holds %.1f s",
-				  dec->path, dec->info.duration_s, size_s);
-			dec->info.duration_s = size_s;
-		}
 	} else if (fi.vbr == MPG123_ABR && fi.abr_rate > 0) {
 		dec->info.bitrate_kbps = fi.abr_rate;
-	} else {
-		off_t frames = mpg123_framelength(dec->mh);
-		int spf = mpg123_spf(dec->mh);
-		bytes -= fi.framesize;
-		if (frames > 0 && spf > 0 && bytes > 0)
+	} else if (frames > 0 && spf > 0) {
+		/* Average over all frames, encoder delay and padding
+		 * included, as they are in the bytes. */
+		double all_s = (double)frames * spf / (double)rate;
+		if (tag.bytes > 0)
+			bytes = (off_t)tag.bytes;
+		if (bytes > 0)
 			dec->info.bitrate_kbps = (int)lround(
-				(double)bytes * 8.0 * rate /
-				((double)frames * spf * 1000.0));
+				(double)bytes * 8.0 / all_s / 1000.0);
 	}
 	return 0;
 }

@@ -105,7 +105,8 @@ if fresh; then
 	exit 0
 fi
 
-rm -rf "$dir" "$work" "$stamp"
+rm -f "$stamp"
+rm -rf "$dir" "$work"
 mkdir "$work"
 tmp="$work/.tmp"
 mkdir "$tmp"

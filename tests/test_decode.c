@@ -346,6 +346,84 @@ static void test_damaged(const char *name, double seconds, double tol_s,
 	free(pcm.data);
 }
 
+/* Files made here rather than in the shared set: containers that are
+ * recognised by their first bytes. */
+static void test_containers(void)
+{
+	const char *dir = test_tmpdir("decode-containers");
+	char path[4096], err[DECODE_ERROR_MAX];
+	struct decode_info info;
+
+	/* Ogg Opus: refused with a reason naming it. */
+	if (test_sh("ffmpeg -nostdin -loglevel error -y -f lavfi "
+		    "-i sine=f=440:d=2 -c:a libopus '%s/opus.ogg'", dir) == 0) {
+		snprintf(path, sizeof(path), "%.4000s/opus.ogg", dir);
+		errno = 0;
+		CHECK(decode_open(path, err, sizeof(err)) == NULL);
+		CHECK_INT(errno, ==, ENOTSUP);
+		CHECK(strstr(err, "Opus") != NULL);
+		CHECK_INT(decode_probe(path, NULL, err, sizeof(err)), ==,
+			  -ENOTSUP);
+	} else {
+		fprintf(stderr, "ffmpeg has no libopus: Opus case skipped\n");
+	}
+
+	/* AIFF: refused by name rather than called "not audio". */
+	CHECK(test_sh("sox -n -r 44100 -c 2 '%s/a.aiff' synth 1 sine 440",
+		      dir) == 0);
+	snprintf(path, sizeof(path), "%.4000s/a.aiff", dir);
+	CHECK(decode_open(path, err, sizeof(err)) == NULL);
+	CHECK(strstr(err, "AIFF") != NULL);
+
+	/* FLAC behind an ID3v2 tag (20 bytes of padding): still FLAC. */
+	CHECK(test_sh("{ printf 'ID3\\004\\000\\000\\000\\000\\000\\024'; "
+		      "head -c 20 /dev/zero; cat '%s/tone-550.flac'; } "
+		      ">'%s/id3.flac'", fixtures, dir) == 0);
+	snprintf(path, sizeof(path), "%.4000s/id3.flac", dir);
+	CHECK_INT(decode_probe(path, &info, err, sizeof(err)), ==, 0);
+	CHECK_INT(info.format, ==, DECODE_FORMAT_FLAC);
+	CHECK_STR(info.title, "Five Fifty");
+	CHECK_NEAR(info.duration_s, 15.0, 0.01);
+
+	/* RF64 WAVE, 48 kHz mono 24 bit. */
+	CHECK(test_sh("ffmpeg -nostdin -loglevel error -y -f lavfi "
+		      "-i sine=f=440:d=2:sample_rate=48000 -c:a pcm_s24le "
+		      "-rf64 always '%s/rf64.wav'", dir) == 0);
+	snprintf(path, sizeof(path), "%.4000s/rf64.wav", dir);
+	CHECK_INT(decode_probe(path, &info, err, sizeof(err)), ==, 0);
+	CHECK_INT(info.format, ==, DECODE_FORMAT_WAV);
+	CHECK_INT(info.source_rate_hz, ==, 48000);
+	CHECK_INT(info.source_channels, ==, 1);
+	CHECK_NEAR(info.duration_s, 2.0, 0.01);
+
+	/* VBR MP3 (a "Xing" tag): length from the tag, average bitrate from
+	 * its byte count, 5 s of audio. */
+	CHECK(test_sh("sox -R -n -r 44100 -c 2 -b 16 '%s/v.wav' synth 5 "
+		      "sine 440 gain -12 && ffmpeg -nostdin -loglevel error -y "
+		      "-i '%s/v.wav' -c:a libmp3lame -q:a 2 '%s/vbr.mp3'",
+		      dir, dir, dir) == 0);
+	snprintf(path, sizeof(path), "%.4000s/vbr.mp3", dir);
+	struct decoder *dec = decode_open(path, err, sizeof(err));
+	CHECK(dec != NULL);
+	info = *decode_get_info(dec);
+	CHECK_NEAR(info.duration_s, 5.0, 0.01);
+	struct stat st;
+	CHECK(stat(path, &st) == 0);
+	fprintf(stderr, "vbr.mp3: %d kbit/s, %lld bytes\n", info.bitrate_kbps,
+		(long long)st.st_size);
+	CHECK_NEAR(info.bitrate_kbps, st.st_size * 8.0 / 5.0 / 1000.0,
+		   0.05 * info.bitrate_kbps);
+	struct pcm pcm = { 0 };
+	decode_all(dec, &pcm, CHUNK_FRAMES);
+	decode_close(dec);
+	CHECK_INT(pcm.frames, ==, 5 * DECODE_RATE);
+	CHECK_NEAR(tone_frequency(&pcm, 0, DECODE_RATE, 4 * DECODE_RATE),
+		   440, 4.4);
+	free(pcm.data);
+
+	CHECK(test_sh("rm -rf '%s'", dir) == 0);
+}
+
 static void test_not_files(void)
 {
 	char err[DECODE_ERROR_MAX];
@@ -560,6 +638,7 @@ int main(void)
 
 	test_display_title();
 	test_not_files();
+	test_containers();
 	for (size_t i = 0; i < sizeof(goods) / sizeof(goods[0]); i++)
 		test_good(&goods[i]);
 	test_chunking("tone-770-22k.ogg");
