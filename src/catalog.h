@@ -75,6 +75,10 @@ int catalog_scan_begin(struct catalog *cat);
 int catalog_scan_end(struct catalog *cat, char *const *roots, size_t n_roots,
 		     size_t *n_missing);
 
+/* SIZE is in bytes; MTIME in any unit a source uses consistently (the
+ * catalog only compares it; source_dir passes nanoseconds since the epoch so
+ * that a rewrite within one second is noticed). PATH is a byte string and
+ * need not be UTF-8; at most PATH_MAX - 1 bytes (-ENAMETOOLONG). */
 int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
 		       int64_t mtime, enum catalog_file_state *state);
 
@@ -101,7 +105,7 @@ int catalog_playable_ids(struct catalog *cat, int64_t *ids, size_t max,
 int catalog_track_get(struct catalog *cat, int64_t id,
 		      struct catalog_track *track);
 
-/* Number of bad files (for logs and tests). */
+/* Number of bad files that are not missing (for logs and tests). */
 int catalog_bad_count(struct catalog *cat, size_t *n);
 
 /* Appends to the play history: TRACK_ID became audible at WHEN. */

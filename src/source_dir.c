@@ -41,8 +41,9 @@
  *   are absolute and without a trailing slash, as are all recorded paths.
  *
  * The catalog batches the scan's writes into large transactions itself, so a
- * first scan does not pay one commit per file, and a rescan of unchanged
- * files costs one stat and one SELECT each.
+ * first scan does not pay one commit per file. A rescan of an unchanged file
+ * costs one stat, one SELECT and its share of a batched "seen" UPDATE: no
+ * open, no read, no decode (about 15 us a file here).
  */
 #include "autoconfig.h"
 
@@ -491,7 +492,8 @@ static int source_dir_read_names(struct source_dir_walk *w, int fd,
 		n++;
 	}
 	closedir(dir);
-	qsort(names, n, sizeof(*names), source_dir_name_cmp);
+	if (n > 1)
+		qsort(names, n, sizeof(*names), source_dir_name_cmp);
 out:
 	*names_out = names;
 	*n_out = n;

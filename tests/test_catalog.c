@@ -546,7 +546,6 @@ static void test_playable_max(void)
 struct thread_arg {
 	struct catalog *cat;
 	int base;
-	bool scan;
 	int failures;
 };
 
@@ -557,8 +556,6 @@ static void *thread_put(void *p)
 	struct thread_arg *arg = p;
 	struct decode_info info = info_make("artist", "title", 3.0, 96);
 	char path[64];
-	if (arg->scan && catalog_scan_begin(arg->cat) < 0)
-		arg->failures++;
 	for (int i = 0; i < THREAD_PUTS; i++) {
 		int64_t id = 0;
 		snprintf(path, sizeof(path), "/t%d/%04d.mp3", arg->base, i);
@@ -597,9 +594,13 @@ static void test_threads(void)
 	db_path(path, sizeof(path), "threads.db");
 	struct catalog *cat = catalog_open(path);
 	CHECK(cat);
-	struct thread_arg w1 = { cat, 1, true, 0 };
-	struct thread_arg w2 = { cat, 2, false, 0 };
-	struct thread_arg r = { cat, 0, false, 0 };
+	/* The scan starts before any thread writes: a put from before
+	 * scan_begin is not part of the scan and would rightly be marked
+	 * missing at its end. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	struct thread_arg w1 = { cat, 1, 0 };
+	struct thread_arg w2 = { cat, 2, 0 };
+	struct thread_arg r = { cat, 0, 0 };
 	pthread_t t1, t2, t3;
 	CHECK(pthread_create(&t1, NULL, thread_put, &w1) == 0);
 	CHECK(pthread_create(&t2, NULL, thread_put, &w2) == 0);
