@@ -34,6 +34,11 @@ cleanup() {
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
+# libshout 2.4.6 leaks its handle in shout_free() after a close (see
+# src/output.c); keep LeakSanitizer builds about our own leaks.
+printf 'leak:libshout.so\n' >"$tmp/lsan.supp"
+LSAN_OPTIONS="suppressions=$tmp/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+export LSAN_OPTIONS
 
 fail() {
 	echo "FAIL: $*" >&2
