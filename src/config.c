@@ -134,6 +134,10 @@ struct load {
 	const char *buf;        /* the whole file */
 	size_t len, off;
 	unsigned line;          /* the line last handed to libinih */
+	/* The section of the current line, as the reader checked it.
+	 * libinih's own copy is cut at 49 bytes: "[output." and a NAME of
+	 * 63 would arrive truncated. */
+	char section[OUTPUT_PREFIX_LEN + 64];
 
 	bool failed;
 	int failed_errno;
@@ -651,12 +655,14 @@ static void set_output_key(struct load *ld, const char *section,
 	}
 }
 
-static int on_key(void *user, const char *section, const char *key,
+static int on_key(void *user, const char *inih_section, const char *key,
 		  const char *value)
 {
 	struct load *ld = user;
+	const char *section = ld->section;
 	bool section_known = false;
 
+	(void)inih_section; /* see struct load */
 	if (ld->failed)
 		return 0;
 	if (!value)
@@ -724,8 +730,10 @@ static void section_header(struct load *ld, const char *line)
 		return;
 	}
 	if (strcmp(name, "library") == 0 || strcmp(name, "icecast") == 0 ||
-	    strcmp(name, "mix") == 0)
+	    strcmp(name, "mix") == 0) {
+		memcpy(ld->section, name, len + 1);
 		return;
+	}
 	if (strncmp(name, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) != 0) {
 		load_fail(ld, ld->line, name, NULL,
 			  "unknown section (known: [library], [icecast], "
@@ -740,6 +748,8 @@ static void section_header(struct load *ld, const char *line)
 			  echo(oname, echoed, sizeof(echoed)));
 		return;
 	}
+	/* Valid: at most OUTPUT_PREFIX_LEN + 63 bytes. */
+	memcpy(ld->section, name, len + 1);
 	if (output_find(ld->cfg, oname) >= 0)
 		return; /* sections may be split; keys still may not repeat */
 	if (ld->cfg->n_outputs >= CONFIG_OUTPUTS_MAX) {

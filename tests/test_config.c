@@ -327,6 +327,10 @@ static void test_full(void)
 		"[output.ogg2]\n"
 		"mount=/x.ogg\n"
 		"format: ogg\n"
+		"[output.n123456789012345678901234567890123456789012345678901"
+		"23456789-]\n" /* 63 bytes: longer than libinih's section */
+		"mount = /long\n"
+		"format = ogg\n"
 		"[mix]\n"
 		"# a comment\n"
 		"crossfade_seconds = 0\n";
@@ -353,7 +357,10 @@ static void test_full(void)
 	CHECK_STR(cfg->station_genre, "Electronic");
 	CHECK_STR(cfg->station_url, "http://example.org/a;b");
 	CHECK(cfg->station_public);
-	CHECK_INT(cfg->n_outputs, ==, 5);
+	CHECK_INT(cfg->n_outputs, ==, 6);
+	CHECK_STR(cfg->outputs[5].name, "n123456789012345678901234567890123456"
+		  "78901234567890123456789-");
+	CHECK_STR(cfg->outputs[5].mount, "/long");
 	CHECK_STR(cfg->outputs[0].name, "mp3");
 	CHECK_STR(cfg->outputs[0].mount, "/forever.mp3");
 	CHECK_INT(cfg->outputs[0].format, ==, OUTPUT_FORMAT_MP3);
