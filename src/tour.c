@@ -122,8 +122,17 @@ static double now_s(clockid_t clock)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
+/* Only cost(i, j) with i < j is ever asked for, so that a source that is
+ * not quite symmetric (a rounding difference, a caller's bug) still looks
+ * symmetric to the search: a move and its inverse always see the same
+ * numbers, so no sequence of "improving" moves can go round in circles. */
 static inline double cost(const struct tour *t, uint32_t i, uint32_t j)
 {
+	if (i > j) {
+		uint32_t tmp = i;
+		i = j;
+		j = tmp;
+	}
 	if (t->matrix)
 		return t->matrix[(size_t)i * t->n_src + j];
 	return t->fn(i, j, t->ctx);
@@ -541,7 +550,8 @@ static void local_search(struct tour *t)
 
 /* ---- construction ----------------------------------------------------- */
 
-static void neighbours_build(struct tour *t, unsigned k_want)
+/* Returns 0, or -EINVAL when a cost is not finite. */
+static int neighbours_build(struct tour *t, unsigned k_want)
 {
 	uint32_t n = (uint32_t)t->n_src;
 	unsigned k = k_want < n - 1 ? k_want : n - 1;
@@ -551,6 +561,8 @@ static void neighbours_build(struct tour *t, unsigned k_want)
 	for (uint32_t i = 0; i < n; i++) {
 		for (uint32_t j = i + 1; j < n; j++) {
 			double c = cost(t, i, j);
+			if (!isfinite(c))
+				return -EINVAL;
 			for (int side = 0; side < 2; side++) {
 				uint32_t u = side ? j : i, v = side ? i : j;
 				uint32_t *nb = t->nb + (size_t)u * TOUR_NEIGHBOURS_MAX;
@@ -572,6 +584,7 @@ static void neighbours_build(struct tour *t, unsigned k_want)
 		}
 	}
 	t->k = k;
+	return 0;
 }
 
 /* Nearest neighbour from a random start; the rest list keeps the
@@ -732,7 +745,9 @@ int tour_solve(struct tour *t, const struct tour_options *opt_in,
 		goto out;
 	}
 	if (t->k != (opt.neighbours < n - 1 ? opt.neighbours : n - 1)) {
-		neighbours_build(t, opt.neighbours);
+		int rc = neighbours_build(t, opt.neighbours);
+		if (rc < 0)
+			return rc;
 	}
 	if (!(opt.warm_start && t->n == n))
 		nearest_neighbour(t, rng_below(&t->rng, n));
@@ -781,8 +796,11 @@ int tour_solve_exact(struct tour *t)
 	}
 	double c[TOUR_EXACT_MAX][TOUR_EXACT_MAX];
 	for (uint32_t i = 0; i < n; i++)
-		for (uint32_t j = 0; j < n; j++)
+		for (uint32_t j = 0; j < n; j++) {
 			c[i][j] = i == j ? 0.0 : cost(t, i, j);
+			if (!isfinite(c[i][j]))
+				return -EINVAL;
+		}
 	/* dp[mask][j]: cheapest path from point 0 through the points of MASK
 	 * (bit b = point b + 1) ending at point j + 1. */
 	size_t m = n - 1;

@@ -10,8 +10,10 @@
  * fits: with brain_distance() as the callback the solver made 10-15 times
  * fewer kicks in the same time than on a matrix of the same costs, which
  * takes n^2 / 2 calls (0.2 s for 2000 tracks) and 4 n^2 bytes to fill
- * (doc/brain.md). Costs must be symmetric (cost(i, j) == cost(j, i)),
- * finite and deterministic; they need not obey the triangle inequality. The tour is a cycle: after the last point comes
+ * (doc/brain.md). Costs must be finite and deterministic, and are taken
+ * as symmetric: the search only ever reads cost(i, j) with i < j (so an
+ * asymmetric source cannot make it loop; the bound reads whole matrix
+ * rows). They need not obey the triangle inequality. The tour is a cycle: after the last point comes
  * the first again. The solver:
  *
  *  1. neighbour lists: the K cheapest partners of every point (all pairs
@@ -100,13 +102,14 @@ int tour_set_cost_fn(struct tour *t, size_t n,
 
 /* Orders all N points of the cost source as described above. OPT NULL =
  * defaults; STATS may be NULL. Returns 0, -EINVAL (no cost source, bad
- * options) or -ENOMEM. */
+ * options, a cost that is NaN or infinite; the order is then unchanged)
+ * or -ENOMEM. */
 int tour_solve(struct tour *t, const struct tour_options *opt,
 	       struct tour_stats *stats);
 
 /* The optimal tour by Held-Karp dynamic programming, O(2^n n^2), for
- * n <= TOUR_EXACT_MAX. Returns 0, -EINVAL (no source), -E2BIG (n too
- * large) or -ENOMEM. */
+ * n <= TOUR_EXACT_MAX. Returns 0, -EINVAL (no source, a cost not
+ * finite), -E2BIG (n too large) or -ENOMEM. */
 int tour_solve_exact(struct tour *t);
 
 /* The Held-Karp lower bound on the optimal tour cost of all points of the

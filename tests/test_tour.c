@@ -482,9 +482,40 @@ static void test_errors(void)
 	CHECK_INT(tour_size(t), ==, 3);
 	CHECK_INT(tour_remove(t, 5), ==, -ENOENT);
 	CHECK_INT(tour_remove(t, 1000), ==, -ENOENT);
+	/* Costs that are not numbers are refused, not searched. */
+	make_instance(8, true);
+	CHECK_INT(tour_set_matrix(t, matrix, 8), ==, 0);
+	CHECK_INT(tour_set_order(t, ok, 3), ==, 0);
+	matrix[2 * 8 + 5] = NAN;
+	CHECK_INT(tour_solve(t, NULL, NULL), ==, -EINVAL);
+	CHECK_INT(tour_size(t), ==, 3); /* untouched */
+	CHECK_INT(tour_solve_exact(t), ==, -EINVAL);
+	matrix[2 * 8 + 5] = INFINITY;
+	CHECK_INT(tour_solve(t, NULL, NULL), ==, -EINVAL);
 	/* A smaller source drops an order that no longer fits. */
 	CHECK_INT(tour_set_matrix(t, matrix, 5), ==, 0);
 	CHECK_INT(tour_size(t), ==, 0);
+	tour_destroy(t);
+}
+
+/* A caller's asymmetric costs must not make the search loop: it reads one
+ * triangle only, so it ends with a valid tour. */
+static void test_asymmetric(void)
+{
+	enum { N = 200 };
+	for (size_t i = 0; i < N * N; i++)
+		matrix[i] = (float)rnd();
+	struct tour *t = tour_create(N);
+	CHECK(t);
+	CHECK_INT(tour_set_matrix(t, matrix, N), ==, 0);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 2000;
+	struct tour_stats st;
+	CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+	check_permutation(t, N);
+	CHECK(st.cost <= st.local_cost + 1e-9);
 	tour_destroy(t);
 }
 
@@ -499,5 +530,6 @@ int main(void)
 	test_insert();
 	test_determinism();
 	test_lower_bound();
+	test_asymmetric();
 	return 0;
 }
