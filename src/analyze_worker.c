@@ -210,6 +210,15 @@ static void slot_finish(struct slot *s, bool timed_out, double timeout_s,
 		rc = -ETIMEDOUT;
 		snprintf(reason, sizeof(reason), "timed out after %.0f s",
 			 timeout_s);
+	} else if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM ||
+					   WTERMSIG(status) == SIGINT ||
+					   WTERMSIG(status) == SIGHUP ||
+					   WTERMSIG(status) == SIGKILL)) {
+		/* Sent from outside (a shutdown, Ctrl-C, the OOM killer):
+		 * not the file's fault. */
+		rc = -EINTR;
+		snprintf(reason, sizeof(reason), "killed: signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	} else if (WIFSIGNALED(status)) {
 		rc = -EIO;
 		snprintf(reason, sizeof(reason), "crashed: signal %d (%s)",

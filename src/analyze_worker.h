@@ -39,7 +39,9 @@
 #define ANALYZE_WORKER_JOBS_MAX 64
 
 /* Called once per path, in completion order. rc is 0 (a valid) or a
- * negative errno: -EIO crashed, -ETIMEDOUT, or analyze_file()'s error;
+ * negative errno: -EIO crashed, -ETIMEDOUT, -EINTR killed from outside by
+ * SIGTERM, SIGINT, SIGHUP or SIGKILL (a shutdown, Ctrl-C or the OOM killer
+ * reached the child: not the file's fault), or analyze_file()'s error;
  * reason is "" on success. a and reason are borrowed for the call. */
 typedef void (*analyze_worker_done_fn)(void *ctx, size_t index, int rc,
 				       const struct analysis *a,

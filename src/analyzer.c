@@ -515,9 +515,11 @@ static void pass_done(void *ctx, size_t index, int rc,
 			  a->camelot[0] ? a->camelot : "no key",
 			  a->loudness_lufs);
 		pass_event(ps, ANALYZER_ANALYSED, &jb->track, a, NULL);
-	} else if (rc == -ENOMEM || rc == -ENOENT || rc == -ENOTDIR) {
-		/* Not the file's fault (or it is gone): it stays unanalysed
-		 * and is tried again at the next pass. */
+	} else if (rc == -ENOMEM || rc == -ENOENT || rc == -ENOTDIR ||
+		   rc == -EINTR || (ps->cancel && atomic_load(ps->cancel))) {
+		/* Not the file's fault (out of memory, killed from outside,
+		 * stopping) or it is gone: it stays unanalysed and is tried
+		 * again at the next pass. */
 		log_warning("analyzer: %s: %s; will try again later",
 			    jb->track.path, reason);
 	} else {

@@ -18,7 +18,10 @@
  * the file once and computes every feature. A result is stored with
  * catalog_analysis_put; a child that crashed, hung or could not decode the
  * file gets the track marked bad (catalog_track_bad, reason "analysis:
- * crashed: signal 11 (Segmentation fault)") and it is never played.
+ * crashed: signal 11 (Segmentation fault)") and it is never played. A
+ * child killed from outside (SIGTERM, SIGINT, SIGHUP, SIGKILL: a shutdown,
+ * Ctrl-C, the OOM killer), out of memory, or a file that vanished leaves
+ * the track unanalysed, to be tried at the next pass.
  *
  * The background thread runs a pass at start, then sleeps until
  * analyzer_wake() (a rescan) or ANALYZER_RECHECK_S, and runs another; a
