@@ -22,7 +22,8 @@
  *             chained (Ogg: a new logical stream per track; yes)
  *   [mix]     crossfade_seconds (6)
  *   [analysis] workers (analysis child processes at a time, 0..64; 0 = one
- *             per CPU core; 0), timeout_seconds (per file, 1..3600; 120)
+ *             per CPU core; 0), timeout_seconds (per file, plus a tenth of
+ *             the file's duration, 1..3600; 120)
  *
  * Ownership: config_load() and config_defaults() return a heap object that
  * the caller frees with config_destroy(). All strings live inside it. A
