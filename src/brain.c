@@ -243,6 +243,8 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 		if (t <= 1.0) {
 			c.stretch = exp(best);
 			shift = 12.0 * best / M_LN2;
+			/* Quadratic: see brain.h (why not linear). */
+			t = t * t;
 		} else {
 			t = 1.0; /* not beatmatched: nothing stretched */
 		}

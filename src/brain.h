@@ -20,9 +20,16 @@
  *
  *  tempo     s = min over m in {1, 2, 1/2} of |ln(bpm_b * m / bpm_a)|, the
  *            smallest relative stretch that beatmatches the two, allowing
- *            double and half time; t = s / ln(1 + max_stretch), capped at 1
- *            (a stretch beyond max_stretch cannot be beatmatched: maximum).
- *            70 vs 140 BPM costs 0.
+ *            double and half time; t = (s / ln(1 + max_stretch))^2, and 1
+ *            beyond (a stretch beyond max_stretch cannot be beatmatched:
+ *            maximum). 70 vs 140 BPM costs 0; half the largest stretch
+ *            costs a quarter. Quadratic, not linear, because of the cap: a
+ *            tour through tracks of rising tempo pays for the climb once
+ *            more to walk back down, while one unbeatmatched jump back
+ *            costs only 1; with a linear term the jump wins as soon as the
+ *            climb exceeds max_stretch, the opposite of a smooth set. A
+ *            convex term makes many small steps cheaper than a few big
+ *            ones (doc/brain.md), so dense libraries go up and come down.
  *  key       Camelot wheel: steps = circular distance of the numbers (0..6)
  *            plus 1 if the letters (A minor / B major) differ; t =
  *            BRAIN_KEY_COST[steps] = {0, 0.1, 0.4, 0.7, 0.9, 1, 1, 1}, so

@@ -425,8 +425,9 @@ int playlist_set_order(struct playlist *pl, const int64_t *ids, size_t n,
 		pl->cursor = playlist_ord_pos(pl, pl->last);
 	if (pl->cursor == PLAYLIST_NO_CURSOR)
 		pl->cursor = playlist_ord_pos(pl, start_after_id);
-	/* The next track stays what it was, if the new order has it. */
-	if (had_next && playlist_ordered(pl) &&
+	/* The next track stays what it was, if the new order has it; before
+	 * the first pick nobody has seen it, and START decides. */
+	if (had_next && pl->has_last && playlist_ordered(pl) &&
 	    playlist_ord_pos(pl, next) != PLAYLIST_NO_CURSOR &&
 	    playlist_eligible(pl, next)) {
 		pl->pinned = next;

@@ -17,7 +17,7 @@
  * playlist_peek() showed first before the change comes next if the new
  * order still holds it. Before any id was handed out, it continues after
  * the start_after_id of playlist_set_order() (after a restart: the last
- * track played). When none of the order's ids is playable, or the order is
+ * track played), whatever the shuffle had drawn. When none of the order's ids is playable, or the order is
  * empty, the shuffle below takes over.
  *
  * Shuffle mode. Every playable track is played once per round, in a fresh
