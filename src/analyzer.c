@@ -401,7 +401,8 @@ static void pass_undefer(struct pass *ps)
 }
 
 /* analyze_worker_next_fn: the next file that needs a child. */
-static bool pass_next(void *ctx, size_t *index, const char **path)
+static bool pass_next(void *ctx, size_t *index, const char **path,
+		      double *timeout_s)
 {
 	struct pass *ps = ctx;
 	for (;;) {
@@ -486,6 +487,10 @@ static bool pass_next(void *ctx, size_t *index, const char **path)
 		jb->busy = true;
 		*index = j;
 		*path = jb->track.path;
+		/* A two-hour mix on a slow machine is no hang. */
+		if (jb->track.duration_s > 0)
+			*timeout_s += jb->track.duration_s /
+				      ANALYZER_MIN_SPEED;
 		return true;
 	}
 }

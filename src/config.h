@@ -22,7 +22,8 @@
  *             chained (Ogg: a new logical stream per track; yes)
  *   [mix]     crossfade_seconds (6)
  *   [analysis] workers (analysis child processes at a time, 0..64; 0 = one
- *             per CPU core; 0), timeout_seconds (per file, 1..3600; 120)
+ *             per CPU core; 0), timeout_seconds (per file, plus a tenth of
+ *             the file's duration, 1..3600; 120)
  *   [brain]   the play order (doc/brain.md): weight_tempo (2), weight_key
  *             (1.5), weight_energy (1), weight_timbre (1), weight_loudness
  *             (0.5), weight_genre (0.5), weight_artist (1), each 0..100, at

@@ -143,6 +143,16 @@ wait_mount() {
 	done
 }
 
+# wait_mount_gone MOUNT SECONDS: Icecast tears a source down a moment after
+# its client disconnects.
+wait_mount_gone() {
+	deadline=$(( $(date +%s) + $2 ))
+	while mount_listed "$1"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
 listen() {
 	"$TOOLS/icy_listen" "$BASE_URL$1" "$2" "$3" "$4" ||
 		fail "listening to $1 failed"
