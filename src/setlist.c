@@ -83,6 +83,8 @@ struct setlist {
 	size_t cap_scratch;
 
 	const atomic_bool *cancel;      /* the service's stop flag, or NULL */
+	bool (*keep)(void *ctx, const struct catalog_track *t);
+	void *keep_ctx;
 	struct setlist_stats st;
 	struct setlist_stats logged_st; /* the counts of the last summary */
 	bool summary_logged;
@@ -280,7 +282,7 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 		return 1;
 	if (rc < 0)
 		return rc;
-	if (ct->bad_reason[0])
+	if (ct->bad_reason[0] || (sl->keep && !sl->keep(sl->keep_ctx, ct)))
 		return 1;
 	rc = catalog_analysis_get(sl->cat, id, &a);
 	if (rc < 0 && rc != -ENOENT)
@@ -793,6 +795,14 @@ void setlist_destroy(struct setlist *sl)
 	free(sl->tracks);
 	free(sl->ct);
 	free(sl);
+}
+
+void setlist_set_filter(struct setlist *sl,
+			bool (*keep)(void *ctx, const struct catalog_track *t),
+			void *ctx)
+{
+	sl->keep = keep;
+	sl->keep_ctx = ctx;
 }
 
 int setlist_set_params(struct setlist *sl, const struct setlist_params *p)

@@ -146,6 +146,14 @@ struct setlist *setlist_create(struct catalog *cat,
 /* Accepts NULL. */
 void setlist_destroy(struct setlist *sl);
 
+/* Only tracks for which KEEP returns true are considered at all (the
+ * others are treated as not playable): e.g. those under the library paths
+ * of a command. KEEP NULL = every playable track (the default). Takes
+ * effect at the next reload. */
+void setlist_set_filter(struct setlist *sl,
+			bool (*keep)(void *ctx, const struct catalog_track *t),
+			void *ctx);
+
 /* New parameters (checked: -EINVAL). Culling and distances follow at the
  * next reload and solve. */
 int setlist_set_params(struct setlist *sl, const struct setlist_params *p);
