@@ -1516,7 +1516,7 @@ static void *service_main(void *arg)
 {
 	struct setlist_service *s = arg;
 	int64_t ids[SETLIST_CHANGES_MAX];
-	bool rebuild = true, retry = false, dirty = false;
+	bool rebuild = true, retry = false, dirty = false, failed = false;
 	double first_change = 0, last_change = 0;
 
 	service_poll_history(s);
@@ -1527,8 +1527,10 @@ static void *service_main(void *arg)
 
 		pthread_mutex_lock(&s->lock);
 		double wait_from = service_now_s();
-		while (!rebuild && !atomic_load(&s->stop) && !s->full &&
-		       s->n_changes == 0 && !s->params_changed) {
+		/* A rebuild waits only after a failure (then SETLIST_POLL_S
+		 * before trying again). */
+		while ((!rebuild || failed) && !atomic_load(&s->stop) &&
+		       !s->full && s->n_changes == 0 && !s->params_changed) {
 			double now = service_now_s();
 			double until = wait_from + SETLIST_POLL_S;
 			if (dirty) {
@@ -1569,6 +1571,7 @@ static void *service_main(void *arg)
 			if (!s->ready)
 				service_set_ready(s);
 			rebuild = rc < 0 && rc != -ECANCELED;
+			failed = rebuild;
 			retry = false;
 			dirty = false;
 		} else if (full || n > 0) {
