@@ -54,7 +54,9 @@ struct sl_track {
 	int bitrate_kbps;
 	bool analysed;
 	char hash[CATALOG_HASH_MAX];
-	char title[BRAIN_ARTIST_MAX];   /* normalised */
+	uint64_t title;                 /* hash of the normalised title; 0 =
+					 * none (a string would double the
+					 * memory of a large library) */
 	enum setlist_cull cull;
 	int64_t duplicate_of;
 	enum setlist_cull logged;       /* the cull last logged */
@@ -77,6 +79,7 @@ struct setlist {
 
 	struct brain_timbre_norm norm;
 	struct catalog_track *ct;       /* scratch: too big for the stack */
+	char norm_title[BRAIN_ARTIST_MAX]; /* scratch */
 	int64_t *ids;                   /* scratch: catalog ids */
 	size_t cap_ids;
 	double *scratch;                /* scratch: n_seq + 1 doubles */
@@ -271,6 +274,22 @@ static double seq_cost(const struct setlist *sl)
 /* ------------------------------------------------------------------ */
 /* Reading tracks.                                                     */
 
+/* FNV-1a of the normalised title, never 0 for a non-empty one; 0 for
+ * none. */
+static uint64_t title_hash(struct setlist *sl, const char *title)
+{
+	char *norm = sl->norm_title;
+	(void)brain_normalise_title(title, norm, BRAIN_ARTIST_MAX);
+	if (!norm[0])
+		return 0;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
 /* Fills E from the catalog. Returns 0, 1 when the track is not playable
  * (bad, or unknown to the catalog), or a negative errno. */
 static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
@@ -295,7 +314,7 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	 * comparing. */
 	(void)brain_normalise_artist(ct->artist, e->bt.artist,
 				     sizeof(e->bt.artist));
-	(void)brain_normalise_title(ct->title, e->title, sizeof(e->title));
+	e->title = title_hash(sl, ct->title);
 	e->bitrate_kbps = ct->bitrate_kbps;
 	e->duration_s = ct->duration_s > 0 ? ct->duration_s : 0;
 	snprintf(e->hash, sizeof(e->hash), "%s", ct->content_hash);
@@ -343,7 +362,7 @@ static bool features_differ(const struct sl_track *a, const struct sl_track *b)
 	const struct brain_track *x = &a->bt, *y = &b->bt;
 	return a->analysed != b->analysed || a->duration_s != b->duration_s ||
 	       a->bitrate_kbps != b->bitrate_kbps ||
-	       strcmp(a->hash, b->hash) != 0 || strcmp(a->title, b->title) != 0 ||
+	       strcmp(a->hash, b->hash) != 0 || a->title != b->title ||
 	       a->n_timbre_raw != b->n_timbre_raw ||
 	       memcmp(a->timbre_raw, b->timbre_raw,
 		      sizeof(float) * (size_t)a->n_timbre_raw) != 0 ||
@@ -405,9 +424,8 @@ static int cmp_by_name(const void *a, const void *b, void *base)
 	int c = strcmp(x->bt.artist, y->bt.artist);
 	if (c)
 		return c;
-	c = strcmp(x->title, y->title);
-	if (c)
-		return c;
+	if (x->title != y->title)
+		return x->title < y->title ? -1 : 1;
 	return better_copy(x, y) ? -1 : better_copy(y, x) ? 1 : 0;
 }
 
@@ -486,7 +504,7 @@ static int cull_all(struct setlist *sl)
 	m = 0;
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_track *t = &sl->tracks[i];
-		if (t->cull == SETLIST_KEPT && t->bt.artist[0] && t->title[0])
+		if (t->cull == SETLIST_KEPT && t->bt.artist[0] && t->title)
 			ix[m++] = (uint32_t)i;
 	}
 	qsort_r(ix, m, sizeof(*ix), cmp_by_name, sl->tracks);
@@ -495,7 +513,7 @@ static int cull_all(struct setlist *sl)
 		const struct sl_track *a = &sl->tracks[ix[k]];
 		while (end < m &&
 		       strcmp(sl->tracks[ix[end]].bt.artist, a->bt.artist) == 0 &&
-		       strcmp(sl->tracks[ix[end]].title, a->title) == 0)
+		       sl->tracks[ix[end]].title == a->title)
 			end++;
 		for (size_t j = k + 1; j < end; j++) {
 			struct sl_track *t = &sl->tracks[ix[j]];

@@ -75,12 +75,9 @@ static void put_analysis(struct catalog *cat, int64_t id, const char *hash,
 	a.beats_per_bar = 4;
 	a.loudness_lufs = lufs;
 	a.true_peak_db = -1;
+	/* The brain reads the key number; the names are for listings. */
 	a.key = key;
 	a.key_confidence = key >= 0 ? 1 : 0;
-	snprintf(a.key_name, sizeof(a.key_name), "%s",
-		 key >= 0 ? analyze_key_name(key) : "");
-	snprintf(a.camelot, sizeof(a.camelot), "%s",
-		 key >= 0 ? analyze_key_camelot(key) : "");
 	a.energy = energy;
 	for (int i = 0; i < 12; i++)
 		a.chroma[i] = 1.0f / 12;
