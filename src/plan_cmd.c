@@ -398,6 +398,10 @@ int plan_cmd_run(const struct config *cfg, bool json, bool have_seed,
 			 "yet and are placed by their tags only; `foreverfm "
 			 "analyze` (with the same -c FILE or PATHs) fills the "
 			 "cache that plan reads", st.unanalysed, n);
+	if (st.artist_conflicts > 0)
+		log_warning("plan: the library cannot keep every artist %u "
+			    "tracks apart (%zu places where one comes sooner)",
+			    p.artist_separation, st.artist_conflicts);
 	if (n == 0 && st.playable > 0)
 		log_warning("plan: every track is left out: no play order "
 			    "(the station would shuffle them)");
