@@ -243,6 +243,8 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 		if (t <= 1.0) {
 			c.stretch = exp(best);
 			shift = 12.0 * best / M_LN2;
+			/* Quadratic: see brain.h (why not linear). */
+			t = t * t;
 		} else {
 			t = 1.0; /* not beatmatched: nothing stretched */
 		}
@@ -351,7 +353,9 @@ static bool word_is_featuring(const char *w, size_t len)
 	       word_is(w, len, "featuring");
 }
 
-int brain_normalise_artist(const char *in, char *out, size_t out_size)
+/* The common part of the artist and title normalisers. */
+static int normalise_name(const char *in, char *out, size_t out_size,
+			  bool drop_article)
 {
 	if (!in || !out || out_size == 0)
 		return -EINVAL;
@@ -369,7 +373,7 @@ int brain_normalise_artist(const char *in, char *out, size_t out_size)
 		while (*p && !is_space((unsigned char)*p))
 			p++;
 		size_t len = (size_t)(p - word);
-		if (n_words == 0 && word_is(word, len, "the")) {
+		if (drop_article && n_words == 0 && word_is(word, len, "the")) {
 			const char *q = p;
 			while (*q && is_space((unsigned char)*q))
 				q++;
@@ -390,7 +394,8 @@ int brain_normalise_artist(const char *in, char *out, size_t out_size)
 	 * featuring credit ("A, feat. B", "A & feat. B") goes too. */
 	static const char suffix[] = ", the";
 	size_t sl = sizeof(suffix) - 1;
-	if (o.len > sl && memcmp(o.s + o.len - sl, suffix, sl) == 0)
+	if (drop_article && o.len > sl &&
+	    memcmp(o.s + o.len - sl, suffix, sl) == 0)
 		o.len -= sl;
 	if (cut)
 		while (o.len > 0 && (o.s[o.len - 1] == ',' || o.s[o.len - 1] == ';' ||
@@ -403,12 +408,24 @@ int brain_normalise_artist(const char *in, char *out, size_t out_size)
 	return o.full ? -E2BIG : 0;
 }
 
+int brain_normalise_artist(const char *in, char *out, size_t out_size)
+{
+	return normalise_name(in, out, out_size, true);
+}
+
+int brain_normalise_title(const char *in, char *out, size_t out_size)
+{
+	return normalise_name(in, out, out_size, false);
+}
+
 /* ---- timbre ---------------------------------------------------------- */
 
-int brain_timbre_standardise(struct brain_track *tracks, size_t n)
+int brain_timbre_norm_fit(const struct brain_track *tracks, size_t n,
+			  struct brain_timbre_norm *norm)
 {
-	if (!tracks && n > 0)
+	if ((!tracks && n > 0) || !norm)
 		return -EINVAL;
+	memset(norm, 0, sizeof(*norm));
 	size_t count[BRAIN_TIMBRE_MAX + 1] = { 0 };
 	for (size_t i = 0; i < n; i++)
 		if (tracks[i].n_timbre > 0 && tracks[i].n_timbre <= BRAIN_TIMBRE_MAX)
@@ -417,8 +434,7 @@ int brain_timbre_standardise(struct brain_track *tracks, size_t n)
 	for (int d = 1; d <= BRAIN_TIMBRE_MAX; d++)
 		if (count[d] > count[dim])
 			dim = d;
-	if (dim == 0)
-		return 0;
+	norm->n_timbre = dim;
 	for (int k = 0; k < dim; k++) {
 		double mean = 0.0, var = 0.0;
 		for (size_t i = 0; i < n; i++)
@@ -431,10 +447,30 @@ int brain_timbre_standardise(struct brain_track *tracks, size_t n)
 				var += d * d;
 			}
 		double sd = sqrt(var / (double)count[dim]);
-		for (size_t i = 0; i < n; i++)
-			if (tracks[i].n_timbre == dim)
-				tracks[i].timbre[k] = sd > 1e-12
-					? (float)((tracks[i].timbre[k] - mean) / sd) : 0.0f;
+		norm->mean[k] = mean;
+		norm->sd[k] = sd > 1e-12 ? sd : 0.0;
 	}
+	return 0;
+}
+
+void brain_timbre_norm_apply(const struct brain_timbre_norm *norm,
+			     struct brain_track *t)
+{
+	if (norm->n_timbre == 0 || t->n_timbre != norm->n_timbre)
+		return;
+	for (int k = 0; k < norm->n_timbre; k++)
+		t->timbre[k] = norm->sd[k] > 0.0
+			? (float)((t->timbre[k] - norm->mean[k]) / norm->sd[k])
+			: 0.0f;
+}
+
+int brain_timbre_standardise(struct brain_track *tracks, size_t n)
+{
+	struct brain_timbre_norm norm;
+	int rc = brain_timbre_norm_fit(tracks, n, &norm);
+	if (rc < 0)
+		return rc;
+	for (size_t i = 0; i < n; i++)
+		brain_timbre_norm_apply(&norm, &tracks[i]);
 	return 0;
 }

@@ -20,9 +20,16 @@
  *
  *  tempo     s = min over m in {1, 2, 1/2} of |ln(bpm_b * m / bpm_a)|, the
  *            smallest relative stretch that beatmatches the two, allowing
- *            double and half time; t = s / ln(1 + max_stretch), capped at 1
- *            (a stretch beyond max_stretch cannot be beatmatched: maximum).
- *            70 vs 140 BPM costs 0.
+ *            double and half time; t = (s / ln(1 + max_stretch))^2, and 1
+ *            beyond (a stretch beyond max_stretch cannot be beatmatched:
+ *            maximum). 70 vs 140 BPM costs 0; half the largest stretch
+ *            costs a quarter. Quadratic, not linear, because of the cap: a
+ *            tour through tracks of rising tempo pays for the climb once
+ *            more to walk back down, while one unbeatmatched jump back
+ *            costs only 1; with a linear term the jump wins as soon as the
+ *            climb exceeds max_stretch, the opposite of a smooth set. A
+ *            convex term makes many small steps cheaper than a few big
+ *            ones (doc/brain.md), so dense libraries go up and come down.
  *  key       Camelot wheel: steps = circular distance of the numbers (0..6)
  *            plus 1 if the letters (A minor / B major) differ; t =
  *            BRAIN_KEY_COST[steps] = {0, 0.1, 0.4, 0.7, 0.9, 1, 1, 1}, so
@@ -155,11 +162,34 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
  * arguments or OUT_SIZE 0. */
 int brain_normalise_artist(const char *in, char *out, size_t out_size);
 
+/* Normalises a title for duplicate detection: like
+ * brain_normalise_artist() (ASCII case folded, white space trimmed and
+ * collapsed, a featuring credit and everything after it dropped, UTF-8
+ * copied unchanged) but a leading "the" is kept: "The Wall" is not
+ * "Wall". Same returns as brain_normalise_artist(). */
+int brain_normalise_title(const char *in, char *out, size_t out_size);
+
 /* Standardises the timbre vectors of TRACKS in place, component by
  * component, to zero mean and unit variance over the tracks that have a
  * vector of the most common length (others are left alone). A component
- * with no spread becomes 0. Returns 0 or -EINVAL (NULL with n > 0). */
+ * with no spread becomes 0. Returns 0 or -EINVAL (NULL with n > 0).
+ * The same as brain_timbre_norm_fit() and then brain_timbre_norm_apply()
+ * on every track. */
 int brain_timbre_standardise(struct brain_track *tracks, size_t n);
+
+/* The standardisation itself, for a library that grows: fit it once over
+ * the tracks there are, then apply it to each track as it arrives (a
+ * vector of another length than n_timbre is left alone). n_timbre 0 =
+ * nothing fitted (no track had a vector): apply does nothing. */
+struct brain_timbre_norm {
+	int n_timbre;
+	double mean[BRAIN_TIMBRE_MAX];
+	double sd[BRAIN_TIMBRE_MAX];   /* 0: the component had no spread */
+};
+int brain_timbre_norm_fit(const struct brain_track *tracks, size_t n,
+			  struct brain_timbre_norm *norm);
+void brain_timbre_norm_apply(const struct brain_timbre_norm *norm,
+			     struct brain_track *t);
 
 /* The Camelot number (1..12) and mode of a key given as its tonic pitch
  * class (0 = C .. 11 = B) and mode. Returns 0 or -EINVAL. */

@@ -106,6 +106,20 @@ static const struct key_spec global_keys[] = {
 	{ "analysis", "workers", KEY_INT, F(analysis_workers), 0, 64 },
 	{ "analysis", "timeout_seconds", KEY_DOUBLE, F(analysis_timeout_s), 1,
 	  3600 },
+	{ "brain", "weight_tempo", KEY_DOUBLE, F(brain_weight_tempo), 0, 100 },
+	{ "brain", "weight_key", KEY_DOUBLE, F(brain_weight_key), 0, 100 },
+	{ "brain", "weight_energy", KEY_DOUBLE, F(brain_weight_energy), 0, 100 },
+	{ "brain", "weight_timbre", KEY_DOUBLE, F(brain_weight_timbre), 0, 100 },
+	{ "brain", "weight_loudness", KEY_DOUBLE, F(brain_weight_loudness), 0,
+	  100 },
+	{ "brain", "weight_genre", KEY_DOUBLE, F(brain_weight_genre), 0, 100 },
+	{ "brain", "weight_artist", KEY_DOUBLE, F(brain_weight_artist), 0, 100 },
+	{ "brain", "no_repeat_hours", KEY_DOUBLE, F(brain_no_repeat_hours), 0,
+	  168 },
+	{ "brain", "artist_separation", KEY_INT, F(brain_artist_separation), 0,
+	  50 },
+	{ "brain", "time_budget_seconds", KEY_DOUBLE, F(brain_time_budget_s),
+	  0.01, 60 },
 };
 #define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -673,7 +687,8 @@ static int on_key(void *user, const char *inih_section, const char *key,
 	if (section[0] == '\0') {
 		load_fail(ld, ld->line, NULL, key,
 			  "outside of any section (put it under [library], "
-			  "[icecast], [output.NAME], [mix] or [analysis])");
+			  "[icecast], [output.NAME], [mix], [analysis] or "
+			  "[brain])");
 		return 0;
 	}
 	if (strncmp(section, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) == 0) {
@@ -733,14 +748,15 @@ static void section_header(struct load *ld, const char *line)
 		return;
 	}
 	if (strcmp(name, "library") == 0 || strcmp(name, "icecast") == 0 ||
-	    strcmp(name, "mix") == 0 || strcmp(name, "analysis") == 0) {
+	    strcmp(name, "mix") == 0 || strcmp(name, "analysis") == 0 ||
+	    strcmp(name, "brain") == 0) {
 		memcpy(ld->section, name, len + 1);
 		return;
 	}
 	if (strncmp(name, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) != 0) {
 		load_fail(ld, ld->line, name, NULL,
 			  "unknown section (known: [library], [icecast], "
-			  "[output.NAME], [mix], [analysis])");
+			  "[output.NAME], [mix], [analysis], [brain])");
 		return;
 	}
 	const char *oname = name + OUTPUT_PREFIX_LEN;
@@ -896,6 +912,30 @@ static void validate(struct load *ld)
 				  cfg->max_duration_s, cfg->min_duration_s);
 		return;
 	}
+	if (cfg->brain_weight_tempo + cfg->brain_weight_key +
+	    cfg->brain_weight_energy + cfg->brain_weight_timbre +
+	    cfg->brain_weight_loudness + cfg->brain_weight_genre +
+	    cfg->brain_weight_artist <= 0) {
+		/* Report it at the last weight the file set. */
+		static const char *const weights[] = {
+			"weight_tempo", "weight_key", "weight_energy",
+			"weight_timbre", "weight_loudness", "weight_genre",
+			"weight_artist",
+		};
+		const char *name = weights[0];
+		unsigned line = 0;
+		for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]);
+		     i++) {
+			unsigned l = ld->seen[key_index("brain", weights[i])];
+			if (l >= line) {
+				line = l;
+				name = weights[i];
+			}
+		}
+		load_fail(ld, line, "brain", name,
+			  "at least one weight must be greater than 0");
+		return;
+	}
 	validate_outputs(ld);
 	if (!ld->failed && cfg->n_outputs > 0 &&
 	    cfg->icecast_password[0] == '\0') {
@@ -1028,6 +1068,17 @@ struct config *config_defaults(void)
 	cfg->crossfade_s = 6;
 	cfg->analysis_workers = 0;
 	cfg->analysis_timeout_s = 120;
+	/* The defaults of brain_weights_default() (brain.h). */
+	cfg->brain_weight_tempo = 2;
+	cfg->brain_weight_key = 1.5;
+	cfg->brain_weight_energy = 1;
+	cfg->brain_weight_timbre = 1;
+	cfg->brain_weight_loudness = 0.5;
+	cfg->brain_weight_genre = 0.5;
+	cfg->brain_weight_artist = 1;
+	cfg->brain_no_repeat_hours = 4;
+	cfg->brain_artist_separation = 3;
+	cfg->brain_time_budget_s = 1;
 	return cfg;
 fail:
 	free(cfg);

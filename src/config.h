@@ -24,6 +24,13 @@
  *   [analysis] workers (analysis child processes at a time, 0..64; 0 = one
  *             per CPU core; 0), timeout_seconds (per file, plus a tenth of
  *             the file's duration, 1..3600; 120)
+ *   [brain]   the play order (doc/brain.md): weight_tempo (2), weight_key
+ *             (1.5), weight_energy (1), weight_timbre (1), weight_loudness
+ *             (0.5), weight_genre (0.5), weight_artist (1), each 0..100, at
+ *             least one > 0; no_repeat_hours (no track again within, 0..168;
+ *             4), artist_separation (no artist again within this many
+ *             tracks, 0..50; 3), time_budget_seconds (of a full re-solve,
+ *             0.01..60; 1)
  *
  * Ownership: config_load() and config_defaults() return a heap object that
  * the caller frees with config_destroy(). All strings live inside it. A
@@ -82,6 +89,17 @@ struct config {
 
 	int analysis_workers;       /* 0 = one per online CPU */
 	double analysis_timeout_s;
+
+	double brain_weight_tempo;
+	double brain_weight_key;
+	double brain_weight_energy;
+	double brain_weight_timbre;
+	double brain_weight_loudness;
+	double brain_weight_genre;
+	double brain_weight_artist;
+	double brain_no_repeat_hours;
+	int brain_artist_separation;
+	double brain_time_budget_s;
 };
 
 /* A configuration with every default and no outputs or library paths.

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * main — command-line dispatch: run | render | analyze | check. Everything
- * else lives in libforeverfm.
+ * main — command-line dispatch: run | render | analyze | plan | check.
+ * Everything else lives in libforeverfm.
  *
  * The command, when given, is the first argument; without one the command
  * is run. Options follow in any order (getopt_long). Exit codes: 0 ok,
@@ -23,12 +23,17 @@
  *   built-in defaults with the database in $XDG_CACHE_HOME/foreverfm/
  *   (~/.cache/foreverfm/catalog.db), and PATHs are needed. Bad files are
  *   not a failure: analyze exits 0 when every file was handled.
+ * - plan reads the analysis cache that analyze fills, so it finds its
+ *   catalog the same way; it analyses nothing. Without --seed it solves
+ *   within [brain] time_budget_seconds, as the station does; with it, the
+ *   plan is the same for the same library.
  */
 #include "autoconfig.h"
 
 #include "analyze_cmd.h"
 #include "config.h"
 #include "log.h"
+#include "plan_cmd.h"
 #include "render.h"
 #include "station.h"
 
@@ -50,7 +55,7 @@
 #define DEFAULT_DATABASE "/var/lib/foreverfm/catalog.db"
 #define RENDER_SECONDS_MAX (7 * 86400.0)
 
-enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE };
+enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE, CMD_PLAN };
 
 enum { OPT_SEED = 256, OPT_JSON };
 
@@ -74,6 +79,7 @@ static void usage(FILE *f)
 "       foreverfm render -o OUT.{wav,mp3,ogg} -d SECONDS [-c FILE] [--seed N]\n"
 "                        [PATH...]\n"
 "       foreverfm analyze [--json] [-c FILE] [PATH...]\n"
+"       foreverfm plan [--json] [-c FILE] [--seed N] [PATH...]\n"
 "       foreverfm check [-c FILE]\n"
 "       foreverfm --help | --version\n"
 "\n"
@@ -94,16 +100,24 @@ static void usage(FILE *f)
 "          database; without -c that of the default configuration when it\n"
 "          exists, else $XDG_CACHE_HOME/foreverfm/catalog.db (then PATHs\n"
 "          are needed).\n"
+"  plan    scan the library and print the endless play order the station\n"
+"          would play next, with the cost of every step and its terms. It\n"
+"          does not analyse: it reads the cache that analyze fills (same\n"
+"          catalog rules as analyze); tracks without an analysis are placed\n"
+"          by their tags only.\n"
 "  check   validate the configuration, print a summary and exit.\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE    configuration file (run, check, analyze default:\n"
+"  -c, --config FILE    configuration file (run, check, analyze, plan\n"
+"                       default:\n"
 "                       %s)\n"
 "  -o, --output FILE    render: the file to write\n"
 "  -d, --duration SECS  render: length of the mix in seconds\n"
 "      --seed N         render: shuffle seed (default: from the clock,\n"
-"                       logged so that a mix can be repeated)\n"
-"      --json           analyze: one JSON object per track on stdout\n"
+"                       logged so that a mix can be repeated); plan: solve\n"
+"                       deterministically with this seed\n"
+"      --json           analyze: one JSON object per track on stdout;\n"
+"                       plan: a JSON array in play order\n"
 "  -v, --verbose        log debug messages too\n"
 "  -q, --quiet          log warnings and errors only\n"
 "  -h, --help           show this help and exit\n"
@@ -184,9 +198,11 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			opt->command = CMD_CHECK;
 		else if (strcmp(argv[1], "analyze") == 0)
 			opt->command = CMD_ANALYZE;
+		else if (strcmp(argv[1], "plan") == 0)
+			opt->command = CMD_PLAN;
 		else
 			return usage_error("unknown command '%s' (commands: "
-					   "run, render, analyze, check)",
+					   "run, render, analyze, plan, check)",
 					   argv[1]);
 		/* getopt sees the command as its program name. */
 		argc--;
@@ -219,7 +235,6 @@ static int parse_args(int argc, char **argv, struct options *opt)
 				return usage_error("--seed: must be an unsigned "
 						   "integer, got '%s'", optarg);
 			opt->have_seed = true;
-			render_only = "--seed";
 			break;
 		case OPT_JSON:
 			opt->json = true;
@@ -249,8 +264,14 @@ static int parse_args(int argc, char **argv, struct options *opt)
 	if (render_only && opt->command != CMD_RENDER)
 		return usage_error("%s is only for the render command",
 				   render_only);
-	if (opt->json && opt->command != CMD_ANALYZE)
-		return usage_error("--json is only for the analyze command");
+	if (opt->have_seed && opt->command != CMD_RENDER &&
+	    opt->command != CMD_PLAN)
+		return usage_error("--seed is only for the render and plan "
+				   "commands");
+	if (opt->json && opt->command != CMD_ANALYZE &&
+	    opt->command != CMD_PLAN)
+		return usage_error("--json is only for the analyze and plan "
+				   "commands");
 	if (opt->command == CMD_CHECK && opt->n_paths > 0)
 		return usage_error("check takes no PATH arguments, got '%s'",
 				   opt->paths[0]);
@@ -481,6 +502,51 @@ out:
 	return rc;
 }
 
+/* Finds its catalog as analyze does: the cache is shared. */
+static int cmd_plan(const struct options *opt)
+{
+	struct config *cfg = NULL;
+	int rc = EXIT_USAGE;
+
+	if (opt->config_file)
+		cfg = load_or_print(opt->config_file);
+	else if (access(DEFAULT_CONFIG, F_OK) == 0)
+		cfg = load_or_print(DEFAULT_CONFIG);
+	else if ((cfg = config_defaults())) {
+		char *db = user_cache_database();
+		if (!db) {
+			fprintf(stderr, "foreverfm: plan: no -c FILE, no %s "
+				"and no $HOME for a cache: give -c FILE with a "
+				"[library] database\n", DEFAULT_CONFIG);
+			goto out;
+		}
+		free(cfg->database);
+		cfg->database = db;
+	} else {
+		fprintf(stderr, "foreverfm: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	if (!cfg)
+		return EXIT_USAGE;
+	if (opt->n_paths > 0 &&
+	    config_set_library_paths(cfg, opt->paths, opt->n_paths) != 0) {
+		fprintf(stderr, "foreverfm: out of memory\n");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (cfg->n_library_paths == 0) {
+		rc = usage_error("%s needs PATH arguments or [library] path in "
+				 "the configuration", "plan");
+		goto out;
+	}
+	int r = plan_cmd_run(cfg, opt->json, opt->have_seed, opt->seed,
+			     stdout);
+	rc = r == 0 ? 0 : EXIT_RUNTIME;
+out:
+	config_destroy(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
@@ -495,6 +561,8 @@ int main(int argc, char **argv)
 		return cmd_render(&opt);
 	case CMD_ANALYZE:
 		return cmd_analyze(&opt);
+	case CMD_PLAN:
+		return cmd_plan(&opt);
 	case CMD_RUN:
 		break;
 	}

@@ -867,3 +867,13 @@ int mixer_upcoming(struct mixer *m, int64_t *ids, size_t max, size_t *n)
 	*n = k;
 	return 0;
 }
+
+/* ------------------------------------------------------------------ */
+/* The brain's order.                                                  */
+
+int mixer_set_order(struct mixer *m, const int64_t *ids, size_t n,
+		    int64_t start_after_id)
+{
+	/* The playlist takes its own lock: safe against the mixer thread. */
+	return playlist_set_order(m->pl, ids, n, start_after_id);
+}

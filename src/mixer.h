@@ -93,6 +93,13 @@ void mixer_get_stats(struct mixer *m, struct mixer_stats *stats);
  * (the analyzer) may call this at any time. Returns 0. */
 int mixer_upcoming(struct mixer *m, int64_t *ids, size_t max, size_t *n);
 
+/* The brain's play order (playlist_set_order: a cycle of track ids that
+ * repeats; N = 0 returns to the shuffle). Takes effect at the next pick;
+ * never changes the track playing nor the one picked next. Any thread.
+ * Returns 0, -E2BIG (more than max_tracks) or -EINVAL. */
+int mixer_set_order(struct mixer *m, const int64_t *ids, size_t n,
+		    int64_t start_after_id);
+
 /* Closes the ring if the thread still runs, joins, frees; accepts NULL. */
 void mixer_destroy(struct mixer *m);
 

@@ -5,7 +5,8 @@
  *
  * DESIGN
  * Threads: the mixer (one), the outputs (one per mount), the analyzer (one,
- * with its niced child processes: analyzer.h), and this one, the
+ * with its niced child processes: analyzer.h), the brain (one: the play
+ * order, setlist.h), and this one, the
  * main thread, which owns everything else: it waits for signals with
  * sigtimedwait() (1 s at a time, for the periodic status line), and does
  * reload and shutdown itself. Signals are blocked in every thread, so no
@@ -34,6 +35,7 @@
 #include "mixer.h"
 #include "output.h"
 #include "ring.h"
+#include "setlist.h"
 #include "source_dir.h"
 
 #include <errno.h>
@@ -56,6 +58,9 @@
 #define STATION_SHUTDOWN_S 10
 #define STATION_STATUS_PERIOD_S 60
 #define STATION_WAIT_MS 1000
+/* How long the start waits for the brain's first order beyond its time
+ * budget (reading a large catalog, filling the distance matrix). */
+#define STATION_BRAIN_WAIT_S 5.0
 
 struct station {
 	const char *file;
@@ -68,6 +73,7 @@ struct station {
 	struct ring *ring;
 	struct mixer *mixer;
 	struct analyzer_service *analyzer;
+	struct setlist_service *brain;
 	struct output *outputs[CONFIG_OUTPUTS_MAX];
 	size_t n_outputs;
 	size_t n_started;
@@ -207,6 +213,10 @@ static void station_reload(struct station *st)
 			    "take effect");
 	mixer_library_changed(st->mixer);
 	analyzer_wake(st->analyzer);
+	struct setlist_params sp;
+	setlist_params_from_config(&sp, cfg);
+	setlist_service_set_params(st->brain, &sp);
+	setlist_service_library_changed(st->brain);
 	mixer_set_crossfade(st->mixer, cfg->crossfade_s);
 	config_destroy(st->cfg);
 	st->cfg = cfg;
@@ -221,10 +231,22 @@ static int station_upcoming(void *ctx, int64_t *ids, size_t max, size_t *n)
 
 static void station_analysis_event(void *ctx, const struct analyzer_event *ev)
 {
+	struct station *st = ctx;
 	if (ev->outcome == ANALYZER_BAD)
-		mixer_library_changed(ctx);
+		mixer_library_changed(st->mixer);
+	/* Analysed or bad: the brain places it again, or drops it. */
+	setlist_service_track_changed(st->brain, ev->track->id);
 }
 
+/* The brain's thread hands the mixer each new play order. */
+static void station_publish_order(void *ctx, const int64_t *ids, size_t n,
+				  int64_t start_after_id)
+{
+	int rc = mixer_set_order(ctx, ids, n, start_after_id);
+	if (rc < 0)
+		log_error("brain: the mixer refused the play order: %s",
+			  strerror(-rc));
+}
 static void station_status(struct station *st, enum log_level level)
 {
 	char line[LOG_LINE_MAX];
@@ -247,10 +269,13 @@ static void station_status(struct station *st, enum log_level level)
 
 	struct analyzer_stats as;
 	analyzer_get_stats(st->analyzer, &as);
+	struct setlist_stats bs;
+	setlist_service_get_stats(st->brain, &bs);
 	n = snprintf(line, sizeof(line), "status: playing \"%s\"; %" PRIu64
-		     " tracks started, %" PRIu64 " failed; analysis: %zu to "
-		     "do, %" PRIu64 " done, %" PRIu64 " bad;", title,
-		     ms.tracks_started, ms.tracks_failed, as.pending,
+		     " tracks started, %" PRIu64 " failed; play order: %zu "
+		     "tracks; analysis: %zu to do, %" PRIu64 " done, %" PRIu64
+		     " bad;", title, ms.tracks_started, ms.tracks_failed,
+		     bs.in_order, as.pending,
 		     as.analysed + as.cached, as.bad);
 	used = n > 0 && (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
 	for (size_t i = 0; i < st->n_outputs && used < sizeof(line) - 1; i++) {
@@ -302,6 +327,7 @@ static void station_stop(struct station *st, const sigset_t *set, int sig)
 	/* First, so that no analysis child outlives the process: running
 	 * children are killed (their tracks stay unanalysed). */
 	analyzer_stop(st->analyzer);
+	setlist_service_stop(st->brain);
 
 	if (any_connected(st)) {
 		log_info("stopping on %s: fading out over %g s", strsignal(sig),
@@ -422,7 +448,7 @@ int station_run(const char *config_file, struct config *cfg,
 		.upcoming = station_upcoming,
 		.upcoming_ctx = st.mixer,
 		.event = station_analysis_event,
-		.event_ctx = st.mixer,
+		.event_ctx = &st,
 	};
 	st.analyzer = analyzer_create(st.cat, &ap);
 	if (!st.analyzer) {
@@ -430,6 +456,25 @@ int station_run(const char *config_file, struct config *cfg,
 		log_error("analyzer: %s", strerror(errno));
 		goto out;
 	}
+	/* The first play order before the first track: after a restart,
+	 * play goes on after the last track played. */
+	struct setlist_params sp;
+	setlist_params_from_config(&sp, cfg);
+	st.brain = setlist_service_create(st.cat, &sp, station_publish_order,
+					  st.mixer);
+	if (!st.brain) {
+		rc = -errno;
+		log_error("brain: %s", strerror(errno));
+		goto out;
+	}
+	if ((rc = setlist_service_start(st.brain)) < 0) {
+		log_error("brain: cannot start: %s", strerror(-rc));
+		goto out;
+	}
+	if (setlist_service_wait_ready(st.brain, sp.time_budget_s +
+				       STATION_BRAIN_WAIT_S) < 0)
+		log_info("brain: no play order yet; shuffling until there is "
+			 "one");
 	for (size_t i = 0; i < cfg->n_outputs; i++) {
 		st.outputs[i] = output_create(cfg, i, st.ring, (unsigned)i);
 		if (!st.outputs[i]) {
@@ -485,8 +530,9 @@ out:
 	 * close, stop and join on their own. */
 	if (st.ring && rc < 0)
 		ring_close(st.ring);
-	/* Before the mixer: its callbacks use the mixer. */
+	/* Before the mixer: their callbacks use the mixer. */
 	analyzer_destroy(st.analyzer);
+	setlist_service_destroy(st.brain);
 	for (size_t i = st.n_outputs; i-- > 0;)
 		output_destroy(st.outputs[i]);
 	mixer_destroy(st.mixer);

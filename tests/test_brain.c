@@ -94,23 +94,32 @@ static void test_tempo(void)
 	CHECK_NEAR(c.stretch, 1.0, 0);
 	b = with_bpm(100.0 / 1.081); /* 8.1% slower */
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0, 0);
-	/* Within the limit: |ln ratio| / ln 1.08, linear in the log. */
+	/* Within the limit: (|ln ratio| / ln 1.08)^2, quadratic in the log. */
 	b = with_bpm(107);
-	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), log(1.07) / log(1.08), 1e-12);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c),
+		   pow(log(1.07) / log(1.08), 2), 1e-12);
 	CHECK_NEAR(c.stretch, 1.07, 1e-12);
 	b = with_bpm(104);
 	double up = brain_distance(&a, &b, &w_def, NULL);
 	b = with_bpm(100.0 / 1.04);
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), up, 1e-12);
-	CHECK_NEAR(up, log(1.04) / log(1.08), 1e-12);
+	CHECK_NEAR(up, pow(log(1.04) / log(1.08), 2), 1e-12);
+	/* Two steps of 2% cost half of one of 4.04%: small steps are
+	 * better. */
+	b = with_bpm(102);
+	double step = brain_distance(&a, &b, &w_def, NULL);
+	b = with_bpm(100 * 1.02 * 1.02);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 2 * (2 * step), 1e-9);
 	/* Half time plus a little: 204 is 2 x 102, a 2% stretch. */
 	b = with_bpm(204);
-	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), log(1.02) / log(1.08), 1e-12);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL),
+		   pow(log(1.02) / log(1.08), 2), 1e-12);
 	/* A wider limit makes the same stretch cheaper. */
 	struct brain_weights w = w_def;
 	w.max_stretch = 0.16;
 	b = with_bpm(108.1);
-	CHECK_NEAR(brain_distance(&a, &b, &w, NULL), log(1.081) / log(1.16), 1e-12);
+	CHECK_NEAR(brain_distance(&a, &b, &w, NULL),
+		   pow(log(1.081) / log(1.16), 2), 1e-12);
 	/* 90 vs 130: not even double time helps. */
 	a = with_bpm(90);
 	b = with_bpm(130);
@@ -195,7 +204,7 @@ static void test_key_shift(void)
 	CHECK_NEAR(brain_distance(&a, &b, &w, &c), 1.0, 0);
 	/* ... and the same key when the pitch is kept. */
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c),
-		   2.0 * log(semitone) / log(1.08) / 3.5, 1e-12);
+		   2.0 * pow(log(semitone) / log(1.08), 2) / 3.5, 1e-12);
 	CHECK_NEAR(c.key, 0.0, 0);
 	/* Slowed by a semitone: 8A - 7 = 1A, and symmetric. */
 	b.camelot = 1;

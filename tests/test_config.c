@@ -66,8 +66,23 @@ static const struct bad_case bad_cases[] = {
 	  "station.ini:2: [icecast] port: must be 1..65535" },
 	{ ICE "prot = 8000\n",
 	  "station.ini:3: [icecast] prot: unknown key (known: host, port" },
-	{ "; comment\n[brain]\nx = 1\n",
-	  "station.ini:2: [brain]: unknown section" },
+	{ "; comment\n[brains]\nx = 1\n",
+	  "station.ini:2: [brains]: unknown section" },
+	{ "[brain]\nx = 1\n",
+	  "station.ini:2: [brain] x: unknown key (known: weight_tempo, " },
+	{ "[brain]\nweight_key = -1\n",
+	  "station.ini:2: [brain] weight_key: must be a number 0..100, "
+	  "got '-1'" },
+	{ "[brain]\nartist_separation = 51\n",
+	  "station.ini:2: [brain] artist_separation: must be 0..50" },
+	{ "[brain]\ntime_budget_seconds = 0\n",
+	  "station.ini:2: [brain] time_budget_seconds: must be a number "
+	  "0.01..60" },
+	{ "[brain]\nweight_tempo = 0\nweight_key = 0\nweight_energy = 0\n"
+	  "weight_timbre = 0\nweight_artist = 0\nweight_loudness = 0\n"
+	  "weight_genre = 0\n",
+	  "station.ini:8: [brain] weight_genre: at least one weight must be "
+	  "greater than 0" },
 	{ "[library]\n[feeds]\n",
 	  "station.ini:2: [feeds]: unknown section" },
 	{ "[Library]\n", "station.ini:1: [Library]: unknown section" },
@@ -282,8 +297,28 @@ static void test_defaults(void)
 	CHECK_NEAR(cfg->crossfade_s, 6, 0);
 	CHECK_INT(cfg->analysis_workers, ==, 0);
 	CHECK_NEAR(cfg->analysis_timeout_s, 120, 0);
+	CHECK_NEAR(cfg->brain_weight_tempo, 2, 0);
+	CHECK_NEAR(cfg->brain_weight_key, 1.5, 0);
+	CHECK_NEAR(cfg->brain_weight_artist, 1, 0);
+	CHECK_NEAR(cfg->brain_no_repeat_hours, 4, 0);
+	CHECK_INT(cfg->brain_artist_separation, ==, 3);
+	CHECK_NEAR(cfg->brain_time_budget_s, 1, 0);
 	config_destroy(cfg);
 	config_destroy(NULL);
+
+	/* [brain] keys land in their fields. */
+	char berr[CONFIG_ERROR_MAX];
+	cfg = load_text("[brain]\nweight_tempo = 3\nweight_timbre = 0\n"
+			"no_repeat_hours = 0.5\nartist_separation = 0\n"
+			"time_budget_seconds = 0.25\n", berr, sizeof(berr));
+	CHECK(cfg != NULL);
+	CHECK_NEAR(cfg->brain_weight_tempo, 3, 0);
+	CHECK_NEAR(cfg->brain_weight_timbre, 0, 0);
+	CHECK_NEAR(cfg->brain_weight_energy, 1, 0);
+	CHECK_NEAR(cfg->brain_no_repeat_hours, 0.5, 0);
+	CHECK_INT(cfg->brain_artist_separation, ==, 0);
+	CHECK_NEAR(cfg->brain_time_budget_s, 0.25, 0);
+	config_destroy(cfg);
 
 	/* An empty file, and one of comments only, are all defaults. */
 	const char *texts[] = { "", "; nothing\n# here\n\n   \n" };

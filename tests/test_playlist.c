@@ -4,6 +4,10 @@
  * round, never the same id twice in a row (unless it is the only one), a
  * refresh keeps the rest of the round and never hands out a removed id,
  * the same seed gives the same order, and the capacity is a hard bound.
+ * Order mode: the given cycle repeats; only its playable ids come out; a
+ * new order continues after the last id handed out and keeps the next one;
+ * the start_after id applies before the first pick; no usable order means
+ * the shuffle; and set_order from another thread is safe.
  */
 #include "autoconfig.h"
 
@@ -11,6 +15,8 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #define MAXN 64
@@ -289,6 +295,196 @@ static void test_readd_last(void)
 	}
 }
 
+static void check_next_seq(struct playlist *pl, const int64_t *want,
+			   size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		CHECK_INT(next_id(pl), ==, want[i]);
+}
+
+static void test_order_basic(void)
+{
+	struct playlist *pl = playlist_create(16, 1);
+	CHECK(pl);
+	int64_t set[5] = { 1, 3, 5, 7, 9 };
+	int64_t order[4] = { 5, 3, 9, 1 };
+	CHECK_INT(playlist_refresh(pl, set, 5), ==, 0);
+	CHECK_INT(playlist_size(pl), ==, 5);
+	CHECK_INT(playlist_set_order(pl, order, 4, 0), ==, 0);
+	/* 7 is playable but not in the order (the brain left it out). */
+	CHECK_INT(playlist_size(pl), ==, 4);
+	int64_t peek[8];
+	size_t n;
+	CHECK_INT(playlist_peek(pl, peek, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 4);
+	check_next_seq(pl, peek, 4); /* what peek said, in order */
+	const int64_t twice[8] = { 5, 3, 9, 1, 5, 3, 9, 1 };
+	CHECK_INT(peek[0], ==, 5);
+	check_next_seq(pl, twice, 8);
+
+	/* An id leaves the set: skipped; it comes back: played again. */
+	int64_t less[4] = { 1, 5, 7, 9 };
+	CHECK_INT(playlist_refresh(pl, less, 4), ==, 0);
+	CHECK_INT(playlist_size(pl), ==, 3);
+	const int64_t skip[6] = { 5, 9, 1, 5, 9, 1 };
+	check_next_seq(pl, skip, 6);
+	CHECK_INT(playlist_refresh(pl, set, 5), ==, 0);
+	const int64_t back[4] = { 5, 3, 9, 1 };
+	check_next_seq(pl, back, 4);
+
+	/* Errors keep the order. */
+	int64_t dup[3] = { 1, 3, 1 };
+	CHECK_INT(playlist_set_order(pl, dup, 3, 0), ==, -EINVAL);
+	CHECK_INT(playlist_set_order(pl, NULL, 3, 0), ==, -EINVAL);
+	int64_t big[17];
+	make_ids(big, 17, 1);
+	CHECK_INT(playlist_set_order(pl, big, 17, 0), ==, -E2BIG);
+	check_next_seq(pl, back, 4);
+
+	/* No order: the shuffle over the whole set again. */
+	CHECK_INT(playlist_set_order(pl, NULL, 0, 0), ==, 0);
+	CHECK_INT(playlist_size(pl), ==, 5);
+	bool seen7 = false;
+	for (int i = 0; i < 50; i++)
+		seen7 |= next_id(pl) == 7;
+	CHECK(seen7);
+
+	/* An order none of whose ids is playable: the shuffle too. */
+	int64_t gone[2] = { 100, 101 };
+	CHECK_INT(playlist_set_order(pl, gone, 2, 0), ==, 0);
+	CHECK_INT(playlist_size(pl), ==, 5);
+	for (int i = 0; i < 20; i++) {
+		int64_t id = next_id(pl);
+		CHECK(id >= 1 && id <= 9 && id % 2 == 1);
+	}
+	playlist_destroy(pl);
+}
+
+static void test_order_start_and_switch(void)
+{
+	int64_t set[6] = { 10, 20, 30, 40, 50, 60 };
+	int64_t order[6] = { 30, 10, 60, 20, 50, 40 };
+
+	/* Before the first pick: after START_AFTER (a restart), even when
+	 * the shuffle had drawn its round already. */
+	struct playlist *pl = playlist_create(8, 2);
+	CHECK(pl);
+	CHECK_INT(playlist_refresh(pl, set, 6), ==, 0);
+	CHECK_INT(playlist_set_order(pl, order, 6, 20), ==, 0);
+	const int64_t from20[7] = { 50, 40, 30, 10, 60, 20, 50 };
+	check_next_seq(pl, from20, 7);
+	playlist_destroy(pl);
+
+	/* START_AFTER not in the order: from the first. */
+	pl = playlist_create(8, 2);
+	CHECK_INT(playlist_set_order(pl, order, 6, 999), ==, 0);
+	CHECK_INT(playlist_refresh(pl, set, 6), ==, 0);
+	const int64_t from0[2] = { 30, 10 };
+	check_next_seq(pl, from0, 2);
+
+	/* A new order: the next track stays (60, what peek showed), then
+	 * the new order goes on after it. */
+	int64_t peek[4];
+	size_t n;
+	CHECK_INT(playlist_peek(pl, peek, 4, &n), ==, 0);
+	CHECK_INT(peek[0], ==, 60);
+	int64_t order2[6] = { 10, 20, 30, 40, 50, 60 };
+	CHECK_INT(playlist_set_order(pl, order2, 6, 0), ==, 0);
+	CHECK_INT(playlist_peek(pl, peek, 4, &n), ==, 0);
+	CHECK_INT(n, ==, 4);
+	CHECK_INT(peek[0], ==, 60);
+	CHECK_INT(peek[1], ==, 10);
+	const int64_t then[4] = { 60, 10, 20, 30 };
+	check_next_seq(pl, then, 4);
+
+	/* When the next track is not in the new order: after the last one
+	 * handed out (30), in the new order. */
+	int64_t order3[5] = { 60, 30, 50, 20, 10 };
+	CHECK_INT(playlist_set_order(pl, order3, 5, 0), ==, 0);
+	const int64_t then3[6] = { 50, 20, 10, 60, 30, 50 };
+	check_next_seq(pl, then3, 6);
+
+	/* The last one handed out is not in the new order: START_AFTER
+	 * decides. */
+	int64_t order4[3] = { 10, 20, 30 };
+	CHECK_INT(playlist_set_order(pl, order4, 3, 10), ==, 0);
+	const int64_t then4[4] = { 20, 30, 10, 20 };
+	check_next_seq(pl, then4, 4);
+
+	/* From shuffle to an order in the middle of play: the shuffle's
+	 * next id stays next. */
+	CHECK_INT(playlist_set_order(pl, NULL, 0, 0), ==, 0);
+	(void)next_id(pl);
+	CHECK_INT(playlist_peek(pl, peek, 1, &n), ==, 0);
+	if (n == 1) {
+		int64_t keep = peek[0];
+		CHECK_INT(playlist_set_order(pl, order, 6, 0), ==, 0);
+		CHECK_INT(next_id(pl), ==, keep);
+	}
+	playlist_destroy(pl);
+
+	/* One track only: it repeats. */
+	pl = playlist_create(4, 3);
+	int64_t one = 7;
+	CHECK_INT(playlist_refresh(pl, &one, 1), ==, 0);
+	CHECK_INT(playlist_set_order(pl, &one, 1, 7), ==, 0);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(next_id(pl), ==, 7);
+	playlist_destroy(pl);
+}
+
+struct setter {
+	struct playlist *pl;
+	atomic_bool stop;
+	atomic_uint orders;
+};
+
+static void *setter_main(void *arg)
+{
+	struct setter *s = arg;
+	int64_t order[20];
+	for (unsigned r = 0; !atomic_load(&s->stop); r++) {
+		/* Rotations and reversals of 0..19, sometimes none. */
+		for (int i = 0; i < 20; i++)
+			order[i] = r % 2 ? (int64_t)((i + r) % 20)
+					 : (int64_t)((19 - i + r) % 20);
+		size_t n = r % 7 == 0 ? 0 : 20;
+		CHECK_INT(playlist_set_order(s->pl, order, n, 0), ==, 0);
+		atomic_fetch_add(&s->orders, 1);
+	}
+	return NULL;
+}
+
+/* The brain's thread sets orders while the mixer's takes ids. */
+static void test_order_threads(void)
+{
+	struct setter s;
+	s.pl = playlist_create(32, 5);
+	atomic_init(&s.stop, false);
+	atomic_init(&s.orders, 0);
+	CHECK(s.pl);
+	int64_t set[20];
+	make_ids(set, 20, 0);
+	CHECK_INT(playlist_refresh(s.pl, set, 20), ==, 0);
+	pthread_t th;
+	CHECK_INT(pthread_create(&th, NULL, setter_main, &s), ==, 0);
+	int64_t prev = -1;
+	/* Until the other thread has set many orders meanwhile (it may
+	 * start late). */
+	for (long i = 0; i < 20000 || atomic_load(&s.orders) < 200; i++) {
+		int64_t id = next_id(s.pl);
+		CHECK(id >= 0 && id < 20);
+		CHECK(id != prev);
+		prev = id;
+		if (i % 1000 == 0)
+			CHECK_INT(playlist_refresh(s.pl, set, 20), ==, 0);
+	}
+	atomic_store(&s.stop, true);
+	pthread_join(th, NULL);
+	CHECK_INT(atomic_load(&s.orders), >=, 200);
+	playlist_destroy(s.pl);
+}
+
 int main(void)
 {
 	test_empty_and_invalid();
@@ -298,5 +494,8 @@ int main(void)
 	test_refresh();
 	test_refresh_random();
 	test_readd_last();
+	test_order_basic();
+	test_order_start_and_switch();
+	test_order_threads();
 	return 0;
 }

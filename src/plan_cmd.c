@@ -1,0 +1,415 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * plan_cmd — the `plan` command. See plan_cmd.h.
+ *
+ * The work is the station's own (setlist.h) in one go: reload, solve,
+ * sequence after the catalog's last play. This file adds the scan, the
+ * filter to the library paths and the two listings.
+ */
+#include "autoconfig.h"
+
+#include "plan_cmd.h"
+
+#include "catalog.h"
+#include "decode.h"
+#include "log.h"
+#include "setlist.h"
+#include "source_dir.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define PLAN_KICKS_BASE 20000
+#define PLAN_KICKS_PER_TRACK 50
+#define PLAN_KICKS_MAX 200000
+
+uint64_t plan_cmd_kicks(size_t n)
+{
+	uint64_t k = PLAN_KICKS_BASE + (uint64_t)n * PLAN_KICKS_PER_TRACK;
+	return k < PLAN_KICKS_MAX ? k : PLAN_KICKS_MAX;
+}
+
+static double plan_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the library paths ---------------------------------------------- */
+
+struct roots {
+	char (*path)[PATH_MAX];
+	size_t n;
+};
+
+/* Like source_dir's: absolute, no trailing slash, no trailing "/.", so
+ * that it prefixes the paths the scan recorded. */
+static int normalise_root(const char *root, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	int n;
+	if (root[0] == '/') {
+		n = snprintf(out, size, "%s", root);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "",
+			     root);
+	}
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+	while (n >= 2 && strcmp(out + n - 2, "/.") == 0) {
+		n -= 2;
+		out[n] = '\0';
+	}
+	return 0;
+}
+
+static bool under_roots(void *ctx, const struct catalog_track *t)
+{
+	const struct roots *r = ctx;
+	for (size_t i = 0; i < r->n; i++) {
+		size_t len = strlen(r->path[i]);
+		if (strncmp(t->path, r->path[i], len) == 0 &&
+		    (t->path[len] == '\0' || t->path[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* ---- output --------------------------------------------------------- */
+
+/* S as UTF-8: each byte that does not start a valid sequence becomes
+ * U+FFFD (as analyze_cmd does). Returns a malloc'd string or NULL. */
+static char *utf8_clean(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = malloc(3 * len + 1);
+	size_t o = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		const unsigned char *p = (const unsigned char *)s + i;
+		size_t n = 0;
+		uint32_t cp = 0;
+		if (p[0] < 0x80)
+			n = 1;
+		else if (p[0] >= 0xC2 && p[0] <= 0xDF)
+			n = 2, cp = p[0] & 0x1F;
+		else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+			n = 3, cp = p[0] & 0x0F;
+		else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+			n = 4, cp = p[0] & 0x07;
+		bool ok = n > 0 && i + n <= len;
+		for (size_t k = 1; ok && k < n; k++) {
+			if ((p[k] & 0xC0) != 0x80)
+				ok = false;
+			cp = cp << 6 | (p[k] & 0x3F);
+		}
+		if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xD800 &&
+						       cp <= 0xDFFF))) ||
+			   (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
+			ok = false;
+		if (ok) {
+			memcpy(out + o, p, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *clean = utf8_clean(s);
+	j = clean ? json_string(clean) : NULL;
+	free(clean);
+	return j ? j : json_null();
+}
+
+static json_t *jreal(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+/* One step's terms; NaN (dropped out) becomes null. */
+static json_t *terms_json(const struct brain_cost *c)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "tempo", jreal(c->tempo));
+	json_object_set_new(o, "key", jreal(c->key));
+	json_object_set_new(o, "energy", jreal(c->energy));
+	json_object_set_new(o, "timbre", jreal(c->timbre));
+	json_object_set_new(o, "loudness", jreal(c->loudness));
+	json_object_set_new(o, "genre", jreal(c->genre));
+	json_object_set_new(o, "same_artist", jreal(c->same_artist));
+	return o;
+}
+
+static json_t *track_json(size_t position, const struct catalog_track *t,
+			  const struct analysis *a, double duration_s,
+			  double cost, const struct brain_cost *c)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "position", json_integer((json_int_t)position));
+	json_object_set_new(o, "id", json_integer((json_int_t)t->id));
+	json_object_set_new(o, "path", jstr(t->path));
+	json_object_set_new(o, "artist", jstr(t->artist));
+	json_object_set_new(o, "title", jstr(t->title));
+	json_object_set_new(o, "duration", duration_s > 0 ? jreal(duration_s)
+							  : json_null());
+	json_object_set_new(o, "analysed", json_boolean(a != NULL));
+	json_object_set_new(o, "bpm", a && a->bpm > 0 ? jreal(a->bpm)
+						      : json_null());
+	json_object_set_new(o, "camelot", a && a->camelot[0] ?
+			    jstr(a->camelot) : json_null());
+	json_object_set_new(o, "key", a && a->key_name[0] ?
+			    jstr(a->key_name) : json_null());
+	json_object_set_new(o, "energy", a ? jreal(a->energy) : json_null());
+	json_object_set_new(o, "loudness_lufs",
+			    a ? jreal(a->loudness_lufs) : json_null());
+	json_object_set_new(o, "cost_to_next", jreal(cost));
+	json_t *terms = terms_json(c);
+	json_object_set_new(o, "terms", terms ? terms : json_null());
+	json_object_set_new(o, "stretch_to_next", jreal(c->stretch));
+	return o;
+}
+
+/* A term for the text listing: 5 characters, "-" when it dropped out. */
+static const char *term_text(double v, char *buf, size_t size)
+{
+	if (isnan(v))
+		snprintf(buf, size, "%5s", "-");
+	else
+		snprintf(buf, size, "%5.3f", v);
+	return buf;
+}
+
+static void text_header(FILE *out, const struct setlist_stats *st,
+			size_t n, double took_s)
+{
+	fprintf(out, "# play order: %zu tracks, cycle cost %.4f (%.4f per "
+		"step), planned in %.2f s\n", n, st->cost,
+		n ? st->cost / (double)n : 0.0, took_s);
+	fprintf(out, "# left out: %zu shorter than the minimum, %zu longer "
+		"than the maximum, %zu duplicates; %zu not analysed\n",
+		st->too_short, st->too_long, st->duplicates, st->unanalysed);
+	fprintf(out, "# cost: of the step to the next track, then its terms "
+		"(- = no data)\n");
+	fprintf(out, "#%4s %6s %4s %6s %6s %5s %5s %5s %5s %5s %5s %5s  %s\n",
+		"n", "bpm", "key", "energy", "cost", "tempo", "key", "enrgy",
+		"timbr", "loud", "genre", "artst", "track");
+}
+
+static void text_line(FILE *out, size_t position,
+		      const struct catalog_track *t, const struct analysis *a,
+		      double cost, const struct brain_cost *c)
+{
+	char title[2 * DECODE_TAG_MAX + 4], bpm[16], energy[16];
+	char b[7][16];
+	decode_display_title(t->artist, t->title, t->path, title,
+			     sizeof(title));
+	if (a && a->bpm > 0)
+		snprintf(bpm, sizeof(bpm), "%6.1f", a->bpm);
+	else
+		snprintf(bpm, sizeof(bpm), "%6s", "-");
+	if (a)
+		snprintf(energy, sizeof(energy), "%6.2f", a->energy);
+	else
+		snprintf(energy, sizeof(energy), "%6s", "-");
+	fprintf(out, "%5zu %s %4s %s %6.3f %s %s %s %s %s %s %s  %s\n",
+		position, bpm, a && a->camelot[0] ? a->camelot : "-", energy,
+		cost, term_text(c->tempo, b[0], sizeof(b[0])),
+		term_text(c->key, b[1], sizeof(b[1])),
+		term_text(c->energy, b[2], sizeof(b[2])),
+		term_text(c->timbre, b[3], sizeof(b[3])),
+		term_text(c->loudness, b[4], sizeof(b[4])),
+		term_text(c->genre, b[5], sizeof(b[5])),
+		term_text(c->same_artist, b[6], sizeof(b[6])), title);
+}
+
+/* Writes the sequence IDS[0 .. N-1]. */
+static int write_plan(struct catalog *cat, struct setlist *sl,
+		      const int64_t *ids, size_t n, bool json, double took_s,
+		      FILE *out)
+{
+	struct catalog_track *t = malloc(sizeof(*t));
+	json_t *arr = json ? json_array() : NULL;
+	struct setlist_stats st;
+	int rc = 0;
+
+	if (!t || (json && !arr)) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	setlist_get_stats(sl, &st);
+	if (!json)
+		text_header(out, &st, n, took_s);
+	for (size_t k = 0; k < n; k++) {
+		struct analysis a;
+		struct brain_cost c;
+		struct setlist_track_info info;
+		double cost = 0;
+		if ((rc = catalog_track_get(cat, ids[k], t)) < 0 ||
+		    (rc = setlist_track_info(sl, ids[k], &info)) < 0 ||
+		    (rc = setlist_step_cost(sl, ids[k], ids[(k + 1) % n], &c,
+					    &cost)) < 0)
+			goto out;
+		bool have = catalog_analysis_get(cat, ids[k], &a) == 0;
+		if (!json) {
+			text_line(out, k + 1, t, have ? &a : NULL, cost, &c);
+			continue;
+		}
+		json_t *o = track_json(k + 1, t, have ? &a : NULL,
+				       info.duration_s, cost, &c);
+		if (!o || json_array_append_new(arr, o) < 0) {
+			rc = -ENOMEM;
+			goto out;
+		}
+	}
+	if (json && (json_dumpf(arr, out, JSON_INDENT(1) |
+				JSON_REAL_PRECISION(10)) < 0 ||
+		     fputc('\n', out) == EOF))
+		rc = -EIO;
+	if (fflush(out) != 0 && rc == 0)
+		rc = -errno;
+	if (ferror(out) && rc == 0)
+		rc = -EIO;
+out:
+	if (rc < 0)
+		log_error("plan: cannot write the plan: %s", strerror(-rc));
+	json_decref(arr);
+	free(t);
+	return rc;
+}
+
+/* ---- the command ---------------------------------------------------- */
+
+int plan_cmd_run(const struct config *cfg, bool json, bool have_seed,
+		 uint64_t seed, FILE *out)
+{
+	struct catalog *cat = NULL;
+	struct setlist *sl = NULL;
+	struct roots roots = { 0 };
+	int64_t *ids = NULL;
+	struct source_dir_stats scan;
+	int rc = 0;
+
+	roots.path = calloc(cfg->n_library_paths ? cfg->n_library_paths : 1,
+			    sizeof(*roots.path));
+	if (!roots.path) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_library_paths; i++) {
+		rc = normalise_root(cfg->library_paths[i], roots.path[i],
+				    PATH_MAX);
+		if (rc < 0) {
+			log_error("plan: library path %s: %s",
+				  cfg->library_paths[i], strerror(-rc));
+			goto out;
+		}
+	}
+	roots.n = cfg->n_library_paths;
+
+	cat = catalog_open(cfg->database);
+	if (!cat) {
+		rc = errno ? -errno : -EIO;
+		log_error("plan: cannot open the catalog %s: %s", cfg->database,
+			  strerror(-rc));
+		goto out;
+	}
+	double t0 = plan_now_s();
+	rc = source_dir_scan(cat, cfg->library_paths, cfg->n_library_paths,
+			     &scan);
+	if (rc < 0) {
+		log_error("plan: scan failed: %s", strerror(-rc));
+		goto out;
+	}
+	double scanned = plan_now_s();
+
+	struct setlist_params p;
+	setlist_params_from_config(&p, cfg);
+	if (have_seed) {
+		p.seed = seed;
+		p.time_budget_s = 0;
+	}
+	sl = setlist_create(cat, &p);
+	if (!sl) {
+		rc = -errno;
+		log_error("plan: %s", strerror(errno));
+		goto out;
+	}
+	setlist_set_filter(sl, under_roots, &roots);
+	if ((rc = setlist_reload(sl, NULL)) < 0) {
+		log_error("plan: cannot read the catalog: %s", strerror(-rc));
+		goto out;
+	}
+	if (have_seed) {
+		/* The cap depends on the size, which only now is known. */
+		p.max_kicks = plan_cmd_kicks(setlist_size(sl));
+		setlist_set_params(sl, &p);
+	}
+	if ((rc = setlist_solve(sl)) < 0) {
+		log_error("plan: solving the tour failed: %s", strerror(-rc));
+		goto out;
+	}
+
+	/* As the station would go on: after the last track it played. */
+	size_t n = setlist_size(sl);
+	struct setlist_play last;
+	size_t n_last = catalog_play_last(cat, &last.id, &last.when) == 0;
+	ids = malloc((n ? n : 1) * sizeof(*ids));
+	if (!ids) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	rc = setlist_sequence(sl, &last, n_last, time(NULL), ids, n, &n, NULL);
+	if (rc < 0)
+		goto out;
+	double took = plan_now_s() - scanned;
+	struct setlist_stats st;
+	setlist_get_stats(sl, &st);
+	log_info("plan: %zu tracks in the order (scan %.2f s, plan %.2f s%s)",
+		 n, scanned - t0, took, have_seed ? ", deterministic" : "");
+	if (st.unanalysed > 0)
+		log_info("plan: hint: %zu of the %zu tracks have no analysis "
+			 "yet and are placed by their tags only; `foreverfm "
+			 "analyze` (with the same -c FILE or PATHs) fills the "
+			 "cache that plan reads", st.unanalysed, n);
+	if (st.artist_conflicts > 0)
+		log_warning("plan: the library cannot keep every artist %u "
+			    "tracks apart (%zu places where one comes sooner)",
+			    p.artist_separation, st.artist_conflicts);
+	if (n == 0 && st.playable > 0)
+		log_warning("plan: every track is left out: no play order "
+			    "(the station would shuffle them)");
+	rc = write_plan(cat, sl, ids, n, json, took, out);
+out:
+	free(ids);
+	setlist_destroy(sl);
+	catalog_close(cat);
+	free(roots.path);
+	return rc;
+}

@@ -1,0 +1,1795 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * setlist — the play order and its service. See setlist.h for the DESIGN.
+ *
+ * State: tracks[], every playable track the catalog offers, sorted by id
+ * (culled ones included, so that a duplicate's better copy is known and
+ * every culled track is logged only once), and the cycle seq[] of ids with
+ * seq_ix[], their indices in tracks[] (rebuilt whenever tracks[] changes).
+ * Insertions and moves are array surgery on seq[] (O(n) each), and every
+ * cost is brain_distance() on the spot (about 100 ns): an insertion costs
+ * 2 n distance calls. Only a full solve builds a struct tour (and a float
+ * matrix while n <= matrix_max), and drops both when done.
+ *
+ * Sequence frame: setlist_sequence() rotates the cycle so that position 0
+ * is the next track to play and position n - 1 the anchor (the last
+ * played). The start time of position q is now + the durations of
+ * positions 0 .. q - 1 (SETLIST_UNKNOWN_DURATION_S when unknown), which
+ * is what the no-repeat rule compares with the last play of a track.
+ *
+ * The service is one thread that owns a struct setlist and sleeps on a
+ * condition variable until a change is reported, the settle deadline
+ * passes, or SETLIST_POLL_S elapses (then it reads catalog_play_last to
+ * follow what plays). Changed track ids are queued (at most
+ * SETLIST_CHANGES_MAX; beyond that a full reload is done instead).
+ */
+#include "autoconfig.h"
+
+#include "setlist.h"
+
+#include "log.h"
+#include "tour.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define NO_INDEX UINT32_MAX
+#define SETLIST_POLL_S 2.0
+#define SETLIST_CHANGES_MAX 256
+#define SETLIST_HISTORY_MAX 1024
+#define SETLIST_KICKS_PER_TRACK 2000
+#define SETLIST_REPAIR_PASSES 4
+
+struct sl_track {
+	int64_t id;
+	struct brain_track bt;          /* timbre standardised with sl->norm */
+	float timbre_raw[BRAIN_TIMBRE_MAX];
+	int n_timbre_raw;
+	double duration_s;              /* 0 = unknown */
+	int bitrate_kbps;
+	bool analysed;
+	char hash[CATALOG_HASH_MAX];
+	uint64_t title;                 /* hash of the normalised title; 0 =
+					 * none (a string would double the
+					 * memory of a large library) */
+	enum setlist_cull cull;
+	int64_t duplicate_of;
+	enum setlist_cull logged;       /* the cull last logged */
+	bool changed;                   /* features changed: place it again */
+	bool in_seq;                    /* reconcile scratch */
+	bool stuck;                     /* repair scratch: cannot be helped */
+};
+
+struct setlist {
+	struct catalog *cat;
+	struct setlist_params p;
+
+	struct sl_track *tracks;        /* sorted by id */
+	size_t n_tracks, cap_tracks;
+
+	int64_t *seq;                   /* the cycle */
+	uint32_t *seq_ix;               /* tracks[] index of each seq entry */
+	size_t n_seq, cap_seq;
+	bool needs_solve;
+
+	struct brain_timbre_norm norm;
+	struct catalog_track *ct;       /* scratch: too big for the stack */
+	char norm_title[BRAIN_ARTIST_MAX]; /* scratch */
+	int64_t *ids;                   /* scratch: catalog ids */
+	size_t cap_ids;
+	double *scratch;                /* scratch: n_seq + 1 doubles */
+	size_t cap_scratch;
+
+	const atomic_bool *cancel;      /* the service's stop flag, or NULL */
+	bool (*keep)(void *ctx, const struct catalog_track *t);
+	void *keep_ctx;
+	struct setlist_stats st;
+	struct setlist_stats logged_st; /* the counts of the last summary */
+	bool summary_logged;
+};
+
+/* ------------------------------------------------------------------ */
+/* Parameters.                                                         */
+
+void setlist_params_default(struct setlist_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	brain_weights_default(&p->weights);
+	p->min_duration_s = 90;
+	p->max_duration_s = 600;
+	p->no_repeat_s = 4 * 3600.0;
+	p->artist_separation = 3;
+	p->time_budget_s = 1.0;
+	p->max_kicks = 0;
+	p->seed = 1;
+	p->matrix_max = SETLIST_MATRIX_MAX;
+	p->settle_s = 30;
+	p->settle_max_s = 600;
+}
+
+void setlist_params_from_config(struct setlist_params *p,
+				const struct config *cfg)
+{
+	setlist_params_default(p);
+	p->weights.tempo = cfg->brain_weight_tempo;
+	p->weights.key = cfg->brain_weight_key;
+	p->weights.energy = cfg->brain_weight_energy;
+	p->weights.timbre = cfg->brain_weight_timbre;
+	p->weights.loudness = cfg->brain_weight_loudness;
+	p->weights.genre = cfg->brain_weight_genre;
+	p->weights.same_artist = cfg->brain_weight_artist;
+	p->min_duration_s = cfg->min_duration_s;
+	p->max_duration_s = cfg->max_duration_s;
+	p->no_repeat_s = cfg->brain_no_repeat_hours * 3600.0;
+	p->artist_separation = cfg->brain_artist_separation > 0
+			       ? (unsigned)cfg->brain_artist_separation : 0;
+	p->time_budget_s = cfg->brain_time_budget_s;
+}
+
+int setlist_params_check(const struct setlist_params *p)
+{
+	if (!p || brain_weights_check(&p->weights) < 0)
+		return -EINVAL;
+	if (!(p->min_duration_s >= 0) || !(p->max_duration_s > p->min_duration_s)
+	    || !isfinite(p->max_duration_s))
+		return -EINVAL;
+	if (!(p->no_repeat_s >= 0) || !isfinite(p->no_repeat_s) ||
+	    !(p->time_budget_s >= 0) || !isfinite(p->time_budget_s) ||
+	    !(p->settle_s >= 0) || !(p->settle_max_s >= 0) ||
+	    !isfinite(p->settle_s) || !isfinite(p->settle_max_s))
+		return -EINVAL;
+	if (p->artist_separation > 1000)
+		return -EINVAL;
+	return 0;
+}
+
+const char *setlist_cull_name(enum setlist_cull cull)
+{
+	switch (cull) {
+	case SETLIST_KEPT:
+		return "kept";
+	case SETLIST_TOO_SHORT:
+		return "too short";
+	case SETLIST_TOO_LONG:
+		return "too long";
+	case SETLIST_DUPLICATE:
+		return "duplicate";
+	}
+	return "?";
+}
+
+/* ------------------------------------------------------------------ */
+/* Small helpers.                                                      */
+
+static int grow(void **buf, size_t *cap, size_t need, size_t elem)
+{
+	if (need <= *cap)
+		return 0;
+	size_t n = *cap ? *cap : 64;
+	while (n < need)
+		n *= 2;
+	if (n > SIZE_MAX / elem)
+		return -ENOMEM;
+	void *p = realloc(*buf, n * elem);
+	if (!p)
+		return -ENOMEM;
+	*buf = p;
+	*cap = n;
+	return 0;
+}
+
+static int cmp_track_id(const void *key, const void *elem)
+{
+	int64_t a = *(const int64_t *)key;
+	int64_t b = ((const struct sl_track *)elem)->id;
+	return (a > b) - (a < b);
+}
+
+static uint32_t find_track(const struct setlist *sl, int64_t id)
+{
+	const struct sl_track *t = bsearch(&id, sl->tracks, sl->n_tracks,
+					   sizeof(*t), cmp_track_id);
+	return t ? (uint32_t)(t - sl->tracks) : NO_INDEX;
+}
+
+static double dist(const struct setlist *sl, uint32_t i, uint32_t j)
+{
+	return brain_distance(&sl->tracks[i].bt, &sl->tracks[j].bt,
+			      &sl->p.weights, NULL);
+}
+
+static double duration_of(const struct setlist *sl, uint32_t i)
+{
+	double d = sl->tracks[i].duration_s;
+	return d > 0 ? d : SETLIST_UNKNOWN_DURATION_S;
+}
+
+static bool same_artist(const struct setlist *sl, uint32_t i, uint32_t j)
+{
+	const char *a = sl->tracks[i].bt.artist, *b = sl->tracks[j].bt.artist;
+	return a[0] && strcmp(a, b) == 0;
+}
+
+static bool cancelled(const struct setlist *sl)
+{
+	return sl->cancel && atomic_load(sl->cancel);
+}
+
+/* Rebuilds seq_ix from seq (after tracks[] changed). Entries whose track
+ * is gone get NO_INDEX. */
+static void seq_reindex(struct setlist *sl)
+{
+	for (size_t k = 0; k < sl->n_seq; k++)
+		sl->seq_ix[k] = find_track(sl, sl->seq[k]);
+}
+
+static int seq_reserve(struct setlist *sl, size_t n)
+{
+	size_t cap = sl->cap_seq, cap2 = sl->cap_seq;
+	int rc = grow((void **)&sl->seq, &cap, n, sizeof(*sl->seq));
+	if (rc == 0)
+		rc = grow((void **)&sl->seq_ix, &cap2, n, sizeof(*sl->seq_ix));
+	if (rc == 0)
+		sl->cap_seq = cap < cap2 ? cap : cap2;
+	return rc;
+}
+
+/* Inserts track IX before position Q (Q = n_seq: at the end). Room must
+ * have been reserved. */
+static void seq_insert_at(struct setlist *sl, size_t q, uint32_t ix)
+{
+	memmove(sl->seq + q + 1, sl->seq + q,
+		(sl->n_seq - q) * sizeof(*sl->seq));
+	memmove(sl->seq_ix + q + 1, sl->seq_ix + q,
+		(sl->n_seq - q) * sizeof(*sl->seq_ix));
+	sl->seq[q] = sl->tracks[ix].id;
+	sl->seq_ix[q] = ix;
+	sl->n_seq++;
+}
+
+static void seq_remove_at(struct setlist *sl, size_t q)
+{
+	memmove(sl->seq + q, sl->seq + q + 1,
+		(sl->n_seq - q - 1) * sizeof(*sl->seq));
+	memmove(sl->seq_ix + q, sl->seq_ix + q + 1,
+		(sl->n_seq - q - 1) * sizeof(*sl->seq_ix));
+	sl->n_seq--;
+}
+
+static double seq_cost(const struct setlist *sl)
+{
+	if (sl->n_seq < 2)
+		return 0;
+	double c = 0;
+	for (size_t k = 0; k < sl->n_seq; k++)
+		c += dist(sl, sl->seq_ix[k], sl->seq_ix[(k + 1) % sl->n_seq]);
+	return c;
+}
+
+/* ------------------------------------------------------------------ */
+/* Reading tracks.                                                     */
+
+/* FNV-1a of the normalised title, never 0 for a non-empty one; 0 for
+ * none. */
+static uint64_t title_hash(struct setlist *sl, const char *title)
+{
+	char *norm = sl->norm_title;
+	(void)brain_normalise_title(title, norm, BRAIN_ARTIST_MAX);
+	if (!norm[0])
+		return 0;
+	uint64_t h = 0xcbf29ce484222325ULL;
+	for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h ? h : 1;
+}
+
+/* Fills E from the catalog. Returns 0, 1 when the track is not playable
+ * (bad, or unknown to the catalog), or a negative errno. */
+static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
+{
+	struct catalog_track *ct = sl->ct;
+	struct analysis a;
+	int rc = catalog_track_get(sl->cat, id, ct);
+	if (rc == -ENOENT)
+		return 1;
+	if (rc < 0)
+		return rc;
+	if (ct->bad_reason[0] || (sl->keep && !sl->keep(sl->keep_ctx, ct)))
+		return 1;
+	rc = catalog_analysis_get(sl->cat, id, &a);
+	if (rc < 0 && rc != -ENOENT)
+		return rc;
+
+	memset(e, 0, sizeof(*e));
+	e->id = id;
+	brain_track_init(&e->bt);
+	/* A name too long for the buffer is cut, which is fine for
+	 * comparing. */
+	(void)brain_normalise_artist(ct->artist, e->bt.artist,
+				     sizeof(e->bt.artist));
+	e->title = title_hash(sl, ct->title);
+	e->bitrate_kbps = ct->bitrate_kbps;
+	e->duration_s = ct->duration_s > 0 ? ct->duration_s : 0;
+	snprintf(e->hash, sizeof(e->hash), "%s", ct->content_hash);
+	e->analysed = rc == 0;
+	if (!e->analysed)
+		return 0;
+	if (a.duration_s > 0 && isfinite(a.duration_s))
+		e->duration_s = a.duration_s;
+	if (a.bpm > 0 && isfinite(a.bpm)) {
+		e->bt.bpm = a.bpm;
+		e->bt.bpm_confidence = a.bpm_confidence;
+	}
+	if (a.key >= 0 && a.key < 24) {
+		enum brain_mode mode = a.key < 12 ? BRAIN_MODE_MAJOR
+						  : BRAIN_MODE_MINOR;
+		if (brain_camelot_from_pitch(a.key % 12, mode,
+					     &e->bt.camelot) == 0) {
+			e->bt.mode = mode;
+			e->bt.key_confidence = a.key_confidence;
+		}
+	}
+	if (a.energy >= 0 && a.energy <= 1)
+		e->bt.energy = a.energy;
+	if (isfinite(a.loudness_lufs))
+		e->bt.loudness_lufs = a.loudness_lufs;
+	bool finite = true;
+	for (int k = 0; k < ANALYSIS_MFCC; k++) {
+		e->timbre_raw[k] = a.mfcc_mean[k];
+		e->timbre_raw[ANALYSIS_MFCC + k] = a.mfcc_std[k];
+		finite = finite && isfinite(a.mfcc_mean[k]) &&
+			 isfinite(a.mfcc_std[k]);
+	}
+	if (finite && 2 * ANALYSIS_MFCC <= BRAIN_TIMBRE_MAX) {
+		e->n_timbre_raw = 2 * ANALYSIS_MFCC;
+		e->bt.n_timbre = e->n_timbre_raw;
+		memcpy(e->bt.timbre, e->timbre_raw, sizeof(e->bt.timbre));
+		brain_timbre_norm_apply(&sl->norm, &e->bt);
+	}
+	return 0;
+}
+
+/* Did anything the order depends on change? */
+static bool features_differ(const struct sl_track *a, const struct sl_track *b)
+{
+	const struct brain_track *x = &a->bt, *y = &b->bt;
+	return a->analysed != b->analysed || a->duration_s != b->duration_s ||
+	       a->bitrate_kbps != b->bitrate_kbps ||
+	       strcmp(a->hash, b->hash) != 0 || a->title != b->title ||
+	       a->n_timbre_raw != b->n_timbre_raw ||
+	       memcmp(a->timbre_raw, b->timbre_raw,
+		      sizeof(float) * (size_t)a->n_timbre_raw) != 0 ||
+	       x->bpm != y->bpm || x->bpm_confidence != y->bpm_confidence ||
+	       x->camelot != y->camelot || x->mode != y->mode ||
+	       x->key_confidence != y->key_confidence ||
+	       x->energy != y->energy ||
+	       !(x->loudness_lufs == y->loudness_lufs ||
+		 (isnan(x->loudness_lufs) && isnan(y->loudness_lufs))) ||
+	       strcmp(x->artist, y->artist) != 0 ||
+	       strcmp(x->genre, y->genre) != 0;
+}
+
+/* E replaces what was known of its track (OLD, may be NULL): keeps the
+ * logging state, and marks it for placing again if it changed. */
+static void carry_over(struct sl_track *e, const struct sl_track *old)
+{
+	if (!old) {
+		e->changed = true;
+		return;
+	}
+	e->logged = old->logged;
+	e->cull = old->cull;
+	e->duplicate_of = old->duplicate_of;
+	e->changed = old->changed || features_differ(e, old);
+}
+
+/* ------------------------------------------------------------------ */
+/* Culling.                                                            */
+
+/* Is track i a better copy than track j? Higher bitrate, longer, older. */
+static bool better_copy(const struct sl_track *i, const struct sl_track *j)
+{
+	if (i->bitrate_kbps != j->bitrate_kbps)
+		return i->bitrate_kbps > j->bitrate_kbps;
+	if (i->duration_s != j->duration_s)
+		return i->duration_s > j->duration_s;
+	return i->id < j->id;
+}
+
+static int cmp_by_hash(const void *a, const void *b, void *base)
+{
+	const struct sl_track *x = (const struct sl_track *)base +
+				   *(const uint32_t *)a;
+	const struct sl_track *y = (const struct sl_track *)base +
+				   *(const uint32_t *)b;
+	int c = strcmp(x->hash, y->hash);
+	if (c)
+		return c;
+	return better_copy(x, y) ? -1 : better_copy(y, x) ? 1 : 0;
+}
+
+static int cmp_by_name(const void *a, const void *b, void *base)
+{
+	const struct sl_track *x = (const struct sl_track *)base +
+				   *(const uint32_t *)a;
+	const struct sl_track *y = (const struct sl_track *)base +
+				   *(const uint32_t *)b;
+	int c = strcmp(x->bt.artist, y->bt.artist);
+	if (c)
+		return c;
+	if (x->title != y->title)
+		return x->title < y->title ? -1 : 1;
+	return better_copy(x, y) ? -1 : better_copy(y, x) ? 1 : 0;
+}
+
+static void log_cull(struct setlist *sl, struct sl_track *t)
+{
+	if (t->cull == t->logged)
+		return;
+	t->logged = t->cull;
+	if (t->cull == SETLIST_KEPT || log_get_level() < LOG_LEVEL_DEBUG)
+		return;
+	const char *path = "?";
+	if (catalog_track_get(sl->cat, t->id, sl->ct) == 0)
+		path = sl->ct->path;
+	switch (t->cull) {
+	case SETLIST_TOO_SHORT:
+		log_debug("brain: leaving out %s: %.1f s is shorter than "
+			  "min_duration (%g s)", path, t->duration_s,
+			  sl->p.min_duration_s);
+		break;
+	case SETLIST_TOO_LONG:
+		log_debug("brain: leaving out %s: %.1f s is longer than "
+			  "max_duration (%g s)", path, t->duration_s,
+			  sl->p.max_duration_s);
+		break;
+	case SETLIST_DUPLICATE:
+		log_debug("brain: leaving out %s: a duplicate of track %lld "
+			  "(%s)", path, (long long)t->duplicate_of,
+			  strcmp(t->hash, "") != 0 &&
+			  strcmp(t->hash, sl->tracks[find_track(
+				  sl, t->duplicate_of)].hash) == 0
+			  ? "same content" : "same artist and title");
+		break;
+	case SETLIST_KEPT:
+		break;
+	}
+}
+
+/* Decides the cull of every track. Returns 0 or -ENOMEM. */
+static int cull_all(struct setlist *sl)
+{
+	size_t n = sl->n_tracks;
+	uint32_t *ix = malloc((n ? n : 1) * sizeof(*ix));
+	if (!ix)
+		return -ENOMEM;
+	size_t m = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		struct sl_track *t = &sl->tracks[i];
+		t->duplicate_of = 0;
+		if (t->duration_s > 0 && t->duration_s < sl->p.min_duration_s)
+			t->cull = SETLIST_TOO_SHORT;
+		else if (t->duration_s > sl->p.max_duration_s)
+			t->cull = SETLIST_TOO_LONG;
+		else
+			t->cull = SETLIST_KEPT;
+	}
+
+	/* The same content: the best copy of each hash stays. */
+	for (size_t i = 0; i < n; i++)
+		if (sl->tracks[i].cull == SETLIST_KEPT && sl->tracks[i].hash[0])
+			ix[m++] = (uint32_t)i;
+	qsort_r(ix, m, sizeof(*ix), cmp_by_hash, sl->tracks);
+	for (size_t k = 0; k < m;) {
+		const struct sl_track *best = &sl->tracks[ix[k]];
+		size_t end = k + 1;
+		for (; end < m && strcmp(sl->tracks[ix[end]].hash,
+					  best->hash) == 0; end++) {
+			sl->tracks[ix[end]].cull = SETLIST_DUPLICATE;
+			sl->tracks[ix[end]].duplicate_of = best->id;
+		}
+		k = end;
+	}
+
+	/* The same artist and title, durations within SETLIST_DUPLICATE_S of
+	 * a copy kept (best first). */
+	m = 0;
+	for (size_t i = 0; i < n; i++) {
+		const struct sl_track *t = &sl->tracks[i];
+		if (t->cull == SETLIST_KEPT && t->bt.artist[0] && t->title)
+			ix[m++] = (uint32_t)i;
+	}
+	qsort_r(ix, m, sizeof(*ix), cmp_by_name, sl->tracks);
+	for (size_t k = 0; k < m;) {
+		size_t end = k + 1;
+		const struct sl_track *a = &sl->tracks[ix[k]];
+		while (end < m &&
+		       strcmp(sl->tracks[ix[end]].bt.artist, a->bt.artist) == 0 &&
+		       sl->tracks[ix[end]].title == a->title)
+			end++;
+		for (size_t j = k + 1; j < end; j++) {
+			struct sl_track *t = &sl->tracks[ix[j]];
+			for (size_t i = k; i < j; i++) {
+				const struct sl_track *kept = &sl->tracks[ix[i]];
+				if (kept->cull != SETLIST_KEPT)
+					continue;
+				if (t->duration_s > 0 && kept->duration_s > 0 &&
+				    fabs(t->duration_s - kept->duration_s) <=
+				    SETLIST_DUPLICATE_S) {
+					t->cull = SETLIST_DUPLICATE;
+					t->duplicate_of = kept->id;
+					break;
+				}
+			}
+		}
+		k = end;
+	}
+	free(ix);
+	for (size_t i = 0; i < n; i++)
+		log_cull(sl, &sl->tracks[i]);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Placing tracks.                                                     */
+
+/* An order being worked on: S[0 .. N-1], tracks[] indices, a cycle. In
+ * the sequence frame HIST holds the plays before the anchor (S[N-1]), most
+ * recent first; elsewhere it is NULL. */
+struct frame {
+	const uint32_t *s;
+	size_t n;
+	const uint32_t *hist;   /* may be NULL */
+	size_t n_hist;
+};
+
+/* Would track X at position Q of frame F (before F.s[Q], F not holding X)
+ * have the same artist as a track within artist_separation of it? The
+ * cycle is checked both ways round; for the first places of a sequence
+ * also the plays before the anchor. */
+static bool artist_conflict(const struct setlist *sl, uint32_t x,
+			    const struct frame *f, size_t q)
+{
+	size_t sep = sl->p.artist_separation;
+	if (sep == 0 || !sl->tracks[x].bt.artist[0] || f->n == 0)
+		return false;
+	for (size_t d = 1; d <= sep; d++) {
+		/* Before: positions q-1, q-2, ...; after: q, q+1, ... */
+		if (d <= f->n) {
+			uint32_t b = f->s[(q + f->n * sep - d) % f->n];
+			uint32_t a = f->s[(q + d - 1) % f->n];
+			if (same_artist(sl, x, b) || same_artist(sl, x, a))
+				return true;
+		}
+		/* The anchor is f->s[n - 1]; the plays before it come
+		 * before position 0 in the first pass. */
+		if (d > q + 1 && d - q - 2 < f->n_hist &&
+		    same_artist(sl, x, f->hist[d - q - 2]))
+			return true;
+	}
+	return false;
+}
+
+/* The cheapest position (before S[q]) for track X in frame F, in
+ * [Q_MIN, Q_MAX] (at most F.n - 1: in a cycle, after the last is before
+ * the first); only positions that keep the artists apart when ARTISTS, and
+ * start no earlier than NOT_BEFORE (when START, the start times of the
+ * positions, is given). Ties go to the earliest. Returns the position or
+ * SIZE_MAX when none qualifies; *DELTA the cost added. */
+static size_t cheapest_place(const struct setlist *sl, uint32_t x,
+			     const struct frame *f, size_t q_min, size_t q_max,
+			     bool artists, const double *start,
+			     double not_before, double *delta)
+{
+	size_t best = SIZE_MAX;
+	double best_d = INFINITY;
+	if (f->n == 0) {
+		*delta = 0;
+		return 0;
+	}
+	if (q_max > f->n - 1)
+		q_max = f->n - 1;
+	for (size_t q = q_min; q <= q_max; q++) {
+		if (start && start[q] < not_before)
+			continue;
+		if (artists && artist_conflict(sl, x, f, q))
+			continue;
+		uint32_t a = f->s[(q + f->n - 1) % f->n];
+		uint32_t b = f->s[q % f->n];
+		double d = f->n == 1 ? 2 * dist(sl, a, x)
+			   : dist(sl, a, x) + dist(sl, x, b) - dist(sl, a, b);
+		if (d < best_d) {
+			best_d = d;
+			best = q;
+		}
+	}
+	*delta = best_d;
+	return best;
+}
+
+/* Inserts track IX into the cycle where it adds the least cost while
+ * keeping the artists apart, or, when no place does, where it adds the
+ * least. Room must have been reserved. */
+static void insert_cheapest(struct setlist *sl, uint32_t ix)
+{
+	struct frame f = { .s = sl->seq_ix, .n = sl->n_seq };
+	double delta;
+	size_t q = cheapest_place(sl, ix, &f, 0, SIZE_MAX, true, NULL, 0,
+				  &delta);
+	if (q == SIZE_MAX)
+		q = cheapest_place(sl, ix, &f, 0, SIZE_MAX, false, NULL, 0,
+				   &delta);
+	seq_insert_at(sl, q, ix);
+	sl->st.insertions++;
+}
+
+/* Same-artist pairs within artist_separation around the cycle. */
+static size_t count_artist_conflicts(const struct setlist *sl)
+{
+	size_t sep = sl->p.artist_separation, c = 0, n = sl->n_seq;
+	for (size_t k = 0; k < n && sep > 0; k++)
+		for (size_t d = 1; d <= sep && d < n; d++)
+			if (same_artist(sl, sl->seq_ix[k],
+					sl->seq_ix[(k + d) % n]))
+				c++;
+	return c;
+}
+
+/* Moves tracks that break artist_separation to their cheapest place that
+ * keeps it, as far as the library allows. */
+static int repair_artists(struct setlist *sl)
+{
+	size_t n = sl->n_seq, sep = sl->p.artist_separation;
+	if (sep == 0 || n < 3)
+		return 0;
+	for (size_t k = 0; k < n; k++)
+		sl->tracks[sl->seq_ix[k]].stuck = false;
+	for (int pass = 0; pass < SETLIST_REPAIR_PASSES; pass++) {
+		bool moved = false;
+		for (size_t k = 0; k < sl->n_seq && !cancelled(sl); k++) {
+			uint32_t x = sl->seq_ix[k];
+			if (sl->tracks[x].stuck)
+				continue;
+			bool conflict = false;
+			for (size_t d = 1; d <= sep && d < n && !conflict; d++)
+				conflict = same_artist(sl, x,
+						       sl->seq_ix[(k + n - d) % n]);
+			if (!conflict)
+				continue;
+			seq_remove_at(sl, k);
+			struct frame f = { .s = sl->seq_ix, .n = sl->n_seq };
+			double delta;
+			size_t q = cheapest_place(sl, x, &f, 0, SIZE_MAX, true,
+						  NULL, 0, &delta);
+			if (q == SIZE_MAX) {
+				q = k;
+				sl->tracks[x].stuck = true;
+			} else {
+				moved = true;
+			}
+			seq_insert_at(sl, q, x);
+		}
+		if (!moved)
+			break;
+	}
+	return 0;
+}
+
+/* Brings the cycle in line with tracks[]: cuts out what left or changed,
+ * places what is new. */
+static void reconcile(struct setlist *sl, bool *changed)
+{
+	size_t kept = 0, before = sl->n_seq, removed = 0;
+	for (size_t i = 0; i < sl->n_tracks; i++)
+		sl->tracks[i].in_seq = false;
+	for (size_t k = 0; k < sl->n_seq; k++) {
+		uint32_t ix = find_track(sl, sl->seq[k]);
+		if (ix == NO_INDEX || sl->tracks[ix].cull != SETLIST_KEPT ||
+		    sl->tracks[ix].changed || sl->tracks[ix].in_seq) {
+			removed++;
+			continue;
+		}
+		sl->tracks[ix].in_seq = true;
+		sl->seq[kept] = sl->seq[k];
+		sl->seq_ix[kept] = ix;
+		kept++;
+	}
+	sl->n_seq = kept;
+	sl->st.removals += removed;
+
+	size_t n_new = 0, n_kept = 0;
+	for (size_t i = 0; i < sl->n_tracks; i++) {
+		const struct sl_track *t = &sl->tracks[i];
+		n_kept += t->cull == SETLIST_KEPT;
+		n_new += t->cull == SETLIST_KEPT && !t->in_seq;
+	}
+	/* Appending is free; cheapest insertion of a whole library would
+	 * cost n^2 distances and be undone by the solve anyway. */
+	bool append = kept == 0 || n_new > 64 + n_kept / 4;
+	for (size_t i = 0; i < sl->n_tracks; i++) {
+		struct sl_track *t = &sl->tracks[i];
+		bool place = t->cull == SETLIST_KEPT && !t->in_seq;
+		t->changed = false;
+		if (!place)
+			continue;
+		if (append)
+			seq_insert_at(sl, sl->n_seq, (uint32_t)i);
+		else
+			insert_cheapest(sl, (uint32_t)i);
+		t->in_seq = true;
+	}
+	if (append && n_new > 0)
+		sl->needs_solve = true;
+	if (sl->n_seq == 0)
+		sl->needs_solve = false;
+	if (changed)
+		*changed = removed > 0 || n_new > 0 || before != sl->n_seq;
+}
+
+static void update_stats(struct setlist *sl)
+{
+	struct setlist_stats *st = &sl->st;
+	st->playable = sl->n_tracks;
+	st->in_order = sl->n_seq;
+	st->unanalysed = st->too_short = st->too_long = st->duplicates = 0;
+	for (size_t i = 0; i < sl->n_tracks; i++) {
+		const struct sl_track *t = &sl->tracks[i];
+		st->too_short += t->cull == SETLIST_TOO_SHORT;
+		st->too_long += t->cull == SETLIST_TOO_LONG;
+		st->duplicates += t->cull == SETLIST_DUPLICATE;
+		st->unanalysed += t->cull == SETLIST_KEPT && !t->analysed;
+	}
+	st->cost = seq_cost(sl);
+	st->artist_conflicts = count_artist_conflicts(sl);
+
+	const struct setlist_stats *o = &sl->logged_st;
+	if (sl->summary_logged && o->playable == st->playable &&
+	    o->in_order == st->in_order && o->too_short == st->too_short &&
+	    o->too_long == st->too_long && o->duplicates == st->duplicates)
+		return;
+	sl->summary_logged = true;
+	sl->logged_st = *st;
+	if (st->playable > 0 && st->in_order == 0)
+		log_warning("brain: %s %zu playable track%s left out (%zu "
+			    "shorter than %g s, %zu longer than %g s, %zu "
+			    "duplicates): no play order, the mixer shuffles "
+			    "what is playable; see [library] min_duration and "
+			    "max_duration", st->playable == 1 ? "the" : "all",
+			    st->playable, st->playable == 1 ? " is" : "s are",
+			    st->too_short,
+			    sl->p.min_duration_s, st->too_long,
+			    sl->p.max_duration_s, st->duplicates);
+	else
+		log_info("brain: %zu playable tracks: %zu in the play order "
+			 "(%zu not analysed yet); left out: %zu shorter than "
+			 "%g s, %zu longer than %g s, %zu duplicates",
+			 st->playable, st->in_order, st->unanalysed,
+			 st->too_short, sl->p.min_duration_s, st->too_long,
+			 sl->p.max_duration_s, st->duplicates);
+}
+
+/* ------------------------------------------------------------------ */
+/* The setlist.                                                        */
+
+struct setlist *setlist_create(struct catalog *cat,
+			       const struct setlist_params *p)
+{
+	struct setlist *sl;
+
+	if (!cat || (p && setlist_params_check(p) < 0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	sl = calloc(1, sizeof(*sl));
+	if (!sl || !(sl->ct = malloc(sizeof(*sl->ct)))) {
+		free(sl);
+		errno = ENOMEM;
+		return NULL;
+	}
+	sl->cat = cat;
+	if (p)
+		sl->p = *p;
+	else
+		setlist_params_default(&sl->p);
+	return sl;
+}
+
+void setlist_destroy(struct setlist *sl)
+{
+	if (!sl)
+		return;
+	free(sl->scratch);
+	free(sl->ids);
+	free(sl->seq_ix);
+	free(sl->seq);
+	free(sl->tracks);
+	free(sl->ct);
+	free(sl);
+}
+
+void setlist_set_filter(struct setlist *sl,
+			bool (*keep)(void *ctx, const struct catalog_track *t),
+			void *ctx)
+{
+	sl->keep = keep;
+	sl->keep_ctx = ctx;
+}
+
+int setlist_set_params(struct setlist *sl, const struct setlist_params *p)
+{
+	if (setlist_params_check(p) < 0)
+		return -EINVAL;
+	sl->p = *p;
+	return 0;
+}
+
+bool setlist_needs_solve(const struct setlist *sl)
+{
+	return sl->needs_solve;
+}
+
+size_t setlist_size(const struct setlist *sl)
+{
+	return sl->n_seq;
+}
+
+void setlist_get_stats(const struct setlist *sl, struct setlist_stats *st)
+{
+	*st = sl->st;
+}
+
+/* The catalog's playable ids into sl->ids; *N their number. */
+static int read_ids(struct setlist *sl, size_t *n)
+{
+	for (;;) {
+		int rc = catalog_playable_ids(sl->cat, sl->ids, sl->cap_ids, n);
+		if (rc < 0)
+			return rc;
+		if (*n <= sl->cap_ids)
+			return 0;
+		rc = grow((void **)&sl->ids, &sl->cap_ids, *n + 64,
+			  sizeof(*sl->ids));
+		if (rc < 0)
+			return rc;
+	}
+}
+
+int setlist_reload(struct setlist *sl, bool *changed)
+{
+	struct sl_track *fresh = NULL;
+	size_t n = 0, m = 0;
+	int rc;
+
+	if (changed)
+		*changed = false;
+	if ((rc = read_ids(sl, &n)) < 0)
+		return rc;
+	fresh = malloc((n ? n : 1) * sizeof(*fresh));
+	if (!fresh)
+		return -ENOMEM;
+	/* Both lists are in id order: walk them together. */
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		int64_t id = sl->ids[i];
+		while (o < sl->n_tracks && sl->tracks[o].id < id)
+			o++;
+		const struct sl_track *old = o < sl->n_tracks &&
+					     sl->tracks[o].id == id
+					     ? &sl->tracks[o] : NULL;
+		rc = read_track(sl, id, &fresh[m]);
+		if (rc < 0)
+			goto out;
+		if (rc > 0)
+			continue;
+		carry_over(&fresh[m], old);
+		m++;
+	}
+	if ((rc = seq_reserve(sl, m)) < 0)
+		goto out;
+	free(sl->tracks);
+	sl->tracks = fresh;
+	sl->n_tracks = m;
+	sl->cap_tracks = n ? n : 1;
+	fresh = NULL;
+	seq_reindex(sl);
+	if ((rc = cull_all(sl)) < 0)
+		goto out;
+	reconcile(sl, changed);
+	update_stats(sl);
+out:
+	free(fresh);
+	return rc;
+}
+
+int setlist_update(struct setlist *sl, const int64_t *ids, size_t n,
+		   bool *changed)
+{
+	struct sl_track *e = NULL;
+	int rc = 0;
+
+	if (changed)
+		*changed = false;
+	if (n == 0)
+		return 0;
+	if (!ids)
+		return -EINVAL;
+	e = malloc(sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t at = find_track(sl, ids[i]);
+		rc = read_track(sl, ids[i], e);
+		if (rc < 0)
+			goto out;
+		if (rc > 0) {
+			/* Not playable (any more): it leaves. */
+			if (at != NO_INDEX) {
+				memmove(sl->tracks + at, sl->tracks + at + 1,
+					(sl->n_tracks - at - 1) *
+					sizeof(*sl->tracks));
+				sl->n_tracks--;
+			}
+			rc = 0;
+			continue;
+		}
+		if (at != NO_INDEX) {
+			carry_over(e, &sl->tracks[at]);
+			sl->tracks[at] = *e;
+			continue;
+		}
+		carry_over(e, NULL);
+		if ((rc = grow((void **)&sl->tracks, &sl->cap_tracks,
+			       sl->n_tracks + 1, sizeof(*sl->tracks))) < 0 ||
+		    (rc = seq_reserve(sl, sl->n_tracks + 1)) < 0)
+			goto out;
+		size_t pos = 0;
+		while (pos < sl->n_tracks && sl->tracks[pos].id < e->id)
+			pos++;
+		memmove(sl->tracks + pos + 1, sl->tracks + pos,
+			(sl->n_tracks - pos) * sizeof(*sl->tracks));
+		sl->tracks[pos] = *e;
+		sl->n_tracks++;
+	}
+	seq_reindex(sl);
+	if ((rc = cull_all(sl)) < 0)
+		goto out;
+	reconcile(sl, changed);
+	update_stats(sl);
+out:
+	if (rc < 0) {
+		/* tracks[] may have changed: keep seq_ix consistent. */
+		seq_reindex(sl);
+	}
+	free(e);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Solving.                                                            */
+
+struct solve_ctx {
+	const struct setlist *sl;
+	const uint32_t *pt; /* point -> tracks[] index */
+};
+
+static double solve_cost(size_t i, size_t j, void *ctx)
+{
+	const struct solve_ctx *c = ctx;
+	if (cancelled(c->sl))
+		return 0.0; /* the result is thrown away */
+	return dist(c->sl, c->pt[i], c->pt[j]);
+}
+
+/* Fits the timbre standardisation over the tracks of the cycle and
+ * applies it to every track. */
+static int standardise(struct setlist *sl)
+{
+	struct brain_track *raw = malloc((sl->n_seq ? sl->n_seq : 1) *
+					 sizeof(*raw));
+	if (!raw)
+		return -ENOMEM;
+	for (size_t k = 0; k < sl->n_seq; k++) {
+		const struct sl_track *t = &sl->tracks[sl->seq_ix[k]];
+		brain_track_init(&raw[k]);
+		raw[k].n_timbre = t->n_timbre_raw;
+		memcpy(raw[k].timbre, t->timbre_raw, sizeof(raw[k].timbre));
+	}
+	brain_timbre_norm_fit(raw, sl->n_seq, &sl->norm);
+	free(raw);
+	for (size_t i = 0; i < sl->n_tracks; i++) {
+		struct sl_track *t = &sl->tracks[i];
+		t->bt.n_timbre = t->n_timbre_raw;
+		memcpy(t->bt.timbre, t->timbre_raw, sizeof(t->bt.timbre));
+		brain_timbre_norm_apply(&sl->norm, &t->bt);
+	}
+	return 0;
+}
+
+int setlist_solve(struct setlist *sl)
+{
+	size_t n = sl->n_seq;
+	struct tour *t = NULL;
+	float *matrix = NULL;
+	uint32_t *pt = NULL, *order = NULL;
+	struct tour_stats ts = { 0 };
+	int rc;
+
+	if ((rc = standardise(sl)) < 0)
+		return rc;
+	if (n < 2) {
+		sl->needs_solve = false;
+		sl->st.solves++;
+		update_stats(sl);
+		return 0;
+	}
+	pt = malloc(n * sizeof(*pt));
+	order = malloc(n * sizeof(*order));
+	t = tour_create(n);
+	if (!pt || !order || !t) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	/* Points in cycle order, so that the cycle is the identity. */
+	for (size_t k = 0; k < n; k++) {
+		pt[k] = sl->seq_ix[k];
+		order[k] = (uint32_t)k;
+	}
+	struct solve_ctx ctx = { .sl = sl, .pt = pt };
+	if (n <= sl->p.matrix_max &&
+	    (matrix = malloc(n * n * sizeof(*matrix)))) {
+		for (size_t i = 0; i < n && !cancelled(sl); i++) {
+			matrix[i * n + i] = 0;
+			for (size_t j = i + 1; j < n; j++) {
+				float d = (float)dist(sl, pt[i], pt[j]);
+				matrix[i * n + j] = d;
+				matrix[j * n + i] = d;
+			}
+		}
+		rc = tour_set_matrix(t, matrix, n);
+	} else {
+		rc = tour_set_cost_fn(t, n, solve_cost, &ctx);
+	}
+	if (rc < 0)
+		goto out;
+	if (cancelled(sl)) {
+		rc = -ECANCELED;
+		goto out;
+	}
+	if (n <= SETLIST_EXACT_MAX) {
+		rc = tour_solve_exact(t);
+		ts.cost = tour_cost(t);
+	} else {
+		struct tour_options opt;
+		tour_options_default(&opt);
+		opt.seed = sl->p.seed;
+		opt.time_budget_s = sl->p.time_budget_s;
+		opt.max_kicks = sl->p.max_kicks ? sl->p.max_kicks
+			: (uint64_t)n * SETLIST_KICKS_PER_TRACK;
+		opt.warm_start = !sl->needs_solve;
+		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
+			goto out;
+		rc = tour_solve(t, &opt, &ts);
+	}
+	if (rc < 0)
+		goto out;
+	if (cancelled(sl)) {
+		rc = -ECANCELED;
+		goto out;
+	}
+	const uint32_t *o = tour_order(t);
+	for (size_t k = 0; k < n; k++) {
+		sl->seq_ix[k] = pt[o[k]];
+		sl->seq[k] = sl->tracks[pt[o[k]]].id;
+	}
+	sl->needs_solve = false;
+	repair_artists(sl);
+	sl->st.solves++;
+	sl->st.kicks = ts.kicks;
+	sl->st.solve_s = ts.seconds;
+	update_stats(sl);
+out:
+	tour_destroy(t);
+	free(matrix);
+	free(order);
+	free(pt);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* The sequence.                                                       */
+
+static int cmp_play_desc(const void *a, const void *b)
+{
+	const struct setlist_play *x = a, *y = b;
+	if (x->when != y->when)
+		return x->when < y->when ? 1 : -1;
+	return 0;
+}
+
+/* Start times of frame positions 0 .. n (START[n]: after the whole
+ * frame). */
+static void start_times(const struct setlist *sl, const uint32_t *s,
+			size_t n, double now, double *start)
+{
+	start[0] = now;
+	for (size_t q = 0; q < n; q++)
+		start[q + 1] = start[q] + duration_of(sl, s[q]);
+}
+
+static size_t frame_find(const uint32_t *s, size_t n, uint32_t x)
+{
+	for (size_t q = 0; q < n; q++)
+		if (s[q] == x)
+			return q;
+	return SIZE_MAX;
+}
+
+int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
+		     size_t n_history, time_t now, int64_t *ids, size_t max,
+		     size_t *n_out, int64_t *anchor_out)
+{
+	struct setlist_play *h = NULL;
+	uint32_t *frame = NULL, *hist = NULL;
+	size_t n = sl->n_seq, nh = 0;
+	int rc = 0;
+
+	*n_out = 0;
+	if (anchor_out)
+		*anchor_out = 0;
+	if (n > max)
+		return -E2BIG;
+	if (n == 0)
+		return 0;
+	if ((rc = grow((void **)&sl->scratch, &sl->cap_scratch, 2 * n + 2,
+		       sizeof(double))) < 0)
+		return rc;
+	h = malloc((n_history ? n_history : 1) * sizeof(*h));
+	frame = malloc(n * sizeof(*frame));
+	hist = malloc((n_history ? n_history : 1) * sizeof(*hist));
+	if (!h || !frame || !hist) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if (n_history)
+		memcpy(h, history, n_history * sizeof(*h));
+	qsort(h, n_history, sizeof(*h), cmp_play_desc);
+
+	/* The anchor: the most recent play, if it is in the cycle. */
+	size_t a = SIZE_MAX;
+	if (n_history > 0)
+		for (size_t k = 0; k < n && a == SIZE_MAX; k++)
+			if (sl->seq[k] == h[0].id)
+				a = k;
+	if (a == SIZE_MAX) {
+		/* No anchor: from the lowest id, forwards. */
+		size_t lo = 0;
+		for (size_t k = 1; k < n; k++)
+			if (sl->seq[k] < sl->seq[lo])
+				lo = k;
+		for (size_t k = 0; k < n; k++)
+			frame[k] = sl->seq_ix[(lo + k) % n];
+		goto done;
+	}
+	/* The plays before the anchor (most recent first), as tracks. */
+	for (size_t i = 1; i < n_history; i++) {
+		uint32_t ix = find_track(sl, h[i].id);
+		if (ix != NO_INDEX)
+			hist[nh++] = ix;
+		else
+			break; /* the artist rule needs them in a row */
+	}
+
+	/* Direction: fewer tracks due again too early, then the play before
+	 * the anchor as late as possible. */
+	double *start = sl->scratch;
+	size_t best_v = SIZE_MAX, best_pos = 0;
+	bool backwards = false;
+	for (int dir = 0; dir < 2; dir++) {
+		uint32_t *s = frame;
+		for (size_t k = 0; k < n; k++)
+			s[k] = sl->seq_ix[dir == 0 ? (a + 1 + k) % n
+					  : (a + n - 1 - k) % n];
+		start_times(sl, s, n, (double)now, start);
+		size_t v = 0, prev_pos = 0;
+		for (size_t i = 1; i < n_history; i++) {
+			uint32_t ix = find_track(sl, h[i].id);
+			size_t q = ix == NO_INDEX ? SIZE_MAX
+				   : frame_find(s, n - 1, ix);
+			if (q == SIZE_MAX)
+				continue;
+			if (i == 1)
+				prev_pos = q;
+			if (start[q] < (double)h[i].when + sl->p.no_repeat_s &&
+			    sl->p.no_repeat_s > 0)
+				v++;
+		}
+		if (v < best_v || (v == best_v && prev_pos > best_pos)) {
+			best_v = v;
+			best_pos = prev_pos;
+			backwards = dir == 1;
+		}
+	}
+	for (size_t k = 0; k < n; k++)
+		frame[k] = sl->seq_ix[!backwards ? (a + 1 + k) % n
+				      : (a + n - 1 - k) % n];
+
+	/* Tracks due again within no_repeat_s of their last play (most
+	 * recent play first: each counts once), and artists too close to
+	 * the plays before the anchor: moved to their cheapest place that
+	 * keeps both rules, as far as the library allows. */
+	sl->st.repeat_conflicts = 0;
+	for (size_t i = 0; i < n; i++)
+		sl->tracks[frame[i]].stuck = false;
+	for (size_t i = 1; i < n_history && sl->p.no_repeat_s > 0; i++) {
+		uint32_t ix = find_track(sl, h[i].id);
+		size_t q = ix == NO_INDEX ? SIZE_MAX : frame_find(frame, n - 1, ix);
+		if (q == SIZE_MAX || sl->tracks[ix].stuck)
+			continue;
+		sl->tracks[ix].stuck = true; /* its latest play only */
+		start_times(sl, frame, n, (double)now, start);
+		double due = (double)h[i].when + sl->p.no_repeat_s;
+		if (start[q] >= due)
+			continue;
+		memmove(frame + q, frame + q + 1, (n - q - 1) * sizeof(*frame));
+		struct frame f = { .s = frame, .n = n - 1, .hist = hist,
+				   .n_hist = nh };
+		start_times(sl, frame, n - 1, (double)now, start);
+		double delta;
+		/* Never after the anchor, which ends the frame. */
+		size_t to = cheapest_place(sl, ix, &f, 0, n - 2, true, start,
+					   due, &delta);
+		if (to == SIZE_MAX)
+			to = cheapest_place(sl, ix, &f, 0, n - 2, false, start,
+					    due, &delta);
+		if (to == SIZE_MAX) {
+			to = q;
+			sl->st.repeat_conflicts++;
+		}
+		memmove(frame + to + 1, frame + to, (n - 1 - to) * sizeof(*frame));
+		frame[to] = ix;
+	}
+	size_t sep = sl->p.artist_separation;
+	for (size_t i = 0; i < n; i++)
+		sl->tracks[frame[i]].stuck = false;
+	for (size_t q = 0; q < sep && q + 1 < n && nh > 0; q++) {
+		uint32_t x = frame[q];
+		bool conflict = false;
+		if (sl->tracks[x].stuck)
+			continue; /* moved once: no ping-pong */
+		for (size_t j = 0; j < nh && q + 2 + j <= sep && !conflict; j++)
+			conflict = same_artist(sl, x, hist[j]);
+		if (!conflict)
+			continue;
+		memmove(frame + q, frame + q + 1, (n - q - 1) * sizeof(*frame));
+		struct frame f = { .s = frame, .n = n - 1, .hist = hist,
+				   .n_hist = nh };
+		double delta;
+		size_t to = cheapest_place(sl, x, &f, q + 1, n - 2, true, NULL,
+					   0, &delta);
+		if (to == SIZE_MAX)
+			to = q; /* nowhere better */
+		memmove(frame + to + 1, frame + to, (n - 1 - to) * sizeof(*frame));
+		frame[to] = x;
+		sl->tracks[x].stuck = true;
+		if (to != q)
+			q--; /* another track is at q now */
+	}
+	if (anchor_out)
+		*anchor_out = sl->tracks[frame[n - 1]].id;
+done:
+	/* The frame is the cycle from now on. */
+	for (size_t k = 0; k < n; k++) {
+		sl->seq_ix[k] = frame[k];
+		sl->seq[k] = sl->tracks[frame[k]].id;
+		ids[k] = sl->seq[k];
+	}
+	*n_out = n;
+	sl->st.cost = seq_cost(sl);
+	sl->st.artist_conflicts = count_artist_conflicts(sl);
+out:
+	free(hist);
+	free(frame);
+	free(h);
+	return rc;
+}
+
+int setlist_step_cost(const struct setlist *sl, int64_t a, int64_t b,
+		      struct brain_cost *terms, double *cost)
+{
+	uint32_t i = find_track(sl, a), j = find_track(sl, b);
+	if (i == NO_INDEX || j == NO_INDEX)
+		return -ENOENT;
+	*cost = brain_distance(&sl->tracks[i].bt, &sl->tracks[j].bt,
+			       &sl->p.weights, terms);
+	return 0;
+}
+
+int setlist_track_info(const struct setlist *sl, int64_t id,
+		       struct setlist_track_info *info)
+{
+	uint32_t i = find_track(sl, id);
+	if (i == NO_INDEX)
+		return -ENOENT;
+	const struct sl_track *t = &sl->tracks[i];
+	info->analysed = t->analysed;
+	info->duration_s = t->duration_s;
+	info->cull = t->cull;
+	info->duplicate_of = t->duplicate_of;
+	return 0;
+}
+
+int setlist_culled_ids(const struct setlist *sl, int64_t *ids, size_t max,
+		       size_t *n)
+{
+	size_t k = 0;
+	for (size_t i = 0; i < sl->n_tracks; i++) {
+		if (sl->tracks[i].cull == SETLIST_KEPT)
+			continue;
+		if (k < max)
+			ids[k] = sl->tracks[i].id;
+		k++;
+	}
+	*n = k;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The service.                                                        */
+
+struct setlist_service {
+	struct catalog *cat;
+	setlist_publish_fn publish;
+	void *ctx;
+	struct setlist *sl;             /* the thread's */
+
+	pthread_t thread;
+	bool started;
+	bool joined;
+	atomic_bool stop;
+
+	pthread_mutex_t lock;
+	pthread_cond_t wake;            /* the thread waits on it */
+	pthread_cond_t ready_cond;
+	bool ready;
+	bool full;                      /* re-read everything */
+	int64_t changes[SETLIST_CHANGES_MAX];
+	size_t n_changes;
+	bool params_changed;
+	struct setlist_params params;   /* the latest given */
+	struct setlist_stats stats;     /* snapshot for get_stats */
+	bool inited;                    /* lock and conds exist */
+
+	/* The thread only. */
+	struct setlist_play history[SETLIST_HISTORY_MAX]; /* oldest first */
+	size_t n_history;
+	int64_t *buf;
+	size_t cap_buf;
+	bool warned_artists;
+	bool warned_repeats;
+	bool failure_logged;
+};
+
+static double service_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct timespec service_deadline(double at_s)
+{
+	struct timespec ts;
+	if (at_s < 0)
+		at_s = 0;
+	ts.tv_sec = (time_t)at_s;
+	ts.tv_nsec = (long)((at_s - (double)ts.tv_sec) * 1e9);
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	return ts;
+}
+
+static bool params_equal(const struct setlist_params *a,
+			 const struct setlist_params *b)
+{
+	const struct brain_weights *x = &a->weights, *y = &b->weights;
+	return x->tempo == y->tempo && x->key == y->key &&
+	       x->energy == y->energy && x->timbre == y->timbre &&
+	       x->loudness == y->loudness && x->genre == y->genre &&
+	       x->same_artist == y->same_artist &&
+	       x->max_stretch == y->max_stretch &&
+	       x->stretch_shifts_pitch == y->stretch_shifts_pitch &&
+	       x->timbre_scale == y->timbre_scale &&
+	       a->min_duration_s == b->min_duration_s &&
+	       a->max_duration_s == b->max_duration_s &&
+	       a->no_repeat_s == b->no_repeat_s &&
+	       a->artist_separation == b->artist_separation &&
+	       a->time_budget_s == b->time_budget_s &&
+	       a->max_kicks == b->max_kicks && a->seed == b->seed &&
+	       a->matrix_max == b->matrix_max && a->settle_s == b->settle_s &&
+	       a->settle_max_s == b->settle_max_s;
+}
+
+/* Follows what plays: the catalog's last play, when it is new. */
+static void service_poll_history(struct setlist_service *s)
+{
+	int64_t id;
+	time_t when;
+	if (catalog_play_last(s->cat, &id, &when) < 0)
+		return;
+	if (s->n_history > 0 && s->history[s->n_history - 1].id == id &&
+	    s->history[s->n_history - 1].when == when)
+		return;
+	/* Only what the no-repeat rule can still see, and the few plays
+	 * the artist rule needs. */
+	time_t horizon = when - (time_t)s->sl->p.no_repeat_s;
+	size_t drop = 0;
+	while (drop < s->n_history && s->n_history - drop > 64 &&
+	       s->history[drop].when < horizon)
+		drop++;
+	if (s->n_history - drop >= SETLIST_HISTORY_MAX)
+		drop = s->n_history - SETLIST_HISTORY_MAX + 1;
+	memmove(s->history, s->history + drop,
+		(s->n_history - drop) * sizeof(*s->history));
+	s->n_history -= drop;
+	s->history[s->n_history].id = id;
+	s->history[s->n_history].when = when;
+	s->n_history++;
+}
+
+static int service_publish(struct setlist_service *s)
+{
+	size_t n = 0;
+	int64_t anchor = 0;
+	int rc = grow((void **)&s->buf, &s->cap_buf, setlist_size(s->sl) + 1,
+		      sizeof(*s->buf));
+	if (rc < 0)
+		return rc;
+	rc = setlist_sequence(s->sl, s->history, s->n_history, time(NULL),
+			      s->buf, s->cap_buf, &n, &anchor);
+	if (rc < 0)
+		return rc;
+	s->publish(s->ctx, s->buf, n, anchor);
+
+	struct setlist_stats st;
+	setlist_get_stats(s->sl, &st);
+	if (st.artist_conflicts > 0 && !s->warned_artists) {
+		log_warning("brain: the library cannot keep every artist %u "
+			    "tracks apart (%zu places where one comes again "
+			    "sooner)", s->sl->p.artist_separation,
+			    st.artist_conflicts);
+		s->warned_artists = true;
+	}
+	if (st.repeat_conflicts > 0 && !s->warned_repeats) {
+		log_warning("brain: the library is too small to keep every "
+			    "track from coming again within %g hours (%zu "
+			    "tracks come sooner)", s->sl->p.no_repeat_s / 3600,
+			    st.repeat_conflicts);
+		s->warned_repeats = true;
+	}
+	return 0;
+}
+
+static void service_store_stats(struct setlist_service *s)
+{
+	struct setlist_stats st;
+	setlist_get_stats(s->sl, &st);
+	pthread_mutex_lock(&s->lock);
+	s->stats = st;
+	pthread_mutex_unlock(&s->lock);
+}
+
+static void service_set_ready(struct setlist_service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->ready = true;
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_broadcast(&s->ready_cond);
+}
+
+static void service_failed(struct setlist_service *s, const char *what,
+			   int rc)
+{
+	if (rc == -ECANCELED || s->failure_logged)
+		return;
+	log_error("brain: %s failed: %s (the play order stays as it is; "
+		  "trying again)", what, strerror(-rc));
+	s->failure_logged = true;
+}
+
+/* Reads everything, solves and publishes. */
+static int service_rebuild(struct setlist_service *s)
+{
+	int rc = setlist_reload(s->sl, NULL);
+	if (rc < 0) {
+		service_failed(s, "reading the library", rc);
+		return rc;
+	}
+	double t0 = service_now_s();
+	if ((rc = setlist_solve(s->sl)) < 0) {
+		service_failed(s, "solving the tour", rc);
+		return rc;
+	}
+	struct setlist_stats st;
+	setlist_get_stats(s->sl, &st);
+	if (st.in_order >= 2)
+		log_info("brain: play order of %zu tracks in %.2f s, %.3f per "
+			 "step", st.in_order, service_now_s() - t0,
+			 st.cost / (double)st.in_order);
+	if ((rc = service_publish(s)) < 0)
+		service_failed(s, "handing over the order", rc);
+	return rc;
+}
+
+static void *service_main(void *arg)
+{
+	struct setlist_service *s = arg;
+	int64_t ids[SETLIST_CHANGES_MAX];
+	bool rebuild = true, retry = false, dirty = false, failed = false;
+	double first_change = 0, last_change = 0;
+
+	service_poll_history(s);
+	for (;;) {
+		bool full, params_changed;
+		size_t n;
+		struct setlist_params params;
+
+		pthread_mutex_lock(&s->lock);
+		double wait_from = service_now_s();
+		/* A rebuild waits only after a failure (then SETLIST_POLL_S
+		 * before trying again). */
+		while ((!rebuild || failed) && !atomic_load(&s->stop) &&
+		       !s->full && s->n_changes == 0 && !s->params_changed) {
+			double now = service_now_s();
+			double until = wait_from + SETLIST_POLL_S;
+			if (dirty) {
+				double settle = last_change + s->sl->p.settle_s;
+				double at_most = first_change +
+						 s->sl->p.settle_max_s;
+				if (settle > at_most)
+					settle = at_most;
+				if (settle < until)
+					until = settle;
+			}
+			if (now >= until)
+				break;
+			struct timespec ts = service_deadline(until);
+			pthread_cond_timedwait(&s->wake, &s->lock, &ts);
+		}
+		full = s->full || retry;
+		n = s->n_changes;
+		memcpy(ids, s->changes, n * sizeof(*ids));
+		params_changed = s->params_changed;
+		params = s->params;
+		s->full = false;
+		s->n_changes = 0;
+		s->params_changed = false;
+		pthread_mutex_unlock(&s->lock);
+		if (atomic_load(&s->stop))
+			break;
+
+		service_poll_history(s);
+		if (params_changed) {
+			setlist_set_params(s->sl, &params);
+			rebuild = true;
+		}
+		int rc = 0;
+		bool changed = false;
+		if (rebuild) {
+			rc = service_rebuild(s);
+			if (!s->ready)
+				service_set_ready(s);
+			rebuild = rc < 0 && rc != -ECANCELED;
+			failed = rebuild;
+			retry = false;
+			dirty = false;
+		} else if (full || n > 0) {
+			rc = full ? setlist_reload(s->sl, &changed)
+				  : setlist_update(s->sl, ids, n, &changed);
+			retry = rc < 0;
+			if (rc < 0) {
+				service_failed(s, "reading the library", rc);
+			} else if (changed) {
+				double now = service_now_s();
+				if (!dirty)
+					first_change = now;
+				last_change = now;
+				dirty = true;
+				if ((rc = service_publish(s)) < 0)
+					service_failed(s, "handing over the "
+						       "order", rc);
+			}
+		}
+		double now = service_now_s();
+		if (!rebuild && rc == 0 &&
+		    (setlist_needs_solve(s->sl) ||
+		     (dirty && (now - last_change >= s->sl->p.settle_s ||
+				now - first_change >= s->sl->p.settle_max_s)))) {
+			double t0 = now;
+			rc = setlist_solve(s->sl);
+			if (rc == 0) {
+				log_debug("brain: the library settled: solved "
+					  "again in %.2f s",
+					  service_now_s() - t0);
+				rc = service_publish(s);
+			}
+			if (rc < 0)
+				service_failed(s, "solving the tour", rc);
+			else
+				dirty = false;
+		}
+		if (rc == 0 && !rebuild && !retry)
+			s->failure_logged = false;
+		service_store_stats(s);
+	}
+	if (!s->ready)
+		service_set_ready(s);
+	return NULL;
+}
+
+struct setlist_service *setlist_service_create(struct catalog *cat,
+					       const struct setlist_params *p,
+					       setlist_publish_fn publish,
+					       void *ctx)
+{
+	struct setlist_service *s = NULL;
+	pthread_condattr_t ca;
+	int err = 0;
+
+	if (!cat || !publish || (p && setlist_params_check(p) < 0)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	s->cat = cat;
+	s->publish = publish;
+	s->ctx = ctx;
+	atomic_init(&s->stop, false);
+	s->sl = setlist_create(cat, p);
+	if (!s->sl) {
+		err = errno;
+		goto out;
+	}
+	s->sl->cancel = &s->stop;
+	s->params = s->sl->p;
+	if ((err = pthread_condattr_init(&ca)) != 0)
+		goto out;
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	if ((err = pthread_mutex_init(&s->lock, NULL)) != 0) {
+		pthread_condattr_destroy(&ca);
+		goto out;
+	}
+	if ((err = pthread_cond_init(&s->wake, &ca)) != 0) {
+		pthread_mutex_destroy(&s->lock);
+		pthread_condattr_destroy(&ca);
+		goto out;
+	}
+	if ((err = pthread_cond_init(&s->ready_cond, &ca)) != 0) {
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->lock);
+		pthread_condattr_destroy(&ca);
+		goto out;
+	}
+	pthread_condattr_destroy(&ca);
+	s->inited = true;
+out:
+	if (err != 0) {
+		setlist_destroy(s->sl);
+		free(s);
+		errno = err;
+		return NULL;
+	}
+	return s;
+}
+
+int setlist_service_start(struct setlist_service *s)
+{
+	if (s->started)
+		return -EALREADY;
+	int rc = pthread_create(&s->thread, NULL, service_main, s);
+	if (rc != 0)
+		return -rc;
+	s->started = true;
+	return 0;
+}
+
+int setlist_service_wait_ready(struct setlist_service *s, double timeout_s)
+{
+	struct timespec ts = service_deadline(service_now_s() + timeout_s);
+	int rc = 0;
+	pthread_mutex_lock(&s->lock);
+	while (!s->ready && rc == 0)
+		rc = pthread_cond_timedwait(&s->ready_cond, &s->lock, &ts);
+	bool ready = s->ready;
+	pthread_mutex_unlock(&s->lock);
+	return ready ? 0 : -ETIMEDOUT;
+}
+
+static void service_signal(struct setlist_service *s)
+{
+	pthread_cond_signal(&s->wake);
+}
+
+void setlist_service_library_changed(struct setlist_service *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->full = true;
+	pthread_mutex_unlock(&s->lock);
+	service_signal(s);
+}
+
+void setlist_service_track_changed(struct setlist_service *s, int64_t id)
+{
+	pthread_mutex_lock(&s->lock);
+	if (s->n_changes < SETLIST_CHANGES_MAX)
+		s->changes[s->n_changes++] = id;
+	else
+		s->full = true;
+	pthread_mutex_unlock(&s->lock);
+	service_signal(s);
+}
+
+int setlist_service_set_params(struct setlist_service *s,
+			       const struct setlist_params *p)
+{
+	if (setlist_params_check(p) < 0)
+		return -EINVAL;
+	pthread_mutex_lock(&s->lock);
+	bool differ = !params_equal(&s->params, p);
+	if (differ) {
+		s->params = *p;
+		s->params_changed = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (differ)
+		service_signal(s);
+	return 0;
+}
+
+void setlist_service_get_stats(struct setlist_service *s,
+			       struct setlist_stats *st)
+{
+	pthread_mutex_lock(&s->lock);
+	*st = s->stats;
+	pthread_mutex_unlock(&s->lock);
+}
+
+void setlist_service_stop(struct setlist_service *s)
+{
+	if (!s || !s->started || s->joined)
+		return;
+	atomic_store(&s->stop, true);
+	pthread_mutex_lock(&s->lock);
+	pthread_mutex_unlock(&s->lock);
+	pthread_cond_broadcast(&s->wake);
+	pthread_join(s->thread, NULL);
+	s->joined = true;
+}
+
+void setlist_service_destroy(struct setlist_service *s)
+{
+	if (!s)
+		return;
+	setlist_service_stop(s);
+	if (s->inited) {
+		pthread_cond_destroy(&s->ready_cond);
+		pthread_cond_destroy(&s->wake);
+		pthread_mutex_destroy(&s->lock);
+	}
+	free(s->buf);
+	setlist_destroy(s->sl);
+	free(s);
+}
