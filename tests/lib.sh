@@ -34,6 +34,11 @@ it_setup() {
 	ICECAST_DIR="$WORK/icecast"
 	mkdir -p "$ICECAST_DIR"
 	trap it_cleanup EXIT
+	# libshout 2.4.6 leaks its handle in shout_free() after a close (see
+	# src/output.c); keep LeakSanitizer builds about our own leaks.
+	printf 'leak:libshout.so\n' > "$WORK/lsan.supp"
+	LSAN_OPTIONS="suppressions=$WORK/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
+	export LSAN_OPTIONS
 	ICECAST_PORT=$(sh "$HARNESS" start "$ICECAST_DIR") ||
 		fail "icecast did not start"
 	ICECAST_PASSWORD=$(sh "$HARNESS" password "$ICECAST_DIR")
