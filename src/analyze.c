@@ -12,8 +12,10 @@
  * bins and below 200 Hz), level, level-free flux, low-end share, a chroma
  * vector from interpolated spectral peaks and, every fourth frame, MFCC
  * (aubio_mfcc). The fine envelope is the log energy of the first
- * difference in 2.9 ms blocks; its rises time the beats to a millisecond or
- * two, which the 23 ms FFT hop cannot. Per-frame features are all the
+ * difference in 2.9 ms blocks, as a rise over the loudest of the 6 blocks
+ * before (a sustained bass note's energy ripples from block to block); its
+ * rises time the beats to a millisecond or two, which the 23 ms FFT hop
+ * cannot. Per-frame features are all the
  * analyzer keeps (about 2 kB per second); analyze_finish() hands them to
  * the stages: beats (tempo, grid, downbeats), key, timbre and energy,
  * phrases, cue points.
@@ -48,6 +50,10 @@
 #define CHROMA_MIN_BIN 5   /* 54 Hz */
 #define CHROMA_MAX_BIN 465 /* 5 kHz */
 #define MEL_FILTERS 40
+/* A rise of the fine envelope is measured against the loudest of this many
+ * past blocks (17 ms): the energy of 2.9 ms blocks ripples with the period
+ * of a sustained bass note, and that ripple is not an onset. */
+#define FINE_PAST 6
 #define FEED_BLOCK 4096    /* 44.1 kHz frames processed at a time */
 
 struct analyzer {
@@ -80,7 +86,9 @@ struct analyzer {
 	float fine_prev_x;
 	float fine_acc;
 	int fine_count;
-	float fine_prev_log;
+	/* log2 energies of the last FINE_PAST blocks (a ring). */
+	float fine_past_log[FINE_PAST];
+	int fine_past_at;
 
 	uint64_t frames_in;            /* 44.1 kHz frames fed */
 	int64_t first_loud;            /* frame index, -1 while silent */
@@ -360,8 +368,12 @@ static int mono_block(struct analyzer *an, const float *x, size_t n)
 		acc += d * d;
 		if (++count == ANALYZE_FINE_BLOCK) {
 			float lg = fast_log2(acc + 1e-10f);
-			float rise = lg - an->fine_prev_log;
-			an->fine_prev_log = lg;
+			float ref = an->fine_past_log[0];
+			for (int k = 1; k < FINE_PAST; k++)
+				ref = fmaxf(ref, an->fine_past_log[k]);
+			float rise = lg - ref;
+			an->fine_past_log[an->fine_past_at] = lg;
+			an->fine_past_at = (an->fine_past_at + 1) % FINE_PAST;
 			if (rise < 0)
 				rise = 0;
 			if ((rc = push(&an->f.fine, &rise, 1)) < 0)

@@ -18,7 +18,10 @@
  * 2. Grid. The fine envelope (rises of log energy in 2.9 ms blocks) is
  *    folded onto the beat period in windows of 32 beats; the windows'
  *    phases, unwrapped, give a linear phase drift that corrects the period
- *    and gives the grid's origin. Then, three times: at each predicted beat
+ *    and gives the grid's origin. They are unwrapped modulo half a beat:
+ *    when kick and off-beat hat are about as strong, or the hats come and
+ *    go, the fold's peak jumps between beat and off-beat, and a jump read
+ *    as drift bent the period by up to 1% (the phase is chosen below). Then, three times: at each predicted beat
  *    the strongest rise within a shrinking window (20% of a beat, 40 ms,
  *    25 ms) is taken, and a weighted least-squares line through (beat
  *    index, onset time) gives period and origin, dropping outliers. The
@@ -460,12 +463,12 @@ static void grid_start(const float *d, size_t n, double a0, double a1,
 	g->t0_s = 0;
 	if (nw == 0)
 		return;
-	/* Unwrap from the strongest window outwards would be safest; windows
-	 * overlap by half, so neighbours differ little and a forward pass
-	 * suffices. */
+	/* Windows overlap by half, so neighbours differ little and a forward
+	 * pass suffices. Modulo half a beat: the peak may be the kick in one
+	 * window and the off-beat hat in the next. */
 	for (int i = 1; i < nw; i++) {
 		double dlt = ph[i] - ph[i - 1];
-		dlt -= round(dlt);
+		dlt -= 0.5 * round(2.0 * dlt);
 		ph[i] = ph[i - 1] + dlt;
 	}
 	double sw = 0, sc = 0, sp = 0, scc = 0, scp = 0;
