@@ -18,14 +18,22 @@
  * 2. Grid. The fine envelope (rises of log energy in 2.9 ms blocks) is
  *    folded onto the beat period in windows of 32 beats; the windows'
  *    phases, unwrapped, give a linear phase drift that corrects the period
- *    and gives the grid's origin. Then, three times: at each predicted beat
- *    the strongest rise within a shrinking window (20% of a beat, 40 ms,
- *    25 ms) is taken, and a weighted least-squares line through (beat
- *    index, onset time) gives period and origin, dropping outliers. The
- *    share of beats with an onset within 25 ms is the grid confidence; a
- *    moving average of the residuals that wanders beyond 15 ms flags tempo
- *    drift. If low-frequency onsets sit on the half-beats rather than on the
- *    beats, the grid is moved by half a beat (kick drums are on the beat).
+ *    and gives the grid's origin. They are unwrapped modulo half a beat:
+ *    when kick and off-beat hat are about as strong, or the hats come and
+ *    go, the fold's peak jumps between beat and off-beat, and a jump read
+ *    as drift bent the period by up to 1%. Then, three times: at each
+ *    predicted beat the strongest rise within a shrinking window (20% of a
+ *    beat, 40 ms, 25 ms) is taken, and a weighted least-squares line
+ *    through (beat index, onset time) gives period and origin, dropping
+ *    outliers. The share of beats with an onset within 25 ms is the grid
+ *    confidence; a moving average of the residuals that wanders beyond
+ *    15 ms flags tempo drift.
+ *    Beat or off-beat: the fine envelope cannot tell (off-beat hats have
+ *    the sharpest onsets in house music), nor can log spectral flux (an
+ *    off-beat bass note rises as many dB as the kick). The kick is the
+ *    largest rise of low-band power (below 150 Hz, linear, over 17 ms), so
+ *    the grid and the grid moved by half a beat are scored by it, and the
+ *    off-beat grid must win by 10%.
  * 3. Downbeats. For each of the four bar phases the per-beat evidence is
  *    averaged: low-band onset strength (kick), broadband onset strength,
  *    the rise at the beat (accents), chroma change (chords change at bar
@@ -54,6 +62,9 @@
 #define PHASE_BINS 48
 #define HIT_MS 25.0
 #define DRIFT_MS 15.0
+#define ATTACK_BLOCKS 6     /* fine blocks: 17 ms either side */
+#define ATTACK_MS 20.0
+#define PHASE_FLIP 1.1
 
 static double clampd(double x, double lo, double hi)
 {
@@ -460,12 +471,12 @@ static void grid_start(const float *d, size_t n, double a0, double a1,
 	g->t0_s = 0;
 	if (nw == 0)
 		return;
-	/* Unwrap from the strongest window outwards would be safest; windows
-	 * overlap by half, so neighbours differ little and a forward pass
-	 * suffices. */
+	/* Windows overlap by half, so neighbours differ little and a forward
+	 * pass suffices. Modulo half a beat: the peak may be the kick in one
+	 * window and the off-beat hat in the next. */
 	for (int i = 1; i < nw; i++) {
 		double dlt = ph[i] - ph[i - 1];
-		dlt -= round(dlt);
+		dlt -= 0.5 * round(2.0 * dlt);
 		ph[i] = ph[i - 1] + dlt;
 	}
 	double sw = 0, sc = 0, sp = 0, scc = 0, scp = 0;
@@ -484,6 +495,36 @@ static void grid_start(const float *d, size_t n, double a0, double a1,
 		beta = 0; /* more than 1% off: distrust, keep the comb's period */
 	g->period_s = period_s / (1.0 - beta * period_s);
 	g->t0_s = g->period_s * (alpha - floor(alpha));
+}
+
+/* The kick-drum evidence at time t: the largest rise of low-band power
+ * (linear, so that the loudest low-frequency hit wins, not the one with the
+ * largest relative rise) from the ATTACK_BLOCKS blocks before to the
+ * ATTACK_BLOCKS blocks after a block within ATTACK_MS of t, as an
+ * amplitude. A bass note that only holds its level adds nothing. */
+static double low_attack(const struct analyze_features *f, double t)
+{
+	const float *e = f->fine_low.v;
+	long n = (long)f->fine_low.n;
+	double row0 = analyze_fine_time(0);
+	long a = (long)ceil((t - ATTACK_MS / 1000.0 - row0) * ANALYZE_FINE_FPS);
+	long b = (long)floor((t + ATTACK_MS / 1000.0 - row0) * ANALYZE_FINE_FPS);
+	if (a < ATTACK_BLOCKS)
+		a = ATTACK_BLOCKS;
+	if (b > n - ATTACK_BLOCKS)
+		b = n - ATTACK_BLOCKS;
+	double best = 0;
+	for (long j = a; j <= b; j++) {
+		double before = 0, after = 0;
+		for (long k = 0; k < ATTACK_BLOCKS; k++) {
+			before += e[j - 1 - k];
+			after += e[j + k];
+		}
+		double rise = (after - before) / ATTACK_BLOCKS;
+		if (rise > best)
+			best = rise;
+	}
+	return sqrt(best);
 }
 
 /* Onset-function evidence at time t: the flux frame that holds an onset at
@@ -641,16 +682,18 @@ void analyze_beats(const struct analyze_features *f,
 	grid_start(f->fine.v, f->fine.n, a0, a1, 60.0 / bpm, &g);
 	grid_fit(f->fine.v, f->fine.n, a0, a1, &g);
 
-	/* Kicks on the half-beats: the grid sits on the off-beats. */
+	/* Kicks on the half-beats: the grid sits on the off-beats. Low-band
+	 * power alone decides; hats and the bass note's log flux misled. */
 	double on = 0, off = 0;
 	for (double t = g.t0_s; t < a1; t += g.period_s) {
 		if (t < a0)
 			continue;
-		on += odf_at(low, n, t) + 0.25 * odf_at(o, n, t);
-		off += odf_at(low, n, t + 0.5 * g.period_s) +
-		       0.25 * odf_at(o, n, t + 0.5 * g.period_s);
+		on += low_attack(f, t);
+		off += low_attack(f, t + 0.5 * g.period_s);
 	}
-	if (off > 1.3 * on) {
+	log_debug("analyze: low-band attacks on the beats %.4g, off %.4g", on,
+		  off);
+	if (off > PHASE_FLIP * on + 1e-6) {
 		g.t0_s += 0.5 * g.period_s;
 		grid_fit(f->fine.v, f->fine.n, a0, a1, &g);
 	}

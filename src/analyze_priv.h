@@ -11,7 +11,8 @@
  * onset functions, chroma, MFCC and spectral statistics; MFCC is taken every
  * ANALYZE_MFCC_EVERY frames. A time-domain envelope in blocks of
  * ANALYZE_FINE_BLOCK samples (344.5/s, 2.9 ms) gives the beat grid its
- * precision.
+ * precision; the power of a 4th-order low-pass (150 Hz) in the same blocks
+ * tells kick drums from hats and bass notes.
  */
 #ifndef FOREVERFM_ANALYZE_PRIV_H
 #define FOREVERFM_ANALYZE_PRIV_H
@@ -55,6 +56,8 @@ struct analyze_features {
 	struct analyze_vec chroma;    /* 12 per frame, unnormalised */
 	struct analyze_vec mfcc;      /* ANALYSIS_MFCC per MFCC frame */
 	struct analyze_vec fine;      /* onset strength per fine block */
+	struct analyze_vec fine_low;  /* mean power below ~150 Hz per fine
+				       * block (linear: kick drums) */
 	struct analyze_vec loud_st;   /* short-term loudness (LUFS) per step */
 	size_t n_frames;
 	size_t n_mfcc;
