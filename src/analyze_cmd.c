@@ -18,6 +18,7 @@
 #include "catalog.h"
 #include "decode.h"
 #include "log.h"
+#include "utf8.h"
 #include "source_dir.h"
 
 #include <errno.h>
@@ -143,51 +144,6 @@ static void progress_event(void *ctx, const struct analyzer_event *ev)
 /* ------------------------------------------------------------------ */
 /* JSON.                                                               */
 
-/* PATH as UTF-8: each byte that does not start a valid sequence becomes
- * U+FFFD. Returns a malloc'd string or NULL. */
-static char *utf8_clean(const char *s)
-{
-	size_t len = strlen(s);
-	char *out = malloc(3 * len + 1);
-	size_t o = 0;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		const unsigned char *p = (const unsigned char *)s + i;
-		size_t n = 0;
-		uint32_t cp = 0;
-		if (p[0] < 0x80)
-			n = 1;
-		else if (p[0] >= 0xC2 && p[0] <= 0xDF)
-			n = 2, cp = p[0] & 0x1F;
-		else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-			n = 3, cp = p[0] & 0x0F;
-		else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-			n = 4, cp = p[0] & 0x07;
-		bool ok = n > 0 && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++) {
-			if ((p[k] & 0xC0) != 0x80)
-				ok = false;
-			cp = cp << 6 | (p[k] & 0x3F);
-		}
-		/* No overlongs, surrogates or values past U+10FFFF. */
-		if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xD800 &&
-						       cp <= 0xDFFF))) ||
-			   (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
-			ok = false;
-		if (ok) {
-			memcpy(out + o, p, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 static json_t *jreal(double v)
 {
@@ -199,7 +155,7 @@ static json_t *jstr(const char *s)
 	json_t *j = json_string(s);
 	if (j)
 		return j;
-	char *clean = utf8_clean(s);
+	char *clean = utf8_clean_dup(s);
 	j = clean ? json_string(clean) : NULL;
 	free(clean);
 	return j ? j : json_null();
@@ -407,14 +363,14 @@ int analyze_cmd_run(const struct config *cfg, bool json, FILE *out)
 		log_error("analyze: scan failed: %s", strerror(-rc));
 		goto out;
 	}
-	size_t todo = 0, playable = 0;
+	size_t to_analyse = 0, playable = 0;
 	int64_t none;
-	if ((rc = catalog_unanalysed_ids(cat, &none, 0, &todo)) < 0 ||
+	if ((rc = catalog_unanalysed_ids(cat, &none, 0, &to_analyse)) < 0 ||
 	    (rc = catalog_playable_ids(cat, &none, 0, &playable)) < 0)
 		goto out;
 	log_info("analyze: %zu playable tracks in the catalog, %zu to analyse "
 		 "(scan: %zu files, %zu new or changed, %zu bad)", playable,
-		 todo, scan.files_seen, scan.added, scan.bad);
+		 to_analyse, scan.files_seen, scan.added, scan.bad);
 
 	atomic_store(&analyze_cmd_cancel, false);
 	memset(&sa, 0, sizeof(sa));
@@ -425,7 +381,7 @@ int analyze_cmd_run(const struct config *cfg, bool json, FILE *out)
 	handlers = true;
 
 	struct winsize ws;
-	pr.bar = todo > 0 && isatty(STDERR_FILENO) &&
+	pr.bar = to_analyse > 0 && isatty(STDERR_FILENO) &&
 		 level >= LOG_LEVEL_INFO && level < LOG_LEVEL_DEBUG;
 	pr.width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20
 		   ? ws.ws_col : BAR_WIDTH_DEFAULT;
@@ -448,7 +404,7 @@ int analyze_cmd_run(const struct config *cfg, bool json, FILE *out)
 	size_t done = pr.analysed + pr.cached + pr.bad;
 	log_info("analyze: %zu tracks: %zu analysed, %zu from the cache, %zu "
 		 "bad, %zu already done; %.1f s (%.1f tracks/min)%s",
-		 playable, pr.analysed, pr.cached, pr.bad, playable - todo,
+		 playable, pr.analysed, pr.cached, pr.bad, playable - to_analyse,
 		 took, run_s > 0 ? done * 60.0 / run_s : 0.0,
 		 rc == -ECANCELED ? "; interrupted" : "");
 	if (rc == -ECANCELED)

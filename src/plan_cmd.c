@@ -13,6 +13,7 @@
 #include "catalog.h"
 #include "decode.h"
 #include "log.h"
+#include "utf8.h"
 #include "setlist.h"
 #include "source_dir.h"
 
@@ -88,57 +89,13 @@ static bool under_roots(void *ctx, const struct catalog_track *t)
 
 /* ---- output --------------------------------------------------------- */
 
-/* S as UTF-8: each byte that does not start a valid sequence becomes
- * U+FFFD (as analyze_cmd does). Returns a malloc'd string or NULL. */
-static char *utf8_clean(const char *s)
-{
-	size_t len = strlen(s);
-	char *out = malloc(3 * len + 1);
-	size_t o = 0;
-	if (!out)
-		return NULL;
-	for (size_t i = 0; i < len;) {
-		const unsigned char *p = (const unsigned char *)s + i;
-		size_t n = 0;
-		uint32_t cp = 0;
-		if (p[0] < 0x80)
-			n = 1;
-		else if (p[0] >= 0xC2 && p[0] <= 0xDF)
-			n = 2, cp = p[0] & 0x1F;
-		else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-			n = 3, cp = p[0] & 0x0F;
-		else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-			n = 4, cp = p[0] & 0x07;
-		bool ok = n > 0 && i + n <= len;
-		for (size_t k = 1; ok && k < n; k++) {
-			if ((p[k] & 0xC0) != 0x80)
-				ok = false;
-			cp = cp << 6 | (p[k] & 0x3F);
-		}
-		if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xD800 &&
-						       cp <= 0xDFFF))) ||
-			   (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
-			ok = false;
-		if (ok) {
-			memcpy(out + o, p, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(out + o, "\xEF\xBF\xBD", 3);
-			o += 3;
-			i++;
-		}
-	}
-	out[o] = '\0';
-	return out;
-}
 
 static json_t *jstr(const char *s)
 {
 	json_t *j = json_string(s);
 	if (j)
 		return j;
-	char *clean = utf8_clean(s);
+	char *clean = utf8_clean_dup(s);
 	j = clean ? json_string(clean) : NULL;
 	free(clean);
 	return j ? j : json_null();
