@@ -1,23 +1,408 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * main — command-line dispatch. Everything else lives in libforeverfm.
+ * main — command-line dispatch: run | render | check. Everything else lives
+ * in libforeverfm.
+ *
+ * The command, when given, is the first argument; without one the command
+ * is run. Options follow in any order (getopt_long). Exit codes: 0 ok,
+ * 1 runtime failure, 2 bad usage or configuration.
+ *
+ * Decisions:
+ * - run and check read SYSCONFDIR/foreverfm/foreverfm.ini when -c is not
+ *   given; render without -c uses the built-in defaults and needs PATHs.
+ * - render keeps its catalog in memory (a fresh scan every time) unless
+ *   -c FILE names a [library] database other than the default one, so a
+ *   render never needs write access to the station's /var/lib database.
+ * - render's --seed defaults to one drawn from the clock; it is logged so
+ *   a mix can be made again.
+ * - check is as strict as run: besides a valid file it needs at least one
+ *   library path and one output, which run needs too.
  */
 #include "autoconfig.h"
 
+#include "config.h"
+#include "log.h"
+#include "render.h"
+#include "station.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define DEFAULT_CONFIG SYSCONFDIR "/foreverfm/foreverfm.ini"
+#define DEFAULT_DATABASE "/var/lib/foreverfm/catalog.db"
+#define RENDER_SECONDS_MAX (7 * 86400.0)
+
+enum command { CMD_RUN, CMD_RENDER, CMD_CHECK };
+
+enum { OPT_SEED = 256 };
+
+struct options {
+	enum command command;
+	const char *config_file;
+	const char *output;
+	double seconds;
+	bool have_seconds;
+	uint64_t seed;
+	bool have_seed;
+	char **paths;
+	size_t n_paths;
+};
 
 static void usage(FILE *f)
 {
-	fprintf(f, "Usage: foreverfm [run] -c FILE\n");
+	fprintf(f,
+"Usage: foreverfm [run] [-c FILE] [PATH...]\n"
+"       foreverfm render -o OUT.{wav,mp3,ogg} -d SECONDS [-c FILE] [--seed N]\n"
+"                        [PATH...]\n"
+"       foreverfm check [-c FILE]\n"
+"       foreverfm --help | --version\n"
+"\n"
+"An endless, crossfaded mix of a music library, streamed to Icecast.\n"
+"\n"
+"Commands:\n"
+"  run     stream to the Icecast mounts of the configuration (the default).\n"
+"          SIGHUP reloads the configuration and rescans the library;\n"
+"          SIGTERM/SIGINT fade out and stop; SIGUSR1 logs a status line.\n"
+"  render  mix SECONDS into a file as fast as the CPU allows; no Icecast.\n"
+"          The format follows the extension: .wav (16-bit PCM), .mp3, .ogg.\n"
+"          Without -c it uses the built-in defaults and needs PATHs. Its\n"
+"          catalog is kept in memory unless -c FILE names a [library]\n"
+"          database.\n"
+"  check   validate the configuration, print a summary and exit.\n"
+"\n"
+"Options:\n"
+"  -c, --config FILE    configuration file (run, check default:\n"
+"                       %s)\n"
+"  -o, --output FILE    render: the file to write\n"
+"  -d, --duration SECS  render: length of the mix in seconds\n"
+"      --seed N         render: shuffle seed (default: from the clock,\n"
+"                       logged so that a mix can be repeated)\n"
+"  -v, --verbose        log debug messages too\n"
+"  -q, --quiet          log warnings and errors only\n"
+"  -h, --help           show this help and exit\n"
+"  -V, --version        show the version and exit\n"
+"\n"
+"PATH arguments replace the [library] paths of the configuration.\n"
+"Exit status: 0 ok, 1 runtime failure, 2 bad usage or configuration.\n",
+		DEFAULT_CONFIG);
+}
+
+__attribute__((format(printf, 1, 2)))
+static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "foreverfm: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\n\n");
+	usage(stderr);
+	return EXIT_USAGE;
+}
+
+static bool parse_seconds(const char *s, double *out)
+{
+	char *end;
+
+	if (s[0] == '\0' || strspn(s, "0123456789.eE+") != strlen(s))
+		return false;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v) || v <= 0 || v > RENDER_SECONDS_MAX)
+		return false;
+	*out = v;
+	return true;
+}
+
+static bool parse_seed(const char *s, uint64_t *out)
+{
+	char *end;
+
+	if (s[0] == '\0' || strspn(s, "0123456789") != strlen(s))
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* Returns -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, struct options *opt)
+{
+	static const struct option longopts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "duration", required_argument, NULL, 'd' },
+		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *render_only = NULL;
+	int c;
+
+	opt->command = CMD_RUN;
+	if (argc > 1 && argv[1][0] != '-') {
+		if (strcmp(argv[1], "run") == 0)
+			opt->command = CMD_RUN;
+		else if (strcmp(argv[1], "render") == 0)
+			opt->command = CMD_RENDER;
+		else if (strcmp(argv[1], "check") == 0)
+			opt->command = CMD_CHECK;
+		else
+			return usage_error("unknown command '%s' (commands: "
+					   "run, render, check)", argv[1]);
+		/* getopt sees the command as its program name. */
+		argc--;
+		argv++;
+	}
+
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "c:o:d:vqhV", longopts, NULL))
+	       != -1) {
+		switch (c) {
+		case 'c':
+			opt->config_file = optarg;
+			break;
+		case 'o':
+			opt->output = optarg;
+			render_only = "-o/--output";
+			break;
+		case 'd':
+			if (!parse_seconds(optarg, &opt->seconds))
+				return usage_error("-d/--duration: must be a "
+						   "number of seconds > 0 and at "
+						   "most 604800, got '%s'",
+						   optarg);
+			opt->have_seconds = true;
+			render_only = "-d/--duration";
+			break;
+		case OPT_SEED:
+			if (!parse_seed(optarg, &opt->seed))
+				return usage_error("--seed: must be an unsigned "
+						   "integer, got '%s'", optarg);
+			opt->have_seed = true;
+			render_only = "--seed";
+			break;
+		case 'v':
+			log_set_level(LOG_LEVEL_DEBUG);
+			break;
+		case 'q':
+			log_set_level(LOG_LEVEL_WARNING);
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		case 'V':
+			printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
+			return 0;
+		default:
+			/* getopt_long printed what was wrong. */
+			fprintf(stderr, "\n");
+			usage(stderr);
+			return EXIT_USAGE;
+		}
+	}
+	opt->paths = argv + optind;
+	opt->n_paths = (size_t)(argc - optind);
+
+	if (render_only && opt->command != CMD_RENDER)
+		return usage_error("%s is only for the render command",
+				   render_only);
+	if (opt->command == CMD_CHECK && opt->n_paths > 0)
+		return usage_error("check takes no PATH arguments, got '%s'",
+				   opt->paths[0]);
+	if (opt->command == CMD_RENDER && !opt->output)
+		return usage_error("%s needs -o OUT.{wav,mp3,ogg}", "render");
+	if (opt->command == CMD_RENDER && !opt->have_seconds)
+		return usage_error("%s needs -d SECONDS", "render");
+	if (opt->n_paths > CONFIG_PATHS_MAX)
+		return usage_error("too many PATH arguments (at most %d)",
+				   CONFIG_PATHS_MAX);
+	return -1;
+}
+
+/* What run needs beyond a valid file; check applies the same rules.
+ * Prints the one error line and returns false when it is not met. */
+static bool ready_for_run(const struct config *cfg, const char *file)
+{
+	if (cfg->n_library_paths == 0) {
+		fprintf(stderr, "%s: [library] path: missing (run needs at "
+			"least one library path, or PATH arguments)\n", file);
+		return false;
+	}
+	if (cfg->n_outputs == 0) {
+		fprintf(stderr, "%s: [output.NAME]: missing (run needs at least "
+			"one output, e.g. [output.mp3] with mount and format)\n",
+			file);
+		return false;
+	}
+	return true;
+}
+
+static void print_summary(const struct config *cfg)
+{
+	printf("%s: ok\n", cfg->file);
+	printf("library: %zu path%s, database %s, tracks of %g..%g s\n",
+	       cfg->n_library_paths, cfg->n_library_paths == 1 ? "" : "s",
+	       cfg->database, cfg->min_duration_s, cfg->max_duration_s);
+	for (size_t i = 0; i < cfg->n_library_paths; i++) {
+		struct stat st;
+		const char *p = cfg->library_paths[i];
+		if (stat(p, &st) != 0)
+			printf("  path %s (warning: %s)\n", p, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			printf("  path %s (warning: not a directory)\n", p);
+		else
+			printf("  path %s\n", p);
+	}
+	printf("icecast: %s@%s:%d%s, password %s, station \"%s\"%s\n",
+	       cfg->icecast_user, cfg->icecast_host, cfg->icecast_port,
+	       cfg->icecast_tls ? " (TLS)" : "",
+	       cfg->icecast_password[0] ? "set" : "not set", cfg->station_name,
+	       cfg->station_public ? ", listed in directories" : "");
+	for (size_t i = 0; i < cfg->n_outputs; i++) {
+		const struct config_output *o = &cfg->outputs[i];
+		printf("output %s: %s, %s", o->name, o->mount,
+		       config_format_name(o->format));
+		if (o->format == OUTPUT_FORMAT_MP3 && o->bitrate_kbps > 0)
+			printf(" %d kbps CBR\n", o->bitrate_kbps);
+		else if (o->format == OUTPUT_FORMAT_MP3)
+			printf(" VBR quality %g\n", o->quality);
+		else
+			printf(" quality %g%s\n", o->quality,
+			       o->chained ? ", chained" : "");
+	}
+	printf("mix: crossfade %g s\n", cfg->crossfade_s);
+}
+
+static struct config *load_or_print(const char *file)
+{
+	char err[CONFIG_ERROR_MAX];
+	struct config *cfg = config_load(file, err, sizeof(err));
+
+	if (!cfg)
+		fprintf(stderr, "%s\n", err);
+	return cfg;
+}
+
+static int cmd_check(const struct options *opt)
+{
+	const char *file = opt->config_file ? opt->config_file : DEFAULT_CONFIG;
+	struct config *cfg = load_or_print(file);
+	int rc = EXIT_USAGE;
+
+	if (!cfg)
+		goto out;
+	if (!ready_for_run(cfg, file))
+		goto out;
+	print_summary(cfg);
+	rc = fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+out:
+	config_destroy(cfg);
+	return rc;
+}
+
+static int cmd_run(const struct options *opt)
+{
+	const char *file = opt->config_file ? opt->config_file : DEFAULT_CONFIG;
+	struct config *cfg = load_or_print(file);
+	int rc;
+
+	if (!cfg)
+		return EXIT_USAGE;
+	if (opt->n_paths > 0 &&
+	    config_set_library_paths(cfg, opt->paths, opt->n_paths) != 0) {
+		fprintf(stderr, "foreverfm: out of memory\n");
+		config_destroy(cfg);
+		return EXIT_RUNTIME;
+	}
+	if (!ready_for_run(cfg, file)) {
+		config_destroy(cfg);
+		return EXIT_USAGE;
+	}
+	/* station_run owns cfg from here on. */
+	rc = station_run(file, cfg, opt->n_paths ? opt->paths : NULL,
+			 opt->n_paths);
+	return rc == 0 ? 0 : EXIT_RUNTIME;
+}
+
+static int cmd_render(const struct options *opt)
+{
+	struct config *cfg;
+	uint64_t seed = opt->seed;
+	int rc = EXIT_USAGE;
+
+	if (opt->config_file)
+		cfg = load_or_print(opt->config_file);
+	else if (!(cfg = config_defaults()))
+		fprintf(stderr, "foreverfm: out of memory\n");
+	if (!cfg)
+		return opt->config_file ? EXIT_USAGE : EXIT_RUNTIME;
+	if (opt->n_paths > 0 &&
+	    config_set_library_paths(cfg, opt->paths, opt->n_paths) != 0) {
+		fprintf(stderr, "foreverfm: out of memory\n");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (cfg->n_library_paths == 0) {
+		rc = usage_error("%s needs PATH arguments or -c FILE with "
+				 "[library] path", "render");
+		goto out;
+	}
+	if (strcmp(cfg->database, DEFAULT_DATABASE) == 0) {
+		char *mem = strdup(":memory:");
+		if (!mem) {
+			rc = EXIT_RUNTIME;
+			goto out;
+		}
+		free(cfg->database);
+		cfg->database = mem;
+	}
+	if (!opt->have_seed) {
+		struct timespec now;
+		clock_gettime(CLOCK_REALTIME, &now);
+		seed = ((uint64_t)now.tv_sec * 1000000007u) ^
+		       (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 32);
+	}
+	int r = render_run(cfg, opt->output, opt->seconds, seed);
+	rc = r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
+out:
+	config_destroy(cfg);
+	return rc;
 }
 
 int main(int argc, char **argv)
 {
-	if (argc > 1 && strcmp(argv[1], "--version") == 0) {
-		printf("%s %s\n", PACKAGE_NAME, PACKAGE_VERSION);
-		return 0;
+	struct options opt = { 0 };
+	int rc = parse_args(argc, argv, &opt);
+
+	if (rc >= 0)
+		return rc;
+	switch (opt.command) {
+	case CMD_CHECK:
+		return cmd_check(&opt);
+	case CMD_RENDER:
+		return cmd_render(&opt);
+	case CMD_RUN:
+		break;
 	}
-	usage(argc > 1 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
-	return argc > 1 && strcmp(argv[1], "--help") == 0 ? 0 : 2;
+	return cmd_run(&opt);
 }

@@ -3,7 +3,8 @@
 #
 # icecast-harness.sh - a real icecast2 on a free loopback port, for tests.
 #
-#   icecast-harness.sh start DIR     start one; prints its port
+#   icecast-harness.sh start DIR [PORT]  start one (on PORT, else a free
+#                                    port); prints its port
 #   icecast-harness.sh stop DIR      stop it (and wait until it is gone)
 #   icecast-harness.sh restart DIR   stop, then start again on the same port
 #   icecast-harness.sh logs DIR      print its error and access logs
@@ -183,7 +184,7 @@ cmd_stop() {
 	exit 99
 }
 case $1 in
-start) cmd_start "$2" ;;
+start) cmd_start "$2" "${3:-}" ;;
 stop) cmd_stop "$2" ;;
 restart)
 	port=$(cat "$2/port" 2>/dev/null) || die "$2 has no port"

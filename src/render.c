@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * render — the mix of a library into a WAV, MP3 or Ogg file, as fast as the
+ * CPU allows. See render.h for the formats and the guarantees.
+ *
+ * The mixer runs in its own thread exactly as in the station; this thread
+ * is the ring's only reader. The ring never evicts it (stall 0): it is the
+ * consumer that sets the pace. Reading stops at exactly SECONDS * 44100
+ * frames whether or not the mixer closed the ring there, so the length of
+ * the file is exact; then the ring is closed and the mixer joined.
+ */
+#include "autoconfig.h"
+
+#include "render.h"
+
+#include "catalog.h"
+#include "decode.h"
+#include "encode.h"
+#include "log.h"
+#include "mixer.h"
+#include "ring.h"
+#include "source_dir.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#define RENDER_RING_FRAMES 44100        /* 1 s */
+#define RENDER_MARKERS_MAX 64
+#define RENDER_FADEOUT_S 2.0
+#define RENDER_MAX_TRACKS 100000
+#define RENDER_BLOCK_FRAMES ENCODE_FRAMES_MAX
+/* A hang guard, not a timing: the mixer produces audio far faster than
+ * real time, so a minute without a frame means it is stuck. */
+#define RENDER_STALL_MS 60000
+#define RENDER_MP3_KBPS 192
+#define RENDER_OGG_QUALITY 0.5
+#define WAV_HEADER_BYTES 44
+#define WAV_DATA_MAX (0xFFFFFFFFu - (WAV_HEADER_BYTES - 8))
+
+enum render_format { RENDER_WAV, RENDER_MP3, RENDER_OGG };
+
+static volatile sig_atomic_t render_interrupted;
+
+static void on_interrupt(int sig)
+{
+	render_interrupted = sig;
+}
+
+static int format_from_path(const char *path, enum render_format *fmt)
+{
+	const char *slash = strrchr(path, '/');
+	const char *dot = strrchr(slash ? slash : path, '.');
+
+	if (!dot)
+		return -EINVAL;
+	if (strcasecmp(dot, ".wav") == 0)
+		*fmt = RENDER_WAV;
+	else if (strcasecmp(dot, ".mp3") == 0)
+		*fmt = RENDER_MP3;
+	else if (strcasecmp(dot, ".ogg") == 0)
+		*fmt = RENDER_OGG;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static void put_le32(unsigned char *p, uint32_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+	p[2] = (unsigned char)(v >> 16);
+	p[3] = (unsigned char)(v >> 24);
+}
+
+static void put_le16(unsigned char *p, uint16_t v)
+{
+	p[0] = (unsigned char)v;
+	p[1] = (unsigned char)(v >> 8);
+}
+
+/* The canonical 44-byte RIFF header; the sizes are known in advance. */
+static void wav_header(unsigned char *h, uint32_t data_bytes)
+{
+	memcpy(h, "RIFF", 4);
+	put_le32(h + 4, data_bytes + WAV_HEADER_BYTES - 8);
+	memcpy(h + 8, "WAVEfmt ", 8);
+	put_le32(h + 16, 16);                       /* fmt chunk size */
+	put_le16(h + 20, 1);                        /* PCM */
+	put_le16(h + 22, DECODE_CHANNELS);
+	put_le32(h + 24, DECODE_RATE);
+	put_le32(h + 28, DECODE_RATE * DECODE_CHANNELS * 2); /* bytes/s */
+	put_le16(h + 32, DECODE_CHANNELS * 2);      /* block align */
+	put_le16(h + 34, 16);                       /* bits per sample */
+	memcpy(h + 36, "data", 4);
+	put_le32(h + 40, data_bytes);
+}
+
+static void wav_convert(const float *in, size_t n_samples, unsigned char *out)
+{
+	for (size_t i = 0; i < n_samples; i++) {
+		float v = in[i];
+		if (!(v > -1.0f)) /* also maps NaN to -1: never UB below */
+			v = -1.0f;
+		else if (v > 1.0f)
+			v = 1.0f;
+		long s = lrintf(v * 32767.0f);
+		put_le16(out + 2 * i, (uint16_t)(int16_t)s);
+	}
+}
+
+/* Encoder settings: the first matching output of the configuration, else
+ * render's defaults. */
+static void encode_params_for(const struct config *cfg,
+			      enum render_format fmt,
+			      struct encode_params *p)
+{
+	enum output_format want = fmt == RENDER_MP3 ? OUTPUT_FORMAT_MP3 :
+						      OUTPUT_FORMAT_OGG;
+
+	memset(p, 0, sizeof(*p));
+	p->format = want;
+	p->stream_title = cfg->station_name;
+	for (size_t i = 0; i < cfg->n_outputs; i++) {
+		if (cfg->outputs[i].format == want) {
+			p->bitrate_kbps = cfg->outputs[i].bitrate_kbps;
+			p->quality = cfg->outputs[i].quality;
+			p->chained = want == OUTPUT_FORMAT_OGG;
+			return;
+		}
+	}
+	if (want == OUTPUT_FORMAT_MP3) {
+		p->bitrate_kbps = RENDER_MP3_KBPS;
+	} else {
+		p->quality = RENDER_OGG_QUALITY;
+		p->chained = true;
+	}
+}
+
+static int write_all(FILE *f, const void *buf, size_t len)
+{
+	if (len && fwrite(buf, 1, len, f) != len)
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+static void format_time(uint64_t frame, char *out, size_t size)
+{
+	uint64_t s = frame / DECODE_RATE;
+	snprintf(out, size, "%02llu:%02llu:%02llu",
+		 (unsigned long long)(s / 3600),
+		 (unsigned long long)(s / 60 % 60),
+		 (unsigned long long)(s % 60));
+}
+
+static double elapsed_s(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - since->tv_sec) +
+	       (double)(now.tv_nsec - since->tv_nsec) / 1e9;
+}
+
+static int scan_library(struct catalog *cat, const struct config *cfg,
+			size_t *playable)
+{
+	struct source_dir_stats stats = { 0 };
+	struct timespec t0;
+	int64_t one;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	rc = source_dir_scan(cat, cfg->library_paths, cfg->n_library_paths,
+			     &stats);
+	if (rc < 0) {
+		log_error("render: library scan failed: %s", strerror(-rc));
+		return rc;
+	}
+	rc = catalog_playable_ids(cat, &one, 1, playable);
+	if (rc < 0)
+		return rc;
+	/* source_dir logged the counts of the scan itself. */
+	log_info("render: library: %zu playable track%s (scan took %.1f s)",
+		 *playable, *playable == 1 ? "" : "s", elapsed_s(&t0));
+	if (*playable == 0)
+		log_warning("render: the library is empty (no playable "
+			    "tracks): the mix is silence");
+	return 0;
+}
+
+int render_run(const struct config *cfg, const char *out_path, double seconds,
+	       uint64_t seed)
+{
+	enum render_format fmt;
+	char tmp_path[PATH_MAX];
+	unsigned char header[WAV_HEADER_BYTES];
+	float *block = NULL;
+	unsigned char *pcm16 = NULL;
+	struct catalog *cat = NULL;
+	struct ring *ring = NULL;
+	struct mixer *mixer = NULL;
+	struct encoder *enc = NULL;
+	FILE *f = NULL;
+	bool created = false;
+	struct sigaction sa, old_int, old_term;
+	struct timespec t0;
+	uint64_t total_frames, done = 0, tracks = 0;
+	size_t playable = 0;
+	const unsigned char *bytes;
+	size_t n_bytes;
+	int rc = 0;
+
+	if (format_from_path(out_path, &fmt) != 0) {
+		log_error("render: %s: unknown format; the file name must end "
+			  "in .wav, .mp3 or .ogg", out_path);
+		return -EINVAL;
+	}
+	if (!(seconds > 0) || !isfinite(seconds)) {
+		log_error("render: the duration must be > 0 seconds");
+		return -EINVAL;
+	}
+	total_frames = (uint64_t)llround(seconds * DECODE_RATE);
+	if (total_frames == 0)
+		total_frames = 1;
+	if (fmt == RENDER_WAV &&
+	    total_frames > WAV_DATA_MAX / (DECODE_CHANNELS * 2)) {
+		log_error("render: %s: a WAV file holds at most %u s; use .mp3 "
+			  "or .ogg", out_path,
+			  (unsigned)(WAV_DATA_MAX / (DECODE_CHANNELS * 2) /
+				     DECODE_RATE));
+		return -EINVAL;
+	}
+	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path) >=
+	    sizeof(tmp_path)) {
+		log_error("render: output path too long");
+		return -ENAMETOOLONG;
+	}
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	render_interrupted = 0;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_interrupt;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+
+	/* Open the file first: an unwritable place fails before the scan. */
+	int fd = open(tmp_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			      O_NOFOLLOW, 0666);
+	created = fd >= 0;
+	if (fd < 0 || !(f = fdopen(fd, "wb"))) {
+		rc = -errno;
+		log_error("render: %s: %s", tmp_path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto out;
+	}
+
+	block = malloc(RENDER_BLOCK_FRAMES * DECODE_CHANNELS * sizeof(float));
+	pcm16 = malloc(RENDER_BLOCK_FRAMES * DECODE_CHANNELS * 2);
+	if (!block || !pcm16) {
+		rc = -ENOMEM;
+		log_error("render: out of memory");
+		goto out;
+	}
+	if (fmt == RENDER_WAV) {
+		wav_header(header, (uint32_t)(total_frames * DECODE_CHANNELS *
+					      2));
+		if ((rc = write_all(f, header, sizeof(header))) < 0)
+			goto write_failed;
+	} else {
+		struct encode_params ep;
+		char err[256];
+		encode_params_for(cfg, fmt, &ep);
+		enc = encode_create(&ep, err, sizeof(err));
+		if (!enc) {
+			rc = errno ? -errno : -EINVAL;
+			log_error("render: encoder: %s", err);
+			goto out;
+		}
+	}
+
+	cat = catalog_open(cfg->database);
+	if (!cat) {
+		rc = errno ? -errno : -EIO;
+		log_error("render: cannot open the catalog %s", cfg->database);
+		goto out;
+	}
+	if ((rc = scan_library(cat, cfg, &playable)) < 0)
+		goto out;
+
+	ring = ring_create(RENDER_RING_FRAMES, 1, RENDER_MARKERS_MAX, 0);
+	if (!ring) {
+		rc = -errno;
+		log_error("render: ring: %s", strerror(errno));
+		goto out;
+	}
+	if ((rc = ring_reader_attach(ring, 0, NULL, NULL)) < 0) {
+		log_error("render: ring: %s", strerror(-rc));
+		goto out;
+	}
+	struct mixer_params mp = {
+		.crossfade_s = cfg->crossfade_s,
+		.fadeout_s = RENDER_FADEOUT_S,
+		.seed = seed,
+		.stop_after_frames = total_frames,
+		.max_tracks = RENDER_MAX_TRACKS,
+	};
+	mixer = mixer_create(cat, ring, &mp);
+	if (!mixer) {
+		rc = -errno;
+		log_error("render: mixer: %s", strerror(errno));
+		goto out;
+	}
+	log_info("render: %s: %.1f s, seed %llu", out_path,
+		 (double)total_frames / DECODE_RATE, (unsigned long long)seed);
+	if ((rc = mixer_start(mixer)) < 0) {
+		log_error("render: mixer: %s", strerror(-rc));
+		goto out;
+	}
+
+	while (done < total_frames) {
+		struct ring_marker marker;
+		bool has_marker = false;
+		size_t want = RENDER_BLOCK_FRAMES;
+
+		if (render_interrupted) {
+			log_error("render: interrupted");
+			rc = -EINTR;
+			goto out;
+		}
+		if (want > total_frames - done)
+			want = (size_t)(total_frames - done);
+		ssize_t n = ring_read_timed(ring, 0, block, want, &marker,
+					    &has_marker, RENDER_STALL_MS);
+		if (n == -ETIMEDOUT) {
+			log_error("render: no audio from the mixer for %d s",
+				  RENDER_STALL_MS / 1000);
+			rc = -ETIMEDOUT;
+			goto out;
+		}
+		if (n < 0) {
+			rc = (int)n;
+			log_error("render: ring: %s", strerror(-rc));
+			goto out;
+		}
+		if (n == 0) {
+			log_error("render: the mix ended after %.1f s of %.1f s",
+				  (double)done / DECODE_RATE,
+				  (double)total_frames / DECODE_RATE);
+			rc = -EIO;
+			goto out;
+		}
+		if (has_marker) {
+			char at[32];
+			format_time(done, at, sizeof(at));
+			tracks += marker.track_id != 0;
+			log_info("render: %s %s", at, marker.track_id ?
+				 marker.display : "(silence)");
+			if (enc && fmt == RENDER_OGG && marker.track_id) {
+				/* Untagged: the title players show is the
+				 * ICY one, the file name. */
+				bool untagged = !marker.artist[0] &&
+						!marker.title[0];
+				rc = encode_track(enc, marker.artist,
+						  untagged ? marker.display :
+						  marker.title, &bytes,
+						  &n_bytes);
+				if (rc < 0) {
+					log_error("render: encoder: %s",
+						  strerror(-rc));
+					goto out;
+				}
+				if ((rc = write_all(f, bytes, n_bytes)) < 0)
+					goto write_failed;
+			}
+		}
+		if (fmt == RENDER_WAV) {
+			wav_convert(block, (size_t)n * DECODE_CHANNELS, pcm16);
+			rc = write_all(f, pcm16, (size_t)n * DECODE_CHANNELS * 2);
+		} else {
+			rc = encode_write(enc, block, (size_t)n, &bytes,
+					  &n_bytes);
+			if (rc < 0) {
+				log_error("render: encoder: %s", strerror(-rc));
+				goto out;
+			}
+			rc = write_all(f, bytes, n_bytes);
+		}
+		if (rc < 0)
+			goto write_failed;
+		done += (uint64_t)n;
+	}
+
+	/* The mixer may still be fading into a full ring: end it. */
+	ring_close(ring);
+	rc = mixer_join(mixer);
+	if (rc < 0) {
+		log_error("render: mixer: %s", strerror(-rc));
+		goto out;
+	}
+	if (enc) {
+		if ((rc = encode_finish(enc, &bytes, &n_bytes)) < 0) {
+			log_error("render: encoder: %s", strerror(-rc));
+			goto out;
+		}
+		if ((rc = write_all(f, bytes, n_bytes)) < 0)
+			goto write_failed;
+	}
+	if (fflush(f) != 0 || fsync(fileno(f)) != 0) {
+		rc = -errno;
+		goto write_failed;
+	}
+	rc = fclose(f) == 0 ? 0 : -errno;
+	f = NULL;
+	if (rc < 0)
+		goto write_failed;
+	if (rename(tmp_path, out_path) != 0) {
+		rc = -errno;
+		log_error("render: rename %s to %s: %s", tmp_path, out_path,
+			  strerror(errno));
+		goto out;
+	}
+	double took = elapsed_s(&t0);
+	log_info("render: wrote %s: %.1f s, %llu track change%s, in %.1f s "
+		 "(%.0fx real time)", out_path,
+		 (double)total_frames / DECODE_RATE, (unsigned long long)tracks,
+		 tracks == 1 ? "" : "s", took,
+		 took > 0 ? (double)total_frames / DECODE_RATE / took : 0.0);
+	goto out;
+
+write_failed:
+	log_error("render: writing %s: %s", tmp_path, strerror(-rc));
+out:
+	/* Closes the ring if the mixer still runs, and joins it. */
+	mixer_destroy(mixer);
+	ring_destroy(ring);
+	catalog_close(cat);
+	encode_destroy(enc);
+	if (f)
+		fclose(f);
+	if (rc < 0 && created)
+		unlink(tmp_path);
+	free(block);
+	free(pcm16);
+	sigaction(SIGINT, &old_int, NULL);
+	sigaction(SIGTERM, &old_term, NULL);
+	return rc;
+}

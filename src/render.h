@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * render — the `render` command: the mix of a library, written to a file as
+ * fast as the CPU allows, with no Icecast and no real-time pacing.
+ *
+ * The library paths of cfg are scanned into the catalog cfg->database
+ * (main passes ":memory:" unless the configuration names a database), a
+ * mixer with fadeout 2 s and stop_after_frames = SECONDS * 44100 writes into
+ * a ring with one reader, and the calling thread reads that ring and writes
+ * the file. The format follows the extension of OUT_PATH (case-insensitive):
+ *   .wav  16-bit PCM, 44.1 kHz stereo, little-endian RIFF (at most 4 GiB,
+ *         about 6 h 45 min); samples are clipped to -1..1 and rounded;
+ *   .mp3  LAME, the settings of the first [output.*] with format = mp3 in
+ *         cfg, else 192 kbps CBR;
+ *   .ogg  Vorbis, the settings of the first [output.*] with format = ogg,
+ *         else quality 0.5; chained: every track starts a new logical
+ *         stream whose comments carry its artist and title.
+ * Each track change is logged at info level: "render: 00:01:23 Artist -
+ * Title". An empty library gives a file of silence (and a warning).
+ *
+ * The file is written as OUT_PATH.tmp and renamed over OUT_PATH only when
+ * complete and synced, so a failed or interrupted (SIGINT, SIGTERM) render
+ * never leaves a partial file under the final name; the .tmp is removed.
+ *
+ * Returns 0; -EINVAL for a request that cannot be done (unknown extension,
+ * SECONDS not > 0, WAV over 4 GiB), before anything is written; -EINTR when
+ * interrupted; another negative errno for a runtime failure. Every failure
+ * is logged once.
+ * Thread rules: runs in the calling thread (plus the mixer thread it
+ * starts); installs SIGINT/SIGTERM handlers for its duration.
+ */
+#ifndef FOREVERFM_RENDER_H
+#define FOREVERFM_RENDER_H
+
+#include <stdint.h>
+
+#include "config.h"
+
+int render_run(const struct config *cfg, const char *out_path, double seconds,
+	       uint64_t seed);
+
+#endif

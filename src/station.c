@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * station — the `run` command. See station.h for the signals and the
+ * shutdown rules.
+ *
+ * DESIGN
+ * Threads: the mixer (one), the outputs (one per mount), and this one, the
+ * main thread, which owns everything else: it waits for signals with
+ * sigtimedwait() (1 s at a time, for the periodic status line), and does
+ * reload and shutdown itself. Signals are blocked in every thread, so no
+ * handler ever runs; this is the "handler only sets a flag" rule taken one
+ * step further: there is no handler at all, and no flag to poll.
+ *
+ * Reload keeps two configurations: the one the outputs and the catalog were
+ * built from ("boot": [icecast], [output.*] and database are compared
+ * against it, so a pending restart keeps being reported on every reload),
+ * and the current one (library paths, crossfade).
+ *
+ * Shutdown runs the joins (mixer, then every output) in a short-lived
+ * reaper thread, while the main thread keeps the deadline: output_join()
+ * has no timeout of its own, and a hung Icecast must not keep a stopping
+ * service alive. When nothing is connected there is nobody to fade for,
+ * and the ring is closed at once.
+ */
+#include "autoconfig.h"
+
+#include "station.h"
+
+#include "catalog.h"
+#include "decode.h"
+#include "log.h"
+#include "mixer.h"
+#include "output.h"
+#include "ring.h"
+#include "source_dir.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define STATION_RING_FRAMES (3 * DECODE_RATE)   /* 3 s */
+#define STATION_MARKERS_MAX 64
+#define STATION_STALL_MS 2000
+#define STATION_FADEOUT_S 2.0
+#define STATION_MAX_TRACKS 100000
+#define STATION_SHUTDOWN_S 10
+#define STATION_STATUS_PERIOD_S 60
+#define STATION_WAIT_MS 1000
+
+struct station {
+	const char *file;
+	struct config *boot;    /* what the catalog and outputs were made of */
+	struct config *cfg;     /* the current one; NULL: still boot */
+	char *const *paths;     /* command-line library paths, or NULL */
+	size_t n_paths;
+
+	struct catalog *cat;
+	struct ring *ring;
+	struct mixer *mixer;
+	struct output *outputs[CONFIG_OUTPUTS_MAX];
+	size_t n_outputs;
+	size_t n_started;
+
+	pthread_t reaper;
+	atomic_bool drained;
+	int mixer_rc;
+};
+
+static double monotonic_s(void)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+}
+
+static void warn_missing_paths(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_library_paths; i++) {
+		struct stat st;
+		const char *p = cfg->library_paths[i];
+		if (stat(p, &st) != 0)
+			log_warning("library: %s: %s (running anyway)", p,
+				    strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			log_warning("library: %s: not a directory (running "
+				    "anyway)", p);
+	}
+}
+
+/* Scans the library paths of cfg and logs what was found. */
+static int station_scan(struct catalog *cat, const struct config *cfg)
+{
+	struct source_dir_stats stats = { 0 };
+	double t0 = monotonic_s();
+	size_t playable = 0;
+	int64_t one;
+	int rc;
+
+	warn_missing_paths(cfg);
+	rc = source_dir_scan(cat, cfg->library_paths, cfg->n_library_paths,
+			     &stats);
+	if (rc < 0) {
+		log_error("library: scan failed: %s", strerror(-rc));
+		return rc;
+	}
+	rc = catalog_playable_ids(cat, &one, 1, &playable);
+	if (rc < 0)
+		return rc;
+	/* source_dir logged the counts of the scan itself. */
+	log_info("library: scanned %zu path%s in %.1f s: %zu playable track%s",
+		 cfg->n_library_paths, cfg->n_library_paths == 1 ? "" : "s",
+		 monotonic_s() - t0, playable, playable == 1 ? "" : "s");
+	if (playable == 0)
+		log_warning("library: no playable tracks: streaming silence "
+			    "until music appears (add files, then send "
+			    "SIGHUP)");
+	return 0;
+}
+
+static bool icecast_differs(const struct config *a, const struct config *b)
+{
+	return strcmp(a->icecast_host, b->icecast_host) != 0 ||
+	       a->icecast_port != b->icecast_port ||
+	       strcmp(a->icecast_user, b->icecast_user) != 0 ||
+	       strcmp(a->icecast_password, b->icecast_password) != 0 ||
+	       a->icecast_tls != b->icecast_tls ||
+	       strcmp(a->station_name, b->station_name) != 0 ||
+	       strcmp(a->station_description, b->station_description) != 0 ||
+	       strcmp(a->station_genre, b->station_genre) != 0 ||
+	       strcmp(a->station_url, b->station_url) != 0 ||
+	       a->station_public != b->station_public;
+}
+
+static bool outputs_differ(const struct config *a, const struct config *b)
+{
+	if (a->n_outputs != b->n_outputs)
+		return true;
+	for (size_t i = 0; i < a->n_outputs; i++) {
+		const struct config_output *x = &a->outputs[i];
+		const struct config_output *y = &b->outputs[i];
+		if (strcmp(x->name, y->name) != 0 ||
+		    strcmp(x->mount, y->mount) != 0 || x->format != y->format ||
+		    x->bitrate_kbps != y->bitrate_kbps ||
+		    x->quality != y->quality || x->chained != y->chained)
+			return true;
+	}
+	return false;
+}
+
+/* SIGHUP. Never stops the stream: any failure keeps what runs. */
+static void station_reload(struct station *st)
+{
+	char err[CONFIG_ERROR_MAX];
+	struct config *cfg;
+
+	log_info("reload: reading %s", st->file);
+	cfg = config_load(st->file, err, sizeof(err));
+	if (!cfg) {
+		log_error("reload: %s (keeping the running configuration)",
+			  err);
+		return;
+	}
+	if (st->n_paths > 0 &&
+	    config_set_library_paths(cfg, st->paths, st->n_paths) != 0) {
+		log_error("reload: out of memory (keeping the running "
+			  "configuration)");
+		config_destroy(cfg);
+		return;
+	}
+	if (cfg->n_library_paths == 0) {
+		log_error("reload: %s: [library] path: missing (keeping the "
+			  "running configuration)", st->file);
+		config_destroy(cfg);
+		return;
+	}
+	if (icecast_differs(st->boot, cfg))
+		log_warning("reload: the [icecast] changes need a restart to "
+			    "take effect");
+	if (outputs_differ(st->boot, cfg))
+		log_warning("reload: the [output.*] changes need a restart to "
+			    "take effect");
+	if (strcmp(st->boot->database, cfg->database) != 0)
+		log_warning("reload: the [library] database change needs a "
+			    "restart to take effect");
+	if (cfg->crossfade_s != (st->cfg ? st->cfg : st->boot)->crossfade_s)
+		log_info("reload: crossfade %g s from the next transition",
+			 cfg->crossfade_s);
+
+	/* The mixer keeps playing from the catalog while this runs. */
+	if (station_scan(st->cat, cfg) < 0)
+		log_error("reload: rescan failed; the library may be "
+			  "incomplete until the next SIGHUP");
+	mixer_library_changed(st->mixer);
+	mixer_set_crossfade(st->mixer, cfg->crossfade_s);
+	config_destroy(st->cfg);
+	st->cfg = cfg;
+}
+
+static void station_status(struct station *st, enum log_level level)
+{
+	char line[LOG_LINE_MAX];
+	struct mixer_stats ms;
+	struct catalog_track *track = NULL;
+	char title[2 * DECODE_TAG_MAX + 4] = "silence";
+	size_t used;
+	int n;
+
+	if (level > log_get_level())
+		return;
+	mixer_get_stats(st->mixer, &ms);
+	/* catalog_track holds PATH_MAX and the tags: too big for the
+	 * stack of a status line. */
+	if (ms.current_track_id > 0 && (track = malloc(sizeof(*track))) &&
+	    catalog_track_get(st->cat, ms.current_track_id, track) == 0)
+		decode_display_title(track->artist, track->title, track->path,
+				     title, sizeof(title));
+	free(track);
+
+	n = snprintf(line, sizeof(line), "status: playing \"%s\"; %" PRIu64
+		     " tracks started, %" PRIu64 " failed;", title,
+		     ms.tracks_started, ms.tracks_failed);
+	used = n > 0 && (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
+	for (size_t i = 0; i < st->n_outputs && used < sizeof(line) - 1; i++) {
+		struct output_stats os;
+		output_get_stats(st->outputs[i], &os);
+		n = snprintf(line + used, sizeof(line) - used,
+			     " %s %s %s, %.1f MB sent, %" PRIu64 " connects, %"
+			     PRIu64 " failures%s", st->boot->outputs[i].name,
+			     st->boot->outputs[i].mount,
+			     os.connected ? "connected" : "disconnected",
+			     (double)os.bytes_sent / 1e6, os.connects,
+			     os.failures, i + 1 < st->n_outputs ? ";" : "");
+		if (n < 0)
+			break;
+		used += (size_t)n < sizeof(line) - used ? (size_t)n :
+			sizeof(line) - used - 1;
+	}
+	log_msg(level, "%s", line);
+}
+
+static void *reaper_main(void *arg)
+{
+	struct station *st = arg;
+
+	st->mixer_rc = mixer_join(st->mixer);
+	for (size_t i = 0; i < st->n_started; i++)
+		output_join(st->outputs[i]);
+	atomic_store(&st->drained, true);
+	return NULL;
+}
+
+static bool any_connected(struct station *st)
+{
+	for (size_t i = 0; i < st->n_started; i++) {
+		struct output_stats os;
+		output_get_stats(st->outputs[i], &os);
+		if (os.connected)
+			return true;
+	}
+	return false;
+}
+
+/* SIGTERM/SIGINT. Returns only when everything was joined in time. */
+static void station_stop(struct station *st, const sigset_t *set, int sig)
+{
+	double deadline = monotonic_s() + STATION_SHUTDOWN_S;
+	int rc;
+
+	if (any_connected(st)) {
+		log_info("stopping on %s: fading out over %g s", strsignal(sig),
+			 STATION_FADEOUT_S);
+		mixer_fade_out(st->mixer);
+	} else {
+		log_info("stopping on %s: no output connected, stopping now",
+			 strsignal(sig));
+		ring_close(st->ring);
+	}
+	rc = pthread_create(&st->reaper, NULL, reaper_main, st);
+	if (rc != 0) {
+		log_error("stopping: cannot start the reaper thread: %s; "
+			  "exiting now", strerror(rc));
+		_exit(0);
+	}
+	while (!atomic_load(&st->drained)) {
+		double left = deadline - monotonic_s();
+		if (left <= 0) {
+			log_warning("stopping: the outputs did not finish within "
+				    "%d s; exiting now", STATION_SHUTDOWN_S);
+			_exit(0);
+		}
+		if (left > 0.1)
+			left = 0.1;
+		struct timespec ts = {
+			.tv_sec = 0,
+			.tv_nsec = (long)(left * 1e9),
+		};
+		int s = sigtimedwait(set, NULL, &ts);
+		if (s == SIGTERM || s == SIGINT) {
+			log_warning("stopping: %s again; exiting now",
+				    strsignal(s));
+			_exit(0);
+		}
+		if (s == SIGUSR1)
+			station_status(st, LOG_LEVEL_INFO);
+		/* SIGHUP while stopping: nothing left to reload. */
+	}
+	pthread_join(st->reaper, NULL);
+	if (st->mixer_rc < 0)
+		log_warning("stopping: the mixer ended with: %s",
+			    strerror(-st->mixer_rc));
+	log_info("stopped");
+}
+
+int station_run(const char *config_file, struct config *cfg,
+		char *const *paths, size_t n_paths)
+{
+	struct station st = { 0 };
+	sigset_t set;
+	struct sigaction ign;
+	int rc = 0;
+
+	st.file = config_file;
+	st.boot = cfg;
+	st.paths = paths;
+	st.n_paths = n_paths;
+	atomic_init(&st.drained, false);
+
+	log_info("%s %s: %zu output%s, %zu library path%s, catalog %s",
+		 PACKAGE_NAME, PACKAGE_VERSION, cfg->n_outputs,
+		 cfg->n_outputs == 1 ? "" : "s", cfg->n_library_paths,
+		 cfg->n_library_paths == 1 ? "" : "s", cfg->database);
+
+	st.cat = catalog_open(cfg->database);
+	if (!st.cat) {
+		rc = errno ? -errno : -EIO;
+		log_error("cannot open the catalog %s: %s", cfg->database,
+			  strerror(-rc));
+		goto out;
+	}
+	if ((rc = station_scan(st.cat, cfg)) < 0)
+		goto out;
+
+	/* Before any thread exists, so that every thread inherits it. */
+	memset(&ign, 0, sizeof(ign));
+	ign.sa_handler = SIG_IGN;
+	sigemptyset(&ign.sa_mask);
+	sigaction(SIGPIPE, &ign, NULL);
+	sigemptyset(&set);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGUSR1);
+	if ((rc = pthread_sigmask(SIG_BLOCK, &set, NULL)) != 0) {
+		rc = -rc;
+		log_error("pthread_sigmask: %s", strerror(-rc));
+		goto out;
+	}
+
+	st.ring = ring_create(STATION_RING_FRAMES, cfg->n_outputs,
+			      STATION_MARKERS_MAX, STATION_STALL_MS);
+	if (!st.ring) {
+		rc = -errno;
+		log_error("ring: %s", strerror(errno));
+		goto out;
+	}
+	struct timespec now;
+	clock_gettime(CLOCK_REALTIME, &now);
+	struct mixer_params mp = {
+		.crossfade_s = cfg->crossfade_s,
+		.fadeout_s = STATION_FADEOUT_S,
+		.seed = ((uint64_t)now.tv_sec << 20) ^ (uint64_t)now.tv_nsec ^
+			(uint64_t)getpid(),
+		.stop_after_frames = 0,
+		.max_tracks = STATION_MAX_TRACKS,
+	};
+	st.mixer = mixer_create(st.cat, st.ring, &mp);
+	if (!st.mixer) {
+		rc = -errno;
+		log_error("mixer: %s", strerror(errno));
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_outputs; i++) {
+		st.outputs[i] = output_create(cfg, i, st.ring, (unsigned)i);
+		if (!st.outputs[i]) {
+			rc = errno ? -errno : -EIO;
+			log_error("output %s: %s", cfg->outputs[i].name,
+				  strerror(-rc));
+			goto out;
+		}
+		st.n_outputs++;
+	}
+	for (size_t i = 0; i < st.n_outputs; i++) {
+		if ((rc = output_start(st.outputs[i])) < 0) {
+			log_error("output %s: cannot start: %s",
+				  cfg->outputs[i].name, strerror(-rc));
+			goto out;
+		}
+		st.n_started++;
+	}
+	if ((rc = mixer_start(st.mixer)) < 0) {
+		log_error("mixer: cannot start: %s", strerror(-rc));
+		goto out;
+	}
+
+	double next_status = monotonic_s() + STATION_STATUS_PERIOD_S;
+	for (;;) {
+		struct timespec ts = {
+			.tv_sec = STATION_WAIT_MS / 1000,
+			.tv_nsec = (STATION_WAIT_MS % 1000) * 1000000L,
+		};
+		int sig = sigtimedwait(&set, NULL, &ts);
+		if (sig == SIGTERM || sig == SIGINT) {
+			station_stop(&st, &set, sig);
+			break;
+		}
+		if (sig == SIGHUP)
+			station_reload(&st);
+		else if (sig == SIGUSR1)
+			station_status(&st, LOG_LEVEL_INFO);
+		if (monotonic_s() >= next_status) {
+			station_status(&st, LOG_LEVEL_DEBUG);
+			next_status += STATION_STATUS_PERIOD_S;
+		}
+	}
+	rc = 0;
+out:
+	/* On a failed start: stop what started. The destroy functions
+	 * close, stop and join on their own. */
+	if (st.ring && rc < 0)
+		ring_close(st.ring);
+	for (size_t i = st.n_outputs; i-- > 0;)
+		output_destroy(st.outputs[i]);
+	mixer_destroy(st.mixer);
+	ring_destroy(st.ring);
+	catalog_close(st.cat);
+	/* The mask stays: a late signal must not kill a process that is
+	 * about to exit 0. */
+	config_destroy(st.cfg);
+	config_destroy(st.boot);
+	return rc;
+}

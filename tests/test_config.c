@@ -1,0 +1,650 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_config — the configuration loader against a table of good and bad
+ * INI files written to a scratch directory: exact "FILE:LINE: [SECTION] KEY:"
+ * prefixes for every bad one, the password never in a message, password
+ * files, repeated paths kept in order, relative paths, defaults, limits
+ * (outputs, paths, line length, file size), CRLF, BOM, empty files.
+ */
+#include "autoconfig.h"
+
+#include "config.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Put into every bad file that has a password: must never be echoed. */
+#define SECRET "s3cr3t-pw"
+#define ICE "[icecast]\npassword = " SECRET "\n"
+
+#define CHECK_PREFIX(s, prefix) do { \
+	if (strncmp((s), (prefix), strlen(prefix)) != 0) { \
+		fprintf(stderr, "%s:%d: \"%s\" does not start with \"%s\"\n", \
+			__FILE__, __LINE__, (s), (prefix)); \
+		exit(1); } } while (0)
+
+static char cwd[PATH_MAX];
+
+static void write_file(const char *name, const char *text, size_t len)
+{
+	FILE *f = fopen(name, "wb");
+	CHECK(f != NULL);
+	CHECK(fwrite(text, 1, len, f) == len);
+	CHECK(fclose(f) == 0);
+}
+
+static struct config *load_text(const char *text, char *err, size_t size)
+{
+	write_file("station.ini", text, strlen(text));
+	return config_load("station.ini", err, size);
+}
+
+struct bad_case {
+	const char *text;
+	const char *prefix; /* the message must start with this */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "[icecast]\nport = abc\n",
+	  "station.ini:2: [icecast] port: must be 1..65535, got 'abc'" },
+	{ "[icecast]\nport = 0\n",
+	  "station.ini:2: [icecast] port: must be 1..65535, got '0'" },
+	{ "[icecast]\nport = 65536\n",
+	  "station.ini:2: [icecast] port: must be 1..65535, got '65536'" },
+	{ "[icecast]\nport = 8000x\n",
+	  "station.ini:2: [icecast] port: must be 1..65535, got '8000x'" },
+	{ "[icecast]\nport = 80.0\n",
+	  "station.ini:2: [icecast] port: must be 1..65535, got '80.0'" },
+	{ "[icecast]\nport =\n",
+	  "station.ini:2: [icecast] port: must be 1..65535, got ''" },
+	{ "[icecast]\nport = 99999999999999999999999\n",
+	  "station.ini:2: [icecast] port: must be 1..65535" },
+	{ ICE "prot = 8000\n",
+	  "station.ini:3: [icecast] prot: unknown key (known: host, port" },
+	{ "; comment\n[brain]\nx = 1\n",
+	  "station.ini:2: [brain]: unknown section" },
+	{ "[library]\n[feeds]\n",
+	  "station.ini:2: [feeds]: unknown section" },
+	{ "[Library]\n", "station.ini:1: [Library]: unknown section" },
+	{ "port = 8000\n", "station.ini:1: port: outside of any section" },
+	{ ICE "just some words\n", "station.ini:3: expected \"key = value\"" },
+	{ ICE "[icecast\n",
+	  "station.ini:3: section header without closing ']'" },
+	{ "[icecast] port = 1\n",
+	  "station.ini:1: [icecast]: unexpected text after the section" },
+	{ ICE "password = other\n",
+	  "station.ini:3: [icecast] password: given twice (first on line 2)" },
+	{ "[icecast]\npassword =\n",
+	  "station.ini:2: [icecast] password: invalid: empty" },
+	{ "[icecast]\npassword = " SECRET "\x01x\n",
+	  "station.ini:2: [icecast] password: invalid: contains control" },
+	{ ICE "password_file = pw.txt\n",
+	  "station.ini:3: [icecast] password_file: cannot be used together "
+	  "with password (line 2)" },
+	{ "[icecast]\npassword_file = pw.txt\npassword = " SECRET "\n",
+	  "station.ini:3: [icecast] password: cannot be used together with "
+	  "password_file (line 2)" },
+	{ "[icecast]\npassword_file = missing.txt\n",
+	  "station.ini:2: [icecast] password_file: cannot open '" },
+	{ "[icecast]\npassword_file = empty.txt\n",
+	  "station.ini:2: [icecast] password_file: '" },
+	{ "[icecast]\npassword_file = long.txt\n",
+	  "station.ini:2: [icecast] password_file: invalid: the password in" },
+	{ "[icecast]\npassword_file = twolines.txt\n",
+	  "station.ini:2: [icecast] password_file: invalid: the password in" },
+	{ "[icecast]\npassword_file = .\n",
+	  "station.ini:2: [icecast] password_file: '" },
+	{ "[icecast]\npassword_file =\n",
+	  "station.ini:2: [icecast] password_file: must not be empty" },
+	{ "[icecast]\nhost =\n",
+	  "station.ini:2: [icecast] host: must not be empty" },
+	{ "[icecast]\nname = a\x1b[31mb\n",
+	  "station.ini:2: [icecast] name: must not contain control characters,"
+	  " got 'a?[31mb'" },
+	{ "[icecast]\ntls = maybe\n",
+	  "station.ini:2: [icecast] tls: must be yes or no" },
+	{ "[icecast]\npublic = 2\n",
+	  "station.ini:2: [icecast] public: must be yes or no" },
+	{ "[mix]\ncrossfade_seconds = 31\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30, "
+	  "got '31'" },
+	{ "[mix]\ncrossfade_seconds = -1\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30" },
+	{ "[mix]\ncrossfade_seconds = nan\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30" },
+	{ "[mix]\ncrossfade_seconds = inf\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30" },
+	{ "[mix]\ncrossfade_seconds = 1e400\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30" },
+	{ "[mix]\ncrossfade_seconds = 0x10\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30" },
+	{ "[mix]\ncrossfade_seconds = 5 s\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30, "
+	  "got '5 s'" },
+	{ "[mix]\ncrossfade_seconds = 6 ; default\n",
+	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30, "
+	  "got '6 ; default'" },
+	{ "[mix]\ncrossfade_seconds = 5\ncrossfade_seconds = 6\n",
+	  "station.ini:3: [mix] crossfade_seconds: given twice (first on "
+	  "line 2)" },
+	{ "[library]\nmin_duration = 600\n",
+	  "station.ini:2: [library] min_duration: must be less than "
+	  "max_duration (600), got 600" },
+	{ "[library]\nmax_duration = 700\nmin_duration = 800\n",
+	  "station.ini:3: [library] min_duration: must be less than "
+	  "max_duration (700), got 800" },
+	{ "[library]\nmin_duration = 100\nmax_duration = 50\n",
+	  "station.ini:3: [library] max_duration: must be greater than "
+	  "min_duration (100), got 50" },
+	{ "[library]\npath =\n",
+	  "station.ini:2: [library] path: must not be empty" },
+	{ "[library]\ndatabase =\n",
+	  "station.ini:2: [library] database: must not be empty" },
+	{ ICE "[output.mp3]\nmount = forever.mp3\nformat = mp3\n",
+	  "station.ini:4: [output.mp3] mount: must be \"/\" and a name" },
+	{ ICE "[output.mp3]\nmount = /\nformat = mp3\n",
+	  "station.ini:4: [output.mp3] mount: must be \"/\" and a name" },
+	{ ICE "[output.mp3]\nmount = /a b\nformat = mp3\n",
+	  "station.ini:4: [output.mp3] mount: must be \"/\" and a name" },
+	{ ICE "[output.mp3]\nmount = /x\nformat = aac\n",
+	  "station.ini:5: [output.mp3] format: must be mp3 or ogg, got 'aac'" },
+	{ ICE "[output.mp3]\nmount = /x\nformat = mp3\nbitrate = 100\n",
+	  "station.ini:6: [output.mp3] bitrate: must be an MP3 bitrate in kbps"
+	  " (32 40 48 56 64 80 96 112 128 160 192 224 256 320), got '100'" },
+	{ ICE "[output.mp3]\nmount = /x\nformat = mp3\nbitrate = 128k\n",
+	  "station.ini:6: [output.mp3] bitrate: must be an MP3 bitrate" },
+	{ ICE "[output.o]\nmount = /x\nbitrate = 128\nformat = ogg\n",
+	  "station.ini:5: [output.o] bitrate: not available for format = ogg" },
+	{ ICE "[output.o]\nmount = /x\nformat = ogg\nquality = 1.5\n",
+	  "station.ini:6: [output.o] quality: must be -0.1..1.0 for ogg, "
+	  "got 1.5" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nquality = 10\n",
+	  "station.ini:6: [output.m] quality: must be 0..9 for mp3 (0 best), "
+	  "got 10" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nquality = 2\n"
+	  "bitrate = 192\n",
+	  "station.ini:7: [output.m] bitrate: give bitrate (CBR) or quality "
+	  "(VBR), not both" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nquality = x\n",
+	  "station.ini:6: [output.m] quality: must be a number" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nchained = yes\n",
+	  "station.ini:6: [output.m] chained: only for format = ogg" },
+	{ ICE "[output.m]\nformat = mp3\n",
+	  "station.ini:3: [output.m] mount: missing (required" },
+	{ ICE "[output.m]\n",
+	  "station.ini:3: [output.m] mount: missing (required" },
+	{ ICE "[output.m]\nmount = /x\n",
+	  "station.ini:3: [output.m] format: missing (mp3 or ogg)" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nmount = /y\n",
+	  "station.ini:6: [output.m] mount: given twice (first on line 4)" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nbogus = 1\n",
+	  "station.ini:6: [output.m] bogus: unknown key" },
+	{ ICE "[output.a]\nmount = /x\nformat = mp3\n"
+	  "[output.b]\nmount = /x\nformat = ogg\n",
+	  "station.ini:7: [output.b] mount: '/x' is already the mount of "
+	  "[output.a] (line 4)" },
+	{ ICE "[output.a b]\n",
+	  "station.ini:3: [output.NAME]: NAME must be 1 to 63 letters, digits,"
+	  " '_' or '-', got 'a b'" },
+	{ ICE "[output.]\n",
+	  "station.ini:3: [output.NAME]: NAME must be 1 to 63" },
+	{ ICE "[output.a.b]\n",
+	  "station.ini:3: [output.NAME]: NAME must be 1 to 63" },
+	{ ICE "[output.0123456789012345678901234567890123456789012345678901234"
+	  "567890123]\n",
+	  "station.ini:3: [output.NAME]: NAME must be 1 to 63" },
+	{ "[output.m]\nmount = /x\nformat = mp3\n",
+	  "station.ini:1: [icecast] password: missing: set password or "
+	  "password_file" },
+	{ "[library]\npath = /a\n\0path = /b\n", "station.ini:3: NUL byte" },
+	{ "\xEF\xBB\xBF[library]\r\nmin_duration = 1\r\nmax_duration = x\r\n",
+	  "station.ini:3: [library] max_duration: must be a number 1..86400, "
+	  "got 'x'" },
+};
+
+/* Secret files the table refers to, relative to the scratch directory. */
+static void write_secret_files(void)
+{
+	char longpw[400];
+	memset(longpw, 'p', sizeof(longpw) - 1);
+	longpw[sizeof(longpw) - 1] = '\0';
+	write_file("pw.txt", SECRET "\n", strlen(SECRET) + 1);
+	write_file("empty.txt", "\n", 1);
+	write_file("long.txt", longpw, strlen(longpw));
+	write_file("twolines.txt", SECRET "\nmore\n", strlen(SECRET) + 6);
+}
+
+static void test_bad_table(void)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		size_t len = strlen(c->text);
+		/* The NUL case: the text goes on after the embedded NUL. */
+		if (strstr(c->prefix, "NUL byte"))
+			len += 1 + strlen(c->text + len + 1);
+		write_file("station.ini", c->text, len);
+		memset(err, 'x', sizeof(err));
+		errno = 0;
+		struct config *cfg = config_load("station.ini", err,
+						 sizeof(err));
+		if (cfg || strncmp(err, c->prefix, strlen(c->prefix)) != 0) {
+			fprintf(stderr, "case %zu:\n%s\nexpected: %s\ngot:      "
+				"%s\n", i, c->text, c->prefix,
+				cfg ? "(loaded)" : err);
+			exit(1);
+		}
+		CHECK_INT(errno, ==, EINVAL);
+		CHECK(strchr(err, '\n') == NULL);
+		CHECK(strstr(err, "s3cr3t") == NULL);
+		CHECK(strlen(err) < sizeof(err));
+	}
+}
+
+static void test_defaults(void)
+{
+	struct config *cfg = config_defaults();
+	CHECK(cfg != NULL);
+	CHECK(cfg->file == NULL);
+	CHECK_INT(cfg->n_library_paths, ==, 0);
+	CHECK_STR(cfg->database, "/var/lib/foreverfm/catalog.db");
+	CHECK_NEAR(cfg->min_duration_s, 90, 0);
+	CHECK_NEAR(cfg->max_duration_s, 600, 0);
+	CHECK_STR(cfg->icecast_host, "127.0.0.1");
+	CHECK_INT(cfg->icecast_port, ==, 8000);
+	CHECK_STR(cfg->icecast_user, "source");
+	CHECK_STR(cfg->icecast_password, "");
+	CHECK(!cfg->icecast_tls);
+	CHECK_STR(cfg->station_name, "foreverfm");
+	CHECK(!cfg->station_public);
+	CHECK_INT(cfg->n_outputs, ==, 0);
+	CHECK_NEAR(cfg->crossfade_s, 6, 0);
+	config_destroy(cfg);
+	config_destroy(NULL);
+
+	/* An empty file, and one of comments only, are all defaults. */
+	const char *texts[] = { "", "; nothing\n# here\n\n   \n" };
+	for (size_t i = 0; i < 2; i++) {
+		char err[CONFIG_ERROR_MAX];
+		cfg = load_text(texts[i], err, sizeof(err));
+		CHECK(cfg != NULL);
+		CHECK_STR(cfg->file, "station.ini");
+		CHECK_INT(cfg->icecast_port, ==, 8000);
+		CHECK_STR(cfg->database, "/var/lib/foreverfm/catalog.db");
+		CHECK_INT(cfg->n_outputs, ==, 0);
+		config_destroy(cfg);
+	}
+}
+
+static void test_full(void)
+{
+	char err[CONFIG_ERROR_MAX];
+	char expect[PATH_MAX + 64];
+	const char *text =
+		"; foreverfm test station\n"
+		"[library]\n"
+		"path = /srv/music\n"
+		"  path = relative/dir\n"
+		"path = /srv/more music\n"
+		"database = db/catalog.db\n"
+		"min_duration = 30.5\n"
+		"max_duration = 1200\n"
+		"\n"
+		"[icecast]\n"
+		"host = icecast.example.org\n"
+		"port = 8443\n"
+		"user = dj\n"
+		"password = ab ;cd#ef\n"
+		"tls = on\n"
+		"name = Forever FM\n"
+		"description = Endless mix\n"
+		"genre = Electronic\n"
+		"url = http://example.org/a;b\n"
+		"public = TRUE\n"
+		"\n"
+		"[output.mp3]\n"
+		"mount = /forever.mp3\n"
+		"format = mp3\n"
+		"bitrate = 192\n"
+		"[output.mp3-vbr]\n"
+		"mount = /vbr.mp3\n"
+		"format = MP3\n"
+		"quality = 2\n"
+		"[output.mp3_default]\n"
+		"mount = /default.mp3\n"
+		"format = mp3\n"
+		"[output.ogg]\n"
+		"format = ogg\n"
+		"mount = /forever.ogg\n"
+		"quality = -0.1\n"
+		"chained = no\n"
+		"[output.ogg2]\n"
+		"mount=/x.ogg\n"
+		"format: ogg\n"
+		"[output.n123456789012345678901234567890123456789012345678901"
+		"23456789-]\n" /* 63 bytes: longer than libinih's section */
+		"mount = /long\n"
+		"format = ogg\n"
+		"[mix]\n"
+		"# a comment\n"
+		"crossfade_seconds = 0\n";
+	struct config *cfg = load_text(text, err, sizeof(err));
+	if (!cfg)
+		fprintf(stderr, "%s\n", err);
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg->n_library_paths, ==, 3);
+	CHECK_STR(cfg->library_paths[0], "/srv/music");
+	snprintf(expect, sizeof(expect), "%s/relative/dir", cwd);
+	CHECK_STR(cfg->library_paths[1], expect);
+	CHECK_STR(cfg->library_paths[2], "/srv/more music");
+	snprintf(expect, sizeof(expect), "%s/db/catalog.db", cwd);
+	CHECK_STR(cfg->database, expect);
+	CHECK_NEAR(cfg->min_duration_s, 30.5, 0);
+	CHECK_NEAR(cfg->max_duration_s, 1200, 0);
+	CHECK_STR(cfg->icecast_host, "icecast.example.org");
+	CHECK_INT(cfg->icecast_port, ==, 8443);
+	CHECK_STR(cfg->icecast_user, "dj");
+	CHECK_STR(cfg->icecast_password, "ab ;cd#ef"); /* no inline comments */
+	CHECK(cfg->icecast_tls);
+	CHECK_STR(cfg->station_name, "Forever FM");
+	CHECK_STR(cfg->station_description, "Endless mix");
+	CHECK_STR(cfg->station_genre, "Electronic");
+	CHECK_STR(cfg->station_url, "http://example.org/a;b");
+	CHECK(cfg->station_public);
+	CHECK_INT(cfg->n_outputs, ==, 6);
+	CHECK_STR(cfg->outputs[5].name, "n123456789012345678901234567890123456"
+		  "78901234567890123456789-");
+	CHECK_STR(cfg->outputs[5].mount, "/long");
+	CHECK_STR(cfg->outputs[0].name, "mp3");
+	CHECK_STR(cfg->outputs[0].mount, "/forever.mp3");
+	CHECK_INT(cfg->outputs[0].format, ==, OUTPUT_FORMAT_MP3);
+	CHECK_INT(cfg->outputs[0].bitrate_kbps, ==, 192);
+	CHECK_STR(cfg->outputs[1].name, "mp3-vbr");
+	CHECK_INT(cfg->outputs[1].bitrate_kbps, ==, 0);
+	CHECK_NEAR(cfg->outputs[1].quality, 2, 0);
+	CHECK_INT(cfg->outputs[2].bitrate_kbps, ==, 128); /* the default */
+	CHECK_STR(cfg->outputs[3].name, "ogg");
+	CHECK_INT(cfg->outputs[3].format, ==, OUTPUT_FORMAT_OGG);
+	CHECK_NEAR(cfg->outputs[3].quality, -0.1, 1e-12);
+	CHECK(!cfg->outputs[3].chained);
+	CHECK_STR(cfg->outputs[4].mount, "/x.ogg");
+	CHECK_NEAR(cfg->outputs[4].quality, 0.4, 1e-12); /* the default */
+	CHECK(cfg->outputs[4].chained);                  /* the default */
+	CHECK_NEAR(cfg->crossfade_s, 0, 0);
+	CHECK_STR(config_format_name(OUTPUT_FORMAT_MP3), "mp3");
+	CHECK_STR(config_format_name(OUTPUT_FORMAT_OGG), "ogg");
+
+	/* Command-line PATHs replace the configured ones. */
+	char a[] = "a", b[] = "/b", m[] = "/m";
+	char *paths[] = { a, b };
+	CHECK_INT(config_set_library_paths(cfg, paths, 2), ==, 0);
+	CHECK_INT(cfg->n_library_paths, ==, 2);
+	CHECK_STR(cfg->library_paths[0], "a");
+	CHECK_STR(cfg->library_paths[1], "/b");
+	char *many[CONFIG_PATHS_MAX + 1];
+	for (size_t i = 0; i <= CONFIG_PATHS_MAX; i++)
+		many[i] = m;
+	CHECK_INT(config_set_library_paths(cfg, many, CONFIG_PATHS_MAX + 1),
+		  ==, -E2BIG);
+	CHECK_INT(cfg->n_library_paths, ==, 2);
+	CHECK_INT(config_set_library_paths(cfg, many, CONFIG_PATHS_MAX), ==, 0);
+	CHECK_INT(config_set_library_paths(cfg, NULL, 0), ==, 0);
+	CHECK_INT(cfg->n_library_paths, ==, 0);
+	config_destroy(cfg);
+}
+
+static void test_password_file(void)
+{
+	char err[CONFIG_ERROR_MAX];
+	struct config *cfg;
+
+	/* Relative to the config file's directory, not to the cwd: load
+	 * sub/station.ini, whose password file is sub/secret. */
+	CHECK(mkdir("sub", 0700) == 0);
+	write_file("sub/secret", "pa ss\r\n", 7);
+	const char *sub = "[icecast]\npassword_file = secret\n"
+			  "[output.a]\nmount = /a\nformat = mp3\n";
+	write_file("sub/station.ini", sub, strlen(sub));
+	cfg = config_load("sub/station.ini", err, sizeof(err));
+	if (!cfg)
+		fprintf(stderr, "%s\n", err);
+	CHECK(cfg != NULL);
+	CHECK_STR(cfg->icecast_password, "pa ss");
+	config_destroy(cfg);
+
+	/* Only one newline is stripped: a blank second line is an error. */
+	write_file("sub/secret", "pass\n\n", 6);
+	cfg = config_load("sub/station.ini", err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK(strstr(err, "pass\n") == NULL);
+	CHECK_PREFIX(err, "sub/station.ini:2: [icecast] password_file: "
+		     "invalid");
+
+	/* No newline at all, exactly 255 bytes: fine. */
+	char pw[256];
+	memset(pw, 'q', 255);
+	pw[255] = '\0';
+	write_file("sub/secret", pw, 255);
+	cfg = config_load("sub/station.ini", err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_STR(cfg->icecast_password, pw);
+	config_destroy(cfg);
+	write_file("sub/secret", "qq\n", 3);
+
+	/* Absolute path. */
+	char text[PATH_MAX + 128];
+	snprintf(text, sizeof(text), "[icecast]\npassword_file = %s/pw.txt\n",
+		 cwd);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_STR(cfg->icecast_password, SECRET);
+	config_destroy(cfg);
+
+	/* Unreadable (when not root, who can read anything). */
+	if (geteuid() != 0) {
+		write_file("noperm.txt", "x\n", 2);
+		CHECK(chmod("noperm.txt", 0) == 0);
+		cfg = load_text("[icecast]\npassword_file = noperm.txt\n", err,
+				sizeof(err));
+		CHECK(cfg == NULL);
+		CHECK(strstr(err, "cannot open") != NULL);
+		CHECK(strstr(err, "Permission denied") != NULL);
+	}
+	/* A FIFO would block an ordinary read: refused without opening it
+	 * for long. */
+	CHECK(mkfifo("fifo", 0600) == 0);
+	cfg = load_text("[icecast]\npassword_file = fifo\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK(strstr(err, "is not a regular file") != NULL);
+}
+
+static void test_limits(void)
+{
+	char err[CONFIG_ERROR_MAX];
+	struct config *cfg;
+	size_t size = 64 * 1024;
+	char *text = malloc(size);
+	size_t used;
+	CHECK(text != NULL);
+
+	/* CONFIG_OUTPUTS_MAX outputs load; one more is an error on the
+	 * header of the extra section. */
+	used = (size_t)snprintf(text, size, "%s", ICE);
+	for (int i = 0; i < CONFIG_OUTPUTS_MAX; i++)
+		used += (size_t)snprintf(text + used, size - used,
+					 "[output.o%d]\nmount = /m%d\n"
+					 "format = ogg\n", i, i);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg->n_outputs, ==, CONFIG_OUTPUTS_MAX);
+	config_destroy(cfg);
+	snprintf(text + used, size - used, "[output.extra]\n");
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "station.ini:27: [output.extra]: too many outputs "
+		  "(at most 8)");
+
+	/* CONFIG_PATHS_MAX paths, in order; one more is an error. */
+	used = (size_t)snprintf(text, size, "[library]\n");
+	for (int i = 0; i < CONFIG_PATHS_MAX; i++)
+		used += (size_t)snprintf(text + used, size - used,
+					 "path = /music/%d\n", i);
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg->n_library_paths, ==, CONFIG_PATHS_MAX);
+	for (int i = 0; i < CONFIG_PATHS_MAX; i++) {
+		char expect[32];
+		snprintf(expect, sizeof(expect), "/music/%d", i);
+		CHECK_STR(cfg->library_paths[i], expect);
+	}
+	config_destroy(cfg);
+	snprintf(text + used, size - used, "path = /one/more\n");
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "station.ini:66: [library] path: more than 64 paths");
+
+	/* A long path (longer than libinih's default 200-byte line) is kept
+	 * whole; a path over PATH_MAX is an error; a 10000-byte line is
+	 * "too long", never split into two lines. */
+	used = (size_t)snprintf(text, size, "[library]\npath = /");
+	memset(text + used, 'd', 4000);
+	used += 4000;
+	snprintf(text + used, size - used, "\n");
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_INT(strlen(cfg->library_paths[0]), ==, 4001);
+	config_destroy(cfg);
+
+	used = (size_t)snprintf(text, size, "[library]\npath = /");
+	memset(text + used, 'd', 5000);
+	used += 5000;
+	snprintf(text + used, size - used, "\n");
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_PREFIX(err, "station.ini:2: [library] path: path longer than "
+		     "4095 bytes, got '/ddd");
+	CHECK(strlen(err) < 200); /* the echo is truncated */
+
+	used = (size_t)snprintf(text, size, "[icecast]\nname = ");
+	memset(text + used, 'n', 10000);
+	used += 10000;
+	snprintf(text + used, size - used, "\nport = 1\n");
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "station.ini:2: line too long (more than 8192 bytes)");
+
+	/* A value over CONFIG_STRING_MAX is an error, not a truncation. */
+	used = (size_t)snprintf(text, size, "[icecast]\ndescription = ");
+	memset(text + used, 'n', 300);
+	used += 300;
+	snprintf(text + used, size - used, "\n");
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_PREFIX(err, "station.ini:2: [icecast] description: longer than "
+		     "255 bytes, got 'nnn");
+	free(text);
+
+	/* A file over 1 MiB is refused whole. */
+	size = 1024 * 1024 + 10;
+	text = malloc(size + 1);
+	CHECK(text != NULL);
+	memset(text, '\n', size);
+	text[size] = '\0';
+	cfg = load_text(text, err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "station.ini: too large (more than 1048576 bytes)");
+	free(text);
+
+	/* Missing file, directory: the errno of the failure. */
+	errno = 0;
+	cfg = config_load("nonexistent.ini", err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_INT(errno, ==, ENOENT);
+	CHECK_STR(err, "nonexistent.ini: No such file or directory");
+	cfg = config_load(".", err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_INT(errno, ==, EISDIR);
+
+	/* A tiny error buffer truncates but stays a C string. */
+	char tiny[16];
+	cfg = load_text("[icecast]\nport = abc\n", tiny, sizeof(tiny));
+	CHECK(cfg == NULL);
+	CHECK_STR(tiny, "station.ini:2: ");
+	cfg = load_text("[icecast]\nport = abc\n", NULL, 0);
+	CHECK(cfg == NULL);
+}
+
+static void test_line_endings(void)
+{
+	char err[CONFIG_ERROR_MAX];
+	/* CRLF everywhere, a BOM, tabs, a last line without a newline. */
+	const char *text = "\xEF\xBB\xBF[icecast]\r\n"
+			   "\tport = 9000\r\n"
+			   "password = pw\r\n"
+			   "\r\n"
+			   "[output.a]\r\n"
+			   "mount = /a.mp3\r\n"
+			   "format = mp3\r\n"
+			   "[library]\r\n"
+			   "path = /x\r\n"
+			   "path = /y";
+	struct config *cfg = load_text(text, err, sizeof(err));
+	if (!cfg)
+		fprintf(stderr, "%s\n", err);
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg->icecast_port, ==, 9000);
+	CHECK_STR(cfg->icecast_password, "pw");
+	CHECK_STR(cfg->outputs[0].mount, "/a.mp3");
+	CHECK_INT(cfg->n_library_paths, ==, 2);
+	CHECK_STR(cfg->library_paths[1], "/y");
+	config_destroy(cfg);
+
+	/* A BOM anywhere but at the start is not whitespace. */
+	cfg = load_text("[icecast]\n\xEF\xBB\xBFport = 1\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_PREFIX(err, "station.ini:2: [icecast] \xEF\xBB\xBFport: unknown");
+
+	/* Sections may be split; a key still may not repeat across them. */
+	cfg = load_text("[icecast]\nport = 1\n[library]\n[icecast]\nuser = u\n",
+			err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_INT(cfg->icecast_port, ==, 1);
+	CHECK_STR(cfg->icecast_user, "u");
+	config_destroy(cfg);
+	cfg = load_text("[icecast]\nport = 1\n[mix]\n[icecast]\nport = 2\n",
+			err, sizeof(err));
+	CHECK(cfg == NULL);
+	CHECK_STR(err, "station.ini:5: [icecast] port: given twice (first on "
+		  "line 2)");
+	cfg = load_text(":memory:\n", err, sizeof(err));
+	CHECK(cfg == NULL);
+	cfg = load_text("[library]\ndatabase = :memory:\n", err, sizeof(err));
+	CHECK(cfg != NULL);
+	CHECK_STR(cfg->database, ":memory:");
+	config_destroy(cfg);
+}
+
+int main(void)
+{
+	const char *dir = test_tmpdir("config");
+
+	CHECK(chdir(dir) == 0);
+	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	write_secret_files();
+
+	test_defaults();
+	test_bad_table();
+	test_full();
+	test_password_file();
+	test_limits();
+	test_line_endings();
+
+	CHECK(test_sh("rm -rf '%s'", cwd) == 0);
+	return 0;
+}
