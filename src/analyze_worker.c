@@ -2,9 +2,19 @@
 /*
  * analyze_worker — child-process isolation for analyze_file(). See
  * analyze_worker.h for the protocol and its guarantees.
+ *
+ * The child starts clean: every file descriptor but stdin/stdout/stderr
+ * and its result pipe is closed (the parent's Icecast sockets, database
+ * and audio files must not be held open by a child: a dropped Icecast
+ * connection would stay established until the child ends), every signal
+ * is unblocked and the usual terminating ones are back at their default
+ * action (the station blocks them in all its threads and waits for them
+ * synchronously; a child must instead die of a SIGTERM sent to the whole
+ * process group, e.g. by systemd).
  */
 #include "autoconfig.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -13,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -23,6 +34,9 @@
 
 #define MSG_MAGIC 0x46464d41u /* "AMFF" */
 #define CHILD_NICE 10
+#define CHILD_RESULT_FD 3
+/* How often a run_feed() waiting on children looks at its cancel flag. */
+#define CANCEL_POLL_MS 100
 
 struct msg {
 	uint32_t magic;
@@ -35,6 +49,7 @@ struct slot {
 	pid_t pid;          /* 0 = free */
 	int fd;             /* read end */
 	size_t index;
+	const char *path;   /* the caller's, valid until done(index) */
 	double deadline;
 	size_t got;
 	struct msg msg;
@@ -79,11 +94,57 @@ static const char *test_hook(const char *path)
 	return action;
 }
 
+/* Closes every descriptor from FIRST up. */
+static void child_close_from(int first)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, (unsigned)first, ~0U, 0) == 0)
+		return;
+#endif
+	/* Older kernels: the open descriptors are listed in /proc. */
+	DIR *d = opendir("/proc/self/fd");
+	if (d) {
+		int dfd = dirfd(d);
+		struct dirent *e;
+		while ((e = readdir(d)) != NULL) {
+			int fd = atoi(e->d_name);
+			if (fd >= first && fd != dfd)
+				close(fd);
+		}
+		closedir(d);
+		return;
+	}
+	long max = sysconf(_SC_OPEN_MAX);
+	if (max < 0 || max > 65536)
+		max = 65536;
+	for (int fd = first; fd < max; fd++)
+		close(fd);
+}
+
+/* See the top of the file. Returns the result pipe's descriptor. */
+static int child_isolate(int fd)
+{
+	static const int dfl[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGPIPE,
+				   SIGUSR1, SIGUSR2, SIGALRM, SIGCHLD };
+	sigset_t none;
+	for (size_t i = 0; i < sizeof(dfl) / sizeof(dfl[0]); i++)
+		signal(dfl[i], SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (fd != CHILD_RESULT_FD) {
+		if (dup2(fd, CHILD_RESULT_FD) < 0)
+			_exit(1);
+		fd = CHILD_RESULT_FD;
+	}
+	child_close_from(CHILD_RESULT_FD + 1);
+	return fd;
+}
+
 static void child_main(int fd, const char *path,
 		       const struct analysis_params *params)
 {
 	static struct msg m; /* static: keep the child's stack small */
-	signal(SIGPIPE, SIG_DFL);
+	fd = child_isolate(fd);
 	errno = 0;
 	if (nice(CHILD_NICE) == -1 && errno)
 		log_debug("analyze worker: nice: %s", strerror(errno));
@@ -109,7 +170,8 @@ static int slot_start(struct slot *s, size_t index, const char *path,
 		      const struct analysis_params *params, double timeout_s)
 {
 	int fds[2];
-	if (pipe(fds) < 0)
+	/* Close-on-exec at once: another thread may fork meanwhile. */
+	if (pipe2(fds, O_CLOEXEC) < 0)
 		return -errno;
 	pid_t pid = fork();
 	if (pid < 0) {
@@ -119,15 +181,14 @@ static int slot_start(struct slot *s, size_t index, const char *path,
 		return -e;
 	}
 	if (pid == 0) {
-		close(fds[0]);
 		child_main(fds[1], path, params);
 		_exit(1);
 	}
 	close(fds[1]);
-	fcntl(fds[0], F_SETFD, FD_CLOEXEC);
 	s->pid = pid;
 	s->fd = fds[0];
 	s->index = index;
+	s->path = path;
 	s->deadline = now_s() + timeout_s;
 	s->got = 0;
 	memset(&s->msg, 0, sizeof(s->msg));
@@ -136,7 +197,6 @@ static int slot_start(struct slot *s, size_t index, const char *path,
 
 /* Reaps the slot's child and reports. timed_out: kill it first. */
 static void slot_finish(struct slot *s, bool timed_out, double timeout_s,
-			const char *const *paths,
 			analyze_worker_done_fn done, void *ctx)
 {
 	int status = 0, rc;
@@ -168,21 +228,33 @@ static void slot_finish(struct slot *s, bool timed_out, double timeout_s,
 			snprintf(reason, sizeof(reason), "%s", strerror(-rc));
 	}
 	if (rc < 0)
-		log_warning("analyze %s: %s", paths[s->index], reason);
+		log_warning("analyze %s: %s", s->path, reason);
 	done(ctx, s->index, rc, rc == 0 ? &s->msg.analysis : NULL, reason);
 	s->pid = 0;
 }
 
-int analyze_worker_run_many(const char *const *paths, size_t n,
+/* Kills and reaps the slot's child without reporting. */
+static void slot_abandon(struct slot *s)
+{
+	kill(s->pid, SIGKILL);
+	while (waitpid(s->pid, NULL, 0) < 0 && errno == EINTR)
+		;
+	close(s->fd);
+	s->pid = 0;
+}
+
+int analyze_worker_run_feed(analyze_worker_next_fn next, void *next_ctx,
 			    const struct analysis_params *params,
 			    unsigned jobs, double timeout_s,
-			    analyze_worker_done_fn done, void *ctx)
+			    analyze_worker_done_fn done, void *ctx,
+			    const atomic_bool *cancel)
 {
 	struct slot slots[ANALYZE_WORKER_JOBS_MAX];
 	struct pollfd pfd[ANALYZE_WORKER_JOBS_MAX];
-	size_t next = 0, running = 0;
+	size_t running = 0;
+	bool more = true;
 	int rc = 0;
-	if ((!paths && n) || !done || !(timeout_s > 0))
+	if (!next || !done || !(timeout_s > 0))
 		return -EINVAL;
 	if (jobs == 0) {
 		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -191,19 +263,29 @@ int analyze_worker_run_many(const char *const *paths, size_t n,
 	if (jobs > ANALYZE_WORKER_JOBS_MAX)
 		jobs = ANALYZE_WORKER_JOBS_MAX;
 	memset(slots, 0, sizeof(slots));
-	while (next < n || running > 0) {
-		/* Fill free slots. */
-		for (unsigned j = 0; j < jobs && next < n && rc == 0; j++) {
+	for (;;) {
+		if (cancel && atomic_load(cancel)) {
+			rc = -ECANCELED;
+			break;
+		}
+		/* Fill free slots; a feed that had nothing is asked again at
+		 * every wake-up while children run (work may have come). */
+		more = true;
+		for (unsigned j = 0; j < jobs && more; j++) {
 			if (slots[j].pid)
 				continue;
-			rc = slot_start(&slots[j], next, paths[next], params,
+			size_t index = 0;
+			const char *path = NULL;
+			more = next(next_ctx, &index, &path);
+			if (!more)
+				break;
+			rc = slot_start(&slots[j], index, path, params,
 					timeout_s);
 			if (rc < 0) {
 				log_error("analyze worker: cannot start a child: %s",
 					  strerror(-rc));
-				break;
+				goto out;
 			}
-			next++;
 			running++;
 		}
 		if (running == 0)
@@ -222,6 +304,8 @@ int analyze_worker_run_many(const char *const *paths, size_t n,
 			map[np++] = j;
 		}
 		int ms = wait_s <= 0 ? 0 : (int)(wait_s * 1000.0) + 1;
+		if ((cancel || running < jobs) && ms > CANCEL_POLL_MS)
+			ms = CANCEL_POLL_MS;
 		int pr = poll(pfd, np, ms);
 		if (pr < 0 && errno != EINTR) {
 			rc = -errno;
@@ -245,20 +329,45 @@ int analyze_worker_run_many(const char *const *paths, size_t n,
 					eof = true;
 			}
 			if (eof || s->deadline <= t) {
-				slot_finish(s, !eof, timeout_s, paths, done, ctx);
+				slot_finish(s, !eof, timeout_s, done, ctx);
 				running--;
 			}
 		}
 	}
-	/* On a worker failure, no child is left behind. */
+out:
+	/* On a worker failure or a cancel, no child is left behind. */
 	for (unsigned j = 0; j < jobs; j++)
-		if (slots[j].pid) {
-			kill(slots[j].pid, SIGKILL);
-			while (waitpid(slots[j].pid, NULL, 0) < 0 && errno == EINTR)
-				;
-			close(slots[j].fd);
-		}
+		if (slots[j].pid)
+			slot_abandon(&slots[j]);
 	return rc;
+}
+
+struct many {
+	const char *const *paths;
+	size_t n;
+	size_t next;
+};
+
+static bool many_next(void *ctx, size_t *index, const char **path)
+{
+	struct many *m = ctx;
+	if (m->next >= m->n)
+		return false;
+	*index = m->next;
+	*path = m->paths[m->next++];
+	return true;
+}
+
+int analyze_worker_run_many(const char *const *paths, size_t n,
+			    const struct analysis_params *params,
+			    unsigned jobs, double timeout_s,
+			    analyze_worker_done_fn done, void *ctx)
+{
+	struct many m = { paths, n, 0 };
+	if (!paths && n)
+		return -EINVAL;
+	return analyze_worker_run_feed(many_next, &m, params, jobs, timeout_s,
+				       done, ctx, NULL);
 }
 
 struct one {

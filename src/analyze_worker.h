@@ -4,7 +4,8 @@
  * crashes or hangs the decoder or the analyzer costs one child, not the
  * station.
  *
- * Each file gets a fresh fork()ed child, niced by 10, that runs
+ * Each file gets a fresh fork()ed child, niced by 10, holding no file
+ * descriptor of the parent but stdin, stdout and stderr, that runs
  * analyze_file() and writes one fixed-size message (struct analysis plus
  * status and reason) into a pipe. The parent waits with poll() under a
  * per-file deadline (CLOCK_MONOTONIC); a child that dies by a signal, exits
@@ -28,6 +29,8 @@
 #ifndef FOREVERFM_ANALYZE_WORKER_H
 #define FOREVERFM_ANALYZE_WORKER_H
 
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "analyze.h"
@@ -51,6 +54,24 @@ int analyze_worker_run_many(const char *const *paths, size_t n,
 			    const struct analysis_params *params,
 			    unsigned jobs, double timeout_s,
 			    analyze_worker_done_fn done, void *ctx);
+
+/* The pull form of run_many (added for the background analyzer, which
+ * chooses each next file when a child becomes free, so that the tracks
+ * about to play go first). NEXT is asked for a job whenever a child is
+ * free: it returns true with *index and *path set (path must stay valid
+ * until done() for that index returns), or false when there is nothing to
+ * start now; while children run, a feed that said false is asked again at
+ * least every 100 ms. Returns 0 when NEXT has nothing and every started
+ * path was reported; -ECANCELED as soon as *cancel (may be NULL) is seen
+ * true, checked at least every 100 ms: running children are then killed
+ * and their paths not reported; or a negative errno like run_many. */
+typedef bool (*analyze_worker_next_fn)(void *ctx, size_t *index,
+				       const char **path);
+int analyze_worker_run_feed(analyze_worker_next_fn next, void *next_ctx,
+			    const struct analysis_params *params,
+			    unsigned jobs, double timeout_s,
+			    analyze_worker_done_fn done, void *ctx,
+			    const atomic_bool *cancel);
 
 /* One file in one child. Returns 0 or the negative errno described above,
  * with the reason in reason (may be NULL). */

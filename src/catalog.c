@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * catalog — the SQLite database: tracks, bad files, play history. See
- * catalog.h for the contract and doc/catalog.md for the schema and how to
- * add a migration.
+ * catalog — the SQLite database: tracks, bad files, play history and the
+ * analysis cache. See catalog.h for the contract and doc/catalog.md for the
+ * schema and how to add a migration.
  *
  * DESIGN
  * One connection per struct catalog, used only under the catalog's mutex, so
@@ -28,6 +28,16 @@
  * Scan generations: meta.scan_generation counts scans; every row the scan
  * meets gets seen_generation = the current value; catalog_scan_end() marks
  * rows under the roots whose seen_generation is older as missing.
+ *
+ * Analysis cache: analyses are rows keyed by content hash, not by track, so
+ * that duplicates share one and a track that changes back to old content
+ * finds its old analysis. A track points at its content through
+ * tracks.content_hash, which the upsert forgets when size or mtime change;
+ * "unanalysed" is then simply "no analysis row of this version for the
+ * track's hash". The row has the fields a planner filters or sorts on as
+ * columns and the whole struct analysis as a BLOB, which is what get()
+ * returns: adding a field to struct analysis (and bumping ANALYSIS_VERSION)
+ * needs no migration.
  */
 #include "autoconfig.h"
 
@@ -82,6 +92,36 @@ static const char *const catalog_migrations[] = {
 	");"
 	"CREATE INDEX plays_track ON plays (track_id);"
 	"CREATE INDEX plays_started ON plays (started_at, id);",
+
+	/* 1 -> 2: the analysis cache, keyed by content hash. */
+	"ALTER TABLE tracks ADD COLUMN content_hash TEXT;"
+	"CREATE INDEX tracks_content_hash ON tracks (content_hash);"
+	"CREATE TABLE analysis ("
+	"  content_hash TEXT PRIMARY KEY NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  duration_s REAL NOT NULL,"
+	"  bpm REAL NOT NULL,"
+	"  bpm_confidence REAL NOT NULL,"
+	"  first_beat_s REAL NOT NULL,"
+	"  grid_confidence REAL NOT NULL,"
+	"  tempo_drift INTEGER NOT NULL,"
+	"  beats_per_bar INTEGER NOT NULL,"
+	"  downbeat_s REAL NOT NULL,"
+	"  phrase_bars INTEGER NOT NULL,"
+	"  audio_start_s REAL NOT NULL,"
+	"  audio_end_s REAL NOT NULL,"
+	"  intro_end_s REAL NOT NULL,"
+	"  outro_start_s REAL NOT NULL,"
+	"  key INTEGER NOT NULL,"
+	"  key_name TEXT NOT NULL,"
+	"  camelot TEXT NOT NULL,"
+	"  key_confidence REAL NOT NULL,"
+	"  loudness_lufs REAL NOT NULL,"
+	"  true_peak_db REAL NOT NULL,"
+	"  energy REAL NOT NULL,"
+	"  data BLOB NOT NULL,"
+	"  analysed_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define CATALOG_SCHEMA_VERSION \
@@ -104,6 +144,11 @@ enum catalog_stmt {
 	STMT_MARK_MISSING,
 	STMT_PLAY_ADD,
 	STMT_PLAY_LAST,
+	STMT_LIBRARY,
+	STMT_SET_HASH,
+	STMT_ANALYSIS_GET,
+	STMT_ANALYSIS_PUT,
+	STMT_UNANALYSED,
 	STMT_COUNT,
 };
 
@@ -129,14 +174,18 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" bitrate_kbps = excluded.bitrate_kbps,"
 		" bad_reason = excluded.bad_reason, missing = 0,"
 		" seen_generation = excluded.seen_generation,"
-		" updated_at = excluded.updated_at",
+		" updated_at = excluded.updated_at,"
+		/* SET sees the old row: a changed file loses its hash. */
+		" content_hash = CASE WHEN size = excluded.size"
+		" AND mtime = excluded.mtime THEN content_hash END",
 	[STMT_ID_BY_PATH] = "SELECT id FROM tracks WHERE path = ?1",
 	[STMT_TRACK_BAD] = "UPDATE tracks SET bad_reason = ?2, updated_at = ?3"
 		" WHERE id = ?1",
 	[STMT_PLAYABLE] = "SELECT id FROM tracks"
 		" WHERE bad_reason IS NULL AND missing = 0 ORDER BY id",
 	[STMT_TRACK_GET] = "SELECT path, artist, title, duration_s,"
-		" bitrate_kbps FROM tracks WHERE id = ?1",
+		" bitrate_kbps, content_hash, bad_reason FROM tracks"
+		" WHERE id = ?1",
 	[STMT_BAD_COUNT] = "SELECT count(*) FROM tracks"
 		" WHERE bad_reason IS NOT NULL AND missing = 0",
 	/* ?1 the root itself, [?2, ?3) everything below it. */
@@ -147,6 +196,46 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" VALUES (?1, ?2)",
 	[STMT_PLAY_LAST] = "SELECT track_id, started_at FROM plays"
 		" ORDER BY started_at DESC, id DESC LIMIT 1",
+	[STMT_LIBRARY] = "SELECT id FROM tracks WHERE missing = 0 ORDER BY id",
+	[STMT_SET_HASH] = "UPDATE tracks SET content_hash = ?2 WHERE id = ?1",
+	[STMT_ANALYSIS_GET] = "SELECT a.data FROM tracks t JOIN analysis a"
+		" ON a.content_hash = t.content_hash"
+		" WHERE t.id = ?1 AND a.version = ?2",
+	/* An entry of a newer analyzer (a newer build sharing the file) is
+	 * not replaced by an older one. */
+	[STMT_ANALYSIS_PUT] = "INSERT INTO analysis (content_hash, version,"
+		" duration_s, bpm, bpm_confidence, first_beat_s,"
+		" grid_confidence, tempo_drift, beats_per_bar, downbeat_s,"
+		" phrase_bars, audio_start_s, audio_end_s, intro_end_s,"
+		" outro_start_s, key, key_name, camelot, key_confidence,"
+		" loudness_lufs, true_peak_db, energy, data, analysed_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12,"
+		" ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
+		" ON CONFLICT (content_hash) DO UPDATE SET"
+		" version = excluded.version, duration_s = excluded.duration_s,"
+		" bpm = excluded.bpm, bpm_confidence = excluded.bpm_confidence,"
+		" first_beat_s = excluded.first_beat_s,"
+		" grid_confidence = excluded.grid_confidence,"
+		" tempo_drift = excluded.tempo_drift,"
+		" beats_per_bar = excluded.beats_per_bar,"
+		" downbeat_s = excluded.downbeat_s,"
+		" phrase_bars = excluded.phrase_bars,"
+		" audio_start_s = excluded.audio_start_s,"
+		" audio_end_s = excluded.audio_end_s,"
+		" intro_end_s = excluded.intro_end_s,"
+		" outro_start_s = excluded.outro_start_s, key = excluded.key,"
+		" key_name = excluded.key_name, camelot = excluded.camelot,"
+		" key_confidence = excluded.key_confidence,"
+		" loudness_lufs = excluded.loudness_lufs,"
+		" true_peak_db = excluded.true_peak_db,"
+		" energy = excluded.energy, data = excluded.data,"
+		" analysed_at = excluded.analysed_at"
+		" WHERE excluded.version >= analysis.version",
+	[STMT_UNANALYSED] = "SELECT t.id FROM tracks t"
+		" WHERE t.bad_reason IS NULL AND t.missing = 0"
+		" AND NOT EXISTS (SELECT 1 FROM analysis a"
+		" WHERE a.content_hash = t.content_hash AND a.version = ?1)"
+		" ORDER BY t.id",
 };
 
 struct catalog {
@@ -741,13 +830,13 @@ out:
 	return rc;
 }
 
-int catalog_playable_ids(struct catalog *cat, int64_t *ids, size_t max,
-			 size_t *n)
+/* Runs the id query ST (parameters bound by the caller) into ids, counting
+ * every row. */
+static int catalog_ids(struct catalog *cat, sqlite3_stmt *st, const char *op,
+		       int64_t *ids, size_t max, size_t *n)
 {
 	size_t count = 0;
 	int rc = 0;
-	pthread_mutex_lock(&cat->lock);
-	sqlite3_stmt *st = cat->stmt[STMT_PLAYABLE];
 	int src;
 	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count < max)
@@ -755,10 +844,29 @@ int catalog_playable_ids(struct catalog *cat, int64_t *ids, size_t max,
 		count++;
 	}
 	if (src != SQLITE_DONE)
-		rc = catalog_fail(cat, "list playable tracks", src);
+		rc = catalog_fail(cat, op, src);
 	catalog_reset(st);
-	pthread_mutex_unlock(&cat->lock);
 	*n = rc < 0 ? 0 : count;
+	return rc;
+}
+
+int catalog_playable_ids(struct catalog *cat, int64_t *ids, size_t max,
+			 size_t *n)
+{
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_ids(cat, cat->stmt[STMT_PLAYABLE],
+			     "list playable tracks", ids, max, n);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_library_ids(struct catalog *cat, int64_t *ids, size_t max,
+			size_t *n)
+{
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_ids(cat, cat->stmt[STMT_LIBRARY], "list tracks", ids,
+			     max, n);
+	pthread_mutex_unlock(&cat->lock);
 	return rc;
 }
 
@@ -788,6 +896,10 @@ int catalog_track_get(struct catalog *cat, int64_t id,
 	catalog_copy_text(st, 2, track->title, sizeof(track->title), true);
 	track->duration_s = sqlite3_column_double(st, 3);
 	track->bitrate_kbps = sqlite3_column_int(st, 4);
+	catalog_copy_text(st, 5, track->content_hash,
+			  sizeof(track->content_hash), false);
+	catalog_copy_text(st, 6, track->bad_reason, sizeof(track->bad_reason),
+			  true);
 out:
 	catalog_reset(st);
 	pthread_mutex_unlock(&cat->lock);
@@ -842,6 +954,193 @@ int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when)
 		rc = catalog_fail(cat, "read last play", src);
 	}
 	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Analysis cache (schema v2).                                         */
+
+static bool catalog_hash_valid(const char *hash)
+{
+	size_t len = hash ? strnlen(hash, CATALOG_HASH_MAX) : 0;
+	if (len < 16 || len >= CATALOG_HASH_MAX)
+		return false;
+	return strspn(hash, "0123456789abcdef") == len;
+}
+
+/* Sets the track's content hash; -ENOENT when there is no such track.
+ * Called with the lock held, inside the caller's write. */
+static int catalog_set_hash_locked(struct catalog *cat, int64_t track_id,
+				   const char *hash)
+{
+	sqlite3_stmt *st = cat->stmt[STMT_SET_HASH];
+	sqlite3_bind_int64(st, 1, track_id);
+	sqlite3_bind_text(st, 2, hash, -1, SQLITE_STATIC);
+	int rc = catalog_step_done(cat, st, "store content hash");
+	if (rc == 0 && sqlite3_changes(cat->db) == 0)
+		rc = -ENOENT;
+	return rc;
+}
+
+int catalog_track_set_hash(struct catalog *cat, int64_t track_id,
+			   const char *content_hash)
+{
+	if (!catalog_hash_valid(content_hash))
+		return -EINVAL;
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	rc = catalog_set_hash_locked(cat, track_id, content_hash);
+	if (rc < 0)
+		goto out;
+	rc = catalog_write_end(cat);
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_analysis_get(struct catalog *cat, int64_t track_id,
+			 struct analysis *a)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_ANALYSIS_GET];
+	sqlite3_bind_int64(st, 1, track_id);
+	sqlite3_bind_int(st, 2, ANALYSIS_VERSION);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = catalog_fail(cat, "read analysis", src);
+		goto out;
+	}
+	/* The blob is this build's struct analysis. One of another size or
+	 * version (an edited file, another architecture sharing the file)
+	 * is no analysis at all: the track is analysed again. */
+	const void *data = sqlite3_column_blob(st, 0);
+	struct analysis tmp;
+	if (!data || sqlite3_column_bytes(st, 0) != (int)sizeof(tmp)) {
+		rc = -ENOENT;
+		goto out;
+	}
+	memcpy(&tmp, data, sizeof(tmp));
+	if (tmp.version != ANALYSIS_VERSION) {
+		rc = -ENOENT;
+		goto out;
+	}
+	tmp.key_name[sizeof(tmp.key_name) - 1] = '\0';
+	tmp.camelot[sizeof(tmp.camelot) - 1] = '\0';
+	*a = tmp;
+out:
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+static void catalog_bind_analysis(sqlite3_stmt *st, const char *hash,
+				  const struct analysis *a)
+{
+	sqlite3_bind_text(st, 1, hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, a->version);
+	sqlite3_bind_double(st, 3, a->duration_s);
+	sqlite3_bind_double(st, 4, a->bpm);
+	sqlite3_bind_double(st, 5, a->bpm_confidence);
+	sqlite3_bind_double(st, 6, a->first_beat_s);
+	sqlite3_bind_double(st, 7, a->grid_confidence);
+	sqlite3_bind_int(st, 8, a->tempo_drift ? 1 : 0);
+	sqlite3_bind_int(st, 9, a->beats_per_bar);
+	sqlite3_bind_double(st, 10, a->downbeat_s);
+	sqlite3_bind_int(st, 11, a->phrase_bars);
+	sqlite3_bind_double(st, 12, a->audio_start_s);
+	sqlite3_bind_double(st, 13, a->audio_end_s);
+	sqlite3_bind_double(st, 14, a->intro_end_s);
+	sqlite3_bind_double(st, 15, a->outro_start_s);
+	sqlite3_bind_int(st, 16, a->key);
+	sqlite3_bind_text(st, 17, a->key_name,
+			  (int)strnlen(a->key_name, sizeof(a->key_name)),
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 18, a->camelot,
+			  (int)strnlen(a->camelot, sizeof(a->camelot)),
+			  SQLITE_STATIC);
+	sqlite3_bind_double(st, 19, a->key_confidence);
+	sqlite3_bind_double(st, 20, a->loudness_lufs);
+	sqlite3_bind_double(st, 21, a->true_peak_db);
+	sqlite3_bind_double(st, 22, a->energy);
+	sqlite3_bind_blob(st, 23, a, (int)sizeof(*a), SQLITE_STATIC);
+	sqlite3_bind_int64(st, 24, (int64_t)time(NULL));
+}
+
+static bool catalog_analysis_finite(const struct analysis *a)
+{
+	/* SQLite stores NaN as NULL, which the NOT NULL columns refuse. */
+	const double v[] = {
+		a->duration_s, a->bpm, a->bpm_confidence, a->first_beat_s,
+		a->grid_confidence, a->downbeat_s, a->audio_start_s,
+		a->audio_end_s, a->intro_end_s, a->outro_start_s,
+		a->key_confidence, a->loudness_lufs, a->true_peak_db,
+		a->energy,
+	};
+	for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++)
+		if (isnan(v[i]))
+			return false;
+	return true;
+}
+
+int catalog_analysis_put(struct catalog *cat, int64_t track_id,
+			 const char *content_hash, const struct analysis *a)
+{
+	bool own_txn = false;
+	if (!catalog_hash_valid(content_hash) || !a ||
+	    !catalog_analysis_finite(a))
+		return -EINVAL;
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	/* Hash and analysis change together: outside a scan's batch, in a
+	 * transaction of their own. */
+	if (!cat->in_batch) {
+		rc = catalog_step_done(cat, cat->stmt[STMT_BEGIN],
+				       "begin analysis");
+		if (rc < 0)
+			goto out;
+		own_txn = true;
+	}
+	rc = catalog_set_hash_locked(cat, track_id, content_hash);
+	if (rc < 0)
+		goto out;
+	sqlite3_stmt *st = cat->stmt[STMT_ANALYSIS_PUT];
+	catalog_bind_analysis(st, content_hash, a);
+	rc = catalog_step_done(cat, st, "store analysis");
+	if (rc < 0)
+		goto out;
+	if (own_txn) {
+		rc = catalog_step_done(cat, cat->stmt[STMT_COMMIT],
+				       "commit analysis");
+		if (rc == 0)
+			own_txn = false;
+	} else {
+		rc = catalog_write_end(cat);
+	}
+out:
+	if (own_txn && !sqlite3_get_autocommit(cat->db))
+		catalog_step_done(cat, cat->stmt[STMT_ROLLBACK],
+				  "rollback analysis");
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_unanalysed_ids(struct catalog *cat, int64_t *ids, size_t max,
+			   size_t *n)
+{
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_UNANALYSED];
+	sqlite3_bind_int(st, 1, ANALYSIS_VERSION);
+	int rc = catalog_ids(cat, st, "list unanalysed tracks", ids, max, n);
 	pthread_mutex_unlock(&cat->lock);
 	return rc;
 }

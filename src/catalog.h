@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * catalog — the SQLite database: tracks, bad files, play history (and, in
- * later schema versions, analysis).
+ * catalog — the SQLite database: tracks, bad files, play history and the
+ * analysis cache.
  *
  * The schema is versioned with PRAGMA user_version and brought up to date by
  * an ordered list of migrations, each in its own transaction, when the
@@ -35,6 +35,8 @@
 #include "decode.h"
 
 #define CATALOG_REASON_MAX 256
+/* A content hash: 16 to 64 lower-case hex digits, plus the NUL. */
+#define CATALOG_HASH_MAX 65
 
 struct catalog;
 
@@ -45,6 +47,12 @@ struct catalog_track {
 	char title[DECODE_TAG_MAX];
 	double duration_s;  /* 0 when unknown */
 	int bitrate_kbps;   /* 0 when unknown */
+	/* Schema v2: the hash of the file's content as last recorded by the
+	 * analyzer, "" when not hashed since the file last changed; equal
+	 * hashes mean identical files (duplicates). */
+	char content_hash[CATALOG_HASH_MAX];
+	/* "" for a playable track, else why it is not played. */
+	char bad_reason[CATALOG_REASON_MAX];
 };
 
 /* What the catalog knows of a file identified by path, size and mtime. */
@@ -109,6 +117,11 @@ int catalog_track_get(struct catalog *cat, int64_t id,
 /* Number of bad files that are not missing (for logs and tests). */
 int catalog_bad_count(struct catalog *cat, size_t *n);
 
+/* Every track that is not missing, playable or bad, in id order; like
+ * catalog_playable_ids otherwise (for listings such as analyze --json). */
+int catalog_library_ids(struct catalog *cat, int64_t *ids, size_t max,
+			size_t *n);
+
 /* Analysis cache (schema v2). Analyses are stored per file content (a hash
  * of the file's bytes) and ANALYSIS_VERSION, so identical files at two paths
  * share one entry and a new analyzer version makes every track "not
@@ -120,13 +133,23 @@ int catalog_bad_count(struct catalog *cat, size_t *n);
  * CONTENT_HASH (lower-case hex, computed by the caller from the bytes it
  * analysed); replaces an older version's entry.
  * catalog_unanalysed_ids: playable tracks without a current analysis, in id
- * order, like catalog_playable_ids. */
+ * order, like catalog_playable_ids.
+ * catalog_track_set_hash: records the content hash of the track's current
+ * file without an analysis; afterwards catalog_analysis_get() answers from
+ * an analysis already stored for that content (the same file at another
+ * path), so a duplicate is never analysed twice.
+ * A content hash is 16..64 lower-case hex digits (else -EINVAL); the track
+ * must exist (else -ENOENT). A track's hash is forgotten when its size or
+ * mtime changes (catalog_track_put), so changed content is analysed again;
+ * the analyses themselves are kept (another path may still have them). */
 int catalog_analysis_get(struct catalog *cat, int64_t track_id,
 			 struct analysis *a);
 int catalog_analysis_put(struct catalog *cat, int64_t track_id,
 			 const char *content_hash, const struct analysis *a);
 int catalog_unanalysed_ids(struct catalog *cat, int64_t *ids, size_t max,
 			   size_t *n);
+int catalog_track_set_hash(struct catalog *cat, int64_t track_id,
+			   const char *content_hash);
 
 /* Appends to the play history: TRACK_ID became audible at WHEN. */
 int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);

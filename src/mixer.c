@@ -108,7 +108,13 @@ struct mixer {
 
 	pthread_mutex_t stats_lock;
 	struct mixer_stats stats;
+
+	pthread_mutex_t upcoming_lock; /* mixer_upcoming(): a copy per pick */
+	int64_t upcoming[MIXER_UPCOMING_MAX];
+	size_t n_upcoming;
 };
+
+static void mixer_upcoming_note(struct mixer *m, int64_t picked);
 
 static uint64_t mixer_now_ns(void)
 {
@@ -495,6 +501,7 @@ static int mixer_open_next(struct mixer *m, struct mixer_track *t,
 		if (rc < 0)
 			return 0;
 		m->picks_since_refresh++;
+		mixer_upcoming_note(m, id);
 		if (id == previous && size > 1 && !passed_previous) {
 			/* It comes again in the next round. */
 			passed_previous = true;
@@ -751,6 +758,8 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 		goto out;
 	}
 	err = pthread_mutex_init(&m->stats_lock, NULL);
+	if (!err)
+		err = pthread_mutex_init(&m->upcoming_lock, NULL);
 out:
 	if (err != 0) {
 		if (m) {
@@ -822,6 +831,7 @@ void mixer_destroy(struct mixer *m)
 		mixer_join(m);
 	}
 	pthread_mutex_destroy(&m->stats_lock);
+	pthread_mutex_destroy(&m->upcoming_lock);
 	for (size_t i = 0; i < 2; i++) {
 		decode_close(m->slots[i].dec);
 		free(m->slots[i].buf);
@@ -832,4 +842,28 @@ void mixer_destroy(struct mixer *m)
 	free(m->ids);
 	playlist_destroy(m->pl);
 	free(m);
+}
+
+/* ------------------------------------------------------------------ */
+/* Look-ahead for the analyzer.                                        */
+
+/* Mixer thread, at every pick: PICKED, then what the playlist has next. */
+static void mixer_upcoming_note(struct mixer *m, int64_t picked)
+{
+	size_t n = 0;
+	pthread_mutex_lock(&m->upcoming_lock);
+	m->upcoming[0] = picked;
+	playlist_peek(m->pl, m->upcoming + 1, MIXER_UPCOMING_MAX - 1, &n);
+	m->n_upcoming = n + 1;
+	pthread_mutex_unlock(&m->upcoming_lock);
+}
+
+int mixer_upcoming(struct mixer *m, int64_t *ids, size_t max, size_t *n)
+{
+	pthread_mutex_lock(&m->upcoming_lock);
+	size_t k = m->n_upcoming < max ? m->n_upcoming : max;
+	memcpy(ids, m->upcoming, k * sizeof(*ids));
+	pthread_mutex_unlock(&m->upcoming_lock);
+	*n = k;
+	return 0;
 }

@@ -42,6 +42,7 @@
 #include "ring.h"
 
 #define MIXER_CROSSFADE_MAX_S 30.0
+#define MIXER_UPCOMING_MAX 16
 
 struct mixer_params {
 	double crossfade_s;      /* 0 .. MIXER_CROSSFADE_MAX_S */
@@ -83,6 +84,14 @@ void mixer_fade_out(struct mixer *m);
 int mixer_join(struct mixer *m);
 
 void mixer_get_stats(struct mixer *m, struct mixer_stats *stats);
+
+/* The track picked last (playing or about to), then the ids the play order
+ * will hand out after it (playlist_peek: only the rest of the current
+ * round), at most MIXER_UPCOMING_MAX and at most MAX of them into ids; *n
+ * receives how many were copied (0 before the first pick). A copy the
+ * mixer refreshes at every pick, under a lock of its own, so any thread
+ * (the analyzer) may call this at any time. Returns 0. */
+int mixer_upcoming(struct mixer *m, int64_t *ids, size_t max, size_t *n);
 
 /* Closes the ring if the thread still runs, joins, frees; accepts NULL. */
 void mixer_destroy(struct mixer *m);

@@ -213,3 +213,19 @@ size_t playlist_size(const struct playlist *pl)
 {
 	return pl->n;
 }
+
+int playlist_peek(const struct playlist *pl, int64_t *ids, size_t max,
+		  size_t *n)
+{
+	size_t k = 0;
+	for (size_t i = pl->pos; i < pl->len && k < max; i++) {
+		/* The previous id at the head is moved away by
+		 * playlist_next(); where to is random, so it is left out. */
+		if (i == pl->pos && pl->n > 1 && pl->has_last &&
+		    pl->order[i] == pl->last)
+			continue;
+		ids[k++] = pl->order[i];
+	}
+	*n = k;
+	return 0;
+}

@@ -36,4 +36,13 @@ int playlist_next(struct playlist *pl, int64_t *id);
 
 size_t playlist_size(const struct playlist *pl);
 
+/* Copies up to MAX of the ids playlist_next() will hand out next, in that
+ * order, without consuming them; *n receives how many were copied. Only the
+ * rest of the current round is known (the next round is shuffled when it
+ * starts), so near a round's end fewer than MAX come back, and a refresh
+ * or the no-repeat rule may still change the order. For look-ahead work
+ * such as analysing the upcoming tracks first. Returns 0. */
+int playlist_peek(const struct playlist *pl, int64_t *ids, size_t max,
+		  size_t *n);
+
 #endif

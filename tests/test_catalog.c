@@ -4,7 +4,10 @@
  * schema version, reopening, refusing a newer schema, migrating an empty
  * database, exact round-trips of tags and of non-UTF-8 paths, change
  * detection, bad files, scan generations and the directory-boundary rule,
- * play history, and two threads using one catalog at once.
+ * play history, two threads using one catalog at once, and the v2 analysis
+ * cache: migration from a v1 file with data, exact round-trips, analyzer
+ * versions, one entry for identical content at two paths, changed content
+ * analysed again.
  *
  * The test reads the database behind the catalog's back with its own SQLite
  * connection, as another process would.
@@ -624,6 +627,313 @@ static void test_threads(void)
 		  2 * THREAD_PUTS / 50);
 }
 
+/* ------------------------------------------------------------------ */
+/* Schema v2: the analysis cache.                                      */
+
+/* The v1 schema exactly as released (catalog_migrations[0]). */
+static const char *const schema_v1 =
+	"CREATE TABLE meta ("
+	"  key TEXT PRIMARY KEY NOT NULL,"
+	"  value INTEGER NOT NULL"
+	") WITHOUT ROWID;"
+	"INSERT INTO meta (key, value) VALUES ('scan_generation', 0);"
+	"CREATE TABLE tracks ("
+	"  id INTEGER PRIMARY KEY,"
+	"  path BLOB UNIQUE NOT NULL,"
+	"  size INTEGER NOT NULL,"
+	"  mtime INTEGER NOT NULL,"
+	"  artist TEXT NOT NULL DEFAULT '',"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  duration_s REAL NOT NULL DEFAULT 0,"
+	"  bitrate_kbps INTEGER NOT NULL DEFAULT 0,"
+	"  bad_reason TEXT,"
+	"  missing INTEGER NOT NULL DEFAULT 0,"
+	"  seen_generation INTEGER NOT NULL DEFAULT 0,"
+	"  added_at INTEGER NOT NULL,"
+	"  updated_at INTEGER NOT NULL"
+	");"
+	"CREATE TABLE plays ("
+	"  id INTEGER PRIMARY KEY,"
+	"  track_id INTEGER NOT NULL REFERENCES tracks (id),"
+	"  started_at INTEGER NOT NULL"
+	");"
+	"CREATE INDEX plays_track ON plays (track_id);"
+	"CREATE INDEX plays_started ON plays (started_at, id);";
+
+#define HASH_A "0123456789abcdef0000000000001000"
+#define HASH_B "fedcba98765432100000000000001000"
+
+static struct analysis analysis_make(double bpm)
+{
+	struct analysis a;
+	memset(&a, 0, sizeof(a));
+	a.version = ANALYSIS_VERSION;
+	a.duration_s = 201.5;
+	a.bpm = bpm;
+	a.bpm_confidence = 0.91;
+	a.first_beat_s = 0.512;
+	a.grid_confidence = 0.88;
+	a.beats_per_bar = 4;
+	a.downbeat_s = 0.512 + 3 * 60.0 / bpm;
+	a.n_phrases = 2;
+	a.phrases_s[0] = a.downbeat_s;
+	a.phrases_s[1] = a.downbeat_s + 32 * 60.0 / bpm;
+	a.phrase_bars = 8;
+	a.audio_start_s = 0.01;
+	a.audio_end_s = 201.0;
+	a.intro_end_s = 15.0;
+	a.outro_start_s = 185.0;
+	a.loudness_lufs = -9.25;
+	a.true_peak_db = -0.4;
+	a.key = 21; /* A minor */
+	snprintf(a.key_name, sizeof(a.key_name), "A minor");
+	snprintf(a.camelot, sizeof(a.camelot), "8A");
+	a.key_confidence = 0.7;
+	a.chroma[9] = 1.0f;
+	a.energy = 0.66;
+	for (int i = 0; i < ANALYSIS_MFCC; i++) {
+		a.mfcc_mean[i] = (float)i;
+		a.mfcc_std[i] = (float)i / 2;
+	}
+	return a;
+}
+
+static size_t unanalysed(struct catalog *cat, int64_t *ids, size_t max)
+{
+	size_t n = 0;
+	CHECK_INT(catalog_unanalysed_ids(cat, ids, max, &n), ==, 0);
+	return n;
+}
+
+static void test_migrate_v1(void)
+{
+	char path[4200], sql[1024];
+	db_path(path, sizeof(path), "v1.db");
+	sql_exec(path, schema_v1);
+	snprintf(sql, sizeof(sql),
+		 "INSERT INTO tracks (path, size, mtime, artist, title,"
+		 " duration_s, bitrate_kbps, bad_reason, added_at, updated_at)"
+		 " VALUES (CAST('/m/a.mp3' AS BLOB), 10, 20, 'Art', 'Tit',"
+		 " 180.5, 192, NULL, 1, 2),"
+		 " (CAST('/m/bad.mp3' AS BLOB), 1, 1, '', '', 0, 0,"
+		 " 'not an audio file', 1, 2);"
+		 "INSERT INTO plays (track_id, started_at) VALUES (1, 1234);"
+		 "UPDATE meta SET value = 7 WHERE key = 'scan_generation';"
+		 "PRAGMA user_version = 1;");
+	sql_exec(path, sql);
+
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==,
+		  catalog_schema_version());
+	CHECK_INT(catalog_schema_version(), >=, 2);
+	struct catalog_track t;
+	CHECK_INT(catalog_track_get(cat, 1, &t), ==, 0);
+	CHECK_STR(t.path, "/m/a.mp3");
+	CHECK_STR(t.artist, "Art");
+	CHECK_STR(t.title, "Tit");
+	CHECK_NEAR(t.duration_s, 180.5, 1e-9);
+	CHECK_INT(t.bitrate_kbps, ==, 192);
+	CHECK_STR(t.content_hash, "");
+	CHECK_STR(t.bad_reason, "");
+	CHECK_INT(catalog_track_get(cat, 2, &t), ==, 0);
+	CHECK_STR(t.bad_reason, "not an audio file");
+	int64_t id = 0;
+	time_t when = 0;
+	CHECK_INT(catalog_play_last(cat, &id, &when), ==, 0);
+	CHECK_INT(id, ==, 1);
+	CHECK_INT(when, ==, 1234);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 10, 20), ==, CATALOG_FILE_KNOWN);
+	CHECK_INT(sql_int(path, "SELECT value FROM meta"
+			  " WHERE key = 'scan_generation'"), ==, 7);
+
+	/* Every migrated track is unanalysed; the bad one is not offered. */
+	int64_t ids[8];
+	CHECK_INT(unanalysed(cat, ids, 8), ==, 1);
+	CHECK_INT(ids[0], ==, 1);
+	struct analysis a;
+	CHECK_INT(catalog_analysis_get(cat, 1, &a), ==, -ENOENT);
+	struct analysis in = analysis_make(128.0);
+	CHECK_INT(catalog_analysis_put(cat, 1, HASH_A, &in), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, 1, &a), ==, 0);
+	CHECK(memcmp(&a, &in, sizeof(a)) == 0);
+	catalog_close(cat);
+}
+
+static void test_analysis_round_trip(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "analysis.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a1 = put(cat, "/m/one.mp3", 1000, 1);
+	int64_t a2 = put(cat, "/m/two.mp3", 2000, 1);
+	int64_t ids[8];
+	CHECK_INT(unanalysed(cat, ids, 8), ==, 2);
+	CHECK_INT(ids[0], ==, a1);
+	CHECK_INT(ids[1], ==, a2);
+
+	struct analysis in = analysis_make(127.99), out;
+	CHECK_INT(catalog_analysis_get(cat, a1, &out), ==, -ENOENT);
+	CHECK_INT(catalog_analysis_put(cat, a1, HASH_A, &in), ==, 0);
+	memset(&out, 0xff, sizeof(out));
+	CHECK_INT(catalog_analysis_get(cat, a1, &out), ==, 0);
+	CHECK(memcmp(&out, &in, sizeof(out)) == 0);
+	CHECK_INT(unanalysed(cat, ids, 8), ==, 1);
+	CHECK_INT(ids[0], ==, a2);
+	struct catalog_track t;
+	CHECK_INT(catalog_track_get(cat, a1, &t), ==, 0);
+	CHECK_STR(t.content_hash, HASH_A);
+
+	/* The queryable columns hold the struct's values. */
+	CHECK_INT(sql_int(path, "SELECT round(bpm * 100) FROM analysis"),
+		  ==, 12799);
+	CHECK_INT(sql_int(path, "SELECT key FROM analysis"), ==, 21);
+	CHECK_INT(sql_int(path, "SELECT camelot = '8A' AND key_name ="
+			  " 'A minor' FROM analysis"), ==, 1);
+	CHECK_INT(sql_int(path, "SELECT round(loudness_lufs * 100) FROM"
+			  " analysis"), ==, -925);
+	CHECK_INT(sql_int(path, "SELECT round(energy * 100) FROM analysis"),
+		  ==, 66);
+	CHECK_INT(sql_int(path, "SELECT version FROM analysis"), ==,
+		  ANALYSIS_VERSION);
+
+	/* Bad arguments. */
+	CHECK_INT(catalog_analysis_put(cat, a2, "0123", &in), ==, -EINVAL);
+	CHECK_INT(catalog_analysis_put(cat, a2, "0123456789ABCDEF", &in), ==,
+		  -EINVAL);
+	CHECK_INT(catalog_analysis_put(cat, a2, NULL, &in), ==, -EINVAL);
+	CHECK_INT(catalog_analysis_put(cat, 999, HASH_B, &in), ==, -ENOENT);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM analysis"), ==, 1);
+	CHECK_INT(catalog_track_set_hash(cat, 999, HASH_B), ==, -ENOENT);
+	CHECK_INT(catalog_track_set_hash(cat, a2, "xyz"), ==, -EINVAL);
+	struct analysis nan_a = in;
+	nan_a.bpm = NAN;
+	CHECK_INT(catalog_analysis_put(cat, a2, HASH_B, &nan_a), ==, -EINVAL);
+	CHECK_INT(catalog_analysis_get(cat, 999, &out), ==, -ENOENT);
+
+	/* A bad track is not offered for analysis but is listed. */
+	CHECK_INT(catalog_track_bad(cat, a2, "analysis crashed"), ==, 0);
+	CHECK_INT(unanalysed(cat, ids, 8), ==, 0);
+	size_t n = 0;
+	CHECK_INT(catalog_library_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 2);
+	CHECK_INT(catalog_track_get(cat, a2, &t), ==, 0);
+	CHECK_STR(t.bad_reason, "analysis crashed");
+	catalog_close(cat);
+}
+
+static void test_analysis_versions(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "versions.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t id = put(cat, "/m/v.mp3", 1000, 1);
+	struct analysis in = analysis_make(120.0), out;
+	CHECK_INT(catalog_analysis_put(cat, id, HASH_A, &in), ==, 0);
+	catalog_close(cat);
+
+	/* An entry of an older analyzer is no analysis. */
+	sql_exec(path, "UPDATE analysis SET version = version - 1");
+	cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(catalog_analysis_get(cat, id, &out), ==, -ENOENT);
+	int64_t ids[4];
+	CHECK_INT(unanalysed(cat, ids, 4), ==, 1);
+	/* Re-analysed: the old entry is replaced, not duplicated. */
+	in.bpm = 121.0;
+	CHECK_INT(catalog_analysis_put(cat, id, HASH_A, &in), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, id, &out), ==, 0);
+	CHECK_NEAR(out.bpm, 121.0, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM analysis"), ==, 1);
+	CHECK_INT(unanalysed(cat, ids, 4), ==, 0);
+
+	/* A newer analyzer's entry (a newer build sharing the file) is not
+	 * overwritten by this one's. */
+	catalog_close(cat);
+	sql_exec(path, "UPDATE analysis SET version = version + 1, bpm = 99");
+	cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(catalog_analysis_put(cat, id, HASH_A, &in), ==, 0);
+	CHECK_INT(sql_int(path, "SELECT bpm FROM analysis"), ==, 99);
+	CHECK_INT(sql_int(path, "SELECT version FROM analysis"), ==,
+		  ANALYSIS_VERSION + 1);
+
+	/* A blob of the wrong size (another build, an edit) is ignored. */
+	sql_exec(path, "UPDATE analysis SET version = version - 1,"
+		 " data = x'00112233'");
+	CHECK_INT(catalog_analysis_get(cat, id, &out), ==, -ENOENT);
+	catalog_close(cat);
+}
+
+static void test_analysis_content(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "content.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a = put(cat, "/m/a.mp3", 1000, 1);
+	int64_t b = put(cat, "/m/copy-of-a.mp3", 1000, 2);
+	struct analysis in = analysis_make(128.0), out;
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &in), ==, 0);
+
+	/* The same content at another path shares the one entry. */
+	CHECK_INT(catalog_analysis_get(cat, b, &out), ==, -ENOENT);
+	CHECK_INT(catalog_track_set_hash(cat, b, HASH_A), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, b, &out), ==, 0);
+	CHECK(memcmp(&out, &in, sizeof(out)) == 0);
+	int64_t ids[4];
+	CHECK_INT(unanalysed(cat, ids, 4), ==, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM analysis"), ==, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks"
+			  " WHERE content_hash = '" HASH_A "'"), ==, 2);
+
+	/* A rescan that finds the file unchanged keeps the hash. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	CHECK_INT(state_of(cat, "/m/a.mp3", 1000, 1), ==, CATALOG_FILE_KNOWN);
+	CHECK_INT(catalog_scan_end(cat, NULL, 0, NULL), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, a, &out), ==, 0);
+	/* Storing the same size and mtime again keeps it too. */
+	put(cat, "/m/a.mp3", 1000, 1);
+	CHECK_INT(catalog_analysis_get(cat, a, &out), ==, 0);
+
+	/* Changed content: the track is unanalysed again; the other path's
+	 * entry is kept. */
+	CHECK_INT(put(cat, "/m/a.mp3", 1100, 3), ==, a);
+	CHECK_INT(catalog_analysis_get(cat, a, &out), ==, -ENOENT);
+	CHECK_INT(unanalysed(cat, ids, 4), ==, 1);
+	CHECK_INT(ids[0], ==, a);
+	struct catalog_track t;
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.content_hash, "");
+	CHECK_INT(catalog_analysis_get(cat, b, &out), ==, 0);
+	struct analysis in2 = analysis_make(90.0);
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_B, &in2), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, a, &out), ==, 0);
+	CHECK_NEAR(out.bpm, 90.0, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM analysis"), ==, 2);
+
+	/* Changed back (or only touched): the old content's analysis is
+	 * found by its hash, nothing to analyse. */
+	put(cat, "/m/a.mp3", 1000, 4);
+	CHECK_INT(unanalysed(cat, ids, 4), ==, 1);
+	CHECK_INT(catalog_track_set_hash(cat, a, HASH_A), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, a, &out), ==, 0);
+	CHECK_NEAR(out.bpm, 128.0, 0);
+	CHECK_INT(unanalysed(cat, ids, 4), ==, 0);
+
+	/* During a scan, analysis writes join the scan's batch and are
+	 * committed with it. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	int64_t c = put(cat, "/m/c.mp3", 5, 5);
+	CHECK_INT(catalog_analysis_put(cat, c, HASH_B, &in2), ==, 0);
+	CHECK_INT(catalog_scan_end(cat, NULL, 0, NULL), ==, 0);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks WHERE"
+			  " content_hash = '" HASH_B "'"), ==, 1);
+	catalog_close(cat);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("catalog"));
@@ -642,6 +952,10 @@ int main(void)
 	test_plays();
 	test_playable_max();
 	test_threads();
+	test_migrate_v1();
+	test_analysis_round_trip();
+	test_analysis_versions();
+	test_analysis_content();
 
 	test_sh("rm -rf '%s'", tmp);
 	return 0;
