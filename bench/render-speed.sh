@@ -15,7 +15,7 @@ FOREVERFM=${FOREVERFM:-$top/build/foreverfm}
 DURATION=${DURATION:-3600}
 RUNS=${RUNS:-3}
 # Must match encode_mp3.c's lame_set_quality() so the floor does the same work.
-LAME_QUALITY=${LAME_QUALITY:-5}
+LAME_QUALITY=${LAME_QUALITY:-7}
 [ -x "$FOREVERFM" ] || { echo "build foreverfm first (or set FOREVERFM)"; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/foreverfm-bench-XXXXXX")

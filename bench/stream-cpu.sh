@@ -11,6 +11,9 @@
 # for WINDOW seconds (default 60): CPU as a fraction of one core over the
 # window (utime + stime from /proc), and the median RSS. Prints both and the
 # ratios foreverfm / Liquidsoap (targets: CPU <= 0.5, RSS <= 0.25).
+# foreverfm encodes with LAME quality 7 (src/encode_mp3.c); Liquidsoap's
+# %mp3 defaults to LAME quality 2. LIQ_QUALITY=7 gives Liquidsoap the same
+# encoder setting, to see how much of the difference is the encoder.
 # Run from a configured build tree's top or set FOREVERFM=path/to/foreverfm.
 # Needs: icecast2, liquidsoap (Debian packages), sox and ffmpeg for the
 # default library.
@@ -40,6 +43,8 @@ mkdir -p "$work/icecast"
 port=$(sh "$top/tests/icecast-harness.sh" start "$work/icecast")
 password=$(sh "$top/tests/icecast-harness.sh" password "$work/icecast")
 
+liq_quality=""
+[ -z "${LIQ_QUALITY:-}" ] || liq_quality=", internal_quality=$LIQ_QUALITY"
 printf '%s\n' "$password" > "$work/password"
 cat > "$work/foreverfm.ini" <<CFG
 [library]
@@ -62,7 +67,7 @@ settings.log.file.set(false)
 s = playlist(mode="randomize", "$music")
 s = crossfade(duration=6., s)
 s = mksafe(s)
-output.icecast(%mp3(bitrate=128), host="127.0.0.1", port=$port,
+output.icecast(%mp3(bitrate=128$liq_quality), host="127.0.0.1", port=$port,
   password="$password", mount="/liquidsoap.mp3", s)
 LIQ
 

@@ -9,10 +9,11 @@
 
 FOREVERFM_BUILD_PACKAGES="build-essential autoconf automake libtool pkg-config
  libshout3-dev libmp3lame-dev libvorbis-dev libmpg123-dev libsndfile1-dev
- libsqlite3-dev libsamplerate0-dev libinih-dev libaubio-dev libebur128-dev"
+ libsqlite3-dev libsamplerate0-dev libinih-dev libaubio-dev libebur128-dev libjansson-dev"
 # Test and demo tools: a real Icecast, generators and decoders for test music.
 FOREVERFM_TEST_PACKAGES="icecast2 sox libsox-fmt-all ffmpeg vorbis-tools curl
- sqlite3 valgrind procps python3 bc"
+ sqlite3 valgrind procps python3 bc
+ asc-music"
 
 foreverfm_install_packages() {
 	missing=""

@@ -50,6 +50,7 @@ struct slot {
 	int fd;             /* read end */
 	size_t index;
 	const char *path;   /* the caller's, valid until done(index) */
+	double timeout_s;
 	double deadline;
 	size_t got;
 	struct msg msg;
@@ -190,13 +191,14 @@ static int slot_start(struct slot *s, size_t index, const char *path,
 	s->index = index;
 	s->path = path;
 	s->deadline = now_s() + timeout_s;
+	s->timeout_s = timeout_s;
 	s->got = 0;
 	memset(&s->msg, 0, sizeof(s->msg));
 	return 0;
 }
 
 /* Reaps the slot's child and reports. timed_out: kill it first. */
-static void slot_finish(struct slot *s, bool timed_out, double timeout_s,
+static void slot_finish(struct slot *s, bool timed_out,
 			analyze_worker_done_fn done, void *ctx)
 {
 	int status = 0, rc;
@@ -209,7 +211,16 @@ static void slot_finish(struct slot *s, bool timed_out, double timeout_s,
 	if (timed_out) {
 		rc = -ETIMEDOUT;
 		snprintf(reason, sizeof(reason), "timed out after %.0f s",
-			 timeout_s);
+			 s->timeout_s);
+	} else if (WIFSIGNALED(status) && (WTERMSIG(status) == SIGTERM ||
+					   WTERMSIG(status) == SIGINT ||
+					   WTERMSIG(status) == SIGHUP ||
+					   WTERMSIG(status) == SIGKILL)) {
+		/* Sent from outside (a shutdown, Ctrl-C, the OOM killer):
+		 * not the file's fault. */
+		rc = -EINTR;
+		snprintf(reason, sizeof(reason), "killed: signal %d (%s)",
+			 WTERMSIG(status), strsignal(WTERMSIG(status)));
 	} else if (WIFSIGNALED(status)) {
 		rc = -EIO;
 		snprintf(reason, sizeof(reason), "crashed: signal %d (%s)",
@@ -276,11 +287,14 @@ int analyze_worker_run_feed(analyze_worker_next_fn next, void *next_ctx,
 				continue;
 			size_t index = 0;
 			const char *path = NULL;
-			more = next(next_ctx, &index, &path);
+			double job_timeout_s = timeout_s;
+			more = next(next_ctx, &index, &path, &job_timeout_s);
 			if (!more)
 				break;
+			if (!(job_timeout_s > 0))
+				job_timeout_s = timeout_s;
 			rc = slot_start(&slots[j], index, path, params,
-					timeout_s);
+					job_timeout_s);
 			if (rc < 0) {
 				log_error("analyze worker: cannot start a child: %s",
 					  strerror(-rc));
@@ -329,7 +343,7 @@ int analyze_worker_run_feed(analyze_worker_next_fn next, void *next_ctx,
 					eof = true;
 			}
 			if (eof || s->deadline <= t) {
-				slot_finish(s, !eof, timeout_s, done, ctx);
+				slot_finish(s, !eof, done, ctx);
 				running--;
 			}
 		}
@@ -348,8 +362,10 @@ struct many {
 	size_t next;
 };
 
-static bool many_next(void *ctx, size_t *index, const char **path)
+static bool many_next(void *ctx, size_t *index, const char **path,
+		      double *timeout_s)
 {
+	(void)timeout_s;
 	struct many *m = ctx;
 	if (m->next >= m->n)
 		return false;

@@ -39,7 +39,9 @@
 #define ANALYZE_WORKER_JOBS_MAX 64
 
 /* Called once per path, in completion order. rc is 0 (a valid) or a
- * negative errno: -EIO crashed, -ETIMEDOUT, or analyze_file()'s error;
+ * negative errno: -EIO crashed, -ETIMEDOUT, -EINTR killed from outside by
+ * SIGTERM, SIGINT, SIGHUP or SIGKILL (a shutdown, Ctrl-C or the OOM killer
+ * reached the child: not the file's fault), or analyze_file()'s error;
  * reason is "" on success. a and reason are borrowed for the call. */
 typedef void (*analyze_worker_done_fn)(void *ctx, size_t index, int rc,
 				       const struct analysis *a,
@@ -59,14 +61,15 @@ int analyze_worker_run_many(const char *const *paths, size_t n,
  * chooses each next file when a child becomes free, so that the tracks
  * about to play go first). NEXT is asked for a job whenever a child is
  * free: it returns true with *index and *path set (path must stay valid
- * until done() for that index returns), or false when there is nothing to
- * start now; while children run, a feed that said false is asked again at
- * least every 100 ms. Returns 0 when NEXT has nothing and every started
+ * until done() for that index returns) and may change *timeout_s, preset
+ * to the call's timeout_s, for this file (longer files need longer); or it
+ * returns false when there is nothing to start now; while children run, a
+ * feed that said false is asked again at least every 100 ms. Returns 0 when NEXT has nothing and every started
  * path was reported; -ECANCELED as soon as *cancel (may be NULL) is seen
  * true, checked at least every 100 ms: running children are then killed
  * and their paths not reported; or a negative errno like run_many. */
 typedef bool (*analyze_worker_next_fn)(void *ctx, size_t *index,
-				       const char **path);
+				       const char **path, double *timeout_s);
 int analyze_worker_run_feed(analyze_worker_next_fn next, void *next_ctx,
 			    const struct analysis_params *params,
 			    unsigned jobs, double timeout_s,

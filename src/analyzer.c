@@ -401,7 +401,8 @@ static void pass_undefer(struct pass *ps)
 }
 
 /* analyze_worker_next_fn: the next file that needs a child. */
-static bool pass_next(void *ctx, size_t *index, const char **path)
+static bool pass_next(void *ctx, size_t *index, const char **path,
+		      double *timeout_s)
 {
 	struct pass *ps = ctx;
 	for (;;) {
@@ -486,6 +487,10 @@ static bool pass_next(void *ctx, size_t *index, const char **path)
 		jb->busy = true;
 		*index = j;
 		*path = jb->track.path;
+		/* A two-hour mix on a slow machine is no hang. */
+		if (jb->track.duration_s > 0)
+			*timeout_s += jb->track.duration_s /
+				      ANALYZER_MIN_SPEED;
 		return true;
 	}
 }
@@ -515,9 +520,11 @@ static void pass_done(void *ctx, size_t index, int rc,
 			  a->camelot[0] ? a->camelot : "no key",
 			  a->loudness_lufs);
 		pass_event(ps, ANALYZER_ANALYSED, &jb->track, a, NULL);
-	} else if (rc == -ENOMEM || rc == -ENOENT || rc == -ENOTDIR) {
-		/* Not the file's fault (or it is gone): it stays unanalysed
-		 * and is tried again at the next pass. */
+	} else if (rc == -ENOMEM || rc == -ENOENT || rc == -ENOTDIR ||
+		   rc == -EINTR || (ps->cancel && atomic_load(ps->cancel))) {
+		/* Not the file's fault (out of memory, killed from outside,
+		 * stopping) or it is gone: it stays unanalysed and is tried
+		 * again at the next pass. */
 		log_warning("analyzer: %s: %s; will try again later",
 			    jb->track.path, reason);
 	} else {

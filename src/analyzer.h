@@ -14,11 +14,15 @@
  * that content (the same file at another path, a file only touched, or
  * changed back) the track is done without a child. Otherwise the file goes
  * to analyze_worker: a fork()ed child per file, niced, at most
- * params.workers at a time, each under params.timeout_s; the child decodes
+ * params.workers at a time, each under params.timeout_s plus a tenth of
+ * the file's duration (catalog estimate); the child decodes
  * the file once and computes every feature. A result is stored with
  * catalog_analysis_put; a child that crashed, hung or could not decode the
  * file gets the track marked bad (catalog_track_bad, reason "analysis:
- * crashed: signal 11 (Segmentation fault)") and it is never played.
+ * crashed: signal 11 (Segmentation fault)") and it is never played. A
+ * child killed from outside (SIGTERM, SIGINT, SIGHUP, SIGKILL: a shutdown,
+ * Ctrl-C, the OOM killer), out of memory, or a file that vanished leaves
+ * the track unanalysed, to be tried at the next pass.
  *
  * The background thread runs a pass at start, then sleeps until
  * analyzer_wake() (a rescan) or ANALYZER_RECHECK_S, and runs another; a
@@ -55,6 +59,9 @@
  * without analyzer_wake() (another process may have changed the catalog). */
 #define ANALYZER_RECHECK_S 60.0
 #define ANALYZER_TIMEOUT_DEFAULT_S 120.0
+/* A file's timeout is timeout_s plus its duration divided by this: the
+ * slowest analysis (in x real time) that is still not a hang. */
+#define ANALYZER_MIN_SPEED 10.0
 /* How many upcoming ids are asked for before each choice. */
 #define ANALYZER_UPCOMING_MAX 8
 
@@ -76,7 +83,8 @@ struct analyzer_event {
 
 struct analyzer_params {
 	unsigned workers;   /* children at a time; 0 = online CPUs (max 64) */
-	double timeout_s;   /* per file, > 0; 0 = ANALYZER_TIMEOUT_DEFAULT_S */
+	double timeout_s;   /* per file, plus ANALYZER_MIN_SPEED's share of its
+			     * duration; 0 = ANALYZER_TIMEOUT_DEFAULT_S */
 	const struct analysis_params *analysis; /* NULL = defaults; copied */
 	/* Optional: the ids about to play, most urgent first (at most max,
 	 * *n their number); returns 0 or a negative errno (then ignored). */

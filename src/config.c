@@ -103,6 +103,9 @@ static const struct key_spec global_keys[] = {
 	{ "icecast", "url", KEY_STRING, F(station_url), 0, 0 },
 	{ "icecast", "public", KEY_BOOL, F(station_public), 0, 0 },
 	{ "mix", "crossfade_seconds", KEY_DOUBLE, F(crossfade_s), 0, 30 },
+	{ "analysis", "workers", KEY_INT, F(analysis_workers), 0, 64 },
+	{ "analysis", "timeout_seconds", KEY_DOUBLE, F(analysis_timeout_s), 1,
+	  3600 },
 };
 #define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -670,7 +673,7 @@ static int on_key(void *user, const char *inih_section, const char *key,
 	if (section[0] == '\0') {
 		load_fail(ld, ld->line, NULL, key,
 			  "outside of any section (put it under [library], "
-			  "[icecast], [output.NAME] or [mix])");
+			  "[icecast], [output.NAME], [mix] or [analysis])");
 		return 0;
 	}
 	if (strncmp(section, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) == 0) {
@@ -730,14 +733,14 @@ static void section_header(struct load *ld, const char *line)
 		return;
 	}
 	if (strcmp(name, "library") == 0 || strcmp(name, "icecast") == 0 ||
-	    strcmp(name, "mix") == 0) {
+	    strcmp(name, "mix") == 0 || strcmp(name, "analysis") == 0) {
 		memcpy(ld->section, name, len + 1);
 		return;
 	}
 	if (strncmp(name, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) != 0) {
 		load_fail(ld, ld->line, name, NULL,
 			  "unknown section (known: [library], [icecast], "
-			  "[output.NAME], [mix])");
+			  "[output.NAME], [mix], [analysis])");
 		return;
 	}
 	const char *oname = name + OUTPUT_PREFIX_LEN;
@@ -1023,6 +1026,8 @@ struct config *config_defaults(void)
 	snprintf(cfg->station_name, sizeof(cfg->station_name), "foreverfm");
 	cfg->station_public = false;
 	cfg->crossfade_s = 6;
+	cfg->analysis_workers = 0;
+	cfg->analysis_timeout_s = 120;
 	return cfg;
 fail:
 	free(cfg);

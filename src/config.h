@@ -21,6 +21,9 @@
  *             quality (MP3 VBR 0 best..9; Vorbis -0.1..1.0, default 0.4),
  *             chained (Ogg: a new logical stream per track; yes)
  *   [mix]     crossfade_seconds (6)
+ *   [analysis] workers (analysis child processes at a time, 0..64; 0 = one
+ *             per CPU core; 0), timeout_seconds (per file, plus a tenth of
+ *             the file's duration, 1..3600; 120)
  *
  * Ownership: config_load() and config_defaults() return a heap object that
  * the caller frees with config_destroy(). All strings live inside it. A
@@ -76,6 +79,9 @@ struct config {
 	size_t n_outputs;
 
 	double crossfade_s;
+
+	int analysis_workers;       /* 0 = one per online CPU */
+	double analysis_timeout_s;
 };
 
 /* A configuration with every default and no outputs or library paths.

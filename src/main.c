@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * main — command-line dispatch: run | render | check. Everything else lives
- * in libforeverfm.
+ * main — command-line dispatch: run | render | analyze | check. Everything
+ * else lives in libforeverfm.
  *
  * The command, when given, is the first argument; without one the command
  * is run. Options follow in any order (getopt_long). Exit codes: 0 ok,
@@ -17,9 +17,16 @@
  *   a mix can be made again.
  * - check is as strict as run: besides a valid file it needs at least one
  *   library path and one output, which run needs too.
+ * - analyze exists to fill a cache, so its catalog is always a file: the
+ *   [library] database of -c FILE; without -c, that of the default
+ *   configuration file when it exists (the station's cache); otherwise the
+ *   built-in defaults with the database in $XDG_CACHE_HOME/foreverfm/
+ *   (~/.cache/foreverfm/catalog.db), and PATHs are needed. Bad files are
+ *   not a failure: analyze exits 0 when every file was handled.
  */
 #include "autoconfig.h"
 
+#include "analyze_cmd.h"
 #include "config.h"
 #include "log.h"
 #include "render.h"
@@ -43,9 +50,9 @@
 #define DEFAULT_DATABASE "/var/lib/foreverfm/catalog.db"
 #define RENDER_SECONDS_MAX (7 * 86400.0)
 
-enum command { CMD_RUN, CMD_RENDER, CMD_CHECK };
+enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE };
 
-enum { OPT_SEED = 256 };
+enum { OPT_SEED = 256, OPT_JSON };
 
 struct options {
 	enum command command;
@@ -55,6 +62,7 @@ struct options {
 	bool have_seconds;
 	uint64_t seed;
 	bool have_seed;
+	bool json;
 	char **paths;
 	size_t n_paths;
 };
@@ -65,6 +73,7 @@ static void usage(FILE *f)
 "Usage: foreverfm [run] [-c FILE] [PATH...]\n"
 "       foreverfm render -o OUT.{wav,mp3,ogg} -d SECONDS [-c FILE] [--seed N]\n"
 "                        [PATH...]\n"
+"       foreverfm analyze [--json] [-c FILE] [PATH...]\n"
 "       foreverfm check [-c FILE]\n"
 "       foreverfm --help | --version\n"
 "\n"
@@ -79,15 +88,22 @@ static void usage(FILE *f)
 "          Without -c it uses the built-in defaults and needs PATHs. Its\n"
 "          catalog is kept in memory unless -c FILE names a [library]\n"
 "          database.\n"
+"  analyze scan the library and analyse (tempo, beats, key, loudness,\n"
+"          energy) every track not in the analysis cache yet, with a\n"
+"          progress bar on a terminal. The cache is the [library]\n"
+"          database; without -c that of the default configuration when it\n"
+"          exists, else $XDG_CACHE_HOME/foreverfm/catalog.db (then PATHs\n"
+"          are needed).\n"
 "  check   validate the configuration, print a summary and exit.\n"
 "\n"
 "Options:\n"
-"  -c, --config FILE    configuration file (run, check default:\n"
+"  -c, --config FILE    configuration file (run, check, analyze default:\n"
 "                       %s)\n"
 "  -o, --output FILE    render: the file to write\n"
 "  -d, --duration SECS  render: length of the mix in seconds\n"
 "      --seed N         render: shuffle seed (default: from the clock,\n"
 "                       logged so that a mix can be repeated)\n"
+"      --json           analyze: one JSON object per track on stdout\n"
 "  -v, --verbose        log debug messages too\n"
 "  -q, --quiet          log warnings and errors only\n"
 "  -h, --help           show this help and exit\n"
@@ -148,6 +164,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "json", no_argument, NULL, OPT_JSON },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -165,9 +182,12 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			opt->command = CMD_RENDER;
 		else if (strcmp(argv[1], "check") == 0)
 			opt->command = CMD_CHECK;
+		else if (strcmp(argv[1], "analyze") == 0)
+			opt->command = CMD_ANALYZE;
 		else
 			return usage_error("unknown command '%s' (commands: "
-					   "run, render, check)", argv[1]);
+					   "run, render, analyze, check)",
+					   argv[1]);
 		/* getopt sees the command as its program name. */
 		argc--;
 		argv++;
@@ -201,6 +221,9 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			opt->have_seed = true;
 			render_only = "--seed";
 			break;
+		case OPT_JSON:
+			opt->json = true;
+			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
 			break;
@@ -226,6 +249,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
 	if (render_only && opt->command != CMD_RENDER)
 		return usage_error("%s is only for the render command",
 				   render_only);
+	if (opt->json && opt->command != CMD_ANALYZE)
+		return usage_error("--json is only for the analyze command");
 	if (opt->command == CMD_CHECK && opt->n_paths > 0)
 		return usage_error("check takes no PATH arguments, got '%s'",
 				   opt->paths[0]);
@@ -389,6 +414,73 @@ out:
 	return rc;
 }
 
+/* analyze's catalog when neither -c nor the default file says: a cache
+ * directory of the user's. Returns a malloc'd path or NULL (errno). */
+static char *user_cache_database(void)
+{
+	const char *xdg = getenv("XDG_CACHE_HOME");
+	const char *home = getenv("HOME");
+	char *path = NULL;
+	int n;
+
+	if (xdg && xdg[0] == '/')
+		n = asprintf(&path, "%s/foreverfm/catalog.db", xdg);
+	else if (home && home[0] == '/')
+		n = asprintf(&path, "%s/.cache/foreverfm/catalog.db", home);
+	else {
+		errno = ENOENT;
+		return NULL;
+	}
+	if (n < 0) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	return path;
+}
+
+static int cmd_analyze(const struct options *opt)
+{
+	struct config *cfg = NULL;
+	int rc = EXIT_USAGE;
+
+	if (opt->config_file)
+		cfg = load_or_print(opt->config_file);
+	else if (access(DEFAULT_CONFIG, F_OK) == 0)
+		cfg = load_or_print(DEFAULT_CONFIG);
+	else if ((cfg = config_defaults())) {
+		char *db = user_cache_database();
+		if (!db) {
+			fprintf(stderr, "foreverfm: analyze: no -c FILE, no %s "
+				"and no $HOME for a cache: give -c FILE with a "
+				"[library] database\n", DEFAULT_CONFIG);
+			goto out;
+		}
+		free(cfg->database);
+		cfg->database = db;
+	} else {
+		fprintf(stderr, "foreverfm: out of memory\n");
+		return EXIT_RUNTIME;
+	}
+	if (!cfg)
+		return EXIT_USAGE;
+	if (opt->n_paths > 0 &&
+	    config_set_library_paths(cfg, opt->paths, opt->n_paths) != 0) {
+		fprintf(stderr, "foreverfm: out of memory\n");
+		rc = EXIT_RUNTIME;
+		goto out;
+	}
+	if (cfg->n_library_paths == 0) {
+		rc = usage_error("%s needs PATH arguments or [library] path in "
+				 "the configuration", "analyze");
+		goto out;
+	}
+	int r = analyze_cmd_run(cfg, opt->json, stdout);
+	rc = r == 0 ? 0 : EXIT_RUNTIME;
+out:
+	config_destroy(cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
@@ -401,6 +493,8 @@ int main(int argc, char **argv)
 		return cmd_check(&opt);
 	case CMD_RENDER:
 		return cmd_render(&opt);
+	case CMD_ANALYZE:
+		return cmd_analyze(&opt);
 	case CMD_RUN:
 		break;
 	}

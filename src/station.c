@@ -4,7 +4,8 @@
  * shutdown rules.
  *
  * DESIGN
- * Threads: the mixer (one), the outputs (one per mount), and this one, the
+ * Threads: the mixer (one), the outputs (one per mount), the analyzer (one,
+ * with its niced child processes: analyzer.h), and this one, the
  * main thread, which owns everything else: it waits for signals with
  * sigtimedwait() (1 s at a time, for the periodic status line), and does
  * reload and shutdown itself. Signals are blocked in every thread, so no
@@ -26,6 +27,7 @@
 
 #include "station.h"
 
+#include "analyzer.h"
 #include "catalog.h"
 #include "decode.h"
 #include "log.h"
@@ -65,6 +67,7 @@ struct station {
 	struct catalog *cat;
 	struct ring *ring;
 	struct mixer *mixer;
+	struct analyzer_service *analyzer;
 	struct output *outputs[CONFIG_OUTPUTS_MAX];
 	size_t n_outputs;
 	size_t n_started;
@@ -198,10 +201,28 @@ static void station_reload(struct station *st)
 	if (station_scan(st->cat, cfg) < 0)
 		log_error("reload: rescan failed; the library may be "
 			  "incomplete until the next SIGHUP");
+	if (cfg->analysis_workers != st->boot->analysis_workers ||
+	    cfg->analysis_timeout_s != st->boot->analysis_timeout_s)
+		log_warning("reload: the [analysis] changes need a restart to "
+			    "take effect");
 	mixer_library_changed(st->mixer);
+	analyzer_wake(st->analyzer);
 	mixer_set_crossfade(st->mixer, cfg->crossfade_s);
 	config_destroy(st->cfg);
 	st->cfg = cfg;
+}
+
+/* The analyzer's callbacks, on its thread. The next tracks are analysed
+ * first; a track it marked bad must leave the mixer's play order. */
+static int station_upcoming(void *ctx, int64_t *ids, size_t max, size_t *n)
+{
+	return mixer_upcoming(ctx, ids, max, n);
+}
+
+static void station_analysis_event(void *ctx, const struct analyzer_event *ev)
+{
+	if (ev->outcome == ANALYZER_BAD)
+		mixer_library_changed(ctx);
 }
 
 static void station_status(struct station *st, enum log_level level)
@@ -224,9 +245,13 @@ static void station_status(struct station *st, enum log_level level)
 				     title, sizeof(title));
 	free(track);
 
+	struct analyzer_stats as;
+	analyzer_get_stats(st->analyzer, &as);
 	n = snprintf(line, sizeof(line), "status: playing \"%s\"; %" PRIu64
-		     " tracks started, %" PRIu64 " failed;", title,
-		     ms.tracks_started, ms.tracks_failed);
+		     " tracks started, %" PRIu64 " failed; analysis: %zu to "
+		     "do, %" PRIu64 " done, %" PRIu64 " bad;", title,
+		     ms.tracks_started, ms.tracks_failed, as.pending,
+		     as.analysed + as.cached, as.bad);
 	used = n > 0 && (size_t)n < sizeof(line) ? (size_t)n : sizeof(line) - 1;
 	for (size_t i = 0; i < st->n_outputs && used < sizeof(line) - 1; i++) {
 		struct output_stats os;
@@ -273,6 +298,10 @@ static void station_stop(struct station *st, const sigset_t *set, int sig)
 {
 	double deadline = monotonic_s() + STATION_SHUTDOWN_S;
 	int rc;
+
+	/* First, so that no analysis child outlives the process: running
+	 * children are killed (their tracks stay unanalysed). */
+	analyzer_stop(st->analyzer);
 
 	if (any_connected(st)) {
 		log_info("stopping on %s: fading out over %g s", strsignal(sig),
@@ -387,6 +416,20 @@ int station_run(const char *config_file, struct config *cfg,
 		log_error("mixer: %s", strerror(errno));
 		goto out;
 	}
+	struct analyzer_params ap = {
+		.workers = (unsigned)cfg->analysis_workers,
+		.timeout_s = cfg->analysis_timeout_s,
+		.upcoming = station_upcoming,
+		.upcoming_ctx = st.mixer,
+		.event = station_analysis_event,
+		.event_ctx = st.mixer,
+	};
+	st.analyzer = analyzer_create(st.cat, &ap);
+	if (!st.analyzer) {
+		rc = -errno;
+		log_error("analyzer: %s", strerror(errno));
+		goto out;
+	}
 	for (size_t i = 0; i < cfg->n_outputs; i++) {
 		st.outputs[i] = output_create(cfg, i, st.ring, (unsigned)i);
 		if (!st.outputs[i]) {
@@ -407,6 +450,12 @@ int station_run(const char *config_file, struct config *cfg,
 	}
 	if ((rc = mixer_start(st.mixer)) < 0) {
 		log_error("mixer: cannot start: %s", strerror(-rc));
+		goto out;
+	}
+	/* The station does not wait for analysis: tracks without one are
+	 * mixed plainly until theirs arrives. */
+	if ((rc = analyzer_start(st.analyzer)) < 0) {
+		log_error("analyzer: cannot start: %s", strerror(-rc));
 		goto out;
 	}
 
@@ -436,6 +485,8 @@ out:
 	 * close, stop and join on their own. */
 	if (st.ring && rc < 0)
 		ring_close(st.ring);
+	/* Before the mixer: its callbacks use the mixer. */
+	analyzer_destroy(st.analyzer);
 	for (size_t i = st.n_outputs; i-- > 0;)
 		output_destroy(st.outputs[i]);
 	mixer_destroy(st.mixer);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * station — the `run` command: catalog, library scan, mixer, ring and one
- * output per [output.NAME], until SIGTERM or SIGINT.
+ * station — the `run` command: catalog, library scan, mixer, ring, one
+ * output per [output.NAME] and the background analyzer (analyzer.h), until
+ * SIGTERM or SIGINT.
  *
  * Signals are taken synchronously: station_run() blocks SIGHUP, SIGTERM,
  * SIGINT and SIGUSR1 before it starts any thread (every thread inherits
@@ -13,17 +14,19 @@
  *   SIGHUP   reload CONFIG_FILE. A bad file is logged (its one error line)
  *            and the running configuration stays. A good one: the library
  *            paths are rescanned (in the main thread, while the mixer keeps
- *            playing) and the mixer told; crossfade_seconds applies from
- *            the next transition; changes to [icecast], [output.*] or the
- *            database are logged as needing a restart.
+ *            playing) and the mixer and the analyzer told;
+ *            crossfade_seconds applies from the next transition; changes
+ *            to [icecast], [output.*], [analysis] or the database are
+ *            logged as needing a restart.
  *   SIGUSR1  one status line at info level (also once a minute at debug):
- *            the current track and, per output, connected or not and bytes
- *            sent.
+ *            the current track, the analysis to do and done, and, per
+ *            output, connected or not and bytes sent.
  *   SIGTERM, SIGINT
- *            fade out over 2 s, let the outputs send what is buffered and
- *            disconnect, free everything and return 0. If that takes more
- *            than 10 s (a hung Icecast), or a second SIGTERM/SIGINT comes,
- *            the process exits at once with _exit(0).
+ *            kill running analysis children (their tracks stay
+ *            unanalysed), fade out over 2 s, let the outputs send what is
+ *            buffered and disconnect, free everything and return 0. If
+ *            that takes more than 10 s (a hung Icecast), or a second
+ *            SIGTERM/SIGINT comes, the process exits at once with _exit(0).
  * A signal that arrives during the first library scan, before the mask is
  * set, has its default effect (the process ends; nothing is streaming yet).
  *

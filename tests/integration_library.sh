@@ -52,8 +52,10 @@ sql "SELECT path FROM tracks WHERE bad_reason IS NULL AND missing = 0" | sort > 
 [ "$(wc -l < "$WORK/playable")" -eq 2 ] || { cat "$WORK/playable"; fail "playable tracks are not exactly the two good ones"; }
 
 # --- SIGHUP adds files without a gap. Listen across the rescan, once
-# Icecast's burst-on-connect no longer reaches back into the silence.
-sleep 6
+# Icecast's burst-on-connect (4 s) no longer reaches back into the silence
+# before the music: a play is recorded when the mixer places its marker,
+# up to a ring (3 s) before it is heard.
+sleep 10
 "$TOOLS/icy_listen" "$BASE_URL/forever.mp3" 30 "$WORK/hup.mp3" "$WORK/hup.meta" &
 lp=$!
 sleep 6

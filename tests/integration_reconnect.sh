@@ -68,7 +68,7 @@ mount_listed /forever.mp3 || fail "/forever.mp3 went away"
 lp=$!
 sleep 5
 station_stop || fail "station exited with an error on SIGTERM"
-mount_listed /forever.mp3 && fail "the mount stayed after SIGTERM"
+wait_mount_gone /forever.mp3 5 || fail "the mount stayed after SIGTERM"
 sleep 3
 station_start "$WORK/station.ini"
 wait $lp || fail "the listener was dropped while foreverfm restarted"

@@ -125,15 +125,29 @@ station_stop() {
 	return $rc
 }
 
-# mount_listed MOUNT: true when Icecast lists a source on MOUNT.
+# mount_listed MOUNT: true when a source is live on MOUNT. Icecast keeps
+# listing a configured mount (one with a fallback) after its source left;
+# only a live one has a stream_start. Source objects are flat, so one per
+# line after splitting at '{'.
 mount_listed() {
 	curl -fsS --max-time 2 "$BASE_URL/status-json.xsl" 2>/dev/null |
-		grep -q "\"listenurl\":\"[^\"]*$1\""
+		tr '{' '\n' | grep "\"listenurl\":\"[^\"]*$1\"" |
+		grep -q '"stream_start"'
 }
 
 wait_mount() {
 	deadline=$(( $(date +%s) + $2 ))
 	while ! mount_listed "$1"; do
+		[ "$(date +%s)" -lt "$deadline" ] || return 1
+		sleep 0.2
+	done
+}
+
+# wait_mount_gone MOUNT SECONDS: Icecast tears a source down a moment after
+# its client disconnects.
+wait_mount_gone() {
+	deadline=$(( $(date +%s) + $2 ))
+	while mount_listed "$1"; do
 		[ "$(date +%s)" -lt "$deadline" ] || return 1
 		sleep 0.2
 	done

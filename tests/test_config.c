@@ -129,6 +129,21 @@ static const struct bad_case bad_cases[] = {
 	{ "[mix]\ncrossfade_seconds = 6 ; default\n",
 	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30, "
 	  "got '6 ; default'" },
+	{ "[analysis]\nworkers = 65\n",
+	  "station.ini:2: [analysis] workers: must be 0..64, got '65'" },
+	{ "[analysis]\nworkers = -1\n",
+	  "station.ini:2: [analysis] workers: must be 0..64" },
+	{ "[analysis]\nworkers = two\n",
+	  "station.ini:2: [analysis] workers: must be 0..64" },
+	{ "[analysis]\ntimeout_seconds = 0\n",
+	  "station.ini:2: [analysis] timeout_seconds: must be a number "
+	  "1..3600" },
+	{ "[analysis]\ntimeout_seconds = 3601\n",
+	  "station.ini:2: [analysis] timeout_seconds: must be a number "
+	  "1..3600" },
+	{ "[analysis]\ntimeout = 5\n",
+	  "station.ini:2: [analysis] timeout: unknown key (known: workers, "
+	  "timeout_seconds)" },
 	{ "[mix]\ncrossfade_seconds = 5\ncrossfade_seconds = 6\n",
 	  "station.ini:3: [mix] crossfade_seconds: given twice (first on "
 	  "line 2)" },
@@ -265,6 +280,8 @@ static void test_defaults(void)
 	CHECK(!cfg->station_public);
 	CHECK_INT(cfg->n_outputs, ==, 0);
 	CHECK_NEAR(cfg->crossfade_s, 6, 0);
+	CHECK_INT(cfg->analysis_workers, ==, 0);
+	CHECK_NEAR(cfg->analysis_timeout_s, 120, 0);
 	config_destroy(cfg);
 	config_destroy(NULL);
 
@@ -333,7 +350,10 @@ static void test_full(void)
 		"format = ogg\n"
 		"[mix]\n"
 		"# a comment\n"
-		"crossfade_seconds = 0\n";
+		"crossfade_seconds = 0\n"
+		"[analysis]\n"
+		"workers = 3\n"
+		"timeout_seconds = 30.5\n";
 	struct config *cfg = load_text(text, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "%s\n", err);
@@ -357,6 +377,8 @@ static void test_full(void)
 	CHECK_STR(cfg->station_genre, "Electronic");
 	CHECK_STR(cfg->station_url, "http://example.org/a;b");
 	CHECK(cfg->station_public);
+	CHECK_INT(cfg->analysis_workers, ==, 3);
+	CHECK_NEAR(cfg->analysis_timeout_s, 30.5, 0);
 	CHECK_INT(cfg->n_outputs, ==, 6);
 	CHECK_STR(cfg->outputs[5].name, "n123456789012345678901234567890123456"
 		  "78901234567890123456789-");

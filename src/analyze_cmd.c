@@ -1,0 +1,468 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * analyze_cmd — the `analyze` command. See analyze_cmd.h.
+ *
+ * The work is analyzer_run() in this thread; this file adds the scan, the
+ * progress display and the JSON listing. The bar is drawn only between
+ * events (a track finishing), so a long file freezes it for a while; it
+ * redraws in place with "\r" and the terminal's erase-line, and while it is
+ * shown, only errors of the modules are logged (the bar prints each bad
+ * file on a line of its own, and the rest of what they would say), so
+ * nothing tears it.
+ */
+#include "autoconfig.h"
+
+#include "analyze_cmd.h"
+
+#include "analyzer.h"
+#include "catalog.h"
+#include "decode.h"
+#include "log.h"
+#include "source_dir.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <limits.h>
+#include <math.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#define BAR_CELLS 24
+#define BAR_WIDTH_DEFAULT 80
+#define BAR_WIDTH_MAX 512
+
+static atomic_bool analyze_cmd_cancel;
+
+static void analyze_cmd_on_signal(int sig)
+{
+	(void)sig;
+	atomic_store(&analyze_cmd_cancel, true);
+}
+
+static double analyze_cmd_now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+struct progress {
+	bool bar;
+	int width;
+	double started_s;
+	size_t analysed, cached, bad;
+};
+
+/* "1:02:03" or "2:03". */
+static void format_duration(double s, char *out, size_t size)
+{
+	if (!(s >= 0) || s > 999 * 3600.0) {
+		snprintf(out, size, "--:--");
+		return;
+	}
+	long t = lround(s);
+	if (t >= 3600)
+		snprintf(out, size, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60,
+			 t % 60);
+	else
+		snprintf(out, size, "%ld:%02ld", t / 60, t % 60);
+}
+
+static void progress_draw(struct progress *pr, const struct analyzer_event *ev)
+{
+	char line[BAR_WIDTH_MAX + 1], eta[32], title[2 * DECODE_TAG_MAX + 4];
+	double elapsed = analyze_cmd_now_s() - pr->started_s;
+	double rate = elapsed > 0 ? ev->done * 60.0 / elapsed : 0;
+	size_t cells = ev->total ? ev->done * BAR_CELLS / ev->total : 0;
+	char bar[BAR_CELLS + 1];
+	for (size_t i = 0; i < BAR_CELLS; i++)
+		bar[i] = i < cells ? '#' : '.';
+	bar[BAR_CELLS] = '\0';
+	format_duration(rate > 0 ? (ev->total - ev->done) * 60.0 / rate : -1,
+			eta, sizeof(eta));
+	decode_display_title(ev->track->artist, ev->track->title,
+			     ev->track->path, title, sizeof(title));
+	int n = snprintf(line, sizeof(line), "[%s] %zu/%zu  %.1f tracks/min  "
+			 "ETA %s  ", bar, ev->done, ev->total, rate, eta);
+	if (n < 0)
+		return;
+	size_t width = (size_t)pr->width - 1;
+	if (width >= sizeof(line))
+		width = sizeof(line) - 1;
+	if ((size_t)n < width) {
+		/* The title in what is left, cut at a character boundary. */
+		size_t room = width - (size_t)n, len = strlen(title);
+		if (len > room) {
+			len = room;
+			while (len > 0 && ((unsigned char)title[len] & 0xC0) ==
+			       0x80)
+				len--;
+		}
+		memcpy(line + n, title, len);
+		line[(size_t)n + len] = '\0';
+	} else {
+		line[width] = '\0';
+	}
+	fprintf(stderr, "\r\033[K%s", line);
+	fflush(stderr);
+}
+
+static void progress_event(void *ctx, const struct analyzer_event *ev)
+{
+	struct progress *pr = ctx;
+	const struct analysis *a = ev->analysis;
+	if (ev->outcome == ANALYZER_ANALYSED)
+		pr->analysed++;
+	else if (ev->outcome == ANALYZER_CACHED)
+		pr->cached++;
+	else
+		pr->bad++;
+	if (pr->bar) {
+		if (ev->outcome == ANALYZER_BAD)
+			fprintf(stderr, "\r\033[K%s: %s\n", ev->track->path,
+				ev->reason);
+		progress_draw(pr, ev);
+		return;
+	}
+	if (ev->outcome == ANALYZER_BAD)
+		log_warning("analyze: [%zu/%zu] %s: %s", ev->done, ev->total,
+			    ev->track->path, ev->reason);
+	else
+		log_info("analyze: [%zu/%zu] %s: %.2f BPM, %s, %.1f LUFS%s",
+			 ev->done, ev->total, ev->track->path, a->bpm,
+			 a->camelot[0] ? a->camelot : "no key",
+			 a->loudness_lufs,
+			 ev->outcome == ANALYZER_CACHED ? " (cache)" : "");
+}
+
+/* ------------------------------------------------------------------ */
+/* JSON.                                                               */
+
+/* PATH as UTF-8: each byte that does not start a valid sequence becomes
+ * U+FFFD. Returns a malloc'd string or NULL. */
+static char *utf8_clean(const char *s)
+{
+	size_t len = strlen(s);
+	char *out = malloc(3 * len + 1);
+	size_t o = 0;
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < len;) {
+		const unsigned char *p = (const unsigned char *)s + i;
+		size_t n = 0;
+		uint32_t cp = 0;
+		if (p[0] < 0x80)
+			n = 1;
+		else if (p[0] >= 0xC2 && p[0] <= 0xDF)
+			n = 2, cp = p[0] & 0x1F;
+		else if (p[0] >= 0xE0 && p[0] <= 0xEF)
+			n = 3, cp = p[0] & 0x0F;
+		else if (p[0] >= 0xF0 && p[0] <= 0xF4)
+			n = 4, cp = p[0] & 0x07;
+		bool ok = n > 0 && i + n <= len;
+		for (size_t k = 1; ok && k < n; k++) {
+			if ((p[k] & 0xC0) != 0x80)
+				ok = false;
+			cp = cp << 6 | (p[k] & 0x3F);
+		}
+		/* No overlongs, surrogates or values past U+10FFFF. */
+		if (ok && ((n == 3 && (cp < 0x800 || (cp >= 0xD800 &&
+						       cp <= 0xDFFF))) ||
+			   (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))))
+			ok = false;
+		if (ok) {
+			memcpy(out + o, p, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(out + o, "\xEF\xBF\xBD", 3);
+			o += 3;
+			i++;
+		}
+	}
+	out[o] = '\0';
+	return out;
+}
+
+static json_t *jreal(double v)
+{
+	return isfinite(v) ? json_real(v) : json_null();
+}
+
+static json_t *jstr(const char *s)
+{
+	json_t *j = json_string(s);
+	if (j)
+		return j;
+	char *clean = utf8_clean(s);
+	j = clean ? json_string(clean) : NULL;
+	free(clean);
+	return j ? j : json_null();
+}
+
+/* One track as a JSON object; A NULL when it has no analysis. */
+static json_t *track_json(const struct catalog_track *t,
+			  const struct analysis *a)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "path", jstr(t->path));
+	json_object_set_new(o, "artist", jstr(t->artist));
+	json_object_set_new(o, "title", jstr(t->title));
+	json_object_set_new(o, "duration", a ? jreal(a->duration_s) :
+			    t->duration_s > 0 ? jreal(t->duration_s) :
+			    json_null());
+	json_object_set_new(o, "bpm", a ? jreal(a->bpm) : json_null());
+	json_object_set_new(o, "bpm_confidence",
+			    a ? jreal(a->bpm_confidence) : json_null());
+	json_object_set_new(o, "first_beat",
+			    a ? jreal(a->first_beat_s) : json_null());
+	json_object_set_new(o, "beats_per_bar",
+			    a ? json_integer(a->beats_per_bar) : json_null());
+	json_object_set_new(o, "downbeat", a ? jreal(a->downbeat_s)
+					    : json_null());
+	json_object_set_new(o, "key", a && a->key_name[0] ?
+			    jstr(a->key_name) : json_null());
+	json_object_set_new(o, "camelot", a && a->camelot[0] ?
+			    jstr(a->camelot) : json_null());
+	json_object_set_new(o, "key_confidence",
+			    a ? jreal(a->key_confidence) : json_null());
+	json_object_set_new(o, "loudness_lufs",
+			    a ? jreal(a->loudness_lufs) : json_null());
+	json_object_set_new(o, "true_peak_db",
+			    a ? jreal(a->true_peak_db) : json_null());
+	json_object_set_new(o, "energy", a ? jreal(a->energy) : json_null());
+	json_object_set_new(o, "bad", t->bad_reason[0] ? jstr(t->bad_reason)
+						       : json_null());
+	json_object_set_new(o, "grid_confidence",
+			    a ? jreal(a->grid_confidence) : json_null());
+	json_object_set_new(o, "tempo_drift",
+			    a ? json_boolean(a->tempo_drift) : json_null());
+	json_object_set_new(o, "downbeat_confidence",
+			    a ? jreal(a->downbeat_confidence) : json_null());
+	json_object_set_new(o, "phrase_bars",
+			    a ? json_integer(a->phrase_bars) : json_null());
+	json_t *phrases = json_null();
+	if (a && (phrases = json_array())) {
+		int n = a->n_phrases < 0 ? 0 : a->n_phrases;
+		if (n > ANALYSIS_PHRASES_MAX)
+			n = ANALYSIS_PHRASES_MAX;
+		for (int i = 0; i < n; i++)
+			json_array_append_new(phrases, jreal(a->phrases_s[i]));
+	}
+	json_object_set_new(o, "phrases", phrases ? phrases : json_null());
+	json_object_set_new(o, "audio_start",
+			    a ? jreal(a->audio_start_s) : json_null());
+	json_object_set_new(o, "audio_end", a ? jreal(a->audio_end_s)
+					     : json_null());
+	json_object_set_new(o, "intro_end", a ? jreal(a->intro_end_s)
+					     : json_null());
+	json_object_set_new(o, "outro_start",
+			    a ? jreal(a->outro_start_s) : json_null());
+	json_object_set_new(o, "content_hash", t->content_hash[0] ?
+			    jstr(t->content_hash) : json_null());
+	return o;
+}
+
+/* Like source_dir's: absolute, no trailing slash, no trailing "/.". */
+static int normalise_root(const char *root, char *out, size_t size)
+{
+	char cwd[PATH_MAX];
+	int n;
+	if (root[0] == '/') {
+		n = snprintf(out, size, "%s", root);
+	} else {
+		if (!getcwd(cwd, sizeof(cwd)))
+			return -errno;
+		n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "",
+			     root);
+	}
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	while (n > 0 && out[n - 1] == '/')
+		out[--n] = '\0';
+	while (n >= 2 && strcmp(out + n - 2, "/.") == 0) {
+		n -= 2;
+		out[n] = '\0';
+	}
+	return 0;
+}
+
+static bool under_roots(const char *path, char roots[][PATH_MAX],
+			size_t n_roots)
+{
+	for (size_t i = 0; i < n_roots; i++) {
+		size_t len = strlen(roots[i]);
+		if (strncmp(path, roots[i], len) == 0 &&
+		    (path[len] == '\0' || path[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/* Every track under the library paths, one JSON object a line. */
+static int write_json(struct catalog *cat, const struct config *cfg,
+		      FILE *out)
+{
+	char (*roots)[PATH_MAX] = NULL;
+	int64_t *ids = NULL;
+	struct catalog_track *t = NULL;
+	size_t n = 0, cap = 0;
+	int rc = 0;
+
+	roots = calloc(cfg->n_library_paths ? cfg->n_library_paths : 1,
+		       sizeof(*roots));
+	t = malloc(sizeof(*t));
+	if (!roots || !t) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < cfg->n_library_paths; i++) {
+		rc = normalise_root(cfg->library_paths[i], roots[i], PATH_MAX);
+		if (rc < 0)
+			goto out;
+	}
+	for (;;) {
+		rc = catalog_library_ids(cat, ids, cap, &n);
+		if (rc < 0 || n <= cap)
+			break;
+		cap = n + 64;
+		int64_t *p = realloc(ids, cap * sizeof(*ids));
+		if (!p) {
+			rc = -ENOMEM;
+			break;
+		}
+		ids = p;
+	}
+	if (rc < 0)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct analysis a;
+		rc = catalog_track_get(cat, ids[i], t);
+		if (rc == -ENOENT)
+			continue;
+		if (rc < 0)
+			goto out;
+		if (!under_roots(t->path, roots, cfg->n_library_paths))
+			continue;
+		bool have = !t->bad_reason[0] &&
+			    catalog_analysis_get(cat, ids[i], &a) == 0;
+		json_t *o = track_json(t, have ? &a : NULL);
+		if (!o) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		int jr = json_dumpf(o, out, JSON_COMPACT |
+				    JSON_REAL_PRECISION(10));
+		json_decref(o);
+		if (jr < 0 || fputc('\n', out) == EOF) {
+			rc = -EIO;
+			goto out;
+		}
+	}
+	if (fflush(out) != 0)
+		rc = -errno;
+out:
+	if (rc < 0)
+		log_error("analyze: cannot write the JSON listing: %s",
+			  strerror(-rc));
+	free(t);
+	free(ids);
+	free(roots);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+
+int analyze_cmd_run(const struct config *cfg, bool json, FILE *out)
+{
+	struct catalog *cat = NULL;
+	struct sigaction sa, old_int, old_term;
+	struct progress pr;
+	struct analyzer_stats stats;
+	struct source_dir_stats scan;
+	enum log_level level = log_get_level();
+	bool handlers = false;
+	int rc = 0;
+
+	memset(&pr, 0, sizeof(pr));
+	memset(&stats, 0, sizeof(stats));
+	cat = catalog_open(cfg->database);
+	if (!cat) {
+		rc = errno ? -errno : -EIO;
+		log_error("analyze: cannot open the catalog %s: %s",
+			  cfg->database, strerror(-rc));
+		goto out;
+	}
+	double t0 = analyze_cmd_now_s();
+	rc = source_dir_scan(cat, cfg->library_paths, cfg->n_library_paths,
+			     &scan);
+	if (rc < 0) {
+		log_error("analyze: scan failed: %s", strerror(-rc));
+		goto out;
+	}
+	size_t todo = 0, playable = 0;
+	int64_t none;
+	if ((rc = catalog_unanalysed_ids(cat, &none, 0, &todo)) < 0 ||
+	    (rc = catalog_playable_ids(cat, &none, 0, &playable)) < 0)
+		goto out;
+	log_info("analyze: %zu playable tracks in the catalog, %zu to analyse "
+		 "(scan: %zu files, %zu new or changed, %zu bad)", playable,
+		 todo, scan.files_seen, scan.added, scan.bad);
+
+	atomic_store(&analyze_cmd_cancel, false);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = analyze_cmd_on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, &old_int);
+	sigaction(SIGTERM, &sa, &old_term);
+	handlers = true;
+
+	struct winsize ws;
+	pr.bar = todo > 0 && isatty(STDERR_FILENO) &&
+		 level >= LOG_LEVEL_INFO && level < LOG_LEVEL_DEBUG;
+	pr.width = ioctl(STDERR_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 20
+		   ? ws.ws_col : BAR_WIDTH_DEFAULT;
+	pr.started_s = analyze_cmd_now_s();
+	if (pr.bar)
+		log_set_level(LOG_LEVEL_ERROR);
+	struct analyzer_params ap = {
+		.workers = (unsigned)cfg->analysis_workers,
+		.timeout_s = cfg->analysis_timeout_s,
+		.event = progress_event,
+		.event_ctx = &pr,
+	};
+	rc = analyzer_run(cat, &ap, &analyze_cmd_cancel, &stats);
+	if (pr.bar) {
+		fprintf(stderr, "\r\033[K");
+		log_set_level(level);
+	}
+	double took = analyze_cmd_now_s() - t0;
+	double run_s = analyze_cmd_now_s() - pr.started_s;
+	size_t done = pr.analysed + pr.cached + pr.bad;
+	log_info("analyze: %zu tracks: %zu analysed, %zu from the cache, %zu "
+		 "bad, %zu already done; %.1f s (%.1f tracks/min)%s",
+		 playable, pr.analysed, pr.cached, pr.bad, playable - todo,
+		 took, run_s > 0 ? done * 60.0 / run_s : 0.0,
+		 rc == -ECANCELED ? "; interrupted" : "");
+	if (rc == -ECANCELED)
+		rc = -EINTR;
+	if (json) {
+		int jr = write_json(cat, cfg, out);
+		if (rc == 0)
+			rc = jr;
+	}
+out:
+	if (handlers) {
+		sigaction(SIGINT, &old_int, NULL);
+		sigaction(SIGTERM, &old_term, NULL);
+	}
+	catalog_close(cat);
+	return rc;
+}

@@ -1,0 +1,440 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * brain — the distance between two tracks. See brain.h for the formula and
+ * doc/brain.md for the reasoning behind every term.
+ *
+ * Exact symmetry is a design goal, not an accident: the tour solver
+ * evaluates an edge from either end and must see the same number. Every
+ * term is therefore built from quantities that only change sign when the
+ * tracks are swapped (ln a - ln b, never ln(a / b)), and IEEE arithmetic
+ * negates exactly, so fabs() makes the two orders agree to the bit.
+ */
+#include "autoconfig.h"
+
+#include "brain.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+/* Cost of a Camelot distance in wheel steps (+1 for a letter change). */
+static const double brain_key_cost[8] = { 0.0, 0.1, 0.4, 0.7, 0.9, 1.0, 1.0, 1.0 };
+
+void brain_weights_default(struct brain_weights *w)
+{
+	w->tempo = 2.0;
+	w->key = 1.5;
+	w->energy = 1.0;
+	w->timbre = 1.0;
+	w->loudness = 0.5;
+	w->genre = 0.5;
+	w->same_artist = 1.0;
+	w->max_stretch = 0.08;
+	w->stretch_shifts_pitch = false;
+	w->timbre_scale = 2.0;
+}
+
+int brain_weights_check(const struct brain_weights *w)
+{
+	if (!w)
+		return -EINVAL;
+	const double ws[] = { w->tempo, w->key, w->energy, w->timbre,
+			      w->loudness, w->genre, w->same_artist };
+	double sum = 0.0;
+	for (size_t i = 0; i < sizeof(ws) / sizeof(ws[0]); i++) {
+		if (!isfinite(ws[i]) || ws[i] < 0.0)
+			return -EINVAL;
+		sum += ws[i];
+	}
+	if (!(sum > 0.0))
+		return -EINVAL;
+	if (!(w->max_stretch > 0.0 && w->max_stretch < 1.0))
+		return -EINVAL;
+	if (!(w->timbre_scale > 0.0) || !isfinite(w->timbre_scale))
+		return -EINVAL;
+	return 0;
+}
+
+void brain_track_init(struct brain_track *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->bpm = 0.0;
+	t->bpm_confidence = 1.0;
+	t->camelot = 0;
+	t->mode = BRAIN_MODE_UNKNOWN;
+	t->key_confidence = 1.0;
+	t->energy = -1.0;
+	t->n_timbre = 0;
+	t->loudness_lufs = NAN;
+}
+
+int brain_camelot_from_pitch(int pitch_class, enum brain_mode mode,
+			     int *camelot)
+{
+	if (pitch_class < 0 || pitch_class > 11 || !camelot)
+		return -EINVAL;
+	/* One step on the wheel is a fifth (7 semitones) and 7 is its own
+	 * inverse mod 12, so position = 7 * semitones from the anchor:
+	 * 8B = C major, 8A = A minor. */
+	switch (mode) {
+	case BRAIN_MODE_MAJOR:
+		*camelot = (7 * pitch_class + 7) % 12 + 1;
+		return 0;
+	case BRAIN_MODE_MINOR:
+		*camelot = ((7 * (pitch_class - 9) + 7) % 12 + 12) % 12 + 1;
+		return 0;
+	default:
+		return -EINVAL;
+	}
+}
+
+static double weight_of(double w)
+{
+	return w > 0.0 && isfinite(w) ? w : 0.0;
+}
+
+static double confidence_of(double a, double b)
+{
+	double c = a < b ? a : b;
+	if (!(c > 0.0))
+		return 0.0; /* also NaN */
+	return c > 1.0 ? 1.0 : c;
+}
+
+static bool has_tempo(const struct brain_track *t)
+{
+	return t->bpm > 0.0 && isfinite(t->bpm);
+}
+
+static bool has_key(const struct brain_track *t)
+{
+	return t->camelot >= 1 && t->camelot <= 12 &&
+	       (t->mode == BRAIN_MODE_MINOR || t->mode == BRAIN_MODE_MAJOR);
+}
+
+static bool has_energy(const struct brain_track *t)
+{
+	return t->energy >= 0.0 && t->energy <= 1.0; /* false for NaN */
+}
+
+/* The tag list of a genre string: pointers into S with lengths. */
+struct tag_list {
+	const char *tag[BRAIN_GENRE_TAGS_MAX];
+	size_t len[BRAIN_GENRE_TAGS_MAX];
+	size_t n;
+};
+
+static bool is_space(unsigned char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+	       c == '\f';
+}
+
+static unsigned char ascii_lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? (unsigned char)(c - 'A' + 'a') : c;
+}
+
+static bool tag_equal(const char *a, size_t alen, const char *b, size_t blen)
+{
+	if (alen != blen)
+		return false;
+	for (size_t i = 0; i < alen; i++)
+		if (ascii_lower((unsigned char)a[i]) != ascii_lower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+static void tags_parse(const char *s, size_t max_len, struct tag_list *tl)
+{
+	tl->n = 0;
+	size_t i = 0;
+	while (i < max_len && s[i]) {
+		size_t start = i;
+		while (i < max_len && s[i] && s[i] != ',' && s[i] != ';' && s[i] != '/')
+			i++;
+		size_t end = i;
+		while (start < end && is_space((unsigned char)s[start]))
+			start++;
+		while (end > start && is_space((unsigned char)s[end - 1]))
+			end--;
+		if (end > start && tl->n < BRAIN_GENRE_TAGS_MAX) {
+			bool dup = false;
+			for (size_t k = 0; k < tl->n && !dup; k++)
+				dup = tag_equal(tl->tag[k], tl->len[k], s + start, end - start);
+			if (!dup) {
+				tl->tag[tl->n] = s + start;
+				tl->len[tl->n] = end - start;
+				tl->n++;
+			}
+		}
+		if (i < max_len && s[i])
+			i++; /* the separator */
+	}
+}
+
+/* Jaccard distance of the tag sets, or NAN when either has none. */
+static double genre_term(const struct brain_track *a, const struct brain_track *b)
+{
+	struct tag_list ta, tb;
+	tags_parse(a->genre, sizeof(a->genre), &ta);
+	tags_parse(b->genre, sizeof(b->genre), &tb);
+	if (ta.n == 0 || tb.n == 0)
+		return NAN;
+	size_t common = 0;
+	for (size_t i = 0; i < ta.n; i++)
+		for (size_t j = 0; j < tb.n; j++)
+			if (tag_equal(ta.tag[i], ta.len[i], tb.tag[j], tb.len[j])) {
+				common++;
+				break;
+			}
+	size_t uni = ta.n + tb.n - common;
+	return 1.0 - (double)common / (double)uni;
+}
+
+/* Key cost after transposing a by SHIFT semitones (0 when not stretched). */
+static double key_term(const struct brain_track *a, const struct brain_track *b,
+		       double shift)
+{
+	double k = round(shift); /* half away from zero: symmetric in sign */
+	double detune = fabs(shift - k);
+	long whole = (long)k % 12;
+	long pa = (long)(a->camelot - 1) + 7 * whole;
+	long diff = ((pa - (long)(b->camelot - 1)) % 12 + 12) % 12;
+	long steps = diff > 6 ? 12 - diff : diff;
+	if (a->mode != b->mode)
+		steps++;
+	double t = brain_key_cost[steps] + 2.0 * detune;
+	return t > 1.0 ? 1.0 : t;
+}
+
+double brain_distance(const struct brain_track *a, const struct brain_track *b,
+		      const struct brain_weights *w, struct brain_cost *terms)
+{
+	struct brain_weights def;
+	if (!w) {
+		brain_weights_default(&def);
+		w = &def;
+	}
+	struct brain_cost c = {
+		.tempo = NAN, .key = NAN, .energy = NAN, .timbre = NAN,
+		.loudness = NAN, .genre = NAN, .same_artist = NAN,
+		.total = BRAIN_DISTANCE_UNKNOWN, .stretch = 1.0,
+		.shift_semitones = 0.0,
+	};
+	double num = 0.0, den = 0.0;
+	double max_stretch = w->max_stretch > 0.0 && w->max_stretch < 1.0
+				     ? w->max_stretch : 0.08;
+	double shift = 0.0;
+
+	if (has_tempo(a) && has_tempo(b)) {
+		/* The ln ratio b / a, allowing double and half time; the
+		 * candidates are tried in a fixed order with strict < so that
+		 * the swapped pair (all candidates negated) picks the
+		 * negated winner. */
+		double d = log(b->bpm) - log(a->bpm);
+		double cand[3] = { d, d - M_LN2, d + M_LN2 };
+		double best = cand[0];
+		for (int i = 1; i < 3; i++)
+			if (fabs(cand[i]) < fabs(best))
+				best = cand[i];
+		double limit = log1p(max_stretch);
+		double t = fabs(best) / limit;
+		if (t <= 1.0) {
+			c.stretch = exp(best);
+			shift = 12.0 * best / M_LN2;
+		} else {
+			t = 1.0; /* not beatmatched: nothing stretched */
+		}
+		c.tempo = t;
+		double wc = weight_of(w->tempo) *
+			    confidence_of(a->bpm_confidence, b->bpm_confidence);
+		num += wc * t;
+		den += wc;
+	}
+	if (has_key(a) && has_key(b)) {
+		double s = w->stretch_shifts_pitch ? shift : 0.0;
+		c.key = key_term(a, b, s);
+		c.shift_semitones = s;
+		double wc = weight_of(w->key) *
+			    confidence_of(a->key_confidence, b->key_confidence);
+		num += wc * c.key;
+		den += wc;
+	}
+	if (has_energy(a) && has_energy(b)) {
+		c.energy = fabs(a->energy - b->energy);
+		num += weight_of(w->energy) * c.energy;
+		den += weight_of(w->energy);
+	}
+	if (a->n_timbre > 0 && a->n_timbre <= BRAIN_TIMBRE_MAX &&
+	    a->n_timbre == b->n_timbre) {
+		double sum = 0.0;
+		for (int i = 0; i < a->n_timbre; i++) {
+			double diff = (double)a->timbre[i] - (double)b->timbre[i];
+			sum += diff * diff;
+		}
+		double scale = w->timbre_scale > 0.0 ? w->timbre_scale : 2.0;
+		double t = sqrt(sum / a->n_timbre) / scale;
+		if (isfinite(t)) {
+			c.timbre = t > 1.0 ? 1.0 : t;
+			num += weight_of(w->timbre) * c.timbre;
+			den += weight_of(w->timbre);
+		}
+	}
+	if (isfinite(a->loudness_lufs) && isfinite(b->loudness_lufs)) {
+		double t = fabs(a->loudness_lufs - b->loudness_lufs) / 12.0;
+		c.loudness = t > 1.0 ? 1.0 : t;
+		num += weight_of(w->loudness) * c.loudness;
+		den += weight_of(w->loudness);
+	}
+	c.genre = genre_term(a, b);
+	if (!isnan(c.genre)) {
+		num += weight_of(w->genre) * c.genre;
+		den += weight_of(w->genre);
+	}
+	if (a->artist[0] && b->artist[0]) {
+		c.same_artist = strncmp(a->artist, b->artist, BRAIN_ARTIST_MAX) == 0
+					? 1.0 : 0.0;
+		num += weight_of(w->same_artist) * c.same_artist;
+		den += weight_of(w->same_artist);
+	}
+	if (den > 0.0)
+		c.total = num / den;
+	if (terms)
+		*terms = c;
+	return c.total;
+}
+
+/* ---- artist names ---------------------------------------------------- */
+
+/* Output buffer that refuses to split a UTF-8 sequence when it fills. */
+struct out_buf {
+	char *s;
+	size_t size; /* including the NUL */
+	size_t len;
+	bool full;
+};
+
+static void out_put(struct out_buf *o, unsigned char c)
+{
+	if (o->full)
+		return;
+	if (o->len + 1 >= o->size) {
+		o->full = true;
+		/* Undo a sequence whose continuation bytes no longer fit:
+		 * back off to its lead byte if C continues it. */
+		if ((c & 0xC0) == 0x80) {
+			while (o->len > 0 && ((unsigned char)o->s[o->len - 1] & 0xC0) == 0x80)
+				o->len--;
+			if (o->len > 0 && (unsigned char)o->s[o->len - 1] >= 0xC0)
+				o->len--;
+		}
+		return;
+	}
+	o->s[o->len++] = (char)c;
+}
+
+static bool word_is(const char *w, size_t len, const char *lit)
+{
+	size_t n = strlen(lit);
+	return len == n && tag_equal(w, len, lit, n);
+}
+
+static bool word_is_featuring(const char *w, size_t len)
+{
+	if (len > 0 && (w[0] == '(' || w[0] == '[')) {
+		w++;
+		len--;
+	}
+	return word_is(w, len, "feat.") || word_is(w, len, "feat") ||
+	       word_is(w, len, "ft.") || word_is(w, len, "ft") ||
+	       word_is(w, len, "featuring");
+}
+
+int brain_normalise_artist(const char *in, char *out, size_t out_size)
+{
+	if (!in || !out || out_size == 0)
+		return -EINVAL;
+	struct out_buf o = { .s = out, .size = out_size, .len = 0, .full = false };
+	const char *p = in;
+	size_t n_words = 0;
+	bool cut = false;
+
+	while (*p) {
+		while (*p && is_space((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		const char *word = p;
+		while (*p && !is_space((unsigned char)*p))
+			p++;
+		size_t len = (size_t)(p - word);
+		if (n_words == 0 && word_is(word, len, "the")) {
+			const char *q = p;
+			while (*q && is_space((unsigned char)*q))
+				q++;
+			if (*q) /* "The" alone is a name, not an article */
+				continue;
+		}
+		if (n_words > 0 && word_is_featuring(word, len)) {
+			cut = true;
+			break;
+		}
+		if (n_words > 0)
+			out_put(&o, ' ');
+		for (size_t i = 0; i < len; i++)
+			out_put(&o, ascii_lower((unsigned char)word[i]));
+		n_words++;
+	}
+	/* "Beatles, The" -> "beatles"; punctuation left dangling before a
+	 * featuring credit ("A, feat. B", "A & feat. B") goes too. */
+	static const char suffix[] = ", the";
+	size_t sl = sizeof(suffix) - 1;
+	if (o.len > sl && memcmp(o.s + o.len - sl, suffix, sl) == 0)
+		o.len -= sl;
+	if (cut)
+		while (o.len > 0 && (o.s[o.len - 1] == ',' || o.s[o.len - 1] == ';' ||
+				     o.s[o.len - 1] == '&' || o.s[o.len - 1] == '-' ||
+				     o.s[o.len - 1] == ' '))
+			o.len--;
+	while (o.len > 0 && o.s[o.len - 1] == ' ')
+		o.len--;
+	o.s[o.len] = '\0';
+	return o.full ? -E2BIG : 0;
+}
+
+/* ---- timbre ---------------------------------------------------------- */
+
+int brain_timbre_standardise(struct brain_track *tracks, size_t n)
+{
+	if (!tracks && n > 0)
+		return -EINVAL;
+	size_t count[BRAIN_TIMBRE_MAX + 1] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		if (tracks[i].n_timbre > 0 && tracks[i].n_timbre <= BRAIN_TIMBRE_MAX)
+			count[tracks[i].n_timbre]++;
+	int dim = 0;
+	for (int d = 1; d <= BRAIN_TIMBRE_MAX; d++)
+		if (count[d] > count[dim])
+			dim = d;
+	if (dim == 0)
+		return 0;
+	for (int k = 0; k < dim; k++) {
+		double mean = 0.0, var = 0.0;
+		for (size_t i = 0; i < n; i++)
+			if (tracks[i].n_timbre == dim)
+				mean += tracks[i].timbre[k];
+		mean /= (double)count[dim];
+		for (size_t i = 0; i < n; i++)
+			if (tracks[i].n_timbre == dim) {
+				double d = tracks[i].timbre[k] - mean;
+				var += d * d;
+			}
+		double sd = sqrt(var / (double)count[dim]);
+		for (size_t i = 0; i < n; i++)
+			if (tracks[i].n_timbre == dim)
+				tracks[i].timbre[k] = sd > 1e-12
+					? (float)((tracks[i].timbre[k] - mean) / sd) : 0.0f;
+	}
+	return 0;
+}

@@ -1,0 +1,169 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * brain — how far apart two tracks are: the cost of mixing one into the
+ * other. The tour (tour.h) orders the library so that the sum of these
+ * costs around the endless cycle is as small as possible.
+ *
+ * DESIGN
+ * The distance is a weighted mean of terms, each in [0, 1], over the terms
+ * for which BOTH tracks have data:
+ *
+ *     D(a, b) = sum_i w_i c_i t_i / sum_i w_i c_i
+ *
+ * w_i is the term's weight (struct brain_weights), c_i its confidence
+ * factor: min(bpm_confidence) for tempo, min(key_confidence) for key, 1 for
+ * every other term. A term with no data for either track (or c_i w_i = 0)
+ * drops out of the numerator and the denominator alike, so a missing
+ * analysis neither attracts nor repels: it is simply not counted. When no
+ * term at all is left, D = 0.5 (BRAIN_DISTANCE_UNKNOWN), the middle of the
+ * range. The terms:
+ *
+ *  tempo     s = min over m in {1, 2, 1/2} of |ln(bpm_b * m / bpm_a)|, the
+ *            smallest relative stretch that beatmatches the two, allowing
+ *            double and half time; t = s / ln(1 + max_stretch), capped at 1
+ *            (a stretch beyond max_stretch cannot be beatmatched: maximum).
+ *            70 vs 140 BPM costs 0.
+ *  key       Camelot wheel: steps = circular distance of the numbers (0..6)
+ *            plus 1 if the letters (A minor / B major) differ; t =
+ *            BRAIN_KEY_COST[steps] = {0, 0.1, 0.4, 0.7, 0.9, 1, 1, 1}, so
+ *            the harmonic-mixing moves (same key, +-1 on the wheel, the
+ *            relative major/minor) are cheap and clashes are dear.
+ *            With stretch_shifts_pitch, stretching by r (within max_stretch)
+ *            transposes by 12 log2 r semitones: the wheel position moves by
+ *            7 per whole semitone (7 * 7 = 49 = 1 mod 12), and the detuning
+ *            f = distance to the nearest whole semitone (0 .. 0.5) adds 2 f,
+ *            so a quarter-tone clash costs the maximum whatever the keys:
+ *            t = min(1, BRAIN_KEY_COST[steps after transposing] + 2 f).
+ *            Without it (the mixer keeps pitch, e.g. Rubber Band with pitch
+ *            preservation) the stretch does not touch the key. A stretch
+ *            beyond max_stretch is not applied (the mixer does not
+ *            beatmatch then), so it shifts nothing.
+ *  energy    |energy_a - energy_b| (energy in [0, 1]).
+ *  timbre    ||x_a - x_b|| / (timbre_scale * sqrt(n)), capped at 1: the
+ *            RMS per-component difference in units of timbre_scale. The
+ *            components are expected standardised over the library (zero
+ *            mean, unit variance; brain_timbre_standardise), so with the
+ *            default scale 2 a difference of two standard deviations in
+ *            every component costs the maximum and two unrelated tracks
+ *            cost about sqrt(2)/2 = 0.71. Vectors of different lengths are
+ *            not comparable and drop out.
+ *  loudness  |lufs_a - lufs_b| / 12, capped at 1.
+ *  genre     1 - |A n B| / |A u B| over the tags (the genre string split at
+ *            ',', ';' and '/', trimmed, compared case-insensitively for
+ *            ASCII): 0 for the same genre, 1 for different single genres.
+ *            Drops out when either has none.
+ *  same_artist 1 when the normalised artists are equal, else 0; drops out
+ *            when either is unknown ("").
+ *
+ * The distance is symmetric, exactly (bit for bit): D(a, b) == D(b, a).
+ * The tour solver relies on it. Every term is computed from differences
+ * whose sign is discarded, so swapping the tracks cannot change a bit.
+ *
+ * Thread rules: pure functions; any thread.
+ */
+#ifndef FOREVERFM_BRAIN_H
+#define FOREVERFM_BRAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define BRAIN_TIMBRE_MAX 26   /* e.g. 13 MFCC means + 13 spreads */
+#define BRAIN_ARTIST_MAX 256  /* bytes, including the NUL */
+#define BRAIN_GENRE_MAX 256
+#define BRAIN_GENRE_TAGS_MAX 16 /* tags beyond this many are ignored */
+#define BRAIN_DISTANCE_UNKNOWN 0.5
+
+enum brain_mode {
+	BRAIN_MODE_UNKNOWN = 0,
+	BRAIN_MODE_MINOR = 'A', /* Camelot letter A */
+	BRAIN_MODE_MAJOR = 'B', /* Camelot letter B */
+};
+
+/* What the distance knows of a track. Set every field to "unknown" with
+ * brain_track_init() first, then fill in what the analysis found: a zeroed
+ * struct would claim energy 0 and loudness 0 LUFS. */
+struct brain_track {
+	double bpm;            /* beats per minute; 0 = unknown */
+	double bpm_confidence; /* 0..1; init sets 1 */
+	int camelot;           /* 1..12; 0 = unknown */
+	enum brain_mode mode;  /* minor (A) or major (B); unknown = no key */
+	double key_confidence; /* 0..1; init sets 1 */
+	double energy;         /* 0..1; negative = unknown */
+	float timbre[BRAIN_TIMBRE_MAX];
+	int n_timbre;          /* used entries of timbre; 0 = unknown */
+	double loudness_lufs;  /* integrated loudness; NAN = unknown */
+	char artist[BRAIN_ARTIST_MAX]; /* normalised (brain_normalise_artist); "" = unknown */
+	char genre[BRAIN_GENRE_MAX];   /* tags separated by , ; or /; "" = unknown */
+};
+
+/* Weights of the terms (>= 0; a negative weight counts as 0) and the
+ * parameters of the tempo and key terms. */
+struct brain_weights {
+	double tempo;
+	double key;
+	double energy;
+	double timbre;
+	double loudness;
+	double genre;
+	double same_artist;
+	double max_stretch;        /* largest tempo change, as a fraction: 0.08 = 8% */
+	bool stretch_shifts_pitch; /* true: stretching transposes (no pitch correction) */
+	double timbre_scale;       /* see DESIGN; > 0 */
+};
+
+/* Each term in [0, 1], or NAN when it dropped out; total is the distance. */
+struct brain_cost {
+	double tempo;
+	double key;
+	double energy;
+	double timbre;
+	double loudness;
+	double genre;
+	double same_artist;
+	double total;
+	double stretch;         /* tempo ratio applied to a to match b (1 = none) */
+	double shift_semitones; /* transposition of a that the stretch causes */
+};
+
+/* Defaults: tempo 2, key 1.5, energy 1, timbre 1, loudness 0.5, genre 0.5,
+ * same_artist 1; max_stretch 0.08; stretch_shifts_pitch false (the mixer
+ * stretches with Rubber Band, which keeps the pitch); timbre_scale 2. */
+void brain_weights_default(struct brain_weights *w);
+
+/* 0, or -EINVAL when a weight is negative or not finite, every weight is 0,
+ * max_stretch is not in (0, 1) or timbre_scale is not > 0. */
+int brain_weights_check(const struct brain_weights *w);
+
+/* Sets every field of T to unknown (confidences to 1). */
+void brain_track_init(struct brain_track *t);
+
+/* The distance D(a, b) in [0, 1] as described above. W NULL = defaults;
+ * TERMS, if not NULL, receives the breakdown. Garbage fields (a Camelot
+ * number outside 1..12, a NaN energy, n_timbre out of range, bpm not > 0)
+ * count as unknown. */
+double brain_distance(const struct brain_track *a, const struct brain_track *b,
+		      const struct brain_weights *w, struct brain_cost *terms);
+
+/* Normalises an artist name for comparison: ASCII letters folded to lower
+ * case, white space trimmed and collapsed to single spaces, a leading "the "
+ * and a trailing ", the" dropped, and everything from a featuring credit on
+ * dropped ("feat.", "feat", "ft.", "featuring", also inside "(...)" or
+ * "[...]"; not as the first word). Bytes >= 0x80 (UTF-8) are copied
+ * unchanged. Writes at most OUT_SIZE bytes including the NUL. Returns 0;
+ * -E2BIG when the result did not fit (OUT then holds the longest prefix
+ * that fits and does not split a UTF-8 sequence); -EINVAL for NULL
+ * arguments or OUT_SIZE 0. */
+int brain_normalise_artist(const char *in, char *out, size_t out_size);
+
+/* Standardises the timbre vectors of TRACKS in place, component by
+ * component, to zero mean and unit variance over the tracks that have a
+ * vector of the most common length (others are left alone). A component
+ * with no spread becomes 0. Returns 0 or -EINVAL (NULL with n > 0). */
+int brain_timbre_standardise(struct brain_track *tracks, size_t n);
+
+/* The Camelot number (1..12) and mode of a key given as its tonic pitch
+ * class (0 = C .. 11 = B) and mode. Returns 0 or -EINVAL. */
+int brain_camelot_from_pitch(int pitch_class, enum brain_mode mode,
+			     int *camelot);
+
+#endif

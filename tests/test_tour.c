@@ -1,0 +1,535 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_tour — the TSP solver: the exact solver agrees with brute force, the
+ * heuristic finds the exact optimum on every small instance, every tour
+ * visits each point once, tempo-only libraries give the smooth up-then-down
+ * cycle (also through brain_distance), cheapest insertion keeps the order
+ * of the others, a seed makes the result repeatable, and the Held-Karp
+ * bound is a bound and a close one.
+ */
+#include "autoconfig.h"
+
+#include "brain.h"
+#include "testutil.h"
+#include "tour.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define MAXN 400
+
+static uint64_t rng = 0x853c49e6748fea9bULL;
+
+static double rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (double)(rng >> 11) * 0x1.0p-53;
+}
+
+static float matrix[MAXN * MAXN];
+
+/* n points uniform in the unit square, or (metric false) a symmetric
+ * matrix of independent random costs, which obeys no triangle inequality
+ * and is much harder for local search. */
+static void make_instance(size_t n, bool metric)
+{
+	static double x[MAXN], y[MAXN];
+	for (size_t i = 0; i < n; i++) {
+		x[i] = rnd();
+		y[i] = rnd();
+	}
+	for (size_t i = 0; i < n; i++) {
+		matrix[i * n + i] = 0.0f;
+		for (size_t j = i + 1; j < n; j++) {
+			float c = metric ? (float)hypot(x[i] - x[j], y[i] - y[j])
+					 : (float)rnd();
+			matrix[i * n + j] = matrix[j * n + i] = c;
+		}
+	}
+}
+
+static double order_cost(const uint32_t *o, size_t n)
+{
+	if (n < 2)
+		return 0.0;
+	double sum = 0.0;
+	for (size_t i = 0; i < n; i++)
+		sum += matrix[(size_t)o[i] * n + o[(i + 1) % n]];
+	return sum;
+}
+
+/* Every point of 0 .. n-1 exactly once. */
+static void check_permutation(const struct tour *t, size_t n)
+{
+	static uint8_t seen[MAXN];
+	CHECK_INT(tour_size(t), ==, n);
+	memset(seen, 0, sizeof(seen));
+	const uint32_t *o = tour_order(t);
+	for (size_t i = 0; i < n; i++) {
+		CHECK_INT(o[i], <, n);
+		CHECK_INT(seen[o[i]], ==, 0);
+		seen[o[i]] = 1;
+	}
+}
+
+/* The cheapest tour by trying every permutation that starts with 0. */
+static double brute_force(size_t n)
+{
+	uint32_t p[12];
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint32_t)i;
+	if (n < 2)
+		return 0.0;
+	double best = INFINITY;
+	/* Heap's algorithm over p[1 .. n-1]. */
+	size_t c[12] = { 0 };
+	size_t m = n - 1;
+	uint32_t *q = p + 1;
+	double v = order_cost(p, n);
+	if (v < best)
+		best = v;
+	for (size_t i = 1; i < m;) {
+		if (c[i] < i) {
+			size_t k = i % 2 ? c[i] : 0;
+			uint32_t tmp = q[k];
+			q[k] = q[i];
+			q[i] = tmp;
+			v = order_cost(p, n);
+			if (v < best)
+				best = v;
+			c[i]++;
+			i = 1;
+		} else {
+			c[i] = 0;
+			i++;
+		}
+	}
+	return best;
+}
+
+static void test_exact_vs_brute_force(void)
+{
+	struct tour *t = tour_create(16);
+	CHECK(t);
+	for (size_t n = 1; n <= 9; n++)
+		for (int k = 0; k < 10; k++) {
+			make_instance(n, k % 2 == 0);
+			CHECK_INT(tour_set_matrix(t, matrix, n), ==, 0);
+			CHECK_INT(tour_solve_exact(t), ==, 0);
+			check_permutation(t, n);
+			CHECK_NEAR(tour_cost(t), brute_force(n), 1e-6);
+		}
+	make_instance(16, true);
+	CHECK_INT(tour_set_matrix(t, matrix, 16), ==, 0);
+	CHECK_INT(tour_solve_exact(t), ==, 0); /* the largest it takes */
+	check_permutation(t, 16);
+	tour_destroy(t);
+	t = tour_create(17);
+	make_instance(17, true);
+	CHECK_INT(tour_set_matrix(t, matrix, 17), ==, 0);
+	CHECK_INT(tour_solve_exact(t), ==, -E2BIG);
+	tour_destroy(t);
+}
+
+/* The heuristic must find the optimum on every small instance. */
+static void test_small_optimum(void)
+{
+	struct tour *t = tour_create(16);
+	struct tour *exact = tour_create(16);
+	CHECK(t && exact);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 300;
+	for (size_t n = 1; n <= 10; n++)
+		for (int k = 0; k < 50; k++) {
+			make_instance(n, k % 2 == 0);
+			CHECK_INT(tour_set_matrix(t, matrix, n), ==, 0);
+			CHECK_INT(tour_set_matrix(exact, matrix, n), ==, 0);
+			opt.seed = (uint64_t)k;
+			struct tour_stats st;
+			CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+			CHECK_INT(tour_solve_exact(exact), ==, 0);
+			check_permutation(t, n);
+			double want = tour_cost(exact);
+			if (fabs(tour_cost(t) - want) > 1e-6) {
+				fprintf(stderr, "n %zu instance %d: %g, optimum %g\n",
+					n, k, tour_cost(t), want);
+				exit(1);
+			}
+			CHECK_NEAR(st.cost, tour_cost(t), 1e-9);
+			CHECK(st.local_cost <= st.initial_cost + 1e-9);
+			CHECK(st.cost <= st.local_cost + 1e-9);
+		}
+	tour_destroy(t);
+	tour_destroy(exact);
+}
+
+struct line {
+	const double *x;
+};
+
+static double line_cost(size_t i, size_t j, void *ctx)
+{
+	const struct line *l = ctx;
+	return fabs(l->x[i] - l->x[j]);
+}
+
+/* Starting from the lowest point, the order rises to the highest and falls
+ * back (ties in any order). */
+static void check_up_then_down(const struct tour *t, const double *x, size_t n)
+{
+	const uint32_t *o = tour_order(t);
+	size_t lo = 0;
+	for (size_t i = 1; i < n; i++)
+		if (x[o[i]] < x[o[lo]])
+			lo = i;
+	size_t i = 0;
+	while (i + 1 < n && x[o[(lo + i + 1) % n]] >= x[o[(lo + i) % n]])
+		i++;
+	while (i + 1 < n && x[o[(lo + i + 1) % n]] <= x[o[(lo + i) % n]])
+		i++;
+	CHECK_INT(i, ==, n - 1);
+}
+
+static void test_tempo_line(void)
+{
+	static double bpm[MAXN];
+	struct tour *t = tour_create(MAXN);
+	CHECK(t);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 200;
+	for (size_t n = 2; n <= 300; n = n * 2 + 1) {
+		double lo = INFINITY, hi = -INFINITY;
+		for (size_t i = 0; i < n; i++) {
+			bpm[i] = 90.0 + 40.0 * rnd();
+			lo = fmin(lo, bpm[i]);
+			hi = fmax(hi, bpm[i]);
+		}
+		struct line l = { bpm };
+		CHECK_INT(tour_set_cost_fn(t, n, line_cost, &l), ==, 0);
+		CHECK_INT(tour_solve(t, &opt, NULL), ==, 0);
+		check_permutation(t, n);
+		CHECK_NEAR(tour_cost(t), 2.0 * (hi - lo), 1e-9);
+		check_up_then_down(t, bpm, n);
+	}
+	tour_destroy(t);
+}
+
+struct library {
+	const struct brain_track *tracks;
+	struct brain_weights w;
+};
+
+static double library_cost(size_t i, size_t j, void *ctx)
+{
+	const struct library *lib = ctx;
+	return brain_distance(&lib->tracks[i], &lib->tracks[j], &lib->w, NULL);
+}
+
+/* Tracks that differ only in tempo, all within max_stretch of each other:
+ * the tour climbs through the tempos and comes back down. */
+static void test_tempo_library(void)
+{
+	enum { N = 60 };
+	static struct brain_track tracks[N];
+	static double bpm[N];
+	double lo = INFINITY, hi = -INFINITY;
+	for (size_t i = 0; i < N; i++) {
+		brain_track_init(&tracks[i]);
+		tracks[i].bpm = bpm[i] = 120.0 + 8.0 * rnd();
+		tracks[i].energy = 0.5;
+		tracks[i].camelot = 8;
+		tracks[i].mode = BRAIN_MODE_MINOR;
+		lo = fmin(lo, bpm[i]);
+		hi = fmax(hi, bpm[i]);
+	}
+	struct library lib = { .tracks = tracks };
+	brain_weights_default(&lib.w);
+	struct tour *t = tour_create(N);
+	CHECK(t);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 500;
+	CHECK_INT(tour_set_cost_fn(t, N, library_cost, &lib), ==, 0);
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, 0);
+	check_permutation(t, N);
+	/* Every step costs w_tempo |ln ratio| / ln 1.08 / (sum of weights of
+	 * the terms present: tempo, key, energy). */
+	double scale = lib.w.tempo / log1p(lib.w.max_stretch) /
+		       (lib.w.tempo + lib.w.key + lib.w.energy);
+	CHECK_NEAR(tour_cost(t), 2.0 * (log(hi) - log(lo)) * scale, 1e-9);
+	check_up_then_down(t, bpm, N);
+	tour_destroy(t);
+}
+
+static void test_permutations(void)
+{
+	struct tour *t = tour_create(MAXN);
+	CHECK(t);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	static const size_t sizes[] = { 0, 1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 20,
+					33, 64, 100, 257, 400 };
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t n = sizes[s];
+		for (int k = 0; k < 4; k++) {
+			make_instance(n, k % 2 == 0);
+			CHECK_INT(tour_set_matrix(t, matrix, n), ==, 0);
+			opt.seed = (uint64_t)(k + 7 * s);
+			opt.max_kicks = (uint64_t)(k * 50);
+			opt.neighbours = 1 + (unsigned)(k * 7) % TOUR_NEIGHBOURS_MAX;
+			struct tour_stats st;
+			CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+			check_permutation(t, n);
+			CHECK_NEAR(tour_cost(t), order_cost(tour_order(t), n), 1e-6);
+			CHECK_NEAR(st.cost, tour_cost(t), 1e-6);
+			CHECK(st.cost <= st.local_cost + 1e-9);
+			/* Without kicks the cost the search kept track of, move
+			 * by move, is the cost of the tour it made. */
+			if (opt.max_kicks == 0)
+				CHECK_NEAR(st.local_cost, st.cost, 1e-6);
+			CHECK_INT(st.kicks, ==, n <= 4 ? 0 : opt.max_kicks);
+		}
+	}
+	/* A time budget alone ends the search too. */
+	make_instance(200, true);
+	CHECK_INT(tour_set_matrix(t, matrix, 200), ==, 0);
+	opt.max_kicks = 0;
+	opt.time_budget_s = 0.05;
+	struct tour_stats st;
+	CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+	check_permutation(t, 200);
+	CHECK(st.kicks > 0);
+	CHECK(st.seconds < 5.0);
+	/* A warm start from a local optimum without kicks changes nothing. */
+	double before = tour_cost(t);
+	opt.time_budget_s = 0.0;
+	opt.warm_start = true;
+	CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+	CHECK_NEAR(tour_cost(t), before, 1e-9);
+	CHECK_NEAR(st.initial_cost, before, 1e-9);
+	tour_destroy(t);
+}
+
+static void test_insert(void)
+{
+	enum { N0 = 40, N = 60 };
+	static uint32_t before[N];
+	make_instance(N, true);
+	struct tour *t = tour_create(N);
+	CHECK(t);
+	/* Solve the first N0 points: the top-left block of the matrix is not
+	 * an N0 x N0 matrix, so copy it. */
+	static float sub[N0 * N0];
+	for (size_t i = 0; i < N0; i++)
+		for (size_t j = 0; j < N0; j++)
+			sub[i * N0 + j] = matrix[i * N + j];
+	CHECK_INT(tour_set_matrix(t, sub, N0), ==, 0);
+	CHECK_INT(tour_solve(t, NULL, NULL), ==, 0);
+	/* The library grows: same points, new source, order kept. */
+	CHECK_INT(tour_set_matrix(t, matrix, N), ==, 0);
+	CHECK_INT(tour_size(t), ==, N0);
+	for (uint32_t p = N0; p < N; p++) {
+		size_t n = tour_size(t);
+		memcpy(before, tour_order(t), n * sizeof(*before));
+		/* The cheapest place, by trying them all. */
+		double best = INFINITY;
+		for (size_t i = 0; i < n; i++) {
+			uint32_t u = before[i], v = before[(i + 1) % n];
+			double add = matrix[u * N + p] + matrix[p * N + v] - matrix[u * N + v];
+			best = fmin(best, add);
+		}
+		double cost0 = tour_cost(t);
+		size_t at;
+		CHECK_INT(tour_insert_cheapest(t, p, &at), ==, 0);
+		CHECK_INT(tour_size(t), ==, n + 1);
+		const uint32_t *o = tour_order(t);
+		CHECK_INT(o[at], ==, p);
+		/* The others keep their order, not even rotated. */
+		for (size_t i = 0, j = 0; i < n + 1; i++)
+			if (i != at)
+				CHECK_INT(o[i], ==, before[j++]);
+		CHECK_NEAR(tour_cost(t) - cost0, best, 1e-5);
+	}
+	CHECK_INT(tour_insert_cheapest(t, 3, NULL), ==, -EEXIST);
+	CHECK_INT(tour_insert_cheapest(t, N, NULL), ==, -EINVAL);
+	/* Removal keeps the order too. */
+	size_t n = tour_size(t);
+	memcpy(before, tour_order(t), n * sizeof(*before));
+	uint32_t gone = before[n / 2];
+	CHECK_INT(tour_remove(t, gone), ==, 0);
+	CHECK_INT(tour_remove(t, gone), ==, -ENOENT);
+	for (size_t i = 0, j = 0; i < n; i++)
+		if (before[i] != gone)
+			CHECK_INT(tour_order(t)[j++], ==, before[i]);
+	CHECK_INT(tour_insert_cheapest(t, gone, NULL), ==, 0);
+	check_permutation(t, N);
+	/* Into an empty and a one-point tour. */
+	CHECK_INT(tour_set_order(t, NULL, 0), ==, 0);
+	CHECK_INT(tour_insert_cheapest(t, 5, NULL), ==, 0);
+	CHECK_INT(tour_insert_cheapest(t, 9, NULL), ==, 0);
+	CHECK_INT(tour_size(t), ==, 2);
+	CHECK_INT(tour_order(t)[0], ==, 5);
+	CHECK_INT(tour_order(t)[1], ==, 9);
+	tour_destroy(t);
+}
+
+static void test_determinism(void)
+{
+	enum { N = 300 };
+	static uint32_t first[N];
+	make_instance(N, true);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 3000;
+	opt.seed = 42;
+	struct tour *a = tour_create(N), *b = tour_create(N);
+	CHECK(a && b);
+	CHECK_INT(tour_set_matrix(a, matrix, N), ==, 0);
+	CHECK_INT(tour_solve(a, &opt, NULL), ==, 0);
+	memcpy(first, tour_order(a), sizeof(first));
+	/* Again on a fresh solver, and again on the used one. */
+	CHECK_INT(tour_set_matrix(b, matrix, N), ==, 0);
+	CHECK_INT(tour_solve(b, &opt, NULL), ==, 0);
+	CHECK(memcmp(first, tour_order(b), sizeof(first)) == 0);
+	CHECK_INT(tour_solve(a, &opt, NULL), ==, 0);
+	CHECK(memcmp(first, tour_order(a), sizeof(first)) == 0);
+	tour_destroy(a);
+	tour_destroy(b);
+}
+
+static void test_lower_bound(void)
+{
+	struct tour *t = tour_create(MAXN);
+	CHECK(t);
+	double gap_sum = 0.0;
+	int count = 0;
+	for (size_t n = 2; n <= 12; n++)
+		for (int k = 0; k < 10; k++) {
+			make_instance(n, true);
+			CHECK_INT(tour_set_matrix(t, matrix, n), ==, 0);
+			CHECK_INT(tour_solve_exact(t), ==, 0);
+			double opt = tour_cost(t), bound;
+			CHECK_INT(tour_lower_bound(t, 1000, opt, &bound), ==, 0);
+			CHECK(bound <= opt + 1e-6);
+			CHECK(bound >= 0.85 * opt);
+			double nn_bound;
+			CHECK_INT(tour_lower_bound(t, 1000, 0.0, &nn_bound), ==, 0);
+			CHECK(nn_bound <= opt + 1e-6);
+			gap_sum += 1.0 - bound / opt;
+			count++;
+		}
+	/* Within a few percent of the optimum on average. */
+	CHECK(gap_sum / count < 0.03);
+	/* On 400 points it lies below the heuristic's tour and close to it. */
+	make_instance(MAXN, true);
+	CHECK_INT(tour_set_matrix(t, matrix, MAXN), ==, 0);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 20000;
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, 0);
+	double bound;
+	CHECK_INT(tour_lower_bound(t, 300, tour_cost(t), &bound), ==, 0);
+	CHECK(bound <= tour_cost(t));
+	CHECK(tour_cost(t) <= 1.04 * bound);
+	tour_destroy(t);
+}
+
+static void test_errors(void)
+{
+	errno = 0;
+	CHECK(tour_create(0) == NULL);
+	CHECK_INT(errno, ==, EINVAL);
+	CHECK(tour_create((size_t)TOUR_POINTS_MAX + 1) == NULL);
+	tour_destroy(NULL);
+	struct tour *t = tour_create(8);
+	CHECK(t);
+	double bound;
+	CHECK_INT(tour_solve(t, NULL, NULL), ==, -EINVAL); /* no source */
+	CHECK_INT(tour_solve_exact(t), ==, -EINVAL);
+	CHECK_INT(tour_lower_bound(t, 10, 0.0, &bound), ==, -EINVAL);
+	CHECK_INT(tour_insert_cheapest(t, 0, NULL), ==, -EINVAL);
+	CHECK_INT(tour_set_matrix(t, matrix, 9), ==, -EINVAL);
+	CHECK_INT(tour_set_matrix(t, NULL, 4), ==, -EINVAL);
+	make_instance(8, true);
+	CHECK_INT(tour_set_matrix(t, matrix, 8), ==, 0);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.neighbours = 0;
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, -EINVAL);
+	opt.neighbours = TOUR_NEIGHBOURS_MAX + 1;
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, -EINVAL);
+	tour_options_default(&opt);
+	opt.time_budget_s = NAN;
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, -EINVAL);
+	const uint32_t dup[3] = { 1, 2, 1 }, bad[2] = { 0, 8 }, ok[3] = { 4, 0, 6 };
+	CHECK_INT(tour_set_order(t, dup, 3), ==, -EINVAL);
+	CHECK_INT(tour_set_order(t, bad, 2), ==, -EINVAL);
+	CHECK_INT(tour_set_order(t, ok, 3), ==, 0);
+	CHECK_INT(tour_size(t), ==, 3);
+	CHECK_INT(tour_remove(t, 5), ==, -ENOENT);
+	CHECK_INT(tour_remove(t, 1000), ==, -ENOENT);
+	/* Costs that are not numbers are refused, not searched. */
+	make_instance(8, true);
+	CHECK_INT(tour_set_matrix(t, matrix, 8), ==, 0);
+	CHECK_INT(tour_set_order(t, ok, 3), ==, 0);
+	matrix[2 * 8 + 5] = NAN;
+	CHECK_INT(tour_solve(t, NULL, NULL), ==, -EINVAL);
+	CHECK_INT(tour_size(t), ==, 3); /* untouched */
+	CHECK_INT(tour_solve_exact(t), ==, -EINVAL);
+	matrix[2 * 8 + 5] = INFINITY;
+	CHECK_INT(tour_solve(t, NULL, NULL), ==, -EINVAL);
+	/* A smaller source drops an order that no longer fits. */
+	CHECK_INT(tour_set_matrix(t, matrix, 5), ==, 0);
+	CHECK_INT(tour_size(t), ==, 0);
+	tour_destroy(t);
+}
+
+/* A caller's asymmetric costs must not make the search loop: it reads one
+ * triangle only, so it ends with a valid tour. */
+static void test_asymmetric(void)
+{
+	enum { N = 200 };
+	for (size_t i = 0; i < N * N; i++)
+		matrix[i] = (float)rnd();
+	struct tour *t = tour_create(N);
+	CHECK(t);
+	CHECK_INT(tour_set_matrix(t, matrix, N), ==, 0);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 2000;
+	struct tour_stats st;
+	CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+	check_permutation(t, N);
+	CHECK(st.cost <= st.local_cost + 1e-9);
+	tour_destroy(t);
+}
+
+int main(void)
+{
+	test_errors();
+	test_exact_vs_brute_force();
+	test_small_optimum();
+	test_tempo_line();
+	test_tempo_library();
+	test_permutations();
+	test_insert();
+	test_determinism();
+	test_lower_bound();
+	test_asymmetric();
+	return 0;
+}
