@@ -17,6 +17,9 @@
  *    whole output is at or below -1 dBTP and within 1 LU of -14 LUFS
  *    (libebur128).
  * 2. 120 and 140 BPM (beyond max_stretch): crossfades, logged as such.
+ *    Analyses that arrive while the first track plays still give a
+ *    beatmatched transition; an analysis that does not fit its file (the
+ *    track ends before its planned exit) gives a crossfade, logged.
  * 3. Twenty minutes of the demo library (contrib/make-demo-library.sh,
  *    116-132 BPM dance tracks): no clipping (<= -1 dBTP), no silence gap,
  *    transitions of both kinds, one log line per transition.
@@ -136,6 +139,11 @@ struct render {
 	struct mixer_stats stats;
 };
 
+/* Called once by render() when the output reaches hook_at_s (this
+ * thread, while the mixer runs). */
+static void (*render_hook)(struct catalog *cat);
+static double render_hook_at_s;
+
 /* Renders SECONDS of the catalog's library with PARAMS into r (keeping the
  * mono signal when KEEP) and the transitions log into LOG_PATH. */
 static void render(struct catalog *cat, struct mixer_params *params,
@@ -172,6 +180,10 @@ static void render(struct catalog *cat, struct mixer_params *params,
 		CHECK(got >= 0);
 		if (got == 0)
 			break;
+		if (render_hook && (double)r->n >= render_hook_at_s * RATE) {
+			render_hook(cat);
+			render_hook = NULL;
+		}
 		if (has) {
 			CHECK(r->n_marks < MAX_MARKS);
 			r->marks[r->n_marks].frame = mk.frame;
@@ -723,6 +735,102 @@ static void test_beyond_stretch(void)
 	catalog_close(cat);
 }
 
+/* The analyses arrive while the first track plays (as in the station,
+ * whose analyzer works in the background): the mixer asks the catalog
+ * again and the transition is beatmatched after all. */
+static void test_late_analysis(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/late", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/late.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
+	click_track(path, 120, 600, 70, 100);
+	put_track(cat, path);
+	snprintf(path, sizeof(path), "%s/click-123.wav", dir);
+	click_track(path, 123, 2400, 90, 100);
+	put_track(cat, path);
+
+	struct mixer_params p = {
+		.crossfade_s = 4.0,
+		.fadeout_s = 1.0,
+		.seed = 9,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/late.jsonl", tmp);
+	render_hook = analyse;
+	render_hook_at_s = 10;
+	struct render r;
+	render(cat, &p, 80, false, log_path, &r);
+	CHECK(render_hook == NULL);
+	struct entry e[MAX_LOG];
+	CHECK_INT(read_log(log_path, e, MAX_LOG), ==, 1);
+	CHECK_STR(e[0].kind, "beatmatched");
+	CHECK(e[0].position_s > 10);
+	render_free(&r);
+	catalog_close(cat);
+}
+
+/* An analysis that does not fit its file (a 100 s track's analysis for a
+ * 40 s file): the track ends before its planned exit, and the mixer falls
+ * back to a crossfade from what it has, saying so. */
+static void test_wrong_analysis(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/wrong", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/wrong.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
+	click_track(path, 120, 600, 70, 100);
+	int64_t long_id = put_track(cat, path);
+	snprintf(path, sizeof(path), "%s/click-121.wav", dir);
+	click_track(path, 121, 2400, 90, 100);
+	put_track(cat, path);
+	analyse(cat);
+	/* Now the short file, with the long one's analysis. */
+	snprintf(path, sizeof(path), "%s/short-121.wav", dir);
+	click_track(path, 121, 2400, 90, 40);
+	int64_t short_id = put_track(cat, path);
+	struct analysis a;
+	CHECK_INT(catalog_analysis_get(cat, long_id, &a), ==, 0);
+	char hash[CATALOG_HASH_MAX];
+	CHECK_INT(analyzer_content_hash(path, hash), ==, 0);
+	CHECK_INT(catalog_analysis_put(cat, short_id, hash, &a), ==, 0);
+
+	struct mixer_params p = {
+		.crossfade_s = 4.0,
+		.fadeout_s = 1.0,
+		.seed = 2,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/wrong.jsonl", tmp);
+	struct render r;
+	render(cat, &p, 300, false, log_path, &r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	size_t fallbacks = 0;
+	for (size_t i = 0; i < n_e; i++) {
+		if (e[i].from_id != short_id)
+			continue;
+		CHECK_STR(e[i].kind, "crossfade");
+		CHECK(strstr(e[i].reason, "before its planned exit"));
+		fallbacks++;
+	}
+	fprintf(stderr, "wrong analysis: %zu transitions, %zu fallbacks\n",
+		n_e, fallbacks);
+	CHECK_INT(fallbacks, >=, 1);
+	/* The stream went on without a gap. */
+	CHECK(r.longest_quiet < 2 ||
+	      r.longest_quiet_at > (size_t)((300 - 1) * RATE));
+	CHECK(render_true_peak_db(&r) <= -1.0);
+	render_free(&r);
+	catalog_close(cat);
+}
+
 /* Twenty minutes of the demo library. */
 static void test_demo_library(void)
 {
@@ -799,6 +907,8 @@ int main(void)
 		log_set_level(LOG_LEVEL_WARNING);
 	test_clicks();
 	test_beyond_stretch();
+	test_late_analysis();
+	test_wrong_analysis();
 	test_demo_library();
 	test_sh("rm -rf '%s'", tmp);
 	return 0;
