@@ -109,6 +109,10 @@
  * is asked again this often (frames of the track). */
 #define MIXER_REPLAN_FRAMES (5 * DECODE_RATE)
 #define MIXER_PENDING_MARKS 8
+/* How far a track's decoded length may fall short of its analysis before
+ * the analysis is taken as not belonging to the file (MP3 lengths without
+ * a Xing tag are estimates). */
+#define MIXER_ANALYSIS_SLACK_S 1.0
 
 struct mixer_track {
 	struct decoder *dec;
@@ -592,7 +596,7 @@ static void mixer_track_analysis(struct mixer *m, struct mixer_track *t)
 static void mixer_track_set_gain(struct mixer *m, struct mixer_track *t)
 {
 	mixer_track_analysis(m, t);
-	t->gain_db = t->analysed && !m->params.plain_crossfades
+	t->gain_db = t->analysed
 		? transition_gain_db(&t->an, m->tparams.loudness_target_lufs)
 		: 0.0;
 	t->gain = (float)pow(10.0, t->gain_db / 20.0);
@@ -1273,6 +1277,23 @@ static bool mixer_plan(struct mixer *m, struct mixer_track *a,
 	}
 	if (plan->kind != TRANSITION_BEATMATCHED) {
 		snprintf(why, why_size, "%s", plan->reason);
+		return false;
+	}
+	/* An analysis of another file's content (it changed since) would put
+	 * the transition past the end of what the decoder has. */
+	const double slack = MIXER_ANALYSIS_SLACK_S * DECODE_RATE;
+	if (b->duration_frames > 0 &&
+	    plan->b_resume_s * DECODE_RATE > (double)b->duration_frames + slack) {
+		snprintf(why, why_size, "B's analysis does not fit its file "
+			 "(%.1f s planned, %.1f s long)", plan->b_resume_s,
+			 (double)b->duration_frames / DECODE_RATE);
+		return false;
+	}
+	if (a->duration_frames > 0 &&
+	    plan->a_end_s * DECODE_RATE > (double)a->duration_frames + slack) {
+		snprintf(why, why_size, "A's analysis does not fit its file "
+			 "(%.1f s planned, %.1f s long)", plan->a_end_s,
+			 (double)a->duration_frames / DECODE_RATE);
 		return false;
 	}
 	return true;

@@ -36,8 +36,8 @@
  * from where the transition left it. Switching a deck between its direct
  * and its stretched audio is a 23 ms crossfade at ratio 1, where the two
  * agree to the sample. Otherwise (a track not analysed yet, a plan that
- * says crossfade, or A ending before its planned exit) the plain crossfade
- * below is used.
+ * says crossfade, an analysis that does not fit its file, or A ending
+ * before its planned exit) the plain crossfade below is used.
  *
  * Every track plays at loudness_target - its integrated loudness when it
  * is analysed (0 dB when not), through its own crossover (an allpass while

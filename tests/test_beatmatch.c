@@ -18,8 +18,8 @@
  *    (libebur128).
  * 2. 120 and 140 BPM (beyond max_stretch): crossfades, logged as such.
  *    Analyses that arrive while the first track plays still give a
- *    beatmatched transition; an analysis that does not fit its file (the
- *    track ends before its planned exit) gives a crossfade, logged.
+ *    beatmatched transition; an analysis that does not fit its file gives
+ *    crossfades, logged.
  * 3. Twenty minutes of the demo library (contrib/make-demo-library.sh,
  *    116-132 BPM dance tracks): no clipping (<= -1 dBTP), no silence gap,
  *    transitions of both kinds, one log line per transition.
@@ -774,8 +774,8 @@ static void test_late_analysis(void)
 }
 
 /* An analysis that does not fit its file (a 100 s track's analysis for a
- * 40 s file): the track ends before its planned exit, and the mixer falls
- * back to a crossfade from what it has, saying so. */
+ * 40 s file, as when a file changed after its analysis): transitions out
+ * of it are crossfades, saying why, and the stream goes on. */
 static void test_wrong_analysis(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
@@ -814,10 +814,14 @@ static void test_wrong_analysis(void)
 	size_t n_e = read_log(log_path, e, MAX_LOG);
 	size_t fallbacks = 0;
 	for (size_t i = 0; i < n_e; i++) {
+		/* Into it, the first 40 s suffice; out of it, its analysis
+		 * says the exit is past its end: either the plan sees that
+		 * (the decoder knows the length) or the track ends first. */
 		if (e[i].from_id != short_id)
 			continue;
 		CHECK_STR(e[i].kind, "crossfade");
-		CHECK(strstr(e[i].reason, "before its planned exit"));
+		CHECK(strstr(e[i].reason, "A's analysis does not fit its file") ||
+		      strstr(e[i].reason, "before its planned exit"));
 		fallbacks++;
 	}
 	fprintf(stderr, "wrong analysis: %zu transitions, %zu fallbacks\n",
