@@ -5,26 +5,34 @@
  *
  * The thread is straight-line code rather than a state machine:
  *
- *   loop: open the next playable track B (bad ones are marked and skipped)
- *         if there is none: flush A's tail, stream silence until there is
- *         if A exists: crossfade A's tail into B's intro, marker mid-way
- *         else:        marker at B's first frame
- *         decode B to its end through the tail buffer; B becomes A
+ *   loop: if nothing plays: open the next playable track A (bad ones are
+ *           marked and skipped; silence until there is one), marker
+ *         open the next track B at once (so the plan can be made early)
+ *         play A: up to its planned exit (beatmatched), or to its end
+ *           through the tail buffer (crossfade)
+ *         beatmatched: render the transition, B continues from its resume
+ *           point; else crossfade A's tail into B's intro, marker mid-way
+ *         B becomes A
  *
- * Every frame leaves through mixer_emit(), which is the only place that
- * knows about the end of the stream (stop_after_frames, mixer_fade_out, a
- * ring closed by someone else): it applies the final fade, cuts at the end
- * frame, closes the ring and sets m->ended, after which every loop above
- * unwinds without writing more.
+ * Every frame leaves through mixer_emit(), the only place that knows about
+ * the end of the stream (stop_after_frames, mixer_fade_out, a ring closed
+ * by someone else): it applies the final fade, runs the limiter, cuts at
+ * the end frame, closes the ring and sets m->ended, after which every loop
+ * above unwinds without writing more. Positions: m->pos_in counts frames
+ * given to the limiter; the limiter's first `latency` output frames (its
+ * priming silence) are dropped and its last ones flushed at the end, so
+ * ring frame i is mixed frame i. Markers are queued at pos_in and placed
+ * when the ring write position reaches it.
  *
  * Tail buffer: a circular buffer (allocated for MIXER_CROSSFADE_MAX_S) of
- * the newest audio decoded from the current track, kept back up to the
- * crossfade length but at least MIXER_TRIM_LOOKAHEAD_S. Pushing a block
- * into a full tail first emits its oldest frames. So at the decoder's end it
- * holds the outro, whose trailing digital silence is then dropped, and as
- * much of it as the transition needs is overlapped with the next intro.
- * Decoding runs at most that far ahead of what was written, so the ring
- * never waits long for the mixer at a track start.
+ * the newest audio of the current track, kept back up to the crossfade
+ * length but at least MIXER_TRIM_LOOKAHEAD_S. Pushing a block into a full
+ * tail first emits its oldest frames. So at the decoder's end it holds the
+ * outro, whose trailing digital silence is then dropped, and as much of it
+ * as the transition needs is overlapped with the next intro. A track with
+ * a beatmatched exit also plays through the tail up to the pre-roll, and
+ * the tail is emitted then; should the track end before (a wrong
+ * analysis), the tail holds its outro for a plain crossfade instead.
  *
  * Crossfade length L for A -> B (frames) = min(configured, A's played length
  * / 2, B's duration / 2 when known, what the tail holds). The halves ensure a
@@ -32,17 +40,44 @@
  * Gains: a * cos(pi/2 t) + b * sin(pi/2 t), t = (i + 1/2) / L: cos^2 + sin^2
  * = 1 keeps the power of two uncorrelated signals constant.
  *
- * Memory: two track slots (decoder + one decoded block each), the tail, one
- * mix block and the playlist's id arrays, all allocated by mixer_create.
+ * Tracks: each slot reads its decoder into a FIFO (own position pos = the
+ * frame index in the file of the FIFO's first frame). Direct play consumes
+ * from the FIFO head; in a transition the stretcher is fed from a pointer
+ * ahead of it, and frames are dropped once both the stretcher and the
+ * direct reader (B's resume point) are past them. Every frame a track
+ * contributes passes its crossover and its loudness gain (shape).
+ *
+ * Beatmatched transition (mixer_beatmatch), in output frames k relative to
+ * the transition start (k = 0 at A's exit, D at the end):
+ *   k in [-P, -X):   A direct; A's stretcher is fed from A's FIFO at
+ *                    ratio 1 from k = -P, its output discarded
+ *   k in [-X, 0):    A direct -> stretched (X = MIXER_DECK_XFADE_FRAMES)
+ *   k in [0, D):     both stretched along the plan; B's stretcher started
+ *                    P before B's entry at B's initial ratio; gains and
+ *                    bass swap from transition_gains_at(); marker at the
+ *                    plan's middle
+ *   k in [D, D + X): B stretched -> direct (ratio 1 again), then B plays
+ *                    on from its FIFO.
+ * A stretcher's output frame j is its input frame j mapped through the
+ * ratio (stretch.h), so each deck knows which k its next output frame is.
+ *
+ * Memory: two track slots (decoder, FIFO, stretcher, crossover, block
+ * buffers), the tail, the limiter, a few mix blocks and the playlist's id
+ * arrays, all allocated by mixer_create.
  */
 #include "autoconfig.h"
 
 #include "mixer.h"
 
+#include "filter.h"
+#include "limiter.h"
 #include "log.h"
 #include "playlist.h"
+#include "stretch.h"
+#include "transition.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -60,6 +95,24 @@
 #define MIXER_TRIM_LOOKAHEAD_S 5.0
 /* -60 dBFS: below this a sample counts as digital silence. */
 #define MIXER_SILENCE_THRESHOLD 0.001f
+/* A track's read-ahead: decoded frames not yet played or not yet fed to
+ * its stretcher (the stretcher runs a few thousand frames ahead). */
+#define MIXER_FIFO_FRAMES 32768
+/* Each deck starts stretching this long before its part of a transition,
+ * so Rubber Band has settled when its audio is heard (186 ms). */
+#define MIXER_PREROLL_FRAMES 8192
+/* Direct <-> stretched switch of a deck (23 ms, at ratio 1). */
+#define MIXER_DECK_XFADE_FRAMES 1024
+/* Blocks within a transition: gains are interpolated linearly over one. */
+#define MIXER_TRANSITION_BLOCK 1024
+/* While a track plays and a plan is still missing an analysis, the catalog
+ * is asked again this often (frames of the track). */
+#define MIXER_REPLAN_FRAMES (5 * DECODE_RATE)
+#define MIXER_PENDING_MARKS 8
+/* How far a track's decoded length may fall short of its analysis before
+ * the analysis is taken as not belonging to the file (MP3 lengths without
+ * a Xing tag are estimates). */
+#define MIXER_ANALYSIS_SLACK_S 1.0
 
 struct mixer_track {
 	struct decoder *dec;
@@ -67,16 +120,37 @@ struct mixer_track {
 	char display[2 * DECODE_TAG_MAX + 4];
 	uint64_t duration_frames; /* estimate; 0 when unknown */
 	uint64_t played_frames;   /* frames taken from it so far */
-	float *buf;               /* one decoded block */
-	size_t buf_off;           /* first unconsumed frame in buf */
-	size_t buf_len;
 	bool eof;
+
+	/* FIFO: frames [head, head + len) of fifo are the track's frames
+	 * pos, pos + 1, ... (own frame index from the file's start). */
+	float *fifo;
+	size_t head, len;
+	uint64_t pos;
+
+	bool analysed;
+	struct analysis an;
+	double gain_db;           /* fixed once the track is heard */
+	float gain;
+	uint64_t solo_from;       /* own frame from which it plays alone */
+
+	struct crossover *xo;
+	struct stretch *st;
+	float *lo, *hi;           /* crossover bands, one block */
+	float *raw;               /* one block of its audio */
+	float *aux;               /* one block (stretched vs direct) */
+};
+
+struct mixer_pending_mark {
+	uint64_t at;              /* mixed frame (m->pos_in) */
+	struct ring_marker mk;
 };
 
 struct mixer {
 	struct catalog *cat;
 	struct ring *ring;
 	struct mixer_params params;
+	struct transition_params tparams;
 	struct playlist *pl;
 	int64_t *ids;             /* params.max_tracks */
 	size_t picks_since_refresh;
@@ -99,12 +173,20 @@ struct mixer {
 	size_t tail_count;
 	float *mix;               /* MIXER_BLOCK_FRAMES frames */
 	float *mix_b;             /* MIXER_BLOCK_FRAMES frames */
+	float *scratch;           /* MIXER_BLOCK_FRAMES frames */
+	float *zeros;             /* STRETCH_CHUNK_FRAMES frames of silence */
+	struct limiter *lim;
+	size_t lim_latency;
+	uint64_t lim_out;         /* frames the limiter has put out */
+	uint64_t pos_in;          /* frames mixed (given to the limiter) */
 	uint64_t written;         /* frames this mixer wrote into the ring */
 	uint64_t end_frame;       /* the stream ends here (UINT64_MAX: never) */
 	uint64_t fade_frames;
 	bool fading;
 	bool ended;
 	bool silence_marked;      /* the newest marker says "silence" */
+	struct mixer_pending_mark pending[MIXER_PENDING_MARKS];
+	size_t n_pending;
 
 	pthread_mutex_t stats_lock;
 	struct mixer_stats stats;
@@ -142,7 +224,7 @@ static void mixer_stats_update(struct mixer *m, int started, int failed,
 }
 
 /* ------------------------------------------------------------------ */
-/* Output: the end of the stream lives here.                           */
+/* Output: the limiter, markers and the end of the stream live here.   */
 
 static void mixer_end(struct mixer *m)
 {
@@ -150,27 +232,100 @@ static void mixer_end(struct mixer *m)
 	ring_close(m->ring);
 }
 
-/* Writes n frames (n <= MIXER_BLOCK_FRAMES), modified in place by the
- * final fade. After the stream ended, writes nothing. */
+/* Places the queued markers whose frame has been reached. */
+static void mixer_place_marks(struct mixer *m)
+{
+	while (m->n_pending > 0 && m->pending[0].at <= m->written &&
+	       !m->ended) {
+		int rc = ring_mark(m->ring, &m->pending[0].mk);
+		if (rc == -EPIPE) {
+			m->ended = true;
+			return;
+		}
+		if (rc < 0)
+			log_warning("mixer: marker for \"%s\" dropped: %s",
+				    m->pending[0].mk.track_id ?
+				    m->pending[0].mk.display : "silence",
+				    strerror(-rc));
+		memmove(m->pending, m->pending + 1,
+			(m->n_pending - 1) * sizeof(m->pending[0]));
+		m->n_pending--;
+	}
+}
+
+/* Writes n limited frames into the ring, placing markers on the way. */
+static void mixer_ring_write(struct mixer *m, const float *frames, size_t n)
+{
+	while (n > 0 && !m->ended) {
+		mixer_place_marks(m);
+		if (m->ended)
+			return;
+		size_t chunk = n;
+		if (m->n_pending > 0 && m->pending[0].at - m->written < chunk)
+			chunk = (size_t)(m->pending[0].at - m->written);
+		int rc = ring_write(m->ring, frames, chunk);
+		if (rc < 0) {
+			/* Closed by someone else: the stream is over. */
+			m->ended = true;
+			return;
+		}
+		m->written += chunk;
+		frames += chunk * DECODE_CHANNELS;
+		n -= chunk;
+	}
+	mixer_place_marks(m);
+	mixer_stats_update(m, 0, 0, -1);
+}
+
+/* Runs n frames (in place) through the limiter and writes what comes out,
+ * minus its priming silence. */
+static void mixer_limit_write(struct mixer *m, float *frames, size_t n)
+{
+	limiter_process(m->lim, frames, frames, n);
+	uint64_t first = m->lim_out; /* output index of frames[0] */
+	m->lim_out += n;
+	size_t skip = 0;
+	if (first < m->lim_latency) {
+		uint64_t s = m->lim_latency - first;
+		skip = s < n ? (size_t)s : n;
+	}
+	mixer_ring_write(m, frames + skip * DECODE_CHANNELS, n - skip);
+}
+
+/* The end frame was reached: flushes the limiter and closes the ring. */
+static void mixer_finish(struct mixer *m)
+{
+	while (!m->ended && m->written < m->pos_in) {
+		uint64_t left = m->pos_in - m->written;
+		size_t n = left < MIXER_BLOCK_FRAMES ? (size_t)left
+						     : MIXER_BLOCK_FRAMES;
+		memset(m->scratch, 0, n * DECODE_CHANNELS * sizeof(float));
+		mixer_limit_write(m, m->scratch, n);
+	}
+	mixer_end(m);
+}
+
+/* Mixes n frames (n <= MIXER_BLOCK_FRAMES), modified in place by the final
+ * fade and the limiter. After the stream ended, writes nothing. */
 static void mixer_emit_block(struct mixer *m, float *frames, size_t n)
 {
 	if (m->ended || n == 0)
 		return;
 	if (!m->fading && atomic_load(&m->fade_requested)) {
 		m->fading = true;
-		if (m->written + m->fade_frames < m->end_frame)
-			m->end_frame = m->written + m->fade_frames;
+		if (m->pos_in + m->fade_frames < m->end_frame)
+			m->end_frame = m->pos_in + m->fade_frames;
 	}
-	if (n > m->end_frame - m->written)
-		n = (size_t)(m->end_frame - m->written);
+	if (n > m->end_frame - m->pos_in)
+		n = (size_t)(m->end_frame - m->pos_in);
 
 	/* Linear fade over the last fade_frames before end_frame. */
 	uint64_t fade_start = m->end_frame > m->fade_frames
 		? m->end_frame - m->fade_frames : 0;
 	if (m->end_frame != UINT64_MAX && m->fade_frames > 0 &&
-	    m->written + n > fade_start) {
+	    m->pos_in + n > fade_start) {
 		for (size_t i = 0; i < n; i++) {
-			uint64_t pos = m->written + i;
+			uint64_t pos = m->pos_in + i;
 			uint64_t left = m->end_frame - pos;
 			if (left >= m->fade_frames)
 				continue;
@@ -179,19 +334,12 @@ static void mixer_emit_block(struct mixer *m, float *frames, size_t n)
 			frames[2 * i + 1] *= g;
 		}
 	}
-
 	if (n > 0) {
-		int rc = ring_write(m->ring, frames, n);
-		if (rc < 0) {
-			/* Closed by someone else: the stream is over. */
-			m->ended = true;
-			return;
-		}
-		m->written += n;
-		mixer_stats_update(m, 0, 0, -1);
+		m->pos_in += n;
+		mixer_limit_write(m, frames, n);
 	}
-	if (m->written >= m->end_frame)
-		mixer_end(m);
+	if (m->pos_in >= m->end_frame)
+		mixer_finish(m);
 }
 
 /* Writes n frames block by block, so that a fade-out request is seen within
@@ -206,26 +354,30 @@ static void mixer_emit(struct mixer *m, float *frames, size_t n)
 	}
 }
 
+/* The title changes at the next mixed frame. */
 static void mixer_mark(struct mixer *m, const struct mixer_track *t)
 {
-	struct ring_marker mk;
-	memset(&mk, 0, sizeof(mk));
 	if (m->ended)
 		return;
+	if (m->n_pending == MIXER_PENDING_MARKS) {
+		/* Eight title changes within the limiter's 5 ms: the oldest
+		 * would be inaudible anyway. */
+		memmove(m->pending, m->pending + 1,
+			(m->n_pending - 1) * sizeof(m->pending[0]));
+		m->n_pending--;
+	}
+	struct mixer_pending_mark *p = &m->pending[m->n_pending++];
+	memset(p, 0, sizeof(*p));
+	p->at = m->pos_in;
 	if (t) {
-		mk.track_id = t->info.id;
-		snprintf(mk.artist, sizeof(mk.artist), "%s", t->info.artist);
-		snprintf(mk.title, sizeof(mk.title), "%s", t->info.title);
-		snprintf(mk.display, sizeof(mk.display), "%s", t->display);
+		p->mk.track_id = t->info.id;
+		snprintf(p->mk.artist, sizeof(p->mk.artist), "%s",
+			 t->info.artist);
+		snprintf(p->mk.title, sizeof(p->mk.title), "%s", t->info.title);
+		snprintf(p->mk.display, sizeof(p->mk.display), "%s",
+			 t->display);
 	}
-	int rc = ring_mark(m->ring, &mk);
-	if (rc == -EPIPE) {
-		m->ended = true;
-		return;
-	}
-	if (rc < 0)
-		log_warning("mixer: marker for \"%s\" dropped: %s",
-			    t ? t->display : "silence", strerror(-rc));
+	mixer_place_marks(m);
 	m->silence_marked = !t;
 	if (t) {
 		log_info("mixer: now playing \"%s\"", t->display);
@@ -305,14 +457,18 @@ static void mixer_tail_take(struct mixer *m, float *out, size_t n)
 	}
 }
 
-static void mixer_tail_trim_silence(struct mixer *m)
+/* Drops trailing silence; returns how many frames were dropped. */
+static size_t mixer_tail_trim_silence(struct mixer *m)
 {
+	size_t dropped = 0;
 	while (m->tail_count > 0) {
 		size_t newest = (m->tail_head + m->tail_count - 1) % m->tail_cap;
 		if (!mixer_frame_silent(m->tail + newest * DECODE_CHANNELS))
 			break;
 		m->tail_count--;
+		dropped++;
 	}
+	return dropped;
 }
 
 /* ------------------------------------------------------------------ */
@@ -322,35 +478,128 @@ static void mixer_track_close(struct mixer_track *t)
 {
 	decode_close(t->dec);
 	t->dec = NULL;
-	t->buf_off = t->buf_len = 0;
+	t->head = t->len = 0;
 	t->eof = true;
 }
 
-/* Decoded frames ready in t->buf (decoding a block when it is empty); 0 at
- * the end of the track. */
-static size_t mixer_track_fill(struct mixer_track *t)
+/* Decodes one more block into the FIFO. Returns the frames added (0 at
+ * the end of the track or when the FIFO is full). */
+static size_t mixer_track_decode(struct mixer_track *t)
 {
-	while (t->buf_off >= t->buf_len && !t->eof) {
-		ssize_t n = decode_read(t->dec, t->buf, MIXER_BLOCK_FRAMES);
+	if (t->eof)
+		return 0;
+	if (t->head + t->len + MIXER_BLOCK_FRAMES > MIXER_FIFO_FRAMES) {
+		if (t->len + MIXER_BLOCK_FRAMES > MIXER_FIFO_FRAMES)
+			return 0;
+		memmove(t->fifo, t->fifo + t->head * DECODE_CHANNELS,
+			t->len * DECODE_CHANNELS * sizeof(float));
+		t->head = 0;
+	}
+	for (;;) {
+		float *at = t->fifo + (t->head + t->len) * DECODE_CHANNELS;
+		ssize_t n = decode_read(t->dec, at, MIXER_BLOCK_FRAMES);
 		if (n < 0) {
 			log_warning("mixer: %s: decode error: %s; ending the "
 				    "track early", t->info.path,
 				    strerror((int)-n));
 			t->eof = true;
-		} else if (n == 0) {
-			t->eof = true;
-		} else {
-			t->buf_off = 0;
-			t->buf_len = (size_t)n;
+			return 0;
 		}
+		if (n == 0) {
+			t->eof = true;
+			return 0;
+		}
+		t->len += (size_t)n;
+		return (size_t)n;
 	}
-	return t->buf_len - t->buf_off;
+}
+
+/* Frames ready at the FIFO head (decoding a block when it is empty); 0 at
+ * the end of the track. */
+static size_t mixer_track_fill(struct mixer_track *t)
+{
+	while (t->len == 0 && !t->eof)
+		mixer_track_decode(t);
+	return t->len;
+}
+
+/* Decodes until own frame END - 1 is in the FIFO (or the track ends). */
+static void mixer_track_ensure(struct mixer_track *t, uint64_t end)
+{
+	while (t->pos + t->len < end && mixer_track_decode(t) > 0)
+		;
+}
+
+static const float *mixer_track_at(const struct mixer_track *t, uint64_t own)
+{
+	return t->fifo + (t->head + (size_t)(own - t->pos)) * DECODE_CHANNELS;
 }
 
 static void mixer_track_consume(struct mixer_track *t, size_t n)
 {
-	t->buf_off += n;
+	t->head += n;
+	t->len -= n;
+	t->pos += n;
 	t->played_frames += n;
+	if (t->len == 0)
+		t->head = 0;
+}
+
+/* Drops the frames before own frame OWN (decoding through them). */
+static void mixer_track_skip_to(struct mixer_track *t, uint64_t own)
+{
+	while (t->pos < own) {
+		size_t avail = mixer_track_fill(t);
+		if (avail == 0)
+			return;
+		uint64_t want = own - t->pos;
+		mixer_track_consume(t, want < avail ? (size_t)want : avail);
+	}
+}
+
+/* Runs n raw frames of t through its crossover and gains into out (added
+ * when ADD): out = gain * (low gain * lows + high gain * highs), the band
+ * gains moving linearly from *0 to *1 over the block. */
+static void mixer_shape(struct mixer_track *t, const float *raw, float *out,
+			size_t n, double gl0, double gl1, double gh0,
+			double gh1, bool add)
+{
+	crossover_process(t->xo, raw, t->lo, t->hi, n);
+	double g = t->gain;
+	for (size_t i = 0; i < n; i++) {
+		double f = n > 1 ? (double)i / (double)n : 0;
+		float gl = (float)(g * (gl0 + (gl1 - gl0) * f));
+		float gh = (float)(g * (gh0 + (gh1 - gh0) * f));
+		for (int c = 0; c < DECODE_CHANNELS; c++) {
+			size_t k = DECODE_CHANNELS * i + (size_t)c;
+			float v = gl * t->lo[k] + gh * t->hi[k];
+			out[k] = add ? out[k] + v : v;
+		}
+	}
+}
+
+/* Reads the track's analysis from the catalog if it has none yet. */
+static void mixer_track_analysis(struct mixer *m, struct mixer_track *t)
+{
+	if (t->analysed || !t->dec)
+		return;
+	int rc = catalog_analysis_get(m->cat, t->info.id, &t->an);
+	if (rc == 0)
+		t->analysed = true;
+	else if (rc != -ENOENT)
+		log_warning("mixer: %s: analysis: %s", t->info.path,
+			    strerror(-rc));
+}
+
+/* Fixes the track's loudness gain from its analysis (0 dB without one),
+ * when it becomes audible. */
+static void mixer_track_set_gain(struct mixer *m, struct mixer_track *t)
+{
+	mixer_track_analysis(m, t);
+	t->gain_db = t->analysed
+		? transition_gain_db(&t->an, m->tparams.loudness_target_lufs)
+		: 0.0;
+	t->gain = (float)pow(10.0, t->gain_db / 20.0);
 }
 
 /* Opens track ID into T and decodes up to its first audible frame.
@@ -363,9 +612,15 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	int rc;
 
 	t->dec = NULL;
-	t->buf_off = t->buf_len = 0;
+	t->head = t->len = 0;
+	t->pos = 0;
 	t->eof = false;
 	t->played_frames = 0;
+	t->analysed = false;
+	t->gain_db = 0;
+	t->gain = 1.0f;
+	t->solo_from = 0;
+	crossover_reset(t->xo);
 	rc = catalog_track_get(m->cat, id, &t->info);
 	if (rc == -ENOENT)
 		return 1; /* gone since the refresh: simply not playable */
@@ -385,7 +640,7 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	 * music; a track with no audible frame at all is unplayable. */
 	bool any_frame = false;
 	for (;;) {
-		ssize_t n = decode_read(t->dec, t->buf, MIXER_BLOCK_FRAMES);
+		ssize_t n = decode_read(t->dec, t->fifo, MIXER_BLOCK_FRAMES);
 		if (n < 0) {
 			snprintf(reason, sizeof(reason), "decode error: %s",
 				 strerror((int)-n));
@@ -399,11 +654,14 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 		any_frame = true;
 		size_t i = 0;
 		while (i < (size_t)n &&
-		       mixer_frame_silent(t->buf + i * DECODE_CHANNELS))
+		       mixer_frame_silent(t->fifo + i * DECODE_CHANNELS))
 			i++;
+		t->pos += i;
 		if (i < (size_t)n) {
-			t->buf_off = i;
-			t->buf_len = (size_t)n;
+			t->head = 0;
+			t->len = (size_t)n - i;
+			memmove(t->fifo, t->fifo + i * DECODE_CHANNELS,
+				t->len * DECODE_CHANNELS * sizeof(float));
 			break;
 		}
 	}
@@ -415,6 +673,7 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 		? (uint64_t)(duration_s * DECODE_RATE) : 0;
 	decode_display_title(t->info.artist, t->info.title, t->info.path,
 			     t->display, sizeof(t->display));
+	mixer_track_analysis(m, t);
 	return 0;
 
 bad:
@@ -559,7 +818,96 @@ static int mixer_silence(struct mixer *m, struct mixer_track *t)
 }
 
 /* ------------------------------------------------------------------ */
-/* Playing.                                                            */
+/* Transitions: the log.                                               */
+
+static void mixer_json_string(FILE *fp, const char *s)
+{
+	fputc('"', fp);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(fp, "\\%c", *p);
+		else if (*p < 0x20)
+			fprintf(fp, "\\u%04x", *p);
+		else
+			fputc(*p, fp);
+	}
+	fputc('"', fp);
+}
+
+static void mixer_json_number(FILE *fp, const char *name, double v)
+{
+	if (isfinite(v) && v != 0.0)
+		fprintf(fp, ",\"%s\":%.6f", name, v);
+	else if (v == 0.0)
+		fprintf(fp, ",\"%s\":0", name);
+	else
+		fprintf(fp, ",\"%s\":null", name);
+}
+
+struct mixer_log_entry {
+	enum transition_kind kind;
+	const char *reason;
+	double position_s;   /* output seconds where the transition starts */
+	double marker_s;     /* output seconds of the title change */
+	double duration_s;
+	double a_exit_s, b_entry_s;
+	double bpm_from, bpm_to; /* 0 when unknown */
+	int bars;
+	double gain_a_db, gain_b_db;
+};
+
+static void mixer_log_transition(struct mixer *m, const struct mixer_track *a,
+				 const struct mixer_track *b,
+				 const struct mixer_log_entry *e)
+{
+	char bpm[64] = "";
+	if (e->bpm_from > 0 && e->bpm_to > 0)
+		snprintf(bpm, sizeof(bpm), ", %.2f -> %.2f BPM", e->bpm_from,
+			 e->bpm_to);
+	log_info("mixer: %s at %.1f s: \"%s\" from %.2f s -> \"%s\" from "
+		 "%.2f s%s; %s", transition_kind_name(e->kind), e->position_s,
+		 a->display, e->a_exit_s, b->display, e->b_entry_s, bpm,
+		 e->reason);
+	pthread_mutex_lock(&m->stats_lock);
+	if (e->kind == TRANSITION_BEATMATCHED)
+		m->stats.transitions_beatmatched++;
+	else
+		m->stats.transitions_crossfaded++;
+	pthread_mutex_unlock(&m->stats_lock);
+
+	FILE *fp = m->params.transitions_log;
+	if (!fp)
+		return;
+	fprintf(fp, "{\"position_s\":%.6f", e->position_s);
+	mixer_json_number(fp, "marker_s", e->marker_s);
+	fprintf(fp, ",\"kind\":");
+	mixer_json_string(fp, transition_kind_name(e->kind));
+	fprintf(fp, ",\"reason\":");
+	mixer_json_string(fp, e->reason);
+	fprintf(fp, ",\"from_id\":%" PRId64 ",\"to_id\":%" PRId64, a->info.id,
+		b->info.id);
+	fprintf(fp, ",\"from\":");
+	mixer_json_string(fp, a->display);
+	fprintf(fp, ",\"to\":");
+	mixer_json_string(fp, b->display);
+	mixer_json_number(fp, "a_exit_s", e->a_exit_s);
+	mixer_json_number(fp, "b_entry_s", e->b_entry_s);
+	mixer_json_number(fp, "bpm_from", e->bpm_from > 0 ? e->bpm_from : NAN);
+	mixer_json_number(fp, "bpm_to", e->bpm_to > 0 ? e->bpm_to : NAN);
+	fprintf(fp, ",\"bars\":%d", e->bars);
+	mixer_json_number(fp, "duration_s", e->duration_s);
+	mixer_json_number(fp, "gain_from_db", e->gain_a_db);
+	mixer_json_number(fp, "gain_to_db", e->gain_b_db);
+	fprintf(fp, "}\n");
+	if (fflush(fp) != 0 || ferror(fp)) {
+		log_warning("mixer: transitions log: write failed; no more "
+			    "entries");
+		m->params.transitions_log = NULL;
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Plain crossfades.                                                   */
 
 static void mixer_start_track(struct mixer *m, struct mixer_track *t)
 {
@@ -568,11 +916,11 @@ static void mixer_start_track(struct mixer *m, struct mixer_track *t)
 }
 
 /* Crossfades the tail (A's outro) into B's intro with the marker at the
- * middle of the overlap. */
-static void mixer_transition(struct mixer *m, const struct mixer_track *a,
-			     struct mixer_track *b)
+ * middle of the overlap. WHY says why it is not beatmatched. */
+static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
+			    struct mixer_track *b, const char *why)
 {
-	mixer_tail_trim_silence(m);
+	size_t trimmed = mixer_tail_trim_silence(m);
 
 	uint64_t len = (uint64_t)atomic_load(&m->crossfade_ms) *
 		       DECODE_RATE / 1000;
@@ -584,6 +932,23 @@ static void mixer_transition(struct mixer *m, const struct mixer_track *a,
 		len = m->tail_count;
 
 	mixer_tail_emit(m, m->tail_count - (size_t)len);
+	if (m->ended)
+		return;
+	mixer_track_set_gain(m, b);
+	struct mixer_log_entry e = {
+		.kind = TRANSITION_CROSSFADE,
+		.reason = why,
+		.position_s = (double)m->pos_in / DECODE_RATE,
+		.marker_s = (double)(m->pos_in + len / 2) / DECODE_RATE,
+		.duration_s = (double)len / DECODE_RATE,
+		.a_exit_s = (double)(a->pos - trimmed - len) / DECODE_RATE,
+		.b_entry_s = (double)b->pos / DECODE_RATE,
+		.bpm_from = a->analysed ? a->an.bpm : 0,
+		.bpm_to = b->analysed ? b->an.bpm : 0,
+		.gain_a_db = a->gain_db,
+		.gain_b_db = b->gain_db,
+	};
+	mixer_log_transition(m, a, b, &e);
 	if (len == 0) {
 		mixer_start_track(m, b);
 		return;
@@ -608,9 +973,9 @@ static void mixer_transition(struct mixer *m, const struct mixer_track *a,
 				break;
 			if (avail > chunk - got)
 				avail = chunk - got;
-			memcpy(m->mix_b + got * DECODE_CHANNELS,
-			       b->buf + b->buf_off * DECODE_CHANNELS,
-			       avail * DECODE_CHANNELS * sizeof(float));
+			mixer_shape(b, mixer_track_at(b, b->pos),
+				    m->mix_b + got * DECODE_CHANNELS, avail,
+				    1, 1, 1, 1, false);
 			mixer_track_consume(b, avail);
 			got += avail;
 		}
@@ -630,52 +995,415 @@ static void mixer_transition(struct mixer *m, const struct mixer_track *a,
 		mixer_emit(m, m->mix, chunk);
 		done += chunk;
 	}
+	b->solo_from = b->pos;
 }
 
-/* Decodes the rest of T through the tail. */
-static void mixer_play_body(struct mixer *m, struct mixer_track *t)
+/* ------------------------------------------------------------------ */
+/* Beatmatched transitions.                                            */
+
+/* One track's part in a transition. Own frames are the track's frame
+ * indices; k is the output frame relative to the transition start. */
+struct mixer_deck {
+	struct mixer_track *t;
+	const struct transition_plan *plan;
+	bool is_b;
+	uint64_t origin;   /* own frame of the stretcher's input frame 0 */
+	uint64_t fed;      /* own frame of the next frame to feed */
+	uint64_t direct;   /* own frame of the next direct frame (kept) */
+	int64_t out_next;  /* k of the stretcher's next output frame */
+};
+
+static double mixer_deck_ratio(void *ctx, double x)
 {
-	size_t n;
-	while (!m->ended && (n = mixer_track_fill(t)) > 0) {
-		mixer_tail_push(m, t->buf + t->buf_off * DECODE_CHANNELS, n);
-		mixer_track_consume(t, n);
+	const struct mixer_deck *d = ctx;
+	double own_s = ((double)d->origin + x) / DECODE_RATE;
+	return d->is_b ? transition_ratio_b(d->plan, own_s)
+		       : transition_ratio_a(d->plan, own_s);
+}
+
+/* Drops the FIFO frames neither the stretcher nor the direct reader
+ * needs any more. */
+static void mixer_deck_trim(struct mixer_deck *d)
+{
+	struct mixer_track *t = d->t;
+	uint64_t keep = d->fed < d->direct ? d->fed : d->direct;
+	if (keep > t->pos) {
+		uint64_t n = keep - t->pos;
+		mixer_track_consume(t, n < t->len ? (size_t)n : t->len);
 	}
+}
+
+/* Feeds the stretcher its next chunk: silence before the track's first
+ * audible frame and after its end. */
+static void mixer_deck_feed(struct mixer *m, struct mixer_deck *d)
+{
+	struct mixer_track *t = d->t;
+	size_t n = STRETCH_CHUNK_FRAMES;
+	if (d->fed < t->pos) {
+		uint64_t gap = t->pos - d->fed;
+		if (gap < n)
+			n = (size_t)gap;
+		stretch_feed(t->st, m->zeros, n);
+	} else {
+		mixer_track_ensure(t, d->fed + n);
+		uint64_t end = t->pos + t->len;
+		if (end > d->fed) {
+			if (end - d->fed < n)
+				n = (size_t)(end - d->fed);
+			stretch_feed(t->st, mixer_track_at(t, d->fed), n);
+		} else {
+			stretch_feed(t->st, m->zeros, n);
+		}
+	}
+	d->fed += n;
+	mixer_deck_trim(d);
+}
+
+/* The stretched audio for output frames k .. k + n - 1 into out. */
+static void mixer_deck_stretched(struct mixer *m, struct mixer_deck *d,
+				 float *out, int64_t k, size_t n)
+{
+	struct stretch *st = d->t->st;
+	while (d->out_next < k) {
+		uint64_t want = (uint64_t)(k - d->out_next);
+		if (want > MIXER_BLOCK_FRAMES)
+			want = MIXER_BLOCK_FRAMES;
+		size_t got = stretch_retrieve(st, m->scratch, (size_t)want);
+		if (got == 0)
+			mixer_deck_feed(m, d);
+		d->out_next += (int64_t)got;
+	}
+	size_t got = 0;
+	while (got < n) {
+		size_t r = stretch_retrieve(st, out + got * DECODE_CHANNELS,
+					    n - got);
+		if (r == 0)
+			mixer_deck_feed(m, d);
+		got += r;
+	}
+	d->out_next += (int64_t)n;
+}
+
+/* The track's own audio from d->direct on: n frames into out. */
+static void mixer_deck_direct(struct mixer_deck *d, float *out, size_t n)
+{
+	struct mixer_track *t = d->t;
+	mixer_track_ensure(t, d->direct + n);
+	size_t have = 0;
+	if (d->direct >= t->pos && t->pos + t->len > d->direct) {
+		uint64_t a = t->pos + t->len - d->direct;
+		have = a < n ? (size_t)a : n;
+		memcpy(out, mixer_track_at(t, d->direct),
+		       have * DECODE_CHANNELS * sizeof(float));
+	}
+	memset(out + have * DECODE_CHANNELS, 0,
+	       (n - have) * DECODE_CHANNELS * sizeof(float));
+	d->direct += n;
+	mixer_deck_trim(d);
+}
+
+/* out = from (1 - w) + to w, w rising linearly over [0, len) frames, the
+ * first frame of out being frame FIRST of that ramp. */
+static void mixer_blend(float *out, const float *from, const float *to,
+			size_t n, int64_t first, int64_t len)
+{
+	for (size_t i = 0; i < n; i++) {
+		double w = ((double)(first + (int64_t)i) + 0.5) / (double)len;
+		if (w > 1)
+			w = 1;
+		if (w < 0)
+			w = 0;
+		for (int c = 0; c < DECODE_CHANNELS; c++) {
+			size_t j = DECODE_CHANNELS * i + (size_t)c;
+			out[j] = (float)(from[j] * (1 - w) + to[j] * w);
+		}
+	}
+}
+
+/* A has reached its pre-roll (a->pos): renders the transition of PLAN. */
+static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
+			    struct mixer_track *b,
+			    const struct transition_plan *plan)
+{
+	const int64_t xf = MIXER_DECK_XFADE_FRAMES;
+	const double rate = DECODE_RATE;
+	int64_t exit_f = llround(plan->a_exit_s * rate);
+	uint64_t s_a = a->pos;
+	int64_t pre_a = exit_f - (int64_t)s_a;
+	if (pre_a < 0)
+		pre_a = 0;
+	int64_t xa = pre_a < xf ? pre_a : xf;
+	int64_t entry_f = llround(plan->b_entry_s * rate);
+	uint64_t s_b = entry_f > MIXER_PREROLL_FRAMES
+		? (uint64_t)(entry_f - MIXER_PREROLL_FRAMES) : 0;
+	double r_b0 = transition_ratio_b(plan, plan->b_entry_s - 1.0);
+	int64_t dur = llround(plan->duration_s * rate);
+	int64_t mark_k = llround(plan->marker_s * rate);
+	/* B's own frame at output frame dur (ratio 1 from the plan's end). */
+	int64_t resume_f = llround(plan->b_resume_s * rate +
+				   ((double)dur - plan->duration_s * rate));
+	int64_t end_k = dur + xf;
+
+	mixer_track_set_gain(m, b);
+	mixer_track_skip_to(b, s_b);
+
+	struct mixer_deck da = {
+		.t = a, .plan = plan, .is_b = false, .origin = s_a,
+		.fed = s_a, .direct = s_a, .out_next = -pre_a,
+	};
+	struct mixer_deck db = {
+		.t = b, .plan = plan, .is_b = true, .origin = s_b,
+		.fed = s_b, .direct = (uint64_t)resume_f,
+		.out_next = -llround((double)(entry_f - (int64_t)s_b) * r_b0),
+	};
+	struct stretch_map map_a = { mixer_deck_ratio, &da };
+	struct stretch_map map_b = { mixer_deck_ratio, &db };
+	stretch_begin(a->st, &map_a);
+	stretch_begin(b->st, &map_b);
+
+	struct mixer_log_entry e = {
+		.kind = TRANSITION_BEATMATCHED,
+		.reason = plan->reason,
+		.position_s = (double)(m->pos_in + (uint64_t)pre_a) / rate,
+		.marker_s = (double)(m->pos_in + (uint64_t)pre_a +
+				     (uint64_t)mark_k) / rate,
+		.duration_s = plan->duration_s,
+		.a_exit_s = plan->a_exit_s,
+		.b_entry_s = plan->b_entry_s,
+		.bpm_from = plan->bpm_from,
+		.bpm_to = plan->bpm_to,
+		.bars = plan->bars,
+		.gain_a_db = a->gain_db,
+		.gain_b_db = b->gain_db,
+	};
+	mixer_log_transition(m, a, b, &e);
+
+	bool marked = false;
+	for (int64_t k = -pre_a; k < end_k && !m->ended;) {
+		int64_t n = end_k - k;
+		if (n > MIXER_TRANSITION_BLOCK)
+			n = MIXER_TRANSITION_BLOCK;
+		/* Blocks never straddle a change of what plays. */
+		const int64_t bounds[] = { -xa, 0, mark_k, dur };
+		for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
+			if (k < bounds[i] && k + n > bounds[i])
+				n = bounds[i] - k;
+		if (!marked && k >= mark_k) {
+			mixer_start_track(m, b);
+			marked = true;
+		}
+		size_t nn = (size_t)n;
+		struct transition_gains g0, g1;
+		transition_gains_at(plan, (double)k / rate, &g0);
+		transition_gains_at(plan, (double)(k + n) / rate, &g1);
+
+		if (k < dur) {
+			if (k < -xa) {
+				mixer_deck_direct(&da, a->raw, nn);
+			} else if (k < 0) {
+				mixer_deck_direct(&da, a->aux, nn);
+				mixer_deck_stretched(m, &da, a->raw, k, nn);
+				mixer_blend(a->raw, a->aux, a->raw, nn, k + xa,
+					    xa);
+			} else {
+				/* A's own audio is not needed any more. */
+				da.direct = UINT64_MAX;
+				mixer_deck_stretched(m, &da, a->raw, k, nn);
+			}
+			mixer_shape(a, a->raw, m->mix, nn, g0.low_a, g1.low_a,
+				    g0.high_a, g1.high_a, false);
+		} else {
+			memset(m->mix, 0, nn * DECODE_CHANNELS * sizeof(float));
+		}
+		if (k >= 0) {
+			if (k < dur) {
+				mixer_deck_stretched(m, &db, b->raw, k, nn);
+			} else {
+				mixer_deck_stretched(m, &db, b->aux, k, nn);
+				mixer_deck_direct(&db, b->raw, nn);
+				mixer_blend(b->raw, b->aux, b->raw, nn, k - dur,
+					    xf);
+			}
+			mixer_shape(b, b->raw, m->mix, nn, g0.low_b, g1.low_b,
+				    g0.high_b, g1.high_b, true);
+		}
+		mixer_emit(m, m->mix, nn);
+		k += n;
+	}
+	if (m->ended)
+		return;
+	/* B plays on from its direct position. */
+	db.fed = db.direct;
+	mixer_deck_trim(&db);
+	if (b->pos < db.direct)
+		mixer_track_skip_to(b, db.direct);
+	b->played_frames = b->pos > (uint64_t)entry_f
+		? b->pos - (uint64_t)entry_f : 0;
+	b->solo_from = b->pos;
+}
+
+/* ------------------------------------------------------------------ */
+/* Playing.                                                            */
+
+/* Plans A -> B. Returns true for a beatmatched plan; otherwise why says
+ * why not. */
+static bool mixer_plan(struct mixer *m, struct mixer_track *a,
+		       struct mixer_track *b, struct transition_plan *plan,
+		       char *why, size_t why_size)
+{
+	if (m->params.plain_crossfades) {
+		snprintf(why, why_size, "beatmatching is off");
+		return false;
+	}
+	mixer_track_analysis(m, a);
+	mixer_track_analysis(m, b);
+	if (!a->analysed || !b->analysed) {
+		snprintf(why, why_size, "%s not analysed yet",
+			 !a->analysed && !b->analysed ? "A and B are" :
+			 !a->analysed ? "A is" : "B is");
+		return false;
+	}
+	struct transition_params tp = m->tparams;
+	tp.crossfade_s = atomic_load(&m->crossfade_ms) / 1000.0;
+	/* The exit must leave room for the pre-roll from here on. */
+	uint64_t from = a->pos + MIXER_PREROLL_FRAMES + MIXER_BLOCK_FRAMES;
+	if (from < a->solo_from)
+		from = a->solo_from;
+	tp.a_from_s = (double)from / DECODE_RATE;
+	int rc = transition_plan(&a->an, &b->an, &tp, plan);
+	if (rc < 0) {
+		snprintf(why, why_size, "planning failed: %s", strerror(-rc));
+		return false;
+	}
+	if (plan->kind != TRANSITION_BEATMATCHED) {
+		snprintf(why, why_size, "%s", plan->reason);
+		return false;
+	}
+	/* An analysis of another file's content (it changed since) would put
+	 * the transition past the end of what the decoder has. */
+	const double slack = MIXER_ANALYSIS_SLACK_S * DECODE_RATE;
+	if (b->duration_frames > 0 &&
+	    plan->b_resume_s * DECODE_RATE > (double)b->duration_frames + slack) {
+		snprintf(why, why_size, "B's analysis does not fit its file "
+			 "(%.1f s planned, %.1f s long)", plan->b_resume_s,
+			 (double)b->duration_frames / DECODE_RATE);
+		return false;
+	}
+	if (a->duration_frames > 0 &&
+	    plan->a_end_s * DECODE_RATE > (double)a->duration_frames + slack) {
+		snprintf(why, why_size, "A's analysis does not fit its file "
+			 "(%.1f s planned, %.1f s long)", plan->a_end_s,
+			 (double)a->duration_frames / DECODE_RATE);
+		return false;
+	}
+	return true;
+}
+
+/* Own frame where A's pre-roll starts. */
+static uint64_t mixer_preroll_start(const struct mixer_track *a,
+				    const struct transition_plan *plan)
+{
+	int64_t exit_f = llround(plan->a_exit_s * DECODE_RATE);
+	uint64_t s = exit_f > MIXER_PREROLL_FRAMES
+		? (uint64_t)(exit_f - MIXER_PREROLL_FRAMES) : 0;
+	return s > a->pos ? s : a->pos;
+}
+
+/* Plays A through the tail up to its pre-roll (a beatmatched plan to B) or
+ * its end. While a plan lacks an analysis, the catalog is asked again
+ * every MIXER_REPLAN_FRAMES. Returns true when A reached the pre-roll of
+ * *plan. B may be NULL (play A to its end). */
+static bool mixer_play_body(struct mixer *m, struct mixer_track *a,
+			    struct mixer_track *b,
+			    struct transition_plan *plan, char *why,
+			    size_t why_size)
+{
+	bool bm = b && mixer_plan(m, a, b, plan, why, why_size);
+	uint64_t stop = bm ? mixer_preroll_start(a, plan) : UINT64_MAX;
+	uint64_t next_check = a->pos + MIXER_REPLAN_FRAMES;
+	while (!m->ended && a->pos < stop) {
+		size_t n = mixer_track_fill(a);
+		if (n == 0)
+			break;
+		if (n > MIXER_BLOCK_FRAMES)
+			n = MIXER_BLOCK_FRAMES;
+		if (stop - a->pos < n)
+			n = (size_t)(stop - a->pos);
+		mixer_shape(a, mixer_track_at(a, a->pos), m->scratch, n, 1, 1,
+			    1, 1, false);
+		mixer_tail_push(m, m->scratch, n);
+		mixer_track_consume(a, n);
+		if (b && !bm && a->pos >= next_check &&
+		    !m->params.plain_crossfades &&
+		    !(a->analysed && b->analysed)) {
+			next_check = a->pos + MIXER_REPLAN_FRAMES;
+			bm = mixer_plan(m, a, b, plan, why, why_size);
+			if (bm)
+				stop = mixer_preroll_start(a, plan);
+		}
+	}
+	if (bm && a->pos < stop && !m->ended)
+		snprintf(why, why_size, "A ended at %.1f s, before its planned "
+			 "exit at %.1f s", (double)a->pos / DECODE_RATE,
+			 plan->a_exit_s);
+	return bm && a->pos >= stop;
 }
 
 static int mixer_run(struct mixer *m)
 {
 	struct mixer_track *cur = NULL;
 	int rc = mixer_refresh(m);
+	struct transition_plan plan;
+	char why[TRANSITION_REASON_MAX];
 
 	while (rc >= 0 && !m->ended) {
+		if (!cur) {
+			cur = &m->slots[0];
+			rc = mixer_open_next(m, cur, 0);
+			if (rc < 0)
+				break;
+			if (rc == 0) {
+				rc = mixer_silence(m, cur);
+				if (rc <= 0)
+					break;
+			}
+			mixer_track_set_gain(m, cur);
+			mixer_start_track(m, cur);
+			cur->solo_from = cur->pos;
+		}
 		struct mixer_track *next =
 			cur == &m->slots[0] ? &m->slots[1] : &m->slots[0];
-		rc = mixer_open_next(m, next, cur ? cur->info.id : 0);
+		rc = mixer_open_next(m, next, cur->info.id);
 		if (rc < 0)
 			break;
-		if (rc == 0) {
-			if (cur) {
-				/* Nothing to cross into: A ends as is. */
+		if (rc > 0) {
+			if (mixer_play_body(m, cur, next, &plan, why,
+					    sizeof(why))) {
+				mixer_tail_emit(m, m->tail_count);
+				mixer_beatmatch(m, cur, next, &plan);
+			} else {
+				mixer_crossfade(m, cur, next, why);
+			}
+		} else {
+			/* Nothing to go to yet: A plays to its end, then one
+			 * more look. */
+			mixer_play_body(m, cur, NULL, &plan, why, sizeof(why));
+			rc = mixer_open_next(m, next, cur->info.id);
+			if (rc < 0)
+				break;
+			if (rc == 0) {
 				mixer_tail_trim_silence(m);
 				mixer_tail_emit(m, m->tail_count);
 				mixer_track_close(cur);
 				cur = NULL;
+				continue;
 			}
-			rc = mixer_silence(m, next);
-			if (rc <= 0)
-				break;
+			mixer_crossfade(m, cur, next, "B was found only as A "
+					"ended");
 		}
-		if (cur) {
-			mixer_transition(m, cur, next);
-			mixer_track_close(cur);
-		} else {
-			mixer_start_track(m, next);
-		}
-		cur = next;
-		mixer_play_body(m, cur);
-	}
-	if (cur)
 		mixer_track_close(cur);
+		cur = next;
+	}
 	for (size_t i = 0; i < 2; i++)
 		mixer_track_close(&m->slots[i]);
 	/* However it ended, readers must see the end of the stream. */
@@ -705,18 +1433,71 @@ static int mixer_crossfade_ms(double crossfade_s)
 	return (int)lround(crossfade_s * 1000.0);
 }
 
+/* The transition parameters, defaults for zeros; false when out of
+ * range. */
+static bool mixer_tparams(const struct mixer_params *p,
+			  struct transition_params *tp)
+{
+	transition_params_default(tp);
+	if (p->transition_bars != 0)
+		tp->bars = p->transition_bars;
+	if (p->max_stretch != 0)
+		tp->max_stretch = p->max_stretch;
+	if (p->loudness_target_lufs != 0)
+		tp->loudness_target_lufs = p->loudness_target_lufs;
+	tp->crossfade_s = p->crossfade_s;
+	return tp->bars >= TRANSITION_MIN_BARS &&
+	       tp->bars <= TRANSITION_MAX_BARS && tp->max_stretch > 0 &&
+	       tp->max_stretch <= 0.5 && tp->loudness_target_lufs >= -40 &&
+	       tp->loudness_target_lufs <= -5 &&
+	       (p->stretch_engine == STRETCH_ENGINE_FASTER ||
+		p->stretch_engine == STRETCH_ENGINE_FINER);
+}
+
+static void mixer_free(struct mixer *m)
+{
+	for (size_t i = 0; i < 2; i++) {
+		struct mixer_track *t = &m->slots[i];
+		decode_close(t->dec);
+		free(t->fifo);
+		crossover_destroy(t->xo);
+		stretch_destroy(t->st);
+		free(t->lo);
+		free(t->hi);
+		free(t->raw);
+		free(t->aux);
+	}
+	limiter_destroy(m->lim);
+	free(m->zeros);
+	free(m->scratch);
+	free(m->mix_b);
+	free(m->mix);
+	free(m->tail);
+	free(m->ids);
+	playlist_destroy(m->pl);
+	free(m);
+}
+
+static float *mixer_block_alloc(size_t frames)
+{
+	return calloc(frames, DECODE_CHANNELS * sizeof(float));
+}
+
 struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 			   const struct mixer_params *params)
 {
 	struct mixer *m = NULL;
+	struct transition_params tp;
 	int err = 0;
+	bool stats_lock = false;
 
 	if (!cat || !ring || !params || !(params->crossfade_s >= 0) ||
 	    params->crossfade_s > MIXER_CROSSFADE_MAX_S ||
 	    !(params->fadeout_s >= 0) ||
 	    params->fadeout_s > MIXER_FADEOUT_MAX_S ||
 	    params->max_tracks == 0 ||
-	    params->max_tracks > SIZE_MAX / sizeof(int64_t) / 8) {
+	    params->max_tracks > SIZE_MAX / sizeof(int64_t) / 8 ||
+	    !mixer_tparams(params, &tp)) {
 		err = EINVAL;
 		goto out;
 	}
@@ -728,6 +1509,7 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	m->cat = cat;
 	m->ring = ring;
 	m->params = *params;
+	m->tparams = tp;
 	atomic_init(&m->crossfade_ms, mixer_crossfade_ms(params->crossfade_s));
 	atomic_init(&m->library_changed, false);
 	atomic_init(&m->fade_requested, false);
@@ -741,36 +1523,62 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 		err = errno;
 		goto out;
 	}
-	m->ids = calloc(params->max_tracks, sizeof(*m->ids));
-	m->tail = calloc(m->tail_cap, DECODE_CHANNELS * sizeof(float));
-	m->mix = calloc(MIXER_SILENCE_BLOCK_FRAMES > MIXER_BLOCK_FRAMES
-			? MIXER_SILENCE_BLOCK_FRAMES : MIXER_BLOCK_FRAMES,
-			DECODE_CHANNELS * sizeof(float));
-	m->mix_b = calloc(MIXER_BLOCK_FRAMES, DECODE_CHANNELS * sizeof(float));
-	for (size_t i = 0; i < 2; i++) {
-		m->slots[i].buf = calloc(MIXER_BLOCK_FRAMES,
-					 DECODE_CHANNELS * sizeof(float));
-		m->slots[i].eof = true;
+	struct limiter_params lp;
+	limiter_params_default(&lp);
+	m->lim = limiter_create(&lp);
+	if (!m->lim) {
+		err = errno;
+		goto out;
 	}
-	if (!m->ids || !m->tail || !m->mix || !m->mix_b || !m->slots[0].buf ||
-	    !m->slots[1].buf) {
+	m->lim_latency = limiter_latency(m->lim);
+	m->ids = calloc(params->max_tracks, sizeof(*m->ids));
+	m->tail = mixer_block_alloc(m->tail_cap);
+	m->mix = mixer_block_alloc(MIXER_SILENCE_BLOCK_FRAMES >
+				   MIXER_BLOCK_FRAMES
+				   ? MIXER_SILENCE_BLOCK_FRAMES
+				   : MIXER_BLOCK_FRAMES);
+	m->mix_b = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+	m->scratch = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+	m->zeros = mixer_block_alloc(STRETCH_CHUNK_FRAMES);
+	if (!m->ids || !m->tail || !m->mix || !m->mix_b || !m->scratch ||
+	    !m->zeros) {
 		err = ENOMEM;
 		goto out;
 	}
+	for (size_t i = 0; i < 2; i++) {
+		struct mixer_track *t = &m->slots[i];
+		t->eof = true;
+		t->fifo = mixer_block_alloc(MIXER_FIFO_FRAMES);
+		t->lo = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+		t->hi = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+		t->raw = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+		t->aux = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+		if (!t->fifo || !t->lo || !t->hi || !t->raw || !t->aux) {
+			err = ENOMEM;
+			goto out;
+		}
+		t->xo = crossover_create(FILTER_CROSSOVER_HZ);
+		if (!t->xo) {
+			err = errno;
+			goto out;
+		}
+		t->st = stretch_create(params->stretch_engine);
+		if (!t->st) {
+			err = errno;
+			goto out;
+		}
+	}
 	err = pthread_mutex_init(&m->stats_lock, NULL);
-	if (!err)
-		err = pthread_mutex_init(&m->upcoming_lock, NULL);
+	if (err)
+		goto out;
+	stats_lock = true;
+	err = pthread_mutex_init(&m->upcoming_lock, NULL);
 out:
 	if (err != 0) {
 		if (m) {
-			free(m->slots[1].buf);
-			free(m->slots[0].buf);
-			free(m->mix_b);
-			free(m->mix);
-			free(m->tail);
-			free(m->ids);
-			playlist_destroy(m->pl);
-			free(m);
+			if (stats_lock)
+				pthread_mutex_destroy(&m->stats_lock);
+			mixer_free(m);
 		}
 		errno = err;
 		return NULL;
@@ -832,16 +1640,7 @@ void mixer_destroy(struct mixer *m)
 	}
 	pthread_mutex_destroy(&m->stats_lock);
 	pthread_mutex_destroy(&m->upcoming_lock);
-	for (size_t i = 0; i < 2; i++) {
-		decode_close(m->slots[i].dec);
-		free(m->slots[i].buf);
-	}
-	free(m->mix_b);
-	free(m->mix);
-	free(m->tail);
-	free(m->ids);
-	playlist_destroy(m->pl);
-	free(m);
+	mixer_free(m);
 }
 
 /* ------------------------------------------------------------------ */

@@ -25,9 +25,34 @@
  * mixer writes silence, logs that once, and re-reads the catalog every
  * second and at once after mixer_library_changed().
  *
- * Memory: two decoders, the tail buffer (crossfade_max_s of audio) and one
- * block buffer, all bounded and allocated when a track starts, never per
- * block.
+ * Beatmatched transitions (transition.h plans them, doc/transitions.md
+ * explains them). The next track B is chosen as soon as the current track
+ * A plays alone, so that both analyses (catalog_analysis_get) are known
+ * long before A's exit. When both are analysed and the plan is
+ * beatmatched, A plays at its own speed up to a pre-roll before its exit;
+ * then both decks run through Rubber Band (stretch.h) along the plan's
+ * tempo ramp, with equal-power fades, a bass swap (filter.h) and the
+ * title marker at the audible middle; B then plays on at its own speed
+ * from where the transition left it. Switching a deck between its direct
+ * and its stretched audio is a 23 ms crossfade at ratio 1, where the two
+ * agree to the sample. Otherwise (a track not analysed yet, a plan that
+ * says crossfade, an analysis that does not fit its file, or A ending
+ * before its planned exit) the plain crossfade below is used.
+ *
+ * Every track plays at loudness_target - its integrated loudness when it
+ * is analysed (0 dB when not), through its own crossover (an allpass while
+ * both band gains are 1, so nothing changes when the bass swap starts);
+ * the final mix passes a -1 dBTP look-ahead true-peak limiter (limiter.h)
+ * whose latency is hidden: markers and stop_after_frames refer to the
+ * audio as written to the ring, exactly as without it.
+ *
+ * Every transition is logged (one line), and written as one JSON object
+ * per line to params.transitions_log when set.
+ *
+ * Memory: two track slots (decoder, a read-ahead FIFO, a stretcher, a
+ * crossover), the tail buffer (MIXER_CROSSFADE_MAX_S of audio), the
+ * limiter and a few block buffers, all allocated by mixer_create(), never
+ * per block.
  *
  * Thread rules: create/start/destroy from one controlling thread; the
  * setters below may be called from any thread and take effect at the next
@@ -36,10 +61,13 @@
 #ifndef FOREVERFM_MIXER_H
 #define FOREVERFM_MIXER_H
 
+#include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "catalog.h"
 #include "ring.h"
+#include "stretch.h"
 
 #define MIXER_CROSSFADE_MAX_S 30.0
 #define MIXER_UPCOMING_MAX 16
@@ -50,6 +78,18 @@ struct mixer_params {
 	uint64_t seed;           /* shuffle seed */
 	uint64_t stop_after_frames; /* 0 = endless; else fade out to end here */
 	size_t max_tracks;       /* playlist capacity */
+
+	/* Beatmatched transitions. Zero means the default in brackets, so
+	 * a params struct that does not name them gets the defaults. */
+	bool plain_crossfades;   /* never beatmatch (false) */
+	int transition_bars;     /* [mix] transition_bars, 4..64 (16) */
+	double max_stretch;      /* [mix] max_stretch, 0..0.5 (0.08) */
+	double loudness_target_lufs; /* [mix] loudness_target, -40..-5 (-14) */
+	enum stretch_engine stretch_engine; /* [mix] stretch_engine (faster) */
+	/* One JSON object per line per transition (render
+	 * --transitions-log), flushed after each; NULL for none. Borrowed:
+	 * must stay open until mixer_join() returned. */
+	FILE *transitions_log;
 };
 
 struct mixer_stats {
@@ -57,11 +97,14 @@ struct mixer_stats {
 	uint64_t tracks_failed;
 	uint64_t frames_written;
 	int64_t current_track_id;  /* audible track by marker, 0 for none */
+	uint64_t transitions_beatmatched;
+	uint64_t transitions_crossfaded;
 };
 
 struct mixer;
 
-/* Borrows cat and ring (they must outlive the mixer). Returns NULL, errno. */
+/* Borrows cat and ring (they must outlive the mixer). Returns NULL with
+ * errno set: EINVAL for parameters out of range, ENOMEM. */
 struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 			   const struct mixer_params *params);
 

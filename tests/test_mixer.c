@@ -454,6 +454,10 @@ static void test_crossfade(void)
 	put_fixture(cat, "tone-550.flac", 550);
 	struct ring *ring = make_ring(1.0);
 	struct mixer_params p = params_make(4.0, 2.0, 60.0, 7);
+	char log_path[PATH_MAX + 64];
+	snprintf(log_path, sizeof(log_path), "%s/crossfade.jsonl", tmp);
+	p.transitions_log = fopen(log_path, "w");
+	CHECK(p.transitions_log);
 	struct mixer *m = mixer_create(cat, ring, &p);
 	CHECK(m);
 	struct capture c;
@@ -510,6 +514,44 @@ static void test_crossfade(void)
 	CHECK_INT(st.tracks_failed, ==, 0);
 	CHECK_INT(st.frames_written, ==, c.n);
 	CHECK_INT(st.current_track_id, ==, mk[n - 1]->id);
+
+	/* The transitions log: one JSON line per transition, plain
+	 * crossfades of unanalysed tracks, positions where the markers are. */
+	CHECK(fclose(p.transitions_log) == 0);
+	/* (The last one may have begun before the end and been cut before
+	 * its marker.) */
+	CHECK(st.transitions_crossfaded == n - 1 ||
+	      st.transitions_crossfaded == n);
+	CHECK_INT(st.transitions_beatmatched, ==, 0);
+	FILE *fp = fopen(log_path, "r");
+	CHECK(fp);
+	char line[4096];
+	size_t k = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		k++;
+		CHECK(k <= st.transitions_crossfaded);
+		if (k == n)
+			break;
+		CHECK(line[0] == '{' && strstr(line, "}\n"));
+		CHECK(strstr(line, "\"kind\":\"crossfade\""));
+		CHECK(strstr(line, "\"reason\":\"A and B are not analysed yet\""));
+		CHECK(strstr(line, "\"bpm_from\":null"));
+		CHECK(strstr(line, "\"bars\":0"));
+		const char *at = strstr(line, "\"marker_s\":");
+		CHECK(at);
+		double marker_s = strtod(at + strlen("\"marker_s\":"), NULL);
+		CHECK_NEAR(marker_s * RATE, (double)mk[k]->frame, 1.0);
+		at = strstr(line, "\"duration_s\":");
+		CHECK(at);
+		CHECK_NEAR(strtod(at + strlen("\"duration_s\":"), NULL), 4.0,
+			   0.001);
+		char want[64];
+		snprintf(want, sizeof(want), "\"to_id\":%lld",
+			 (long long)mk[k]->id);
+		CHECK(strstr(line, want));
+	}
+	fclose(fp);
+	CHECK_INT(k, ==, st.transitions_crossfaded);
 
 	mixer_destroy(m);
 	ring_destroy(ring);
@@ -811,6 +853,23 @@ static void test_invalid(void)
 	p.max_tracks = 0;
 	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
 	p.max_tracks = 4;
+	/* Transition parameters: 0 is the default, out of range is refused. */
+	p.transition_bars = 2;
+	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
+	p.transition_bars = 128;
+	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
+	p.transition_bars = 8;
+	p.max_stretch = 0.9;
+	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
+	p.max_stretch = -0.1;
+	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
+	p.max_stretch = 0.05;
+	p.loudness_target_lufs = -3;
+	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
+	p.loudness_target_lufs = -16;
+	p.stretch_engine = (enum stretch_engine)7;
+	CHECK(mixer_create(cat, ring, &p) == NULL && errno == EINVAL);
+	p.stretch_engine = STRETCH_ENGINE_FINER;
 	/* Created but never started: destroy is enough. */
 	struct mixer *m = mixer_create(cat, ring, &p);
 	CHECK(m);

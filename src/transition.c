@@ -1,0 +1,458 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * transition — the transition planner. See transition.h for the DESIGN;
+ * doc/transitions.md explains the choices with examples.
+ */
+#include "autoconfig.h"
+
+#include "transition.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+/* Positions within this of a boundary count as on it (seconds). */
+#define TRANSITION_TOL_S 0.02
+
+void transition_params_default(struct transition_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->bars = 16;
+	p->max_stretch = 0.08;
+	p->loudness_target_lufs = -14.0;
+	p->min_grid_confidence = 0.5;
+	p->crossfade_s = 6.0;
+	p->a_from_s = 0.0;
+}
+
+const char *transition_kind_name(enum transition_kind kind)
+{
+	return kind == TRANSITION_BEATMATCHED ? "beatmatched" : "crossfade";
+}
+
+double transition_gain_db(const struct analysis *a, double target_lufs)
+{
+	double g = target_lufs - a->loudness_lufs;
+	double peak_room = TRANSITION_PEAK_CEILING_DB - a->true_peak_db;
+	if (g > peak_room)
+		g = peak_room;
+	if (g > TRANSITION_GAIN_MAX_DB)
+		g = TRANSITION_GAIN_MAX_DB;
+	if (g < -TRANSITION_GAIN_MAX_DB)
+		g = -TRANSITION_GAIN_MAX_DB;
+	if (!isfinite(g))
+		g = 0;
+	return g;
+}
+
+/* ------------------------------------------------------------------ */
+/* The playhead.                                                       */
+
+/* Tempo at the end, in A's beats per minute. */
+static double plan_t1(const struct transition_plan *p)
+{
+	return p->bpm_to / p->b_beat_ratio;
+}
+
+/* True when the tempo change is too small for the logarithmic form to be
+ * accurate; then the constant-tempo form is exact enough (the difference
+ * over 64 bars at 1e-9 relative is far below a sample). */
+static bool plan_flat(const struct transition_plan *p)
+{
+	return fabs(plan_t1(p) - p->bpm_from) < 1e-9 * p->bpm_from;
+}
+
+double transition_tempo_at(const struct transition_plan *p, double beat)
+{
+	if (p->kind != TRANSITION_BEATMATCHED)
+		return p->bpm_from;
+	double t0 = p->bpm_from, t1 = plan_t1(p);
+	if (beat <= 0)
+		return t0;
+	if (beat >= p->beats)
+		return t1;
+	return t0 + (t1 - t0) * beat / p->beats;
+}
+
+double transition_beat_time(const struct transition_plan *p, double beat)
+{
+	if (p->kind != TRANSITION_BEATMATCHED || p->bpm_from <= 0)
+		return 0;
+	double t0 = p->bpm_from, t1 = plan_t1(p), n = p->beats;
+	if (beat <= 0)
+		return beat * 60.0 / t0;
+	double x = beat < n ? beat : n;
+	double t;
+	if (plan_flat(p))
+		t = x * 60.0 / t0;
+	else
+		t = 60.0 * n / (t1 - t0) *
+		    log(transition_tempo_at(p, x) / t0);
+	if (beat > n)
+		t += (beat - n) * 60.0 / t1;
+	return t;
+}
+
+double transition_beat_at(const struct transition_plan *p, double t_s)
+{
+	if (p->kind != TRANSITION_BEATMATCHED || p->bpm_from <= 0)
+		return 0;
+	double t0 = p->bpm_from, t1 = plan_t1(p), n = p->beats;
+	if (t_s <= 0)
+		return t_s * t0 / 60.0;
+	double end = transition_beat_time(p, n);
+	if (t_s >= end)
+		return n + (t_s - end) * t1 / 60.0;
+	if (plan_flat(p))
+		return t_s * t0 / 60.0;
+	double d = t1 - t0;
+	return n * t0 / d * (exp(t_s * d / (60.0 * n)) - 1.0);
+}
+
+double transition_a_time(const struct transition_plan *p, double beat)
+{
+	return p->a_exit_s + beat * 60.0 / p->bpm_from;
+}
+
+double transition_b_time(const struct transition_plan *p, double beat)
+{
+	return p->b_entry_s + beat * p->b_beat_ratio * 60.0 / p->bpm_to;
+}
+
+double transition_a_beat(const struct transition_plan *p, double a_s)
+{
+	return (a_s - p->a_exit_s) * p->bpm_from / 60.0;
+}
+
+double transition_b_beat(const struct transition_plan *p, double b_s)
+{
+	return (b_s - p->b_entry_s) * p->bpm_to / (60.0 * p->b_beat_ratio);
+}
+
+/* A plays at speed T / bpm_from: its time ratio is the inverse. */
+double transition_ratio_a(const struct transition_plan *p, double a_s)
+{
+	if (p->kind != TRANSITION_BEATMATCHED)
+		return 1.0;
+	return p->bpm_from / transition_tempo_at(p, transition_a_beat(p, a_s));
+}
+
+/* B plays b_beat_ratio of its beats per playhead beat. */
+double transition_ratio_b(const struct transition_plan *p, double b_s)
+{
+	if (p->kind != TRANSITION_BEATMATCHED)
+		return 1.0;
+	double tempo = transition_tempo_at(p, transition_b_beat(p, b_s));
+	return p->bpm_to / (p->b_beat_ratio * tempo);
+}
+
+void transition_gains_at(const struct transition_plan *p, double t_s,
+			 struct transition_gains *g)
+{
+	double u;
+	if (p->kind == TRANSITION_BEATMATCHED) {
+		u = transition_beat_at(p, t_s) / p->beats;
+	} else {
+		u = p->duration_s > 0 ? t_s / p->duration_s : 1.0;
+	}
+	if (u < 0)
+		u = 0;
+	if (u > 1)
+		u = 1;
+	g->high_a = cos(M_PI_2 * u);
+	g->high_b = sin(M_PI_2 * u);
+	if (p->kind != TRANSITION_BEATMATCHED) {
+		g->low_a = g->high_a;
+		g->low_b = g->high_b;
+		return;
+	}
+	/* Bass swap: amplitude-complementary (the two kicks are in phase, so
+	 * their amplitudes add), raised cosine over one bar at the middle;
+	 * the lows stay at full level overall, only whose they are changes. */
+	double beat = u * p->beats;
+	double s = (beat - (p->beats / 2.0 - TRANSITION_BASS_SWAP_BEATS / 2)) /
+		   TRANSITION_BASS_SWAP_BEATS;
+	if (s < 0)
+		s = 0;
+	if (s > 1)
+		s = 1;
+	g->low_a = 0.5 * (1.0 + cos(M_PI * s));
+	g->low_b = 1.0 - g->low_a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Choosing exit and entry.                                            */
+
+struct track_grid {
+	const struct analysis *an;
+	double beat_s;     /* own seconds per beat */
+	double bar_s;      /* own seconds per bar */
+	int beats_per_bar;
+};
+
+static void grid_init(struct track_grid *g, const struct analysis *an)
+{
+	g->an = an;
+	g->beats_per_bar = an->beats_per_bar > 0 ? an->beats_per_bar : 4;
+	g->beat_s = 60.0 / an->bpm;
+	g->bar_s = g->beats_per_bar * g->beat_s;
+}
+
+/* The first downbeat: the analysis's, moved forward by whole bars if it
+ * lies before the audio start (it should not, but a plan must never start
+ * B in silence). */
+static double grid_first_downbeat(const struct track_grid *g)
+{
+	double d = g->an->downbeat_s;
+	while (d < g->an->audio_start_s - TRANSITION_TOL_S)
+		d += g->bar_s;
+	return d;
+}
+
+/* Tier of downbeat d: 0 = detected phrase boundary, 1 = on the phrase grid
+ * continued from the nearest detected boundary before it, 2 = any
+ * downbeat. */
+static int grid_tier(const struct track_grid *g, double d)
+{
+	const struct analysis *an = g->an;
+	double tol = g->beat_s / 2;
+	double prev = -1;
+	int n = an->n_phrases;
+	if (n > ANALYSIS_PHRASES_MAX)
+		n = ANALYSIS_PHRASES_MAX;
+	for (int i = 0; i < n; i++) {
+		if (fabs(an->phrases_s[i] - d) <= tol)
+			return 0;
+		if (an->phrases_s[i] < d)
+			prev = an->phrases_s[i];
+	}
+	if (prev < 0)
+		prev = an->downbeat_s;
+	int pb = an->phrase_bars >= 4 ? an->phrase_bars : 8;
+	double bars = (d - prev) / g->bar_s;
+	double frac = bars / pb - floor(bars / pb + 0.5);
+	return fabs(frac * pb * g->bar_s) <= tol ? 1 : 2;
+}
+
+/* The latest downbeat d of the best tier with lo <= d <= ideal, searching
+ * back from ideal over at most TRANSITION_SEARCH_BARS bars. Returns false
+ * when no downbeat lies in [lo, ideal]. */
+static bool grid_pick(const struct track_grid *g, double lo, double ideal,
+		      double *out)
+{
+	double first = grid_first_downbeat(g);
+	if (ideal < lo - TRANSITION_TOL_S || ideal < first - TRANSITION_TOL_S)
+		return false;
+	/* Index of the latest downbeat <= ideal. */
+	double k_hi = floor((ideal - first + TRANSITION_TOL_S) / g->bar_s);
+	if (k_hi < 0)
+		return false;
+	double best[3] = { -1, -1, -1 };
+	for (int j = 0; j <= TRANSITION_SEARCH_BARS; j++) {
+		double k = k_hi - j;
+		if (k < 0)
+			break;
+		double d = first + k * g->bar_s;
+		if (d < lo - TRANSITION_TOL_S)
+			break;
+		int tier = grid_tier(g, d);
+		if (best[tier] < 0)
+			best[tier] = d;
+	}
+	for (int t = 0; t < 3; t++) {
+		if (best[t] >= 0) {
+			*out = best[t];
+			return true;
+		}
+	}
+	return false;
+}
+
+static void plan_crossfade(const struct analysis *a, const struct analysis *b,
+			   const struct transition_params *p,
+			   struct transition_plan *plan)
+{
+	double a_end = a->audio_end_s > 0 ? a->audio_end_s : a->duration_s;
+	plan->kind = TRANSITION_CROSSFADE;
+	plan->bars = plan->beats = 0;
+	plan->b_beat_ratio = 1;
+	plan->stretch = 0;
+	plan->duration_s = p->crossfade_s;
+	plan->a_end_s = a_end;
+	plan->a_exit_s = a_end - p->crossfade_s;
+	if (plan->a_exit_s < p->a_from_s)
+		plan->a_exit_s = p->a_from_s;
+	plan->b_entry_s = b->audio_start_s;
+	plan->b_resume_s = b->audio_start_s + p->crossfade_s;
+	plan->marker_s = p->crossfade_s / 2;
+	plan->bass_swap_s = plan->marker_s;
+	plan->bass_swap_len_s = 0;
+}
+
+static bool grid_usable(const struct analysis *an, const char *name,
+			const struct transition_params *p, char *why,
+			size_t why_size)
+{
+	if (!(an->bpm > 0) || !isfinite(an->bpm)) {
+		snprintf(why, why_size, "%s has no beat grid", name);
+		return false;
+	}
+	if (!(an->grid_confidence >= p->min_grid_confidence)) {
+		snprintf(why, why_size, "%s's beat grid is uncertain "
+			 "(confidence %.2f < %.2f)", name, an->grid_confidence,
+			 p->min_grid_confidence);
+		return false;
+	}
+	if (an->tempo_drift) {
+		snprintf(why, why_size, "%s's tempo drifts", name);
+		return false;
+	}
+	return true;
+}
+
+/* Tries a transition of BARS playhead bars; fills the positions. */
+static bool plan_fit(const struct track_grid *ga, const struct track_grid *gb,
+		     double ratio, int bars, const struct transition_params *p,
+		     struct transition_plan *plan)
+{
+	const struct analysis *a = ga->an, *b = gb->an;
+	int beats = bars * ga->beats_per_bar;
+	double win_a = beats * ga->beat_s;
+	double win_b = beats * ratio * gb->beat_s;
+
+	double a_end = a->audio_end_s > 0 ? a->audio_end_s : a->duration_s;
+	double b_end = b->audio_end_s > 0 ? b->audio_end_s : b->duration_s;
+	double ideal_a = a_end - win_a;
+	if (a->outro_start_s > 0 && a->outro_start_s < ideal_a)
+		ideal_a = a->outro_start_s;
+	/* A's outro began before A was heard alone (a short track): the
+	 * earliest exit from then on, still preferring phrases. */
+	if (ideal_a < p->a_from_s) {
+		ideal_a = p->a_from_s + TRANSITION_SEARCH_BARS * ga->bar_s;
+		if (ideal_a > a_end - win_a)
+			ideal_a = a_end - win_a;
+	}
+	double exit_s;
+	if (!grid_pick(ga, p->a_from_s, ideal_a, &exit_s))
+		return false;
+
+	double first_b = grid_first_downbeat(gb);
+	double ideal_b = b->intro_end_s - win_b;
+	/* B's window must leave a window's length after it for B's own
+	 * exit. */
+	double latest_b = b_end - 2 * win_b;
+	if (ideal_b > latest_b)
+		ideal_b = latest_b;
+	if (ideal_b < first_b)
+		ideal_b = first_b;
+	double entry_s;
+	if (ideal_b > latest_b + TRANSITION_TOL_S ||
+	    !grid_pick(gb, first_b, ideal_b, &entry_s))
+		return false;
+
+	plan->bars = bars;
+	plan->beats = beats;
+	plan->a_exit_s = exit_s;
+	plan->a_end_s = exit_s + win_a;
+	plan->b_entry_s = entry_s;
+	plan->b_resume_s = entry_s + win_b;
+	return true;
+}
+
+int transition_plan(const struct analysis *a, const struct analysis *b,
+		    const struct transition_params *p,
+		    struct transition_plan *plan)
+{
+	if (!a || !b || !p || !plan || p->bars < TRANSITION_MIN_BARS ||
+	    p->bars > TRANSITION_MAX_BARS || !(p->max_stretch >= 0) ||
+	    p->max_stretch > 0.5 || !(p->crossfade_s >= 0) ||
+	    !isfinite(p->crossfade_s) || !isfinite(p->a_from_s) ||
+	    !isfinite(p->loudness_target_lufs))
+		return -EINVAL;
+
+	memset(plan, 0, sizeof(*plan));
+	plan->gain_a_db = transition_gain_db(a, p->loudness_target_lufs);
+	plan->gain_b_db = transition_gain_db(b, p->loudness_target_lufs);
+	plan->bpm_from = a->bpm > 0 ? a->bpm : 0;
+	plan->bpm_to = b->bpm > 0 ? b->bpm : 0;
+
+	char why[TRANSITION_REASON_MAX];
+	if (!grid_usable(a, "A", p, why, sizeof(why)) ||
+	    !grid_usable(b, "B", p, why, sizeof(why)))
+		goto crossfade;
+
+	/* Tempo: B at its own, double or half time, whichever is nearest
+	 * to A (in log terms: +5% and -5% weigh the same). */
+	static const double ratios[] = { 1.0, 2.0, 0.5 };
+	double ratio = 1.0, best = INFINITY;
+	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++) {
+		double d = fabs(log(b->bpm / (ratios[i] * a->bpm)));
+		if (d < best - 1e-12) {
+			best = d;
+			ratio = ratios[i];
+		}
+	}
+	double speed = b->bpm / (ratio * a->bpm);
+	double stretch = fabs(speed - 1.0);
+	if (fabs(1.0 / speed - 1.0) > stretch)
+		stretch = fabs(1.0 / speed - 1.0);
+	if (stretch > p->max_stretch + 1e-12) {
+		snprintf(why, sizeof(why), "tempo %.2f -> %.2f BPM needs "
+			 "%.1f%% stretch, beyond max_stretch %.1f%%", a->bpm,
+			 b->bpm, 100 * stretch, 100 * p->max_stretch);
+		goto crossfade;
+	}
+
+	struct track_grid ga, gb;
+	grid_init(&ga, a);
+	grid_init(&gb, b);
+	/* B's bars must end on B's downbeats too: at half time a playhead
+	 * bar is half a B bar, so the bar count must stay even. */
+	int bars = p->bars;
+	bool fitted = false;
+	for (; bars >= TRANSITION_MIN_BARS; bars /= 2) {
+		if (ratio < 1 && bars % 2 != 0)
+			continue;
+		if (plan_fit(&ga, &gb, ratio, bars, p, plan)) {
+			fitted = true;
+			break;
+		}
+	}
+	if (!fitted) {
+		snprintf(why, sizeof(why), "tracks too short for a %d-bar "
+			 "transition", TRANSITION_MIN_BARS);
+		goto crossfade;
+	}
+
+	plan->kind = TRANSITION_BEATMATCHED;
+	plan->b_beat_ratio = ratio;
+	plan->stretch = stretch;
+	plan->duration_s = transition_beat_time(plan, plan->beats);
+	double mid = plan->beats / 2.0;
+	plan->marker_s = transition_beat_time(plan, mid);
+	plan->bass_swap_s = plan->marker_s;
+	plan->bass_swap_len_s =
+		transition_beat_time(plan, mid + TRANSITION_BASS_SWAP_BEATS / 2) -
+		transition_beat_time(plan, mid - TRANSITION_BASS_SWAP_BEATS / 2);
+	snprintf(plan->reason, sizeof(plan->reason),
+		 "%d bars, %.2f -> %.2f BPM%s, stretch %.1f%%, A %s, B %s%s",
+		 plan->bars, a->bpm, b->bpm,
+		 ratio == 2.0 ? " (double time)" :
+		 ratio == 0.5 ? " (half time)" : "",
+		 100 * stretch,
+		 grid_tier(&ga, plan->a_exit_s) == 0 ? "at a phrase" :
+		 grid_tier(&ga, plan->a_exit_s) == 1 ? "on the phrase grid" :
+		 "on a downbeat",
+		 grid_tier(&gb, plan->b_entry_s) == 0 ? "at a phrase" :
+		 grid_tier(&gb, plan->b_entry_s) == 1 ? "on the phrase grid" :
+		 "on a downbeat",
+		 plan->bars < p->bars ? " (shortened: tracks too short)" : "");
+	return 0;
+
+crossfade:
+	plan_crossfade(a, b, p, plan);
+	snprintf(plan->reason, sizeof(plan->reason), "%s", why);
+	return 0;
+}

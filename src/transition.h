@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * transition — plans how one analysed track hands over to the next, the way
+ * a DJ would: where A leaves, where B comes in, how many bars they overlap,
+ * how the tempo moves from A's to B's, how loud each one plays.
+ *
+ * transition_plan() is a pure, deterministic function of the two analyses
+ * (analyze.h) and the parameters: no I/O, no clock, no randomness, so plans
+ * are unit-tested and can be logged and reproduced.
+ *
+ * DESIGN
+ * The playhead. During a beatmatched transition both tracks follow one
+ * playhead that counts beats 0..beats (beats = bars * 4, in A's beats). Its
+ * tempo moves linearly in beats from bpm_from (A's tempo) to bpm_to / ratio
+ * (B's tempo, in A's beats: B may be matched at double or half time, then
+ * b_beat_ratio is 2 or 0.5 B beats per playhead beat). Linear in beats
+ * means the tempo change per bar is constant, which is what a DJ's pitch
+ * fader moved smoothly over the phrase sounds like. With T(x) the tempo at
+ * beat x, output time is t(x) = integral of 60 / T: for T0 != T1,
+ *     t(x) = 60 * beats / (T1 - T0) * ln(T(x) / T0)
+ * and its inverse x(t) = beats * T0 / (T1 - T0) * (exp(t (T1 - T0) /
+ * (60 beats)) - 1). Before beat 0 the tempo is T0 and after the last beat
+ * T1, so A plays at its own speed up to the transition and B at its own
+ * speed after it: every track is stretched only while it overlaps another.
+ *
+ * Exit and entry. A's exit and B's entry are downbeats, so the bars of the
+ * two tracks coincide, and preferably phrase boundaries, so their phrases
+ * do too. A's window (bars of A) must end at or before its audio end (never
+ * into trailing silence) and is placed as late as possible but not after
+ * A's outro start: ideal = min(outro start, audio end - window); if that
+ * is before A was heard alone (a_from_s), the search runs back from 16 bars
+ * after a_from_s instead. B's window
+ * is placed so that it covers B's intro: ideal = max(first downbeat, intro
+ * end - window). Candidates are searched back from the ideal point over at
+ * most TRANSITION_SEARCH_BARS bars in three tiers: detected phrase
+ * boundaries, then the phrase grid (phrase_bars from the nearest detected
+ * boundary), then any downbeat; the first tier with a candidate wins.
+ * When the tracks are too short for the configured bars, the plan halves
+ * them down to TRANSITION_MIN_BARS; B must keep a window's length after the
+ * transition for its own exit.
+ *
+ * Crossfades. Either grid missing or below min_grid_confidence, a drifting
+ * tempo, a tempo pair further apart than max_stretch even at double or
+ * half time, or tracks too short: the plan is a plain equal-power crossfade
+ * of crossfade_s, and reason says why.
+ *
+ * Gains. Each track plays at loudness_target - its integrated loudness,
+ * limited so that its true peak lands at most TRANSITION_PEAK_CEILING_DB
+ * above full scale (the limiter takes the rest; a high-crest track is not
+ * crushed to reach the target) and to +-TRANSITION_GAIN_MAX_DB.
+ *
+ * Within the transition: equal-power fades (A cos, B sin of the playhead
+ * fraction), and a bass swap of one bar centred on the middle, where the
+ * title marker goes too (the audible middle: B becomes the louder one).
+ */
+#ifndef FOREVERFM_TRANSITION_H
+#define FOREVERFM_TRANSITION_H
+
+#include "analyze.h"
+
+#define TRANSITION_REASON_MAX 160
+#define TRANSITION_MIN_BARS 4
+#define TRANSITION_MAX_BARS 64
+/* How far back from the ideal exit / entry a better-tier candidate is
+ * looked for. */
+#define TRANSITION_SEARCH_BARS 16
+#define TRANSITION_PEAK_CEILING_DB 3.0
+#define TRANSITION_GAIN_MAX_DB 12.0
+/* The bass swap lasts one bar (beats). */
+#define TRANSITION_BASS_SWAP_BEATS 4.0
+
+enum transition_kind {
+	TRANSITION_CROSSFADE = 0,
+	TRANSITION_BEATMATCHED = 1,
+};
+
+struct transition_params {
+	int bars;                    /* [mix] transition_bars, default 16 */
+	double max_stretch;          /* [mix] max_stretch, default 0.08 */
+	double loudness_target_lufs; /* [mix] loudness_target, default -14 */
+	double min_grid_confidence;  /* default 0.5 */
+	double crossfade_s;          /* the plain crossfade, default 6 */
+	/* A is heard alone from here (its own seconds): its exit is never
+	 * earlier. 0 for a track that started at its beginning. */
+	double a_from_s;
+};
+
+struct transition_plan {
+	enum transition_kind kind;
+	char reason[TRANSITION_REASON_MAX]; /* why this kind, one line */
+
+	/* Positions in each track's own time (seconds from its file start).
+	 * Crossfade: A fades from a_exit_s to its end, B from b_entry_s. */
+	double a_exit_s;    /* the transition starts here in A */
+	double a_end_s;     /* A has faded out here */
+	double b_entry_s;   /* B's first frame heard */
+	double b_resume_s;  /* B plays on at its own speed from here */
+
+	int bars;           /* playhead bars; 0 for a crossfade */
+	int beats;          /* bars * A's beats per bar */
+	double bpm_from;    /* A's tempo (0 when unknown) */
+	double bpm_to;      /* B's own tempo (0 when unknown) */
+	double b_beat_ratio; /* B beats per playhead beat: 1, 2 or 0.5 */
+	double stretch;     /* largest |speed - 1| either track is played at */
+	double duration_s;  /* output seconds */
+
+	double gain_a_db;
+	double gain_b_db;
+
+	/* Output seconds from the start of the transition. */
+	double marker_s;        /* the audible middle: the title changes */
+	double bass_swap_s;     /* middle of the bass swap */
+	double bass_swap_len_s; /* its length (one bar) */
+};
+
+/* Defaults as documented in struct transition_params. */
+void transition_params_default(struct transition_params *p);
+
+/* Plans A -> B into *plan. Always produces a usable plan (a crossfade when
+ * beatmatching is impossible, with the reason). Returns 0, or -EINVAL for
+ * NULL arguments or parameters out of range (bars outside
+ * TRANSITION_MIN_BARS..TRANSITION_MAX_BARS, max_stretch outside 0..0.5,
+ * crossfade_s negative or NaN). */
+int transition_plan(const struct analysis *a, const struct analysis *b,
+		    const struct transition_params *p,
+		    struct transition_plan *plan);
+
+/* The gain that brings a track to target_lufs, limited as described. */
+double transition_gain_db(const struct analysis *a, double target_lufs);
+
+/* The playhead of a beatmatched plan. Beats may lie outside 0..beats
+ * (constant tempo there); times are output seconds from the start. */
+double transition_tempo_at(const struct transition_plan *plan, double beat);
+double transition_beat_time(const struct transition_plan *plan, double beat);
+double transition_beat_at(const struct transition_plan *plan, double t_s);
+
+/* Own time of each track at a playhead beat, and the playhead beat of an
+ * own time. */
+double transition_a_time(const struct transition_plan *plan, double beat);
+double transition_b_time(const struct transition_plan *plan, double beat);
+double transition_a_beat(const struct transition_plan *plan, double a_s);
+double transition_b_beat(const struct transition_plan *plan, double b_s);
+
+/* Time ratio (output duration / input duration, Rubber Band's sense) of
+ * each track at its own time: 1 outside the transition's ramp for A before
+ * it and for B after it. */
+double transition_ratio_a(const struct transition_plan *plan, double a_s);
+double transition_ratio_b(const struct transition_plan *plan, double b_s);
+
+/* Gains within the transition at output time t_s (0..duration_s): the
+ * equal-power fades and the bass swap, as linear factors excluding the
+ * loudness gains. low_* apply to each track's lows (below the crossover),
+ * high_* to the rest. */
+struct transition_gains {
+	double high_a, high_b;
+	double low_a, low_b;
+};
+void transition_gains_at(const struct transition_plan *plan, double t_s,
+			 struct transition_gains *g);
+
+/* "beatmatched" or "crossfade". */
+const char *transition_kind_name(enum transition_kind kind);
+
+#endif

@@ -1,0 +1,919 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_beatmatch — the quality of beatmatched transitions, measured on the
+ * mixer's output with generated ground truth, through the real parts: WAV
+ * files, the SQLite catalog, the analyzer (forked children) and its cache,
+ * the mixer thread (Rubber Band, crossover, limiter), the ring.
+ *
+ * 1. Two click tracks, 120 and 126 BPM, clicks at 600 Hz and 2.4 kHz,
+ *    louder on downbeats, which also carry a partial at 1.5 times the
+ *    pitch. Each track's clicks, and its downbeats, are told apart by
+ *    frequency (a demodulated envelope per band). In every transition (from the
+ *    transitions log): the clicks of the two tracks coincide (median
+ *    |offset| <= 5 ms, 95th percentile <= 10 ms; both are reported), their
+ *    downbeats coincide, the beat interval moves monotonically from one
+ *    tempo to the other, and outside transitions each track keeps its own
+ *    tempo exactly; the marker is where the log says, in the middle; the
+ *    whole output is at or below -1 dBTP and within 1 LU of -14 LUFS
+ *    (libebur128).
+ * 2. 120 and 140 BPM (beyond max_stretch): crossfades, logged as such.
+ *    Analyses that arrive while the first track plays still give a
+ *    beatmatched transition; an analysis that does not fit its file gives
+ *    crossfades, logged.
+ * 3. Twenty minutes of the demo library (contrib/make-demo-library.sh,
+ *    116-132 BPM dance tracks): no clipping (<= -1 dBTP), no silence gap,
+ *    transitions of both kinds, one log line per transition.
+ */
+#include "autoconfig.h"
+
+#include "analyzer.h"
+#include "catalog.h"
+#include "decode.h"
+#include "log.h"
+#include "mixer.h"
+#include "ring.h"
+#include "testutil.h"
+#include "synth.h"
+
+#include <dirent.h>
+#include <ebur128.h>
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define RATE DECODE_RATE
+#define MAX_MARKS 512
+#define MAX_LOG 256
+#define MAX_CLICKS 4096
+
+static char tmp[PATH_MAX];
+
+/* ------------------------------------------------------------------ */
+/* Library.                                                            */
+
+/* A click: a sine burst at FREQ starting at full level, 35 ms decay,
+ * 150 ms long (percussive: Rubber Band keeps its onset). */
+static void click(struct synth *p, double t, double freq, double amp)
+{
+	size_t i0 = synth_index(t), n = (size_t)(0.15 * RATE);
+	for (size_t i = 0; i < n; i++) {
+		double x = (double)i / RATE;
+		synth_add(p, i0 + i, (float)(amp * sin(2 * M_PI * freq * x) *
+					     exp(-x / 0.035)));
+	}
+}
+
+/* A click track: SECONDS long, first beat at 0.5 s, every 4th louder and
+ * with a second partial at 1.5 FREQ, which tells downbeats apart in the
+ * mix whatever the gains and the limiter do to the levels; under it a
+ * steady bass tone at PAD_HZ (clicks alone are too peaky for -14 LUFS:
+ * the tone gives a dance track's peak-to-loudness ratio, and the bass
+ * swap something to swap). */
+static void click_track(const char *path, double bpm, double freq,
+			double pad_hz, double seconds)
+{
+	struct synth p = synth_new(seconds);
+	for (int k = 0; 0.5 + k * 60.0 / bpm < seconds - 0.5; k++) {
+		double t = 0.5 + k * 60.0 / bpm;
+		click(&p, t, freq, k % 4 == 0 ? 0.55 : 0.35);
+		if (k % 4 == 0)
+			click(&p, t, 1.5 * freq, 0.25);
+	}
+	for (size_t i = (size_t)(0.45 * RATE); i + RATE / 2 < p.frames; i++)
+		synth_add(&p, i, (float)(0.25 * sin(2 * M_PI * pad_hz *
+						    (double)i / RATE)));
+	CHECK(synth_write_wav(&p, path) == 0);
+	synth_free(&p);
+}
+
+static int64_t put_track(struct catalog *cat, const char *path)
+{
+	struct decode_info info;
+	char err[DECODE_ERROR_MAX];
+	struct stat st;
+	int64_t id = -1;
+	CHECK_INT(decode_probe(path, &info, err, sizeof(err)), ==, 0);
+	CHECK(stat(path, &st) == 0);
+	CHECK_INT(catalog_track_put(cat, path, (int64_t)st.st_size,
+				    (int64_t)st.st_mtime, &info, &id), ==, 0);
+	return id;
+}
+
+/* Analyses the library the way the station does (children, cache). */
+static void analyse(struct catalog *cat)
+{
+	struct analyzer_params p;
+	memset(&p, 0, sizeof(p));
+	p.workers = 2;
+	struct analyzer_stats st;
+	memset(&st, 0, sizeof(st));
+	CHECK_INT(analyzer_run(cat, &p, NULL, &st), ==, 0);
+	CHECK_INT(st.bad, ==, 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* Rendering: the mixer into a ring read here.                         */
+
+struct mark {
+	uint64_t frame;
+	int64_t id;
+};
+
+struct render {
+	float *mono;          /* left channel, when kept */
+	size_t n;
+	size_t cap;
+	struct mark marks[MAX_MARKS];
+	size_t n_marks;
+	ebur128_state *meter;
+	/* Silence gaps: the longest run of 50 ms windows under -50 dBFS. */
+	double win_energy;
+	size_t win_fill;
+	size_t quiet_run, longest_quiet;
+	uint64_t longest_quiet_at;
+	double sample_peak;
+	struct mixer_stats stats;
+};
+
+/* Called once by render() when the output reaches hook_at_s (this
+ * thread, while the mixer runs). */
+static void (*render_hook)(struct catalog *cat);
+static double render_hook_at_s;
+
+/* Renders SECONDS of the catalog's library with PARAMS into r (keeping the
+ * mono signal when KEEP) and the transitions log into LOG_PATH. */
+static void render(struct catalog *cat, struct mixer_params *params,
+		   double seconds, bool keep, const char *log_path,
+		   struct render *r)
+{
+	memset(r, 0, sizeof(*r));
+	size_t total = (size_t)(seconds * RATE);
+	if (keep) {
+		r->cap = total;
+		r->mono = calloc(total, sizeof(float));
+		CHECK(r->mono);
+	}
+	r->meter = ebur128_init(2, RATE, EBUR128_MODE_I |
+				EBUR128_MODE_TRUE_PEAK);
+	CHECK(r->meter);
+	FILE *log_fp = fopen(log_path, "w");
+	CHECK(log_fp);
+	struct ring *ring = ring_create(RATE / 2, 1, 16, 0);
+	CHECK(ring);
+	CHECK_INT(ring_reader_attach(ring, 0, NULL, NULL), ==, 0);
+	params->stop_after_frames = total;
+	params->transitions_log = log_fp;
+	struct mixer *m = mixer_create(cat, ring, params);
+	CHECK(m);
+	CHECK_INT(mixer_start(m), ==, 0);
+
+	static float buf[2 * 4096];
+	const size_t win = RATE / 20;
+	for (;;) {
+		struct ring_marker mk;
+		bool has = false;
+		ssize_t got = ring_read(ring, 0, buf, 4096, &mk, &has);
+		CHECK(got >= 0);
+		if (got == 0)
+			break;
+		if (render_hook && (double)r->n >= render_hook_at_s * RATE) {
+			render_hook(cat);
+			render_hook = NULL;
+		}
+		if (has) {
+			CHECK(r->n_marks < MAX_MARKS);
+			r->marks[r->n_marks].frame = mk.frame;
+			r->marks[r->n_marks].id = mk.track_id;
+			r->n_marks++;
+		}
+		CHECK(ebur128_add_frames_float(r->meter, buf, (size_t)got) ==
+		      EBUR128_SUCCESS);
+		for (ssize_t i = 0; i < got; i++) {
+			double l = buf[2 * i], rr = buf[2 * i + 1];
+			if (fabs(l) > r->sample_peak)
+				r->sample_peak = fabs(l);
+			if (fabs(rr) > r->sample_peak)
+				r->sample_peak = fabs(rr);
+			if (keep) {
+				CHECK(r->n < r->cap);
+				r->mono[r->n] = (float)l;
+			}
+			r->n++;
+			r->win_energy += l * l + rr * rr;
+			if (++r->win_fill == win) {
+				double rms = sqrt(r->win_energy / (2.0 * win));
+				if (rms < pow(10, -50 / 20.0)) {
+					if (++r->quiet_run > r->longest_quiet) {
+						r->longest_quiet = r->quiet_run;
+						r->longest_quiet_at = r->n;
+					}
+				} else {
+					r->quiet_run = 0;
+				}
+				r->win_energy = 0;
+				r->win_fill = 0;
+			}
+		}
+	}
+	CHECK_INT(mixer_join(m), ==, 0);
+	mixer_get_stats(m, &r->stats);
+	mixer_destroy(m);
+	ring_destroy(ring);
+	CHECK(fclose(log_fp) == 0);
+	CHECK_INT(r->n, ==, total);
+}
+
+static void render_free(struct render *r)
+{
+	free(r->mono);
+	ebur128_destroy(&r->meter);
+}
+
+static double render_true_peak_db(struct render *r)
+{
+	double p0, p1;
+	CHECK(ebur128_true_peak(r->meter, 0, &p0) == EBUR128_SUCCESS);
+	CHECK(ebur128_true_peak(r->meter, 1, &p1) == EBUR128_SUCCESS);
+	return 20 * log10(p0 > p1 ? p0 : p1);
+}
+
+static double render_loudness(struct render *r)
+{
+	double l;
+	CHECK(ebur128_loudness_global(r->meter, &l) == EBUR128_SUCCESS);
+	return l;
+}
+
+/* ------------------------------------------------------------------ */
+/* The transitions log: one JSON object per line.                      */
+
+struct entry {
+	char kind[32];
+	char reason[256];
+	double position_s, marker_s, duration_s, a_exit_s, b_entry_s;
+	double bpm_from, bpm_to;
+	int bars;
+	int64_t from_id, to_id;
+};
+
+static double json_num(const char *line, const char *key)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":", key);
+	const char *p = strstr(line, pat);
+	CHECK(p);
+	p += strlen(pat);
+	if (strncmp(p, "null", 4) == 0)
+		return NAN;
+	return strtod(p, NULL);
+}
+
+static void json_str(const char *line, const char *key, char *out,
+		     size_t size)
+{
+	char pat[64];
+	snprintf(pat, sizeof(pat), "\"%s\":\"", key);
+	const char *p = strstr(line, pat);
+	CHECK(p);
+	p += strlen(pat);
+	size_t n = 0;
+	while (*p && *p != '"' && n + 1 < size) {
+		if (*p == '\\' && p[1])
+			p++;
+		out[n++] = *p++;
+	}
+	out[n] = '\0';
+}
+
+static size_t read_log(const char *path, struct entry *e, size_t max)
+{
+	FILE *fp = fopen(path, "r");
+	CHECK(fp);
+	char line[4096];
+	size_t n = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		CHECK(n < max);
+		CHECK(line[0] == '{' && strchr(line, '}'));
+		struct entry *x = &e[n++];
+		json_str(line, "kind", x->kind, sizeof(x->kind));
+		json_str(line, "reason", x->reason, sizeof(x->reason));
+		x->position_s = json_num(line, "position_s");
+		x->marker_s = json_num(line, "marker_s");
+		x->duration_s = json_num(line, "duration_s");
+		x->a_exit_s = json_num(line, "a_exit_s");
+		x->b_entry_s = json_num(line, "b_entry_s");
+		x->bpm_from = json_num(line, "bpm_from");
+		x->bpm_to = json_num(line, "bpm_to");
+		x->bars = (int)json_num(line, "bars");
+		x->from_id = (int64_t)json_num(line, "from_id");
+		x->to_id = (int64_t)json_num(line, "to_id");
+	}
+	fclose(fp);
+	return n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Clicks in the output.                                               */
+
+struct clicks {
+	double at[MAX_CLICKS];   /* onset, seconds */
+	double peak[MAX_CLICKS]; /* envelope peak */
+	size_t n;
+};
+
+/* A band's envelope over frames [base, base + n) of the output. */
+struct env {
+	float *v;
+	size_t base, n;
+};
+
+static float env_at(const struct env *e, size_t i)
+{
+	return i >= e->base && i < e->base + e->n ? e->v[i - e->base] : 0.0f;
+}
+
+/* The envelope of x[from..to) around FREQ: demodulated to 0 Hz and
+ * smoothed by four 2.3 ms moving averages (-55 dB or less at every other
+ * pitch used here). */
+static struct env band_envelope(const float *x, size_t from, size_t to,
+				double freq)
+{
+	const size_t w = 100;
+	struct env e = { NULL, from, to - from };
+	size_t n = e.n;
+	e.v = calloc(n, sizeof(float));
+	float *re = calloc(n, sizeof(float)), *im = calloc(n, sizeof(float));
+	double *hr = calloc(w, sizeof(double)), *hi = calloc(w, sizeof(double));
+	CHECK(e.v && re && im && hr && hi);
+	double c = cos(2 * M_PI * freq / RATE), s = sin(2 * M_PI * freq / RATE);
+	double pr = 1, pi = 0;
+	for (size_t i = 0; i < n; i++) {
+		re[i] = (float)(x[from + i] * pr);
+		im[i] = (float)(-x[from + i] * pi);
+		double t = pr * c - pi * s;
+		pi = pr * s + pi * c;
+		pr = t;
+		if ((i & 1023) == 0) { /* keep the oscillator on the circle */
+			double g = 1 / sqrt(pr * pr + pi * pi);
+			pr *= g;
+			pi *= g;
+		}
+	}
+	/* Moving averages in place, with the last w inputs kept aside. */
+	for (int pass = 0; pass < 4; pass++) {
+		double sr = 0, si = 0;
+		memset(hr, 0, w * sizeof(double));
+		memset(hi, 0, w * sizeof(double));
+		for (size_t i = 0; i < n; i++) {
+			size_t k = i % w;
+			sr += re[i] - hr[k];
+			si += im[i] - hi[k];
+			hr[k] = re[i];
+			hi[k] = im[i];
+			re[i] = (float)(sr / (double)w);
+			im[i] = (float)(si / (double)w);
+		}
+	}
+	for (size_t i = 0; i < n; i++)
+		e.v[i] = (float)(2 * sqrt((double)re[i] * re[i] +
+					  (double)im[i] * im[i]));
+	free(re);
+	free(im);
+	free(hr);
+	free(hi);
+	return e;
+}
+
+/* Clicks of one band between from_s and to_s: envelope peaks above
+ * FLOOR at least 300 ms apart (a click's length); the onset is where the
+ * envelope first reaches half the peak (interpolated). */
+static void find_clicks(const struct env *e, double from_s, double to_s,
+			double floor, struct clicks *c)
+{
+	c->n = 0;
+	size_t i = from_s > 0 ? (size_t)(from_s * RATE) : 0;
+	size_t end = (size_t)(to_s * RATE);
+	if (i < e->base + 1)
+		i = e->base + 1;
+	if (end > e->base + e->n)
+		end = e->base + e->n;
+	/* Not from the middle of a click. */
+	while (i < end && env_at(e, i) >= floor)
+		i++;
+	while (i < end && c->n < MAX_CLICKS) {
+		if (env_at(e, i) < floor) {
+			i++;
+			continue;
+		}
+		/* The peak within 40 ms. */
+		size_t pk = i;
+		for (size_t j = i; j < i + (size_t)(0.04 * RATE); j++)
+			if (env_at(e, j) > env_at(e, pk))
+				pk = j;
+		double half = 0.5 * env_at(e, pk);
+		size_t j = pk;
+		while (j > e->base + 1 && env_at(e, j - 1) >= half)
+			j--;
+		double lo = env_at(e, j - 1), hi = env_at(e, j);
+		double frac = hi > lo ? (half - lo) / (hi - lo) : 0;
+		c->at[c->n] = ((double)j - 1 + frac) / RATE;
+		c->peak[c->n] = env_at(e, pk);
+		c->n++;
+		i = j + (size_t)(0.3 * RATE);
+	}
+}
+
+/* Downbeat: the click has its second partial: from 10 to 40 ms after the
+ * onset (past the onset's broadband edge), the marker band holds at least
+ * a tenth of the main band's envelope (measured: 0.2 to 0.45 on downbeats,
+ * at most 0.03 of leakage otherwise). */
+static bool is_downbeat(const struct clicks *c, size_t i,
+			const struct env *main_env, const struct env *marker)
+{
+	size_t from = (size_t)((c->at[i] + 0.010) * RATE);
+	size_t to = (size_t)((c->at[i] + 0.040) * RATE);
+	double sm = 0, sk = 0;
+	for (size_t j = from; j < to; j++) {
+		sm += env_at(main_env, j);
+		sk += env_at(marker, j);
+	}
+	return sk > 0.1 * sm;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double percentile(double *v, size_t n, double p)
+{
+	qsort(v, n, sizeof(double), cmp_double);
+	size_t k = (size_t)ceil(p * (double)n) - 1;
+	return v[k < n ? k : n - 1];
+}
+
+/* ------------------------------------------------------------------ */
+
+struct click_track {
+	int64_t id;
+	double bpm, freq; /* main pitch; downbeats add 1.5 freq */
+};
+
+static const struct click_track *track_by_id(const struct click_track *t,
+					     size_t n, int64_t id)
+{
+	for (size_t i = 0; i < n; i++)
+		if (t[i].id == id)
+			return &t[i];
+	CHECK(!"unknown track id");
+	return NULL;
+}
+
+static void test_clicks(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/clicks", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/cat.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+
+	struct click_track tracks[2] = {
+		{ 0, 120, 600 }, { 0, 126, 2400 },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/click-%.0f.wav", dir,
+			 tracks[i].bpm);
+		click_track(path, tracks[i].bpm, tracks[i].freq,
+			    i == 0 ? 70 : 90, 100);
+		tracks[i].id = put_track(cat, path);
+	}
+	analyse(cat);
+	for (size_t i = 0; i < 2; i++) {
+		struct analysis a;
+		CHECK_INT(catalog_analysis_get(cat, tracks[i].id, &a), ==, 0);
+		fprintf(stderr, "click track %.0f BPM: analysed %.3f BPM, grid "
+			"%.2f, downbeat %.3f s (conf %.2f), %.1f LUFS, %.1f "
+			"dBTP\n", tracks[i].bpm, a.bpm, a.grid_confidence,
+			a.downbeat_s, a.downbeat_confidence, a.loudness_lufs,
+			a.true_peak_db);
+		CHECK_NEAR(a.bpm, tracks[i].bpm, tracks[i].bpm * 0.001);
+		/* The loud clicks are the downbeats: at 0.5 s + whole bars. */
+		double bars = (a.downbeat_s - 0.5) / (240.0 / tracks[i].bpm);
+		CHECK_NEAR(bars, floor(bars + 0.5), 0.01);
+	}
+
+	struct mixer_params p = {
+		.crossfade_s = 6.0,
+		.fadeout_s = 1.0,
+		.seed = 3,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/clicks.jsonl", tmp);
+	struct render r;
+	const double seconds = 250;
+	render(cat, &p, seconds, true, log_path, &r);
+
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 3);
+	CHECK_INT(r.stats.transitions_beatmatched, ==, n_e);
+	CHECK_INT(r.stats.transitions_crossfaded, ==, 0);
+
+
+	static double offsets[MAX_CLICKS];
+	size_t n_off = 0;
+	for (size_t t = 0; t < n_e; t++) {
+		const struct entry *x = &e[t];
+		CHECK_STR(x->kind, "beatmatched");
+		CHECK_INT(x->bars, ==, 16);
+		const struct click_track *ta = track_by_id(tracks, 2,
+							   x->from_id);
+		const struct click_track *tb = track_by_id(tracks, 2, x->to_id);
+		CHECK_NEAR(x->bpm_from, ta->bpm, ta->bpm * 0.001);
+		CHECK_NEAR(x->bpm_to, tb->bpm, tb->bpm * 0.001);
+		if (x->position_s + x->duration_s > seconds - 2)
+			continue; /* cut by the end of the render */
+
+		/* The marker: where the log says, the new track's, in the
+		 * middle of the transition. */
+		bool found = false;
+		for (size_t k = 0; k < r.n_marks; k++) {
+			if (r.marks[k].id != x->to_id)
+				continue;
+			double d = (double)r.marks[k].frame / RATE -
+				   x->marker_s;
+			if (fabs(d) <= 1.5 / RATE)
+				found = true;
+		}
+		if (!found) {
+			for (size_t k = 0; k < r.n_marks; k++)
+				fprintf(stderr, "mark %zu: %.4f s id %lld\n", k,
+					(double)r.marks[k].frame / RATE,
+					(long long)r.marks[k].id);
+			fprintf(stderr, "log: marker %.4f s to id %lld\n",
+				x->marker_s, (long long)x->to_id);
+		}
+		CHECK(found);
+		CHECK(x->marker_s > x->position_s + 0.4 * x->duration_s);
+		CHECK(x->marker_s < x->position_s + 0.6 * x->duration_s);
+
+		/* Both tracks' bands around the transition. */
+		struct env env[2], mark_env[2];
+		size_t from = x->position_s > 13
+			? (size_t)((x->position_s - 13) * RATE) : 0;
+		size_t to = (size_t)((x->position_s + x->duration_s + 12) *
+				     RATE);
+		if (to > r.n)
+			to = r.n;
+		for (size_t i = 0; i < 2; i++) {
+			env[i] = band_envelope(r.mono, from, to, tracks[i].freq);
+			mark_env[i] = band_envelope(r.mono, from, to,
+						    1.5 * tracks[i].freq);
+		}
+		static struct clicks ca, cb;
+		int ia = ta == &tracks[0] ? 0 : 1, ib = 1 - ia;
+		find_clicks(&env[ia], x->position_s,
+			    x->position_s + x->duration_s, 0.01, &ca);
+		find_clicks(&env[ib], x->position_s,
+			    x->position_s + x->duration_s, 0.01, &cb);
+		CHECK_INT(ca.n, >=, 50);
+		CHECK_INT(cb.n, >=, 50);
+		/* Pairs: each B click with the nearest A click. */
+		static double pair_t[MAX_CLICKS];
+		size_t n_pairs = 0, down_pairs = 0, ja = 0;
+		double worst = 0;
+		for (size_t j = 0; j < cb.n; j++) {
+			while (ja + 1 < ca.n &&
+			       fabs(ca.at[ja + 1] - cb.at[j]) <
+			       fabs(ca.at[ja] - cb.at[j]))
+				ja++;
+			double d = cb.at[j] - ca.at[ja];
+			if (fabs(d) > 0.1)
+				continue;
+			offsets[n_off++] = fabs(d) * 1000;
+			if (fabs(d) > fabs(worst))
+				worst = d;
+			pair_t[n_pairs++] = (ca.at[ja] + cb.at[j]) / 2;
+			/* Downbeats are compared where neither deck is
+			 * 20 dB under the other (then the other's leakage
+			 * into its bands is negligible). */
+			double lo = fmin(ca.peak[ja], cb.peak[j]);
+			double hi = fmax(ca.peak[ja], cb.peak[j]);
+			if (lo < 0.1 * hi)
+				continue;
+			bool da = is_downbeat(&ca, ja, &env[ia], &mark_env[ia]);
+			bool db = is_downbeat(&cb, j, &env[ib], &mark_env[ib]);
+			if (da != db) {
+				fprintf(stderr, "transition %zu: downbeats "
+					"differ at %.3f s (A %d peak %.4f, B %d "
+					"peak %.4f)\n", t, cb.at[j], da,
+					ca.peak[ja], db, cb.peak[j]);
+				exit(1);
+			}
+			down_pairs += da;
+		}
+		fprintf(stderr, "transition %zu at %.1f s (%.2f -> %.2f BPM, "
+			"%.1f s): %zu click pairs, %zu downbeats, worst "
+			"offset %+.2f ms\n", t, x->position_s, x->bpm_from,
+			x->bpm_to, x->duration_s, n_pairs, down_pairs,
+			worst * 1000);
+		CHECK_INT(n_pairs, >=, 50);
+		CHECK_INT(down_pairs, >=, 10);
+
+		/* The beat interval moves monotonically from A's tempo to
+		 * B's: intervals between consecutive pairs (a beat apart),
+		 * averaged 8 at a time, strictly in one direction. */
+		static double iv[MAX_CLICKS];
+		size_t n_iv = 0;
+		for (size_t k = 1; k < n_pairs; k++) {
+			double d = pair_t[k] - pair_t[k - 1];
+			if (d < 0.6)
+				iv[n_iv++] = d;
+		}
+		CHECK_INT(n_iv, >=, 56);
+		double first = 0, last = 0, prev = NAN;
+		double dir_sign = x->bpm_to > x->bpm_from ? -1 : 1;
+		for (size_t k = 0; k + 8 <= n_iv; k += 8) {
+			double mean = 0;
+			for (size_t q = k; q < k + 8; q++)
+				mean += iv[q] / 8;
+			if (k == 0)
+				first = mean;
+			last = mean;
+			if (!isnan(prev))
+				CHECK((mean - prev) * dir_sign > 0);
+			prev = mean;
+		}
+		/* The first and last 8 beats: within 1% of each tempo (the
+		 * ramp moves 0.6% in 8 beats). */
+		CHECK_NEAR(first, 60 / x->bpm_from, 0.01 * 60 / x->bpm_from);
+		CHECK_NEAR(last, 60 / x->bpm_to, 0.01 * 60 / x->bpm_to);
+
+		/* Before it, A alone at exactly its own tempo. */
+		find_clicks(&env[ia], x->position_s - 12,
+			    x->position_s - 1, 0.01, &ca);
+		CHECK_INT(ca.n, >=, 15);
+		for (size_t k = 1; k < ca.n; k++)
+			CHECK_NEAR(ca.at[k] - ca.at[k - 1], 60 / ta->bpm,
+				   0.0005);
+		/* After it, B alone at exactly its own tempo. */
+		double after = x->position_s + x->duration_s + 1;
+		if (after + 10 < seconds - 2) {
+			find_clicks(&env[ib], after, after + 10, 0.01, &cb);
+			CHECK_INT(cb.n, >=, 15);
+			for (size_t k = 1; k < cb.n; k++)
+				CHECK_NEAR(cb.at[k] - cb.at[k - 1],
+					   60 / tb->bpm, 0.0005);
+		}
+		for (size_t i = 0; i < 2; i++) {
+			free(env[i].v);
+			free(mark_env[i].v);
+		}
+	}
+	CHECK_INT(n_off, >=, 100);
+	double median = percentile(offsets, n_off, 0.5);
+	double p95 = percentile(offsets, n_off, 0.95);
+	double tp = render_true_peak_db(&r), lufs = render_loudness(&r);
+	fprintf(stderr, "click offsets over %zu pairs: median %.2f ms, 95th "
+		"percentile %.2f ms, max %.2f ms; output %.2f dBTP, %.2f "
+		"LUFS\n", n_off, median, p95, offsets[n_off - 1], tp, lufs);
+	CHECK(median <= 5.0);
+	CHECK(p95 <= 10.0);
+	CHECK(tp <= -1.0);
+	CHECK_NEAR(lufs, -14.0, 1.0);
+
+	render_free(&r);
+	catalog_close(cat);
+}
+
+/* 120 and 140 BPM: beyond 8%, so crossfades, logged with the reason. */
+static void test_beyond_stretch(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/far", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/far.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
+	click_track(path, 120, 600, 70, 60);
+	put_track(cat, path);
+	snprintf(path, sizeof(path), "%s/click-140.wav", dir);
+	click_track(path, 140, 2400, 90, 60);
+	put_track(cat, path);
+	analyse(cat);
+
+	struct mixer_params p = {
+		.crossfade_s = 4.0,
+		.fadeout_s = 1.0,
+		.seed = 5,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/far.jsonl", tmp);
+	struct render r;
+	render(cat, &p, 130, false, log_path, &r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 2);
+	for (size_t i = 0; i < n_e; i++) {
+		CHECK_STR(e[i].kind, "crossfade");
+		CHECK(strstr(e[i].reason, "max_stretch"));
+		CHECK_INT(e[i].bars, ==, 0);
+		CHECK_NEAR(e[i].duration_s, 4.0, 0.01);
+		CHECK(e[i].bpm_from > 0 && e[i].bpm_to > 0);
+	}
+	CHECK_INT(r.stats.transitions_crossfaded, ==, n_e);
+	CHECK_INT(r.stats.transitions_beatmatched, ==, 0);
+	CHECK(render_true_peak_db(&r) <= -1.0);
+	render_free(&r);
+	catalog_close(cat);
+}
+
+/* The analyses arrive while the first track plays (as in the station,
+ * whose analyzer works in the background): the mixer asks the catalog
+ * again and the transition is beatmatched after all. */
+static void test_late_analysis(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/late", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/late.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
+	click_track(path, 120, 600, 70, 100);
+	put_track(cat, path);
+	snprintf(path, sizeof(path), "%s/click-123.wav", dir);
+	click_track(path, 123, 2400, 90, 100);
+	put_track(cat, path);
+
+	struct mixer_params p = {
+		.crossfade_s = 4.0,
+		.fadeout_s = 1.0,
+		.seed = 9,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/late.jsonl", tmp);
+	render_hook = analyse;
+	render_hook_at_s = 10;
+	struct render r;
+	render(cat, &p, 80, false, log_path, &r);
+	CHECK(render_hook == NULL);
+	struct entry e[MAX_LOG];
+	CHECK_INT(read_log(log_path, e, MAX_LOG), ==, 1);
+	CHECK_STR(e[0].kind, "beatmatched");
+	CHECK(e[0].position_s > 10);
+	render_free(&r);
+	catalog_close(cat);
+}
+
+/* An analysis that does not fit its file (a 100 s track's analysis for a
+ * 40 s file, as when a file changed after its analysis): transitions out
+ * of it are crossfades, saying why, and the stream goes on. */
+static void test_wrong_analysis(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/wrong", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/wrong.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
+	click_track(path, 120, 600, 70, 100);
+	int64_t long_id = put_track(cat, path);
+	snprintf(path, sizeof(path), "%s/click-121.wav", dir);
+	click_track(path, 121, 2400, 90, 100);
+	put_track(cat, path);
+	analyse(cat);
+	/* Now the short file, with the long one's analysis. */
+	snprintf(path, sizeof(path), "%s/short-121.wav", dir);
+	click_track(path, 121, 2400, 90, 40);
+	int64_t short_id = put_track(cat, path);
+	struct analysis a;
+	CHECK_INT(catalog_analysis_get(cat, long_id, &a), ==, 0);
+	char hash[CATALOG_HASH_MAX];
+	CHECK_INT(analyzer_content_hash(path, hash), ==, 0);
+	CHECK_INT(catalog_analysis_put(cat, short_id, hash, &a), ==, 0);
+
+	struct mixer_params p = {
+		.crossfade_s = 4.0,
+		.fadeout_s = 1.0,
+		.seed = 2,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/wrong.jsonl", tmp);
+	struct render r;
+	render(cat, &p, 300, false, log_path, &r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	size_t fallbacks = 0;
+	for (size_t i = 0; i < n_e; i++) {
+		/* Into it, the first 40 s suffice; out of it, its analysis
+		 * says the exit is past its end: either the plan sees that
+		 * (the decoder knows the length) or the track ends first. */
+		if (e[i].from_id != short_id)
+			continue;
+		CHECK_STR(e[i].kind, "crossfade");
+		CHECK(strstr(e[i].reason, "A's analysis does not fit its file") ||
+		      strstr(e[i].reason, "before its planned exit"));
+		fallbacks++;
+	}
+	fprintf(stderr, "wrong analysis: %zu transitions, %zu fallbacks\n",
+		n_e, fallbacks);
+	CHECK_INT(fallbacks, >=, 1);
+	/* The stream went on without a gap. */
+	CHECK(r.longest_quiet < 2 ||
+	      r.longest_quiet_at > (size_t)((300 - 1) * RATE));
+	CHECK(render_true_peak_db(&r) <= -1.0);
+	render_free(&r);
+	catalog_close(cat);
+}
+
+/* Twenty minutes of the demo library. */
+static void test_demo_library(void)
+{
+	const char *builddir = getenv("top_builddir");
+	const char *srcdir = getenv("top_srcdir");
+	char dir[PATH_MAX + 64], path[PATH_MAX + 320], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/tests/fixtures/demo-library",
+		 builddir ? builddir : ".");
+	if (test_sh("sh '%s/contrib/make-demo-library.sh' '%s' 8 150 "
+		    ">/dev/null", srcdir ? srcdir : SRCDIR, dir) != 0) {
+		fprintf(stderr, "make-demo-library.sh failed\n");
+		exit(TEST_HARD_ERROR);
+	}
+	snprintf(path, sizeof(path), "%s/demo.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	DIR *d = opendir(dir);
+	CHECK(d);
+	struct dirent *de;
+	size_t n_tracks = 0;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		put_track(cat, path);
+		n_tracks++;
+	}
+	closedir(d);
+	CHECK_INT(n_tracks, ==, 8);
+	analyse(cat);
+
+	struct mixer_params p = {
+		.crossfade_s = 6.0,
+		.fadeout_s = 2.0,
+		.seed = 11,
+		.max_tracks = 64,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/demo.jsonl", tmp);
+	struct render r;
+	const double seconds = 20 * 60;
+	render(cat, &p, seconds, false, log_path, &r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	double tp = render_true_peak_db(&r), lufs = render_loudness(&r);
+	fprintf(stderr, "demo library, 20 min: %zu transitions (%llu "
+		"beatmatched, %llu crossfades), %.2f dBTP, sample peak %.2f "
+		"dBFS, %.2f LUFS, longest quiet stretch %zu x 50 ms\n", n_e,
+		(unsigned long long)r.stats.transitions_beatmatched,
+		(unsigned long long)r.stats.transitions_crossfaded, tp,
+		20 * log10(r.sample_peak), lufs, r.longest_quiet);
+	CHECK_INT(n_e, ==, r.stats.transitions_beatmatched +
+		  r.stats.transitions_crossfaded);
+	/* The last transition may be cut before its marker. */
+	CHECK(r.stats.tracks_started == n_e || r.stats.tracks_started == n_e + 1);
+	CHECK_INT(n_e, >=, 8);
+	CHECK_INT(r.stats.transitions_beatmatched, >=, 4);
+	CHECK(tp <= -1.0);
+	CHECK_NEAR(lufs, -14.0, 1.0);
+	/* No silence gap: no 100 ms under -50 dBFS but in the final fade. */
+	CHECK(r.longest_quiet < 2 ||
+	      r.longest_quiet_at > (size_t)((seconds - 2) * RATE));
+	render_free(&r);
+	catalog_close(cat);
+}
+
+int main(void)
+{
+	if (!test_have_program("sox") || !test_have_program("ffmpeg")) {
+		fprintf(stderr, "sox and ffmpeg are needed\n");
+		return TEST_SKIP;
+	}
+	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("beatmatch"));
+	if (!getenv("TEST_VERBOSE"))
+		log_set_level(LOG_LEVEL_WARNING);
+	test_clicks();
+	test_beyond_stretch();
+	test_late_analysis();
+	test_wrong_analysis();
+	test_demo_library();
+	test_sh("rm -rf '%s'", tmp);
+	return 0;
+}

@@ -1,0 +1,500 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_transition — the transition planner on analyses whose truth is set
+ * by hand: tempo, first downbeat, phrase boundaries, intro and outro.
+ *
+ * What is asserted is what the mix relies on: exits and entries on
+ * downbeats (bars of both tracks coincide) and on phrase boundaries when
+ * there are any, A's window inside its audio (never into trailing silence)
+ * and after where A started playing alone, B's window covering its intro,
+ * shorter transitions for short tracks, a crossfade with a reason when
+ * tempos or grids do not allow beatmatching, double/half time, loudness
+ * gains with their peak limit, the playhead's timing (checked against
+ * numeric integration of 60 / tempo) and its inverse, continuous time
+ * ratios at both ends, equal-power fades with a one-bar bass swap in the
+ * middle, and determinism.
+ */
+#include "autoconfig.h"
+
+#include "transition.h"
+#include "testutil.h"
+
+#include <errno.h>
+#include <math.h>
+#include <string.h>
+
+/* A track with a perfect 4/4 grid: first downbeat at DOWNBEAT_S, phrases
+ * every PHRASE_BARS bars, intro and outro of the given bars, audio from
+ * 0.05 s to 1 s before its end. */
+static struct analysis track(double bpm, double duration_s, double downbeat_s,
+			     int phrase_bars, int intro_bars, int outro_bars)
+{
+	struct analysis a;
+	memset(&a, 0, sizeof(a));
+	a.version = ANALYSIS_VERSION;
+	a.duration_s = duration_s;
+	a.audio_start_s = 0.0;
+	a.audio_end_s = duration_s - 1.0;
+	a.bpm = bpm;
+	a.bpm_confidence = 0.9;
+	a.first_beat_s = downbeat_s;
+	a.grid_confidence = 0.95;
+	a.grid_rms_ms = 2;
+	a.beats_per_bar = 4;
+	a.downbeat_s = downbeat_s;
+	a.downbeat_confidence = 0.9;
+	double bar = 240.0 / bpm;
+	int total_bars = (int)floor((a.audio_end_s - downbeat_s) / bar);
+	a.phrase_bars = phrase_bars;
+	for (int k = 0; k <= total_bars && a.n_phrases < ANALYSIS_PHRASES_MAX;
+	     k += phrase_bars)
+		a.phrases_s[a.n_phrases++] = downbeat_s + k * bar;
+	a.intro_end_s = downbeat_s + intro_bars * bar;
+	a.outro_start_s = downbeat_s + (total_bars - outro_bars) * bar;
+	a.loudness_lufs = -10;
+	a.true_peak_db = -0.5;
+	a.key = 9 + 12;
+	a.energy = 0.6;
+	return a;
+}
+
+static double bar_of(const struct analysis *a)
+{
+	return 240.0 / a->bpm;
+}
+
+/* (x - origin) is a whole number of periods, within 1 ms. */
+static void check_on_grid(double x, double origin, double period)
+{
+	double k = (x - origin) / period;
+	CHECK_NEAR((k - floor(k + 0.5)) * period, 0, 0.001);
+}
+
+static bool is_phrase(const struct analysis *a, double x)
+{
+	for (int i = 0; i < a->n_phrases; i++)
+		if (fabs(a->phrases_s[i] - x) < 0.001)
+			return true;
+	return false;
+}
+
+/* Numeric integral of 60 / tempo over beats 0..beat. */
+static double integrate_time(const struct transition_plan *p, double beat)
+{
+	const int n = 100000;
+	double sum = 0, h = beat / n;
+	for (int i = 0; i < n; i++)
+		sum += 60.0 / transition_tempo_at(p, (i + 0.5) * h) * h;
+	return sum;
+}
+
+static void check_beatmatched_(const struct analysis *a,
+			      const struct analysis *b,
+			      const struct transition_params *prm,
+			      const struct transition_plan *p)
+{
+	CHECK_INT(p->kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p->beats, ==, 4 * p->bars);
+	CHECK_NEAR(p->bpm_from, a->bpm, 1e-9);
+	CHECK_NEAR(p->bpm_to, b->bpm, 1e-9);
+	/* Downbeats: both windows start on a downbeat of their track. */
+	check_on_grid(p->a_exit_s, a->downbeat_s, bar_of(a));
+	check_on_grid(p->b_entry_s, b->downbeat_s, bar_of(b));
+	/* Inside the audio, after A's solo start, B not before its first
+	 * downbeat. */
+	CHECK(p->a_exit_s >= prm->a_from_s - 1e-9);
+	CHECK(p->a_end_s <= a->audio_end_s + 1e-9);
+	CHECK(p->b_entry_s >= b->downbeat_s - 1e-9);
+	CHECK(p->b_resume_s <= b->audio_end_s);
+	/* The windows are the planned number of beats of each track. */
+	CHECK_NEAR(p->a_end_s - p->a_exit_s, p->beats * 60.0 / a->bpm, 1e-9);
+	CHECK_NEAR(p->b_resume_s - p->b_entry_s,
+		   p->beats * p->b_beat_ratio * 60.0 / b->bpm, 1e-9);
+	CHECK_NEAR(transition_a_time(p, p->beats), p->a_end_s, 1e-9);
+	CHECK_NEAR(transition_b_time(p, p->beats), p->b_resume_s, 1e-9);
+	/* Timing: closed form against the integral, inverse. */
+	CHECK_NEAR(p->duration_s, integrate_time(p, p->beats), 1e-6);
+	CHECK_NEAR(p->marker_s, integrate_time(p, p->beats / 2.0), 1e-6);
+	CHECK_NEAR(p->marker_s, p->bass_swap_s, 1e-12);
+	for (double x = -3; x <= p->beats + 3; x += 0.37)
+		CHECK_NEAR(transition_beat_at(p, transition_beat_time(p, x)), x,
+			   1e-9);
+	/* The duration sits between the two constant-tempo durations. */
+	double d0 = p->beats * 60.0 / p->bpm_from;
+	double d1 = p->beats * 60.0 * p->b_beat_ratio / p->bpm_to;
+	CHECK(p->duration_s >= fmin(d0, d1) - 1e-9);
+	CHECK(p->duration_s <= fmax(d0, d1) + 1e-9);
+	/* Ratios: each track at its own speed outside its ramp, and the
+	 * ramp continuous (tested a millisecond on each side). */
+	CHECK_NEAR(transition_ratio_a(p, p->a_exit_s - 1.0), 1.0, 1e-12);
+	CHECK_NEAR(transition_ratio_b(p, p->b_resume_s + 1.0), 1.0, 1e-12);
+	CHECK_NEAR(transition_ratio_a(p, p->a_exit_s + 0.001), 1.0, 1e-4);
+	CHECK_NEAR(transition_ratio_b(p, p->b_resume_s - 0.001), 1.0, 1e-4);
+	/* At the end A is played at B's tempo, at the start B at A's. */
+	CHECK_NEAR(transition_ratio_a(p, p->a_end_s + 1.0),
+		   p->bpm_from * p->b_beat_ratio / p->bpm_to, 1e-12);
+	CHECK_NEAR(transition_ratio_b(p, p->b_entry_s - 1.0),
+		   p->bpm_to / (p->b_beat_ratio * p->bpm_from), 1e-12);
+	CHECK(p->stretch <= prm->max_stretch + 1e-12);
+	/* The bass swap lasts a bar around the middle. */
+	double bar_mid = transition_beat_time(p, p->beats / 2.0 + 2) -
+			 transition_beat_time(p, p->beats / 2.0 - 2);
+	CHECK_NEAR(p->bass_swap_len_s, bar_mid, 1e-12);
+	CHECK(strlen(p->reason) > 0);
+}
+
+static void check_beatmatched(const struct analysis *a,
+			      const struct analysis *b,
+			      const struct transition_params *prm,
+			      const struct transition_plan *p)
+{
+	if (p->kind != TRANSITION_BEATMATCHED)
+		fprintf(stderr, "not beatmatched: %s\n", p->reason);
+	check_beatmatched_(a, b, prm, p);
+}
+
+static void test_clean_pair(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	CHECK_INT(prm.bars, ==, 16);
+	CHECK_NEAR(prm.max_stretch, 0.08, 1e-12);
+	CHECK_NEAR(prm.loudness_target_lufs, -14, 1e-12);
+
+	/* 120 BPM, 176 bars in 16-bar phrases, 32-bar intro and outro. */
+	struct analysis a = track(120, 354, 0.25, 16, 32, 32);
+	struct analysis b = track(126, 300, 0.10, 16, 16, 16);
+	struct transition_plan p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	CHECK_INT(p.bars, ==, 16);
+	CHECK_NEAR(p.b_beat_ratio, 1, 0);
+	/* A leaves at its outro's start (a phrase), B's 16-bar intro is the
+	 * window: it enters at its first downbeat, resumes at intro end. */
+	CHECK_NEAR(p.a_exit_s, a.outro_start_s, 1e-9);
+	CHECK(is_phrase(&a, p.a_exit_s));
+	CHECK_NEAR(p.b_entry_s, b.downbeat_s, 1e-9);
+	CHECK_NEAR(p.b_resume_s, b.intro_end_s, 1e-9);
+	CHECK_NEAR(p.stretch, 0.05, 1e-9);
+	CHECK(strstr(p.reason, "16 bars"));
+	/* 64 beats from 120 to 126 BPM: 60*64/6*ln(1.05) = 31.226 s. */
+	CHECK_NEAR(p.duration_s, 640 * log(1.05), 1e-9);
+	/* Gains: -10 LUFS to -14: -4 dB. */
+	CHECK_NEAR(p.gain_a_db, -4, 1e-9);
+	CHECK_NEAR(p.gain_b_db, -4, 1e-9);
+	CHECK_STR(transition_kind_name(p.kind), "beatmatched");
+
+	/* Deterministic, and pure. */
+	struct transition_plan q;
+	memset(&q, 0x5a, sizeof(q));
+	struct analysis a2 = a, b2 = b;
+	CHECK_INT(transition_plan(&a, &b, &prm, &q), ==, 0);
+	CHECK(memcmp(&p, &q, sizeof(p)) == 0);
+	CHECK(memcmp(&a, &a2, sizeof(a)) == 0);
+	CHECK(memcmp(&b, &b2, sizeof(b)) == 0);
+
+	/* Slower B: the tempo goes down. */
+	CHECK_INT(transition_plan(&b, &a, &prm, &p), ==, 0);
+	check_beatmatched(&b, &a, &prm, &p);
+	CHECK(transition_tempo_at(&p, 10) < 126);
+
+	/* Same tempo: a flat playhead. */
+	struct analysis c = track(120, 300, 0.5, 8, 8, 8);
+	CHECK_INT(transition_plan(&a, &c, &prm, &p), ==, 0);
+	check_beatmatched(&a, &c, &prm, &p);
+	CHECK_NEAR(p.duration_s, 32.0, 1e-9);
+	CHECK_NEAR(p.stretch, 0, 1e-12);
+}
+
+/* A short outro: the window ends at the audio end, starting at a phrase
+ * boundary; a long intro: B skips what the window cannot cover. */
+static void test_outro_intro_placement(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	/* Outro 4 bars: the window must start 16 bars before the end, i.e.
+	 * earlier than the outro. */
+	struct analysis a = track(125, 300, 0.0, 8, 16, 4);
+	struct analysis b = track(125, 300, 0.0, 8, 48, 16);
+	struct transition_plan p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	CHECK(p.a_exit_s < a.outro_start_s);
+	CHECK(is_phrase(&a, p.a_exit_s));
+	/* The latest phrase that fits: less than 8 bars of slack. */
+	CHECK(a.audio_end_s - p.a_end_s < 8 * bar_of(&a));
+	/* B's 48-bar intro: enter 16 bars before its end, so the whole
+	 * window is intro and B's body starts as A has gone. */
+	CHECK_NEAR(p.b_resume_s, b.intro_end_s, 1e-9);
+	CHECK(is_phrase(&b, p.b_entry_s));
+
+	/* Trailing silence: A's audio ends 20 s before its duration. */
+	a.audio_end_s = a.duration_s - 20;
+	a.outro_start_s = a.audio_end_s;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	CHECK(p.a_end_s <= a.audio_end_s);
+	CHECK(a.audio_end_s - p.a_end_s < 8 * bar_of(&a));
+}
+
+/* Detected phrase boundaries win over the grid and plain downbeats, within
+ * the search range. */
+static void test_phrase_preference(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	double bar = 240.0 / 128;
+	struct analysis a = track(128, 300, 0.2, 16, 16, 16);
+	/* Phrases only at bars 0, 37 and 101 (irregular: a track with a
+	 * 5-bar break); outro from bar 120. */
+	a.n_phrases = 3;
+	a.phrases_s[0] = 0.2;
+	a.phrases_s[1] = 0.2 + 37 * bar;
+	a.phrases_s[2] = 0.2 + 101 * bar;
+	a.outro_start_s = 0.2 + 120 * bar;
+	struct analysis b = track(128, 300, 0.2, 16, 16, 16);
+	struct transition_plan p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	/* Bar 101 + 16 = 117 is the phrase grid from the detected boundary;
+	 * it beats plain downbeats but a detected phrase within 16 bars of
+	 * the ideal (bar 120) is not there, so the grid tier wins. */
+	CHECK_NEAR(p.a_exit_s, 0.2 + 117 * bar, 1e-9);
+	CHECK(strstr(p.reason, "A on the phrase grid"));
+	/* With a detected boundary at bar 110 it wins. */
+	a.phrases_s[a.n_phrases++] = 0.2 + 110 * bar;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_NEAR(p.a_exit_s, 0.2 + 110 * bar, 1e-9);
+	CHECK(strstr(p.reason, "A at a phrase"));
+
+	/* A's solo start after the ideal point: a downbeat at or after it,
+	 * never before. */
+	prm.a_from_s = a.outro_start_s - 3 * bar + 0.01;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	CHECK(p.a_exit_s >= prm.a_from_s);
+}
+
+static void test_short_tracks(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	/* 120 BPM: a bar is 2 s, 16 bars 32 s. A is 50 s: 16 bars fit in A
+	 * but B (60 s) cannot keep 16 bars after a 16-bar window. */
+	struct analysis a = track(120, 50, 0.0, 8, 4, 4);
+	struct analysis b = track(120, 60, 0.0, 8, 4, 4);
+	struct transition_plan p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	CHECK_INT(p.bars, ==, 8);
+	CHECK(strstr(p.reason, "shortened"));
+	CHECK(b.audio_end_s - p.b_resume_s >= p.b_resume_s - p.b_entry_s);
+
+	/* 12 s tracks: not even 4 bars (8 s) fit twice in B. */
+	struct analysis s1 = track(120, 12, 0.0, 8, 1, 1);
+	CHECK_INT(transition_plan(&a, &s1, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "too short"));
+	CHECK_NEAR(p.duration_s, prm.crossfade_s, 1e-12);
+
+	/* A started playing alone late: only 4 bars are left before its
+	 * audio end. */
+	struct analysis big = track(120, 300, 0.0, 8, 8, 8);
+	prm.a_from_s = big.audio_end_s - 9.0;
+	CHECK_INT(transition_plan(&big, &b, &prm, &p), ==, 0);
+	check_beatmatched(&big, &b, &prm, &p);
+	CHECK_INT(p.bars, ==, 4);
+}
+
+static void test_tempo(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct transition_plan p;
+
+	/* 129.6 BPM is exactly 8% faster: allowed; 130 is not. */
+	struct analysis b = track(129.6, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	b = track(130, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "max_stretch"));
+	CHECK_STR(transition_kind_name(p.kind), "crossfade");
+	CHECK_NEAR(p.marker_s, prm.crossfade_s / 2, 1e-12);
+	/* A slower B is measured the same way: 120 -> 111 is 8.1%. */
+	b = track(111, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	/* A wider max_stretch allows it. */
+	prm.max_stretch = 0.1;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_beatmatched(&a, &b, &prm, &p);
+	prm.max_stretch = 0.08;
+
+	/* Double time: 70 -> 142 plays B two beats per A beat. */
+	struct analysis slow = track(70, 400, 0.0, 16, 16, 16);
+	b = track(142, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&slow, &b, &prm, &p), ==, 0);
+	check_beatmatched(&slow, &b, &prm, &p);
+	CHECK_NEAR(p.b_beat_ratio, 2, 0);
+	CHECK(strstr(p.reason, "double time"));
+	/* Half time: 140 -> 72. */
+	struct analysis fast = track(140, 300, 0.0, 16, 16, 16);
+	b = track(72, 400, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&fast, &b, &prm, &p), ==, 0);
+	check_beatmatched(&fast, &b, &prm, &p);
+	CHECK_NEAR(p.b_beat_ratio, 0.5, 0);
+	CHECK(strstr(p.reason, "half time"));
+	/* B's window ends on one of B's downbeats: whole B bars. */
+	double b_bars = (p.b_resume_s - p.b_entry_s) / bar_of(&b);
+	CHECK_NEAR(b_bars, floor(b_bars + 0.5), 1e-9);
+}
+
+static void test_grids(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
+	struct transition_plan p;
+
+	b.grid_confidence = 0.3;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "B's beat grid is uncertain"));
+	b.grid_confidence = 0.95;
+	a.tempo_drift = true;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "A's tempo drifts"));
+	a.tempo_drift = false;
+	/* Silence: no grid at all. */
+	b.bpm = 0;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "B has no beat grid"));
+	b.bpm = NAN;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	/* A crossfade plan still places A's fade inside its audio. */
+	CHECK_NEAR(p.a_exit_s, a.audio_end_s - prm.crossfade_s, 1e-9);
+	CHECK_NEAR(p.b_entry_s, b.audio_start_s, 1e-9);
+	/* Threshold configurable. */
+	b = track(122, 300, 0.0, 16, 16, 16);
+	b.grid_confidence = 0.3;
+	prm.min_grid_confidence = 0.25;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+}
+
+static void test_gains(void)
+{
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	/* A loud master: down to target. */
+	a.loudness_lufs = -7.5;
+	a.true_peak_db = 0.3;
+	CHECK_NEAR(transition_gain_db(&a, -14), -6.5, 1e-12);
+	/* A quiet, dynamic track: +10 wanted, but its peak may rise only to
+	 * +3 dBTP: +4. */
+	a.loudness_lufs = -24;
+	a.true_peak_db = -1;
+	CHECK_NEAR(transition_gain_db(&a, -14), 4, 1e-12);
+	/* A quiet, compressed track: the full +10. */
+	a.true_peak_db = -12;
+	CHECK_NEAR(transition_gain_db(&a, -14), 10, 1e-12);
+	/* Silence: capped. */
+	a.loudness_lufs = -70;
+	a.true_peak_db = -70;
+	CHECK_NEAR(transition_gain_db(&a, -14), TRANSITION_GAIN_MAX_DB, 1e-12);
+	a.loudness_lufs = NAN;
+	CHECK_NEAR(transition_gain_db(&a, -14), 0, 0);
+}
+
+static void test_fades(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(124, 300, 0.0, 16, 16, 16);
+	struct analysis b = track(128, 300, 0.0, 16, 16, 16);
+	struct transition_plan p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	struct transition_gains g;
+	transition_gains_at(&p, 0, &g);
+	CHECK_NEAR(g.high_a, 1, 1e-12);
+	CHECK_NEAR(g.low_a, 1, 1e-12);
+	CHECK_NEAR(g.high_b, 0, 1e-12);
+	CHECK_NEAR(g.low_b, 0, 1e-12);
+	transition_gains_at(&p, p.duration_s, &g);
+	CHECK_NEAR(g.high_a, 0, 1e-12);
+	CHECK_NEAR(g.low_a, 0, 1e-12);
+	CHECK_NEAR(g.high_b, 1, 1e-12);
+	CHECK_NEAR(g.low_b, 1, 1e-12);
+	transition_gains_at(&p, p.marker_s, &g);
+	CHECK_NEAR(g.high_a, sqrt(0.5), 1e-9);
+	CHECK_NEAR(g.high_b, sqrt(0.5), 1e-9);
+	CHECK_NEAR(g.low_a, 0.5, 1e-9);
+	double swap_from = transition_beat_time(&p, p.beats / 2.0 - 2.0);
+	double swap_to = transition_beat_time(&p, p.beats / 2.0 + 2.0);
+	for (double t = 0; t <= p.duration_s; t += 0.01) {
+		transition_gains_at(&p, t, &g);
+		CHECK_NEAR(g.high_a * g.high_a + g.high_b * g.high_b, 1, 1e-9);
+		CHECK_NEAR(g.low_a + g.low_b, 1, 1e-9);
+		/* Only one bass before and after the swap bar. */
+		if (t < swap_from - 1e-9)
+			CHECK(g.low_a == 1.0);
+		if (t > swap_to + 1e-9)
+			CHECK(g.low_b == 1.0);
+	}
+	/* Crossfade plans: plain equal power, lows with the rest. */
+	b.bpm = 0;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	transition_gains_at(&p, p.duration_s / 4, &g);
+	CHECK_NEAR(g.high_a, cos(M_PI / 8), 1e-12);
+	CHECK_NEAR(g.low_a, g.high_a, 0);
+	CHECK_NEAR(g.low_b, g.high_b, 0);
+}
+
+static void test_invalid(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct transition_plan p;
+	CHECK_INT(transition_plan(NULL, &a, &prm, &p), ==, -EINVAL);
+	CHECK_INT(transition_plan(&a, NULL, &prm, &p), ==, -EINVAL);
+	CHECK_INT(transition_plan(&a, &a, NULL, &p), ==, -EINVAL);
+	CHECK_INT(transition_plan(&a, &a, &prm, NULL), ==, -EINVAL);
+	prm.bars = 2;
+	CHECK_INT(transition_plan(&a, &a, &prm, &p), ==, -EINVAL);
+	prm.bars = 128;
+	CHECK_INT(transition_plan(&a, &a, &prm, &p), ==, -EINVAL);
+	prm.bars = 16;
+	prm.max_stretch = -0.1;
+	CHECK_INT(transition_plan(&a, &a, &prm, &p), ==, -EINVAL);
+	prm.max_stretch = NAN;
+	CHECK_INT(transition_plan(&a, &a, &prm, &p), ==, -EINVAL);
+	prm.max_stretch = 0.08;
+	prm.crossfade_s = -1;
+	CHECK_INT(transition_plan(&a, &a, &prm, &p), ==, -EINVAL);
+	prm.crossfade_s = 6;
+	/* The same track twice is a perfect beatmatch. */
+	CHECK_INT(transition_plan(&a, &a, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+}
+
+int main(void)
+{
+	test_clean_pair();
+	test_outro_intro_placement();
+	test_phrase_preference();
+	test_short_tracks();
+	test_tempo();
+	test_grids();
+	test_gains();
+	test_fades();
+	test_invalid();
+	return 0;
+}
