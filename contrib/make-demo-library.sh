@@ -63,7 +63,11 @@ echo "$tracks" | while read -r name bpm root key; do
 	mp3) codec="-c:a libmp3lame -b:a 192k -id3v2_version 3" ;;
 	ogg) codec="-c:a libvorbis -q:a 5" ;;
 	esac
+	# Written aside and renamed, so an interrupted run never leaves a
+	# half file that a later run would keep.
 	ffmpeg -nostdin -loglevel error -y -i "$tmp/song.wav" $codec \
-		-metadata artist="foreverfm demo" -metadata title="$title" "$out"
+		-metadata artist="foreverfm demo" -metadata title="$title" \
+		"$tmp/out.$ext"
+	mv "$tmp/out.$ext" "$out"
 	echo "made $out"
 done
