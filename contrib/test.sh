@@ -46,6 +46,9 @@ show_failures() {
 		[ -f "$trs" ] || continue
 		if ! grep -qE '^:test-result: (PASS|SKIP|XFAIL)' "$trs"; then
 			echo "--- $log"
+			# The reason first: the tail may not reach it.
+			grep -E '^(FAIL|not ok|icecast-harness:)' "$log" |
+				head -n 5
 			tail -n 60 "$log"
 		fi
 	done

@@ -39,6 +39,8 @@
 
 #include "config.h"
 
+#include "transition.h"
+
 #include <ini.h>
 
 #include <ctype.h>
@@ -73,6 +75,7 @@ enum key_type {
 	KEY_BOOL,
 	KEY_PASSWORD,
 	KEY_PASSWORD_FILE,
+	KEY_STRETCH_ENGINE, /* enum stretch_engine, by stretch_engine_parse */
 };
 
 struct key_spec {
@@ -103,6 +106,14 @@ static const struct key_spec global_keys[] = {
 	{ "icecast", "url", KEY_STRING, F(station_url), 0, 0 },
 	{ "icecast", "public", KEY_BOOL, F(station_public), 0, 0 },
 	{ "mix", "crossfade_seconds", KEY_DOUBLE, F(crossfade_s), 0, 30 },
+	{ "mix", "beatmatch", KEY_BOOL, F(beatmatch), 0, 0 },
+	{ "mix", "transition_bars", KEY_INT, F(transition_bars),
+	  TRANSITION_MIN_BARS, TRANSITION_MAX_BARS },
+	{ "mix", "max_stretch", KEY_DOUBLE, F(max_stretch), 0.01, 0.5 },
+	{ "mix", "loudness_target", KEY_DOUBLE, F(loudness_target_lufs), -40,
+	  -5 },
+	{ "mix", "stretch_engine", KEY_STRETCH_ENGINE, F(stretch_engine), 0,
+	  0 },
 	{ "analysis", "workers", KEY_INT, F(analysis_workers), 0, 64 },
 	{ "analysis", "timeout_seconds", KEY_DOUBLE, F(analysis_timeout_s), 1,
 	  3600 },
@@ -501,6 +512,16 @@ static void set_global_key(struct load *ld, size_t idx, const char *value)
 		else
 			memcpy(field, &b, sizeof(b));
 		break;
+	case KEY_STRETCH_ENGINE: {
+		enum stretch_engine engine;
+		if (stretch_engine_parse(value, &engine) < 0)
+			load_fail(ld, ld->line, k->section, k->name,
+				  "must be faster or finer, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		else
+			memcpy(field, &engine, sizeof(engine));
+		break;
+	}
 	case KEY_PASSWORD:
 	case KEY_PASSWORD_FILE: {
 		/* password and password_file are neighbours in
@@ -1066,6 +1087,11 @@ struct config *config_defaults(void)
 	snprintf(cfg->station_name, sizeof(cfg->station_name), "foreverfm");
 	cfg->station_public = false;
 	cfg->crossfade_s = 6;
+	cfg->beatmatch = true;
+	cfg->transition_bars = 16;
+	cfg->max_stretch = 0.08;
+	cfg->loudness_target_lufs = -14;
+	cfg->stretch_engine = STRETCH_ENGINE_FASTER;
 	cfg->analysis_workers = 0;
 	cfg->analysis_timeout_s = 120;
 	/* The defaults of brain_weights_default() (brain.h). */

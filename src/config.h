@@ -20,7 +20,13 @@
  *             bitrate (kbps, MP3 CBR; default 128 when no quality is given),
  *             quality (MP3 VBR 0 best..9; Vorbis -0.1..1.0, default 0.4),
  *             chained (Ogg: a new logical stream per track; yes)
- *   [mix]     crossfade_seconds (6)
+ *   [mix]     crossfade_seconds (of plain crossfades, 0..30; 6),
+ *             beatmatch (beatmatched transitions between analysed tracks;
+ *             yes), transition_bars (length of a beatmatched transition,
+ *             4..64; 16), max_stretch (largest tempo change as a fraction,
+ *             double/half time allowed, 0.01..0.5; 0.08), loudness_target
+ *             (LUFS every track is normalised to, -40..-5; -14),
+ *             stretch_engine (faster = Rubber Band R2, finer = R3; faster)
  *   [analysis] workers (analysis child processes at a time, 0..64; 0 = one
  *             per CPU core; 0), timeout_seconds (per file, plus a tenth of
  *             the file's duration, 1..3600; 120)
@@ -42,6 +48,8 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "stretch.h"
 
 #define CONFIG_PATHS_MAX 64
 #define CONFIG_OUTPUTS_MAX 8
@@ -86,6 +94,11 @@ struct config {
 	size_t n_outputs;
 
 	double crossfade_s;
+	bool beatmatch;
+	int transition_bars;
+	double max_stretch;
+	double loudness_target_lufs;
+	enum stretch_engine stretch_engine;
 
 	int analysis_workers;       /* 0 = one per online CPU */
 	double analysis_timeout_s;

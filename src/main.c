@@ -57,12 +57,13 @@
 
 enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE, CMD_PLAN };
 
-enum { OPT_SEED = 256, OPT_JSON };
+enum { OPT_SEED = 256, OPT_JSON, OPT_TRANSITIONS_LOG };
 
 struct options {
 	enum command command;
 	const char *config_file;
 	const char *output;
+	const char *transitions_log;
 	double seconds;
 	bool have_seconds;
 	uint64_t seed;
@@ -77,13 +78,13 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: foreverfm [run] [-c FILE] [PATH...]\n"
 "       foreverfm render -o OUT.{wav,mp3,ogg} -d SECONDS [-c FILE] [--seed N]\n"
-"                        [PATH...]\n"
+"                        [--transitions-log FILE] [PATH...]\n"
 "       foreverfm analyze [--json] [-c FILE] [PATH...]\n"
 "       foreverfm plan [--json] [-c FILE] [--seed N] [PATH...]\n"
 "       foreverfm check [-c FILE]\n"
 "       foreverfm --help | --version\n"
 "\n"
-"An endless, crossfaded mix of a music library, streamed to Icecast.\n"
+"An endless, beatmatched mix of a music library, streamed to Icecast.\n"
 "\n"
 "Commands:\n"
 "  run     stream to the Icecast mounts of the configuration (the default).\n"
@@ -91,9 +92,11 @@ static void usage(FILE *f)
 "          SIGTERM/SIGINT fade out and stop; SIGUSR1 logs a status line.\n"
 "  render  mix SECONDS into a file as fast as the CPU allows; no Icecast.\n"
 "          The format follows the extension: .wav (16-bit PCM), .mp3, .ogg.\n"
-"          Without -c it uses the built-in defaults and needs PATHs. Its\n"
-"          catalog is kept in memory unless -c FILE names a [library]\n"
-"          database.\n"
+"          It analyses the tracks (unless cached) and plays the brain's\n"
+"          tour, beatmatched as the station does. Without -c it uses the\n"
+"          built-in defaults and needs PATHs. Its catalog (and so the\n"
+"          analysis cache) is kept in memory unless -c FILE names a\n"
+"          [library] database.\n"
 "  analyze scan the library and analyse (tempo, beats, key, loudness,\n"
 "          energy) every track not in the analysis cache yet, with a\n"
 "          progress bar on a terminal. The cache is the [library]\n"
@@ -113,9 +116,12 @@ static void usage(FILE *f)
 "                       %s)\n"
 "  -o, --output FILE    render: the file to write\n"
 "  -d, --duration SECS  render: length of the mix in seconds\n"
-"      --seed N         render: shuffle seed (default: from the clock,\n"
-"                       logged so that a mix can be repeated); plan: solve\n"
-"                       deterministically with this seed\n"
+"      --seed N         render: seed of the tour and shuffle (default:\n"
+"                       from the clock, logged so that a mix can be\n"
+"                       repeated); plan: solve deterministically with it\n"
+"      --transitions-log FILE\n"
+"                       render: one JSON object per transition (position,\n"
+"                       exit and entry, BPM, bars, kind and why)\n"
 "      --json           analyze: one JSON object per track on stdout;\n"
 "                       plan: a JSON array in play order\n"
 "  -v, --verbose        log debug messages too\n"
@@ -179,6 +185,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "duration", required_argument, NULL, 'd' },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "transitions-log", required_argument, NULL,
+		  OPT_TRANSITIONS_LOG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -238,6 +246,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
 			break;
 		case OPT_JSON:
 			opt->json = true;
+			break;
+		case OPT_TRANSITIONS_LOG:
+			opt->transitions_log = optarg;
+			render_only = "--transitions-log";
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -336,7 +348,15 @@ static void print_summary(const struct config *cfg)
 			printf(" quality %g%s\n", o->quality,
 			       o->chained ? ", chained" : "");
 	}
-	printf("mix: crossfade %g s\n", cfg->crossfade_s);
+	if (cfg->beatmatch)
+		printf("mix: beatmatched, %d bars, max stretch %g%%, %g LUFS, "
+		       "%s stretch; crossfade %g s\n", cfg->transition_bars,
+		       100 * cfg->max_stretch, cfg->loudness_target_lufs,
+		       stretch_engine_name(cfg->stretch_engine),
+		       cfg->crossfade_s);
+	else
+		printf("mix: crossfade %g s (beatmatching off)\n",
+		       cfg->crossfade_s);
 }
 
 static struct config *load_or_print(const char *file)
@@ -428,7 +448,8 @@ static int cmd_render(const struct options *opt)
 		seed = ((uint64_t)now.tv_sec * 1000000007u) ^
 		       (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 32);
 	}
-	int r = render_run(cfg, opt->output, opt->seconds, seed);
+	int r = render_run(cfg, opt->output, opt->seconds, seed,
+			   opt->transitions_log);
 	rc = r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 out:
 	config_destroy(cfg);

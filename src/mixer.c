@@ -1676,3 +1676,15 @@ int mixer_set_order(struct mixer *m, const int64_t *ids, size_t n,
 	/* The playlist takes its own lock: safe against the mixer thread. */
 	return playlist_set_order(m->pl, ids, n, start_after_id);
 }
+
+void mixer_params_from_config(struct mixer_params *p,
+			      const struct config *cfg)
+{
+	memset(p, 0, sizeof(*p));
+	p->crossfade_s = cfg->crossfade_s;
+	p->plain_crossfades = !cfg->beatmatch;
+	p->transition_bars = cfg->transition_bars;
+	p->max_stretch = cfg->max_stretch;
+	p->loudness_target_lufs = cfg->loudness_target_lufs;
+	p->stretch_engine = cfg->stretch_engine;
+}

@@ -66,6 +66,7 @@
 #include <stdio.h>
 
 #include "catalog.h"
+#include "config.h"
 #include "ring.h"
 #include "stretch.h"
 
@@ -91,6 +92,12 @@ struct mixer_params {
 	 * must stay open until mixer_join() returned. */
 	FILE *transitions_log;
 };
+
+/* Zeroes *p and fills in what [mix] configures (crossfade and the
+ * beatmatching keys); the caller adds fadeout, seed, length, capacity and
+ * the transitions log. */
+void mixer_params_from_config(struct mixer_params *p,
+			      const struct config *cfg);
 
 struct mixer_stats {
 	uint64_t tracks_started;

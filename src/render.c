@@ -13,13 +13,18 @@
 
 #include "render.h"
 
+#include "analyzer.h"
 #include "catalog.h"
 #include "decode.h"
 #include "encode.h"
 #include "log.h"
 #include "mixer.h"
+#include "plan_cmd.h"
 #include "ring.h"
+#include "setlist.h"
 #include "source_dir.h"
+
+#include <stdatomic.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -49,10 +54,13 @@
 enum render_format { RENDER_WAV, RENDER_MP3, RENDER_OGG };
 
 static volatile sig_atomic_t render_interrupted;
+/* The same, for analyzer_run() (a lock-free atomic, so signal-safe). */
+static atomic_bool render_cancel;
 
 static void on_interrupt(int sig)
 {
 	render_interrupted = sig;
+	atomic_store(&render_cancel, true);
 }
 
 static int format_from_path(const char *path, enum render_format *fmt)
@@ -196,8 +204,84 @@ static int scan_library(struct catalog *cat, const struct config *cfg,
 	return 0;
 }
 
+/* Analyses what the catalog has no analysis for yet, as `foreverfm
+ * analyze` would: beatmatching and loudness need it. A file the analysis
+ * finds bad is left out of the mix, as in the station. */
+static int analyse_library(struct catalog *cat, const struct config *cfg)
+{
+	struct analyzer_params ap = {
+		.workers = (unsigned)cfg->analysis_workers,
+		.timeout_s = cfg->analysis_timeout_s,
+	};
+	struct analyzer_stats stats = { 0 };
+	struct timespec t0;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	int rc = analyzer_run(cat, &ap, &render_cancel, &stats);
+	if (rc == -ECANCELED) {
+		log_error("render: interrupted");
+		return -EINTR;
+	}
+	if (rc < 0) {
+		log_error("render: analysis failed: %s", strerror(-rc));
+		return rc;
+	}
+	log_info("render: analysis: %llu analysed, %llu cached, %llu bad "
+		 "(%.1f s)", (unsigned long long)stats.analysed,
+		 (unsigned long long)stats.cached,
+		 (unsigned long long)stats.bad, elapsed_s(&t0));
+	return 0;
+}
+
+/* The brain's tour, as the station would play it from the start; the same
+ * for the same seed and library (the solve is bounded by kicks, not by
+ * time). With nothing left after culling the mixer shuffles. */
+static int order_library(struct catalog *cat, const struct config *cfg,
+			 uint64_t seed, struct mixer *mixer)
+{
+	struct setlist_params p;
+	struct setlist *sl;
+	int64_t *ids = NULL;
+	size_t n = 0;
+	int rc;
+
+	setlist_params_from_config(&p, cfg);
+	p.seed = seed;
+	p.time_budget_s = 0;
+	if (!(sl = setlist_create(cat, &p)))
+		return -errno;
+	if ((rc = setlist_reload(sl, NULL)) < 0)
+		goto out;
+	p.max_kicks = plan_cmd_kicks(setlist_size(sl));
+	if ((rc = setlist_set_params(sl, &p)) < 0 ||
+	    (rc = setlist_solve(sl)) < 0)
+		goto out;
+	n = setlist_size(sl);
+	if (n == 0) {
+		log_info("render: every track is left out of the tour (see "
+			 "[library] min_duration, max_duration): shuffled");
+		goto out;
+	}
+	if (!(ids = malloc(n * sizeof(*ids)))) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	if ((rc = setlist_sequence(sl, NULL, 0, time(NULL), ids, n, &n,
+				   NULL)) < 0 ||
+	    (rc = mixer_set_order(mixer, ids, n, 0)) < 0)
+		goto out;
+	log_info("render: %zu tracks in the tour", n);
+out:
+	if (rc < 0)
+		log_error("render: ordering the library failed: %s",
+			  strerror(-rc));
+	free(ids);
+	setlist_destroy(sl);
+	return rc;
+}
+
 int render_run(const struct config *cfg, const char *out_path, double seconds,
-	       uint64_t seed)
+	       uint64_t seed, const char *transitions_log_path)
 {
 	enum render_format fmt;
 	char tmp_path[PATH_MAX];
@@ -208,7 +292,7 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	struct ring *ring = NULL;
 	struct mixer *mixer = NULL;
 	struct encoder *enc = NULL;
-	FILE *f = NULL;
+	FILE *f = NULL, *tlog = NULL;
 	bool created = false;
 	struct sigaction sa, old_int, old_term;
 	struct timespec t0;
@@ -246,6 +330,7 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	render_interrupted = 0;
+	atomic_store(&render_cancel, false);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_interrupt;
 	sigemptyset(&sa.sa_mask);
@@ -262,6 +347,14 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		log_error("render: %s: %s", tmp_path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
+		goto out;
+	}
+
+	if (transitions_log_path &&
+	    !(tlog = fopen(transitions_log_path, "we"))) {
+		rc = -errno;
+		log_error("render: %s: %s", transitions_log_path,
+			  strerror(errno));
 		goto out;
 	}
 
@@ -297,6 +390,8 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	}
 	if ((rc = scan_library(cat, cfg, &playable)) < 0)
 		goto out;
+	if (playable > 0 && (rc = analyse_library(cat, cfg)) < 0)
+		goto out;
 
 	ring = ring_create(RENDER_RING_FRAMES, 1, RENDER_MARKERS_MAX, 0);
 	if (!ring) {
@@ -308,19 +403,21 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		log_error("render: ring: %s", strerror(-rc));
 		goto out;
 	}
-	struct mixer_params mp = {
-		.crossfade_s = cfg->crossfade_s,
-		.fadeout_s = RENDER_FADEOUT_S,
-		.seed = seed,
-		.stop_after_frames = total_frames,
-		.max_tracks = RENDER_MAX_TRACKS,
-	};
+	struct mixer_params mp;
+	mixer_params_from_config(&mp, cfg);
+	mp.fadeout_s = RENDER_FADEOUT_S;
+	mp.seed = seed;
+	mp.stop_after_frames = total_frames;
+	mp.max_tracks = RENDER_MAX_TRACKS;
+	mp.transitions_log = tlog;
 	mixer = mixer_create(cat, ring, &mp);
 	if (!mixer) {
 		rc = -errno;
 		log_error("render: mixer: %s", strerror(errno));
 		goto out;
 	}
+	if (playable > 0 && (rc = order_library(cat, cfg, seed, mixer)) < 0)
+		goto out;
 	log_info("render: %s: %.1f s, seed %llu", out_path,
 		 (double)total_frames / DECODE_RATE, (unsigned long long)seed);
 	if ((rc = mixer_start(mixer)) < 0) {
@@ -408,6 +505,17 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		log_error("render: mixer: %s", strerror(-rc));
 		goto out;
 	}
+	struct mixer_stats ms;
+	mixer_get_stats(mixer, &ms);
+	if (tlog) {
+		rc = fclose(tlog) == 0 ? 0 : -errno;
+		tlog = NULL;
+		if (rc < 0) {
+			log_error("render: %s: %s", transitions_log_path,
+				  strerror(-rc));
+			goto out;
+		}
+	}
 	if (enc) {
 		if ((rc = encode_finish(enc, &bytes, &n_bytes)) < 0) {
 			log_error("render: encoder: %s", strerror(-rc));
@@ -431,10 +539,12 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		goto out;
 	}
 	double took = elapsed_s(&t0);
-	log_info("render: wrote %s: %.1f s, %llu track change%s, in %.1f s "
-		 "(%.0fx real time)", out_path,
-		 (double)total_frames / DECODE_RATE, (unsigned long long)tracks,
-		 tracks == 1 ? "" : "s", took,
+	log_info("render: wrote %s: %.1f s, %llu track change%s (%llu "
+		 "beatmatched, %llu crossfaded), in %.1f s (%.0fx real time)",
+		 out_path, (double)total_frames / DECODE_RATE,
+		 (unsigned long long)tracks, tracks == 1 ? "" : "s",
+		 (unsigned long long)ms.transitions_beatmatched,
+		 (unsigned long long)ms.transitions_crossfaded, took,
 		 took > 0 ? (double)total_frames / DECODE_RATE / took : 0.0);
 	goto out;
 
@@ -448,6 +558,8 @@ out:
 	encode_destroy(enc);
 	if (f)
 		fclose(f);
+	if (tlog)
+		fclose(tlog);
 	if (rc < 0 && created)
 		unlink(tmp_path);
 	free(block);

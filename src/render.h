@@ -4,10 +4,15 @@
  * fast as the CPU allows, with no Icecast and no real-time pacing.
  *
  * The library paths of cfg are scanned into the catalog cfg->database
- * (main passes ":memory:" unless the configuration names a database), a
- * mixer with fadeout 2 s and stop_after_frames = SECONDS * 44100 writes into
- * a ring with one reader, and the calling thread reads that ring and writes
- * the file. The format follows the extension of OUT_PATH (case-insensitive):
+ * (main passes ":memory:" unless the configuration names a database); what
+ * it holds no analysis for is analysed (analyzer_run, [analysis] workers
+ * and timeout; files found bad are left out) so that the mix beatmatches
+ * and normalises loudness as the station does; the brain orders the
+ * tracks into its tour (setlist, seeded by SEED and bounded by kicks, not
+ * time: the same seed and library give the same mix); a mixer configured
+ * by [mix] (mixer_params_from_config) with fadeout 2 s and
+ * stop_after_frames = SECONDS * 44100 writes into a ring with one reader,
+ * and the calling thread reads that ring and writes the file. The format follows the extension of OUT_PATH (case-insensitive):
  *   .wav  16-bit PCM, 44.1 kHz stereo, little-endian RIFF (at most 4 GiB,
  *         about 6 h 45 min); samples are clipped to -1..1 and rounded;
  *   .mp3  LAME, the settings of the first [output.*] with format = mp3 in
@@ -17,6 +22,9 @@
  *         stream whose comments carry its artist and title.
  * Each track change is logged at info level: "render: 00:01:23 Artist -
  * Title". An empty library gives a file of silence (and a warning).
+ * TRANSITIONS_LOG_PATH (NULL for none) receives one JSON object per line
+ * per transition (mixer.h, doc/transitions.md); it is opened before the
+ * scan, so an unwritable path fails before any work.
  *
  * The file is written as OUT_PATH.tmp and renamed over OUT_PATH only when
  * complete and synced, so a failed or interrupted (SIGINT, SIGTERM) render
@@ -37,6 +45,6 @@
 #include "config.h"
 
 int render_run(const struct config *cfg, const char *out_path, double seconds,
-	       uint64_t seed);
+	       uint64_t seed, const char *transitions_log_path);
 
 #endif

@@ -123,6 +123,7 @@ void setlist_params_from_config(struct setlist_params *p,
 	p->weights.loudness = cfg->brain_weight_loudness;
 	p->weights.genre = cfg->brain_weight_genre;
 	p->weights.same_artist = cfg->brain_weight_artist;
+	p->weights.max_stretch = cfg->max_stretch;
 	p->min_duration_s = cfg->min_duration_s;
 	p->max_duration_s = cfg->max_duration_s;
 	p->no_repeat_s = cfg->brain_no_repeat_hours * 3600.0;

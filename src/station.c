@@ -164,6 +164,18 @@ static bool outputs_differ(const struct config *a, const struct config *b)
 	return false;
 }
 
+/* The mixer takes these at creation only; the brain's copy of
+ * max_stretch follows a reload at once. */
+static bool beatmatching_differs(const struct config *a,
+				 const struct config *b)
+{
+	return a->beatmatch != b->beatmatch ||
+	       a->transition_bars != b->transition_bars ||
+	       a->max_stretch != b->max_stretch ||
+	       a->loudness_target_lufs != b->loudness_target_lufs ||
+	       a->stretch_engine != b->stretch_engine;
+}
+
 /* SIGHUP. Never stops the stream: any failure keeps what runs. */
 static void station_reload(struct station *st)
 {
@@ -198,6 +210,9 @@ static void station_reload(struct station *st)
 			    "take effect");
 	if (strcmp(st->boot->database, cfg->database) != 0)
 		log_warning("reload: the [library] database change needs a "
+			    "restart to take effect");
+	if (beatmatching_differs(st->boot, cfg))
+		log_warning("reload: the [mix] beatmatching changes need a "
 			    "restart to take effect");
 	if (cfg->crossfade_s != (st->cfg ? st->cfg : st->boot)->crossfade_s)
 		log_info("reload: crossfade %g s from the next transition",
@@ -428,14 +443,13 @@ int station_run(const char *config_file, struct config *cfg,
 	}
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
-	struct mixer_params mp = {
-		.crossfade_s = cfg->crossfade_s,
-		.fadeout_s = STATION_FADEOUT_S,
-		.seed = ((uint64_t)now.tv_sec << 20) ^ (uint64_t)now.tv_nsec ^
-			(uint64_t)getpid(),
-		.stop_after_frames = 0,
-		.max_tracks = STATION_MAX_TRACKS,
-	};
+	struct mixer_params mp;
+	mixer_params_from_config(&mp, cfg);
+	mp.fadeout_s = STATION_FADEOUT_S;
+	mp.seed = ((uint64_t)now.tv_sec << 20) ^ (uint64_t)now.tv_nsec ^
+		  (uint64_t)getpid();
+	mp.stop_after_frames = 0;
+	mp.max_tracks = STATION_MAX_TRACKS;
 	st.mixer = mixer_create(st.cat, st.ring, &mp);
 	if (!st.mixer) {
 		rc = -errno;

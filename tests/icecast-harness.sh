@@ -117,6 +117,8 @@ launch() {
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid" 2>/dev/null
+			echo "icecast-harness: icecast on port $port exited" \
+			     "at start-up with status $?" >&2
 			return 1
 		fi
 		sleep 0.1
@@ -155,10 +157,14 @@ cmd_start() {
 		   kill "$(cat "$dir/pid")" 2>/dev/null
 		   die "icecast did not answer on port $port within 20 s" ;;
 		esac
-		# Died at once: most likely the port was taken; try another
-		# unless the caller asked for this one.
-		[ -z "${2:-}" ] || break
-		port=
+		# Died at once. Either the port was taken (then try another,
+		# unless the caller asked for this one), or Icecast 2.4.4
+		# crashed at start-up: about one start in 20 it starts the
+		# fallback mounts before its stats thread and dies without a
+		# word in its log (a SIGSEGV), which a second start on the
+		# same port does not repeat.
+		[ -n "${2:-}" ] || port=
+		sleep 0.2
 	done
 	print_logs "$dir" >&2
 	die "icecast would not start"

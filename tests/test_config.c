@@ -9,6 +9,8 @@
 #include "autoconfig.h"
 
 #include "config.h"
+#include "mixer.h"
+#include "setlist.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -125,6 +127,33 @@ static const struct bad_case bad_cases[] = {
 	  "station.ini:2: [icecast] tls: must be yes or no" },
 	{ "[icecast]\npublic = 2\n",
 	  "station.ini:2: [icecast] public: must be yes or no" },
+	{ "[mix]\ntransition_bars = 3\n",
+	  "station.ini:2: [mix] transition_bars: must be 4..64, got '3'" },
+	{ "[mix]\ntransition_bars = 65\n",
+	  "station.ini:2: [mix] transition_bars: must be 4..64, got '65'" },
+	{ "[mix]\ntransition_bars = 16.5\n",
+	  "station.ini:2: [mix] transition_bars: must be 4..64" },
+	{ "[mix]\nmax_stretch = 0\n",
+	  "station.ini:2: [mix] max_stretch: must be a number 0.01..0.5, "
+	  "got '0'" },
+	{ "[mix]\nmax_stretch = 8%\n",
+	  "station.ini:2: [mix] max_stretch: must be a number 0.01..0.5" },
+	{ "[mix]\nmax_stretch = 0.6\n",
+	  "station.ini:2: [mix] max_stretch: must be a number 0.01..0.5" },
+	{ "[mix]\nloudness_target = 14\n",
+	  "station.ini:2: [mix] loudness_target: must be a number -40..-5, "
+	  "got '14'" },
+	{ "[mix]\nloudness_target = -41\n",
+	  "station.ini:2: [mix] loudness_target: must be a number -40..-5" },
+	{ "[mix]\nstretch_engine = fast\n",
+	  "station.ini:2: [mix] stretch_engine: must be faster or finer, got "
+	  "'fast'" },
+	{ "[mix]\nstretch_engine =\n",
+	  "station.ini:2: [mix] stretch_engine: must be faster or finer" },
+	{ "[mix]\nbeatmatch = sometimes\n",
+	  "station.ini:2: [mix] beatmatch: must be yes or no" },
+	{ "[mix]\nbeatmatch = yes\nbeatmatch = no\n",
+	  "station.ini:3: [mix] beatmatch: given twice (first on line 2)" },
 	{ "[mix]\ncrossfade_seconds = 31\n",
 	  "station.ini:2: [mix] crossfade_seconds: must be a number 0..30, "
 	  "got '31'" },
@@ -295,6 +324,11 @@ static void test_defaults(void)
 	CHECK(!cfg->station_public);
 	CHECK_INT(cfg->n_outputs, ==, 0);
 	CHECK_NEAR(cfg->crossfade_s, 6, 0);
+	CHECK(cfg->beatmatch);
+	CHECK_INT(cfg->transition_bars, ==, 16);
+	CHECK_NEAR(cfg->max_stretch, 0.08, 0);
+	CHECK_NEAR(cfg->loudness_target_lufs, -14, 0);
+	CHECK_INT(cfg->stretch_engine, ==, STRETCH_ENGINE_FASTER);
 	CHECK_INT(cfg->analysis_workers, ==, 0);
 	CHECK_NEAR(cfg->analysis_timeout_s, 120, 0);
 	CHECK_NEAR(cfg->brain_weight_tempo, 2, 0);
@@ -318,6 +352,32 @@ static void test_defaults(void)
 	CHECK_NEAR(cfg->brain_no_repeat_hours, 0.5, 0);
 	CHECK_INT(cfg->brain_artist_separation, ==, 0);
 	CHECK_NEAR(cfg->brain_time_budget_s, 0.25, 0);
+	config_destroy(cfg);
+
+	/* [mix] keys land in their fields, and reach the mixer and the
+	 * brain (which must agree on max_stretch). */
+	cfg = load_text("[mix]\nbeatmatch = no\ntransition_bars = 8\n"
+			"max_stretch = 0.05\nloudness_target = -16.5\n"
+			"stretch_engine = finer\ncrossfade_seconds = 4\n", berr,
+			sizeof(berr));
+	CHECK(cfg != NULL);
+	CHECK(!cfg->beatmatch);
+	CHECK_INT(cfg->transition_bars, ==, 8);
+	CHECK_NEAR(cfg->max_stretch, 0.05, 0);
+	CHECK_NEAR(cfg->loudness_target_lufs, -16.5, 0);
+	CHECK_INT(cfg->stretch_engine, ==, STRETCH_ENGINE_FINER);
+	struct mixer_params mp;
+	mixer_params_from_config(&mp, cfg);
+	CHECK(mp.plain_crossfades);
+	CHECK_INT(mp.transition_bars, ==, 8);
+	CHECK_NEAR(mp.max_stretch, 0.05, 0);
+	CHECK_NEAR(mp.loudness_target_lufs, -16.5, 0);
+	CHECK_INT(mp.stretch_engine, ==, STRETCH_ENGINE_FINER);
+	CHECK_NEAR(mp.crossfade_s, 4, 0);
+	CHECK(mp.transitions_log == NULL);
+	struct setlist_params sp;
+	setlist_params_from_config(&sp, cfg);
+	CHECK_NEAR(sp.weights.max_stretch, 0.05, 0);
 	config_destroy(cfg);
 
 	/* An empty file, and one of comments only, are all defaults. */
