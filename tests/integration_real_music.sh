@@ -1,17 +1,23 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
-# integration_real_music — a smoke test of the analysis on real songs: the
-# three tracks of Debian's asc-music package (Michael Kievernagel's music
-# for Advanced Strategic Command, 2002, GPL-2+; MP3, 3 to 4.5 minutes,
-# orchestral and electronic). Skipped (77) when the package is not
-# installed; contrib/test.sh installs it.
+# integration_real_music — analysis and mixing of real songs: the three
+# tracks of Debian's asc-music package (Michael Kievernagel's music for
+# Advanced Strategic Command, 2002, GPL-2+; MP3, 3 to 7 minutes, orchestral
+# and electronic, 17.6 minutes in all). Skipped (77) when the package is
+# not installed; contrib/test.sh installs it.
 #
 # There is no ground truth for real music, so this asserts what must hold
 # for any song: `foreverfm analyze --json` exits 0, no track is bad, every
 # value is present and in range (tempo within the 70..180 BPM prior,
 # confidences in 0..1, a key, loudness of a mastered song, duration of
-# minutes), and the figures are printed for a person to judge.
+# minutes), and the figures are printed for a person to judge. Then a
+# 20-minute `foreverfm render` of them (the tour repeats) to WAV: exit 0,
+# no error logged, exactly 20 minutes, one transitions-log line per
+# transition, measured by ffmpeg (its own EBU R128 meter, not ours): true
+# peak at most -1 dBTP (0.1 dB for the meters' different oversampling),
+# integrated loudness within 1 LU of -14 LUFS, and no silence (-50 dBFS for
+# 100 ms) but in the final fade-out.
 set -u
 
 : "${top_srcdir:?run through make check}"
@@ -26,6 +32,10 @@ ls "$SONGS"/*.mp3 >/dev/null 2>&1 || {
 command -v python3 >/dev/null 2>&1 || { echo "python3 missing"; exit 77; }
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/foreverfm-realmusic-XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
+fail() {
+	echo "FAIL: $*"
+	exit 1
+}
 
 cat > "$WORK/analyze.ini" <<EOF
 [library]
@@ -65,3 +75,41 @@ for r in rows:
     assert r["phrases"] and r["phrase_bars"] in (8, 16, 32), name
 print("ok:", len(rows), "songs")
 EOF
+
+# --- Twenty minutes of mix.
+"$FOREVERFM" render -o "$WORK/mix.wav" -d 1200 --seed 7 \
+	--transitions-log "$WORK/transitions.jsonl" "$SONGS" \
+	2>"$WORK/render.log" || { cat "$WORK/render.log"; fail "render exited $?"; }
+grep -v 'render: [0-9][0-9]:\|mixer: now playing' "$WORK/render.log"
+if grep -q '^<[0-3]>' "$WORK/render.log"; then
+	fail "render logged errors"
+fi
+summary=$(grep 'render: wrote ' "$WORK/render.log") || fail "no summary line"
+kinds=$(echo "$summary" | sed -n 's/.*(\([0-9]*\) beatmatched, \([0-9]*\) crossfaded).*/\1 \2/p')
+[ -n "$kinds" ] || fail "no transition counts in: $summary"
+set -- $kinds
+logged=$(wc -l < "$WORK/transitions.jsonl")
+[ "$logged" -eq $(($1 + $2)) ] ||
+	fail "$logged transitions logged, $1 beatmatched + $2 crossfaded made"
+[ "$logged" -ge 3 ] || fail "only $logged transitions in 20 minutes"
+
+ffmpeg -nostdin -hide_banner -nostats -i "$WORK/mix.wav" \
+	-af ebur128=peak=true,silencedetect=n=-50dB:d=0.1 -f null - \
+	2>"$WORK/measure.log" || fail "ffmpeg could not measure the mix"
+duration=$(ffprobe -v error -show_entries format=duration -of csv=p=0 \
+	"$WORK/mix.wav")
+integrated=$(awk '$1 == "I:" { v = $2 } END { print v }' "$WORK/measure.log")
+true_peak=$(awk '/True peak:/ { tp = 1 } tp && $1 == "Peak:" { print $2; exit }' \
+	"$WORK/measure.log")
+silences=$(grep -o 'silence_start: [0-9.]*' "$WORK/measure.log" |
+	awk '$2 < 1198 { printf "%s ", $2 }')
+echo "mix: ${duration} s, ${integrated} LUFS, true peak ${true_peak} dBTP," \
+	"$1 beatmatched, $2 crossfades"
+awk -v d="$duration" 'BEGIN { exit !(d > 1199.99 && d < 1200.01) }' ||
+	fail "the mix lasts $duration s, not 1200"
+awk -v tp="$true_peak" 'BEGIN { exit !(tp != "" && tp <= -0.9) }' ||
+	fail "true peak $true_peak dBTP: clipping or no limiter"
+awk -v i="$integrated" 'BEGIN { exit !(i != "" && i >= -15 && i <= -13) }' ||
+	fail "integrated loudness $integrated LUFS, not -14 +- 1"
+[ -z "$silences" ] || fail "silence in the mix at: $silences"
+echo "ok: 20 minutes mixed"
