@@ -480,7 +480,13 @@ static char *user_cache_database(void)
 	return path;
 }
 
-static int cmd_analyze(const struct options *opt)
+/* The configuration of analyze and plan, which share the analysis cache:
+ * -c FILE; else the default file when it exists (the station's cache);
+ * else the defaults with the database in the user's cache directory. PATH
+ * arguments replace the library paths, and some are needed. Returns -1
+ * with *cfg set to go on, else the exit code (the error printed). */
+static int cache_command_config(const struct options *opt, const char *name,
+				struct config **cfg_out)
 {
 	struct config *cfg = NULL;
 	int rc = EXIT_USAGE;
@@ -492,10 +498,10 @@ static int cmd_analyze(const struct options *opt)
 	else if ((cfg = config_defaults())) {
 		char *db = user_cache_database();
 		if (!db) {
-			fprintf(stderr, "foreverfm: analyze: no -c FILE, no %s "
+			fprintf(stderr, "foreverfm: %s: no -c FILE, no %s "
 				"and no $HOME for a cache: give -c FILE with a "
-				"[library] database\n", DEFAULT_CONFIG);
-			goto out;
+				"[library] database\n", name, DEFAULT_CONFIG);
+			goto fail;
 		}
 		free(cfg->database);
 		cfg->database = db;
@@ -509,61 +515,41 @@ static int cmd_analyze(const struct options *opt)
 	    config_set_library_paths(cfg, opt->paths, opt->n_paths) != 0) {
 		fprintf(stderr, "foreverfm: out of memory\n");
 		rc = EXIT_RUNTIME;
-		goto out;
+		goto fail;
 	}
 	if (cfg->n_library_paths == 0) {
 		rc = usage_error("%s needs PATH arguments or [library] path in "
-				 "the configuration", "analyze");
-		goto out;
+				 "the configuration", name);
+		goto fail;
 	}
-	int r = analyze_cmd_run(cfg, opt->json, stdout);
-	rc = r == 0 ? 0 : EXIT_RUNTIME;
-out:
+	*cfg_out = cfg;
+	return -1;
+fail:
 	config_destroy(cfg);
 	return rc;
 }
 
-/* Finds its catalog as analyze does: the cache is shared. */
+static int cmd_analyze(const struct options *opt)
+{
+	struct config *cfg;
+	int rc = cache_command_config(opt, "analyze", &cfg);
+
+	if (rc >= 0)
+		return rc;
+	rc = analyze_cmd_run(cfg, opt->json, stdout) == 0 ? 0 : EXIT_RUNTIME;
+	config_destroy(cfg);
+	return rc;
+}
+
 static int cmd_plan(const struct options *opt)
 {
-	struct config *cfg = NULL;
-	int rc = EXIT_USAGE;
+	struct config *cfg;
+	int rc = cache_command_config(opt, "plan", &cfg);
 
-	if (opt->config_file)
-		cfg = load_or_print(opt->config_file);
-	else if (access(DEFAULT_CONFIG, F_OK) == 0)
-		cfg = load_or_print(DEFAULT_CONFIG);
-	else if ((cfg = config_defaults())) {
-		char *db = user_cache_database();
-		if (!db) {
-			fprintf(stderr, "foreverfm: plan: no -c FILE, no %s "
-				"and no $HOME for a cache: give -c FILE with a "
-				"[library] database\n", DEFAULT_CONFIG);
-			goto out;
-		}
-		free(cfg->database);
-		cfg->database = db;
-	} else {
-		fprintf(stderr, "foreverfm: out of memory\n");
-		return EXIT_RUNTIME;
-	}
-	if (!cfg)
-		return EXIT_USAGE;
-	if (opt->n_paths > 0 &&
-	    config_set_library_paths(cfg, opt->paths, opt->n_paths) != 0) {
-		fprintf(stderr, "foreverfm: out of memory\n");
-		rc = EXIT_RUNTIME;
-		goto out;
-	}
-	if (cfg->n_library_paths == 0) {
-		rc = usage_error("%s needs PATH arguments or [library] path in "
-				 "the configuration", "plan");
-		goto out;
-	}
-	int r = plan_cmd_run(cfg, opt->json, opt->have_seed, opt->seed,
-			     stdout);
-	rc = r == 0 ? 0 : EXIT_RUNTIME;
-out:
+	if (rc >= 0)
+		return rc;
+	rc = plan_cmd_run(cfg, opt->json, opt->have_seed, opt->seed,
+			  stdout) == 0 ? 0 : EXIT_RUNTIME;
 	config_destroy(cfg);
 	return rc;
 }
