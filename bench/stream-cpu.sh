@@ -7,10 +7,18 @@
 # (Liquidsoap: a randomised playlist through crossfade() into
 # output.icecast).
 #
+# The library is analysed first (foreverfm analyze, into the catalog the
+# streamer then uses), so foreverfm beatmatches from its first transition
+# and the window measures steady state; ANALYZE=0 skips that, and the
+# station analyses in the background (in child processes, whose CPU the
+# window does not count) while its first transitions are crossfades.
 # After WARMUP seconds (default 20) it samples both processes every second
-# for WINDOW seconds (default 60): CPU as a fraction of one core over the
-# window (utime + stime from /proc), and the median RSS. Prints both and the
-# ratios foreverfm / Liquidsoap (targets: CPU <= 0.5, RSS <= 0.25).
+# for WINDOW seconds (default 60; a window should hold several transitions:
+# with 4-minute tracks use 600 or more): CPU as a fraction of one core over
+# the window (utime + stime from /proc), and the median RSS. Prints both,
+# the ratios foreverfm / Liquidsoap (targets: CPU <= 0.5, RSS <= 0.25),
+# and how many of foreverfm's transitions in the window were beatmatched
+# (both decks through Rubber Band) or crossfades.
 # foreverfm encodes with LAME quality 7 (src/encode_mp3.c); Liquidsoap's
 # %mp3 defaults to LAME quality 2. LIQ_QUALITY=7 gives Liquidsoap the same
 # encoder setting, to see how much of the difference is the encoder.
@@ -22,6 +30,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 FOREVERFM=${FOREVERFM:-$top/build/foreverfm}
 WARMUP=${WARMUP:-20}
 WINDOW=${WINDOW:-60}
+ANALYZE=${ANALYZE:-1}
 export WARMUP
 [ -x "$FOREVERFM" ] || { echo "build foreverfm first (or set FOREVERFM)"; exit 1; }
 command -v liquidsoap >/dev/null || { echo "apt-get install liquidsoap"; exit 1; }
@@ -71,7 +80,11 @@ output.icecast(%mp3(bitrate=128$liq_quality), host="127.0.0.1", port=$port,
   password="$password", mount="/liquidsoap.mp3", s)
 LIQ
 
-"$FOREVERFM" run -q -c "$work/foreverfm.ini" 2>"$work/foreverfm.log" &
+if [ "$ANALYZE" != 0 ]; then
+	"$FOREVERFM" analyze -q -c "$work/foreverfm.ini" ||
+		{ echo "foreverfm analyze failed"; exit 1; }
+fi
+"$FOREVERFM" run -c "$work/foreverfm.ini" 2>"$work/foreverfm.log" &
 ff_pid=$!
 liquidsoap "$work/liquidsoap.liq" >"$work/liquidsoap.log" 2>&1 &
 ls_pid=$!
@@ -88,6 +101,8 @@ curl -fsS "http://127.0.0.1:$port/status-json.xsl" | grep -q liquidsoap.mp3 ||
 ticks=$(getconf CLK_TCK)
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+transitions() { grep -c "mixer: $1 at" "$work/foreverfm.log" || true; }
+bm0=$(transitions beatmatched); xf0=$(transitions crossfade)
 ff0=$(cpu_ticks "$ff_pid"); ls0=$(cpu_ticks "$ls_pid")
 t0=$(date +%s.%N)
 : > "$work/rss_ff"; : > "$work/rss_ls"
@@ -100,10 +115,12 @@ while [ "$i" -lt "$WINDOW" ]; do
 done
 ff1=$(cpu_ticks "$ff_pid"); ls1=$(cpu_ticks "$ls_pid")
 t1=$(date +%s.%N)
+bm1=$(transitions beatmatched); xf1=$(transitions crossfade)
 median() { sort -n "$1" | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 awk -v ff="$((ff1 - ff0))" -v ls="$((ls1 - ls0))" -v hz="$ticks" \
     -v t0="$t0" -v t1="$t1" -v rff="$(median "$work/rss_ff")" \
-    -v rls="$(median "$work/rss_ls")" 'BEGIN {
+    -v rls="$(median "$work/rss_ls")" -v bm="$((bm1 - bm0))" \
+    -v xf="$((xf1 - xf0))" 'BEGIN {
 	w = t1 - t0
 	cff = ff / hz / w; cls = ls / hz / w
 	printf "window: %.1f s after %s s warm-up, same library, same Icecast\n", w, ENVIRON["WARMUP"]
@@ -111,4 +128,5 @@ awk -v ff="$((ff1 - ff0))" -v ls="$((ls1 - ls0))" -v hz="$ticks" \
 	printf "%-12s %9.2f%% %12.1f\n", "foreverfm", 100 * cff, rff / 1024
 	printf "%-12s %9.2f%% %12.1f\n", "liquidsoap", 100 * cls, rls / 1024
 	printf "ratio foreverfm/liquidsoap: CPU %.3f (target <= 0.5), RSS %.3f (target <= 0.25)\n", cff / cls, rff / rls
+	printf "foreverfm transitions started in the window: %d beatmatched, %d crossfades\n", bm, xf
 }'

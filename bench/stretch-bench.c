@@ -110,34 +110,10 @@ static double bench_speed(enum stretch_engine e, double seconds)
 
 /* ---- timing ---- */
 
-static size_t find_clicks(const float *x, size_t n, double *at, size_t max)
-{
-	size_t k = 0, i = 0;
-	while (i < n && k < max) {
-		if (fabsf(x[2 * i]) < 0.02f) {
-			i++;
-			continue;
-		}
-		size_t s0 = i > 200 ? i - 200 : 0;
-		size_t s1 = i + 1500 < n ? i + 1500 : n;
-		float peak = 0;
-		for (size_t j = s0; j < s1; j++)
-			if (fabsf(x[2 * j]) > peak)
-				peak = fabsf(x[2 * j]);
-		size_t j = s0;
-		while (j < s1 && fabsf(x[2 * j]) < 0.5f * peak)
-			j++;
-		at[k++] = (double)j;
-		i = j + (size_t)(0.2 * RATE);
-	}
-	return k;
-}
-
 static struct synth clicks(double bpm, double seconds)
 {
 	struct synth p = synth_new(seconds);
-	for (int k = 0; 0.25 + k * 60.0 / bpm < seconds - 0.1; k++)
-		synth_click(&p, 0.25 + k * 60.0 / bpm, 1000, 0.5);
+	synth_click_track(&p, 0.25, bpm, 1000, 0.5);
 	return p;
 }
 
@@ -162,9 +138,9 @@ static void bench_timing(enum stretch_engine e, double *worst, double *mean)
 		struct synth p = clicks(own, 1 + 64 * 60.0 / own * 1.1 + 5);
 		size_t ny;
 		float *y = run(st, &r, p.s, p.frames, &ny);
-		size_t ni = find_clicks(p.s, p.frames, in_at, 512);
-		size_t no = find_clicks(y, ny > 4096 ? ny - 4096 : 0, out_at,
-					512);
+		size_t ni = synth_find_clicks(p.s, p.frames, in_at, 512);
+		size_t no = synth_find_clicks(y, ny > 4096 ? ny - 4096 : 0,
+					      out_at, 512);
 		for (size_t k = 0; k < no && k < ni; k++) {
 			double err = fabs(out_at[k] - expected_out(&r, in_at[k]))
 				     * 1000.0 / RATE;
@@ -299,7 +275,7 @@ static void bench_transients(enum stretch_engine e, double *pre_db,
 	size_t ny;
 	float *y = run(st, &r, p.s, p.frames, &ny);
 	static double at[256];
-	size_t n = find_clicks(y, ny > 4096 ? ny - 4096 : 0, at, 256);
+	size_t n = synth_find_clicks(y, ny > 4096 ? ny - 4096 : 0, at, 256);
 	double pre = 0, post = 0, peak = 0;
 	size_t win = (size_t)(0.02 * RATE);
 	size_t used = 0;

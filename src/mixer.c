@@ -58,6 +58,9 @@
  *                    plan's middle
  *   k in [D, D + X): B stretched -> direct (ratio 1 again), then B plays
  *                    on from its FIFO.
+ * When the two tempos are the same (their beats would drift apart by at
+ * most MIXER_UNSTRETCHED_DRIFT_S over the transition), both decks play
+ * direct throughout, B from its entry: no Rubber Band at all.
  * A stretcher's output frame j is its input frame j mapped through the
  * ratio (stretch.h), so each deck knows which k its next output frame is.
  *
@@ -103,6 +106,10 @@
 #define MIXER_PREROLL_FRAMES 8192
 /* Direct <-> stretched switch of a deck (23 ms, at ratio 1). */
 #define MIXER_DECK_XFADE_FRAMES 1024
+/* A transition whose tempos are this close (beats drifting apart by at
+ * most this much over its length at their own speeds) is played without
+ * Rubber Band: both decks direct, their grids meeting at the start. */
+#define MIXER_UNSTRETCHED_DRIFT_S 0.001
 /* Blocks within a transition: gains are interpolated linearly over one. */
 #define MIXER_TRANSITION_BLOCK 1024
 /* While a track plays and a plan is still missing an analysis, the catalog
@@ -1144,6 +1151,14 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 				   ((double)dur - plan->duration_s * rate));
 	int64_t end_k = dur + xf;
 
+	/* Same tempo: no stretching; B's own frame entry_f + k plays at k
+	 * throughout, and neither stretcher is fed (fed = UINT64_MAX keeps
+	 * only the direct readers' frames in the FIFOs). */
+	double r_same = plan->bpm_from > 0 && plan->b_beat_ratio > 0
+		? plan->bpm_to / (plan->b_beat_ratio * plan->bpm_from) : 0;
+	bool unstretched = fabs(r_same - 1.0) * plan->duration_s <=
+			   MIXER_UNSTRETCHED_DRIFT_S;
+
 	mixer_track_set_gain(m, b);
 	mixer_track_skip_to(b, s_b);
 
@@ -1156,10 +1171,16 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 		.fed = s_b, .direct = (uint64_t)resume_f,
 		.out_next = -llround((double)(entry_f - (int64_t)s_b) * r_b0),
 	};
-	struct stretch_map map_a = { mixer_deck_ratio, &da };
-	struct stretch_map map_b = { mixer_deck_ratio, &db };
-	stretch_begin(a->st, &map_a);
-	stretch_begin(b->st, &map_b);
+	if (unstretched) {
+		da.fed = UINT64_MAX;
+		db.fed = UINT64_MAX;
+		db.direct = (uint64_t)entry_f;
+	} else {
+		struct stretch_map map_a = { mixer_deck_ratio, &da };
+		struct stretch_map map_b = { mixer_deck_ratio, &db };
+		stretch_begin(a->st, &map_a);
+		stretch_begin(b->st, &map_b);
+	}
 
 	struct mixer_log_entry e = {
 		.kind = TRANSITION_BEATMATCHED,
@@ -1198,7 +1219,7 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 		transition_gains_at(plan, (double)(k + n) / rate, &g1);
 
 		if (k < dur) {
-			if (k < -xa) {
+			if (k < -xa || unstretched) {
 				mixer_deck_direct(&da, a->raw, nn);
 			} else if (k < 0) {
 				mixer_deck_direct(&da, a->aux, nn);
@@ -1216,7 +1237,9 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 			memset(m->mix, 0, nn * DECODE_CHANNELS * sizeof(float));
 		}
 		if (k >= 0) {
-			if (k < dur) {
+			if (unstretched) {
+				mixer_deck_direct(&db, b->raw, nn);
+			} else if (k < dur) {
 				mixer_deck_stretched(m, &db, b->raw, k, nn);
 			} else {
 				mixer_deck_stretched(m, &db, b->aux, k, nn);

@@ -63,12 +63,17 @@ struct stretch *stretch_create(enum stretch_engine engine)
 		st->lag_frames = 2048;
 		st->delay_slope = 384;
 	}
+	/* Phase independent (R2 only; R3 ignores it): about 15% less CPU
+	 * than the default laminar phase, with the same click timing and
+	 * tonal noise and crisper transients (doc/transitions.md). Threading
+	 * never: the mixer thread does the work, no helper threads. */
 	RubberBandOptions opt = RubberBandOptionProcessRealTime |
 				RubberBandOptionThreadingNever |
 				RubberBandOptionChannelsTogether |
 				(engine == STRETCH_ENGINE_FINER
 				 ? RubberBandOptionEngineFiner
-				 : RubberBandOptionEngineFaster);
+				 : RubberBandOptionEngineFaster |
+				   RubberBandOptionPhaseIndependent);
 	st->rb = rubberband_new(DECODE_RATE, DECODE_CHANNELS, opt, 1.0, 1.0);
 	if (!st->rb) {
 		err = ENOMEM;

@@ -30,6 +30,8 @@
  * bench/stretch-speed.sh measures speed, timing and quality of both, and
  * doc/transitions.md has the figures that chose the mixer's default.
  * Channels are processed together (mid/side), so the stereo image holds.
+ * R2 runs with independent phase (OptionPhaseIndependent): 15% cheaper
+ * than laminar with the same timing and tonal figures and less pre-echo.
  *
  * Memory: Rubber Band's state and the chunk buffers are allocated by
  * stretch_create(); stretch_begin() resets without allocating; feeding and

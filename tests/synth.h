@@ -202,4 +202,51 @@ static inline int synth_write_wav(struct synth *p, const char *path)
 	return rc;
 }
 
+/* A click track for timing tests: synth_click at FREQ and AMP on every
+ * beat of BPM from FIRST_S on, while a click and 2000 frames after it fit
+ * in p (room for synth_find_clicks' window). */
+static inline void synth_click_track(struct synth *p, double first_s,
+				     double bpm, double freq, double amp)
+{
+	for (int k = 0;; k++) {
+		double t = first_s + k * 60.0 / bpm;
+		if (synth_index(t) + 2000 >= p->frames)
+			break;
+		synth_click(p, t, freq, amp);
+	}
+}
+
+/* Click onsets in the left channel of interleaved stereo x (n frames):
+ * where it first reaches half of the burst's peak, in fractional frames
+ * (linearly interpolated); bursts are taken at least 0.2 s apart. Detected
+ * the same way in a stretcher's input and output, the detector's own bias
+ * cancels. Returns how many (at most max). */
+static inline size_t synth_find_clicks(const float *x, size_t n, double *at,
+				       size_t max)
+{
+	size_t k = 0, i = 0;
+	while (i < n && k < max) {
+		if (fabsf(x[2 * i]) < 0.02f) {
+			i++;
+			continue;
+		}
+		size_t s0 = i > 200 ? i - 200 : 0;
+		size_t s1 = i + 1500 < n ? i + 1500 : n;
+		float peak = 0;
+		for (size_t j = s0; j < s1; j++)
+			if (fabsf(x[2 * j]) > peak)
+				peak = fabsf(x[2 * j]);
+		size_t j = s0;
+		while (j < s1 && fabsf(x[2 * j]) < 0.5f * peak)
+			j++;
+		double prev = j > 0 ? fabsf(x[2 * (j - 1)]) : 0;
+		double cur = fabsf(x[2 * j]);
+		double frac = cur > prev ? (0.5 * peak - prev) / (cur - prev)
+					 : 0;
+		at[k++] = (double)j - 1 + frac;
+		i = j + (size_t)(0.2 * SYNTH_RATE);
+	}
+	return k;
+}
+
 #endif

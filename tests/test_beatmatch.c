@@ -17,7 +17,10 @@
  *    tempo exactly; the marker is in the middle; the whole output is at
  *    or below -1 dBTP and within 1 LU of -14 LUFS (libebur128); one log
  *    line per transition.
- * 2. 120 and 140 BPM (beyond max_stretch), also through `foreverfm
+ * 2. Two tracks at 120 BPM: played without time-stretching; through
+ *    every transition each keeps exactly its 0.5 s beat and their clicks
+ *    coincide within 1 ms.
+ *    120 and 140 BPM (beyond max_stretch), also through `foreverfm
  *    render`: crossfades, logged as such. In the mixer in this process:
  *    analyses that arrive while the first track plays still give a
  *    beatmatched transition, its title marker exactly where the log
@@ -744,6 +747,104 @@ static void test_clicks(void)
 	catalog_close(cat);
 }
 
+/* Two tracks at the same tempo: the mixer plays them without Rubber Band
+ * (mixer.c, MIXER_UNSTRETCHED_DRIFT_S), B from its entry. Through every
+ * transition both keep exactly their own tempo and their clicks coincide
+ * within 1 ms; B carries on where it should after it. */
+static void test_same_tempo(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(dir, sizeof(dir), "%s/same", tmp);
+	CHECK(mkdir(dir, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/same.db", tmp);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	struct click_track tracks[2] = {
+		{ "click-0", 120, 600 }, { "click-1", 120, 2400 },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s.wav", dir, tracks[i].name);
+		click_track(path, 120, tracks[i].freq, i == 0 ? 70 : 90, 80);
+		put_track(cat, path);
+	}
+	analyse(cat);
+	struct mixer_params p = {
+		.crossfade_s = 6.0,
+		.fadeout_s = 1.0,
+		.seed = 3,
+		.max_tracks = 16,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/same.jsonl", tmp);
+	struct render r;
+	const double seconds = 150;
+	render(cat, &p, seconds, true, log_path, &r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 2);
+	CHECK_INT(r.stats.transitions_beatmatched, ==, n_e);
+	size_t checked = 0;
+	for (size_t t = 0; t < n_e; t++) {
+		const struct entry *x = &e[t];
+		CHECK_STR(x->kind, "beatmatched");
+		/* The analyses agree closely enough for the unstretched
+		 * path: the beats would drift by at most 1 ms. */
+		double drift_ms = fabs(x->bpm_to / x->bpm_from - 1) *
+				  x->duration_s * 1000;
+		CHECK(drift_ms <= 1.0);
+		if (x->position_s + x->duration_s + 12 > seconds - 2)
+			continue;
+		const struct click_track *ta = track_by_name(tracks, 2, x->from);
+		int ia = ta == &tracks[0] ? 0 : 1, ib = 1 - ia;
+		size_t from = (size_t)((x->position_s - 3) * RATE);
+		size_t to = (size_t)((x->position_s + x->duration_s + 12) *
+				     RATE);
+		struct env ea = band_envelope(r.mono, from, to,
+					      tracks[ia].freq);
+		struct env eb = band_envelope(r.mono, from, to,
+					      tracks[ib].freq);
+		static struct clicks ca, cb;
+		/* A from before the transition to its end, B from its
+		 * entry to 10 s after: one steady 0.5 s grid each. */
+		find_clicks(&ea, x->position_s - 2,
+			    x->position_s + 0.9 * x->duration_s, 0.01, &ca);
+		find_clicks(&eb, x->position_s + 0.1 * x->duration_s,
+			    x->position_s + x->duration_s + 10, 0.01, &cb);
+		CHECK_INT(ca.n, >=, 50);
+		CHECK_INT(cb.n, >=, 50);
+		for (size_t k = 1; k < ca.n; k++)
+			CHECK_NEAR(ca.at[k] - ca.at[k - 1], 0.5, 0.0005);
+		for (size_t k = 1; k < cb.n; k++)
+			CHECK_NEAR(cb.at[k] - cb.at[k - 1], 0.5, 0.0005);
+		/* The grids coincide. */
+		double worst = 0;
+		size_t ja = 0, pairs = 0;
+		for (size_t j = 0; j < cb.n; j++) {
+			while (ja + 1 < ca.n &&
+			       fabs(ca.at[ja + 1] - cb.at[j]) <
+			       fabs(ca.at[ja] - cb.at[j]))
+				ja++;
+			double d = cb.at[j] - ca.at[ja];
+			if (fabs(d) > 0.1)
+				continue;
+			pairs++;
+			if (fabs(d) > fabs(worst))
+				worst = d;
+		}
+		fprintf(stderr, "same tempo, transition %zu at %.1f s: %zu "
+			"click pairs, worst offset %+.3f ms\n", t,
+			x->position_s, pairs, worst * 1000);
+		CHECK_INT(pairs, >=, 40);
+		CHECK(fabs(worst) <= 0.001);
+		free(ea.v);
+		free(eb.v);
+		checked++;
+	}
+	CHECK_INT(checked, >=, 1);
+	CHECK(render_true_peak_db(&r) <= -1.0);
+	render_free(&r);
+	catalog_close(cat);
+}
+
 /* 120 and 140 BPM: beyond 8%, so crossfades, logged with the reason. */
 static void test_beyond_stretch(void)
 {
@@ -961,6 +1062,7 @@ int main(void)
 	if (!getenv("TEST_VERBOSE"))
 		log_set_level(LOG_LEVEL_WARNING);
 	test_clicks();
+	test_same_tempo();
 	test_beyond_stretch();
 	test_late_analysis();
 	test_wrong_analysis();

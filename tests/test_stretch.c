@@ -3,7 +3,7 @@
  * test_stretch — Rubber Band through stretch.c lands every input frame
  * where the tempo map says, to the millisecond, for both engines.
  *
- * A click track (1 kHz bursts on every beat) is stretched by the maps the
+ * A click track (1 kHz bursts on every beat, tests/synth.h) is stretched by the maps the
  * mixer uses: A's ramp (its own tempo, then ramping to the next track's),
  * B's ramp (starting at the previous track's tempo, ending at its own), a
  * ramp down, and constant ratios at the max_stretch limits. Each click's
@@ -19,6 +19,7 @@
 #include "autoconfig.h"
 
 #include "stretch.h"
+#include "synth.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -59,55 +60,6 @@ static double expected_out(struct ramp *r, double x)
 	return sum;
 }
 
-/* Dual-mono click track: a 1 kHz burst (8 ms decay) every beat. */
-static float *click_track(double bpm, double seconds, size_t *frames)
-{
-	size_t n = (size_t)(seconds * RATE);
-	float *x = calloc(2 * n, sizeof(float));
-	CHECK(x);
-	for (int k = 0;; k++) {
-		size_t i0 = (size_t)llround((0.25 + k * 60.0 / bpm) * RATE);
-		if (i0 + 2000 >= n)
-			break;
-		for (size_t i = 0; i < 1323; i++) {
-			float v = (float)(0.5 * sin(2 * M_PI * 1000 * i / RATE) *
-					  exp(-(double)i / (0.008 * RATE)));
-			x[2 * (i0 + i)] = v;
-			x[2 * (i0 + i) + 1] = v;
-		}
-	}
-	*frames = n;
-	return x;
-}
-
-/* Click onsets: where the left channel first reaches half of the burst's
- * peak, in fractional frames (linear interpolation). */
-static size_t find_clicks(const float *x, size_t n, double *at, size_t max)
-{
-	size_t k = 0, i = 0;
-	while (i < n && k < max) {
-		if (fabsf(x[2 * i]) < 0.02f) {
-			i++;
-			continue;
-		}
-		size_t s0 = i > 200 ? i - 200 : 0;
-		size_t s1 = i + 1500 < n ? i + 1500 : n;
-		float peak = 0;
-		for (size_t j = s0; j < s1; j++)
-			if (fabsf(x[2 * j]) > peak)
-				peak = fabsf(x[2 * j]);
-		size_t j = s0;
-		while (j < s1 && fabsf(x[2 * j]) < 0.5f * peak)
-			j++;
-		double prev = j > 0 ? fabsf(x[2 * (j - 1)]) : 0;
-		double cur = fabsf(x[2 * j]);
-		double frac = cur > prev ? (0.5 * peak - prev) / (cur - prev) : 0;
-		at[k++] = (double)j - 1 + frac;
-		i = j + (size_t)(0.2 * RATE);
-	}
-	return k;
-}
-
 /* Stretches x (n frames) through st with map r, feeding odd block sizes
  * and taking what is ready after each. Returns the output (caller frees)
  * and its length. */
@@ -140,15 +92,18 @@ static void check_ramp(struct stretch *st, const char *what, double own_bpm,
 {
 	struct ramp r = { own_bpm, t0, t1, 1.0, 64 };
 	double seconds = 1.0 + 64 * 60.0 / own_bpm * 1.12 + 6;
-	size_t n, ny;
-	float *x = click_track(own_bpm, seconds, &n);
+	size_t ny;
+	struct synth p = synth_new(seconds);
+	synth_click_track(&p, 0.25, own_bpm, 1000, 0.5);
+	const float *x = p.s;
+	size_t n = p.frames;
 	float *y = run(st, &r, x, n, &ny);
 
 	static double in_at[MAX_CLICKS], out_at[MAX_CLICKS];
-	size_t nin = find_clicks(x, n, in_at, MAX_CLICKS);
+	size_t nin = synth_find_clicks(x, n, in_at, MAX_CLICKS);
 	/* The last clicks may still be inside Rubber Band, or cut. */
 	CHECK_INT(ny, >, 4096);
-	size_t nout = find_clicks(y, ny - 4096, out_at, MAX_CLICKS);
+	size_t nout = synth_find_clicks(y, ny - 4096, out_at, MAX_CLICKS);
 	CHECK_INT(nin, >=, 70);
 	CHECK_INT(nout, >=, nin - 3);
 	CHECK_INT(nout, <=, nin);
@@ -171,7 +126,7 @@ static void check_ramp(struct stretch *st, const char *what, double own_bpm,
 	fprintf(stderr, "engine R%d %-30s clicks %3zu mean %+.3f ms worst "
 		"%+.3f ms\n", stretch_engine_version(st), what, nout,
 		sum / (double)nout, worst);
-	free(x);
+	synth_free(&p);
 	free(y);
 }
 
