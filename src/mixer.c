@@ -48,16 +48,21 @@
  * contributes passes its crossover and its loudness gain (shape).
  *
  * Beatmatched transition (mixer_beatmatch), in output frames k relative to
- * the transition start (k = 0 at A's exit, D at the end):
- *   k in [-P, -X):   A direct; A's stretcher is fed from A's FIFO at
- *                    ratio 1 from k = -P, its output discarded
- *   k in [-X, 0):    A direct -> stretched (X = MIXER_DECK_XFADE_FRAMES)
- *   k in [0, D):     both stretched along the plan; B's stretcher started
- *                    P before B's entry at B's initial ratio; gains and
- *                    bass swap from transition_gains_at(); marker at the
- *                    plan's middle
- *   k in [D, D + X): B stretched -> direct (ratio 1 again), then B plays
- *                    on from its FIFO.
+ * the transition start (k = 0 at A's exit, D at the end; the tempo ramps
+ * from Ka to Kb, transition.h):
+ *   k in [-P, 0):    A direct (the pre-roll of B's stretcher)
+ *   k in [0, Ka - X): A direct; B stretched to A's tempo, its stretcher
+ *                    started P before B's entry at B's initial ratio;
+ *                    gains and bass swap from transition_gains_at()
+ *                    throughout, the marker at the plan's middle
+ *   k in [Ka - X, Ka): A direct -> stretched (X = MIXER_DECK_XFADE_FRAMES;
+ *                    A's stretcher fed at ratio 1 from Ka - P, its output
+ *                    before Ka - X discarded)
+ *   k in [Ka, Kb):   both stretched along the ramp
+ *   k in [Kb, Kb + X): B stretched -> direct (ratio 1 again)
+ *   k in [Kb + X, D): A stretched to B's tempo, B direct; then B plays on
+ *                    from its FIFO.
+ * So at most one deck is stretched outside the ramp.
  * When the two tempos are the same (their beats would drift apart by at
  * most MIXER_UNSTRETCHED_DRIFT_S over the transition), both decks play
  * direct throughout, B from its entry: no Rubber Band at all.
@@ -1139,17 +1144,27 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 	int64_t pre_a = exit_f - (int64_t)s_a;
 	if (pre_a < 0)
 		pre_a = 0;
-	int64_t xa = pre_a < xf ? pre_a : xf;
+	/* A is stretched from the tempo ramp's start (ka; its ratio is 1
+	 * up to there), B up to the ramp's end (kb; 1 from there on). */
+	double ka_s = transition_beat_time(plan, plan->ramp_from_beat);
+	double kb_s = transition_beat_time(plan, plan->ramp_to_beat);
+	int64_t ka = llround(ka_s * rate), kb = llround(kb_s * rate);
+	int64_t xa = pre_a + ka < xf ? pre_a + ka : xf;
+	/* A's stretcher starts a pre-roll before ka, at ratio 1. */
+	int64_t sa_f = exit_f + ka - MIXER_PREROLL_FRAMES;
+	if (sa_f < (int64_t)s_a)
+		sa_f = (int64_t)s_a;
 	int64_t entry_f = llround(plan->b_entry_s * rate);
 	uint64_t s_b = entry_f > MIXER_PREROLL_FRAMES
 		? (uint64_t)(entry_f - MIXER_PREROLL_FRAMES) : 0;
 	double r_b0 = transition_ratio_b(plan, plan->b_entry_s - 1.0);
 	int64_t dur = llround(plan->duration_s * rate);
 	int64_t mark_k = llround(plan->marker_s * rate);
-	/* B's own frame at output frame dur (ratio 1 from the plan's end). */
-	int64_t resume_f = llround(plan->b_resume_s * rate +
-				   ((double)dur - plan->duration_s * rate));
-	int64_t end_k = dur + xf;
+	/* B's own frame at output frame kb (ratio 1 from the ramp's end). */
+	int64_t resume_f = llround(transition_b_time(plan,
+						     plan->ramp_to_beat) * rate +
+				   ((double)kb - kb_s * rate));
+	int64_t end_k = kb + xf > dur ? kb + xf : dur;
 
 	/* Same tempo: no stretching; B's own frame entry_f + k plays at k
 	 * throughout, and neither stretcher is fed (fed = UINT64_MAX keeps
@@ -1163,8 +1178,9 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 	mixer_track_skip_to(b, s_b);
 
 	struct mixer_deck da = {
-		.t = a, .plan = plan, .is_b = false, .origin = s_a,
-		.fed = s_a, .direct = s_a, .out_next = -pre_a,
+		.t = a, .plan = plan, .is_b = false, .origin = (uint64_t)sa_f,
+		.fed = (uint64_t)sa_f, .direct = s_a,
+		.out_next = sa_f - exit_f,
 	};
 	struct mixer_deck db = {
 		.t = b, .plan = plan, .is_b = true, .origin = s_b,
@@ -1205,7 +1221,8 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 		if (n > MIXER_TRANSITION_BLOCK)
 			n = MIXER_TRANSITION_BLOCK;
 		/* Blocks never straddle a change of what plays. */
-		const int64_t bounds[] = { -xa, 0, mark_k, dur };
+		const int64_t bounds[] = { 0, ka - xa, ka, mark_k, kb,
+					   kb + xf, dur };
 		for (size_t i = 0; i < sizeof(bounds) / sizeof(bounds[0]); i++)
 			if (k < bounds[i] && k + n > bounds[i])
 				n = bounds[i] - k;
@@ -1219,13 +1236,13 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 		transition_gains_at(plan, (double)(k + n) / rate, &g1);
 
 		if (k < dur) {
-			if (k < -xa || unstretched) {
+			if (k < ka - xa || unstretched) {
 				mixer_deck_direct(&da, a->raw, nn);
-			} else if (k < 0) {
+			} else if (k < ka) {
 				mixer_deck_direct(&da, a->aux, nn);
 				mixer_deck_stretched(m, &da, a->raw, k, nn);
-				mixer_blend(a->raw, a->aux, a->raw, nn, k + xa,
-					    xa);
+				mixer_blend(a->raw, a->aux, a->raw, nn,
+					    k - (ka - xa), xa);
 			} else {
 				/* A's own audio is not needed any more. */
 				da.direct = UINT64_MAX;
@@ -1239,13 +1256,17 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 		if (k >= 0) {
 			if (unstretched) {
 				mixer_deck_direct(&db, b->raw, nn);
-			} else if (k < dur) {
+			} else if (k < kb) {
 				mixer_deck_stretched(m, &db, b->raw, k, nn);
-			} else {
+			} else if (k < kb + xf) {
 				mixer_deck_stretched(m, &db, b->aux, k, nn);
 				mixer_deck_direct(&db, b->raw, nn);
-				mixer_blend(b->raw, b->aux, b->raw, nn, k - dur,
+				mixer_blend(b->raw, b->aux, b->raw, nn, k - kb,
 					    xf);
+			} else {
+				/* B's stretcher is not needed any more. */
+				db.fed = UINT64_MAX;
+				mixer_deck_direct(&db, b->raw, nn);
 			}
 			mixer_shape(b, b->raw, m->mix, nn, g0.low_b, g1.low_b,
 				    g0.high_b, g1.high_b, true);

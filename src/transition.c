@@ -69,29 +69,36 @@ double transition_tempo_at(const struct transition_plan *p, double beat)
 	if (p->kind != TRANSITION_BEATMATCHED)
 		return p->bpm_from;
 	double t0 = p->bpm_from, t1 = plan_t1(p);
-	if (beat <= 0)
+	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat;
+	if (beat <= r0)
 		return t0;
-	if (beat >= p->beats)
+	if (beat >= r1)
 		return t1;
-	return t0 + (t1 - t0) * beat / p->beats;
+	return t0 + (t1 - t0) * (beat - r0) / (r1 - r0);
+}
+
+/* Output seconds from beat r0 to beat X within the ramp (r0 <= x <= r1):
+ * the integral of 60 / T, logarithmic for a linear tempo. */
+static double ramp_time(const struct transition_plan *p, double x)
+{
+	double t0 = p->bpm_from, t1 = plan_t1(p);
+	double r0 = p->ramp_from_beat, n = p->ramp_to_beat - r0;
+	if (plan_flat(p))
+		return (x - r0) * 60.0 / t0;
+	return 60.0 * n / (t1 - t0) * log(transition_tempo_at(p, x) / t0);
 }
 
 double transition_beat_time(const struct transition_plan *p, double beat)
 {
 	if (p->kind != TRANSITION_BEATMATCHED || p->bpm_from <= 0)
 		return 0;
-	double t0 = p->bpm_from, t1 = plan_t1(p), n = p->beats;
-	if (beat <= 0)
+	double t0 = p->bpm_from, t1 = plan_t1(p);
+	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat;
+	if (beat <= r0)
 		return beat * 60.0 / t0;
-	double x = beat < n ? beat : n;
-	double t;
-	if (plan_flat(p))
-		t = x * 60.0 / t0;
-	else
-		t = 60.0 * n / (t1 - t0) *
-		    log(transition_tempo_at(p, x) / t0);
-	if (beat > n)
-		t += (beat - n) * 60.0 / t1;
+	double t = r0 * 60.0 / t0 + ramp_time(p, beat < r1 ? beat : r1);
+	if (beat > r1)
+		t += (beat - r1) * 60.0 / t1;
 	return t;
 }
 
@@ -99,16 +106,19 @@ double transition_beat_at(const struct transition_plan *p, double t_s)
 {
 	if (p->kind != TRANSITION_BEATMATCHED || p->bpm_from <= 0)
 		return 0;
-	double t0 = p->bpm_from, t1 = plan_t1(p), n = p->beats;
-	if (t_s <= 0)
+	double t0 = p->bpm_from, t1 = plan_t1(p);
+	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat;
+	double start = r0 * 60.0 / t0;
+	if (t_s <= start)
 		return t_s * t0 / 60.0;
-	double end = transition_beat_time(p, n);
+	double end = start + ramp_time(p, r1);
 	if (t_s >= end)
-		return n + (t_s - end) * t1 / 60.0;
+		return r1 + (t_s - end) * t1 / 60.0;
+	double u = t_s - start, n = r1 - r0;
 	if (plan_flat(p))
-		return t_s * t0 / 60.0;
+		return r0 + u * t0 / 60.0;
 	double d = t1 - t0;
-	return n * t0 / d * (exp(t_s * d / (60.0 * n)) - 1.0);
+	return r0 + n * t0 / d * (exp(u * d / (60.0 * n)) - 1.0);
 }
 
 double transition_a_time(const struct transition_plan *p, double beat)
@@ -429,6 +439,9 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	plan->kind = TRANSITION_BEATMATCHED;
 	plan->b_beat_ratio = ratio;
 	plan->stretch = stretch;
+	int flat_bars = plan->bars / TRANSITION_RAMP_FLAT_SHARE;
+	plan->ramp_from_beat = (double)flat_bars * ga.beats_per_bar;
+	plan->ramp_to_beat = plan->beats - plan->ramp_from_beat;
 	plan->duration_s = transition_beat_time(plan, plan->beats);
 	double mid = plan->beats / 2.0;
 	plan->marker_s = transition_beat_time(plan, mid);

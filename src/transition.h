@@ -10,18 +10,25 @@
  *
  * DESIGN
  * The playhead. During a beatmatched transition both tracks follow one
- * playhead that counts beats 0..beats (beats = bars * 4, in A's beats). Its
- * tempo moves linearly in beats from bpm_from (A's tempo) to bpm_to / ratio
- * (B's tempo, in A's beats: B may be matched at double or half time, then
- * b_beat_ratio is 2 or 0.5 B beats per playhead beat). Linear in beats
- * means the tempo change per bar is constant, which is what a DJ's pitch
- * fader moved smoothly over the phrase sounds like. With T(x) the tempo at
- * beat x, output time is t(x) = integral of 60 / T: for T0 != T1,
- *     t(x) = 60 * beats / (T1 - T0) * ln(T(x) / T0)
- * and its inverse x(t) = beats * T0 / (T1 - T0) * (exp(t (T1 - T0) /
- * (60 beats)) - 1). Before beat 0 the tempo is T0 and after the last beat
- * T1, so A plays at its own speed up to the transition and B at its own
- * speed after it: every track is stretched only while it overlaps another.
+ * playhead that counts beats 0..beats (beats = bars * 4, in A's beats).
+ * For the first and last quarter of the bars (ramp_from_beat, from
+ * ramp_to_beat) its tempo is A's (bpm_from) and B's (bpm_to / ratio, in
+ * A's beats: B may be matched at double or half time, then b_beat_ratio is
+ * 2 or 0.5 B beats per playhead beat); over the middle half it moves
+ * linearly in beats from one to the other. Linear in beats means the tempo
+ * change per bar is constant, which is what a DJ's pitch fader moved
+ * smoothly over the phrase sounds like. B comes in at A's tempo and A
+ * leaves at B's; the track at its own tempo plays unstretched, so only one
+ * deck goes through the time-stretcher at the ends (a quarter less
+ * stretching than a ramp over the whole transition: bench/stream-cpu.sh).
+ * With T(x) the tempo at beat x and r0, r1 the ramp's ends, output time is
+ * t(x) = integral of 60 / T: x 60 / T0 up to r0, then for T0 != T1
+ *     t(x) = r0 60 / T0 + 60 n / (T1 - T0) * ln(T(x) / T0),  n = r1 - r0
+ * (its inverse x(t) = r0 + n T0 / (T1 - T0) * (exp(u (T1 - T0) / (60 n))
+ * - 1), u = t - r0 60 / T0), and after r1 at T1. Before beat 0 the tempo
+ * is T0 and after the last beat T1, so A plays at its own speed up to the
+ * transition and B at its own speed after it: every track is stretched
+ * only while it overlaps another.
  *
  * Exit and entry. A's exit and B's entry are downbeats, so the bars of the
  * two tracks coincide, and preferably phrase boundaries, so their phrases
@@ -68,6 +75,9 @@
 #define TRANSITION_GAIN_MAX_DB 12.0
 /* The bass swap lasts one bar (beats). */
 #define TRANSITION_BASS_SWAP_BEATS 4.0
+/* 1 / this of the bars at each end keep a constant tempo (A's, then B's):
+ * the tempo ramps over the middle half. */
+#define TRANSITION_RAMP_FLAT_SHARE 4
 
 enum transition_kind {
 	TRANSITION_CROSSFADE = 0,
@@ -101,6 +111,8 @@ struct transition_plan {
 	double bpm_from;    /* A's tempo (0 when unknown) */
 	double bpm_to;      /* B's own tempo (0 when unknown) */
 	double b_beat_ratio; /* B beats per playhead beat: 1, 2 or 0.5 */
+	double ramp_from_beat; /* the tempo leaves A's here (playhead beat) */
+	double ramp_to_beat;   /* and reaches B's here */
 	double stretch;     /* largest |speed - 1| either track is played at */
 	double duration_s;  /* output seconds */
 

@@ -683,7 +683,9 @@ static void test_clicks(void)
 
 		/* The beat interval moves monotonically from A's tempo to
 		 * B's: intervals between consecutive pairs (a beat apart),
-		 * averaged 8 at a time, strictly in one direction. */
+		 * averaged 8 at a time, never back by more than the onset
+		 * finder's jitter (0.1 ms; flat at each end, where the
+		 * tempo is A's and then B's, transition.h). */
 		static double iv[MAX_CLICKS];
 		size_t n_iv = 0;
 		for (size_t k = 1; k < n_pairs; k++) {
@@ -702,7 +704,7 @@ static void test_clicks(void)
 				first = mean;
 			last = mean;
 			if (!isnan(prev))
-				CHECK((mean - prev) * dir_sign > 0);
+				CHECK((mean - prev) * dir_sign > -0.0001);
 			prev = mean;
 		}
 		/* The first and last 8 beats: within 1% of each tempo (the

@@ -177,8 +177,22 @@ static void test_clean_pair(void)
 	CHECK_NEAR(p.b_resume_s, b.intro_end_s, 1e-9);
 	CHECK_NEAR(p.stretch, 0.05, 1e-9);
 	CHECK(strstr(p.reason, "16 bars"));
-	/* 64 beats from 120 to 126 BPM: 60*64/6*ln(1.05) = 31.226 s. */
-	CHECK_NEAR(p.duration_s, 640 * log(1.05), 1e-9);
+	/* 64 beats: 16 at 120 BPM (8 s), a ramp of 32 from 120 to 126
+	 * (60*32/6*ln(1.05) = 15.613 s), 16 at 126 (7.619 s). */
+	CHECK_NEAR(p.ramp_from_beat, 16, 0);
+	CHECK_NEAR(p.ramp_to_beat, 48, 0);
+	CHECK_NEAR(p.duration_s, 8 + 320 * log(1.05) + 16 * 60 / 126.0, 1e-9);
+	CHECK_NEAR(transition_tempo_at(&p, 15.9), 120, 1e-12);
+	CHECK_NEAR(transition_tempo_at(&p, 32), 123, 1e-12);
+	CHECK_NEAR(transition_tempo_at(&p, 48.1), 126, 1e-12);
+	CHECK_NEAR(transition_beat_time(&p, 16), 8, 1e-12);
+	/* A unstretched up to the ramp, B from its end. */
+	CHECK_NEAR(transition_ratio_a(&p, transition_a_time(&p, 15.9)), 1,
+		   1e-12);
+	CHECK_NEAR(transition_ratio_b(&p, transition_b_time(&p, 48.1)), 1,
+		   1e-12);
+	CHECK_NEAR(transition_ratio_b(&p, transition_b_time(&p, 10)),
+		   126 / 120.0, 1e-12);
 	/* Gains: -10 LUFS to -14: -4 dB. */
 	CHECK_NEAR(p.gain_a_db, -4, 1e-9);
 	CHECK_NEAR(p.gain_b_db, -4, 1e-9);
@@ -196,7 +210,7 @@ static void test_clean_pair(void)
 	/* Slower B: the tempo goes down. */
 	CHECK_INT(transition_plan(&b, &a, &prm, &p), ==, 0);
 	check_beatmatched(&b, &a, &prm, &p);
-	CHECK(transition_tempo_at(&p, 10) < 126);
+	CHECK(transition_tempo_at(&p, 32) < 126);
 
 	/* Same tempo: a flat playhead. */
 	struct analysis c = track(120, 300, 0.5, 8, 8, 8);
