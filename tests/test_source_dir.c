@@ -296,6 +296,23 @@ static long long db_count(const char *where)
 	return n;
 }
 
+/* Makes the scratch directory the working directory and writes its name
+ * as getcwd() says it to CWD. Returns the old one, for leave_tmp(). */
+static int enter_tmp(char *cwd, size_t size)
+{
+	int here = open(".", O_RDONLY | O_DIRECTORY);
+	CHECK(here >= 0);
+	CHECK(chdir(tmp) == 0);
+	CHECK(getcwd(cwd, size) != NULL);
+	return here;
+}
+
+static void leave_tmp(int here)
+{
+	CHECK(fchdir(here) == 0);
+	close(here);
+}
+
 static void scan(struct catalog *cat, const char *r,
 		 struct source_dir_stats *stats)
 {
@@ -419,10 +436,7 @@ static void test_rescans(struct catalog *cat)
 	 * end (when the scratch directory's name has no symbolic link in it,
 	 * which would make the working directory's name differ from it). */
 	char cwd[PATH_MAX];
-	int here = open(".", O_RDONLY | O_DIRECTORY);
-	CHECK(here >= 0);
-	CHECK(chdir(tmp) == 0);
-	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	int here = enter_tmp(cwd, sizeof(cwd));
 	if (strcmp(cwd, tmp) == 0) {
 		scan(cat, "lib/.", &stats);
 		CHECK_INT(stats.added, ==, 0);
@@ -433,8 +447,7 @@ static void test_rescans(struct catalog *cat)
 		fprintf(stderr, "%s is %s: relative root not scanned\n", tmp,
 			cwd);
 	}
-	CHECK(fchdir(here) == 0);
-	close(here);
+	leave_tmp(here);
 
 	/* A deleted file is marked missing, the rest stay. */
 	int64_t wav = find_playable(cat, "wav/tone-330.wav", &t);
@@ -510,8 +523,6 @@ static void test_normalise(void)
 {
 	char cwd[PATH_MAX], want[PATH_MAX + 64], out[PATH_MAX];
 	char gone[4300], link[4300];
-	int here = open(".", O_RDONLY | O_DIRECTORY);
-	CHECK(here >= 0);
 
 	/* Trailing slashes and "/." go, in any mix and number. */
 	check_normalise("/srv/music", "/srv/music");
@@ -536,8 +547,7 @@ static void test_normalise(void)
 	check_normalise("/does/not/exist/", "/does/not/exist");
 
 	/* Relative paths start at the working directory. */
-	CHECK(chdir(tmp) == 0);
-	CHECK(getcwd(cwd, sizeof(cwd)) != NULL);
+	int here = enter_tmp(cwd, sizeof(cwd));
 	snprintf(want, sizeof(want), "%s/lib", cwd);
 	check_normalise("lib", want);
 	check_normalise("lib/", want);
@@ -583,8 +593,7 @@ static void test_normalise(void)
 	CHECK_INT(source_dir_normalise("lib", out, sizeof(out)), ==, -ENOENT);
 	CHECK_STR(out, "");
 	check_normalise("/srv/music/", "/srv/music");
-	CHECK(fchdir(here) == 0);
-	close(here);
+	leave_tmp(here);
 
 	/* Under a root: the root itself and what is below it, by whole
 	 * components. */
