@@ -226,39 +226,12 @@ static json_t *track_json(const struct catalog_track *t,
 	return o;
 }
 
-/* Like source_dir's: absolute, no trailing slash, no trailing "/.". */
-static int normalise_root(const char *root, char *out, size_t size)
-{
-	char cwd[PATH_MAX];
-	int n;
-	if (root[0] == '/') {
-		n = snprintf(out, size, "%s", root);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "",
-			     root);
-	}
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	while (n > 0 && out[n - 1] == '/')
-		out[--n] = '\0';
-	while (n >= 2 && strcmp(out + n - 2, "/.") == 0) {
-		n -= 2;
-		out[n] = '\0';
-	}
-	return 0;
-}
-
 static bool under_roots(const char *path, char roots[][PATH_MAX],
 			size_t n_roots)
 {
-	for (size_t i = 0; i < n_roots; i++) {
-		size_t len = strlen(roots[i]);
-		if (strncmp(path, roots[i], len) == 0 &&
-		    (path[len] == '\0' || path[len] == '/'))
+	for (size_t i = 0; i < n_roots; i++)
+		if (source_dir_path_under(path, roots[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -280,7 +253,8 @@ static int write_json(struct catalog *cat, const struct config *cfg,
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->n_library_paths; i++) {
-		rc = normalise_root(cfg->library_paths[i], roots[i], PATH_MAX);
+		rc = source_dir_normalise(cfg->library_paths[i], roots[i],
+					  PATH_MAX);
 		if (rc < 0)
 			goto out;
 	}

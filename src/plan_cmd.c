@@ -24,7 +24,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <unistd.h>
 
 #define PLAN_KICKS_BASE 20000
 #define PLAN_KICKS_PER_TRACK 50
@@ -50,40 +49,14 @@ struct roots {
 	size_t n;
 };
 
-/* Like source_dir's: absolute, no trailing slash, no trailing "/.", so
- * that it prefixes the paths the scan recorded. */
-static int normalise_root(const char *root, char *out, size_t size)
-{
-	char cwd[PATH_MAX];
-	int n;
-	if (root[0] == '/') {
-		n = snprintf(out, size, "%s", root);
-	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
-		n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "",
-			     root);
-	}
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
-	while (n > 0 && out[n - 1] == '/')
-		out[--n] = '\0';
-	while (n >= 2 && strcmp(out + n - 2, "/.") == 0) {
-		n -= 2;
-		out[n] = '\0';
-	}
-	return 0;
-}
-
+/* The setlist filter: tracks under the library paths, which the catalog
+ * may hold others besides. */
 static bool under_roots(void *ctx, const struct catalog_track *t)
 {
 	const struct roots *r = ctx;
-	for (size_t i = 0; i < r->n; i++) {
-		size_t len = strlen(r->path[i]);
-		if (strncmp(t->path, r->path[i], len) == 0 &&
-		    (t->path[len] == '\0' || t->path[len] == '/'))
+	for (size_t i = 0; i < r->n; i++)
+		if (source_dir_path_under(t->path, r->path[i]))
 			return true;
-	}
 	return false;
 }
 
@@ -280,8 +253,8 @@ int plan_cmd_run(const struct config *cfg, bool json, bool have_seed,
 		goto out;
 	}
 	for (size_t i = 0; i < cfg->n_library_paths; i++) {
-		rc = normalise_root(cfg->library_paths[i], roots.path[i],
-				    PATH_MAX);
+		rc = source_dir_normalise(cfg->library_paths[i],
+					  roots.path[i], PATH_MAX);
 		if (rc < 0) {
 			log_error("plan: library path %s: %s",
 				  cfg->library_paths[i], strerror(-rc));

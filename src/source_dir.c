@@ -544,29 +544,46 @@ static void source_dir_walk_dir(struct source_dir_walk *w, int fd, int depth)
 	free(names);
 }
 
-/* Makes ROOT absolute, without a trailing slash ("/" becomes ""). */
-static int source_dir_normalise(const char *root, char *out, size_t size)
+int source_dir_normalise(const char *root, char *out, size_t size)
 {
 	char cwd[PATH_MAX];
-	int n;
+	int n, rc = 0;
+	if (size > 0)
+		out[0] = '\0';
 	if (root[0] == '/') {
 		n = snprintf(out, size, "%s", root);
 	} else {
-		if (!getcwd(cwd, sizeof(cwd)))
-			return -errno;
+		if (!getcwd(cwd, sizeof(cwd))) {
+			rc = -errno;
+			goto out;
+		}
 		n = snprintf(out, size, "%s/%s", strcmp(cwd, "/") ? cwd : "",
 			     root);
 	}
-	if (n < 0 || (size_t)n >= size)
-		return -ENAMETOOLONG;
+	if (n < 0 || (size_t)n >= size) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
 	while (n > 0 && out[n - 1] == '/')
 		out[--n] = '\0';
-	/* "./music" and "music/." name the same directory as "music". */
+	/* "music/." names the same directory as "music". */
 	while (n >= 2 && strcmp(out + n - 2, "/.") == 0) {
 		n -= 2;
 		out[n] = '\0';
+		while (n > 0 && out[n - 1] == '/')
+			out[--n] = '\0';
 	}
-	return 0;
+out:
+	if (rc < 0 && size > 0)
+		out[0] = '\0';
+	return rc;
+}
+
+bool source_dir_path_under(const char *path, const char *root)
+{
+	size_t len = strlen(root);
+	return strncmp(path, root, len) == 0 &&
+	       (path[len] == '\0' || path[len] == '/');
 }
 
 static void source_dir_root(struct source_dir_walk *w, const char *root)

@@ -14,6 +14,18 @@
 #   listen MOUNT SECONDS AUDIO META          a player with Icy-MetaData: 1
 #   fail MESSAGE                             prints logs, exits 1
 # Everything lives in $WORK, removed on success and kept on failure.
+#
+# The other tests that run foreverfm as a user would (tests/test_*.sh) use
+# work_setup instead of it_setup, and icecast_start when they need a server:
+#   need_tools TOOL...       skips (77) unless every TOOL is on PATH
+#   work_setup NAME          $WORK with an EXIT trap (work_cleanup) that
+#                            kills a station left running
+#   icecast_start            a real icecast2 in $WORK/icecast; returns the
+#                            harness's status (77 skip, 99) when it fails
+#   fixture_library DIR      the four tone tracks of make-fixtures.sh in DIR
+#   station_start CONFIG [ARG...]  (ARGs go to `foreverfm run`)
+#   wait_log PATTERN [COUNT] polls $WORK/station.log, fails after 30 s or
+#                            when the station died
 
 set -u
 
@@ -34,13 +46,25 @@ it_setup() {
 	ICECAST_DIR="$WORK/icecast"
 	mkdir -p "$ICECAST_DIR"
 	trap it_cleanup EXIT
-	# libshout 2.4.6 leaks its handle in shout_free() after a close (see
-	# src/output.c); keep LeakSanitizer builds about our own leaks.
+	lsan_setup
+	icecast_start || fail "icecast did not start"
+}
+
+# lsan_setup: libshout 2.4.6 leaks its handle in shout_free() after a close
+# (see src/output.c); keep LeakSanitizer builds about our own leaks.
+lsan_setup() {
 	printf 'leak:libshout.so\n' > "$WORK/lsan.supp"
 	LSAN_OPTIONS="suppressions=$WORK/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 	export LSAN_OPTIONS
-	ICECAST_PORT=$(sh "$HARNESS" start "$ICECAST_DIR") ||
-		fail "icecast did not start"
+}
+
+# icecast_start: icecast2 in $ICECAST_DIR (default $WORK/icecast) on a free
+# port; sets ICECAST_PORT, ICECAST_PASSWORD and BASE_URL. Returns the
+# harness's status when it could not start one (77: no icecast2).
+icecast_start() {
+	ICECAST_DIR=${ICECAST_DIR:-$WORK/icecast}
+	mkdir -p "$ICECAST_DIR"
+	ICECAST_PORT=$(sh "$HARNESS" start "$ICECAST_DIR") || return
 	ICECAST_PASSWORD=$(sh "$HARNESS" password "$ICECAST_DIR")
 	BASE_URL="http://127.0.0.1:$ICECAST_PORT"
 }
@@ -49,12 +73,67 @@ it_cleanup() {
 	status=$?
 	station_stop >/dev/null 2>&1
 	sh "$HARNESS" stop "$ICECAST_DIR" >/dev/null 2>&1
-	if [ "$status" -eq 0 ]; then
+	work_finish "$status"
+}
+
+# work_finish STATUS: removes $WORK when STATUS is 0, else keeps it and
+# says where; exits STATUS.
+work_finish() {
+	if [ "$1" -eq 0 ]; then
 		rm -rf "$WORK"
 	else
 		echo "work directory kept: $WORK"
 	fi
-	exit "$status"
+	exit "$1"
+}
+
+# work_setup NAME: $WORK (foreverfm-NAME-XXXXXX, open to the icecast2 user)
+# without starting anything; work_cleanup runs at exit.
+work_setup() {
+	WORK=$(mktemp -d "${TMPDIR:-/tmp}/foreverfm-$1-XXXXXX") || exit 99
+	chmod 755 "$WORK"
+	STATION_PID=""
+	ICECAST_DIR=""
+	trap work_cleanup EXIT
+	lsan_setup
+}
+
+# work_cleanup: a station still running is killed, not asked to stop: a
+# test that passed has stopped its own, and after a failure it may be the
+# station that hangs. Then Icecast stops (if icecast_start ran); $WORK is
+# removed on success (read-only directories a test made included) and kept
+# on failure.
+work_cleanup() {
+	status=$?
+	if [ -n "$STATION_PID" ]; then
+		kill -9 "$STATION_PID" 2>/dev/null
+		wait "$STATION_PID" 2>/dev/null
+	fi
+	[ -n "$ICECAST_DIR" ] && sh "$HARNESS" stop "$ICECAST_DIR" >/dev/null 2>&1
+	[ "$status" -eq 0 ] && chmod -R u+rwx "$WORK" 2>/dev/null
+	work_finish "$status"
+}
+
+# need_tools TOOL...: skips the test (exit 77) when a TOOL is missing.
+need_tools() {
+	for tool in "$@"; do
+		command -v "$tool" >/dev/null 2>&1 || {
+			echo "SKIP: $tool not found" >&2
+			exit 77
+		}
+	done
+}
+
+# fixture_library DIR: the tone tracks of tests/make-fixtures.sh (MP3, Ogg,
+# FLAC, WAV; tags and lengths documented there) copied into DIR. FIXTURES
+# names the whole generated set.
+fixture_library() {
+	FIXTURES="$top_builddir/tests/fixtures"
+	sh "$top_srcdir/tests/make-fixtures.sh" "$FIXTURES" || exit 99
+	mkdir -p "$1" || exit 99
+	for f in tone-440.mp3 tone-660.ogg tone-550.flac tone-330.wav; do
+		cp "$FIXTURES/$f" "$1/" || exit 99
+	done
 }
 
 fail() {
@@ -116,9 +195,26 @@ $extra
 CFG
 }
 
+# station_start CONFIG [ARG...]: ARGs (-v) go to `foreverfm run`.
 station_start() {
-	"$FOREVERFM" run -c "$1" >>"$WORK/station.log" 2>&1 &
+	"$FOREVERFM" run -c "$@" >>"$WORK/station.log" 2>&1 &
 	STATION_PID=$!
+}
+
+# wait_log PATTERN [COUNT]: until PATTERN (grep's basic regular expression)
+# is in $WORK/station.log COUNT times (default 1). Fails when the station
+# died first, or after 30 s.
+wait_log() {
+	n=0
+	while :; do
+		c=$(grep -c -- "$1" "$WORK/station.log" 2>/dev/null)
+		[ "${c:-0}" -ge "${2:-1}" ] && return 0
+		kill -0 "$STATION_PID" 2>/dev/null ||
+			fail "the station died before '$1' was in its log"
+		n=$((n + 1))
+		[ "$n" -le 300 ] || fail "no '$1' in the station log in 30 s"
+		sleep 0.1
+	done
 }
 
 station_stop() {

@@ -11,42 +11,27 @@
 set -u
 
 : "${top_srcdir:?}" "${top_builddir:?}"
-ffm="$top_builddir/foreverfm"
-[ -x "$ffm" ] || { echo "no $ffm" >&2; exit 99; }
-for tool in sox soxi ffprobe ffmpeg ogginfo; do
-	command -v "$tool" >/dev/null 2>&1 || {
-		echo "SKIP: $tool not found" >&2
-		exit 77
-	}
-done
+. "$top_srcdir/tests/lib.sh"
+[ -x "$FOREVERFM" ] || { echo "no $FOREVERFM" >&2; exit 99; }
+need_tools sox soxi ffprobe ffmpeg ogginfo
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/foreverfm-cli-XXXXXX") || exit 99
-station_pid=
-cleanup() {
-	[ -n "$station_pid" ] && kill -9 "$station_pid" 2>/dev/null
-	chmod -R u+w "$tmp" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-# libshout 2.4.6 leaks its handle in shout_free() after a close (see
-# src/output.c); keep LeakSanitizer builds about our own leaks.
-printf 'leak:libshout.so\n' >"$tmp/lsan.supp"
-LSAN_OPTIONS="suppressions=$tmp/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
-export LSAN_OPTIONS
+work_setup cli
 
+# lib.sh's fail, with the output of the command at hand instead of
+# Icecast's logs (there is no Icecast here).
 fail() {
 	echo "FAIL: $*" >&2
-	for f in "$tmp/out" "$tmp/err"; do
-		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }
+	for f in "$WORK/out" "$WORK/err" "$WORK/station.log"; do
+		[ -s "$f" ] && { echo "--- $f" >&2; tail -n 80 "$f" >&2; }
 	done
 	exit 1
 }
 
-# expect STATUS CMD... — runs CMD with stdout/stderr in $tmp/out, $tmp/err.
+# expect STATUS CMD... — runs CMD with stdout/stderr in $WORK/out, $WORK/err.
 expect() {
 	want=$1
 	shift
-	"$@" >"$tmp/out" 2>"$tmp/err"
+	"$@" >"$WORK/out" 2>"$WORK/err"
 	got=$?
 	[ "$got" -eq "$want" ] || fail "exit $got, not $want: $*"
 }
@@ -60,39 +45,39 @@ near() {
 }
 
 # --- help, version, usage errors -------------------------------------------
-expect 0 "$ffm" --help
-grep -q '^Usage: foreverfm' "$tmp/out" || fail "--help prints no usage"
-[ -s "$tmp/err" ] && fail "--help wrote to stderr"
-expect 0 "$ffm" render --help
-grep -q 'render -o OUT' "$tmp/out" || fail "render --help"
-expect 0 "$ffm" --version
-grep -qx 'foreverfm [0-9][0-9.]*' "$tmp/out" || fail "--version: $(cat "$tmp/out")"
+expect 0 "$FOREVERFM" --help
+grep -q '^Usage: foreverfm' "$WORK/out" || fail "--help prints no usage"
+[ -s "$WORK/err" ] && fail "--help wrote to stderr"
+expect 0 "$FOREVERFM" render --help
+grep -q 'render -o OUT' "$WORK/out" || fail "render --help"
+expect 0 "$FOREVERFM" --version
+grep -qx 'foreverfm [0-9][0-9.]*' "$WORK/out" || fail "--version: $(cat "$WORK/out")"
 
-expect 2 "$ffm" --bogus
-grep -q '^Usage: foreverfm' "$tmp/err" || fail "no usage on stderr for --bogus"
-[ -s "$tmp/out" ] && fail "usage error wrote to stdout"
-expect 2 "$ffm" frobnicate
-grep -q "unknown command 'frobnicate'" "$tmp/err" || fail "unknown command"
-expect 2 "$ffm" render -d 10 "$tmp"
-grep -q 'render needs -o' "$tmp/err" || fail "render without -o"
-expect 2 "$ffm" render -o "$tmp/x.wav" "$tmp"
-expect 2 "$ffm" render -o "$tmp/x.wav" -d abc "$tmp"
-grep -q "duration: must be a number" "$tmp/err" || fail "-d abc"
-expect 2 "$ffm" render -o "$tmp/x.wav" -d 0 "$tmp"
-expect 2 "$ffm" render -o "$tmp/x.wav" -d 10 --seed -1 "$tmp"
-expect 2 "$ffm" render -o "$tmp/x.wav" -d 10
-grep -q 'render needs PATH' "$tmp/err" || fail "render without music"
-expect 2 "$ffm" render -o "$tmp/x.flac" -d 10 "$tmp"
-grep -q 'unknown format' "$tmp/err" || fail "render .flac"
-[ -e "$tmp/x.flac" ] || [ -e "$tmp/x.flac.tmp" ] && fail "file left by .flac"
-expect 2 "$ffm" check -c /dev/null "$tmp"
-expect 2 "$ffm" run -o "$tmp/x.wav"
-grep -q 'only for the render command' "$tmp/err" || fail "run -o"
+expect 2 "$FOREVERFM" --bogus
+grep -q '^Usage: foreverfm' "$WORK/err" || fail "no usage on stderr for --bogus"
+[ -s "$WORK/out" ] && fail "usage error wrote to stdout"
+expect 2 "$FOREVERFM" frobnicate
+grep -q "unknown command 'frobnicate'" "$WORK/err" || fail "unknown command"
+expect 2 "$FOREVERFM" render -d 10 "$WORK"
+grep -q 'render needs -o' "$WORK/err" || fail "render without -o"
+expect 2 "$FOREVERFM" render -o "$WORK/x.wav" "$WORK"
+expect 2 "$FOREVERFM" render -o "$WORK/x.wav" -d abc "$WORK"
+grep -q "duration: must be a number" "$WORK/err" || fail "-d abc"
+expect 2 "$FOREVERFM" render -o "$WORK/x.wav" -d 0 "$WORK"
+expect 2 "$FOREVERFM" render -o "$WORK/x.wav" -d 10 --seed -1 "$WORK"
+expect 2 "$FOREVERFM" render -o "$WORK/x.wav" -d 10
+grep -q 'render needs PATH' "$WORK/err" || fail "render without music"
+expect 2 "$FOREVERFM" render -o "$WORK/x.flac" -d 10 "$WORK"
+grep -q 'unknown format' "$WORK/err" || fail "render .flac"
+[ -e "$WORK/x.flac" ] || [ -e "$WORK/x.flac.tmp" ] && fail "file left by .flac"
+expect 2 "$FOREVERFM" check -c /dev/null "$WORK"
+expect 2 "$FOREVERFM" run -o "$WORK/x.wav"
+grep -q 'only for the render command' "$WORK/err" || fail "run -o"
 
 # --- check --------------------------------------------------------------------
-mkdir "$tmp/music" "$tmp/empty" || exit 99
-printf 'secret-pw-1\n' >"$tmp/pw"
-cat >"$tmp/good.ini" <<EOF
+mkdir "$WORK/music" "$WORK/empty" || exit 99
+printf 'secret-pw-1\n' >"$WORK/pw"
+cat >"$WORK/good.ini" <<EOF
 [library]
 path = music
 database = catalog.db
@@ -107,41 +92,37 @@ mount = /forever.ogg
 format = ogg
 quality = 0.3
 EOF
-expect 0 "$ffm" check -c "$tmp/good.ini"
-[ "$(head -n 1 "$tmp/out")" = "$tmp/good.ini: ok" ] || fail "check: first line"
-grep -qx "output mp3: /forever.mp3, mp3 128 kbps CBR" "$tmp/out" ||
+expect 0 "$FOREVERFM" check -c "$WORK/good.ini"
+[ "$(head -n 1 "$WORK/out")" = "$WORK/good.ini: ok" ] || fail "check: first line"
+grep -qx "output mp3: /forever.mp3, mp3 128 kbps CBR" "$WORK/out" ||
 	fail "check: mp3 summary"
-grep -qx "output ogg: /forever.ogg, ogg quality 0.3, chained" "$tmp/out" ||
+grep -qx "output ogg: /forever.ogg, ogg quality 0.3, chained" "$WORK/out" ||
 	fail "check: ogg summary"
-grep -qx "  path $tmp/music" "$tmp/out" || fail "check: relative path"
-grep -q "secret-pw-1" "$tmp/out" "$tmp/err" && fail "check shows the password"
+grep -qx "  path $WORK/music" "$WORK/out" || fail "check: relative path"
+grep -q "secret-pw-1" "$WORK/out" "$WORK/err" && fail "check shows the password"
 
-printf '[icecast]\npassword = secret-pw-2\nport = abc\n' >"$tmp/bad.ini"
-expect 2 "$ffm" check -c "$tmp/bad.ini"
-[ "$(lines "$tmp/err")" -eq 1 ] || fail "check: not one error line"
-[ "$(cat "$tmp/err")" = \
-  "$tmp/bad.ini:3: [icecast] port: must be 1..65535, got 'abc'" ] ||
+printf '[icecast]\npassword = secret-pw-2\nport = abc\n' >"$WORK/bad.ini"
+expect 2 "$FOREVERFM" check -c "$WORK/bad.ini"
+[ "$(lines "$WORK/err")" -eq 1 ] || fail "check: not one error line"
+[ "$(cat "$WORK/err")" = \
+  "$WORK/bad.ini:3: [icecast] port: must be 1..65535, got 'abc'" ] ||
 	fail "check: error line"
-[ -s "$tmp/out" ] && fail "check: bad file printed a summary"
+[ -s "$WORK/out" ] && fail "check: bad file printed a summary"
 
-printf '[icecast]\npassword = secret-pw-3\npassword = x\n' >"$tmp/bad.ini"
-expect 2 "$ffm" check -c "$tmp/bad.ini"
-grep -q "secret-pw-3" "$tmp/err" && fail "check echoed the password"
-expect 2 "$ffm" check -c "$tmp/nonexistent.ini"
-grep -q "No such file" "$tmp/err" || fail "check: missing file"
-printf '[library]\npath = /x\n' >"$tmp/nooutput.ini"
-expect 2 "$ffm" check -c "$tmp/nooutput.ini"
-grep -q "output.NAME.: missing" "$tmp/err" || fail "check: no output"
+printf '[icecast]\npassword = secret-pw-3\npassword = x\n' >"$WORK/bad.ini"
+expect 2 "$FOREVERFM" check -c "$WORK/bad.ini"
+grep -q "secret-pw-3" "$WORK/err" && fail "check echoed the password"
+expect 2 "$FOREVERFM" check -c "$WORK/nonexistent.ini"
+grep -q "No such file" "$WORK/err" || fail "check: missing file"
+printf '[library]\npath = /x\n' >"$WORK/nooutput.ini"
+expect 2 "$FOREVERFM" check -c "$WORK/nooutput.ini"
+grep -q "output.NAME.: missing" "$WORK/err" || fail "check: no output"
 
 # The shipped example is valid.
-expect 0 "$ffm" check -c "$top_srcdir/contrib/foreverfm.ini"
+expect 0 "$FOREVERFM" check -c "$top_srcdir/contrib/foreverfm.ini"
 
 # --- render -------------------------------------------------------------------
-fixtures="$top_builddir/tests/fixtures"
-sh "$top_srcdir/tests/make-fixtures.sh" "$fixtures" || exit 99
-for f in tone-440.mp3 tone-660.ogg tone-550.flac tone-330.wav; do
-	cp "$fixtures/$f" "$tmp/music/" || exit 99
-done
+fixture_library "$WORK/music"
 
 # measure FILE — prints "SECONDS RATE CHANNELS" of the decoded audio.
 measure() {
@@ -161,66 +142,66 @@ measure() {
 }
 
 for ext in wav mp3 ogg; do
-	out="$tmp/mix.$ext"
-	expect 0 "$ffm" render -o "$out" -d 30 --seed 7 "$tmp/music"
+	out="$WORK/mix.$ext"
+	expect 0 "$FOREVERFM" render -o "$out" -d 30 --seed 7 "$WORK/music"
 	[ -s "$out" ] || fail "render $ext: no file"
 	[ -e "$out.tmp" ] && fail "render $ext: left $out.tmp"
 	set -- $(measure "$out")
 	near "$1" 30 0.2 || fail "render $ext: $1 s, not 30 s"
 	[ "$2" = 44100 ] || fail "render $ext: rate $2"
 	[ "$3" = 2 ] || fail "render $ext: $3 channels"
-	grep -q 'render: 00:00:00 ' "$tmp/err" || fail "render $ext: no first track line"
-	[ "$(grep -c 'render: [0-9][0-9]:[0-9][0-9]:[0-9][0-9] ' "$tmp/err")" -ge 2 ] ||
+	grep -q 'render: 00:00:00 ' "$WORK/err" || fail "render $ext: no first track line"
+	[ "$(grep -c 'render: [0-9][0-9]:[0-9][0-9]:[0-9][0-9] ' "$WORK/err")" -ge 2 ] ||
 		fail "render $ext: fewer than 2 tracks in 30 s"
-	grep -q 'Tone Artist' "$tmp/err" || fail "render $ext: no titles logged"
+	grep -q 'Tone Artist' "$WORK/err" || fail "render $ext: no titles logged"
 done
 # Music, not silence.
-sox "$tmp/mix.wav" -n stat 2>&1 | awk '/^RMS +amplitude/ { exit !($3 > 0.05) }' ||
+sox "$WORK/mix.wav" -n stat 2>&1 | awk '/^RMS +amplitude/ { exit !($3 > 0.05) }' ||
 	fail "render wav: too quiet"
 # Chained Ogg: one logical stream per track, each with its title.
-ogginfo "$tmp/mix.ogg" >"$tmp/ogginfo" 2>&1
-[ "$(grep -c 'New logical stream' "$tmp/ogginfo")" -ge 2 ] ||
+ogginfo "$WORK/mix.ogg" >"$WORK/ogginfo" 2>&1
+[ "$(grep -c 'New logical stream' "$WORK/ogginfo")" -ge 2 ] ||
 	fail "render ogg: not chained"
-grep -q 'TITLE=' "$tmp/ogginfo" || fail "render ogg: no TITLE comment"
+grep -q 'TITLE=' "$WORK/ogginfo" || fail "render ogg: no TITLE comment"
 
 # The whole fixture set, bad files included: still 30 s, bad ones logged.
-expect 0 "$ffm" render -o "$tmp/all.wav" -d 30 --seed 3 "$fixtures"
-set -- $(measure "$tmp/all.wav")
+expect 0 "$FOREVERFM" render -o "$WORK/all.wav" -d 30 --seed 3 "$FIXTURES"
+set -- $(measure "$WORK/all.wav")
 near "$1" 30 0.001 || fail "render of all fixtures: $1 s"
 
 # An empty library: 30 s of silence, and a warning saying why.
-expect 0 "$ffm" render -o "$tmp/silence.wav" -d 30 "$tmp/empty"
-set -- $(measure "$tmp/silence.wav")
+expect 0 "$FOREVERFM" render -o "$WORK/silence.wav" -d 30 "$WORK/empty"
+set -- $(measure "$WORK/silence.wav")
 near "$1" 30 0.001 || fail "empty library: $1 s"
-grep -q 'library is empty' "$tmp/err" || fail "empty library: not logged"
-sox "$tmp/silence.wav" -n stat 2>&1 |
+grep -q 'library is empty' "$WORK/err" || fail "empty library: not logged"
+sox "$WORK/silence.wav" -n stat 2>&1 |
 	awk '/^Maximum amplitude/ { exit !($3 == 0) }' ||
 	fail "empty library: not silent"
 
 # Unwritable places: exit 1, nothing left under either name.
-expect 1 "$ffm" render -o "$tmp/nodir/out.wav" -d 5 "$tmp/music"
-[ -e "$tmp/nodir" ] && fail "render created a directory"
+expect 1 "$FOREVERFM" render -o "$WORK/nodir/out.wav" -d 5 "$WORK/music"
+[ -e "$WORK/nodir" ] && fail "render created a directory"
 if [ "$(id -u)" -ne 0 ]; then
-	mkdir "$tmp/ro" && chmod 555 "$tmp/ro"
-	expect 1 "$ffm" render -o "$tmp/ro/out.wav" -d 5 "$tmp/music"
-	[ -z "$(ls -A "$tmp/ro")" ] || fail "render left files in a read-only dir"
+	mkdir "$WORK/ro" && chmod 555 "$WORK/ro"
+	expect 1 "$FOREVERFM" render -o "$WORK/ro/out.wav" -d 5 "$WORK/music"
+	[ -z "$(ls -A "$WORK/ro")" ] || fail "render left files in a read-only dir"
 fi
 # A write that fails half-way (file size limit): the partial file goes.
 (
 	trap '' XFSZ
 	ulimit -f 200 # 512-byte blocks: 100 KiB, well under 30 s of WAV
-	exec "$ffm" render -o "$tmp/big.wav" -d 30 "$tmp/music"
-) >"$tmp/out" 2>"$tmp/err"
+	exec "$FOREVERFM" render -o "$WORK/big.wav" -d 30 "$WORK/music"
+) >"$WORK/out" 2>"$WORK/err"
 [ $? -eq 1 ] || fail "render over the file size limit: exit $?"
-[ -e "$tmp/big.wav" ] || [ -e "$tmp/big.wav.tmp" ] &&
+[ -e "$WORK/big.wav" ] || [ -e "$WORK/big.wav.tmp" ] &&
 	fail "render left a partial file"
-grep -q 'writing .*big.wav.tmp' "$tmp/err" || fail "render: write error not logged"
+grep -q 'writing .*big.wav.tmp' "$WORK/err" || fail "render: write error not logged"
 
 # Interrupted: exit 1, the partial file removed.
-"$ffm" render -o "$tmp/long.mp3" -d 3600 "$tmp/music" >"$tmp/out" 2>"$tmp/err" &
+"$FOREVERFM" render -o "$WORK/long.mp3" -d 3600 "$WORK/music" >"$WORK/out" 2>"$WORK/err" &
 pid=$!
 n=0
-until grep -q 'render: 00:00:00' "$tmp/err" 2>/dev/null; do
+until grep -q 'render: 00:00:00' "$WORK/err" 2>/dev/null; do
 	n=$((n + 1))
 	[ $n -gt 300 ] && fail "long render did not start"
 	sleep 0.1
@@ -229,15 +210,15 @@ kill -TERM $pid
 wait $pid
 st=$?
 [ $st -eq 1 ] || fail "interrupted render: exit $st"
-[ -e "$tmp/long.mp3" ] || [ -e "$tmp/long.mp3.tmp" ] &&
+[ -e "$WORK/long.mp3" ] || [ -e "$WORK/long.mp3.tmp" ] &&
 	fail "interrupted render left a file"
-grep -q 'render: interrupted' "$tmp/err" || fail "interrupt not logged"
+grep -q 'render: interrupted' "$WORK/err" || fail "interrupt not logged"
 
 # --- run, without an Icecast ---------------------------------------------------
 # A port nobody listens on: outputs retry in the background, the station
 # itself runs, reloads and stops.
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-cat >"$tmp/run.ini" <<EOF
+cat >"$WORK/run.ini" <<EOF
 [library]
 path = music
 database = run.db
@@ -248,39 +229,24 @@ password = secret-pw-4
 mount = /forever.mp3
 format = mp3
 EOF
-log="$tmp/run.log"
-"$ffm" run -v -c "$tmp/run.ini" >"$tmp/run.out" 2>"$log" &
-station_pid=$!
-
-# wait_log PATTERN [COUNT] — until PATTERN appears COUNT times (default 1).
-wait_log() {
-	n=0
-	until [ "$(grep -c -- "$1" "$log")" -ge "${2:-1}" ]; do
-		kill -0 "$station_pid" 2>/dev/null || {
-			cat "$log" >&2
-			fail "station died waiting for: $1"
-		}
-		n=$((n + 1))
-		[ $n -gt 300 ] && { cat "$log" >&2; fail "no '$1' in 30 s"; }
-		sleep 0.1
-	done
-}
+log="$WORK/station.log"
+station_start "$WORK/run.ini" -v
 wait_log 'library: scanned 1 path.*4 playable'
-kill -USR1 "$station_pid"
+kill -USR1 "$STATION_PID"
 wait_log 'status: playing'
 grep 'status: playing' "$log" | grep -q 'mp3 /forever.mp3 disconnected' ||
 	fail "status line: $(grep 'status:' "$log")"
 
 # A bad file: logged, the station goes on.
-printf '[mix]\ncrossfade_seconds = 99\n' >>"$tmp/run.ini"
-kill -HUP "$station_pid"
+printf '[mix]\ncrossfade_seconds = 99\n' >>"$WORK/run.ini"
+kill -HUP "$STATION_PID"
 wait_log 'keeping the running configuration'
 grep -q "run.ini:11: \[mix\] crossfade_seconds: must be a number 0..30, got '99'" \
 	"$log" || fail "reload error line"
-kill -0 "$station_pid" || fail "station died on a bad reload"
+kill -0 "$STATION_PID" || fail "station died on a bad reload"
 
 # A good file: rescan of the new paths, crossfade, restart notices.
-cat >"$tmp/run.ini" <<EOF
+cat >"$WORK/run.ini" <<EOF
 [library]
 path = music
 path = empty
@@ -294,7 +260,7 @@ format = mp3
 [mix]
 crossfade_seconds = 3
 EOF
-kill -HUP "$station_pid"
+kill -HUP "$STATION_PID"
 wait_log 'library: scanned 2 paths'
 grep -q 'reload: crossfade 3 s' "$log" || fail "reload: crossfade not applied"
 grep -q '\[icecast\] changes need a restart' "$log" ||
@@ -302,22 +268,22 @@ grep -q '\[icecast\] changes need a restart' "$log" ||
 grep -q "secret-pw-4" "$log" && fail "the password appeared in the log"
 
 # Stop: nothing is connected, so it stops at once, exit 0.
-kill -TERM "$station_pid"
+kill -TERM "$STATION_PID"
 n=0
-while kill -0 "$station_pid" 2>/dev/null; do
+while kill -0 "$STATION_PID" 2>/dev/null; do
 	n=$((n + 1))
-	[ $n -gt 150 ] && { cat "$log" >&2; fail "station did not stop in 15 s"; }
+	[ $n -gt 150 ] && fail "station did not stop in 15 s"
 	sleep 0.1
 done
-wait "$station_pid"
+wait "$STATION_PID"
 st=$?
-station_pid=
-[ $st -eq 0 ] || { cat "$log" >&2; fail "station exit $st after SIGTERM"; }
+STATION_PID=
+[ $st -eq 0 ] || fail "station exit $st after SIGTERM"
 grep -q 'stopped' "$log" || fail "no 'stopped' in the log"
 
 # run refuses what check refuses, with exit 2.
-expect 2 "$ffm" run -c "$tmp/bad.ini"
-expect 2 "$ffm" run -c "$tmp/nooutput.ini"
+expect 2 "$FOREVERFM" run -c "$WORK/bad.ini"
+expect 2 "$FOREVERFM" run -c "$WORK/nooutput.ini"
 
 echo "PASS: test_cli"
 exit 0

@@ -11,8 +11,16 @@
  * Asserts that the scan ends (alarm as a hang guard), that exactly the good
  * files are playable with their tags, that each bad file is recorded bad with
  * a reason, that nothing else enters the catalog, that a rescan reads nothing,
- * that a deleted file is marked missing and comes back, and that a bad file
- * is read again once it changes.
+ * that a deleted file is marked missing and comes back, that a bad file
+ * is read again once it changes, and that the root given with a trailing
+ * slash or relative to the working directory is the same root.
+ *
+ * Also the contract of source_dir_normalise() and source_dir_path_under(),
+ * which analyze and plan use to filter the catalog to the library paths:
+ * trailing slashes and "/." go, nothing else is resolved (not "..", not
+ * symbolic links), relative paths start at the working directory, a path
+ * that does not exist is fine, a working directory that does not exist and
+ * a result too long are errors.
  */
 #include "autoconfig.h"
 
@@ -23,6 +31,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
@@ -287,6 +296,23 @@ static long long db_count(const char *where)
 	return n;
 }
 
+/* Makes the scratch directory the working directory and writes its name
+ * as getcwd() says it to CWD. Returns the old one, for leave_tmp(). */
+static int enter_tmp(char *cwd, size_t size)
+{
+	int here = open(".", O_RDONLY | O_DIRECTORY);
+	CHECK(here >= 0);
+	CHECK(chdir(tmp) == 0);
+	CHECK(getcwd(cwd, size) != NULL);
+	return here;
+}
+
+static void leave_tmp(int here)
+{
+	CHECK(fchdir(here) == 0);
+	close(here);
+}
+
 static void scan(struct catalog *cat, const char *r,
 		 struct source_dir_stats *stats)
 {
@@ -406,6 +432,23 @@ static void test_rescans(struct catalog *cat)
 	CHECK_INT(stats.errors, ==, expected_errors());
 	CHECK_INT(db_count("1"), ==, known);
 
+	/* So is the root relative to the working directory, with "/." at the
+	 * end (when the scratch directory's name has no symbolic link in it,
+	 * which would make the working directory's name differ from it). */
+	char cwd[PATH_MAX];
+	int here = enter_tmp(cwd, sizeof(cwd));
+	if (strcmp(cwd, tmp) == 0) {
+		scan(cat, "lib/.", &stats);
+		CHECK_INT(stats.added, ==, 0);
+		CHECK_INT(stats.missing, ==, 0);
+		CHECK_INT(stats.unchanged, ==, known);
+		CHECK_INT(db_count("1"), ==, known);
+	} else {
+		fprintf(stderr, "%s is %s: relative root not scanned\n", tmp,
+			cwd);
+	}
+	leave_tmp(here);
+
 	/* A deleted file is marked missing, the rest stay. */
 	int64_t wav = find_playable(cat, "wav/tone-330.wav", &t);
 	CHECK(wav > 0);
@@ -464,12 +507,114 @@ static void test_rescans(struct catalog *cat)
 	CHECK_INT(stats.errors, ==, 0);
 }
 
+static void check_normalise(const char *in, const char *want)
+{
+	char out[PATH_MAX];
+	memset(out, 'x', sizeof(out));
+	int rc = source_dir_normalise(in, out, sizeof(out));
+	if (rc != 0 || strcmp(out, want) != 0)
+		fprintf(stderr, "normalise '%s': %d '%s', want '%s'\n", in, rc,
+			out, want);
+	CHECK_INT(rc, ==, 0);
+	CHECK_STR(out, want);
+}
+
+static void test_normalise(void)
+{
+	char cwd[PATH_MAX], want[PATH_MAX + 64], out[PATH_MAX];
+	char gone[4300], link[4300];
+
+	/* Trailing slashes and "/." go, in any mix and number. */
+	check_normalise("/srv/music", "/srv/music");
+	check_normalise("/srv/music/", "/srv/music");
+	check_normalise("/srv/music///", "/srv/music");
+	check_normalise("/srv/music/.", "/srv/music");
+	check_normalise("/srv/music/./", "/srv/music");
+	check_normalise("/srv/music//.", "/srv/music");
+	check_normalise("/srv/music/././/.//", "/srv/music");
+	/* The root directory is "", so that root + "/" + name is a path. */
+	check_normalise("/", "");
+	check_normalise("//", "");
+	check_normalise("/.", "");
+	/* Nothing inside the path is touched: it is not resolved. */
+	check_normalise("/srv/./music", "/srv/./music");
+	check_normalise("/srv/../music", "/srv/../music");
+	check_normalise("/srv//music", "/srv//music");
+	check_normalise("/srv/music/..", "/srv/music/..");
+	check_normalise("/srv/music/.hidden", "/srv/music/.hidden");
+	/* A path that does not exist is no error: a deleted root must keep
+	 * its form so that its tracks can be marked missing. */
+	check_normalise("/does/not/exist/", "/does/not/exist");
+
+	/* Relative paths start at the working directory. */
+	int here = enter_tmp(cwd, sizeof(cwd));
+	snprintf(want, sizeof(want), "%s/lib", cwd);
+	check_normalise("lib", want);
+	check_normalise("lib/", want);
+	check_normalise("lib/.", want);
+	snprintf(want, sizeof(want), "%s/./lib", cwd);
+	check_normalise("./lib", want);
+	check_normalise("", cwd);
+	check_normalise(".", cwd);
+	check_normalise("./", cwd);
+	snprintf(want, sizeof(want), "%s/does-not-exist", cwd);
+	check_normalise("does-not-exist/", want);
+
+	/* A symbolic link keeps its own name: the scan records the files
+	 * under it by that name. */
+	snprintf(link, sizeof(link), "%s/lib-link", tmp);
+	CHECK(symlink(root, link) == 0);
+	snprintf(want, sizeof(want), "%s/lib-link", cwd);
+	check_normalise("lib-link/", want);
+	CHECK(unlink(link) == 0);
+
+	/* Too long for OUT: an error and "", never a cut path. The length
+	 * counts before trimming. */
+	memset(out, 'x', sizeof(out));
+	CHECK_INT(source_dir_normalise("/srv/music", out, 8), ==,
+		  -ENAMETOOLONG);
+	CHECK_STR(out, "");
+	CHECK_INT(source_dir_normalise("/ab/", out, 4), ==, -ENAMETOOLONG);
+	CHECK_STR(out, "");
+	CHECK_INT(source_dir_normalise("/ab", out, 4), ==, 0);
+	CHECK_STR(out, "/ab");
+	CHECK_INT(source_dir_normalise("/ab", out, 0), ==, -ENAMETOOLONG);
+	CHECK_INT(source_dir_normalise("lib", out, strlen(cwd) + 5), ==, 0);
+	CHECK_INT(source_dir_normalise("lib", out, strlen(cwd) + 4), ==,
+		  -ENAMETOOLONG);
+
+	/* A working directory that no longer exists: a relative path has no
+	 * absolute form; an absolute one still has. */
+	snprintf(gone, sizeof(gone), "%s/gone", tmp);
+	CHECK(mkdir(gone, 0755) == 0);
+	CHECK(chdir(gone) == 0);
+	CHECK(rmdir(gone) == 0);
+	memset(out, 'x', sizeof(out));
+	CHECK_INT(source_dir_normalise("lib", out, sizeof(out)), ==, -ENOENT);
+	CHECK_STR(out, "");
+	check_normalise("/srv/music/", "/srv/music");
+	leave_tmp(here);
+
+	/* Under a root: the root itself and what is below it, by whole
+	 * components. */
+	CHECK(source_dir_path_under("/srv/music", "/srv/music"));
+	CHECK(source_dir_path_under("/srv/music/a.mp3", "/srv/music"));
+	CHECK(source_dir_path_under("/srv/music/x/y/a.mp3", "/srv/music"));
+	CHECK(!source_dir_path_under("/srv/musical/a.mp3", "/srv/music"));
+	CHECK(!source_dir_path_under("/srv/mus", "/srv/music"));
+	CHECK(!source_dir_path_under("/srv", "/srv/music"));
+	CHECK(!source_dir_path_under("/other/a.mp3", "/srv/music"));
+	CHECK(source_dir_path_under("/srv/music/a.mp3", ""));
+	CHECK(source_dir_path_under("/a.mp3", ""));
+}
+
 int main(void)
 {
 	snprintf(fix, sizeof(fix), "%s", test_fixtures());
 	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("source_dir"));
 	snprintf(dbfile, sizeof(dbfile), "%s/db/catalog.db", tmp);
 	build_tree();
+	test_normalise();
 	if (!perms_enforced)
 		fprintf(stderr, "running with permission to read mode-000 "
 			"files: unreadable-file checks reversed\n");
