@@ -73,6 +73,10 @@ grep -q 'unknown format' "$WORK/err" || fail "render .flac"
 expect 2 "$FOREVERFM" check -c /dev/null "$WORK"
 expect 2 "$FOREVERFM" run -o "$WORK/x.wav"
 grep -q 'only for the render command' "$WORK/err" || fail "run -o"
+expect 2 "$FOREVERFM" plan --transitions-log "$WORK/t.jsonl" "$WORK"
+grep -q -- '--transitions-log is only for the render command' "$WORK/err" ||
+	fail "plan --transitions-log"
+[ -e "$WORK/t.jsonl" ] && fail "a refused --transitions-log created its file"
 
 # --- check --------------------------------------------------------------------
 mkdir "$WORK/music" "$WORK/empty" || exit 99
@@ -155,6 +159,32 @@ for ext in wav mp3 ogg; do
 		fail "render $ext: fewer than 2 tracks in 30 s"
 	grep -q 'Tone Artist' "$WORK/err" || fail "render $ext: no titles logged"
 done
+# The same seed and library: the same mix, to the sample (the analysis,
+# the tour and the mixer are deterministic), and --transitions-log writes
+# one JSON object per transition the render logged.
+expect 0 "$FOREVERFM" render -o "$WORK/again.wav" -d 30 --seed 7 \
+	--transitions-log "$WORK/transitions.jsonl" "$WORK/music"
+cmp -s "$WORK/mix.wav" "$WORK/again.wav" || fail "render --seed 7 twice differs"
+made=$(grep -c 'mixer: \(crossfade\|beatmatched\) at ' "$WORK/err")
+[ "$made" -ge 1 ] || fail "render: no transition logged"
+python3 - "$WORK/transitions.jsonl" "$made" <<'PY' || fail "transitions log"
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert len(rows) == int(sys.argv[2]), (len(rows), sys.argv[2])
+for r in rows:
+    for k in ("position_s", "marker_s", "a_exit_s", "b_entry_s", "bpm_from",
+              "bpm_to", "bars", "duration_s", "from", "to", "reason"):
+        assert k in r, k
+    # Tones have no beat: crossfades, saying why.
+    assert r["kind"] == "crossfade" and r["reason"], r
+    assert 0 < r["position_s"] < r["marker_s"] < 30, r
+PY
+# An unwritable transitions log fails before any work, leaving nothing.
+expect 1 "$FOREVERFM" render -o "$WORK/tl.wav" -d 5 \
+	--transitions-log "$WORK/nodir/t.jsonl" "$WORK/music"
+grep -q "nodir/t.jsonl" "$WORK/err" || fail "unwritable transitions log: not named"
+[ -e "$WORK/tl.wav" ] || [ -e "$WORK/tl.wav.tmp" ] &&
+	fail "unwritable transitions log: render left a file"
 # Music, not silence.
 sox "$WORK/mix.wav" -n stat 2>&1 | awk '/^RMS +amplitude/ { exit !($3 > 0.05) }' ||
 	fail "render wav: too quiet"
