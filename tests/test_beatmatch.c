@@ -552,14 +552,28 @@ static const struct click_track *track_by_name(const struct click_track *t,
 	return NULL;
 }
 
+/* A scenario's own directory for its tracks, tmp/NAME. */
+static void scenario_dir(const char *name, char *dir, size_t size)
+{
+	snprintf(dir, size, "%s/%s", tmp, name);
+	CHECK(mkdir(dir, 0755) == 0);
+}
+
+/* The same, and a catalog of its own, tmp/NAME.db. */
+static struct catalog *scenario(const char *name, char *dir, size_t size)
+{
+	char path[PATH_MAX + 64];
+	scenario_dir(name, dir, size);
+	snprintf(path, sizeof(path), "%s/%s.db", tmp, name);
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	return cat;
+}
+
 static void test_clicks(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	snprintf(dir, sizeof(dir), "%s/clicks", tmp);
-	CHECK(mkdir(dir, 0755) == 0);
-	snprintf(path, sizeof(path), "%s/cat.db", tmp);
-	struct catalog *cat = catalog_open(path);
-	CHECK(cat);
+	struct catalog *cat = scenario("clicks", dir, sizeof(dir));
 
 	struct click_track tracks[2] = {
 		{ "click-120", 120, 600 }, { "click-126", 126, 2400 },
@@ -756,11 +770,7 @@ static void test_clicks(void)
 static void test_same_tempo(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	snprintf(dir, sizeof(dir), "%s/same", tmp);
-	CHECK(mkdir(dir, 0755) == 0);
-	snprintf(path, sizeof(path), "%s/same.db", tmp);
-	struct catalog *cat = catalog_open(path);
-	CHECK(cat);
+	struct catalog *cat = scenario("same", dir, sizeof(dir));
 	struct click_track tracks[2] = {
 		{ "click-0", 120, 600 }, { "click-1", 120, 2400 },
 	};
@@ -851,8 +861,7 @@ static void test_same_tempo(void)
 static void test_beyond_stretch(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	snprintf(dir, sizeof(dir), "%s/far", tmp);
-	CHECK(mkdir(dir, 0755) == 0);
+	scenario_dir("far", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
 	click_track(path, 120, 600, 70, 95);
 	snprintf(path, sizeof(path), "%s/click-140.wav", dir);
@@ -885,11 +894,7 @@ static void test_beyond_stretch(void)
 static void test_late_analysis(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	snprintf(dir, sizeof(dir), "%s/late", tmp);
-	CHECK(mkdir(dir, 0755) == 0);
-	snprintf(path, sizeof(path), "%s/late.db", tmp);
-	struct catalog *cat = catalog_open(path);
-	CHECK(cat);
+	struct catalog *cat = scenario("late", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
 	click_track(path, 120, 600, 70, 100);
 	put_track(cat, path);
@@ -931,11 +936,7 @@ static void test_late_analysis(void)
 static void test_wrong_analysis(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	snprintf(dir, sizeof(dir), "%s/wrong", tmp);
-	CHECK(mkdir(dir, 0755) == 0);
-	snprintf(path, sizeof(path), "%s/wrong.db", tmp);
-	struct catalog *cat = catalog_open(path);
-	CHECK(cat);
+	struct catalog *cat = scenario("wrong", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
 	click_track(path, 120, 600, 70, 100);
 	int64_t long_id = put_track(cat, path);
