@@ -17,8 +17,8 @@
 #include "analyzer.h"
 #include "catalog.h"
 #include "decode.h"
+#include "json_out.h"
 #include "log.h"
-#include "utf8.h"
 #include "source_dir.h"
 
 #include <errno.h>
@@ -145,21 +145,7 @@ static void progress_event(void *ctx, const struct analyzer_event *ev)
 /* JSON.                                                               */
 
 
-static json_t *jreal(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
 
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char *clean = utf8_clean_dup(s);
-	j = clean ? json_string(clean) : NULL;
-	free(clean);
-	return j ? j : json_null();
-}
 
 /* One track as a JSON object; A NULL when it has no analysis. */
 static json_t *track_json(const struct catalog_track *t,
@@ -168,40 +154,40 @@ static json_t *track_json(const struct catalog_track *t,
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "path", jstr(t->path));
-	json_object_set_new(o, "artist", jstr(t->artist));
-	json_object_set_new(o, "title", jstr(t->title));
-	json_object_set_new(o, "duration", a ? jreal(a->duration_s) :
-			    t->duration_s > 0 ? jreal(t->duration_s) :
+	json_object_set_new(o, "path", json_out_string(t->path));
+	json_object_set_new(o, "artist", json_out_string(t->artist));
+	json_object_set_new(o, "title", json_out_string(t->title));
+	json_object_set_new(o, "duration", a ? json_out_number(a->duration_s) :
+			    t->duration_s > 0 ? json_out_number(t->duration_s) :
 			    json_null());
-	json_object_set_new(o, "bpm", a ? jreal(a->bpm) : json_null());
+	json_object_set_new(o, "bpm", a ? json_out_number(a->bpm) : json_null());
 	json_object_set_new(o, "bpm_confidence",
-			    a ? jreal(a->bpm_confidence) : json_null());
+			    a ? json_out_number(a->bpm_confidence) : json_null());
 	json_object_set_new(o, "first_beat",
-			    a ? jreal(a->first_beat_s) : json_null());
+			    a ? json_out_number(a->first_beat_s) : json_null());
 	json_object_set_new(o, "beats_per_bar",
 			    a ? json_integer(a->beats_per_bar) : json_null());
-	json_object_set_new(o, "downbeat", a ? jreal(a->downbeat_s)
+	json_object_set_new(o, "downbeat", a ? json_out_number(a->downbeat_s)
 					    : json_null());
 	json_object_set_new(o, "key", a && a->key_name[0] ?
-			    jstr(a->key_name) : json_null());
+			    json_out_string(a->key_name) : json_null());
 	json_object_set_new(o, "camelot", a && a->camelot[0] ?
-			    jstr(a->camelot) : json_null());
+			    json_out_string(a->camelot) : json_null());
 	json_object_set_new(o, "key_confidence",
-			    a ? jreal(a->key_confidence) : json_null());
+			    a ? json_out_number(a->key_confidence) : json_null());
 	json_object_set_new(o, "loudness_lufs",
-			    a ? jreal(a->loudness_lufs) : json_null());
+			    a ? json_out_number(a->loudness_lufs) : json_null());
 	json_object_set_new(o, "true_peak_db",
-			    a ? jreal(a->true_peak_db) : json_null());
-	json_object_set_new(o, "energy", a ? jreal(a->energy) : json_null());
-	json_object_set_new(o, "bad", t->bad_reason[0] ? jstr(t->bad_reason)
+			    a ? json_out_number(a->true_peak_db) : json_null());
+	json_object_set_new(o, "energy", a ? json_out_number(a->energy) : json_null());
+	json_object_set_new(o, "bad", t->bad_reason[0] ? json_out_string(t->bad_reason)
 						       : json_null());
 	json_object_set_new(o, "grid_confidence",
-			    a ? jreal(a->grid_confidence) : json_null());
+			    a ? json_out_number(a->grid_confidence) : json_null());
 	json_object_set_new(o, "tempo_drift",
 			    a ? json_boolean(a->tempo_drift) : json_null());
 	json_object_set_new(o, "downbeat_confidence",
-			    a ? jreal(a->downbeat_confidence) : json_null());
+			    a ? json_out_number(a->downbeat_confidence) : json_null());
 	json_object_set_new(o, "phrase_bars",
 			    a ? json_integer(a->phrase_bars) : json_null());
 	json_t *phrases = json_null();
@@ -210,19 +196,19 @@ static json_t *track_json(const struct catalog_track *t,
 		if (n > ANALYSIS_PHRASES_MAX)
 			n = ANALYSIS_PHRASES_MAX;
 		for (int i = 0; i < n; i++)
-			json_array_append_new(phrases, jreal(a->phrases_s[i]));
+			json_array_append_new(phrases, json_out_number(a->phrases_s[i]));
 	}
 	json_object_set_new(o, "phrases", phrases ? phrases : json_null());
 	json_object_set_new(o, "audio_start",
-			    a ? jreal(a->audio_start_s) : json_null());
-	json_object_set_new(o, "audio_end", a ? jreal(a->audio_end_s)
+			    a ? json_out_number(a->audio_start_s) : json_null());
+	json_object_set_new(o, "audio_end", a ? json_out_number(a->audio_end_s)
 					     : json_null());
-	json_object_set_new(o, "intro_end", a ? jreal(a->intro_end_s)
+	json_object_set_new(o, "intro_end", a ? json_out_number(a->intro_end_s)
 					     : json_null());
 	json_object_set_new(o, "outro_start",
-			    a ? jreal(a->outro_start_s) : json_null());
+			    a ? json_out_number(a->outro_start_s) : json_null());
 	json_object_set_new(o, "content_hash", t->content_hash[0] ?
-			    jstr(t->content_hash) : json_null());
+			    json_out_string(t->content_hash) : json_null());
 	return o;
 }
 

@@ -12,8 +12,8 @@
 
 #include "catalog.h"
 #include "decode.h"
+#include "json_out.h"
 #include "log.h"
-#include "utf8.h"
 #include "setlist.h"
 #include "source_dir.h"
 
@@ -63,21 +63,6 @@ static bool under_roots(void *ctx, const struct catalog_track *t)
 /* ---- output --------------------------------------------------------- */
 
 
-static json_t *jstr(const char *s)
-{
-	json_t *j = json_string(s);
-	if (j)
-		return j;
-	char *clean = utf8_clean_dup(s);
-	j = clean ? json_string(clean) : NULL;
-	free(clean);
-	return j ? j : json_null();
-}
-
-static json_t *jreal(double v)
-{
-	return isfinite(v) ? json_real(v) : json_null();
-}
 
 /* One step's terms; NaN (dropped out) becomes null. */
 static json_t *terms_json(const struct brain_cost *c)
@@ -85,13 +70,13 @@ static json_t *terms_json(const struct brain_cost *c)
 	json_t *o = json_object();
 	if (!o)
 		return NULL;
-	json_object_set_new(o, "tempo", jreal(c->tempo));
-	json_object_set_new(o, "key", jreal(c->key));
-	json_object_set_new(o, "energy", jreal(c->energy));
-	json_object_set_new(o, "timbre", jreal(c->timbre));
-	json_object_set_new(o, "loudness", jreal(c->loudness));
-	json_object_set_new(o, "genre", jreal(c->genre));
-	json_object_set_new(o, "same_artist", jreal(c->same_artist));
+	json_object_set_new(o, "tempo", json_out_number(c->tempo));
+	json_object_set_new(o, "key", json_out_number(c->key));
+	json_object_set_new(o, "energy", json_out_number(c->energy));
+	json_object_set_new(o, "timbre", json_out_number(c->timbre));
+	json_object_set_new(o, "loudness", json_out_number(c->loudness));
+	json_object_set_new(o, "genre", json_out_number(c->genre));
+	json_object_set_new(o, "same_artist", json_out_number(c->same_artist));
 	return o;
 }
 
@@ -104,25 +89,25 @@ static json_t *track_json(size_t position, const struct catalog_track *t,
 		return NULL;
 	json_object_set_new(o, "position", json_integer((json_int_t)position));
 	json_object_set_new(o, "id", json_integer((json_int_t)t->id));
-	json_object_set_new(o, "path", jstr(t->path));
-	json_object_set_new(o, "artist", jstr(t->artist));
-	json_object_set_new(o, "title", jstr(t->title));
-	json_object_set_new(o, "duration", duration_s > 0 ? jreal(duration_s)
+	json_object_set_new(o, "path", json_out_string(t->path));
+	json_object_set_new(o, "artist", json_out_string(t->artist));
+	json_object_set_new(o, "title", json_out_string(t->title));
+	json_object_set_new(o, "duration", duration_s > 0 ? json_out_number(duration_s)
 							  : json_null());
 	json_object_set_new(o, "analysed", json_boolean(a != NULL));
-	json_object_set_new(o, "bpm", a && a->bpm > 0 ? jreal(a->bpm)
+	json_object_set_new(o, "bpm", a && a->bpm > 0 ? json_out_number(a->bpm)
 						      : json_null());
 	json_object_set_new(o, "camelot", a && a->camelot[0] ?
-			    jstr(a->camelot) : json_null());
+			    json_out_string(a->camelot) : json_null());
 	json_object_set_new(o, "key", a && a->key_name[0] ?
-			    jstr(a->key_name) : json_null());
-	json_object_set_new(o, "energy", a ? jreal(a->energy) : json_null());
+			    json_out_string(a->key_name) : json_null());
+	json_object_set_new(o, "energy", a ? json_out_number(a->energy) : json_null());
 	json_object_set_new(o, "loudness_lufs",
-			    a ? jreal(a->loudness_lufs) : json_null());
-	json_object_set_new(o, "cost_to_next", jreal(cost));
+			    a ? json_out_number(a->loudness_lufs) : json_null());
+	json_object_set_new(o, "cost_to_next", json_out_number(cost));
 	json_t *terms = terms_json(c);
 	json_object_set_new(o, "terms", terms ? terms : json_null());
-	json_object_set_new(o, "stretch_to_next", jreal(c->stretch));
+	json_object_set_new(o, "stretch_to_next", json_out_number(c->stretch));
 	return o;
 }
 
