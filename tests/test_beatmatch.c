@@ -521,6 +521,16 @@ static bool is_downbeat(const struct clicks *c, size_t i,
 	return sk > 0.1 * sm;
 }
 
+/* The click of C nearest to T, searching forward from index FROM (T
+ * only grows from one call to the next). */
+static size_t nearest_click(const struct clicks *c, size_t from, double t)
+{
+	while (from + 1 < c->n &&
+	       fabs(c->at[from + 1] - t) < fabs(c->at[from] - t))
+		from++;
+	return from;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
 	double x = *(const double *)a, y = *(const double *)b;
@@ -658,10 +668,7 @@ static void test_clicks(void)
 		size_t n_pairs = 0, down_pairs = 0, ja = 0;
 		double worst = 0;
 		for (size_t j = 0; j < cb.n; j++) {
-			while (ja + 1 < ca.n &&
-			       fabs(ca.at[ja + 1] - cb.at[j]) <
-			       fabs(ca.at[ja] - cb.at[j]))
-				ja++;
+			ja = nearest_click(&ca, ja, cb.at[j]);
 			double d = cb.at[j] - ca.at[ja];
 			if (fabs(d) > 0.1)
 				continue;
@@ -831,10 +838,7 @@ static void test_same_tempo(void)
 		double worst = 0;
 		size_t ja = 0, pairs = 0;
 		for (size_t j = 0; j < cb.n; j++) {
-			while (ja + 1 < ca.n &&
-			       fabs(ca.at[ja + 1] - cb.at[j]) <
-			       fabs(ca.at[ja] - cb.at[j]))
-				ja++;
+			ja = nearest_click(&ca, ja, cb.at[j]);
 			double d = cb.at[j] - ca.at[ja];
 			if (fabs(d) > 0.1)
 				continue;
