@@ -155,6 +155,13 @@ static void child_main(int fd, const char *path,
 	if (hook && strcmp(hook, "hang") == 0)
 		for (;;)
 			pause();
+	/* The first child to create FOREVERFM_ANALYZE_TEST_MARKER hangs,
+	 * the others analyse. */
+	const char *marker = getenv("FOREVERFM_ANALYZE_TEST_MARKER");
+	if (hook && strcmp(hook, "hang-once") == 0 && marker &&
+	    open(marker, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600) >= 0)
+		for (;;)
+			pause();
 	if (hook && strcmp(hook, "garbage") == 0) {
 		write_all(fd, "garbage", 7);
 		_exit(0);

@@ -223,6 +223,13 @@ struct pass {
 	int64_t *deferred;
 	size_t n_deferred;
 	size_t cap_deferred;
+	/* Tracks whose child timed out once in this pass: a second timeout
+	 * marks them bad, a first one is tried again (a machine swapping, a
+	 * stalled disk, a child stuck on a lock inherited at fork are not the
+	 * file's fault). */
+	int64_t *timed_out;
+	size_t n_timed_out;
+	size_t cap_timed_out;
 	struct job *jobs;
 	unsigned n_jobs;
 	struct catalog_track scratch; /* the track of a cache hit */
@@ -495,6 +502,25 @@ static bool pass_next(void *ctx, size_t *index, const char **path,
 	}
 }
 
+/* True the first time ID times out in this pass (it is remembered; false
+ * also when memory for that runs out: then it is bad at once). */
+static bool pass_first_timeout(struct pass *ps, int64_t id)
+{
+	for (size_t k = 0; k < ps->n_timed_out; k++)
+		if (ps->timed_out[k] == id)
+			return false;
+	if (ps->n_timed_out == ps->cap_timed_out) {
+		size_t cap = ps->cap_timed_out * 2 + 8;
+		int64_t *p = realloc(ps->timed_out, cap * sizeof(*p));
+		if (!p)
+			return false;
+		ps->timed_out = p;
+		ps->cap_timed_out = cap;
+	}
+	ps->timed_out[ps->n_timed_out++] = id;
+	return true;
+}
+
 /* analyze_worker_done_fn: store, or mark bad. */
 static void pass_done(void *ctx, size_t index, int rc,
 		      const struct analysis *a, const char *reason)
@@ -527,6 +553,11 @@ static void pass_done(void *ctx, size_t index, int rc,
 		 * again at the next pass. */
 		log_warning("analyzer: %s: %s; will try again later",
 			    jb->track.path, reason);
+	} else if (rc == -ETIMEDOUT && pass_first_timeout(ps, jb->track.id) &&
+		   pass_defer(ps, jb->track.id) == 0) {
+		log_warning("analyzer: %s: %s; trying once more",
+			    jb->track.path, reason);
+		pass_undefer(ps);
 	} else {
 		pass_bad(ps, &jb->track, reason);
 	}
@@ -598,6 +629,7 @@ out:
 	free(ps.jobs);
 	free(ps.pending);
 	free(ps.deferred);
+	free(ps.timed_out);
 	return rc;
 }
 

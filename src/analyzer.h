@@ -17,9 +17,11 @@
  * params.workers at a time, each under params.timeout_s plus a tenth of
  * the file's duration (catalog estimate); the child decodes
  * the file once and computes every feature. A result is stored with
- * catalog_analysis_put; a child that crashed, hung or could not decode the
- * file gets the track marked bad (catalog_track_bad, reason "analysis:
- * crashed: signal 11 (Segmentation fault)") and it is never played. A
+ * catalog_analysis_put; a child that crashed, hung twice in the pass (a
+ * first timeout is tried once more: it may not be the file's fault) or
+ * could not decode the file gets the track marked bad (catalog_track_bad,
+ * reason "analysis: crashed: signal 11 (Segmentation fault)") and it is
+ * never played. A
  * child killed from outside (SIGTERM, SIGINT, SIGHUP, SIGKILL: a shutdown,
  * Ctrl-C, the OOM killer), out of memory, or a file that vanished leaves
  * the track unanalysed, to be tried at the next pass.

@@ -503,8 +503,8 @@ static void test_stop_hung(void)
 	/* Not analysed, not bad: it is tried again next time. */
 	CHECK_INT(lib_unanalysed(&l), ==, 1);
 
-	/* A timeout is a bad file. The 30-second file gets a tenth of its
-	 * length on top of timeout_s. */
+	/* A timeout twice in a pass is a bad file. The 30-second file gets a
+	 * tenth of its length on top of timeout_s. */
 	CHECK_INT(setenv("FOREVERFM_ANALYZE_TEST_HOOK", "hang:hang-me", 1),
 		  ==, 0);
 	p.timeout_s = 1;
@@ -514,6 +514,24 @@ static void test_stop_hung(void)
 	CHECK_INT(catalog_track_get(l.cat, lib_id(&l, "hang-me.mp3"), &t), ==,
 		  0);
 	CHECK_STR(t.bad_reason, "analysis: timed out after 4 s");
+
+	/* A timeout that does not repeat is not the file's fault: the
+	 * track is tried once more in the same pass and analysed. */
+	char marker[PATH_MAX + 16];
+	snprintf(marker, sizeof(marker), "%s/hung-once", l.dir);
+	lib_copy(&l, "clicks-140.ogg", "stall-once.ogg");
+	lib_scan(&l);
+	CHECK_INT(setenv("FOREVERFM_ANALYZE_TEST_HOOK", "hang-once:stall-once",
+			 1), ==, 0);
+	CHECK_INT(setenv("FOREVERFM_ANALYZE_TEST_MARKER", marker, 1), ==, 0);
+	struct analyzer_stats st2 = { 0 };
+	CHECK_INT(analyzer_run(l.cat, &p, NULL, &st2), ==, 0);
+	unsetenv("FOREVERFM_ANALYZE_TEST_HOOK");
+	unsetenv("FOREVERFM_ANALYZE_TEST_MARKER");
+	CHECK(access(marker, F_OK) == 0); /* the first child did hang */
+	CHECK_INT(st2.bad, ==, 0);
+	CHECK_INT(st2.analysed, ==, 1);
+	CHECK_INT(lib_unanalysed(&l), ==, 0);
 	catalog_close(l.cat);
 }
 
