@@ -18,7 +18,8 @@
 # the window (utime + stime from /proc), and the median RSS. Prints both,
 # the ratios foreverfm / Liquidsoap (targets: CPU <= 0.5, RSS <= 0.25),
 # and how many of foreverfm's transitions in the window were beatmatched
-# (both decks through Rubber Band) or crossfades.
+# (time-stretched through Rubber Band: one deck, both over the tempo
+# ramp) or crossfades.
 # foreverfm encodes with LAME quality 7 (src/encode_mp3.c); Liquidsoap's
 # %mp3 defaults to LAME quality 2. LIQ_QUALITY=7 gives Liquidsoap the same
 # encoder setting, to see how much of the difference is the encoder.

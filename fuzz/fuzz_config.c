@@ -115,6 +115,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	    cfg->n_library_paths > CONFIG_PATHS_MAX ||
 	    !(cfg->min_duration_s < cfg->max_duration_s) ||
 	    !(cfg->crossfade_s >= 0 && cfg->crossfade_s <= 30) ||
+	    cfg->transition_bars < 4 || cfg->transition_bars > 64 ||
+	    !(cfg->max_stretch >= 0.01 && cfg->max_stretch <= 0.5) ||
+	    !(cfg->loudness_target_lufs >= -40 &&
+	      cfg->loudness_target_lufs <= -5) ||
+	    (cfg->stretch_engine != STRETCH_ENGINE_FASTER &&
+	     cfg->stretch_engine != STRETCH_ENGINE_FINER) ||
 	    cfg->icecast_port < 1 || cfg->icecast_port > 65535 ||
 	    !cfg->database || cfg->database[0] == '\0')
 		abort();

@@ -50,7 +50,7 @@
  * Beatmatched transition (mixer_beatmatch), in output frames k relative to
  * the transition start (k = 0 at A's exit, D at the end; the tempo ramps
  * from Ka to Kb, transition.h):
- *   k in [-P, 0):    A direct (the pre-roll of B's stretcher)
+ *   k in [-P, 0):    A direct (the loop starts where A's tail ends)
  *   k in [0, Ka - X): A direct; B stretched to A's tempo, its stretcher
  *                    started P before B's entry at B's initial ratio;
  *                    gains and bass swap from transition_gains_at()

@@ -284,7 +284,7 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	       uint64_t seed, const char *transitions_log_path)
 {
 	enum render_format fmt;
-	char tmp_path[PATH_MAX];
+	char tmp_path[PATH_MAX], tlog_tmp[PATH_MAX];
 	unsigned char header[WAV_HEADER_BYTES];
 	float *block = NULL;
 	unsigned char *pcm16 = NULL;
@@ -323,7 +323,10 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		return -EINVAL;
 	}
 	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path) >=
-	    sizeof(tmp_path)) {
+	    sizeof(tmp_path) ||
+	    (transitions_log_path &&
+	     (size_t)snprintf(tlog_tmp, sizeof(tlog_tmp), "%s.tmp",
+			      transitions_log_path) >= sizeof(tlog_tmp))) {
 		log_error("render: output path too long");
 		return -ENAMETOOLONG;
 	}
@@ -350,11 +353,10 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		goto out;
 	}
 
-	if (transitions_log_path &&
-	    !(tlog = fopen(transitions_log_path, "we"))) {
+	/* The transitions log too: as LOG.tmp, renamed with the output. */
+	if (transitions_log_path && !(tlog = fopen(tlog_tmp, "we"))) {
 		rc = -errno;
-		log_error("render: %s: %s", transitions_log_path,
-			  strerror(errno));
+		log_error("render: %s: %s", tlog_tmp, strerror(errno));
 		goto out;
 	}
 
@@ -508,10 +510,13 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	struct mixer_stats ms;
 	mixer_get_stats(mixer, &ms);
 	if (tlog) {
-		rc = fclose(tlog) == 0 ? 0 : -errno;
+		/* The mixer stops logging after a failed write; fclose()
+		 * would not say so. */
+		bool failed = fflush(tlog) != 0 || ferror(tlog);
+		rc = fclose(tlog) == 0 && !failed ? 0 : -(errno ? errno : EIO);
 		tlog = NULL;
 		if (rc < 0) {
-			log_error("render: %s: %s", transitions_log_path,
+			log_error("render: writing %s: %s", tlog_tmp,
 				  strerror(-rc));
 			goto out;
 		}
@@ -538,6 +543,13 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 			  strerror(errno));
 		goto out;
 	}
+	if (transitions_log_path &&
+	    rename(tlog_tmp, transitions_log_path) != 0) {
+		rc = -errno;
+		log_error("render: rename %s to %s: %s", tlog_tmp,
+			  transitions_log_path, strerror(errno));
+		goto out;
+	}
 	double took = elapsed_s(&t0);
 	log_info("render: wrote %s: %.1f s, %llu track change%s (%llu "
 		 "beatmatched, %llu crossfaded), in %.1f s (%.0fx real time)",
@@ -560,6 +572,8 @@ out:
 		fclose(f);
 	if (tlog)
 		fclose(tlog);
+	if (rc < 0 && transitions_log_path)
+		unlink(tlog_tmp);
 	if (rc < 0 && created)
 		unlink(tmp_path);
 	free(block);

@@ -23,8 +23,10 @@
  * Each track change is logged at info level: "render: 00:01:23 Artist -
  * Title". An empty library gives a file of silence (and a warning).
  * TRANSITIONS_LOG_PATH (NULL for none) receives one JSON object per line
- * per transition (mixer.h, doc/transitions.md); it is opened before the
- * scan, so an unwritable path fails before any work.
+ * per transition (mixer.h, doc/transitions.md). It is written as
+ * TRANSITIONS_LOG_PATH.tmp, opened before the scan (an unwritable place
+ * fails before any work), renamed after the output, and removed when the
+ * render fails: a log always belongs to a complete render.
  *
  * The file is written as OUT_PATH.tmp and renamed over OUT_PATH only when
  * complete and synced, so a failed or interrupted (SIGINT, SIGTERM) render

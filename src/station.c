@@ -164,8 +164,8 @@ static bool outputs_differ(const struct config *a, const struct config *b)
 	return false;
 }
 
-/* The mixer takes these at creation only; the brain's copy of
- * max_stretch follows a reload at once. */
+/* The mixer takes these at creation only (and the brain keeps the
+ * mixer's max_stretch). */
 static bool beatmatching_differs(const struct config *a,
 				 const struct config *b)
 {
@@ -230,6 +230,9 @@ static void station_reload(struct station *st)
 	analyzer_wake(st->analyzer);
 	struct setlist_params sp;
 	setlist_params_from_config(&sp, cfg);
+	/* The mixer keeps its max_stretch until a restart: so does the
+	 * brain, or it would order for a limit the mixer does not use. */
+	sp.weights.max_stretch = st->boot->max_stretch;
 	setlist_service_set_params(st->brain, &sp);
 	setlist_service_library_changed(st->brain);
 	mixer_set_crossfade(st->mixer, cfg->crossfade_s);

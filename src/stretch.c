@@ -222,25 +222,3 @@ int stretch_engine_version(const struct stretch *st)
 {
 	return rubberband_get_engine_version(st->rb);
 }
-
-const char *stretch_engine_name(enum stretch_engine engine)
-{
-	return engine == STRETCH_ENGINE_FINER ? "finer" : "faster";
-}
-
-int stretch_engine_parse(const char *name, enum stretch_engine *engine)
-{
-	if (!name)
-		return -EINVAL;
-	if (strcmp(name, "faster") == 0 || strcmp(name, "r2") == 0 ||
-	    strcmp(name, "R2") == 0) {
-		*engine = STRETCH_ENGINE_FASTER;
-		return 0;
-	}
-	if (strcmp(name, "finer") == 0 || strcmp(name, "r3") == 0 ||
-	    strcmp(name, "R3") == 0) {
-		*engine = STRETCH_ENGINE_FINER;
-		return 0;
-	}
-	return -EINVAL;
-}

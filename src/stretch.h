@@ -43,8 +43,11 @@
 #ifndef FOREVERFM_STRETCH_H
 #define FOREVERFM_STRETCH_H
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 #define STRETCH_CHUNK_FRAMES 512
 /* Ratios outside this range are clamped (max_stretch is at most 0.5). */
@@ -91,8 +94,28 @@ uint64_t stretch_fed(const struct stretch *st);
 /* Rubber Band's engine version (2 or 3), for logs. */
 int stretch_engine_version(const struct stretch *st);
 
-/* "faster" / "finer"; parse returns 0 or -EINVAL. */
-const char *stretch_engine_name(enum stretch_engine engine);
-int stretch_engine_parse(const char *name, enum stretch_engine *engine);
+/* "faster" / "finer" (also "r2" / "r3"); parse returns 0 or -EINVAL.
+ * Inline, so that the configuration (and its fuzzer) can name engines
+ * without linking Rubber Band. */
+static inline const char *stretch_engine_name(enum stretch_engine engine)
+{
+	return engine == STRETCH_ENGINE_FINER ? "finer" : "faster";
+}
+
+static inline int stretch_engine_parse(const char *name,
+				       enum stretch_engine *engine)
+{
+	if (!name)
+		return -EINVAL;
+	if (strcmp(name, "faster") == 0 || strcasecmp(name, "r2") == 0) {
+		*engine = STRETCH_ENGINE_FASTER;
+		return 0;
+	}
+	if (strcmp(name, "finer") == 0 || strcasecmp(name, "r3") == 0) {
+		*engine = STRETCH_ENGINE_FINER;
+		return 0;
+	}
+	return -EINVAL;
+}
 
 #endif

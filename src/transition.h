@@ -11,8 +11,8 @@
  * DESIGN
  * The playhead. During a beatmatched transition both tracks follow one
  * playhead that counts beats 0..beats (beats = bars * 4, in A's beats).
- * For the first and last quarter of the bars (ramp_from_beat, from
- * ramp_to_beat) its tempo is A's (bpm_from) and B's (bpm_to / ratio, in
+ * For the first and last quarter of the bars (bars / 4, rounded down:
+ * ramp_from_beat, from ramp_to_beat) its tempo is A's (bpm_from) and B's (bpm_to / ratio, in
  * A's beats: B may be matched at double or half time, then b_beat_ratio is
  * 2 or 0.5 B beats per playhead beat); over the middle half it moves
  * linearly in beats from one to the other. Linear in beats means the tempo

@@ -79,7 +79,7 @@ EOF
 # --- Twenty minutes of mix.
 "$FOREVERFM" render -o "$WORK/mix.wav" -d 1200 --seed 7 \
 	--transitions-log "$WORK/transitions.jsonl" "$SONGS" \
-	2>"$WORK/render.log" || { cat "$WORK/render.log"; fail "render exited $?"; }
+	2>"$WORK/render.log" || { rc=$?; cat "$WORK/render.log"; fail "render exited $rc"; }
 grep -v 'render: [0-9][0-9]:\|mixer: now playing' "$WORK/render.log"
 if grep -q '^<[0-3]>' "$WORK/render.log"; then
 	fail "render logged errors"

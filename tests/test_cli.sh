@@ -185,6 +185,17 @@ expect 1 "$FOREVERFM" render -o "$WORK/tl.wav" -d 5 \
 grep -q "nodir/t.jsonl" "$WORK/err" || fail "unwritable transitions log: not named"
 [ -e "$WORK/tl.wav" ] || [ -e "$WORK/tl.wav.tmp" ] &&
 	fail "unwritable transitions log: render left a file"
+# A render that fails after opening its log (here: a catalog that cannot
+# be opened) leaves an existing log as it was, and no new one.
+cp "$WORK/transitions.jsonl" "$WORK/keep.jsonl"
+printf '[library]\npath = %s\ndatabase = %s\n' "$WORK/music" \
+	"$WORK/keep.jsonl/catalog.db" > "$WORK/baddb.ini"
+expect 1 "$FOREVERFM" render -o "$WORK/baddb.wav" -d 5 -c "$WORK/baddb.ini" \
+	--transitions-log "$WORK/keep.jsonl"
+grep -q 'cannot open the catalog' "$WORK/err" || fail "bad catalog: not logged"
+cmp -s "$WORK/transitions.jsonl" "$WORK/keep.jsonl" ||
+	fail "a failed render changed the existing transitions log"
+[ -e "$WORK/keep.jsonl.tmp" ] && fail "a failed render left keep.jsonl.tmp"
 # Music, not silence.
 sox "$WORK/mix.wav" -n stat 2>&1 | awk '/^RMS +amplitude/ { exit !($3 > 0.05) }' ||
 	fail "render wav: too quiet"

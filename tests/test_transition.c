@@ -124,12 +124,35 @@ static void check_beatmatched_(const struct analysis *a,
 	double d1 = p->beats * 60.0 * p->b_beat_ratio / p->bpm_to;
 	CHECK(p->duration_s >= fmin(d0, d1) - 1e-9);
 	CHECK(p->duration_s <= fmax(d0, d1) + 1e-9);
-	/* Ratios: each track at its own speed outside its ramp, and the
-	 * ramp continuous (tested a millisecond on each side). */
+	/* Ratios: A at its own speed up to the ramp, B from its end (the
+	 * mixer plays them unstretched there), and the tempo, the time and
+	 * both ratios continuous at both ends of the ramp (a thousandth of
+	 * a beat on each side). */
+	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat, e = 1e-3;
+	CHECK(r0 >= 0 && r0 < r1 && r1 <= p->beats);
+	CHECK_NEAR(r0 + r1, p->beats, 1e-12); /* symmetric */
 	CHECK_NEAR(transition_ratio_a(p, p->a_exit_s - 1.0), 1.0, 1e-12);
+	CHECK_NEAR(transition_ratio_a(p, transition_a_time(p, r0)), 1.0,
+		   1e-12);
+	CHECK_NEAR(transition_ratio_b(p, transition_b_time(p, r1)), 1.0,
+		   1e-12);
 	CHECK_NEAR(transition_ratio_b(p, p->b_resume_s + 1.0), 1.0, 1e-12);
-	CHECK_NEAR(transition_ratio_a(p, p->a_exit_s + 0.001), 1.0, 1e-4);
-	CHECK_NEAR(transition_ratio_b(p, p->b_resume_s - 0.001), 1.0, 1e-4);
+	double jump = fabs(p->bpm_to / p->b_beat_ratio - p->bpm_from) /
+		      (r1 - r0) * 2 * e + 1e-12;
+	for (int end = 0; end < 2; end++) {
+		double r = end ? r1 : r0;
+		CHECK_NEAR(transition_tempo_at(p, r - e),
+			   transition_tempo_at(p, r + e), jump);
+		CHECK_NEAR(transition_beat_time(p, r + e) -
+			   transition_beat_time(p, r - e),
+			   2 * e * 60.0 / transition_tempo_at(p, r), 1e-6);
+		CHECK_NEAR(transition_ratio_a(p, transition_a_time(p, r - e)),
+			   transition_ratio_a(p, transition_a_time(p, r + e)),
+			   1e-4);
+		CHECK_NEAR(transition_ratio_b(p, transition_b_time(p, r - e)),
+			   transition_ratio_b(p, transition_b_time(p, r + e)),
+			   1e-4);
+	}
 	/* At the end A is played at B's tempo, at the start B at A's. */
 	CHECK_NEAR(transition_ratio_a(p, p->a_end_s + 1.0),
 		   p->bpm_from * p->b_beat_ratio / p->bpm_to, 1e-12);
