@@ -293,7 +293,7 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	struct mixer *mixer = NULL;
 	struct encoder *enc = NULL;
 	FILE *f = NULL, *tlog = NULL;
-	bool created = false;
+	bool created = false, tlog_created = false;
 	struct sigaction sa, old_int, old_term;
 	struct timespec t0;
 	uint64_t total_frames, done = 0, tracks = 0;
@@ -359,6 +359,7 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		log_error("render: %s: %s", tlog_tmp, strerror(errno));
 		goto out;
 	}
+	tlog_created = tlog != NULL;
 
 	block = malloc(RENDER_BLOCK_FRAMES * DECODE_CHANNELS * sizeof(float));
 	pcm16 = malloc(RENDER_BLOCK_FRAMES * DECODE_CHANNELS * 2);
@@ -572,7 +573,7 @@ out:
 		fclose(f);
 	if (tlog)
 		fclose(tlog);
-	if (rc < 0 && transitions_log_path)
+	if (rc < 0 && tlog_created)
 		unlink(tlog_tmp);
 	if (rc < 0 && created)
 		unlink(tmp_path);
