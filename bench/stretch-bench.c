@@ -39,24 +39,10 @@ static double cpu_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-struct ramp {
-	double own_bpm, t0, t1, start_s;
-	int beats;
-};
-
-static double ramp_ratio(void *ctx, double x)
-{
-	const struct ramp *r = ctx;
-	double beat = (x / RATE - r->start_s) * r->own_bpm / 60.0;
-	double tempo = beat <= 0 ? r->t0 : beat >= r->beats ? r->t1 :
-		       r->t0 + (r->t1 - r->t0) * beat / r->beats;
-	return r->own_bpm / tempo;
-}
-
-static float *run(struct stretch *st, struct ramp *r, const float *x,
+static float *run(struct stretch *st, struct synth_ramp *r, const float *x,
 		  size_t n, size_t *out_n)
 {
-	struct stretch_map map = { ramp_ratio, r };
+	struct stretch_map map = { synth_ramp_ratio, r };
 	size_t cap = 2 * n + RATE;
 	float *y = calloc(2 * cap, sizeof(float));
 	if (!y)
@@ -97,7 +83,7 @@ static double bench_speed(enum stretch_engine e, double seconds)
 {
 	struct synth p = music(seconds);
 	struct stretch *st = stretch_create(e);
-	struct ramp r = { 124, 124, 124 * 1.05, 0, (int)(seconds * 124 / 60) };
+	struct synth_ramp r = { 124, 124, 124 * 1.05, 0, (int)(seconds * 124 / 60) };
 	size_t ny;
 	double c0 = cpu_now();
 	float *y = run(st, &r, p.s, p.frames, &ny);
@@ -117,12 +103,12 @@ static struct synth clicks(double bpm, double seconds)
 	return p;
 }
 
-static double expected_out(struct ramp *r, double x)
+static double expected_out(struct synth_ramp *r, double x)
 {
 	double sum = 0, u = 0, h = 16;
 	for (; u + h <= x; u += h)
-		sum += ramp_ratio(r, u + h / 2) * h;
-	return sum + ramp_ratio(r, (u + x) / 2) * (x - u);
+		sum += synth_ramp_ratio(r, u + h / 2) * h;
+	return sum + synth_ramp_ratio(r, (u + x) / 2) * (x - u);
 }
 
 static void bench_timing(enum stretch_engine e, double *worst, double *mean)
@@ -134,7 +120,7 @@ static void bench_timing(enum stretch_engine e, double *worst, double *mean)
 	*worst = 0;
 	for (int role = 0; role < 2; role++) {
 		double own = role == 0 ? 120 : 126;
-		struct ramp r = { own, 120, 126, 1.0, 64 };
+		struct synth_ramp r = { own, 120, 126, 1.0, 64 };
 		struct synth p = clicks(own, 1 + 64 * 60.0 / own * 1.1 + 5);
 		size_t ny;
 		float *y = run(st, &r, p.s, p.frames, &ny);
@@ -253,7 +239,7 @@ static double bench_tonal(int engine_or_minus1)
 	} else {
 		struct stretch *st = stretch_create(
 			(enum stretch_engine)engine_or_minus1);
-		struct ramp r = { 126, 120, 120, 0, 1 };
+		struct synth_ramp r = { 126, 120, 120, 0, 1 };
 		size_t ny;
 		float *y = run(st, &r, p.s, p.frames, &ny);
 		db = off_partial_db(y, 2 * RATE, (size_t)(9 * RATE), freqs, nf);
@@ -271,7 +257,7 @@ static void bench_transients(enum stretch_engine e, double *pre_db,
 {
 	struct synth p = clicks(120, 30);
 	struct stretch *st = stretch_create(e);
-	struct ramp r = { 126, 120, 120, 0, 1 };
+	struct synth_ramp r = { 126, 120, 120, 0, 1 };
 	size_t ny;
 	float *y = run(st, &r, p.s, p.frames, &ny);
 	static double at[256];

@@ -202,6 +202,24 @@ static inline int synth_write_wav(struct synth *p, const char *path)
 	return rc;
 }
 
+/* A tempo ramp in the mixer's terms, as a stretch map (stretch.h): the
+ * track's own tempo OWN_BPM; the playhead tempo goes linearly in beats
+ * from T0 to T1 over BEATS beats starting at input second START_S; the
+ * time ratio is OWN / playhead tempo. */
+struct synth_ramp {
+	double own_bpm, t0, t1, start_s;
+	int beats;
+};
+
+static inline double synth_ramp_ratio(void *ctx, double x)
+{
+	const struct synth_ramp *r = ctx;
+	double beat = (x / SYNTH_RATE - r->start_s) * r->own_bpm / 60.0;
+	double tempo = beat <= 0 ? r->t0 : beat >= r->beats ? r->t1 :
+		       r->t0 + (r->t1 - r->t0) * beat / r->beats;
+	return r->own_bpm / tempo;
+}
+
 /* A click track for timing tests: synth_click at FREQ and AMP on every
  * beat of BPM from FIRST_S on, while a click and 2000 frames after it fit
  * in p (room for synth_find_clicks' window). */

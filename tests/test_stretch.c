@@ -31,42 +31,25 @@
 #define RATE 44100
 #define MAX_CLICKS 256
 
-/* A tempo ramp in the mixer's terms: the track's own tempo OWN_BPM; the
- * playhead tempo goes linearly in beats from T0 to T1 over BEATS beats
- * starting at input second START_S; the ratio is OWN / playhead tempo. */
-struct ramp {
-	double own_bpm, t0, t1, start_s;
-	int beats;
-};
-
-static double ramp_ratio(void *ctx, double x)
-{
-	const struct ramp *r = ctx;
-	double beat = (x / RATE - r->start_s) * r->own_bpm / 60.0;
-	double tempo = beat <= 0 ? r->t0 : beat >= r->beats ? r->t1 :
-		       r->t0 + (r->t1 - r->t0) * beat / r->beats;
-	return r->own_bpm / tempo;
-}
-
 /* Output frame of input frame x: the integral of the ratio (midpoint
  * rule in 16-frame steps, far finer than the ramp changes). */
-static double expected_out(struct ramp *r, double x)
+static double expected_out(struct synth_ramp *r, double x)
 {
 	double sum = 0, h = 16;
 	double u = 0;
 	for (; u + h <= x; u += h)
-		sum += ramp_ratio(r, u + h / 2) * h;
-	sum += ramp_ratio(r, (u + x) / 2) * (x - u);
+		sum += synth_ramp_ratio(r, u + h / 2) * h;
+	sum += synth_ramp_ratio(r, (u + x) / 2) * (x - u);
 	return sum;
 }
 
 /* Stretches x (n frames) through st with map r, feeding odd block sizes
  * and taking what is ready after each. Returns the output (caller frees)
  * and its length. */
-static float *run(struct stretch *st, struct ramp *r, const float *x,
+static float *run(struct stretch *st, struct synth_ramp *r, const float *x,
 		  size_t n, size_t *out_n)
 {
-	struct stretch_map map = { ramp_ratio, r };
+	struct stretch_map map = { synth_ramp_ratio, r };
 	size_t cap = 3 * n;
 	float *y = calloc(2 * cap, sizeof(float));
 	CHECK(y);
@@ -90,7 +73,7 @@ static float *run(struct stretch *st, struct ramp *r, const float *x,
 static void check_ramp(struct stretch *st, const char *what, double own_bpm,
 		       double t0, double t1, double tol_ms)
 {
-	struct ramp r = { own_bpm, t0, t1, 1.0, 64 };
+	struct synth_ramp r = { own_bpm, t0, t1, 1.0, 64 };
 	double seconds = 1.0 + 64 * 60.0 / own_bpm * 1.12 + 6;
 	size_t ny;
 	struct synth p = synth_new(seconds);
@@ -133,7 +116,7 @@ static void check_ramp(struct stretch *st, const char *what, double own_bpm,
 /* Ratio 1: the output is the input, to the sample. */
 static void check_identity(struct stretch *st, double min_snr_db)
 {
-	struct ramp r = { 120, 120, 120, 0, 64 };
+	struct synth_ramp r = { 120, 120, 120, 0, 64 };
 	size_t n = 4 * RATE, ny;
 	float *x = calloc(2 * n, sizeof(float));
 	CHECK(x);
