@@ -15,22 +15,9 @@
 # same listing; a touched file costs no analysis, a changed one is analysed
 # again; without a terminal the progress is plain log lines; bad usage
 # exits 2.
-set -u
-
-: "${top_srcdir:?run through make check}"
-: "${top_builddir:?run through make check}"
-FOREVERFM="$top_builddir/foreverfm"
-
-for tool in sox python3 bc; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "$tool missing"; exit 77; }
-done
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/foreverfm-analyze-XXXXXX")
-cleanup() {
-	status=$?
-	if [ "$status" -eq 0 ]; then rm -rf "$WORK"; else echo "kept: $WORK"; fi
-	exit "$status"
-}
-trap cleanup EXIT
+. "$top_srcdir/tests/lib.sh"
+need_tools sox python3 bc
+work_setup analyze
 fail() {
 	echo "FAIL: $*"
 	for f in "$WORK"/log*; do
@@ -39,24 +26,6 @@ fail() {
 	exit 1
 }
 now() { date +%s.%N; }
-
-# clicktrack OUT BPM SECONDS LEAD RATE CHANNELS: a 1 kHz click on every
-# beat, the first at LEAD seconds (tests/make-analysis-fixtures.sh).
-clicktrack() {
-	out=$1 bpm=$2 secs=$3 lead=$4 rate=$5 ch=$6
-	per=$(echo "60 / $bpm" | bc -l)
-	rest=$(echo "$per - 0.03" | bc -l)
-	sox -V1 -n -r "$rate" -c "$ch" "$WORK/n.wav" synth 0.03 sine 1000 \
-		fade 0 0.03 0.025 vol 0.3 pad 0 "$rest"
-	sox -V1 -n -r "$rate" -c "$ch" "$WORK/a.wav" synth 0.03 sine 2000 \
-		fade 0 0.03 0.025 vol 0.6 pad 0 "$rest"
-	sox -V1 "$WORK/a.wav" "$WORK/n.wav" "$WORK/n.wav" "$WORK/n.wav" \
-		"$WORK/bar.wav"
-	bars=$(echo "$secs / (4 * $per) + 1" | bc)
-	sox -V1 "$WORK/bar.wav" "$WORK/bars.wav" repeat "$bars"
-	sox -V1 "$WORK/bars.wav" "$out" pad "$lead" 0 trim 0 "$secs"
-	rm -f "$WORK/n.wav" "$WORK/a.wav" "$WORK/bar.wav" "$WORK/bars.wav"
-}
 
 lib="$WORK/music"
 mkdir -p "$lib/sub" "$lib/copies"

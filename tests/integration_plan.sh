@@ -12,22 +12,9 @@
 # keys; read cyclically the tempi go up and then down (the optimal tour of
 # points on a line); the same --seed prints the same plan; the text listing
 # has one line per track; bad usage exits 2.
-set -u
-
-: "${top_srcdir:?run through make check}"
-: "${top_builddir:?run through make check}"
-FOREVERFM="$top_builddir/foreverfm"
-
-for tool in sox python3 bc; do
-	command -v "$tool" >/dev/null 2>&1 || { echo "$tool missing"; exit 77; }
-done
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/foreverfm-plan-XXXXXX")
-cleanup() {
-	status=$?
-	if [ "$status" -eq 0 ]; then rm -rf "$WORK"; else echo "kept: $WORK"; fi
-	exit "$status"
-}
-trap cleanup EXIT
+. "$top_srcdir/tests/lib.sh"
+need_tools sox python3 bc
+work_setup plan
 fail() {
 	echo "FAIL: $*"
 	for f in "$WORK"/log* "$WORK"/*.json "$WORK"/*.txt; do
@@ -36,24 +23,6 @@ fail() {
 	exit 1
 }
 now() { date +%s.%N; }
-
-# clicktrack OUT BPM SECONDS: a click on every beat, accented every fourth
-# (tests/make-analysis-fixtures.sh).
-clicktrack() {
-	out=$1 bpm=$2 secs=$3
-	per=$(echo "60 / $bpm" | bc -l)
-	rest=$(echo "$per - 0.03" | bc -l)
-	sox -V1 -n -r 44100 -c 2 "$WORK/n.wav" synth 0.03 sine 1000 \
-		fade 0 0.03 0.025 vol 0.3 pad 0 "$rest"
-	sox -V1 -n -r 44100 -c 2 "$WORK/a.wav" synth 0.03 sine 2000 \
-		fade 0 0.03 0.025 vol 0.6 pad 0 "$rest"
-	sox -V1 "$WORK/a.wav" "$WORK/n.wav" "$WORK/n.wav" "$WORK/n.wav" \
-		"$WORK/bar.wav"
-	bars=$(echo "$secs / (4 * $per) + 1" | bc)
-	sox -V1 "$WORK/bar.wav" "$WORK/bars.wav" repeat "$bars"
-	sox -V1 "$WORK/bars.wav" "$out" pad 0.2 0 trim 0 "$secs"
-	rm -f "$WORK/n.wav" "$WORK/a.wav" "$WORK/bar.wav" "$WORK/bars.wav"
-}
 
 lib="$WORK/music"
 mkdir -p "$lib"

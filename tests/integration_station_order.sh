@@ -19,25 +19,14 @@ command -v python3 >/dev/null 2>&1 || { echo "python3 missing"; exit 77; }
 command -v bc >/dev/null 2>&1 || { echo "bc missing"; exit 77; }
 it_setup
 
-# clicktrack OUT.mp3 BPM SECONDS ARTIST TITLE
-clicktrack() {
-	out=$1 bpm=$2 secs=$3
-	per=$(echo "60 / $bpm" | bc -l)
-	rest=$(echo "$per - 0.03" | bc -l)
-	sox -V1 -n -r 44100 -c 2 "$WORK/n.wav" synth 0.03 sine 1000 \
-		fade 0 0.03 0.025 vol 0.3 pad 0 "$rest"
-	sox -V1 -n -r 44100 -c 2 "$WORK/a.wav" synth 0.03 sine 2000 \
-		fade 0 0.03 0.025 vol 0.6 pad 0 "$rest"
-	sox -V1 "$WORK/a.wav" "$WORK/n.wav" "$WORK/n.wav" "$WORK/n.wav" \
-		"$WORK/bar.wav"
-	bars=$(echo "$secs / (4 * $per) + 1" | bc)
-	sox -V1 "$WORK/bar.wav" "$WORK/bars.wav" repeat "$bars"
-	sox -V1 "$WORK/bars.wav" "$WORK/c.wav" pad 0.2 0 trim 0 "$secs"
+# clicktrack_mp3 OUT.mp3 BPM SECONDS ARTIST TITLE: clicktrack (lib.sh), as
+# a tagged MP3.
+clicktrack_mp3() {
+	clicktrack "$WORK/c.wav" "$2" "$3"
 	ffmpeg -nostdin -loglevel error -y -i "$WORK/c.wav" -c:a libmp3lame \
 		-b:a 192k -id3v2_version 3 -metadata artist="$4" \
-		-metadata title="$5" "$out" || fail "ffmpeg could not make $out"
-	rm -f "$WORK/n.wav" "$WORK/a.wav" "$WORK/bar.wav" "$WORK/bars.wav" \
-		"$WORK/c.wav"
+		-metadata title="$5" "$1" || fail "ffmpeg could not make $1"
+	rm -f "$WORK/c.wav"
 }
 
 lib="$WORK/music"
@@ -45,7 +34,7 @@ mkdir -p "$lib"
 k=0
 for bpm in 103.2 100 106.4 101.6 104.8; do
 	k=$((k + 1))
-	clicktrack "$lib/$k.mp3" "$bpm" 9 "Artist $k" "T$bpm"
+	clicktrack_mp3 "$lib/$k.mp3" "$bpm" 9 "Artist $k" "T$bpm"
 done
 station_config "$WORK/station.ini" "$lib" "[library]
 min_duration = 5

@@ -114,6 +114,27 @@ work_cleanup() {
 	work_finish "$status"
 }
 
+# clicktrack OUT BPM SECONDS [LEAD [RATE [CHANNELS]]]: a click on every
+# beat, the first LEAD seconds in (0.2), accented (2 kHz, louder) every
+# fourth, at RATE Hz (44100) and CHANNELS (2); the format follows OUT's
+# extension (sox). The recipe of tests/make-analysis-fixtures.sh. Scratch
+# files go to $WORK.
+clicktrack() {
+	out=$1 bpm=$2 secs=$3 lead=${4:-0.2} rate=${5:-44100} ch=${6:-2}
+	per=$(echo "60 / $bpm" | bc -l)
+	rest=$(echo "$per - 0.03" | bc -l)
+	sox -V1 -n -r "$rate" -c "$ch" "$WORK/n.wav" synth 0.03 sine 1000 \
+		fade 0 0.03 0.025 vol 0.3 pad 0 "$rest"
+	sox -V1 -n -r "$rate" -c "$ch" "$WORK/a.wav" synth 0.03 sine 2000 \
+		fade 0 0.03 0.025 vol 0.6 pad 0 "$rest"
+	sox -V1 "$WORK/a.wav" "$WORK/n.wav" "$WORK/n.wav" "$WORK/n.wav" \
+		"$WORK/bar.wav"
+	bars=$(echo "$secs / (4 * $per) + 1" | bc)
+	sox -V1 "$WORK/bar.wav" "$WORK/bars.wav" repeat "$bars"
+	sox -V1 "$WORK/bars.wav" "$out" pad "$lead" 0 trim 0 "$secs"
+	rm -f "$WORK/n.wav" "$WORK/a.wav" "$WORK/bar.wav" "$WORK/bars.wav"
+}
+
 # need_tools TOOL...: skips the test (exit 77) when a TOOL is missing.
 need_tools() {
 	for tool in "$@"; do
