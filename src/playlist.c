@@ -179,13 +179,8 @@ struct playlist *playlist_create(size_t max_tracks, uint64_t seed)
 	pl->cursor = PLAYLIST_NO_CURSOR;
 	if (!pl->set || !pl->order || !pl->spare_set || !pl->spare_order ||
 	    !pl->ord || !pl->ord_index) {
-		free(pl->ord_index);
-		free(pl->ord);
-		free(pl->spare_order);
-		free(pl->spare_set);
-		free(pl->order);
-		free(pl->set);
-		free(pl);
+		pl->lock_failed = true; /* not initialised yet */
+		playlist_destroy(pl);
 		errno = ENOMEM;
 		return NULL;
 	}
