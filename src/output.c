@@ -133,6 +133,7 @@ struct output {
 	struct encoder *enc;
 	struct ring_marker current; /* the title in effect */
 	bool has_current;
+	bool charset_hinted;        /* the UTF-8 mount hint was logged */
 	struct ring_marker marker;  /* scratch for ring reads */
 	struct timespec t0;         /* pacing origin */
 	uint64_t frames_paced;      /* frames sent since t0 */
@@ -489,6 +490,14 @@ static int output_send(struct output *out, const unsigned char *data,
 	return 0;
 }
 
+static bool output_has_non_ascii(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s >= 0x80)
+			return true;
+	return false;
+}
+
 static void output_send_icy_title(struct output *out, const char *display)
 {
 	shout_metadata_t *md = shout_metadata_new();
@@ -506,6 +515,20 @@ static void output_send_icy_title(struct output *out, const char *display)
 	else
 		log_debug("output %s: title \"%s\"", out->name, display);
 	shout_metadata_free(md);
+	if (rc == SHOUTERR_SUCCESS && !out->charset_hinted &&
+	    output_has_non_ascii(display)) {
+		/* libshout sends the title as UTF-8 (charset=UTF-8), but Icecast
+		 * re-encodes ICY titles to the mount's <charset>, ISO-8859-1
+		 * unless configured: players then show \xab for a guillemet and
+		 * anything beyond Latin-1 is lost. Icecast never tells the
+		 * source, so say it once, where an operator reads. */
+		out->charset_hinted = true;
+		log_info("output %s: \"%s\" is not plain ASCII: listeners see it "
+			 "intact only if Icecast's <mount> for %s has "
+			 "<charset>UTF-8</charset> (otherwise Icecast sends it "
+			 "as Latin-1); see foreverfm.ini(5)",
+			 out->name, display, out->mount);
+	}
 }
 
 /* The title changes at the next frame to be sent. */

@@ -120,4 +120,11 @@ echo "ogg titles:"; cat "$WORK/ogg_titles"
 grep -q -e "Low" -e "Middle" -e "High" -e "Zitat" "$WORK/ogg_titles" || fail "Ogg TITLE comments are wrong"
 
 station_stop || fail "station exited with status $? on SIGTERM"
+
+# --- the UTF-8 mount hint: once per MP3 output, for the non-ASCII title,
+# however often it plays (the Ogg output's titles are Vorbis comments).
+hints=$(grep -c 'is not plain ASCII: listeners see it intact only if' "$WORK/station.log")
+[ "$hints" -eq 1 ] || fail "the charset hint was logged $hints times, not once"
+grep 'is not plain ASCII' "$WORK/station.log" | grep -q 'output mp3: "Sigur Rós - ' ||
+	fail "the charset hint does not name the MP3 output and the title"
 echo "ok"
