@@ -18,14 +18,18 @@
  * 2. Grid. The fine envelope (rises of log energy in 2.9 ms blocks) is
  *    folded onto the beat period in windows of 32 beats; the windows'
  *    phases, unwrapped, give a linear phase drift that corrects the period
- *    and gives the grid's origin. They are unwrapped modulo half a beat:
+ *    and gives the grid's origin and the window where the beat is
+ *    clearest, the seed of the fit. They are unwrapped modulo half a beat:
  *    when kick and off-beat hat are about as strong, or the hats come and
  *    go, the fold's peak jumps between beat and off-beat, and a jump read
- *    as drift bent the period by up to 1%. Then, three times: at each
- *    predicted beat the strongest rise within a shrinking window (20% of a
- *    beat, 40 ms, 25 ms) is taken, and a weighted least-squares line
- *    through (beat index, onset time) gives period and origin, dropping
- *    outliers. The share of beats with an onset within 25 ms is the grid
+ *    as drift bent the period by up to 1%. Then the fit: at each
+ *    predicted beat the strongest rise within a window is taken, and a
+ *    weighted least-squares line through (beat index, onset time) gives
+ *    period and origin, dropping weak onsets and capping strong ones. It
+ *    grows from the seed, 32 beats, then 64, 128... (windows of 20% of a
+ *    beat, then 40 ms, per span), so each span's period predicts the next
+ *    span's beats within milliseconds, and ends with two rounds over all
+ *    beats (40 ms, 25 ms). The share of beats with an onset within 25 ms is the grid
  *    confidence; a moving average of the residuals that wanders beyond
  *    15 ms flags tempo drift.
  *    Beat or off-beat: the fine envelope cannot tell (off-beat hats have
@@ -298,119 +302,149 @@ static float peak_near(const float *x, size_t n, double row0, double fps,
 
 struct grid {
 	double period_s;
-	double t0_s;        /* some beat of the grid */
+	double t0_s;        /* beat 0 of the grid */
+	double seed_s;      /* the middle of the region where the beat is clearest */
 	double rms_ms;
 	double hit_share;
 	bool drift;
 };
 
-/* Weighted least squares of onset times against beat indices, three rounds
- * with shrinking windows. g holds the starting grid and the result. */
-static void grid_fit(const float *d, size_t n, double a0, double a1,
-		     struct grid *g)
+/* Beats k in [ka, kb] of the grid (beat k at t0_s + k * period_s) against
+ * the fine onset envelope: the strongest rise within win of each predicted
+ * beat is its onset; a weighted least-squares line through (k, onset time),
+ * onsets weaker than a third of the median dropped and the strongest capped
+ * (one loud crash must not pull the line), gives the new period and origin.
+ * tt, peaks, ww hold kb - ka + 1 entries: the onset time, its strength and
+ * its weight (0 = not used) of each beat. Returns false, g unchanged, when
+ * there are too few onsets or the fit is implausible. */
+static bool grid_round(const float *d, size_t n, long ka, long kb, double win,
+		       struct grid *g, double *tt, float *peaks, float *ww)
 {
 	const double row0 = analyze_fine_time(0);
 	const double fps = ANALYZE_FINE_FPS;
-	double windows[3] = { 0.2 * g->period_s, 0.040, 0.025 };
-	long k0 = (long)floor((a0 - g->t0_s) / g->period_s);
-	long k1 = (long)ceil((a1 - g->t0_s) / g->period_s);
-	size_t nb = k1 >= k0 ? (size_t)(k1 - k0 + 1) : 0;
+	size_t nb = kb >= ka ? (size_t)(kb - ka + 1) : 0;
+	if (win > 0.2 * g->period_s)
+		win = 0.2 * g->period_s;
+	size_t m = 0;
+	for (size_t i = 0; i < nb; i++) {
+		double t = g->t0_s + (double)(ka + (long)i) * g->period_s;
+		double at;
+		float v = peak_near(d, n, row0, fps, t, win, win, &at);
+		tt[i] = at;
+		peaks[i] = v;
+		if (v > 0)
+			m++;
+	}
+	if (m < 4)
+		return false;
+	float *tmp = malloc(nb * sizeof(*tmp));
+	if (!tmp)
+		return false;
+	memcpy(tmp, peaks, nb * sizeof(*tmp));
+	for (size_t i = 1; i < nb; i++) {
+		float v = tmp[i];
+		size_t j = i;
+		while (j > 0 && tmp[j - 1] > v) {
+			tmp[j] = tmp[j - 1];
+			j--;
+		}
+		tmp[j] = v;
+	}
+	float med = tmp[nb / 2];
+	free(tmp);
+	float thr = fmaxf(0.5f, 0.3f * med);
+	float cap = 2.0f * fmaxf(med, 0.5f);
+	double sw = 0, sk = 0, st = 0, skk = 0, skt = 0;
+	for (size_t i = 0; i < nb; i++) {
+		ww[i] = peaks[i] >= thr ? fminf(peaks[i], cap) : 0.0f;
+		if (ww[i] <= 0)
+			continue;
+		double k = (double)(ka + (long)i), w = ww[i];
+		sw += w;
+		sk += w * k;
+		st += w * tt[i];
+		skk += w * k * k;
+		skt += w * k * tt[i];
+	}
+	double den = sw * skk - sk * sk;
+	if (!(sw > 0) || !(fabs(den) > 1e-12))
+		return false;
+	double slope = (sw * skt - sk * st) / den;
+	double icpt = (st - slope * sk) / sw;
+	if (!(slope > 0.5 * g->period_s && slope < 1.5 * g->period_s))
+		return false;
+	g->period_s = slope;
+	g->t0_s = icpt;
+	return true;
+}
+
+/* The grid fitted to every beat of [a0, a1]. A line through all beats at
+ * once fails on real music: a start period 0.1% off misplaces the beats at
+ * the far end of a 6-minute track by a third of a beat, beyond any search
+ * window, and the fit is dragged by onsets of the wrong beats. So the fit
+ * grows from the region where the beat is clearest (g->seed_s), doubling
+ * the span each time: each span's period predicts the next span's beats to
+ * within milliseconds. Then two rounds over everything with windows of 40
+ * and 25 ms. The last round's share of beats with an onset within HIT_MS,
+ * the RMS of their distance, and a moving average of the distances that
+ * wanders beyond DRIFT_MS (tempo drift) are the statistics. */
+static void grid_fit(const float *d, size_t n, double a0, double a1,
+		     struct grid *g)
+{
+	long ka = (long)floor((a0 - g->t0_s) / g->period_s);
+	long kb = (long)ceil((a1 - g->t0_s) / g->period_s);
+	size_t nb = kb >= ka ? (size_t)(kb - ka + 1) : 0;
 	double *tt = calloc(nb + 1, sizeof(*tt));
 	float *ww = calloc(nb + 1, sizeof(*ww));
 	float *peaks = calloc(nb + 1, sizeof(*peaks));
 	if (!tt || !ww || !peaks || nb < 4)
 		goto out;
 
-	for (int round = 0; round < 3; round++) {
-		double win = windows[round];
-		if (win > 0.2 * g->period_s)
-			win = 0.2 * g->period_s;
-		size_t m = 0;
-		for (size_t i = 0; i < nb; i++) {
-			double t = g->t0_s + (double)(k0 + (long)i) * g->period_s;
-			double at;
-			float v = peak_near(d, n, row0, fps, t, win, win, &at);
-			tt[i] = at;
-			peaks[i] = v;
-			if (v > 0)
-				m++;
-		}
-		if (m < 4)
-			goto out;
-		/* Threshold: a fraction of the typical beat rise. */
-		float *tmp = malloc(nb * sizeof(*tmp));
-		if (!tmp)
-			goto out;
-		memcpy(tmp, peaks, nb * sizeof(*tmp));
-		size_t half = nb / 2;
-		/* nth_element by partial selection sort is too slow; sort. */
-		for (size_t i = 1; i < nb; i++) {
-			float v = tmp[i];
-			size_t j = i;
-			while (j > 0 && tmp[j - 1] > v) {
-				tmp[j] = tmp[j - 1];
-				j--;
-			}
-			tmp[j] = v;
-		}
-		float med = tmp[half];
-		free(tmp);
-		float thr = fmaxf(0.5f, 0.3f * med);
-		float cap = 2.0f * fmaxf(med, 0.5f);
-		double sw = 0, sk = 0, st = 0, skk = 0, skt = 0;
-		for (size_t i = 0; i < nb; i++) {
-			ww[i] = peaks[i] >= thr ? fminf(peaks[i], cap) : 0.0f;
-			if (ww[i] <= 0)
-				continue;
-			double k = (double)i, w = ww[i];
-			sw += w;
-			sk += w * k;
-			st += w * tt[i];
-			skk += w * k * k;
-			skt += w * k * tt[i];
-		}
-		double den = sw * skk - sk * sk;
-		if (!(sw > 0) || !(fabs(den) > 1e-12))
-			goto out;
-		double slope = (sw * skt - sk * st) / den;
-		double icpt = (st - slope * sk) / sw;
-		if (!(slope > 0.5 * g->period_s && slope < 1.5 * g->period_s))
-			goto out;
-		/* Index i is now beat i of the fitted grid. */
-		g->period_s = slope;
-		g->t0_s = icpt;
-		k0 = 0;
-		if (round < 2)
-			continue;
-		/* Statistics of the last round. */
-		double se = 0, sew = 0;
-		size_t hits = 0, counted = 0;
-		double avg = 0, max_avg = 0;
-		const int span = 16;
-		double ring[16] = { 0 };
-		int rn = 0;
-		for (size_t i = 0; i < nb; i++) {
-			double t = g->t0_s + (double)i * g->period_s;
-			if (t < a0 - 0.01 || t > a1)
-				continue;
-			counted++;
-			if (ww[i] <= 0)
-				continue;
-			double e = tt[i] - t;
-			if (fabs(e) * 1000.0 <= HIT_MS)
-				hits++;
-			se += ww[i] * e * e;
-			sew += ww[i];
-			avg += e - ring[rn % span];
-			ring[rn % span] = e;
-			rn++;
-			if (rn >= span && fabs(avg / span) > max_avg)
-				max_avg = fabs(avg / span);
-		}
-		g->rms_ms = sew > 0 ? 1000.0 * sqrt(se / sew) : 0;
-		g->hit_share = counted ? (double)hits / (double)counted : 0;
-		g->drift = max_avg * 1000.0 > DRIFT_MS;
+	double seed = g->seed_s > a0 && g->seed_s < a1 ? g->seed_s
+						       : 0.5 * (a0 + a1);
+	long ks = lround((seed - g->t0_s) / g->period_s);
+	for (long half = 16;; half *= 2) {
+		long lo = ks - half < ka ? ka : ks - half;
+		long hi = ks + half > kb ? kb : ks + half;
+		size_t o = (size_t)(lo - ka);
+		if (grid_round(d, n, lo, hi, 0.2 * g->period_s, g, tt + o,
+			       peaks + o, ww + o))
+			grid_round(d, n, lo, hi, 0.040, g, tt + o, peaks + o,
+				   ww + o);
+		if (lo == ka && hi == kb)
+			break;
 	}
+	if (!grid_round(d, n, ka, kb, 0.040, g, tt, peaks, ww) ||
+	    !grid_round(d, n, ka, kb, 0.025, g, tt, peaks, ww))
+		goto out;
+
+	double se = 0, sew = 0;
+	size_t hits = 0, counted = 0;
+	double avg = 0, max_avg = 0;
+	const int span = 16;
+	double ring[16] = { 0 };
+	int rn = 0;
+	for (size_t i = 0; i < nb; i++) {
+		double t = g->t0_s + (double)(ka + (long)i) * g->period_s;
+		if (t < a0 - 0.01 || t > a1)
+			continue;
+		counted++;
+		if (ww[i] <= 0)
+			continue;
+		double e = tt[i] - t;
+		if (fabs(e) * 1000.0 <= HIT_MS)
+			hits++;
+		se += ww[i] * e * e;
+		sew += ww[i];
+		avg += e - ring[rn % span];
+		ring[rn % span] = e;
+		rn++;
+		if (rn >= span && fabs(avg / span) > max_avg)
+			max_avg = fabs(avg / span);
+	}
+	g->rms_ms = sew > 0 ? 1000.0 * sqrt(se / sew) : 0;
+	g->hit_share = counted ? (double)hits / (double)counted : 0;
+	g->drift = max_avg * 1000.0 > DRIFT_MS;
 out:
 	free(tt);
 	free(ww);
@@ -469,8 +503,14 @@ static void grid_start(const float *d, size_t n, double a0, double a1,
 
 	g->period_s = period_s;
 	g->t0_s = 0;
+	g->seed_s = 0.5 * (a0 + a1);
 	if (nw == 0)
 		return;
+	int clearest = 0;
+	for (int i = 1; i < nw; i++)
+		if (ws[i] > ws[clearest])
+			clearest = i;
+	g->seed_s = cs[clearest];
 	/* Windows overlap by half, so neighbours differ little and a forward
 	 * pass suffices. Modulo half a beat: the peak may be the kick in one
 	 * window and the off-beat hat in the next. */
