@@ -5,8 +5,12 @@
 # fresh Debian machine: installs the packages, builds (in build/), starts a
 # local Icecast configured from contrib/icecast.xml (port 8000, or a free
 # port when 8000 is taken), and streams MUSIC_DIR — or, with no argument, a
-# small library of synthetic dance tracks generated into build/demo/music so
-# the mixing is audible. Prints the listen URLs; Ctrl-C stops both.
+# small library of synthetic dance tracks (eight of three minutes, 118–132
+# BPM) generated into build/demo/music so the mixing is audible. Before it
+# streams it analyses the library and prints the tour the station will play;
+# while it streams, the station's log says what it plays and how each
+# transition is mixed (beatmatched, or why not). Prints the listen URLs;
+# Ctrl-C stops both.
 #
 # Environment: PORT (default 8000), CROSSFADE (seconds, default 6).
 set -eu
@@ -29,7 +33,7 @@ if [ $# -ge 1 ]; then
 else
 	music="$demo/music"
 	echo "generating a demo library in $music ..."
-	sh "$top/contrib/make-demo-library.sh" "$music" 8 75
+	sh "$top/contrib/make-demo-library.sh" "$music" 8 180
 fi
 
 harness="$top/tests/icecast-harness.sh"
@@ -77,6 +81,15 @@ quality = 0.4
 [mix]
 crossfade_seconds = ${CROSSFADE:-6}
 CFG
+# The generated tracks share one artist: nothing to keep apart.
+[ $# -ge 1 ] || printf '\n[brain]\nartist_separation = 0\n' >> "$demo/foreverfm.ini"
+
+# Analysed first, so the station starts with the tour instead of shuffling
+# while its analyzer catches up; the plan is the order it will play.
+echo "analysing $music (cached in $demo/catalog.db) ..."
+"$top/build/foreverfm" analyze -c "$demo/foreverfm.ini" ||
+	echo "analysis failed for some tracks; they play unanalysed (crossfaded)"
+"$top/build/foreverfm" plan -c "$demo/foreverfm.ini" || true
 
 cat <<MSG
 
@@ -89,6 +102,8 @@ cat <<MSG
 MSG
 "$top/build/foreverfm" run -c "$demo/foreverfm.ini" &
 station=$!
+echo "  Each transition is logged as it starts: \"mixer: beatmatched ...\" or"
+echo "  \"mixer: crossfade ...; <why not beatmatched>\"; the title changes mid-way."
 echo "  Ctrl-C stops. Add music to $music and run: kill -HUP $station"
 echo
 wait "$station"

@@ -2,16 +2,17 @@
 # SPDX-License-Identifier: GPL-3.0-or-later
 #
 # make-demo-library.sh DIR [COUNT] [SECONDS] — writes COUNT (default 8)
-# synthetic dance tracks of SECONDS (default 75) into DIR: four-on-the-floor
+# synthetic dance tracks of SECONDS (default 180) into DIR: four-on-the-floor
 # kick, off-beat hats, a bass line and a chord pad, each track at its own
 # tempo (116–132 BPM) and key, tagged "foreverfm demo - <name> (<bpm> BPM,
 # <key>)", half MP3 and half Ogg Vorbis. Good enough to hear the mixing, and
 # the ground truth (tempo, key) is in the title. Needs sox and ffmpeg.
-# Existing files are kept, so a second run is instant.
+# Existing files at least SECONDS long are kept, so a second run is
+# instant; shorter ones (an older, shorter demo) are made again.
 set -eu
 dir=$1
 count=${2:-8}
-seconds=${3:-75}
+seconds=${3:-180}
 mkdir -p "$dir"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -37,7 +38,10 @@ echo "$tracks" | while read -r name bpm root key; do
 	ext=mp3
 	[ $((i % 2)) -eq 0 ] && ext=ogg
 	out="$dir/$(printf '%02d' "$i")-$name.$ext"
-	[ -s "$out" ] && continue
+	if [ -s "$out" ]; then
+		have=$(ffprobe -v error -show_entries format=duration -of csv=p=0 "$out" 2>/dev/null || echo 0)
+		awk -v h="$have" -v s="$seconds" 'BEGIN { exit !(h + 1 >= s) }' && continue
+	fi
 	beat=$(awk -v b="$bpm" 'BEGIN { printf "%.6f", 60 / b }')
 	half=$(awk -v b="$beat" 'BEGIN { printf "%.6f", b / 2 }')
 	bar=$(awk -v b="$beat" 'BEGIN { printf "%.6f", 4 * b }')
