@@ -69,6 +69,12 @@
 #define ATTACK_BLOCKS 6     /* fine blocks: 17 ms either side */
 #define ATTACK_MS 20.0
 #define PHASE_FLIP 1.1
+#define WINDOW_BEATS 16
+#define WINDOW_SEARCH_MS 80.0  /* onsets looked for this far from a beat */
+#define WINDOW_BEAT_HITS 0.5   /* a window with fewer hits has no beat */
+#define WINDOW_ALIGNED_MS 10.0 /* a beat window this close holds the grid */
+#define WINDOW_DRIFT_MS 15.0
+#define WINDOW_FULL_TRUST 3    /* beat windows needed for full confidence */
 
 static double clampd(double x, double lo, double hi)
 {
@@ -451,6 +457,96 @@ out:
 	free(peaks);
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* The grid checked window by window (struct analysis, grid_window_*): for
+ * each window of beats, the strongest onset within WINDOW_SEARCH_MS of each
+ * beat (onsets below a third of the track's median beat onset ignored), the
+ * median of their distances from the grid, and the share of the window's
+ * beats with an onset within HIT_MS of the grid moved by that median. A
+ * median is robust to the odd fill or off-beat hit; a window whose beats
+ * are mostly missing gets offset 0 and a low share. Then the confidence:
+ * the share of beat-carrying windows within WINDOW_ALIGNED_MS, times
+ * min(1, windows / WINDOW_FULL_TRUST); drift: a beat window beyond
+ * WINDOW_DRIFT_MS. */
+static void grid_windows(const float *d, size_t n, double a1,
+			 const struct grid *g, struct analysis *out)
+{
+	const double row0 = analyze_fine_time(0);
+	const double fps = ANALYZE_FINE_FPS;
+	double per = g->period_s;
+	double win = WINDOW_SEARCH_MS / 1000.0;
+	if (win > 0.25 * per)
+		win = 0.25 * per;
+	size_t beats = (size_t)floor((a1 - out->first_beat_s) / per) + 1;
+	int wb = WINDOW_BEATS;
+	while ((beats + (size_t)wb - 1) / (size_t)wb > ANALYSIS_GRID_WINDOWS_MAX)
+		wb += WINDOW_BEATS;
+	out->grid_window_beats = wb;
+	out->n_grid_windows = 0;
+	out->grid_confidence = 0;
+	out->tempo_drift = false;
+	float *v = malloc(beats * sizeof(*v));
+	double *e = malloc(beats * sizeof(*e));
+	double *sorted = malloc(((size_t)wb + beats) * sizeof(*sorted));
+	if (!v || !e || !sorted || beats < 4)
+		goto out;
+	for (size_t k = 0; k < beats; k++) {
+		double t = out->first_beat_s + (double)k * per, at;
+		v[k] = peak_near(d, n, row0, fps, t, win, win, &at);
+		e[k] = at - t;
+		sorted[k] = v[k];
+	}
+	qsort(sorted, beats, sizeof(*sorted), cmp_double);
+	double thr = fmax(0.5, 0.3 * sorted[beats / 2]);
+
+	int nw = (int)((beats + (size_t)wb - 1) / (size_t)wb);
+	int beat_windows = 0, aligned = 0;
+	for (int w = 0; w < nw; w++) {
+		size_t k0 = (size_t)w * (size_t)wb;
+		size_t k1 = k0 + (size_t)wb < beats ? k0 + (size_t)wb : beats;
+		size_t m = 0;
+		for (size_t k = k0; k < k1; k++)
+			if (v[k] >= thr)
+				sorted[m++] = e[k];
+		double off = 0;
+		size_t hits = 0;
+		if (m >= (k1 - k0) / 4 && m > 0) {
+			qsort(sorted, m, sizeof(*sorted), cmp_double);
+			off = m % 2 ? sorted[m / 2]
+				    : 0.5 * (sorted[m / 2 - 1] + sorted[m / 2]);
+			for (size_t k = k0; k < k1; k++)
+				if (v[k] >= thr &&
+				    fabs(e[k] - off) * 1000.0 <= HIT_MS)
+					hits++;
+		}
+		float share = (float)hits / (float)(k1 - k0);
+		out->grid_window_offset_ms[w] = (float)(1000.0 * off);
+		out->grid_window_hits[w] = share;
+		/* A last window of a few beats says little either way. */
+		if (share >= WINDOW_BEAT_HITS && k1 - k0 >= (size_t)wb / 2) {
+			beat_windows++;
+			if (fabs(off) * 1000.0 <= WINDOW_ALIGNED_MS)
+				aligned++;
+			if (fabs(off) * 1000.0 > WINDOW_DRIFT_MS)
+				out->tempo_drift = true;
+		}
+	}
+	out->n_grid_windows = nw;
+	if (beat_windows > 0)
+		out->grid_confidence =
+			(double)aligned / beat_windows *
+			fmin(1.0, (double)beat_windows / WINDOW_FULL_TRUST);
+out:
+	free(v);
+	free(e);
+	free(sorted);
+}
+
 /* Phase of the grid by folding the fine envelope, window by window; the
  * unwrapped phases give the period's correction. */
 static void grid_start(const float *d, size_t n, double a0, double a1,
@@ -747,10 +843,7 @@ void analyze_beats(const struct analyze_features *f,
 		       g.period_s;
 	out->first_beat_s = first < 0 ? 0 : first;
 	out->grid_rms_ms = g.rms_ms;
-	out->grid_confidence = clampd(g.hit_share *
-				      (1.0 - clampd(g.rms_ms / HIT_MS, 0, 1) * 0.5),
-				      0, 1);
-	out->tempo_drift = g.drift;
+	grid_windows(f->fine.v, f->fine.n, a1, &g, out);
 	double period_strength = clampd(strength, 0, 1);
 	double ambiguity = strength > 0 ? clampd(rival / strength, 0, 1) : 1;
 	out->bpm_confidence = clampd(period_strength * (1.0 - 0.5 * ambiguity) *

@@ -15,6 +15,13 @@
 
 /* Positions within this of a boundary count as on it (seconds). */
 #define TRANSITION_TOL_S 0.02
+/* The local gate: a beat-carrying grid window (struct analysis) in a
+ * deck's part of the transition may be this far off the grid (ms); a
+ * smaller mean offset moves the deck's window onto the music's beats when
+ * it is beyond the onset envelope's resolution (2.9 ms blocks). */
+#define TRANSITION_LOCAL_MAX_MS 10.0
+#define TRANSITION_LOCAL_SHIFT_MS 3.0
+#define TRANSITION_WINDOW_BEAT_HITS 0.5
 
 void transition_params_default(struct transition_params *p)
 {
@@ -301,6 +308,52 @@ static void plan_crossfade(const struct analysis *a, const struct analysis *b,
 	plan->bass_swap_len_s = 0;
 }
 
+/* Whether the grid of AN holds over [t0_s, t1_s] of the track: every
+ * grid window overlapping it that carries a beat is within
+ * TRANSITION_LOCAL_MAX_MS. Windows without a steady beat (a breakdown)
+ * cannot clash and pass. *shift_s is the mean offset of the beat windows
+ * there, or 0 when it is within the envelope's resolution. On failure
+ * writes why, naming the worst window. Analyses without windows (none
+ * computed: no beat) pass with no shift; grid_usable() judged them. */
+static bool grid_holds(const struct analysis *an, const char *name,
+		       double t0_s, double t1_s, double *shift_s, char *why,
+		       size_t why_size)
+{
+	*shift_s = 0;
+	if (an->n_grid_windows <= 0 || an->grid_window_beats <= 0 ||
+	    !(an->bpm > 0))
+		return true;
+	double win_s = an->grid_window_beats * 60.0 / an->bpm;
+	double sum = 0, worst = 0, worst_at = 0;
+	int used = 0;
+	int n = an->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
+			? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
+	for (int w = 0; w < n; w++) {
+		double w0 = an->first_beat_s + w * win_s, w1 = w0 + win_s;
+		if (w1 <= t0_s || w0 >= t1_s)
+			continue;
+		if (!(an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS))
+			continue;
+		double off = an->grid_window_offset_ms[w];
+		if (!isfinite(off))
+			continue;
+		sum += off;
+		used++;
+		if (fabs(off) > fabs(worst)) {
+			worst = off;
+			worst_at = w0;
+		}
+	}
+	if (fabs(worst) > TRANSITION_LOCAL_MAX_MS) {
+		snprintf(why, why_size, "%s's beat grid is %.0f ms off at "
+			 "%.0f s", name, worst, worst_at);
+		return false;
+	}
+	if (used > 0 && fabs(sum / used) >= TRANSITION_LOCAL_SHIFT_MS)
+		*shift_s = sum / used / 1000.0;
+	return true;
+}
+
 static bool grid_usable(const struct analysis *an, const char *name,
 			const struct transition_params *p, char *why,
 			size_t why_size)
@@ -313,10 +366,6 @@ static bool grid_usable(const struct analysis *an, const char *name,
 		snprintf(why, why_size, "%s's beat grid is uncertain "
 			 "(confidence %.2f < %.2f)", name, an->grid_confidence,
 			 p->min_grid_confidence);
-		return false;
-	}
-	if (an->tempo_drift) {
-		snprintf(why, why_size, "%s's tempo drifts", name);
 		return false;
 	}
 	return true;
@@ -420,21 +469,41 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	grid_init(&gb, b);
 	/* B's bars must end on B's downbeats too: at half time a playhead
 	 * bar is half a B bar, so the bar count must stay even. */
+	/* Shorter transitions sit nearer A's end and B's start: where the
+	 * grid does not hold over 16 bars it may over 8 or 4. */
 	int bars = p->bars;
-	bool fitted = false;
+	bool fitted = false, placed = false;
+	char local_why[TRANSITION_REASON_MAX] = "";
+	double shift_a = 0, shift_b = 0;
 	for (; bars >= TRANSITION_MIN_BARS; bars /= 2) {
 		if (ratio < 1 && bars % 2 != 0)
 			continue;
-		if (plan_fit(&ga, &gb, ratio, bars, p, plan)) {
+		if (!plan_fit(&ga, &gb, ratio, bars, p, plan))
+			continue;
+		placed = true;
+		if (grid_holds(a, "A", plan->a_exit_s, plan->a_end_s, &shift_a,
+			       why, sizeof(why)) &&
+		    grid_holds(b, "B", plan->b_entry_s, plan->b_resume_s,
+			       &shift_b, why, sizeof(why))) {
 			fitted = true;
 			break;
 		}
+		/* The reason of the longest try is the one to log. */
+		if (!local_why[0])
+			snprintf(local_why, sizeof(local_why), "%s", why);
 	}
 	if (!fitted) {
-		snprintf(why, sizeof(why), "tracks too short for a %d-bar "
-			 "transition", TRANSITION_MIN_BARS);
+		if (placed)
+			snprintf(why, sizeof(why), "%s", local_why);
+		else
+			snprintf(why, sizeof(why), "tracks too short for a "
+				 "%d-bar transition", TRANSITION_MIN_BARS);
 		goto crossfade;
 	}
+	plan->a_exit_s += shift_a;
+	plan->a_end_s += shift_a;
+	plan->b_entry_s += shift_b;
+	plan->b_resume_s += shift_b;
 
 	plan->kind = TRANSITION_BEATMATCHED;
 	plan->b_beat_ratio = ratio;
@@ -461,7 +530,9 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 		 grid_tier(&gb, plan->b_entry_s) == 0 ? "at a phrase" :
 		 grid_tier(&gb, plan->b_entry_s) == 1 ? "on the phrase grid" :
 		 "on a downbeat",
-		 plan->bars < p->bars ? " (shortened: tracks too short)" : "");
+		 plan->bars >= p->bars ? "" :
+		 local_why[0] ? " (shortened: the grid holds only there)" :
+		 " (shortened: tracks too short)");
 	return 0;
 
 crossfade:

@@ -46,10 +46,19 @@
  * them down to TRANSITION_MIN_BARS; B must keep a window's length after the
  * transition for its own exit.
  *
- * Crossfades. Either grid missing or below min_grid_confidence, a drifting
- * tempo, a tempo pair further apart than max_stretch even at double or
- * half time, or tracks too short: the plan is a plain equal-power crossfade
- * of crossfade_s, and reason says why.
+ * The local gate. The grid must hold where the decks play together: every
+ * grid window (struct analysis) overlapping A's or B's part of the
+ * transition that carries a beat must be within 10 ms of the grid. If not,
+ * the plan tries half the bars (shorter transitions sit nearer A's end),
+ * down to TRANSITION_MIN_BARS. A steady offset of 3 ms or more (beyond the
+ * onset envelope's resolution) moves that deck's window by the offset, so
+ * the music's beats meet, not the grids'. Windows without a steady beat
+ * (breakdowns) cannot clash and pass.
+ *
+ * Crossfades. Either grid missing or below min_grid_confidence, a tempo
+ * pair further apart than max_stretch even at double or half time, a grid
+ * that does not hold at any length, or tracks too short: the plan is a
+ * plain equal-power crossfade of crossfade_s, and reason says why.
  *
  * Gains. Each track plays at loudness_target - its integrated loudness,
  * limited so that its true peak lands at most TRANSITION_PEAK_CEILING_DB

@@ -402,10 +402,11 @@ static void test_grids(void)
 	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
 	CHECK(strstr(p.reason, "B's beat grid is uncertain"));
 	b.grid_confidence = 0.95;
+	/* Drift somewhere in A is no reason by itself: the gate is local
+	 * (test_local_gate). */
 	a.tempo_drift = true;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
-	CHECK(strstr(p.reason, "A's tempo drifts"));
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
 	a.tempo_drift = false;
 	/* Silence: no grid at all. */
 	b.bpm = 0;
@@ -424,6 +425,93 @@ static void test_grids(void)
 	prm.min_grid_confidence = 0.25;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+}
+
+/* Grid windows as the analysis writes them: every window of 16 beats
+ * carries a beat (hits 0.9) with the given offset. */
+static void set_windows(struct analysis *a, float offset_ms)
+{
+	double win_s = 16 * 60.0 / a->bpm;
+	int n = (int)ceil((a->audio_end_s - a->first_beat_s) / win_s);
+	a->grid_window_beats = 16;
+	a->n_grid_windows = n < ANALYSIS_GRID_WINDOWS_MAX ? n
+							  : ANALYSIS_GRID_WINDOWS_MAX;
+	for (int w = 0; w < a->n_grid_windows; w++) {
+		a->grid_window_offset_ms[w] = offset_ms;
+		a->grid_window_hits[w] = 0.9f;
+	}
+}
+
+static int window_at(const struct analysis *a, double t)
+{
+	return (int)floor((t - a->first_beat_s) / (16 * 60.0 / a->bpm));
+}
+
+/* The gate looks only where the decks play together: a window off the
+ * grid elsewhere changes nothing; one near the end of A's 16 bars gives a
+ * shorter transition; off-grid windows over every candidate give a
+ * crossfade naming the place; a beatless window (a breakdown) passes; a
+ * steady offset moves the deck's window onto the music's beats. */
+static void test_local_gate(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
+	struct transition_plan p0, p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
+	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p0.bars, ==, 16);
+
+	set_windows(&a, 0);
+	set_windows(&b, 0);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.a_exit_s, p0.a_exit_s, 1e-12);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s, 1e-12);
+
+	/* Off in the middle of A: irrelevant. */
+	a.grid_window_offset_ms[window_at(&a, 100)] = 25;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+
+	/* Off in the last quarter of A's 16 bars: 8 bars hold. */
+	int late = window_at(&a, p0.a_end_s - 1);
+	a.grid_window_offset_ms[late] = -25;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(p.bars < 16);
+	CHECK(p.a_end_s <= (late) * 8.0 + 1e-9);
+	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+
+	/* Off over all of A's candidate exits: a crossfade that says where. */
+	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++)
+		a.grid_window_offset_ms[w] = 25;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "A's beat grid is 25 ms off at"));
+
+	/* The same windows without a steady beat: nothing to clash. */
+	for (int w = 0; w < a.n_grid_windows; w++)
+		if (a.grid_window_offset_ms[w] != 0)
+			a.grid_window_hits[w] = 0.2f;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+
+	/* B's music steadily 6 ms late: B's window moves by 6 ms. Within
+	 * the envelope's resolution (2 ms): not moved. */
+	set_windows(&a, 0);
+	set_windows(&b, 6);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s + 0.006, 1e-9);
+	CHECK_NEAR(p.b_resume_s, p0.b_resume_s + 0.006, 1e-9);
+	CHECK_NEAR(p.a_exit_s, p0.a_exit_s, 1e-12);
+	set_windows(&b, 2);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s, 1e-12);
 }
 
 static void test_gains(void)
@@ -530,6 +618,7 @@ int main(void)
 	test_short_tracks();
 	test_tempo();
 	test_grids();
+	test_local_gate();
 	test_gains();
 	test_fades();
 	test_invalid();
