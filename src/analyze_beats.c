@@ -29,9 +29,12 @@
  *    grows from the seed, 32 beats, then 64, 128... (windows of 20% of a
  *    beat, then 40 ms, per span), so each span's period predicts the next
  *    span's beats within milliseconds, and ends with two rounds over all
- *    beats (40 ms, 25 ms). The share of beats with an onset within 25 ms is the grid
- *    confidence; a moving average of the residuals that wanders beyond
- *    15 ms flags tempo drift.
+ *    beats (40 ms, 25 ms). Then the grid is checked where it will be
+ *    used, in windows of 16 beats: each window's median onset offset and
+ *    its share of beats hit. The share of beat-carrying windows within
+ *    10 ms is the grid confidence (a breakdown does not lower it); a beat
+ *    window beyond 15 ms flags tempo drift; the transition planner reads
+ *    the windows under each deck (its local gate).
  *    Beat or off-beat: the fine envelope cannot tell (off-beat hats have
  *    the sharpest onsets in house music), nor can log spectral flux (an
  *    off-beat bass note rises as many dB as the kick). The kick is the
@@ -65,7 +68,6 @@
 #define PHASE_WINDOW_BEATS 32
 #define PHASE_BINS 48
 #define HIT_MS 25.0
-#define DRIFT_MS 15.0
 #define ATTACK_BLOCKS 6     /* fine blocks: 17 ms either side */
 #define ATTACK_MS 20.0
 #define PHASE_FLIP 1.1
@@ -312,7 +314,6 @@ struct grid {
 	double seed_s;      /* the middle of the region where the beat is clearest */
 	double rms_ms;
 	double hit_share;
-	bool drift;
 };
 
 /* Beats k in [ka, kb] of the grid (beat k at t0_s + k * period_s) against
@@ -391,9 +392,8 @@ static bool grid_round(const float *d, size_t n, long ka, long kb, double win,
  * grows from the region where the beat is clearest (g->seed_s), doubling
  * the span each time: each span's period predicts the next span's beats to
  * within milliseconds. Then two rounds over everything with windows of 40
- * and 25 ms. The last round's share of beats with an onset within HIT_MS,
- * the RMS of their distance, and a moving average of the distances that
- * wanders beyond DRIFT_MS (tempo drift) are the statistics. */
+ * and 25 ms. The last round's share of beats with an onset within HIT_MS
+ * and the RMS of their distance are the statistics. */
 static void grid_fit(const float *d, size_t n, double a0, double a1,
 		     struct grid *g)
 {
@@ -426,10 +426,6 @@ static void grid_fit(const float *d, size_t n, double a0, double a1,
 
 	double se = 0, sew = 0;
 	size_t hits = 0, counted = 0;
-	double avg = 0, max_avg = 0;
-	const int span = 16;
-	double ring[16] = { 0 };
-	int rn = 0;
 	for (size_t i = 0; i < nb; i++) {
 		double t = g->t0_s + (double)(ka + (long)i) * g->period_s;
 		if (t < a0 - 0.01 || t > a1)
@@ -442,15 +438,9 @@ static void grid_fit(const float *d, size_t n, double a0, double a1,
 			hits++;
 		se += ww[i] * e * e;
 		sew += ww[i];
-		avg += e - ring[rn % span];
-		ring[rn % span] = e;
-		rn++;
-		if (rn >= span && fabs(avg / span) > max_avg)
-			max_avg = fabs(avg / span);
 	}
 	g->rms_ms = sew > 0 ? 1000.0 * sqrt(se / sew) : 0;
 	g->hit_share = counted ? (double)hits / (double)counted : 0;
-	g->drift = max_avg * 1000.0 > DRIFT_MS;
 out:
 	free(tt);
 	free(ww);

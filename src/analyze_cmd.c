@@ -186,6 +186,25 @@ static json_t *track_json(const struct catalog_track *t,
 			    a ? json_out_number(a->grid_confidence) : json_null());
 	json_object_set_new(o, "tempo_drift",
 			    a ? json_boolean(a->tempo_drift) : json_null());
+	/* The grid where it is used: [offset ms, share of beats hit] per
+	 * window of grid_window_beats beats from first_beat. */
+	json_object_set_new(o, "grid_window_beats",
+			    a ? json_integer(a->grid_window_beats) : json_null());
+	json_t *windows = json_null();
+	if (a && (windows = json_array())) {
+		int n = a->n_grid_windows < 0 ? 0 : a->n_grid_windows;
+		if (n > ANALYSIS_GRID_WINDOWS_MAX)
+			n = ANALYSIS_GRID_WINDOWS_MAX;
+		for (int i = 0; i < n; i++) {
+			json_t *w = json_array();
+			if (!w)
+				break;
+			json_array_append_new(w, json_out_number(a->grid_window_offset_ms[i]));
+			json_array_append_new(w, json_out_number(a->grid_window_hits[i]));
+			json_array_append_new(windows, w);
+		}
+	}
+	json_object_set_new(o, "grid_windows", windows ? windows : json_null());
 	json_object_set_new(o, "downbeat_confidence",
 			    a ? json_out_number(a->downbeat_confidence) : json_null());
 	json_object_set_new(o, "phrase_bars",

@@ -226,6 +226,7 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 	double max_stretch = w->max_stretch > 0.0 && w->max_stretch < 1.0
 				     ? w->max_stretch : 0.08;
 	double shift = 0.0;
+	bool unmatched = false;
 
 	if (has_tempo(a) && has_tempo(b)) {
 		/* The ln ratio b / a, allowing double and half time; the
@@ -247,6 +248,7 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 			t = t * t;
 		} else {
 			t = 1.0; /* not beatmatched: nothing stretched */
+			unmatched = true;
 		}
 		c.tempo = t;
 		double wc = weight_of(w->tempo) *
@@ -302,6 +304,9 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 	}
 	if (den > 0.0)
 		c.total = num / den;
+	/* Symmetric: both conditions are the same from either end. */
+	if (unmatched || a->grid_untrusted || b->grid_untrusted)
+		c.total += BRAIN_UNMATCHED_COST;
 	if (terms)
 		*terms = c;
 	return c.total;

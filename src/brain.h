@@ -8,7 +8,7 @@
  * The distance is a weighted mean of terms, each in [0, 1], over the terms
  * for which BOTH tracks have data:
  *
- *     D(a, b) = sum_i w_i c_i t_i / sum_i w_i c_i
+ *     D(a, b) = sum_i w_i c_i t_i / sum_i w_i c_i  (+ BRAIN_UNMATCHED_COST)
  *
  * w_i is the term's weight (struct brain_weights), c_i its confidence
  * factor: min(bpm_confidence) for tempo, min(key_confidence) for key, 1 for
@@ -30,6 +30,12 @@
  *            climb exceeds max_stretch, the opposite of a smooth set. A
  *            convex term makes many small steps cheaper than a few big
  *            ones (doc/brain.md), so dense libraries go up and come down.
+ *            A step the mixer cannot beatmatch, a tempo pair beyond
+ *            max_stretch at every ratio or a grid it does not trust
+ *            (grid_untrusted), costs BRAIN_UNMATCHED_COST more, on top of
+ *            the mean: every beatmatched step is cheaper than any crossfade,
+ *            so the tour crosses tempo gaps through double or half time
+ *            where the library allows, and crossfades only where it must.
  *  key       Camelot wheel: steps = circular distance of the numbers (0..6)
  *            plus 1 if the letters (A minor / B major) differ; t =
  *            BRAIN_KEY_COST[steps] = {0, 0.1, 0.4, 0.7, 0.9, 1, 1, 1}, so
@@ -79,6 +85,8 @@
 #define BRAIN_GENRE_MAX 256
 #define BRAIN_GENRE_TAGS_MAX 16 /* tags beyond this many are ignored */
 #define BRAIN_DISTANCE_UNKNOWN 0.5
+/* Added to a step the mixer cannot beatmatch (see tempo above). */
+#define BRAIN_UNMATCHED_COST 1.0
 
 enum brain_mode {
 	BRAIN_MODE_UNKNOWN = 0,
@@ -92,6 +100,7 @@ enum brain_mode {
 struct brain_track {
 	double bpm;            /* beats per minute; 0 = unknown */
 	double bpm_confidence; /* 0..1; init sets 1 */
+	bool grid_untrusted;   /* the mixer will not beatmatch this grid */
 	int camelot;           /* 1..12; 0 = unknown */
 	enum brain_mode mode;  /* minor (A) or major (B); unknown = no key */
 	double key_confidence; /* 0..1; init sets 1 */
@@ -144,7 +153,8 @@ int brain_weights_check(const struct brain_weights *w);
 /* Sets every field of T to unknown (confidences to 1). */
 void brain_track_init(struct brain_track *t);
 
-/* The distance D(a, b) in [0, 1] as described above. W NULL = defaults;
+/* The distance D(a, b) in [0, 1 + BRAIN_UNMATCHED_COST] as described
+ * above. W NULL = defaults;
  * TERMS, if not NULL, receives the breakdown. Garbage fields (a Camelot
  * number outside 1..12, a NaN energy, n_timbre out of range, bpm not > 0)
  * count as unknown. */

@@ -26,6 +26,7 @@
 #include "autoconfig.h"
 
 #include "setlist.h"
+#include "transition.h"
 
 #include "log.h"
 #include "tour.h"
@@ -327,6 +328,8 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	if (a.bpm > 0 && isfinite(a.bpm)) {
 		e->bt.bpm = a.bpm;
 		e->bt.bpm_confidence = a.bpm_confidence;
+		e->bt.grid_untrusted =
+			!(a.grid_confidence >= TRANSITION_MIN_GRID_CONFIDENCE);
 	}
 	if (a.key >= 0 && a.key < 24) {
 		enum brain_mode mode = a.key < 12 ? BRAIN_MODE_MAJOR
@@ -368,6 +371,7 @@ static bool features_differ(const struct sl_track *a, const struct sl_track *b)
 	       memcmp(a->timbre_raw, b->timbre_raw,
 		      sizeof(float) * (size_t)a->n_timbre_raw) != 0 ||
 	       x->bpm != y->bpm || x->bpm_confidence != y->bpm_confidence ||
+	       x->grid_untrusted != y->grid_untrusted ||
 	       x->camelot != y->camelot || x->mode != y->mode ||
 	       x->key_confidence != y->key_confidence ||
 	       x->energy != y->energy ||

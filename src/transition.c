@@ -29,7 +29,7 @@ void transition_params_default(struct transition_params *p)
 	p->bars = 16;
 	p->max_stretch = 0.08;
 	p->loudness_target_lufs = -14.0;
-	p->min_grid_confidence = 0.5;
+	p->min_grid_confidence = TRANSITION_MIN_GRID_CONFIDENCE;
 	p->crossfade_s = 6.0;
 	p->a_from_s = 0.0;
 }

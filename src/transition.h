@@ -76,6 +76,9 @@
 
 #define TRANSITION_REASON_MAX 160
 #define TRANSITION_MIN_BARS 4
+/* Grids below this confidence are not beatmatched (the default of
+ * transition_params.min_grid_confidence; the brain avoids them). */
+#define TRANSITION_MIN_GRID_CONFIDENCE 0.5
 #define TRANSITION_MAX_BARS 64
 /* How far back from the ideal exit / entry a better-tier candidate is
  * looked for. */
@@ -97,7 +100,7 @@ struct transition_params {
 	int bars;                    /* [mix] transition_bars, default 16 */
 	double max_stretch;          /* [mix] max_stretch, default 0.08 */
 	double loudness_target_lufs; /* [mix] loudness_target, default -14 */
-	double min_grid_confidence;  /* default 0.5 */
+	double min_grid_confidence;  /* TRANSITION_MIN_GRID_CONFIDENCE */
 	double crossfade_s;          /* the plain crossfade, default 6 */
 	/* A is heard alone from here (its own seconds): its exit is never
 	 * earlier. 0 for a track that started at its beginning. */

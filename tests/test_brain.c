@@ -86,14 +86,16 @@ static void test_tempo(void)
 	a = with_bpm(128);
 	b = with_bpm(64);
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 0.0, 1e-12);
-	/* 8.1% is beyond max_stretch 0.08: the maximum, and nothing is
-	 * stretched (the mixer would not beatmatch). */
+	/* 8.1% is beyond max_stretch 0.08: the maximum term, nothing is
+	 * stretched, and the step costs BRAIN_UNMATCHED_COST more (the mixer
+	 * would crossfade). */
 	a = with_bpm(100);
 	b = with_bpm(108.1);
-	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 1.0, 0);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 1.0 + BRAIN_UNMATCHED_COST, 0);
+	CHECK_NEAR(c.tempo, 1.0, 0);
 	CHECK_NEAR(c.stretch, 1.0, 0);
 	b = with_bpm(100.0 / 1.081); /* 8.1% slower */
-	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0, 0);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0 + BRAIN_UNMATCHED_COST, 0);
 	/* Within the limit: (|ln ratio| / ln 1.08)^2, quadratic in the log. */
 	b = with_bpm(107);
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c),
@@ -123,7 +125,15 @@ static void test_tempo(void)
 	/* 90 vs 130: not even double time helps. */
 	a = with_bpm(90);
 	b = with_bpm(130);
-	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0, 0);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0 + BRAIN_UNMATCHED_COST, 0);
+	/* A grid the mixer does not trust: the same penalty, from either
+	 * end, on a step that is otherwise free. */
+	a = with_bpm(120);
+	b = with_bpm(120);
+	b.grid_untrusted = true;
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), BRAIN_UNMATCHED_COST, 0);
+	CHECK_NEAR(brain_distance(&b, &a, &w_def, NULL), BRAIN_UNMATCHED_COST, 0);
+	a = with_bpm(90);
 	/* Unusable tempos count as unknown. */
 	b = with_bpm(NAN);
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), BRAIN_DISTANCE_UNKNOWN, 0);
@@ -226,10 +236,12 @@ static void test_key_shift(void)
 	b = with_key(3, BRAIN_MODE_MINOR);
 	b.bpm = 200.0 * semitone;
 	CHECK_NEAR(brain_distance(&a, &b, &w, &c), 0.0, 1e-9);
-	/* Beyond max_stretch nothing is stretched, so nothing shifts. */
+	/* Beyond max_stretch nothing is stretched, so nothing shifts (the
+	 * key costs 0; the step costs only the unmatched penalty). */
 	b = with_key(8, BRAIN_MODE_MINOR);
 	b.bpm = 112.0;
-	CHECK_NEAR(brain_distance(&a, &b, &w, &c), 0.0, 0);
+	CHECK_NEAR(brain_distance(&a, &b, &w, &c), BRAIN_UNMATCHED_COST, 0);
+	CHECK_NEAR(c.key, 0.0, 0);
 	CHECK_NEAR(c.shift_semitones, 0.0, 0);
 	/* Without a tempo for either there is no stretch either. */
 	b.bpm = 0.0;
@@ -401,7 +413,8 @@ static struct brain_track random_track(void)
 	return t;
 }
 
-/* D(a, b) == D(b, a) to the bit, and every term stays in [0, 1]. */
+/* D(a, b) == D(b, a) to the bit, every term stays in [0, 1], and D in
+ * [0, 1] plus the unmatched penalty. */
 static void test_symmetry(void)
 {
 	struct brain_weights shifting = w_def;
@@ -413,7 +426,7 @@ static void test_symmetry(void)
 		double dab = brain_distance(&a, &b, w, &ca);
 		double dba = brain_distance(&b, &a, w, &cb);
 		CHECK(dab == dba);
-		CHECK(dab >= 0.0 && dab <= 1.0);
+		CHECK(dab >= 0.0 && dab <= 1.0 + BRAIN_UNMATCHED_COST);
 		const double ta[] = { ca.tempo, ca.key, ca.energy, ca.timbre,
 				      ca.loudness, ca.genre, ca.same_artist };
 		const double tb[] = { cb.tempo, cb.key, cb.energy, cb.timbre,

@@ -72,6 +72,7 @@ static void put_analysis(struct catalog *cat, int64_t id, const char *hash,
 	a.audio_end_s = duration_s;
 	a.bpm = bpm;
 	a.bpm_confidence = 1;
+	a.grid_confidence = 1;
 	a.beats_per_bar = 4;
 	a.loudness_lufs = lufs;
 	a.true_peak_db = -1;
