@@ -745,6 +745,16 @@ static int on_key(void *user, const char *inih_section, const char *key,
 	return 0;
 }
 
+/* The sections besides [output.NAME] are those of global_keys, so that a
+ * new section needs only its keys (and config_key_foreach sees it). */
+static bool global_section_known(const char *name)
+{
+	for (size_t i = 0; i < N_GLOBAL_KEYS; i++)
+		if (strcmp(global_keys[i].section, name) == 0)
+			return true;
+	return false;
+}
+
 /* Checks a "[...]" line as the reader meets it; registers [output.NAME]. */
 static void section_header(struct load *ld, const char *line)
 {
@@ -768,9 +778,7 @@ static void section_header(struct load *ld, const char *line)
 			  "unexpected text after the section header");
 		return;
 	}
-	if (strcmp(name, "library") == 0 || strcmp(name, "icecast") == 0 ||
-	    strcmp(name, "mix") == 0 || strcmp(name, "analysis") == 0 ||
-	    strcmp(name, "brain") == 0) {
+	if (global_section_known(name)) {
 		memcpy(ld->section, name, len + 1);
 		return;
 	}
@@ -1220,6 +1228,20 @@ void config_destroy(struct config *cfg)
 	free(cfg->file);
 	explicit_bzero(cfg->icecast_password, sizeof(cfg->icecast_password));
 	free(cfg);
+}
+
+int config_key_foreach(int (*fn)(void *ctx, const char *section,
+				 const char *key), void *ctx)
+{
+	int rc;
+
+	for (size_t i = 0; i < N_GLOBAL_KEYS; i++)
+		if ((rc = fn(ctx, global_keys[i].section, global_keys[i].name)))
+			return rc;
+	for (size_t i = 0; i < N_OUTPUT_KEYS; i++)
+		if ((rc = fn(ctx, OUTPUT_PREFIX "NAME", output_key_names[i])))
+			return rc;
+	return 0;
 }
 
 const char *config_format_name(enum output_format format)

@@ -133,4 +133,13 @@ void config_destroy(struct config *cfg);
 
 const char *config_format_name(enum output_format format);
 
+/* Calls FN(CTX, SECTION, KEY) for every key the parser knows, in the order
+ * of its tables: the keys of [library], [icecast], [mix], [analysis] and
+ * [brain], then those of every [output.NAME] with SECTION "output.NAME".
+ * The strings are static. Stops at the first nonzero return of FN and
+ * returns it; returns 0 when every key was visited. This is the list
+ * tests/test_man.sh holds foreverfm.ini(5) to. */
+int config_key_foreach(int (*fn)(void *ctx, const char *section,
+				 const char *key), void *ctx);
+
 #endif

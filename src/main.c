@@ -59,6 +59,20 @@ enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE, CMD_PLAN };
 
 enum { OPT_SEED = 256, OPT_JSON, OPT_TRANSITIONS_LOG };
 
+/* The commands, in the order the usage lists them. tests/test_man.sh reads
+ * this table (and longopts below) to hold foreverfm(1) to them. */
+static const struct command_name {
+	const char *name;
+	enum command command;
+} commands[] = {
+	{ "run", CMD_RUN },
+	{ "render", CMD_RENDER },
+	{ "analyze", CMD_ANALYZE },
+	{ "plan", CMD_PLAN },
+	{ "check", CMD_CHECK },
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 struct options {
 	enum command command;
 	const char *config_file;
@@ -198,20 +212,24 @@ static int parse_args(int argc, char **argv, struct options *opt)
 
 	opt->command = CMD_RUN;
 	if (argc > 1 && argv[1][0] != '-') {
-		if (strcmp(argv[1], "run") == 0)
-			opt->command = CMD_RUN;
-		else if (strcmp(argv[1], "render") == 0)
-			opt->command = CMD_RENDER;
-		else if (strcmp(argv[1], "check") == 0)
-			opt->command = CMD_CHECK;
-		else if (strcmp(argv[1], "analyze") == 0)
-			opt->command = CMD_ANALYZE;
-		else if (strcmp(argv[1], "plan") == 0)
-			opt->command = CMD_PLAN;
-		else
-			return usage_error("unknown command '%s' (commands: "
-					   "run, render, analyze, plan, check)",
-					   argv[1]);
+		size_t i = 0;
+		while (i < N_COMMANDS && strcmp(argv[1], commands[i].name) != 0)
+			i++;
+		if (i == N_COMMANDS) {
+			char names[128] = "";
+			size_t used = 0;
+			for (size_t j = 0; j < N_COMMANDS; j++) {
+				int n = snprintf(names + used,
+						 sizeof(names) - used, "%s%s",
+						 j ? ", " : "", commands[j].name);
+				if (n < 0 || (size_t)n >= sizeof(names) - used)
+					break;
+				used += (size_t)n;
+			}
+			return usage_error("unknown command '%s' (commands: %s)",
+					   argv[1], names);
+		}
+		opt->command = commands[i].command;
 		/* getopt sees the command as its program name. */
 		argc--;
 		argv++;

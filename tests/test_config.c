@@ -4,7 +4,8 @@
  * INI files written to a scratch directory: exact "FILE:LINE: [SECTION] KEY:"
  * prefixes for every bad one, the password never in a message, password
  * files, repeated paths kept in order, relative paths, defaults, limits
- * (outputs, paths, line length, file size), CRLF, BOM, empty files.
+ * (outputs, paths, line length, file size), CRLF, BOM, empty files, and
+ * config_key_foreach() naming only keys the loader knows.
  */
 #include "autoconfig.h"
 
@@ -747,6 +748,56 @@ static void test_line_endings(void)
 	config_destroy(cfg);
 }
 
+struct foreach_state {
+	size_t n, n_output;
+	bool saw_path, saw_mount;
+	size_t stop_at;
+};
+
+/* Every key config_key_foreach names is one the loader knows: given a
+ * value ("x", wrong for most), it may fail, but never as unknown. */
+static int foreach_check(void *ctx, const char *section, const char *key)
+{
+	struct foreach_state *fs = ctx;
+	char text[256], err[CONFIG_ERROR_MAX];
+
+	fs->n++;
+	if (strncmp(section, "output.", 7) == 0)
+		fs->n_output++;
+	if (strcmp(section, "library") == 0 && strcmp(key, "path") == 0)
+		fs->saw_path = true;
+	if (strcmp(section, "output.NAME") == 0 && strcmp(key, "mount") == 0)
+		fs->saw_mount = true;
+	snprintf(text, sizeof(text), "[%s]\n%s = x\n", section, key);
+	struct config *cfg = load_text(text, err, sizeof(err));
+	if (!cfg && strstr(err, "unknown")) {
+		fprintf(stderr, "config_key_foreach: [%s] %s: %s\n", section,
+			key, err);
+		exit(1);
+	}
+	config_destroy(cfg);
+	return fs->stop_at && fs->n == fs->stop_at ? 42 : 0;
+}
+
+static void test_key_foreach(void)
+{
+	struct foreach_state fs = { 0 };
+
+	CHECK_INT(config_key_foreach(foreach_check, &fs), ==, 0);
+	CHECK(fs.saw_path);
+	CHECK(fs.saw_mount);
+	CHECK_INT(fs.n_output, ==, 5);
+	CHECK_INT(fs.n, >, 30);
+	size_t all = fs.n;
+
+	/* The first nonzero return stops the walk and is returned. */
+	memset(&fs, 0, sizeof(fs));
+	fs.stop_at = 3;
+	CHECK_INT(config_key_foreach(foreach_check, &fs), ==, 42);
+	CHECK_INT(fs.n, ==, 3);
+	CHECK(all > 3);
+}
+
 int main(void)
 {
 	const char *dir = test_tmpdir("config");
@@ -761,6 +812,7 @@ int main(void)
 	test_password_file();
 	test_limits();
 	test_line_endings();
+	test_key_foreach();
 
 	CHECK(test_sh("rm -rf '%s'", cwd) == 0);
 	return 0;
