@@ -29,12 +29,15 @@
  * beat at this period). A window's offset is the phase of a peak
  * (parabolically refined) in ms, in (-period/2, +period/2], positive when
  * the music's onsets come after the grid's beats: the highest peak of the
- * sharpest window, and from there outwards, window by window, of the peaks
- * within GC_ALT_PEAK_RATIO of the highest, the one that continues its
- * neighbour (channel_track; marked '*' when it is not the highest). Over
+ * window that agrees best with the whole track's fold, and from there
+ * outwards, window by window, of the peaks within GC_ALT_PEAK_RATIO of the
+ * highest, the one that continues its neighbour within GC_TRACK_MS
+ * (channel_track; marked '*' when it is not the highest). Over
  * the sharp windows: spread (max - min of the unwrapped offsets) and drift
- * (least squares slope, ms per minute). The best constant tempo is the one
- * of the grid's +-GC_SEARCH_REL, in steps of GC_SEARCH_STEP_REL, whose
+ * (least squares slope, ms per minute), and the jumps: steps of more than
+ * GC_TRACK_MS between neighbouring sharp windows, which tell sections that
+ * sit at another part of the beat from a drift. The best constant tempo is
+ * the one of the grid's +-GC_SEARCH_REL, in steps of GC_SEARCH_STEP_REL, whose
  * whole-track fold is sharpest; its peak is the phase error of first_beat
  * at that tempo. The verdict follows the thresholds below.
  *
@@ -97,6 +100,11 @@
  * at least this share of the first) continues its neighbours' offset takes
  * that peak: see channel_track. */
 #define GC_ALT_PEAK_RATIO 0.6
+/* ... and the second peak must be within this of the neighbour's offset
+ * (a drift of 30 ms/min moves 15 ms per window); else the highest peak is
+ * taken, so the choice cannot walk off by steps to another part of the
+ * beat. */
+#define GC_TRACK_MS 30.0
 
 enum gc_verdict {
 	GC_STEADY_RIGHT,
@@ -144,6 +152,7 @@ struct channel {
 	double median_sharpness;
 	size_t sharp_windows;
 	size_t alt_windows;
+	size_t jumps;      /* steps > GC_TRACK_MS between sharp neighbours */
 	double spread_ms;
 	double drift_ms_per_min;
 	double median_offset_ms;
@@ -294,7 +303,8 @@ static int envelope_build(const char *path, struct envelope *env,
 		ssize_t got = decode_read(dec, buf, CHUNK_FRAMES);
 		if (got < 0) {
 			rc = (int)got;
-			snprintf(err, err_size, "decode: %s", strerror((int)-got));
+			snprintf(err, err_size, "decode: %s",
+				 strerror((int)-got));
 			goto out;
 		}
 		if (got == 0)
@@ -363,9 +373,9 @@ static void hist_smooth(const double *in, double *out)
 }
 
 /* Folds on[from, to) at period_s, phase 0 at first_beat_s; value i is at
- * (i + 1/2) * hop_s - delay_s. Each bin is the mean strength of the hops that fall
- * in it (linear split between the two nearest bins), so that an uneven
- * coverage of the phases does not make a peak. */
+ * (i + 1/2) * hop_s - delay_s. Each bin is the mean strength of the hops
+ * that fall in it (linear split between the two nearest bins), so that an
+ * uneven coverage of the phases does not make a peak. */
 static void fold_compute(const float *on, size_t from, size_t to,
 			 double first_beat_s, double period_s, double delay_s,
 			 struct fold *r)
@@ -503,8 +513,9 @@ static void channel_fold(const float *on, size_t n, double first_beat_s,
 	ch->median_sharpness = median_of(sharp, ch->windows);
 }
 
-/* Chooses window w's peak: the candidate nearest prev_ms (unwrapped), and
- * returns its unwrapped offset. */
+/* Chooses window w's peak: the candidate nearest prev_ms (unwrapped) when
+ * it is within GC_TRACK_MS, else the highest; returns its offset unwrapped
+ * next to prev_ms. */
 static double channel_choose(struct channel *ch, size_t w, double prev_ms,
 			     double period_ms)
 {
@@ -518,27 +529,36 @@ static double channel_choose(struct channel *ch, size_t w, double prev_ms,
 			best = k;
 		}
 	}
+	if (best_d > GC_TRACK_MS)
+		best = 0;
 	ch->offset_ms[w] = f->peak_ms[best];
 	ch->alt[w] = best != 0;
 	return prev_ms + wrap_ms(f->peak_ms[best] - prev_ms, period_ms);
 }
 
-/* The offset of each window: the top peak of the sharpest window, then,
- * window by window outwards from it, the candidate peak that continues the
- * last sharp window's offset. So a drift is followed, and a section whose
- * strongest low hit is the off-beat bass keeps to the kick when the kick is
- * there too (at GC_ALT_PEAK_RATIO of the bass at least). */
-static void channel_track(struct channel *ch, double period_s)
+/* The offset of each window. It starts from the sharp window whose highest
+ * peak is nearest whole_ms (a peak of the whole track's fold at the grid,
+ * so the start stands for most of the track), and goes window by window
+ * outwards from there, each taking the candidate peak that continues the
+ * last sharp window's offset (channel_choose). So a drift is followed, and
+ * a section whose strongest low hit is an off-beat bass keeps to the kick
+ * when the kick is there too. */
+static void channel_track(struct channel *ch, double period_s,
+			  double whole_ms)
 {
 	double period_ms = period_s * 1000.0;
 	size_t ref = 0;
+	double ref_d = INFINITY;
 
 	for (size_t w = 0; w < ch->windows; w++) {
 		ch->offset_ms[w] = ch->win[w].peak_ms[0];
 		ch->unwrapped_ms[w] = ch->offset_ms[w];
 		ch->alt[w] = false;
-		if (ch->win[w].sharpness > ch->win[ref].sharpness)
+		double d = fabs(wrap_ms(ch->offset_ms[w] - whole_ms, period_ms));
+		if (window_sharp(ch, w) && d < ref_d) {
+			ref_d = d;
 			ref = w;
+		}
 	}
 	if (ch->windows == 0 || !window_sharp(ch, ref))
 		return;
@@ -575,6 +595,9 @@ static void channel_stats(struct channel *ch, double period_s, size_t n)
 		m++;
 	}
 	ch->sharp_windows = m;
+	ch->jumps = 0;
+	for (size_t k = 1; k < m; k++)
+		ch->jumps += fabs(un[k] - un[k - 1]) > GC_TRACK_MS;
 	ch->spread_ms = 0.0;
 	ch->drift_ms_per_min = 0.0;
 	ch->median_offset_ms = 0.0;
@@ -683,7 +706,17 @@ static int track_check(const char *path, double bpm, double first_beat_s,
 		struct channel *ch = &rep->ch[c];
 		channel_fold(on[c], env.n, first_beat_s, period_s, delay_s[c],
 			     ch);
-		channel_track(ch, period_s);
+		struct fold whole;
+		fold_compute(on[c], 0, env.n, first_beat_s, period_s,
+			     delay_s[c], &whole);
+		/* Of the whole track's candidate peaks, the one nearest the
+		 * grid's beat: with a grid at half the music's tempo both
+		 * kicks are peaks, and the grid's own is the one to judge. */
+		double whole_ms = whole.peak_ms[0];
+		for (int k = 1; k < whole.peaks; k++)
+			if (fabs(whole.peak_ms[k]) < fabs(whole_ms))
+				whole_ms = whole.peak_ms[k];
+		channel_track(ch, period_s, whole_ms);
 		channel_stats(ch, period_s, env.n);
 	}
 	rep->used = force >= 0 ? force :
@@ -718,13 +751,14 @@ static void report_print(const struct report *rep)
 		       ch->offset_ms[w], ch->alt[w] ? "*" : "",
 		       sharp ? "" : ")");
 	}
-	printf("] sharpness=%.2f sharp_windows=%zu alt_windows=%zu "
+	printf("] sharpness=%.2f sharp_windows=%zu alt_windows=%zu jumps=%zu "
 	       "spread_ms=%.1f drift_ms_per_min=%+.2f median_offset_ms=%+.1f "
 	       "grid=%s best_bpm=%.4f best_diff_pct=%+.4f%s "
 	       "best_phase_ms=%+.1f best_sharpness=%.2f "
 	       "%s_sharpness=%.2f %s_median_offset_ms=%+.1f verdict=%s\n",
 	       ch->median_sharpness, ch->sharp_windows, ch->alt_windows,
-	       ch->spread_ms, ch->drift_ms_per_min, ch->median_offset_ms,
+	       ch->jumps, ch->spread_ms, ch->drift_ms_per_min,
+	       ch->median_offset_ms,
 	       ch->half_beat ? "half-beat" : "on-beat", rep->best_bpm,
 	       rep->best_diff_pct, rep->best_at_edge ? " (search edge)" : "",
 	       rep->best_phase_ms, rep->best_sharpness,
@@ -735,9 +769,9 @@ static void report_print(const struct report *rep)
 
 static void summary_header(void)
 {
-	printf("%-36s %-13s %9s %9s %8s %9s %8s %6s %s\n", "track", "verdict",
-	       "grid_bpm", "best_bpm", "diff_%", "spread_ms", "drift/m",
-	       "sharp", "env");
+	printf("%-36s %-13s %9s %9s %8s %9s %8s %6s %-5s %s\n", "track",
+	       "verdict", "grid_bpm", "best_bpm", "diff_%", "spread_ms",
+	       "drift/m", "sharp", "env", "jumps");
 }
 
 static void summary_row(const struct report *rep)
@@ -748,11 +782,11 @@ static void summary_row(const struct report *rep)
 		printf("%-36s %-13s (%s)\n", rep->name, "failed", rep->reason);
 		return;
 	}
-	printf("%-36s %-13s %9.4f %9.4f %+8.4f %9.1f %+8.2f %6.2f %s\n",
+	printf("%-36s %-13s %9.4f %9.4f %+8.4f %9.1f %+8.2f %6.2f %-5s %zu\n",
 	       rep->name, verdict_names[rep->verdict], rep->bpm,
 	       rep->best_bpm, rep->best_diff_pct, ch->spread_ms,
 	       ch->drift_ms_per_min, ch->median_sharpness,
-	       channel_names[rep->used]);
+	       channel_names[rep->used], ch->jumps);
 }
 
 static void summary_totals(const size_t *count)
