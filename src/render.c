@@ -23,6 +23,7 @@
 #include "ring.h"
 #include "setlist.h"
 #include "source_dir.h"
+#include "wav.h"
 
 #include <stdatomic.h>
 
@@ -48,8 +49,6 @@
 #define RENDER_STALL_MS 60000
 #define RENDER_MP3_KBPS 192
 #define RENDER_OGG_QUALITY 0.5
-#define WAV_HEADER_BYTES 44
-#define WAV_DATA_MAX (0xFFFFFFFFu - (WAV_HEADER_BYTES - 8))
 
 enum render_format { RENDER_WAV, RENDER_MP3, RENDER_OGG };
 
@@ -81,37 +80,6 @@ static int format_from_path(const char *path, enum render_format *fmt)
 	return 0;
 }
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void put_le16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-/* The canonical 44-byte RIFF header; the sizes are known in advance. */
-static void wav_header(unsigned char *h, uint32_t data_bytes)
-{
-	memcpy(h, "RIFF", 4);
-	put_le32(h + 4, data_bytes + WAV_HEADER_BYTES - 8);
-	memcpy(h + 8, "WAVEfmt ", 8);
-	put_le32(h + 16, 16);                       /* fmt chunk size */
-	put_le16(h + 20, 1);                        /* PCM */
-	put_le16(h + 22, DECODE_CHANNELS);
-	put_le32(h + 24, DECODE_RATE);
-	put_le32(h + 28, DECODE_RATE * DECODE_CHANNELS * 2); /* bytes/s */
-	put_le16(h + 32, DECODE_CHANNELS * 2);      /* block align */
-	put_le16(h + 34, 16);                       /* bits per sample */
-	memcpy(h + 36, "data", 4);
-	put_le32(h + 40, data_bytes);
-}
-
 static void wav_convert(const float *in, size_t n_samples, unsigned char *out)
 {
 	for (size_t i = 0; i < n_samples; i++) {
@@ -120,8 +88,9 @@ static void wav_convert(const float *in, size_t n_samples, unsigned char *out)
 			v = -1.0f;
 		else if (v > 1.0f)
 			v = 1.0f;
-		long s = lrintf(v * 32767.0f);
-		put_le16(out + 2 * i, (uint16_t)(int16_t)s);
+		uint16_t s = (uint16_t)(int16_t)lrintf(v * 32767.0f);
+		out[2 * i] = (unsigned char)s;
+		out[2 * i + 1] = (unsigned char)(s >> 8);
 	}
 }
 
@@ -285,7 +254,8 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 {
 	enum render_format fmt;
 	char tmp_path[PATH_MAX], tlog_tmp[PATH_MAX];
-	unsigned char header[WAV_HEADER_BYTES];
+	unsigned char header[WAV_HEADER_MAX];
+	size_t header_len;
 	float *block = NULL;
 	unsigned char *pcm16 = NULL;
 	struct catalog *cat = NULL;
@@ -314,11 +284,12 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	total_frames = (uint64_t)llround(seconds * DECODE_RATE);
 	if (total_frames == 0)
 		total_frames = 1;
+	uint64_t wav_max = wav_data_max(WAV_PCM16);
 	if (fmt == RENDER_WAV &&
-	    total_frames > WAV_DATA_MAX / (DECODE_CHANNELS * 2)) {
+	    total_frames > wav_max / (DECODE_CHANNELS * 2)) {
 		log_error("render: %s: a WAV file holds at most %u s; use .mp3 "
 			  "or .ogg", out_path,
-			  (unsigned)(WAV_DATA_MAX / (DECODE_CHANNELS * 2) /
+			  (unsigned)(wav_max / (DECODE_CHANNELS * 2) /
 				     DECODE_RATE));
 		return -EINVAL;
 	}
@@ -369,9 +340,12 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		goto out;
 	}
 	if (fmt == RENDER_WAV) {
-		wav_header(header, (uint32_t)(total_frames * DECODE_CHANNELS *
-					      2));
-		if ((rc = write_all(f, header, sizeof(header))) < 0)
+		rc = wav_header(header, sizeof(header), WAV_PCM16,
+				DECODE_CHANNELS, DECODE_RATE, total_frames,
+				&header_len);
+		if (rc == 0)
+			rc = write_all(f, header, header_len);
+		if (rc < 0)
 			goto write_failed;
 	} else {
 		struct encode_params ep;
