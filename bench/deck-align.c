@@ -28,7 +28,8 @@
  *   way, its peak refined by a parabola through the three values around
  *   it: the lag (positive: B's beats come after A's) and the peak's
  *   value, the strength (1: the same onsets; near 0: nothing in common,
- *   as when one deck has no beat);
+ *   as when one deck has no beat); a peak at the end of the lags is
+ *   flagged "lag at half a beat" (the decks may be a half beat apart);
  * - whether each deck carries a beat: its envelope's periodicity, the
  *   median over windows of 8 beats (stepping 4) of the largest normalised
  *   autocorrelation at a lag within 3% of the beat period (the periods of
@@ -82,6 +83,7 @@ struct result {
 	double lag_ms, strength;
 	double beat[2];           /* periodicity of A, of B */
 	bool cut;                 /* the overlap runs past the file's end */
+	bool edge;                /* the peak is at the end of the lags */
 	bool empty;               /* no overlap to measure */
 };
 
@@ -262,9 +264,10 @@ static double xcorr_at(const float *a, const float *b, size_t n, long lag,
 }
 
 /* The lag (hops, fractional) of the highest normalised cross-correlation
- * within +-MAX_LAG, and that value into *strength. */
+ * within +-MAX_LAG, and that value into *strength; *edge when that is at
+ * +-MAX_LAG (the true peak may be further: half a beat off). */
 static double xcorr_peak(const float *a, const float *b, size_t n,
-			 long max_lag, double *strength)
+			 long max_lag, double *strength, bool *edge)
 {
 	double ea = 0, eb = 0;
 	for (size_t i = 0; i < n; i++) {
@@ -272,6 +275,7 @@ static double xcorr_peak(const float *a, const float *b, size_t n,
 		eb += (double)b[i] * b[i];
 	}
 	*strength = 0;
+	*edge = false;
 	if (!(ea > 0 && eb > 0) || (size_t)max_lag * 2 >= n)
 		return 0;
 	double norm = sqrt(ea * eb);
@@ -285,7 +289,8 @@ static double xcorr_peak(const float *a, const float *b, size_t n,
 		}
 	}
 	*strength = best_v;
-	if (best == -max_lag || best == max_lag)
+	*edge = best == -max_lag || best == max_lag;
+	if (*edge)
 		return (double)best;
 	v_lo = xcorr_at(a, b, n, best - 1, norm);
 	v_hi = xcorr_at(a, b, n, best + 1, norm);
@@ -473,7 +478,7 @@ static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
 	r->beat[1] = periodicity(db, n, t, scratch, scratch_cap);
 	remove_mean(da, n);
 	remove_mean(db, n);
-	double lag = xcorr_peak(da, db, n, max_lag, &r->strength);
+	double lag = xcorr_peak(da, db, n, max_lag, &r->strength, &r->edge);
 	r->lag_ms = lag * HOP * 1000.0 / RATE;
 	return 0;
 }
@@ -572,9 +577,10 @@ int main(int argc, char **argv)
 			       "-", on);
 		else
 			printf("%4ld %-12s %9.2f %15s %+9.2f %8.3f %7.3f %7.3f  "
-			       "%s%s\n", i, t[i].kind, t[i].position_s, bpm,
+			       "%s%s%s\n", i, t[i].kind, t[i].position_s, bpm,
 			       r->lag_ms, r->strength, r->beat[0], r->beat[1],
-			       on, r->cut ? " (cut by the end)" : "");
+			       on, r->edge ? " (lag at half a beat)" : "",
+			       r->cut ? " (cut by the end)" : "");
 		if (!beatmatched)
 			continue;
 		n_beat++;
