@@ -57,7 +57,7 @@
 
 enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE, CMD_PLAN };
 
-enum { OPT_SEED = 256, OPT_JSON, OPT_TRANSITIONS_LOG };
+enum { OPT_SEED = 256, OPT_JSON, OPT_TRANSITIONS_LOG, OPT_DECKS };
 
 /* The commands, in the order the usage lists them. tests/test_man.sh reads
  * this table (and longopts below) to hold foreverfm(1) to them. */
@@ -78,6 +78,7 @@ struct options {
 	const char *config_file;
 	const char *output;
 	const char *transitions_log;
+	const char *decks;
 	double seconds;
 	bool have_seconds;
 	uint64_t seed;
@@ -92,7 +93,7 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: foreverfm [run] [-c FILE] [PATH...]\n"
 "       foreverfm render -o OUT.{wav,mp3,ogg} -d SECONDS [-c FILE] [--seed N]\n"
-"                        [--transitions-log FILE] [PATH...]\n"
+"                        [--transitions-log FILE] [--decks FILE.wav] [PATH...]\n"
 "       foreverfm analyze [--json] [-c FILE] [PATH...]\n"
 "       foreverfm plan [--json] [-c FILE] [--seed N] [PATH...]\n"
 "       foreverfm check [-c FILE]\n"
@@ -136,6 +137,12 @@ static void usage(FILE *f)
 "      --transitions-log FILE\n"
 "                       render: one JSON object per transition (position,\n"
 "                       exit and entry, BPM, bars, kind and why)\n"
+"      --decks FILE.wav render: beside the mix, the two decks as they enter\n"
+"                       the sum: 4 channels of 32-bit float, 1-2 the deck\n"
+"                       of the 1st, 3rd... track, 3-4 that of the 2nd,\n"
+"                       4th...; after stretch, gain, fades and EQ, before\n"
+"                       the sum and the limiter; aligned with the mix and\n"
+"                       as long\n"
 "      --json           analyze: one JSON object per track on stdout;\n"
 "                       plan: a JSON array in play order\n"
 "  -v, --verbose        log debug messages too\n"
@@ -201,6 +208,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "transitions-log", required_argument, NULL,
 		  OPT_TRANSITIONS_LOG },
+		{ "decks", required_argument, NULL, OPT_DECKS },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -268,6 +276,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		case OPT_TRANSITIONS_LOG:
 			opt->transitions_log = optarg;
 			render_only = "--transitions-log";
+			break;
+		case OPT_DECKS:
+			opt->decks = optarg;
+			render_only = "--decks";
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -467,7 +479,7 @@ static int cmd_render(const struct options *opt)
 		       (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 32);
 	}
 	int r = render_run(cfg, opt->output, opt->seconds, seed,
-			   opt->transitions_log);
+			   opt->transitions_log, opt->decks);
 	rc = r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 out:
 	config_destroy(cfg);

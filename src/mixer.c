@@ -69,9 +69,20 @@
  * A stretcher's output frame j is its input frame j mapped through the
  * ratio (stretch.h), so each deck knows which k its next output frame is.
  *
+ * Decks tap: every mixer_emit() says what its frames are made of
+ * (struct mixer_parts: each deck pair's frames, or NULL for a silent
+ * one): the tail holds the current track alone; a crossfade and a
+ * beatmatched transition keep A's and B's parts in their own buffers
+ * when a tap is set (tap_a and mix_b) and add them, in the same float
+ * operations as the sum without a tap. mixer_emit_block() hands the parts
+ * to the tap with the final fade applied, before it fades the sum in
+ * place and the limiter runs. A track's deck pair is the parity of its
+ * index in the play order (seq, counted as tracks open), so B is never on
+ * A's pair whichever slot each is in.
+ *
  * Memory: two track slots (decoder, FIFO, stretcher, crossover, block
- * buffers), the tail, the limiter, a few mix blocks and the playlist's id
- * arrays, all allocated by mixer_create.
+ * buffers), the tail, the limiter, a few mix blocks (two more with a
+ * decks tap) and the playlist's id arrays, all allocated by mixer_create.
  */
 #include "autoconfig.h"
 
@@ -126,9 +137,13 @@
  * a Xing tag are estimates). */
 #define MIXER_ANALYSIS_SLACK_S 1.0
 
+_Static_assert(MIXER_BLOCK_FRAMES <= MIXER_DECKS_FRAMES_MAX,
+	       "a decks tap call carries at most one block");
+
 struct mixer_track {
 	struct decoder *dec;
 	struct catalog_track info;
+	uint64_t seq;             /* index in the play order, from 0 */
 	char display[2 * DECODE_TAG_MAX + 4];
 	uint64_t duration_frames; /* estimate; 0 when unknown */
 	uint64_t played_frames;   /* frames taken from it so far */
@@ -151,6 +166,13 @@ struct mixer_track {
 	float *lo, *hi;           /* crossover bands, one block */
 	float *raw;               /* one block of its audio */
 	float *aux;               /* one block (stretched vs direct) */
+};
+
+/* What the frames given to mixer_emit() are made of, for the decks tap:
+ * per deck pair (a track's seq & 1), its part of the sum, or NULL when
+ * that deck is silent. Advanced with the frames. */
+struct mixer_parts {
+	const float *deck[2];
 };
 
 struct mixer_pending_mark {
@@ -179,14 +201,21 @@ struct mixer {
 
 	/* Mixer thread only. */
 	struct mixer_track slots[2];
+	uint64_t tracks_opened;   /* the next track's seq */
 	float *tail;              /* tail_cap frames, circular */
 	size_t tail_cap;
 	size_t tail_head;         /* oldest frame */
 	size_t tail_count;
+	unsigned tail_pair;       /* deck pair of the tail's track */
 	float *mix;               /* MIXER_BLOCK_FRAMES frames */
 	float *mix_b;             /* MIXER_BLOCK_FRAMES frames */
 	float *scratch;           /* MIXER_BLOCK_FRAMES frames */
 	float *zeros;             /* STRETCH_CHUNK_FRAMES frames of silence */
+	/* Decks tap only (NULL without): A's part of a transition, and one
+	 * block of MIXER_DECKS_CHANNELS frames for the tap. */
+	float *tap_a;
+	float *decks;
+	int tap_error;            /* what the tap returned, 0 while fine */
 	struct limiter *lim;
 	size_t lim_latency;
 	uint64_t lim_out;         /* frames the limiter has put out */
@@ -317,9 +346,42 @@ static void mixer_finish(struct mixer *m)
 	mixer_end(m);
 }
 
+/* The final fade's gain at mixed frame POS: linear over the last
+ * fade_frames before end_frame, 1 before them. */
+static float mixer_fade_gain(const struct mixer *m, uint64_t pos)
+{
+	uint64_t left = m->end_frame - pos;
+	if (m->end_frame == UINT64_MAX || left >= m->fade_frames)
+		return 1.0f;
+	return (float)((double)left / (double)m->fade_frames);
+}
+
+/* Hands the decks tap the n frames of PARTS (NULL: silence) from mixed
+ * frame m->pos_in on, with the final fade. Returns the tap's result. */
+static int mixer_tap(struct mixer *m, const struct mixer_parts *parts,
+		     size_t n)
+{
+	float *d = m->decks;
+	for (size_t i = 0; i < n; i++) {
+		float g = mixer_fade_gain(m, m->pos_in + i);
+		for (size_t p = 0; p < 2; p++) {
+			const float *src = parts ? parts->deck[p] : NULL;
+			for (size_t c = 0; c < DECODE_CHANNELS; c++)
+				d[MIXER_DECKS_CHANNELS * i +
+				  DECODE_CHANNELS * p + c] =
+					src ? src[DECODE_CHANNELS * i + c] *
+					      g : 0.0f;
+		}
+	}
+	return m->params.decks_tap(m->params.decks_tap_ctx, d, n);
+}
+
 /* Mixes n frames (n <= MIXER_BLOCK_FRAMES), modified in place by the final
- * fade and the limiter. After the stream ended, writes nothing. */
-static void mixer_emit_block(struct mixer *m, float *frames, size_t n)
+ * fade and the limiter; PARTS (NULL for silence) says what they are made
+ * of, for the decks tap, which sees them first (a part may be FRAMES
+ * itself). After the stream ended, writes nothing. */
+static void mixer_emit_block(struct mixer *m, float *frames, size_t n,
+			     const struct mixer_parts *parts)
 {
 	if (m->ended || n == 0)
 		return;
@@ -331,17 +393,21 @@ static void mixer_emit_block(struct mixer *m, float *frames, size_t n)
 	if (n > m->end_frame - m->pos_in)
 		n = (size_t)(m->end_frame - m->pos_in);
 
+	if (n > 0 && m->params.decks_tap) {
+		int rc = mixer_tap(m, parts, n);
+		if (rc < 0) {
+			m->tap_error = rc;
+			mixer_end(m);
+			return;
+		}
+	}
 	/* Linear fade over the last fade_frames before end_frame. */
 	uint64_t fade_start = m->end_frame > m->fade_frames
 		? m->end_frame - m->fade_frames : 0;
 	if (m->end_frame != UINT64_MAX && m->fade_frames > 0 &&
 	    m->pos_in + n > fade_start) {
 		for (size_t i = 0; i < n; i++) {
-			uint64_t pos = m->pos_in + i;
-			uint64_t left = m->end_frame - pos;
-			if (left >= m->fade_frames)
-				continue;
-			float g = (float)((double)left / (double)m->fade_frames);
+			float g = mixer_fade_gain(m, m->pos_in + i);
 			frames[2 * i] *= g;
 			frames[2 * i + 1] *= g;
 		}
@@ -355,13 +421,21 @@ static void mixer_emit_block(struct mixer *m, float *frames, size_t n)
 }
 
 /* Writes n frames block by block, so that a fade-out request is seen within
- * a block of what is written next. */
-static void mixer_emit(struct mixer *m, float *frames, size_t n)
+ * a block of what is written next. PARTS as for mixer_emit_block(), for
+ * all n frames. */
+static void mixer_emit(struct mixer *m, float *frames, size_t n,
+		       const struct mixer_parts *parts)
 {
+	struct mixer_parts at = { { NULL, NULL } };
+	if (parts)
+		at = *parts;
 	while (n > 0 && !m->ended) {
 		size_t block = n < MIXER_BLOCK_FRAMES ? n : MIXER_BLOCK_FRAMES;
-		mixer_emit_block(m, frames, block);
+		mixer_emit_block(m, frames, block, parts ? &at : NULL);
 		frames += block * DECODE_CHANNELS;
+		for (size_t p = 0; p < 2; p++)
+			if (at.deck[p])
+				at.deck[p] += block * DECODE_CHANNELS;
 		n -= block;
 	}
 }
@@ -410,7 +484,10 @@ static void mixer_tail_emit(struct mixer *m, size_t n)
 		size_t piece = m->tail_cap - m->tail_head;
 		if (piece > n)
 			piece = n;
-		mixer_emit(m, m->tail + m->tail_head * DECODE_CHANNELS, piece);
+		float *frames = m->tail + m->tail_head * DECODE_CHANNELS;
+		struct mixer_parts parts = { { NULL, NULL } };
+		parts.deck[m->tail_pair] = frames; /* the tail's track alone */
+		mixer_emit(m, frames, piece, &parts);
 		m->tail_head = (m->tail_head + piece) % m->tail_cap;
 		m->tail_count -= piece;
 		n -= piece;
@@ -686,6 +763,9 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	decode_display_title(t->info.artist, t->info.title, t->info.path,
 			     t->display, sizeof(t->display));
 	mixer_track_analysis(m, t);
+	/* Every track opened is played (as A, or as B into a transition):
+	 * this is its index in the play order. */
+	t->seq = m->tracks_opened++;
 	return 0;
 
 bad:
@@ -805,7 +885,7 @@ static int mixer_silence(struct mixer *m, struct mixer_track *t)
 		}
 		memset(m->mix, 0, MIXER_SILENCE_BLOCK_FRAMES * DECODE_CHANNELS *
 		       sizeof(float));
-		mixer_emit(m, m->mix, MIXER_SILENCE_BLOCK_FRAMES);
+		mixer_emit(m, m->mix, MIXER_SILENCE_BLOCK_FRAMES, NULL);
 		if (m->ended)
 			break;
 		uint64_t now = mixer_now_ns();
@@ -927,6 +1007,15 @@ static void mixer_start_track(struct mixer *m, struct mixer_track *t)
 	mixer_stats_update(m, 1, 0, -1);
 }
 
+/* The equal-power gains of frame I of a crossfade LEN frames long. */
+static void mixer_crossfade_gains(size_t i, uint64_t len, float *ga,
+				  float *gb)
+{
+	double t = ((double)i + 0.5) / (double)len;
+	*ga = (float)cos(M_PI_2 * t);
+	*gb = (float)sin(M_PI_2 * t);
+}
+
 /* Crossfades the tail (A's outro) into B's intro with the marker at the
  * middle of the overlap. WHY says why it is not beatmatched. */
 static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
@@ -995,16 +1084,34 @@ static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
 		memset(m->mix_b + got * DECODE_CHANNELS, 0,
 		       (chunk - got) * DECODE_CHANNELS * sizeof(float));
 
-		for (size_t i = 0; i < chunk; i++) {
-			double t = ((double)(done + i) + 0.5) / (double)len;
-			float ga = (float)cos(M_PI_2 * t);
-			float gb = (float)sin(M_PI_2 * t);
-			float *o = m->mix + i * DECODE_CHANNELS;
-			const float *bb = m->mix_b + i * DECODE_CHANNELS;
-			o[0] = o[0] * ga + bb[0] * gb;
-			o[1] = o[1] * ga + bb[1] * gb;
+		struct mixer_parts parts = { { NULL, NULL } };
+		if (!m->params.decks_tap) {
+			for (size_t i = 0; i < chunk; i++) {
+				float ga, gb;
+				mixer_crossfade_gains(done + i, len, &ga, &gb);
+				float *o = m->mix + i * DECODE_CHANNELS;
+				const float *bb = m->mix_b + i * DECODE_CHANNELS;
+				o[0] = o[0] * ga + bb[0] * gb;
+				o[1] = o[1] * ga + bb[1] * gb;
+			}
+		} else {
+			/* The same products and sums, the parts kept. */
+			for (size_t i = 0; i < chunk; i++) {
+				float ga, gb;
+				mixer_crossfade_gains(done + i, len, &ga, &gb);
+				float *o = m->mix + i * DECODE_CHANNELS;
+				float *pa = m->tap_a + i * DECODE_CHANNELS;
+				float *pb = m->mix_b + i * DECODE_CHANNELS;
+				for (int c = 0; c < DECODE_CHANNELS; c++) {
+					pa[c] = o[c] * ga;
+					pb[c] = pb[c] * gb;
+					o[c] = pa[c] + pb[c];
+				}
+			}
+			parts.deck[a->seq & 1] = m->tap_a;
+			parts.deck[b->seq & 1] = m->mix_b;
 		}
-		mixer_emit(m, m->mix, chunk);
+		mixer_emit(m, m->mix, chunk, &parts);
 		done += chunk;
 	}
 	b->solo_from = b->pos;
@@ -1231,6 +1338,10 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 			marked = true;
 		}
 		size_t nn = (size_t)n;
+		/* Before k = 0, A alone (B is silent); m->mix is A's part
+		 * until B is added. */
+		struct mixer_parts parts = { { NULL, NULL } };
+		parts.deck[a->seq & 1] = m->mix;
 		struct transition_gains g0, g1;
 		transition_gains_at(plan, (double)k / rate, &g0);
 		transition_gains_at(plan, (double)(k + n) / rate, &g1);
@@ -1268,10 +1379,24 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 				db.fed = UINT64_MAX;
 				mixer_deck_direct(&db, b->raw, nn);
 			}
-			mixer_shape(b, b->raw, m->mix, nn, g0.low_b, g1.low_b,
-				    g0.high_b, g1.high_b, true);
+			if (!m->params.decks_tap) {
+				mixer_shape(b, b->raw, m->mix, nn, g0.low_b,
+					    g1.low_b, g0.high_b, g1.high_b,
+					    true);
+			} else {
+				/* The same sum, the parts kept. */
+				memcpy(m->tap_a, m->mix,
+				       nn * DECODE_CHANNELS * sizeof(float));
+				mixer_shape(b, b->raw, m->mix_b, nn, g0.low_b,
+					    g1.low_b, g0.high_b, g1.high_b,
+					    false);
+				for (size_t j = 0; j < nn * DECODE_CHANNELS; j++)
+					m->mix[j] = m->tap_a[j] + m->mix_b[j];
+				parts.deck[a->seq & 1] = m->tap_a;
+				parts.deck[b->seq & 1] = m->mix_b;
+			}
 		}
-		mixer_emit(m, m->mix, nn);
+		mixer_emit(m, m->mix, nn, &parts);
 		k += n;
 	}
 	if (m->ended)
@@ -1365,6 +1490,9 @@ static bool mixer_play_body(struct mixer *m, struct mixer_track *a,
 	bool bm = b && mixer_plan(m, a, b, plan, why, why_size);
 	uint64_t stop = bm ? mixer_preroll_start(a, plan) : UINT64_MAX;
 	uint64_t next_check = a->pos + MIXER_REPLAN_FRAMES;
+	/* The tail is empty here (the last transition or track end drained
+	 * it): from now on it holds A alone. */
+	m->tail_pair = (unsigned)(a->seq & 1);
 	while (!m->ended && a->pos < stop) {
 		size_t n = mixer_track_fill(a);
 		if (n == 0)
@@ -1453,6 +1581,8 @@ static int mixer_run(struct mixer *m)
 	/* However it ended, readers must see the end of the stream. */
 	if (!m->ended)
 		mixer_end(m);
+	if (m->tap_error < 0)
+		return m->tap_error;
 	return rc < 0 ? rc : 0;
 }
 
@@ -1460,7 +1590,8 @@ static void *mixer_thread(void *arg)
 {
 	struct mixer *m = arg;
 	m->result = mixer_run(m);
-	if (m->result < 0)
+	/* A failed tap has said why itself. */
+	if (m->result < 0 && m->tap_error == 0)
 		log_error("mixer: stopped: %s", strerror(-m->result));
 	return NULL;
 }
@@ -1512,6 +1643,8 @@ static void mixer_free(struct mixer *m)
 		free(t->aux);
 	}
 	limiter_destroy(m->lim);
+	free(m->decks);
+	free(m->tap_a);
 	free(m->zeros);
 	free(m->scratch);
 	free(m->mix_b);
@@ -1588,6 +1721,15 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	    !m->zeros) {
 		err = ENOMEM;
 		goto out;
+	}
+	if (params->decks_tap) {
+		m->tap_a = mixer_block_alloc(MIXER_BLOCK_FRAMES);
+		m->decks = calloc(MIXER_BLOCK_FRAMES * MIXER_DECKS_CHANNELS,
+				  sizeof(float));
+		if (!m->tap_a || !m->decks) {
+			err = ENOMEM;
+			goto out;
+		}
 	}
 	for (size_t i = 0; i < 2; i++) {
 		struct mixer_track *t = &m->slots[i];

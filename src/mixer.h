@@ -49,6 +49,14 @@
  * Every transition is logged (one line), and written as one JSON object
  * per line to params.transitions_log when set.
  *
+ * The decks tap (params.decks_tap, render --decks): what each deck adds
+ * to the sum, block by block, so that a mix can be checked from its audio.
+ * Decks are told apart by the parity of the track's index in the play
+ * order, not by the slot that plays it. Without a tap the mixer sums as
+ * it always did and pays one test per block; with one, the two decks are
+ * shaped into separate buffers and then added, which gives the same sum
+ * to the bit.
+ *
  * Memory: two track slots (decoder, a read-ahead FIFO, a stretcher, a
  * crossover), the tail buffer (MIXER_CROSSFADE_MAX_S of audio), the
  * limiter and a few block buffers, all allocated by mixer_create(), never
@@ -72,6 +80,10 @@
 
 #define MIXER_CROSSFADE_MAX_S 30.0
 #define MIXER_UPCOMING_MAX 16
+/* The decks tap's frames: two stereo pairs. */
+#define MIXER_DECKS_CHANNELS 4
+/* The most frames one call of the decks tap carries. */
+#define MIXER_DECKS_FRAMES_MAX 2048
 
 struct mixer_params {
 	double crossfade_s;      /* 0 .. MIXER_CROSSFADE_MAX_S */
@@ -91,6 +103,23 @@ struct mixer_params {
 	 * --transitions-log), flushed after each; NULL for none. Borrowed:
 	 * must stay open until mixer_join() returned. */
 	FILE *transitions_log;
+	/* The decks tap (render --decks); NULL for none. Called by the
+	 * mixer thread for every block of mixed frames, in order, with
+	 * FRAMES (1 .. MIXER_DECKS_FRAMES_MAX) interleaved frames of
+	 * MIXER_DECKS_CHANNELS floats: channels 0-1 the deck of the 1st,
+	 * 3rd, 5th... track of the play order, 2-3 that of the 2nd, 4th...;
+	 * each what that deck adds to the sum, after its loudness gain,
+	 * time-stretch, fades, bass swap and the final fade-out; zeros where
+	 * a deck is silent. The two pairs add up to the limiter's input to
+	 * float rounding. Call i (counting frames from 0) covers mixed
+	 * frames that are ring frames too (the limiter's latency is hidden),
+	 * and the calls end at stop_after_frames exactly like the ring's
+	 * audio. DECKS is borrowed for the call. The tap must not call the
+	 * mixer. It returns 0, or a negative errno: then the mixer ends the
+	 * stream (closes the ring) without logging, and mixer_join()
+	 * returns that error. */
+	int (*decks_tap)(void *ctx, const float *decks, size_t frames);
+	void *decks_tap_ctx;
 };
 
 /* Zeroes *p and fills in what [mix] configures (crossfade and the
@@ -130,7 +159,7 @@ void mixer_fade_out(struct mixer *m);
 
 /* Waits for the thread to end (after a fade out, a stop_after_frames end, or
  * the ring being closed by someone else). Returns the thread's result: 0, or
- * a negative errno if the catalog failed. */
+ * a negative errno if the catalog or the decks tap failed. */
 int mixer_join(struct mixer *m);
 
 void mixer_get_stats(struct mixer *m, struct mixer_stats *stats);

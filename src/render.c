@@ -8,6 +8,11 @@
  * consumer that sets the pace. Reading stops at exactly SECONDS * 44100
  * frames whether or not the mixer closed the ring there, so the length of
  * the file is exact; then the ring is closed and the mixer joined.
+ *
+ * The decks file is written by the mixer's decks tap, in the mixer
+ * thread (this thread only opens it before and closes it after): the
+ * tap's frames end where the ring's do, so after the join it must hold
+ * exactly SECONDS * 44100 frames.
  */
 #include "autoconfig.h"
 
@@ -23,6 +28,7 @@
 #include "ring.h"
 #include "setlist.h"
 #include "source_dir.h"
+#include "wav.h"
 
 #include <stdatomic.h>
 
@@ -48,8 +54,7 @@
 #define RENDER_STALL_MS 60000
 #define RENDER_MP3_KBPS 192
 #define RENDER_OGG_QUALITY 0.5
-#define WAV_HEADER_BYTES 44
-#define WAV_DATA_MAX (0xFFFFFFFFu - (WAV_HEADER_BYTES - 8))
+#define RENDER_DECKS_BYTES_PER_FRAME (MIXER_DECKS_CHANNELS * 4)
 
 enum render_format { RENDER_WAV, RENDER_MP3, RENDER_OGG };
 
@@ -63,13 +68,18 @@ static void on_interrupt(int sig)
 	atomic_store(&render_cancel, true);
 }
 
-static int format_from_path(const char *path, enum render_format *fmt)
+/* The extension of PATH's last component, "" for none. */
+static const char *path_extension(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 	const char *dot = strrchr(slash ? slash : path, '.');
+	return dot ? dot : "";
+}
 
-	if (!dot)
-		return -EINVAL;
+static int format_from_path(const char *path, enum render_format *fmt)
+{
+	const char *dot = path_extension(path);
+
 	if (strcasecmp(dot, ".wav") == 0)
 		*fmt = RENDER_WAV;
 	else if (strcasecmp(dot, ".mp3") == 0)
@@ -81,37 +91,6 @@ static int format_from_path(const char *path, enum render_format *fmt)
 	return 0;
 }
 
-static void put_le32(unsigned char *p, uint32_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-	p[2] = (unsigned char)(v >> 16);
-	p[3] = (unsigned char)(v >> 24);
-}
-
-static void put_le16(unsigned char *p, uint16_t v)
-{
-	p[0] = (unsigned char)v;
-	p[1] = (unsigned char)(v >> 8);
-}
-
-/* The canonical 44-byte RIFF header; the sizes are known in advance. */
-static void wav_header(unsigned char *h, uint32_t data_bytes)
-{
-	memcpy(h, "RIFF", 4);
-	put_le32(h + 4, data_bytes + WAV_HEADER_BYTES - 8);
-	memcpy(h + 8, "WAVEfmt ", 8);
-	put_le32(h + 16, 16);                       /* fmt chunk size */
-	put_le16(h + 20, 1);                        /* PCM */
-	put_le16(h + 22, DECODE_CHANNELS);
-	put_le32(h + 24, DECODE_RATE);
-	put_le32(h + 28, DECODE_RATE * DECODE_CHANNELS * 2); /* bytes/s */
-	put_le16(h + 32, DECODE_CHANNELS * 2);      /* block align */
-	put_le16(h + 34, 16);                       /* bits per sample */
-	memcpy(h + 36, "data", 4);
-	put_le32(h + 40, data_bytes);
-}
-
 static void wav_convert(const float *in, size_t n_samples, unsigned char *out)
 {
 	for (size_t i = 0; i < n_samples; i++) {
@@ -120,8 +99,9 @@ static void wav_convert(const float *in, size_t n_samples, unsigned char *out)
 			v = -1.0f;
 		else if (v > 1.0f)
 			v = 1.0f;
-		long s = lrintf(v * 32767.0f);
-		put_le16(out + 2 * i, (uint16_t)(int16_t)s);
+		uint16_t s = (uint16_t)(int16_t)lrintf(v * 32767.0f);
+		out[2 * i] = (unsigned char)s;
+		out[2 * i + 1] = (unsigned char)(s >> 8);
 	}
 }
 
@@ -158,6 +138,47 @@ static int write_all(FILE *f, const void *buf, size_t len)
 	if (len && fwrite(buf, 1, len, f) != len)
 		return errno ? -errno : -EIO;
 	return 0;
+}
+
+/* The decks file (--decks): written by the mixer's decks tap. */
+struct render_decks {
+	FILE *f;
+	const char *tmp_path;
+	unsigned char *bytes;     /* MIXER_DECKS_FRAMES_MAX frames */
+	uint64_t frames;          /* written so far */
+};
+
+/* The decks tap: the mixer thread, for every mixed block. */
+static int render_decks_write(void *ctx, const float *decks, size_t frames)
+{
+	struct render_decks *d = ctx;
+	size_t n = frames * MIXER_DECKS_CHANNELS;
+
+	wav_put_float32(d->bytes, decks, n);
+	errno = 0;
+	int rc = write_all(d->f, d->bytes, n * 4);
+	if (rc < 0) {
+		log_error("render: writing %s: %s", d->tmp_path, strerror(-rc));
+		return rc;
+	}
+	d->frames += frames;
+	return 0;
+}
+
+/* Flushes, syncs and closes the decks file. Returns 0 or a negative errno
+ * (logged). */
+static int render_decks_close(struct render_decks *d)
+{
+	int rc = 0;
+
+	if (fflush(d->f) != 0 || fsync(fileno(d->f)) != 0)
+		rc = -errno;
+	if (fclose(d->f) != 0 && rc == 0)
+		rc = -errno;
+	d->f = NULL;
+	if (rc < 0)
+		log_error("render: writing %s: %s", d->tmp_path, strerror(-rc));
+	return rc;
 }
 
 static void format_time(uint64_t frame, char *out, size_t size)
@@ -281,11 +302,15 @@ out:
 }
 
 int render_run(const struct config *cfg, const char *out_path, double seconds,
-	       uint64_t seed, const char *transitions_log_path)
+	       uint64_t seed, const char *transitions_log_path,
+	       const char *decks_path)
 {
 	enum render_format fmt;
-	char tmp_path[PATH_MAX], tlog_tmp[PATH_MAX];
-	unsigned char header[WAV_HEADER_BYTES];
+	char tmp_path[PATH_MAX], tlog_tmp[PATH_MAX], decks_tmp[PATH_MAX];
+	unsigned char header[WAV_HEADER_MAX];
+	size_t header_len;
+	struct render_decks decks = { 0 };
+	bool decks_created = false;
 	float *block = NULL;
 	unsigned char *pcm16 = NULL;
 	struct catalog *cat = NULL;
@@ -314,19 +339,35 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	total_frames = (uint64_t)llround(seconds * DECODE_RATE);
 	if (total_frames == 0)
 		total_frames = 1;
+	uint64_t wav_max = wav_data_max(WAV_PCM16);
 	if (fmt == RENDER_WAV &&
-	    total_frames > WAV_DATA_MAX / (DECODE_CHANNELS * 2)) {
+	    total_frames > wav_max / (DECODE_CHANNELS * 2)) {
 		log_error("render: %s: a WAV file holds at most %u s; use .mp3 "
 			  "or .ogg", out_path,
-			  (unsigned)(WAV_DATA_MAX / (DECODE_CHANNELS * 2) /
+			  (unsigned)(wav_max / (DECODE_CHANNELS * 2) /
 				     DECODE_RATE));
+		return -EINVAL;
+	}
+	if (decks_path && strcasecmp(path_extension(decks_path), ".wav")) {
+		log_error("render: %s: the decks file must end in .wav",
+			  decks_path);
+		return -EINVAL;
+	}
+	if (decks_path && (strcmp(decks_path, out_path) == 0 ||
+			   (transitions_log_path &&
+			    strcmp(decks_path, transitions_log_path) == 0))) {
+		log_error("render: %s: the decks file must be a file of its "
+			  "own", decks_path);
 		return -EINVAL;
 	}
 	if ((size_t)snprintf(tmp_path, sizeof(tmp_path), "%s.tmp", out_path) >=
 	    sizeof(tmp_path) ||
 	    (transitions_log_path &&
 	     (size_t)snprintf(tlog_tmp, sizeof(tlog_tmp), "%s.tmp",
-			      transitions_log_path) >= sizeof(tlog_tmp))) {
+			      transitions_log_path) >= sizeof(tlog_tmp)) ||
+	    (decks_path &&
+	     (size_t)snprintf(decks_tmp, sizeof(decks_tmp), "%s.tmp",
+			      decks_path) >= sizeof(decks_tmp))) {
 		log_error("render: output path too long");
 		return -ENAMETOOLONG;
 	}
@@ -361,6 +402,38 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	}
 	tlog_created = tlog != NULL;
 
+	/* And the decks, as DECKS.tmp, renamed with the output. */
+	if (decks_path) {
+		decks.tmp_path = decks_tmp;
+		fd = open(decks_tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+			  O_NOFOLLOW, 0666);
+		decks_created = fd >= 0;
+		if (fd < 0 || !(decks.f = fdopen(fd, "wb"))) {
+			rc = -errno;
+			log_error("render: %s: %s", decks_tmp, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			goto out;
+		}
+		decks.bytes = malloc(MIXER_DECKS_FRAMES_MAX *
+				     RENDER_DECKS_BYTES_PER_FRAME);
+		if (!decks.bytes) {
+			rc = -ENOMEM;
+			log_error("render: out of memory");
+			goto out;
+		}
+		rc = wav_header(header, sizeof(header), WAV_FLOAT32,
+				MIXER_DECKS_CHANNELS, DECODE_RATE,
+				total_frames, &header_len);
+		if (rc == 0)
+			rc = write_all(decks.f, header, header_len);
+		if (rc < 0) {
+			log_error("render: writing %s: %s", decks_tmp,
+				  strerror(-rc));
+			goto out;
+		}
+	}
+
 	block = malloc(RENDER_BLOCK_FRAMES * DECODE_CHANNELS * sizeof(float));
 	pcm16 = malloc(RENDER_BLOCK_FRAMES * DECODE_CHANNELS * 2);
 	if (!block || !pcm16) {
@@ -369,9 +442,12 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		goto out;
 	}
 	if (fmt == RENDER_WAV) {
-		wav_header(header, (uint32_t)(total_frames * DECODE_CHANNELS *
-					      2));
-		if ((rc = write_all(f, header, sizeof(header))) < 0)
+		rc = wav_header(header, sizeof(header), WAV_PCM16,
+				DECODE_CHANNELS, DECODE_RATE, total_frames,
+				&header_len);
+		if (rc == 0)
+			rc = write_all(f, header, header_len);
+		if (rc < 0)
 			goto write_failed;
 	} else {
 		struct encode_params ep;
@@ -413,6 +489,10 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	mp.stop_after_frames = total_frames;
 	mp.max_tracks = RENDER_MAX_TRACKS;
 	mp.transitions_log = tlog;
+	if (decks.f) {
+		mp.decks_tap = render_decks_write;
+		mp.decks_tap_ctx = &decks;
+	}
 	mixer = mixer_create(cat, ring, &mp);
 	if (!mixer) {
 		rc = -errno;
@@ -454,6 +534,11 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 			goto out;
 		}
 		if (n == 0) {
+			/* A mixer that failed (its decks tap included) has
+			 * said why. */
+			rc = mixer_join(mixer);
+			if (rc < 0)
+				goto out;
 			log_error("render: the mix ended after %.1f s of %.1f s",
 				  (double)done / DECODE_RATE,
 				  (double)total_frames / DECODE_RATE);
@@ -510,6 +595,18 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	}
 	struct mixer_stats ms;
 	mixer_get_stats(mixer, &ms);
+	if (decks.f) {
+		if (decks.frames != total_frames) {
+			log_error("render: %s: %llu frames from the mixer, not "
+				  "%llu", decks_tmp,
+				  (unsigned long long)decks.frames,
+				  (unsigned long long)total_frames);
+			rc = -EIO;
+			goto out;
+		}
+		if ((rc = render_decks_close(&decks)) < 0)
+			goto out;
+	}
 	if (tlog) {
 		/* The mixer stops logging after a failed write; fclose()
 		 * would not say so. */
@@ -551,6 +648,12 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 			  transitions_log_path, strerror(errno));
 		goto out;
 	}
+	if (decks_path && rename(decks_tmp, decks_path) != 0) {
+		rc = -errno;
+		log_error("render: rename %s to %s: %s", decks_tmp, decks_path,
+			  strerror(errno));
+		goto out;
+	}
 	double took = elapsed_s(&t0);
 	log_info("render: wrote %s: %.1f s, %llu track change%s (%llu "
 		 "beatmatched, %llu crossfaded), in %.1f s (%.0fx real time)",
@@ -573,6 +676,11 @@ out:
 		fclose(f);
 	if (tlog)
 		fclose(tlog);
+	if (decks.f)
+		fclose(decks.f);
+	free(decks.bytes);
+	if (rc < 0 && decks_created)
+		unlink(decks_tmp);
 	if (rc < 0 && tlog_created)
 		unlink(tlog_tmp);
 	if (rc < 0 && created)

@@ -27,13 +27,27 @@
  * TRANSITIONS_LOG_PATH.tmp, opened before the scan (an unwritable place
  * fails before any work), renamed after the output, and removed when the
  * render fails: a log always belongs to a complete render.
+ * DECKS_PATH (NULL for none; it must end in .wav) receives the two decks
+ * as they enter the sum (the mixer's decks tap, mixer.h): a 4-channel
+ * 44.1 kHz WAV of 32-bit floats, channels 1-2 the deck of the 1st, 3rd,
+ * 5th... track of the play order, 3-4 that of the 2nd, 4th..., after
+ * time-stretch, loudness gain, fades, bass swap and the final fade-out,
+ * before the sum and the limiter; frame i is mixed frame i, and it is
+ * exactly as long as the mix. Float, because the decks are not yet
+ * limited (a deck may exceed full scale) and so that their sum can be
+ * compared with the mix to rounding: 16 bits would clip and add a
+ * rounding of each deck's own. Beyond 4 GiB (1 h 41 min) the file is
+ * RF64 (wav.h). It is written like the transitions log: DECKS_PATH.tmp,
+ * opened before the scan, renamed after the output, removed when the
+ * render fails.
  *
  * The file is written as OUT_PATH.tmp and renamed over OUT_PATH only when
  * complete and synced, so a failed or interrupted (SIGINT, SIGTERM) render
  * never leaves a partial file under the final name; the .tmp is removed.
  *
  * Returns 0; -EINVAL for a request that cannot be done (unknown extension,
- * SECONDS not > 0, WAV over 4 GiB), before anything is written; -EINTR when
+ * SECONDS not > 0, WAV over 4 GiB, a decks file not .wav or the same as
+ * another output), before anything is written; -EINTR when
  * interrupted; another negative errno for a runtime failure. Every failure
  * is logged once.
  * Thread rules: runs in the calling thread (plus the mixer thread it
@@ -47,6 +61,7 @@
 #include "config.h"
 
 int render_run(const struct config *cfg, const char *out_path, double seconds,
-	       uint64_t seed, const char *transitions_log_path);
+	       uint64_t seed, const char *transitions_log_path,
+	       const char *decks_path);
 
 #endif

@@ -26,7 +26,18 @@
  *    beatmatched transition, its title marker exactly where the log
  *    says; an analysis that does not fit its file gives
  *    crossfades, logged.
- * 3. Twenty minutes of the demo library (contrib/make-demo-library.sh,
+ * 3. The decks (`foreverfm render --decks`), of three click tracks (one
+ *    too far in tempo: crossfades too) at a -24 LUFS target, so that the
+ *    limiter never engages: both files exactly as long; the decks'
+ *    sum is the 16-bit mix to its rounding (half a step) at every frame,
+ *    transitions included, and one frame off it is not; outside
+ *    transitions the pair of the track that is not playing is exactly
+ *    zero; the 1st, 3rd... track is on channels 1-2, the 2nd, 4th... on
+ *    3-4 (told by pitch), so the track that comes back 4th is on the other
+ *    pair. The tap in this process: the ring's float output is, to the
+ *    bit, the sum of what the tap was handed, and what the mixer writes
+ *    without a tap.
+ * 4. Twenty minutes of the demo library (contrib/make-demo-library.sh,
  *    116-132 BPM dance tracks): no clipping (<= -1 dBTP), no silence gap,
  *    transitions of both kinds, one log line per transition.
  */
@@ -43,9 +54,11 @@
 
 #include <dirent.h>
 #include <ebur128.h>
+#include <sndfile.h>
 #include <errno.h>
 #include <limits.h>
 #include <math.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -149,6 +162,9 @@ struct render {
  * thread, while the mixer runs). */
 static void (*render_hook)(struct catalog *cat);
 static double render_hook_at_s;
+/* Called by render() with every block read from the ring (this thread),
+ * FIRST its frame index, when set. */
+static void (*render_reader)(const float *buf, size_t n, size_t first);
 
 static void render_begin(struct render *r, double seconds, bool keep)
 {
@@ -234,6 +250,8 @@ static void render(struct catalog *cat, struct mixer_params *params,
 			r->marks[r->n_marks].id = mk.track_id;
 			r->n_marks++;
 		}
+		if (render_reader)
+			render_reader(buf, (size_t)got, r->n);
 		render_take(r, buf, (size_t)got);
 	}
 	CHECK_INT(mixer_join(m), ==, 0);
@@ -245,22 +263,24 @@ static void render(struct catalog *cat, struct mixer_params *params,
 }
 
 /* The same through the command a user runs: `foreverfm render -o
- * OUT.wav --transitions-log LOG_PATH DIR` (its own in-memory catalog,
+ * OUT.wav --transitions-log LOG_PATH EXTRA DIR` (its own in-memory catalog,
  * analysis and tour), then the WAV measured as render() measures the
  * ring. Markers are not in a WAV: r->n_marks stays 0. The transition
  * counts come from the command's last log line, and the command must log
  * one "mixer: beatmatched|crossfade at" line per transition. */
 static void render_cli(const char *dir, double seconds, uint64_t seed,
-		       const char *log_path, struct render *r)
+		       const char *log_path, const char *extra,
+		       struct render *r)
 {
 	const char *builddir = getenv("top_builddir");
 	char wav[PATH_MAX + 16], err_path[PATH_MAX + 16];
 	snprintf(wav, sizeof(wav), "%s/cli.wav", tmp);
 	snprintf(err_path, sizeof(err_path), "%s/cli.log", tmp);
 	if (test_sh("'%s/foreverfm' render -o '%s' -d %g --seed %llu "
-		    "--transitions-log '%s' '%s' 2>'%s'",
+		    "--transitions-log '%s' %s '%s' 2>'%s'",
 		    builddir ? builddir : ".", wav, seconds,
-		    (unsigned long long)seed, log_path, dir, err_path) != 0) {
+		    (unsigned long long)seed, log_path, extra, dir,
+		    err_path) != 0) {
 		test_sh("cat '%s' >&2", err_path);
 		CHECK(!"foreverfm render failed");
 	}
@@ -615,7 +635,7 @@ static void test_clicks(void)
 	snprintf(log_path, sizeof(log_path), "%s/clicks.jsonl", tmp);
 	struct render r;
 	const double seconds = 250;
-	render_cli(dir, seconds, 3, log_path, &r);
+	render_cli(dir, seconds, 3, log_path, "", &r);
 
 	struct entry e[MAX_LOG];
 	size_t n_e = read_log(log_path, e, MAX_LOG);
@@ -873,7 +893,7 @@ static void test_beyond_stretch(void)
 
 	snprintf(log_path, sizeof(log_path), "%s/far.jsonl", tmp);
 	struct render r;
-	render_cli(dir, 200, 5, log_path, &r);
+	render_cli(dir, 200, 5, log_path, "", &r);
 	struct entry e[MAX_LOG];
 	size_t n_e = read_log(log_path, e, MAX_LOG);
 	CHECK_INT(n_e, >=, 2);
@@ -992,6 +1012,387 @@ static void test_wrong_analysis(void)
 	catalog_close(cat);
 }
 
+/* ------------------------------------------------------------------ */
+/* The decks (render --decks, the mixer's decks tap).                  */
+
+/* Three click tracks: an odd number, so that a track comes back on the
+ * other deck pair (pairs go by the index in the play order, not by the
+ * track), and one far in tempo, so that there are crossfades as well as
+ * beatmatched transitions. Quiet enough (a -24 LUFS target) that the
+ * limiter never engages, so that the sum of the decks must be the mix. */
+static const struct click_track deck_tracks[3] = {
+	{ "deck-120", 120, 600 }, { "deck-124", 124, 1300 },
+	{ "deck-145", 145, 2400 },
+};
+static const double deck_pads_hz[3] = { 70, 90, 110 };
+
+static void deck_library(const char *dir, struct catalog *cat)
+{
+	char path[PATH_MAX + 64];
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s.wav", dir,
+			 deck_tracks[i].name);
+		click_track(path, deck_tracks[i].bpm, deck_tracks[i].freq,
+			    deck_pads_hz[i], 100);
+		if (cat)
+			put_track(cat, path);
+	}
+}
+
+static size_t deck_track_index(const char *display)
+{
+	return (size_t)(track_by_name(deck_tracks, 3, display) - deck_tracks);
+}
+
+/* A stretch of the output and which track each deck pair plays in it
+ * (-1: that pair is silent). */
+struct deck_region {
+	size_t from, to;      /* frames */
+	int track[2];
+	bool transition;
+	/* Measured: per pair, samples, sum of squares, and the power at
+	 * each track's click pitch (Hann-windowed blocks). */
+	double n[2], energy[2], power[2][3];
+};
+
+#define DECK_BLOCK 2048
+#define MAX_REGIONS (2 * MAX_LOG + 1)
+
+/* The regions of a render of TOTAL frames from its transitions log:
+ * transition i from position_s for duration_s, A (track index i in the
+ * play order) on pair i % 2 and B on the other; track j alone from the
+ * end of transition j - 1 to the start of transition j. Boundaries keep
+ * MARGIN frames off either side (positions are logged to 1 us). */
+static size_t deck_regions(const struct entry *e, size_t n_e, size_t total,
+			   struct deck_region *rg)
+{
+	const size_t margin = 2;
+	size_t n = 0, at = 0;
+	for (size_t i = 0; i <= n_e && at < total; i++) {
+		size_t start = i < n_e ? (size_t)llround(e[i].position_s * RATE)
+				       : total;
+		size_t end = i < n_e ? (size_t)llround((e[i].position_s +
+						       e[i].duration_s) * RATE)
+				     : total;
+		if (start > total)
+			start = total;
+		if (end > total)
+			end = total;
+		int solo = (int)deck_track_index(i < n_e ? e[i].from
+						 : e[i - 1].to);
+		/* Alone: track i, on pair i % 2. */
+		struct deck_region *r = &rg[n++];
+		memset(r, 0, sizeof(*r));
+		r->from = at == 0 ? 0 : at + margin;
+		r->to = start > margin ? start - margin : 0;
+		r->track[i % 2] = solo;
+		r->track[1 - i % 2] = -1;
+		if (i == n_e || start >= total)
+			break;
+		r = &rg[n++];
+		memset(r, 0, sizeof(*r));
+		r->from = start + margin;
+		r->to = end > margin ? end - margin : 0;
+		r->transition = true;
+		r->track[i % 2] = (int)deck_track_index(e[i].from);
+		r->track[1 - i % 2] = (int)deck_track_index(e[i].to);
+		at = end;
+	}
+	return n;
+}
+
+static double deck_goertzel(const float *x, size_t stride, size_t n,
+			    double freq)
+{
+	double w = 2 * M_PI * freq / RATE, c = 2 * cos(w), s1 = 0, s2 = 0;
+	for (size_t i = 0; i < n; i++) {
+		double hann = 0.5 - 0.5 * cos(2 * M_PI * (double)i / (double)n);
+		double v = x[i * stride] * hann + c * s1 - s2;
+		s2 = s1;
+		s1 = v;
+	}
+	return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+/* `foreverfm render --decks` of the three tracks, checked against its mix
+ * (16-bit WAV) and its transitions log:
+ * - both files exactly SECONDS long; the decks 4 channels of float;
+ * - the sum of the pairs is the mix frame by frame, to the mix's own
+ *   rounding (half a 16-bit step) over the whole render, transitions of
+ *   both kinds included, and one frame off it is not (so the comparison
+ *   sees a misalignment);
+ * - outside transitions the pair of the track that does not play is
+ *   exactly zero, the other one carries that track (its click pitch 20 dB
+ *   over the others'); in transition i, A on pair i % 2 and B on the
+ *   other, each carrying its own track; the track that comes back in the
+ *   fourth place does so on the other pair. */
+static void test_decks(void)
+{
+	char dir[PATH_MAX + 16], log_path[PATH_MAX + 64];
+	char decks[PATH_MAX + 32], ini[PATH_MAX + 32], extra[3 * PATH_MAX];
+	char mix_path[PATH_MAX + 16];
+	scenario_dir("decks", dir, sizeof(dir));
+	deck_library(dir, NULL);
+	snprintf(ini, sizeof(ini), "%s/decks.ini", tmp);
+	FILE *fp = fopen(ini, "w");
+	CHECK(fp);
+	fprintf(fp, "[mix]\nloudness_target = -24\n");
+	CHECK(fclose(fp) == 0);
+	snprintf(decks, sizeof(decks), "%s/decks.wav", tmp);
+	snprintf(extra, sizeof(extra), "-c '%s' --decks '%s'", ini, decks);
+	snprintf(log_path, sizeof(log_path), "%s/decks.jsonl", tmp);
+	const double seconds = 330;
+	const size_t total = (size_t)(seconds * RATE);
+	struct render r;
+	render_cli(dir, seconds, 4, log_path, extra, &r);
+	render_free(&r);
+
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	size_t n_beat = 0, n_cross = 0;
+	for (size_t i = 0; i < n_e; i++) {
+		n_beat += strcmp(e[i].kind, "beatmatched") == 0;
+		n_cross += strcmp(e[i].kind, "crossfade") == 0;
+	}
+	fprintf(stderr, "decks: %zu transitions (%zu beatmatched, %zu "
+		"crossfades)\n", n_e, n_beat, n_cross);
+	CHECK_INT(n_e, >=, 4);
+	CHECK_INT(n_beat, >=, 1);
+	CHECK_INT(n_cross, >=, 1);
+	/* The 4th track is the 1st again, on the other pair. */
+	CHECK_STR(e[3].from, e[0].from);
+
+	static struct deck_region rg[MAX_REGIONS];
+	size_t n_rg = deck_regions(e, n_e, total, rg);
+
+	SF_INFO di = { 0 }, mi = { 0 };
+	SNDFILE *df = sf_open(decks, SFM_READ, &di);
+	CHECK(df);
+	snprintf(mix_path, sizeof(mix_path), "%s/cli.wav", tmp);
+	SNDFILE *mf = sf_open(mix_path, SFM_READ, &mi);
+	CHECK(mf);
+	CHECK_INT(di.channels, ==, 4);
+	CHECK_INT(di.samplerate, ==, RATE);
+	CHECK_INT(di.format, ==, SF_FORMAT_WAV | SF_FORMAT_FLOAT);
+	CHECK_INT(di.frames, ==, total);
+	CHECK_INT(mi.frames, ==, total);
+	CHECK_INT(mi.format, ==, SF_FORMAT_WAV | SF_FORMAT_PCM_16);
+
+	static float d[4 * DECK_BLOCK];
+	static short q[2 * DECK_BLOCK];
+	double worst = 0, worst_shifted = 0, sum_peak = 0;
+	size_t worst_at = 0, k = 0;
+	float prev[2] = { 0, 0 };
+	for (size_t at = 0; at < total; at += DECK_BLOCK) {
+		size_t n = total - at < DECK_BLOCK ? total - at : DECK_BLOCK;
+		CHECK_INT(sf_readf_float(df, d, (sf_count_t)n), ==, n);
+		CHECK_INT(sf_readf_short(mf, q, (sf_count_t)n), ==, n);
+		for (size_t i = 0; i < n; i++) {
+			for (int c = 0; c < 2; c++) {
+				float sum = d[4 * i + c] + d[4 * i + 2 + c];
+				double err = fabs((double)q[2 * i + c] -
+						  (double)sum * 32767.0);
+				double off = fabs((double)q[2 * i + c] -
+						  (double)prev[c] * 32767.0);
+				if (err > worst) {
+					worst = err;
+					worst_at = at + i;
+				}
+				if (off > worst_shifted)
+					worst_shifted = off;
+				if (fabs(sum) > sum_peak)
+					sum_peak = fabs(sum);
+				prev[c] = sum;
+			}
+			/* The silent pair of the region, exactly 0. */
+			size_t f = at + i;
+			while (k < n_rg && rg[k].to <= f)
+				k++;
+			if (k < n_rg && f >= rg[k].from)
+				for (int p = 0; p < 2; p++)
+					if (rg[k].track[p] < 0 &&
+					    (d[4 * i + 2 * p] != 0 ||
+					     d[4 * i + 2 * p + 1] != 0)) {
+						fprintf(stderr, "decks: pair %d "
+							"not silent at %.4f s\n",
+							p, (double)f / RATE);
+						CHECK(!"silent pair");
+					}
+		}
+		/* Blocks wholly inside a region: what each pair carries. */
+		for (size_t j = 0; j < n_rg; j++) {
+			if (at < rg[j].from || at + n > rg[j].to)
+				continue;
+			for (int p = 0; p < 2; p++) {
+				for (size_t i = 0; i < n; i++) {
+					double v = d[4 * i + 2 * p];
+					rg[j].energy[p] += v * v;
+				}
+				rg[j].n[p] += (double)n;
+				for (size_t t = 0; t < 3; t++)
+					rg[j].power[p][t] += deck_goertzel(
+						d + 2 * p, 4, n,
+						deck_tracks[t].freq);
+			}
+		}
+	}
+	sf_close(df);
+	sf_close(mf);
+	fprintf(stderr, "decks: sum vs mix, worst %.3f of a 16-bit step (at "
+		"%.3f s), %.0f one frame off; peak of the sum %.3f\n", worst,
+		(double)worst_at / RATE, worst_shifted, sum_peak);
+	/* Below the limiter's ceiling throughout, so the mix is the sum. */
+	CHECK(sum_peak < 0.8);
+	CHECK(worst <= 0.51);
+	CHECK(worst_shifted > 100);
+
+	size_t checked_tr = 0, checked_solo = 0;
+	for (size_t j = 0; j < n_rg; j++) {
+		const struct deck_region *x = &rg[j];
+		if (x->n[0] < 4 * DECK_BLOCK)
+			continue; /* too short to measure (cut at the end) */
+		for (int p = 0; p < 2; p++) {
+			int t = x->track[p];
+			double rms = sqrt(x->energy[p] / x->n[p]);
+			if (t < 0) {
+				CHECK(x->energy[p] == 0);
+				continue;
+			}
+			double own = x->power[p][t], other = 0;
+			for (int u = 0; u < 3; u++)
+				if (u != t && x->power[p][u] > other)
+					other = x->power[p][u];
+			fprintf(stderr, "decks: %.1f-%.1f s%s pair %d: %s, rms "
+				"%.3f, %.0f dB over the others\n",
+				(double)x->from / RATE, (double)x->to / RATE,
+				x->transition ? " (transition)" : "", p,
+				deck_tracks[t].name, rms,
+				10 * log10(own / (other + 1e-30)));
+			CHECK(rms > 0.005);
+			CHECK(own > 100 * other);
+		}
+		if (x->transition)
+			checked_tr++;
+		else
+			checked_solo++;
+	}
+	CHECK_INT(checked_tr, >=, 4);
+	CHECK_INT(checked_solo, >=, 4);
+}
+
+/* The tap in the process: the ring's audio is, to the bit, the sum of
+ * what the tap was handed for the same frames (but in the final fade,
+ * where the fade is applied to the parts: within 2^-22), and to the bit
+ * what the mixer writes without a tap. */
+#define TAP_HISTORY (4 * RATE) /* > the ring, the limiter and a block */
+static float tap_sums[2 * TAP_HISTORY];
+/* Written by the tap in the mixer thread, read here: the ring's lock
+ * orders the sums before the frames they are compared with. */
+static atomic_size_t tap_frames;
+static size_t tap_mismatches, tap_fade_from;
+static double tap_fade_worst;
+static uint64_t tap_hash;
+
+static int tap_collect(void *ctx, const float *decks, size_t frames)
+{
+	(void)ctx;
+	CHECK(frames >= 1 && frames <= MIXER_DECKS_FRAMES_MAX);
+	size_t done = atomic_load(&tap_frames);
+	for (size_t i = 0; i < frames; i++) {
+		size_t at = (done + i) % TAP_HISTORY;
+		for (int c = 0; c < 2; c++)
+			tap_sums[2 * at + c] = decks[4 * i + c] +
+					       decks[4 * i + 2 + c];
+	}
+	atomic_store(&tap_frames, done + frames);
+	return 0;
+}
+
+static void tap_compare(const float *buf, size_t n, size_t first)
+{
+	size_t tapped = atomic_load(&tap_frames);
+	CHECK(first + n <= tapped);           /* the tap came first */
+	CHECK(tapped - first <= TAP_HISTORY); /* and is still held */
+	for (size_t i = 0; i < 2 * n; i++) {
+		size_t f = first + i / 2;
+		float s = tap_sums[2 * (f % TAP_HISTORY) + i % 2];
+		if (f >= tap_fade_from) {
+			double d = fabs((double)buf[i] - s);
+			if (d > tap_fade_worst)
+				tap_fade_worst = d;
+		} else if (memcmp(&buf[i], &s, sizeof(s)) != 0) {
+			tap_mismatches++;
+		}
+	}
+}
+
+static void tap_hash_block(const float *buf, size_t n, size_t first)
+{
+	(void)first;
+	const unsigned char *b = (const unsigned char *)buf;
+	for (size_t i = 0; i < 2 * n * sizeof(float); i++)
+		tap_hash = (tap_hash ^ b[i]) * 1099511628211u;
+}
+
+static void tap_both(const float *buf, size_t n, size_t first)
+{
+	tap_compare(buf, n, first);
+	tap_hash_block(buf, n, first);
+}
+
+static void test_decks_tap(void)
+{
+	char dir[PATH_MAX + 16], log_path[PATH_MAX + 64];
+	struct catalog *cat = scenario("tap", dir, sizeof(dir));
+	deck_library(dir, cat);
+	analyse(cat);
+	const double seconds = 240, fade_s = 2.0;
+	struct mixer_params p = {
+		.crossfade_s = 6.0,
+		.fadeout_s = fade_s,
+		.seed = 4,
+		.max_tracks = 16,
+		.loudness_target_lufs = -24,
+	};
+	snprintf(log_path, sizeof(log_path), "%s/tap.jsonl", tmp);
+	struct render r;
+	uint64_t hash_with, hash_without;
+
+	p.decks_tap = tap_collect;
+	tap_fade_from = (size_t)((seconds - fade_s) * RATE);
+	tap_hash = 14695981039346656037u;
+	render_reader = tap_both;
+	render(cat, &p, seconds, false, log_path, &r);
+	render_reader = NULL;
+	hash_with = tap_hash;
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG), n_beat = 0;
+	for (size_t i = 0; i < n_e; i++)
+		n_beat += strcmp(e[i].kind, "beatmatched") == 0;
+	fprintf(stderr, "decks tap: %zu frames, %zu transitions (%zu "
+		"beatmatched), %zu mismatches outside the fade, %.2g in it, "
+		"peak %.3f\n", atomic_load(&tap_frames), n_e, n_beat,
+		tap_mismatches,
+		tap_fade_worst, r.sample_peak);
+	CHECK_INT(atomic_load(&tap_frames), ==, (size_t)(seconds * RATE));
+	CHECK_INT(n_beat, >=, 1);
+	CHECK_INT(n_e - n_beat, >=, 1);
+	CHECK(r.sample_peak < 0.8);
+	CHECK_INT(tap_mismatches, ==, 0);
+	CHECK(tap_fade_worst <= 1.0 / (1 << 22));
+	render_free(&r);
+
+	p.decks_tap = NULL;
+	tap_hash = 14695981039346656037u;
+	render_reader = tap_hash_block;
+	render(cat, &p, seconds, false, log_path, &r);
+	render_reader = NULL;
+	hash_without = tap_hash;
+	CHECK(hash_with == hash_without);
+	render_free(&r);
+	catalog_close(cat);
+}
+
 /* Twenty minutes of the demo library. */
 static void test_demo_library(void)
 {
@@ -1073,6 +1474,8 @@ int main(void)
 	test_beyond_stretch();
 	test_late_analysis();
 	test_wrong_analysis();
+	test_decks();
+	test_decks_tap();
 	test_demo_library();
 	test_sh("rm -rf '%s'", tmp);
 	return 0;

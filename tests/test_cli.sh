@@ -4,8 +4,9 @@
 # test_cli — the foreverfm command line as a user meets it: help, version,
 # usage errors (exit 2), `check` on good and bad files, `render` of the
 # generated test music to WAV, MP3 and Ogg (lengths and formats measured
-# with sox/ffprobe), renders that must fail without leaving a file behind,
-# and `run` without an Icecast: status, reload (bad and good), stop.
+# with sox/ffprobe), --transitions-log and --decks beside the mix, renders
+# that must fail without leaving a file behind, and `run` without an
+# Icecast: status, reload (bad and good), stop.
 #
 # Exit: 0 pass, 1 fail, 77 skip (no sox/ffmpeg), 99 could not run.
 set -u
@@ -77,6 +78,13 @@ expect 2 "$FOREVERFM" plan --transitions-log "$WORK/t.jsonl" "$WORK"
 grep -q -- '--transitions-log is only for the render command' "$WORK/err" ||
 	fail "plan --transitions-log"
 [ -e "$WORK/t.jsonl" ] && fail "a refused --transitions-log created its file"
+expect 2 "$FOREVERFM" plan --decks "$WORK/d.wav" "$WORK"
+grep -q -- '--decks is only for the render command' "$WORK/err" ||
+	fail "plan --decks"
+expect 2 "$FOREVERFM" run --decks "$WORK/d.wav"
+grep -q -- '--decks is only for the render command' "$WORK/err" ||
+	fail "run --decks"
+[ -e "$WORK/d.wav" ] && fail "a refused --decks created its file"
 
 # --- check --------------------------------------------------------------------
 mkdir "$WORK/music" "$WORK/empty" || exit 99
@@ -179,6 +187,49 @@ for r in rows:
     assert r["kind"] == "crossfade" and r["reason"], r
     assert 0 < r["position_s"] < r["marker_s"] < 30, r
 PY
+# --decks: the two decks beside the mix, which they leave as it was (the
+# same mix to the sample with and without them): 4 channels of 32-bit
+# float at 44.1 kHz, exactly as long as the mix. (Their content, sums and
+# alignment: tests/test_beatmatch.)
+expect 0 "$FOREVERFM" render -o "$WORK/withdecks.wav" -d 30 --seed 7 \
+	--decks "$WORK/decks.wav" "$WORK/music"
+cmp -s "$WORK/mix.wav" "$WORK/withdecks.wav" || fail "--decks changed the mix"
+[ -e "$WORK/decks.wav.tmp" ] && fail "render --decks left decks.wav.tmp"
+[ "$(soxi -c "$WORK/decks.wav")" = 4 ] || fail "decks: not 4 channels"
+[ "$(soxi -r "$WORK/decks.wav")" = 44100 ] || fail "decks: not 44.1 kHz"
+soxi "$WORK/decks.wav" 2>&1 | grep -q '32-bit Floating Point PCM' ||
+	fail "decks: not 32-bit float: $(soxi "$WORK/decks.wav" 2>&1)"
+soxi "$WORK/decks.wav" 2>&1 | grep -qi warn && fail "soxi warns about the decks"
+[ "$(soxi -s "$WORK/decks.wav")" = "$(soxi -s "$WORK/mix.wav")" ] ||
+	fail "decks: $(soxi -s "$WORK/decks.wav") frames, the mix $(soxi -s "$WORK/mix.wav")"
+# Refused before anything is written: not .wav, or the mix itself.
+expect 2 "$FOREVERFM" render -o "$WORK/dx.wav" -d 5 --decks "$WORK/d.flac" \
+	"$WORK/music"
+grep -q 'd.flac: the decks file must end in .wav' "$WORK/err" ||
+	fail "--decks .flac: not said"
+expect 2 "$FOREVERFM" render -o "$WORK/dx.wav" -d 5 --decks "$WORK/dx.wav" \
+	"$WORK/music"
+ls "$WORK"/dx.* "$WORK"/d.flac* >/dev/null 2>&1 && fail "a refused --decks left a file"
+# An unwritable decks file fails before any work, leaving nothing.
+expect 1 "$FOREVERFM" render -o "$WORK/dn.wav" -d 5 \
+	--decks "$WORK/nodir/d.wav" "$WORK/music"
+grep -q "nodir/d.wav.tmp" "$WORK/err" || fail "unwritable decks: not named"
+grep -q "render: library:" "$WORK/err" && fail "unwritable decks: scanned first"
+[ -e "$WORK/dn.wav" ] || [ -e "$WORK/dn.wav.tmp" ] &&
+	fail "unwritable decks: render left a file"
+# A decks file that cannot be written half-way (the file size limit;
+# written by the mixer thread): the render fails saying so, and neither
+# file is left.
+(
+	trap '' XFSZ
+	ulimit -f 200
+	exec "$FOREVERFM" render -o "$WORK/dbig.mp3" -d 30 \
+		--decks "$WORK/dbig.wav" "$WORK/music"
+) >"$WORK/out" 2>"$WORK/err"
+[ $? -eq 1 ] || fail "decks over the file size limit: exit $?"
+grep -q 'writing .*dbig.wav.tmp' "$WORK/err" || fail "decks write error not logged"
+ls "$WORK"/dbig.* >/dev/null 2>&1 && fail "a failed decks write left a file"
+
 # An unwritable transitions log fails before any work, leaving nothing.
 expect 1 "$FOREVERFM" render -o "$WORK/tl.wav" -d 5 \
 	--transitions-log "$WORK/nodir/t.jsonl" "$WORK/music"
@@ -188,14 +239,18 @@ grep -q "nodir/t.jsonl" "$WORK/err" || fail "unwritable transitions log: not nam
 # A render that fails after opening its log (here: a catalog that cannot
 # be opened) leaves an existing log as it was, and no new one.
 cp "$WORK/transitions.jsonl" "$WORK/keep.jsonl"
+cp "$WORK/decks.wav" "$WORK/keep.wav"
 printf '[library]\npath = %s\ndatabase = %s\n' "$WORK/music" \
 	"$WORK/keep.jsonl/catalog.db" > "$WORK/baddb.ini"
 expect 1 "$FOREVERFM" render -o "$WORK/baddb.wav" -d 5 -c "$WORK/baddb.ini" \
-	--transitions-log "$WORK/keep.jsonl"
+	--transitions-log "$WORK/keep.jsonl" --decks "$WORK/keep.wav"
 grep -q 'cannot open the catalog' "$WORK/err" || fail "bad catalog: not logged"
 cmp -s "$WORK/transitions.jsonl" "$WORK/keep.jsonl" ||
 	fail "a failed render changed the existing transitions log"
+cmp -s "$WORK/decks.wav" "$WORK/keep.wav" ||
+	fail "a failed render changed the existing decks file"
 [ -e "$WORK/keep.jsonl.tmp" ] && fail "a failed render left keep.jsonl.tmp"
+[ -e "$WORK/keep.wav.tmp" ] && fail "a failed render left keep.wav.tmp"
 # Music, not silence.
 sox "$WORK/mix.wav" -n stat 2>&1 | awk '/^RMS +amplitude/ { exit !($3 > 0.05) }' ||
 	fail "render wav: too quiet"
