@@ -1608,10 +1608,8 @@ static int mixer_crossfade_ms(double crossfade_s)
 	return (int)lround(crossfade_s * 1000.0);
 }
 
-/* The transition parameters, defaults for zeros; false when out of
- * range. */
-static bool mixer_tparams(const struct mixer_params *p,
-			  struct transition_params *tp)
+bool mixer_transition_params(const struct mixer_params *p,
+			     struct transition_params *tp)
 {
 	transition_params_default(tp);
 	if (p->transition_bars != 0)
@@ -1674,7 +1672,7 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	    params->fadeout_s > MIXER_FADEOUT_MAX_S ||
 	    params->max_tracks == 0 ||
 	    params->max_tracks > SIZE_MAX / sizeof(int64_t) / 8 ||
-	    !mixer_tparams(params, &tp)) {
+	    !mixer_transition_params(params, &tp)) {
 		err = EINVAL;
 		goto out;
 	}

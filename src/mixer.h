@@ -77,6 +77,7 @@
 #include "config.h"
 #include "ring.h"
 #include "stretch.h"
+#include "transition.h"
 
 #define MIXER_CROSSFADE_MAX_S 30.0
 #define MIXER_UPCOMING_MAX 16
@@ -127,6 +128,11 @@ struct mixer_params {
  * the transitions log. */
 void mixer_params_from_config(struct mixer_params *p,
 			      const struct config *cfg);
+
+/* The transition planner's parameters for P (transition.h), defaults for
+ * zeros, exactly as the mixer plans; false when out of range. */
+bool mixer_transition_params(const struct mixer_params *p,
+			     struct transition_params *tp);
 
 struct mixer_stats {
 	uint64_t tracks_started;

@@ -14,6 +14,7 @@
 #include "decode.h"
 #include "json_out.h"
 #include "log.h"
+#include "mixer.h"
 #include "setlist.h"
 #include "source_dir.h"
 
@@ -80,9 +81,22 @@ static json_t *terms_json(const struct brain_cost *c)
 	return o;
 }
 
+/* How the mixer would go from this track to the next. */
+static json_t *transition_json(const struct transition_plan *tp)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "kind", json_out_string(transition_kind_name(tp->kind)));
+	json_object_set_new(o, "bars", json_integer(tp->bars));
+	json_object_set_new(o, "reason", json_out_string(tp->reason));
+	return o;
+}
+
 static json_t *track_json(size_t position, const struct catalog_track *t,
 			  const struct analysis *a, double duration_s,
-			  double cost, const struct brain_cost *c)
+			  double cost, const struct brain_cost *c,
+			  const struct transition_plan *tp)
 {
 	json_t *o = json_object();
 	if (!o)
@@ -108,6 +122,8 @@ static json_t *track_json(size_t position, const struct catalog_track *t,
 	json_t *terms = terms_json(c);
 	json_object_set_new(o, "terms", terms ? terms : json_null());
 	json_object_set_new(o, "stretch_to_next", json_out_number(c->stretch));
+	json_t *tr = transition_json(tp);
+	json_object_set_new(o, "transition_to_next", tr ? tr : json_null());
 	return o;
 }
 
@@ -131,17 +147,20 @@ static void text_header(FILE *out, const struct setlist_stats *st,
 		"than the maximum, %zu duplicates; %zu not analysed\n",
 		st->too_short, st->too_long, st->duplicates, st->unanalysed);
 	fprintf(out, "# cost: of the step to the next track, then its terms "
-		"(- = no data)\n");
-	fprintf(out, "#%4s %6s %4s %6s %6s %5s %5s %5s %5s %5s %5s %5s  %s\n",
+		"(- = no data); mix: how the mixer goes to the next track\n"
+		"# (bm16 = beatmatched over 16 bars; xfade = crossfade, and "
+		"why on the line below)\n");
+	fprintf(out, "#%4s %6s %4s %6s %6s %5s %5s %5s %5s %5s %5s %5s %5s  %s\n",
 		"n", "bpm", "key", "energy", "cost", "tempo", "key", "enrgy",
-		"timbr", "loud", "genre", "artst", "track");
+		"timbr", "loud", "genre", "artst", "mix", "track");
 }
 
 static void text_line(FILE *out, size_t position,
 		      const struct catalog_track *t, const struct analysis *a,
-		      double cost, const struct brain_cost *c)
+		      double cost, const struct brain_cost *c,
+		      const struct transition_plan *tp)
 {
-	char title[2 * DECODE_TAG_MAX + 4], bpm[16], energy[16];
+	char title[2 * DECODE_TAG_MAX + 4], bpm[16], energy[16], mix[16];
 	char b[7][16];
 	decode_display_title(t->artist, t->title, t->path, title,
 			     sizeof(title));
@@ -153,7 +172,11 @@ static void text_line(FILE *out, size_t position,
 		snprintf(energy, sizeof(energy), "%6.2f", a->energy);
 	else
 		snprintf(energy, sizeof(energy), "%6s", "-");
-	fprintf(out, "%5zu %s %4s %s %6.3f %s %s %s %s %s %s %s  %s\n",
+	if (tp->kind == TRANSITION_BEATMATCHED)
+		snprintf(mix, sizeof(mix), "bm%d", tp->bars);
+	else
+		snprintf(mix, sizeof(mix), "xfade");
+	fprintf(out, "%5zu %s %4s %s %6.3f %s %s %s %s %s %s %s %5s  %s\n",
 		position, bpm, a && a->camelot[0] ? a->camelot : "-", energy,
 		cost, term_text(c->tempo, b[0], sizeof(b[0])),
 		term_text(c->key, b[1], sizeof(b[1])),
@@ -161,43 +184,76 @@ static void text_line(FILE *out, size_t position,
 		term_text(c->timbre, b[3], sizeof(b[3])),
 		term_text(c->loudness, b[4], sizeof(b[4])),
 		term_text(c->genre, b[5], sizeof(b[5])),
-		term_text(c->same_artist, b[6], sizeof(b[6])), title);
+		term_text(c->same_artist, b[6], sizeof(b[6])), mix, title);
+	if (tp->kind != TRANSITION_BEATMATCHED)
+		fprintf(out, "#%5s crossfade: %s\n", "", tp->reason);
+}
+
+/* The mixer's plan from A to B, as the station would make it (A from its
+ * start): the kind and why. A or B NULL: not analysed. */
+static void step_transition(const struct mixer_params *mp,
+			    const struct transition_params *tparams,
+			    const struct analysis *a,
+			    const struct analysis *b,
+			    struct transition_plan *tp)
+{
+	memset(tp, 0, sizeof(*tp));
+	tp->kind = TRANSITION_CROSSFADE;
+	if (mp->plain_crossfades)
+		snprintf(tp->reason, sizeof(tp->reason),
+			 "beatmatching is off ([mix] beatmatch = no)");
+	else if (!a || !b)
+		snprintf(tp->reason, sizeof(tp->reason), "%s is not analysed "
+			 "yet", !a ? "A" : "B");
+	else if (transition_plan(a, b, tparams, tp) < 0)
+		snprintf(tp->reason, sizeof(tp->reason), "no plan: the [mix] "
+			 "parameters are out of range");
 }
 
 /* Writes the sequence IDS[0 .. N-1]. */
-static int write_plan(struct catalog *cat, struct setlist *sl,
-		      const int64_t *ids, size_t n, bool json, double took_s,
-		      FILE *out)
+static int write_plan(const struct config *cfg, struct catalog *cat,
+		      struct setlist *sl, const int64_t *ids, size_t n,
+		      bool json, double took_s, FILE *out)
 {
 	struct catalog_track *t = malloc(sizeof(*t));
+	struct analysis *an = malloc(2 * sizeof(*an)); /* this, next */
+	struct mixer_params mp;
+	struct transition_params tparams;
+	mixer_params_from_config(&mp, cfg);
+	(void)mixer_transition_params(&mp, &tparams);
 	json_t *arr = json ? json_array() : NULL;
 	struct setlist_stats st;
 	int rc = 0;
 
-	if (!t || (json && !arr)) {
+	if (!t || !an || (json && !arr)) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	setlist_get_stats(sl, &st);
 	if (!json)
 		text_header(out, &st, n, took_s);
+	bool have_next = n > 0 && catalog_analysis_get(cat, ids[0], &an[1]) == 0;
 	for (size_t k = 0; k < n; k++) {
-		struct analysis a;
 		struct brain_cost c;
 		struct setlist_track_info info;
+		struct transition_plan tp;
 		double cost = 0;
 		if ((rc = catalog_track_get(cat, ids[k], t)) < 0 ||
 		    (rc = setlist_track_info(sl, ids[k], &info)) < 0 ||
 		    (rc = setlist_step_cost(sl, ids[k], ids[(k + 1) % n], &c,
 					    &cost)) < 0)
 			goto out;
-		bool have = catalog_analysis_get(cat, ids[k], &a) == 0;
+		bool have = have_next;
+		an[0] = an[1];
+		have_next = catalog_analysis_get(cat, ids[(k + 1) % n], &an[1]) == 0;
+		const struct analysis *a = have ? &an[0] : NULL;
+		step_transition(&mp, &tparams, a, have_next ? &an[1] : NULL, &tp);
 		if (!json) {
-			text_line(out, k + 1, t, have ? &a : NULL, cost, &c);
+			text_line(out, k + 1, t, a, cost, &c, &tp);
 			continue;
 		}
-		json_t *o = track_json(k + 1, t, have ? &a : NULL,
-				       info.duration_s, cost, &c);
+		json_t *o = track_json(k + 1, t, a, info.duration_s, cost, &c,
+				       &tp);
 		if (!o || json_array_append_new(arr, o) < 0) {
 			rc = -ENOMEM;
 			goto out;
@@ -215,6 +271,7 @@ out:
 	if (rc < 0)
 		log_error("plan: cannot write the plan: %s", strerror(-rc));
 	json_decref(arr);
+	free(an);
 	free(t);
 	return rc;
 }
@@ -320,7 +377,7 @@ int plan_cmd_run(const struct config *cfg, bool json, bool have_seed,
 	if (n == 0 && st.playable > 0)
 		log_warning("plan: every track is left out: no play order "
 			    "(the station would shuffle them)");
-	rc = write_plan(cat, sl, ids, n, json, took, out);
+	rc = write_plan(cfg, cat, sl, ids, n, json, took, out);
 out:
 	free(ids);
 	setlist_destroy(sl);

@@ -15,11 +15,14 @@
 
 /* Positions within this of a boundary count as on it (seconds). */
 #define TRANSITION_TOL_S 0.02
-/* The local gate: a beat-carrying grid window (struct analysis) in a
- * deck's part of the transition may be this far off the grid (ms); a
- * smaller mean offset moves the deck's window onto the music's beats when
- * it is beyond the onset envelope's resolution (2.9 ms blocks). */
-#define TRANSITION_LOCAL_MAX_MS 10.0
+/* The local gate: the beat-carrying grid windows (struct analysis) under a
+ * deck's part of the transition must agree with each other within
+ * TRANSITION_LOCAL_SPREAD_MS (ms, each from their mean) and sit within
+ * TRANSITION_LOCAL_MAX_MS of the grid; their mean offset, when it is beyond
+ * the onset envelope's resolution (2.9 ms blocks), moves the deck's window
+ * onto the music's beats: the grid is re-phased where it is used. */
+#define TRANSITION_LOCAL_SPREAD_MS 8.0
+#define TRANSITION_LOCAL_MAX_MS 40.0
 #define TRANSITION_LOCAL_SHIFT_MS 3.0
 #define TRANSITION_WINDOW_BEAT_HITS 0.5
 
@@ -308,13 +311,13 @@ static void plan_crossfade(const struct analysis *a, const struct analysis *b,
 	plan->bass_swap_len_s = 0;
 }
 
-/* Whether the grid of AN holds over [t0_s, t1_s] of the track: every
- * grid window overlapping it that carries a beat is within
+/* Whether the grid of AN holds over [t0_s, t1_s] of the track: the grid
+ * windows overlapping it that carry a beat agree on one offset from the
+ * grid (TRANSITION_LOCAL_SPREAD_MS), which is at most
  * TRANSITION_LOCAL_MAX_MS. Windows without a steady beat (a breakdown)
- * cannot clash and pass. *shift_s is the mean offset of the beat windows
- * there, or 0 when it is within the envelope's resolution. On failure
- * writes why, naming the worst window. Analyses without windows (none
- * computed: no beat) pass with no shift; grid_usable() judged them. */
+ * cannot clash and are not counted. *shift_s is that offset, or 0 when it
+ * is within the envelope's resolution. On failure writes why, naming where.
+ * Analyses without windows pass with no shift; grid_usable() judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
 		       double t0_s, double t1_s, double *shift_s, char *why,
 		       size_t why_size)
@@ -324,7 +327,7 @@ static bool grid_holds(const struct analysis *an, const char *name,
 	    !(an->bpm > 0))
 		return true;
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
-	double sum = 0, worst = 0, worst_at = 0;
+	double sum = 0, lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
 	int used = 0;
 	int n = an->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
 			? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
@@ -339,18 +342,32 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			continue;
 		sum += off;
 		used++;
-		if (fabs(off) > fabs(worst)) {
-			worst = off;
-			worst_at = w0;
+		if (off < lo) {
+			lo = off;
+			lo_at = w0;
+		}
+		if (off > hi) {
+			hi = off;
+			hi_at = w0;
 		}
 	}
-	if (fabs(worst) > TRANSITION_LOCAL_MAX_MS) {
-		snprintf(why, why_size, "%s's beat grid is %.0f ms off at "
-			 "%.0f s", name, worst, worst_at);
+	if (used == 0)
+		return true;
+	double mean = sum / used;
+	if (hi - mean > TRANSITION_LOCAL_SPREAD_MS ||
+	    mean - lo > TRANSITION_LOCAL_SPREAD_MS) {
+		snprintf(why, why_size, "%s's beats move %.0f ms against "
+			 "its grid between %.0f and %.0f s", name, hi - lo,
+			 fmin(lo_at, hi_at), fmax(lo_at, hi_at) + win_s);
 		return false;
 	}
-	if (used > 0 && fabs(sum / used) >= TRANSITION_LOCAL_SHIFT_MS)
-		*shift_s = sum / used / 1000.0;
+	if (fabs(mean) > TRANSITION_LOCAL_MAX_MS) {
+		snprintf(why, why_size, "%s's beat grid is %.0f ms off at "
+			 "%.0f s", name, mean, lo_at);
+		return false;
+	}
+	if (fabs(mean) >= TRANSITION_LOCAL_SHIFT_MS)
+		*shift_s = mean / 1000.0;
 	return true;
 }
 

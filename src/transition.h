@@ -46,14 +46,16 @@
  * them down to TRANSITION_MIN_BARS; B must keep a window's length after the
  * transition for its own exit.
  *
- * The local gate. The grid must hold where the decks play together: every
- * grid window (struct analysis) overlapping A's or B's part of the
- * transition that carries a beat must be within 10 ms of the grid. If not,
- * the plan tries half the bars (shorter transitions sit nearer A's end),
- * down to TRANSITION_MIN_BARS. A steady offset of 3 ms or more (beyond the
- * onset envelope's resolution) moves that deck's window by the offset, so
- * the music's beats meet, not the grids'. Windows without a steady beat
- * (breakdowns) cannot clash and pass.
+ * The local gate. The grid must hold where the decks play together: the
+ * grid windows (struct analysis) that carry a beat under A's part and
+ * under B's part of the transition must agree on one offset from the grid
+ * (each within 8 ms of their mean), at most 40 ms. The grid is then
+ * re-phased there: a mean offset of 3 ms or more (beyond the onset
+ * envelope's resolution) moves that deck's window by it, so the music's
+ * beats meet, not the grids'. If the windows disagree, the plan tries half
+ * the bars (shorter transitions sit nearer A's end), down to
+ * TRANSITION_MIN_BARS. Windows without a steady beat (breakdowns) cannot
+ * clash and are not counted.
  *
  * Crossfades. Either grid missing or below min_grid_confidence, a tempo
  * pair further apart than max_stretch even at double or half time, a grid

@@ -76,7 +76,7 @@ lib = sys.argv[2]
 assert isinstance(plan, list), "not an array"
 keys = {"position", "id", "path", "artist", "title", "duration", "analysed",
         "bpm", "camelot", "key", "energy", "loudness_lufs", "cost_to_next",
-        "terms", "stretch_to_next"}
+        "terms", "stretch_to_next", "transition_to_next"}
 terms = {"tempo", "key", "energy", "timbre", "loudness", "genre",
          "same_artist"}
 for i, e in enumerate(plan):
@@ -89,6 +89,11 @@ for i, e in enumerate(plan):
     for t, v in e["terms"].items():
         assert v is None or 0 <= v <= 1, (t, v)
     assert e["terms"]["tempo"] is not None
+    # How the mixer will go on: every step is within max_stretch and the
+    # click tracks' grids are steady, so each one beatmatches.
+    tr = e["transition_to_next"]
+    assert tr["kind"] == "beatmatched" and tr["bars"] >= 4, tr
+    assert tr["reason"], tr
 names = sorted(e["path"].rsplit("/", 1)[1] for e in plan)
 # One of the two identical files stays (the older: scan order), the short
 # one goes.

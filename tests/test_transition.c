@@ -451,7 +451,8 @@ static int window_at(const struct analysis *a, double t)
  * grid elsewhere changes nothing; one near the end of A's 16 bars gives a
  * shorter transition; off-grid windows over every candidate give a
  * crossfade naming the place; a beatless window (a breakdown) passes; a
- * steady offset moves the deck's window onto the music's beats. */
+ * steady offset (up to 40 ms) moves the deck's window onto the music's
+ * beats. */
 static void test_local_gate(void)
 {
 	struct transition_params prm;
@@ -485,12 +486,15 @@ static void test_local_gate(void)
 	CHECK(p.a_end_s <= (late) * 8.0 + 1e-9);
 	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
 
-	/* Off over all of A's candidate exits: a crossfade that says where. */
+	/* Beats wandering far around the grid over all of A's candidate
+	 * exits: a crossfade that says where (the longest try's reason; a
+	 * 4-bar transition lies within one window, which cannot wander, but
+	 * is too far off). */
 	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++)
-		a.grid_window_offset_ms[w] = 25;
+		a.grid_window_offset_ms[w] = w % 2 ? 45 : -45;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
-	CHECK(strstr(p.reason, "A's beat grid is 25 ms off at"));
+	CHECK(strstr(p.reason, "A's beats move 90 ms against its grid between"));
 
 	/* The same windows without a steady beat: nothing to clash. */
 	for (int w = 0; w < a.n_grid_windows; w++)
@@ -512,6 +516,22 @@ static void test_local_gate(void)
 	set_windows(&b, 2);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_NEAR(p.b_entry_s, p0.b_entry_s, 1e-12);
+	/* A's music steadily 30 ms early where it exits (the grid is off
+	 * there, but the beats are steady): re-phased, not refused. Beyond
+	 * 40 ms the grid is not trusted there. */
+	set_windows(&b, 0);
+	for (int w = window_at(&a, p0.a_exit_s - 1); w < a.n_grid_windows; w++)
+		a.grid_window_offset_ms[w] = -30;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+	CHECK_NEAR(p.a_exit_s, p0.a_exit_s - 0.030, 1e-9);
+	CHECK_NEAR(p.a_end_s, p0.a_end_s - 0.030, 1e-9);
+	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++)
+		a.grid_window_offset_ms[w] = -45;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "A's beat grid is -45 ms off at"));
 }
 
 static void test_gains(void)
