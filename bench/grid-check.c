@@ -36,7 +36,8 @@
  * the sharp windows: spread (max - min of the unwrapped offsets) and drift
  * (least squares slope, ms per minute), and the jumps: steps of more than
  * GC_TRACK_MS between neighbouring sharp windows, which tell sections that
- * sit at another part of the beat from a drift. The best constant tempo is
+ * sit at another part of the beat from a drift; "right" counts the sharp
+ * windows within GC_RIGHT_MS of the grid's beat. The best constant tempo is
  * the one of the grid's +-GC_SEARCH_REL, in steps of GC_SEARCH_STEP_REL, whose
  * whole-track fold is sharpest; its peak is the phase error of first_beat
  * at that tempo. The verdict follows the thresholds below.
@@ -153,6 +154,7 @@ struct channel {
 	size_t sharp_windows;
 	size_t alt_windows;
 	size_t jumps;      /* steps > GC_TRACK_MS between sharp neighbours */
+	size_t right_windows; /* sharp windows within GC_RIGHT_MS of 0 */
 	double spread_ms;
 	double drift_ms_per_min;
 	double median_offset_ms;
@@ -584,9 +586,11 @@ static void channel_stats(struct channel *ch, double period_s, size_t n)
 	size_t m = 0;
 
 	ch->alt_windows = 0;
+	ch->right_windows = 0;
 	for (size_t w = 0; w < ch->windows; w++) {
 		if (!window_sharp(ch, w))
 			continue;
+		ch->right_windows += fabs(ch->offset_ms[w]) <= GC_RIGHT_MS;
 		un[m] = ch->unwrapped_ms[w];
 		double from = w * GC_WINDOW_S;
 		double to = fmin((w + 1) * GC_WINDOW_S, n * hop_s);
@@ -751,13 +755,14 @@ static void report_print(const struct report *rep)
 		       ch->offset_ms[w], ch->alt[w] ? "*" : "",
 		       sharp ? "" : ")");
 	}
-	printf("] sharpness=%.2f sharp_windows=%zu alt_windows=%zu jumps=%zu "
+	printf("] sharpness=%.2f sharp_windows=%zu right_windows=%zu "
+	       "alt_windows=%zu jumps=%zu "
 	       "spread_ms=%.1f drift_ms_per_min=%+.2f median_offset_ms=%+.1f "
 	       "grid=%s best_bpm=%.4f best_diff_pct=%+.4f%s "
 	       "best_phase_ms=%+.1f best_sharpness=%.2f "
 	       "%s_sharpness=%.2f %s_median_offset_ms=%+.1f verdict=%s\n",
-	       ch->median_sharpness, ch->sharp_windows, ch->alt_windows,
-	       ch->jumps, ch->spread_ms, ch->drift_ms_per_min,
+	       ch->median_sharpness, ch->sharp_windows, ch->right_windows,
+	       ch->alt_windows, ch->jumps, ch->spread_ms, ch->drift_ms_per_min,
 	       ch->median_offset_ms,
 	       ch->half_beat ? "half-beat" : "on-beat", rep->best_bpm,
 	       rep->best_diff_pct, rep->best_at_edge ? " (search edge)" : "",
@@ -769,9 +774,9 @@ static void report_print(const struct report *rep)
 
 static void summary_header(void)
 {
-	printf("%-36s %-13s %9s %9s %8s %9s %8s %6s %-5s %s\n", "track",
+	printf("%-36s %-13s %9s %9s %8s %9s %8s %6s %-5s %5s %s\n", "track",
 	       "verdict", "grid_bpm", "best_bpm", "diff_%", "spread_ms",
-	       "drift/m", "sharp", "env", "jumps");
+	       "drift/m", "sharp", "env", "right", "jumps");
 }
 
 static void summary_row(const struct report *rep)
@@ -782,11 +787,14 @@ static void summary_row(const struct report *rep)
 		printf("%-36s %-13s (%s)\n", rep->name, "failed", rep->reason);
 		return;
 	}
-	printf("%-36s %-13s %9.4f %9.4f %+8.4f %9.1f %+8.2f %6.2f %-5s %zu\n",
-	       rep->name, verdict_names[rep->verdict], rep->bpm,
+	char right[32];
+	snprintf(right, sizeof(right), "%zu/%zu", ch->right_windows,
+		 ch->sharp_windows);
+	printf("%-36s %-13s %9.4f %9.4f %+8.4f %9.1f %+8.2f %6.2f %-5s %5s "
+	       "%zu\n", rep->name, verdict_names[rep->verdict], rep->bpm,
 	       rep->best_bpm, rep->best_diff_pct, ch->spread_ms,
 	       ch->drift_ms_per_min, ch->median_sharpness,
-	       channel_names[rep->used], ch->jumps);
+	       channel_names[rep->used], right, ch->jumps);
 }
 
 static void summary_totals(const size_t *count)

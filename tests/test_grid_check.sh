@@ -60,6 +60,8 @@ check --bpm 120 --first-beat 0.3
 [ "$(field verdict)" = steady-right ] || fail "right grid: not steady-right"
 [ "$(field windows)" = 12 ] || fail "right grid: not 12 windows of 30 s"
 [ "$(field env)" = kick ] || fail "right grid: kick envelope not used"
+[ "$(field right_windows)" = 12 ] || fail "right grid: not 12 right windows"
+[ "$(field jumps)" = 0 ] || fail "right grid: jumps"
 within "$(field spread_ms)" 0 5 || fail "right grid: spread >= 5 ms"
 within "$(field median_offset_ms)" -3 3 || fail "right grid: offset > 3 ms"
 within "$(field best_bpm)" 119.994 120.006 ||
@@ -87,6 +89,7 @@ within "$(field best_bpm)" 119.994 120.006 ||
 check --bpm 120 --first-beat 0.55
 [ "$(field verdict)" = off-beat ] || fail "off-beat grid: not off-beat"
 [ "$(field grid)" = half-beat ] || fail "off-beat grid: not half-beat"
+[ "$(field right_windows)" = 0 ] || fail "off-beat grid: right windows"
 
 # A minute of noise has no beat.
 sox -V1 -n -r 44100 -c 2 "$W/noise.wav" synth 60 whitenoise vol 0.3 ||
