@@ -1016,15 +1016,18 @@ static void mixer_crossfade_gains(size_t i, uint64_t len, float *ga,
 	*gb = (float)sin(M_PI_2 * t);
 }
 
-/* Crossfades the tail (A's outro) into B's intro with the marker at the
- * middle of the overlap. WHY says why it is not beatmatched. */
-static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
-			    struct mixer_track *b, const char *why)
+/* Fades the last LEN frames of the tail (A's outro) into B from where B
+ * stands, with the marker at the middle of the overlap. KIND is what the
+ * log says: a crossfade (A's trailing silence trimmed first) or a cut (A
+ * stopped on its downbeat, B positioned on its own: nothing trimmed). WHY
+ * says why it is not beatmatched. */
+static void mixer_fade(struct mixer *m, const struct mixer_track *a,
+		       struct mixer_track *b, const char *why,
+		       enum transition_kind kind, uint64_t len)
 {
-	size_t trimmed = mixer_tail_trim_silence(m);
+	size_t trimmed = kind == TRANSITION_CROSSFADE
+		? mixer_tail_trim_silence(m) : 0;
 
-	uint64_t len = (uint64_t)atomic_load(&m->crossfade_ms) *
-		       DECODE_RATE / 1000;
 	if (len > a->played_frames / 2)
 		len = a->played_frames / 2;
 	if (b->duration_frames > 0 && len > b->duration_frames / 2)
@@ -1037,7 +1040,7 @@ static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
 		return;
 	mixer_track_set_gain(m, b);
 	struct mixer_log_entry e = {
-		.kind = TRANSITION_CROSSFADE,
+		.kind = kind,
 		.reason = why,
 		.position_s = (double)m->pos_in / DECODE_RATE,
 		.marker_s = (double)(m->pos_in + len / 2) / DECODE_RATE,
@@ -1115,6 +1118,34 @@ static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
 		done += chunk;
 	}
 	b->solo_from = b->pos;
+}
+
+/* The plain crossfade of [mix] crossfade_seconds. */
+static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
+			    struct mixer_track *b, const char *why)
+{
+	mixer_fade(m, a, b, why, TRANSITION_CROSSFADE,
+		   (uint64_t)atomic_load(&m->crossfade_ms) * DECODE_RATE / 1000);
+}
+
+/* The no-clash cut (transition.h): A stands at its downbeat (the tail ends
+ * there), B is moved on to its first downbeat, and A's last beat fades out
+ * as B's first comes in. */
+static void mixer_cut(struct mixer *m, const struct mixer_track *a,
+		      struct mixer_track *b,
+		      const struct transition_plan *plan, const char *why)
+{
+	int64_t entry = llround(plan->b_entry_s * DECODE_RATE);
+	while ((int64_t)b->pos < entry) {
+		size_t n = mixer_track_fill(b);
+		if (n == 0)
+			break;
+		if ((int64_t)n > entry - (int64_t)b->pos)
+			n = (size_t)(entry - (int64_t)b->pos);
+		mixer_track_consume(b, n);
+	}
+	mixer_fade(m, a, b, why, TRANSITION_CUT,
+		   (uint64_t)llround(plan->duration_s * DECODE_RATE));
 }
 
 /* ------------------------------------------------------------------ */
@@ -1420,6 +1451,8 @@ static bool mixer_plan(struct mixer *m, struct mixer_track *a,
 		       struct mixer_track *b, struct transition_plan *plan,
 		       char *why, size_t why_size)
 {
+	/* Whatever returns early leaves no cut behind. */
+	plan->kind = TRANSITION_CROSSFADE;
 	if (m->params.plain_crossfades) {
 		snprintf(why, why_size, "beatmatching is off");
 		return false;
@@ -1478,17 +1511,30 @@ static uint64_t mixer_preroll_start(const struct mixer_track *a,
 	return s > a->pos ? s : a->pos;
 }
 
-/* Plays A through the tail up to its pre-roll (a beatmatched plan to B) or
- * its end. While a plan lacks an analysis, the catalog is asked again
- * every MIXER_REPLAN_FRAMES. Returns true when A reached the pre-roll of
- * *plan. B may be NULL (play A to its end). */
-static bool mixer_play_body(struct mixer *m, struct mixer_track *a,
-			    struct mixer_track *b,
-			    struct transition_plan *plan, char *why,
-			    size_t why_size)
+/* Own frame where a cut stops A: its downbeat. */
+static uint64_t mixer_cut_stop(const struct mixer_track *a,
+			       const struct transition_plan *plan)
+{
+	int64_t f = llround(plan->a_end_s * DECODE_RATE);
+	return f > (int64_t)a->pos ? (uint64_t)f : a->pos;
+}
+
+/* Plays A through the tail up to its pre-roll (a beatmatched plan to B),
+ * its downbeat (a cut) or its end. While a plan lacks an analysis, the
+ * catalog is asked again every MIXER_REPLAN_FRAMES. Returns
+ * TRANSITION_BEATMATCHED when A reached the pre-roll of *plan,
+ * TRANSITION_CUT when it reached the cut, TRANSITION_CROSSFADE otherwise
+ * (why says why). B may be NULL (play A to its end). */
+static enum transition_kind mixer_play_body(struct mixer *m,
+					    struct mixer_track *a,
+					    struct mixer_track *b,
+					    struct transition_plan *plan,
+					    char *why, size_t why_size)
 {
 	bool bm = b && mixer_plan(m, a, b, plan, why, why_size);
-	uint64_t stop = bm ? mixer_preroll_start(a, plan) : UINT64_MAX;
+	bool cut = b && !bm && plan->kind == TRANSITION_CUT;
+	uint64_t stop = bm ? mixer_preroll_start(a, plan) :
+			cut ? mixer_cut_stop(a, plan) : UINT64_MAX;
 	uint64_t next_check = a->pos + MIXER_REPLAN_FRAMES;
 	/* The tail is empty here (the last transition or track end drained
 	 * it): from now on it holds A alone. */
@@ -1510,15 +1556,21 @@ static bool mixer_play_body(struct mixer *m, struct mixer_track *a,
 		    !(a->analysed && b->analysed)) {
 			next_check = a->pos + MIXER_REPLAN_FRAMES;
 			bm = mixer_plan(m, a, b, plan, why, why_size);
+			cut = !bm && plan->kind == TRANSITION_CUT;
 			if (bm)
 				stop = mixer_preroll_start(a, plan);
+			else if (cut)
+				stop = mixer_cut_stop(a, plan);
 		}
 	}
-	if (bm && a->pos < stop && !m->ended)
+	if ((bm || cut) && a->pos < stop && !m->ended)
 		snprintf(why, why_size, "A ended at %.1f s, before its planned "
-			 "exit at %.1f s", (double)a->pos / DECODE_RATE,
-			 plan->a_exit_s);
-	return bm && a->pos >= stop;
+			 "%s at %.1f s", (double)a->pos / DECODE_RATE,
+			 bm ? "exit" : "cut", bm ? plan->a_exit_s : plan->a_end_s);
+	if (a->pos < stop)
+		return TRANSITION_CROSSFADE;
+	return bm ? TRANSITION_BEATMATCHED :
+	       cut ? TRANSITION_CUT : TRANSITION_CROSSFADE;
 }
 
 static int mixer_run(struct mixer *m)
@@ -1549,10 +1601,13 @@ static int mixer_run(struct mixer *m)
 		if (rc < 0)
 			break;
 		if (rc > 0) {
-			if (mixer_play_body(m, cur, next, &plan, why,
-					    sizeof(why))) {
+			enum transition_kind k = mixer_play_body(
+				m, cur, next, &plan, why, sizeof(why));
+			if (k == TRANSITION_BEATMATCHED) {
 				mixer_tail_emit(m, m->tail_count);
 				mixer_beatmatch(m, cur, next, &plan);
+			} else if (k == TRANSITION_CUT) {
+				mixer_cut(m, cur, next, &plan, why);
 			} else {
 				mixer_crossfade(m, cur, next, why);
 			}

@@ -148,8 +148,9 @@ static void text_header(FILE *out, const struct setlist_stats *st,
 		st->too_short, st->too_long, st->duplicates, st->unanalysed);
 	fprintf(out, "# cost: of the step to the next track, then its terms "
 		"(- = no data); mix: how the mixer goes to the next track\n"
-		"# (bm16 = beatmatched over 16 bars; xfade = crossfade, and "
-		"why on the line below)\n");
+		"# (bm16 = beatmatched over 16 bars; cut = A ends on a "
+		"downbeat as B starts on one,\n# one beat of overlap; xfade = "
+		"crossfade; for both, why on the line below)\n");
 	fprintf(out, "#%4s %6s %4s %6s %6s %5s %5s %5s %5s %5s %5s %5s %5s  %s\n",
 		"n", "bpm", "key", "energy", "cost", "tempo", "key", "enrgy",
 		"timbr", "loud", "genre", "artst", "mix", "track");
@@ -175,7 +176,8 @@ static void text_line(FILE *out, size_t position,
 	if (tp->kind == TRANSITION_BEATMATCHED)
 		snprintf(mix, sizeof(mix), "bm%d", tp->bars);
 	else
-		snprintf(mix, sizeof(mix), "xfade");
+		snprintf(mix, sizeof(mix), "%s",
+			 tp->kind == TRANSITION_CUT ? "cut" : "xfade");
 	fprintf(out, "%5zu %s %4s %s %6.3f %s %s %s %s %s %s %s %5s  %s\n",
 		position, bpm, a && a->camelot[0] ? a->camelot : "-", energy,
 		cost, term_text(c->tempo, b[0], sizeof(b[0])),
@@ -186,7 +188,8 @@ static void text_line(FILE *out, size_t position,
 		term_text(c->genre, b[5], sizeof(b[5])),
 		term_text(c->same_artist, b[6], sizeof(b[6])), mix, title);
 	if (tp->kind != TRANSITION_BEATMATCHED)
-		fprintf(out, "#%5s crossfade: %s\n", "", tp->reason);
+		fprintf(out, "#%5s %s: %s\n", "", transition_kind_name(tp->kind),
+			tp->reason);
 }
 
 /* The mixer's plan from A to B, as the station would make it (A from its

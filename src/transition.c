@@ -25,6 +25,8 @@
 #define TRANSITION_LOCAL_MAX_MS 40.0
 #define TRANSITION_LOCAL_SHIFT_MS 3.0
 #define TRANSITION_WINDOW_BEAT_HITS 0.5
+/* A track with fewer beat-carrying windows has no beat to clash. */
+#define TRANSITION_CUT_BEAT_WINDOWS 2
 
 void transition_params_default(struct transition_params *p)
 {
@@ -39,7 +41,8 @@ void transition_params_default(struct transition_params *p)
 
 const char *transition_kind_name(enum transition_kind kind)
 {
-	return kind == TRANSITION_BEATMATCHED ? "beatmatched" : "crossfade";
+	return kind == TRANSITION_BEATMATCHED ? "beatmatched" :
+	       kind == TRANSITION_CUT ? "cut" : "crossfade";
 }
 
 double transition_gain_db(const struct analysis *a, double target_lufs)
@@ -437,6 +440,79 @@ static bool plan_fit(const struct track_grid *ga, const struct track_grid *gb,
 	return true;
 }
 
+/* Whether AN carries a beat that could clash: a tempo, and at least
+ * TRANSITION_CUT_BEAT_WINDOWS grid windows with a steady beat (analyses
+ * without windows: a trusted grid). A steady tone or an ambient piece
+ * has a "tempo" of sorts but nothing to clash with; it crossfades. */
+static bool has_beat(const struct analysis *an)
+{
+	if (!(an->bpm > 0) || !isfinite(an->bpm))
+		return false;
+	if (an->n_grid_windows <= 0)
+		return an->grid_confidence >= TRANSITION_MIN_GRID_CONFIDENCE;
+	int n = an->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
+			? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
+	int beat = 0;
+	for (int w = 0; w < n; w++)
+		if (an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS)
+			beat++;
+	return beat >= TRANSITION_CUT_BEAT_WINDOWS;
+}
+
+/* The no-clash fallback (see transition.h, Cuts): false when either
+ * track carries no beat or A has no downbeat to end on. */
+static bool plan_cut(const struct analysis *a, const struct analysis *b,
+		     const struct transition_params *p,
+		     struct transition_plan *plan)
+{
+	if (!has_beat(a) || !has_beat(b))
+		return false;
+	struct track_grid ga, gb;
+	grid_init(&ga, a);
+	grid_init(&gb, b);
+	double a_end = a->audio_end_s > 0 ? a->audio_end_s : a->duration_s;
+	double ideal = a_end - ga.beat_s;
+	if (a->outro_start_s > 0 && a->outro_start_s < ideal)
+		ideal = a->outro_start_s;
+	double lo = p->a_from_s + ga.beat_s;
+	double cut_s;
+	if (!grid_pick(&ga, lo, ideal, &cut_s) &&
+	    !grid_pick(&ga, lo, a_end - ga.beat_s, &cut_s))
+		return false;
+	/* B comes in with its beat: at the first downbeat of its first
+	 * window with a steady beat, not in a quiet or beatless intro
+	 * (there is no A left to cover it). */
+	double entry_s = grid_first_downbeat(&gb);
+	double beat_from = entry_s;
+	int nw = b->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
+			 ? b->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
+	for (int w = 0; w < nw; w++)
+		if (b->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS) {
+			beat_from = b->first_beat_s +
+				    w * b->grid_window_beats * gb.beat_s;
+			break;
+		}
+	if (beat_from > entry_s + TRANSITION_TOL_S)
+		entry_s += ceil((beat_from - entry_s - TRANSITION_TOL_S) /
+				gb.bar_s) * gb.bar_s;
+	double b_end = b->audio_end_s > 0 ? b->audio_end_s : b->duration_s;
+	if (entry_s + ga.beat_s > b_end)
+		return false;
+	plan->kind = TRANSITION_CUT;
+	plan->bars = plan->beats = 0;
+	plan->b_beat_ratio = 1;
+	plan->stretch = 0;
+	plan->duration_s = ga.beat_s;
+	plan->a_exit_s = cut_s - ga.beat_s;
+	plan->a_end_s = cut_s;
+	plan->b_entry_s = entry_s;
+	plan->b_resume_s = entry_s + ga.beat_s;
+	plan->marker_s = plan->duration_s / 2;
+	plan->bass_swap_s = plan->marker_s;
+	plan->bass_swap_len_s = 0;
+	return true;
+}
+
 int transition_plan(const struct analysis *a, const struct analysis *b,
 		    const struct transition_params *p,
 		    struct transition_plan *plan)
@@ -553,7 +629,8 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	return 0;
 
 crossfade:
-	plan_crossfade(a, b, p, plan);
+	if (!plan_cut(a, b, p, plan))
+		plan_crossfade(a, b, p, plan);
 	snprintf(plan->reason, sizeof(plan->reason), "%s", why);
 	return 0;
 }

@@ -57,10 +57,24 @@
  * TRANSITION_MIN_BARS. Windows without a steady beat (breakdowns) cannot
  * clash and are not counted.
  *
- * Crossfades. Either grid missing or below min_grid_confidence, a tempo
- * pair further apart than max_stretch even at double or half time, a grid
- * that does not hold at any length, or tracks too short: the plan is a
- * plain equal-power crossfade of crossfade_s, and reason says why.
+ * Cuts, when two tracks that carry a beat (two grid windows with a steady
+ * beat, or a trusted grid) cannot be beatmatched (a tempo pair
+ * further apart than max_stretch even at double or half time, a grid below
+ * min_grid_confidence or one that does not hold at any length): a
+ * crossfade of two unaligned beats is the trainwreck a DJ avoids, so A ends
+ * on a downbeat (a phrase boundary where there is one, at its outro or a
+ * beat before its audio end at the latest), fading out over its last beat,
+ * and B comes in on its first downbeat with a steady beat (the first
+ * downbeat of its first beat-carrying grid window, past a quiet or
+ * beatless intro that nothing would cover) as that beat starts: the two beats
+ * overlap for one beat of A and never more. a_exit_s is where A's last
+ * beat (the fade) starts, a_end_s the downbeat, b_entry_s B's first
+ * downbeat, duration_s one beat of A; reason says why it is not
+ * beatmatched.
+ *
+ * Crossfades. A track without a beat grid (not analysed, silence, no
+ * beat), or no downbeat to cut on: the plan is a plain equal-power
+ * crossfade of crossfade_s, and reason says why.
  *
  * Gains. Each track plays at loudness_target - its integrated loudness,
  * limited so that its true peak lands at most TRANSITION_PEAK_CEILING_DB
@@ -96,6 +110,7 @@
 enum transition_kind {
 	TRANSITION_CROSSFADE = 0,
 	TRANSITION_BEATMATCHED = 1,
+	TRANSITION_CUT = 2,
 };
 
 struct transition_params {
@@ -114,7 +129,8 @@ struct transition_plan {
 	char reason[TRANSITION_REASON_MAX]; /* why this kind, one line */
 
 	/* Positions in each track's own time (seconds from its file start).
-	 * Crossfade: A fades from a_exit_s to its end, B from b_entry_s. */
+	 * Crossfade: A fades from a_exit_s to its end, B from b_entry_s.
+	 * Cut: A fades from a_exit_s to a_end_s, over one beat. */
 	double a_exit_s;    /* the transition starts here in A */
 	double a_end_s;     /* A has faded out here */
 	double b_entry_s;   /* B's first frame heard */

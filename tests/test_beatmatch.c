@@ -305,7 +305,8 @@ static void render_cli(const char *dir, double seconds, uint64_t seed,
 	bool summary = false;
 	while (fgets(line, sizeof(line), fp)) {
 		lines_beat += strstr(line, "mixer: beatmatched at ") != NULL;
-		lines_cross += strstr(line, "mixer: crossfade at ") != NULL;
+		lines_cross += strstr(line, "mixer: crossfade at ") != NULL ||
+			       strstr(line, "mixer: cut at ") != NULL;
 		const char *w = strstr(line, "render: wrote ");
 		if (w && (w = strstr(w, " track change")) &&
 		    (w = strchr(w, '(')) &&
@@ -881,7 +882,9 @@ static void test_same_tempo(void)
 	catalog_close(cat);
 }
 
-/* 120 and 140 BPM: beyond 8%, so crossfades, logged with the reason. */
+/* 120 and 140 BPM: beyond 8%, so no beatmatch; both carry a beat, so not
+ * a crossfade of two unaligned beats either, but cuts over one beat of A,
+ * logged with the reason. */
 static void test_beyond_stretch(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
@@ -898,13 +901,12 @@ static void test_beyond_stretch(void)
 	size_t n_e = read_log(log_path, e, MAX_LOG);
 	CHECK_INT(n_e, >=, 2);
 	for (size_t i = 0; i < n_e; i++) {
-		CHECK_STR(e[i].kind, "crossfade");
+		CHECK_STR(e[i].kind, "cut");
 		CHECK(strstr(e[i].reason, "max_stretch"));
 		CHECK_INT(e[i].bars, ==, 0);
-		/* crossfade_seconds (6), less the trailing silence that is
-		 * trimmed (0.5 s). */
-		CHECK_NEAR(e[i].duration_s, 5.5, 0.01);
 		CHECK(e[i].bpm_from > 0 && e[i].bpm_to > 0);
+		/* One beat of A, to the frame. */
+		CHECK_NEAR(e[i].duration_s, 60.0 / e[i].bpm_from, 1.0 / RATE);
 	}
 	CHECK_INT(r.stats.transitions_crossfaded, ==, n_e);
 	CHECK_INT(r.stats.transitions_beatmatched, ==, 0);
@@ -1152,10 +1154,15 @@ static void test_decks(void)
 	size_t n_beat = 0, n_cross = 0;
 	for (size_t i = 0; i < n_e; i++) {
 		n_beat += strcmp(e[i].kind, "beatmatched") == 0;
-		n_cross += strcmp(e[i].kind, "crossfade") == 0;
+		bool cut = strcmp(e[i].kind, "cut") == 0;
+		n_cross += cut || strcmp(e[i].kind, "crossfade") == 0;
+		/* A cut overlaps the decks for one beat of A at most; the
+		 * silence check below proves the rest from the audio. */
+		if (cut)
+			CHECK(e[i].duration_s <= 60.0 / e[i].bpm_from + 1.0 / RATE);
 	}
 	fprintf(stderr, "decks: %zu transitions (%zu beatmatched, %zu "
-		"crossfades)\n", n_e, n_beat, n_cross);
+		"crossfades or cuts)\n", n_e, n_beat, n_cross);
 	CHECK_INT(n_e, >=, 4);
 	CHECK_INT(n_beat, >=, 1);
 	CHECK_INT(n_cross, >=, 1);

@@ -70,6 +70,23 @@ static void check_on_grid(double x, double origin, double period)
 	CHECK_NEAR((k - floor(k + 0.5)) * period, 0, 0.001);
 }
 
+/* A cut (transition.h): A ends on one of its downbeats after fading over
+ * its last beat, B enters on its first downbeat, one beat of overlap. */
+static void check_cut(const struct analysis *a, const struct analysis *b,
+		      const struct transition_plan *p)
+{
+	double beat = 60.0 / a->bpm;
+	CHECK_INT(p->kind, ==, TRANSITION_CUT);
+	CHECK_STR(transition_kind_name(p->kind), "cut");
+	CHECK_NEAR(p->duration_s, beat, 1e-12);
+	CHECK_NEAR(p->a_end_s - p->a_exit_s, beat, 1e-12);
+	check_on_grid(p->a_end_s, a->downbeat_s, 4 * beat);
+	CHECK(p->a_end_s <= a->audio_end_s);
+	CHECK_NEAR(p->b_entry_s, b->downbeat_s, 1e-12);
+	CHECK_NEAR(p->marker_s, beat / 2, 1e-12);
+}
+
+
 static bool is_phrase(const struct analysis *a, double x)
 {
 	for (int i = 0; i < a->n_phrases; i++)
@@ -327,12 +344,11 @@ static void test_short_tracks(void)
 	CHECK(strstr(p.reason, "shortened"));
 	CHECK(b.audio_end_s - p.b_resume_s >= p.b_resume_s - p.b_entry_s);
 
-	/* 12 s tracks: not even 4 bars (8 s) fit twice in B. */
+	/* 12 s tracks: not even 4 bars (8 s) fit twice in B: a cut. */
 	struct analysis s1 = track(120, 12, 0.0, 8, 1, 1);
 	CHECK_INT(transition_plan(&a, &s1, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	check_cut(&a, &s1, &p);
 	CHECK(strstr(p.reason, "too short"));
-	CHECK_NEAR(p.duration_s, prm.crossfade_s, 1e-12);
 
 	/* A started playing alone late: only 4 bars are left before its
 	 * audio end. */
@@ -354,16 +370,26 @@ static void test_tempo(void)
 	struct analysis b = track(129.6, 300, 0.0, 16, 16, 16);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	check_beatmatched(&a, &b, &prm, &p);
+	/* Beyond it two beats would clash: a cut, at A's outro (on a phrase
+	 * boundary), B from its first downbeat. */
 	b = track(130, 300, 0.0, 16, 16, 16);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	check_cut(&a, &b, &p);
 	CHECK(strstr(p.reason, "max_stretch"));
-	CHECK_STR(transition_kind_name(p.kind), "crossfade");
-	CHECK_NEAR(p.marker_s, prm.crossfade_s / 2, 1e-12);
+	/* The latest phrase boundary (every 16 bars = 32 s) at or before
+	 * the outro start (266 s). */
+	CHECK_NEAR(p.a_end_s, 256.0, 1e-9);
+	CHECK(p.a_end_s <= a.outro_start_s);
 	/* A slower B is measured the same way: 120 -> 111 is 8.1%. */
 	b = track(111, 300, 0.0, 16, 16, 16);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	check_cut(&a, &b, &p);
+	/* Never before A is heard alone. */
+	prm.a_from_s = a.outro_start_s + 1;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_cut(&a, &b, &p);
+	CHECK(p.a_exit_s >= prm.a_from_s);
+	prm.a_from_s = 0;
 	/* A wider max_stretch allows it. */
 	prm.max_stretch = 0.1;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
@@ -493,7 +519,7 @@ static void test_local_gate(void)
 	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++)
 		a.grid_window_offset_ms[w] = w % 2 ? 45 : -45;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	check_cut(&a, &b, &p);
 	CHECK(strstr(p.reason, "A's beats move 90 ms against its grid between"));
 
 	/* The same windows without a steady beat: nothing to clash. */
@@ -530,8 +556,16 @@ static void test_local_gate(void)
 	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++)
 		a.grid_window_offset_ms[w] = -45;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	check_cut(&a, &b, &p);
 	CHECK(strstr(p.reason, "A's beat grid is -45 ms off at"));
+	/* A track without a steady beat anywhere has nothing to clash: a
+	 * plain crossfade. */
+	for (int w = 0; w < a.n_grid_windows; w++)
+		a.grid_window_hits[w] = 0.1f;
+	a.grid_confidence = 0;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK_NEAR(p.duration_s, prm.crossfade_s, 1e-12);
 }
 
 static void test_gains(void)
