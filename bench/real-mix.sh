@@ -79,17 +79,18 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 n = len(rows)
 beat = [r for r in rows if r["kind"] == "beatmatched"]
 pairs = lambda rs: len(set((r["from_id"], r["to_id"]) for r in rs))
+cuts = [r for r in rows if r["kind"] == "cut"]
 print("transitions: %d (%d distinct pairs: the tour repeats), beatmatched "
-      "%d (%.0f%%, %d distinct), crossfades %d" % (
+      "%d (%.0f%%, %d distinct), cuts %d, crossfades %d" % (
     n, pairs(rows), len(beat), 100.0 * len(beat) / n if n else 0,
-    pairs(beat), n - len(beat)))
+    pairs(beat), len(cuts), n - len(beat) - len(cuts)))
 why = {}
 for r in rows:
     if r["kind"] != "beatmatched":
-        k = re.sub(r"[0-9]+(\.[0-9]+)?", "#", r["reason"])
+        k = r["kind"] + ": " + re.sub(r"[0-9]+(\.[0-9]+)?", "#", r["reason"])
         why[k] = why.get(k, 0) + 1
 if why:
-    print("crossfades by reason:")
+    print("not beatmatched, by kind and reason:")
     print("  %5s  %s" % ("count", "reason"))
     for k, c in sorted(why.items(), key=lambda kv: (-kv[1], kv[0])):
         print("  %5d  %s" % (c, k))
@@ -122,6 +123,16 @@ if lags:
         for lo, hi in bins))
 print("  beatmatched with a deck without a beat: A only %d, B only %d, "
       "neither %d" % (nobeat["A only"], nobeat["B only"], nobeat["none"]))
+# The trainwrecks: crossfades (several seconds) over which both decks carry
+# a beat. Cuts overlap one beat by construction and are not counted.
+clash = 0
+for line in open(sys.argv[2]):
+    f = line.split()
+    if len(f) >= 9 and f[0].isdigit() and f[1] == "crossfade" and \
+            " ".join(f[8:]).startswith("both"):
+        clash += 1
+print("crossfades with a beat on both decks (unaligned beats overlapping "
+      "for seconds): %d" % clash)
 PY
 }
 
