@@ -24,7 +24,8 @@
  *   local mean off keeps out the fades and the bass swap, which raise a
  *   deck's level smoothly;
  * - the normalised cross-correlation of the two envelopes (means removed)
- *   at lags within half a beat (of bpm_from; 120 BPM when unknown) either
+ *   at lags within half a beat (of bpm_from, or of twice it when B plays
+ *   at double time: the pulse both share; 120 BPM when unknown) either
  *   way, its peak refined by a parabola through the three values around
  *   it: the lag (positive: B's beats come after A's) and the peak's
  *   value, the strength (1: the same onsets; near 0: nothing in common,
@@ -469,7 +470,12 @@ static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
 	/* A on pair index % 2. */
 	struct onset *a = &env[index % 2], *b = &env[1 - index % 2];
 	size_t n = a->n < b->n ? a->n : b->n;
+	/* The pulse both decks share: A's beat, or B's when B plays at
+	 * double time (its beats fall on A's beats and off-beats, so a lag
+	 * of one of B's beats is no misalignment). */
 	double bpm = t->bpm_from > 0 ? t->bpm_from : DEFAULT_BPM;
+	if (t->bpm_from > 0 && t->bpm_to > 1.5 * t->bpm_from)
+		bpm = 2 * t->bpm_from;
 	long max_lag = (long)floor(0.5 * 60.0 / bpm * RATE / HOP);
 	float *da = flat, *db = flat + env[0].cap;
 	detrend(a->env, da, n, (size_t)max_lag);
