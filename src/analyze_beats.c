@@ -43,10 +43,20 @@
  *    off-beat grid must win by 10%.
  * 3. Downbeats. For each of the four bar phases the per-beat evidence is
  *    averaged: low-band onset strength (kick), broadband onset strength,
- *    the rise at the beat (accents), chroma change (chords change at bar
- *    starts) and MFCC change. Each is turned into a t-like statistic (phase
- *    mean minus overall mean, over the within-phase spread), clipped, and
- *    summed; the largest sum is the downbeat phase.
+ *    the rise at the beat (accents), and the novelty of the beat's chroma
+ *    (chords change at bar starts) and of its MFCC (a crash, a stab, a
+ *    click of another pitch). Novelty is the distance to the more similar
+ *    of the two beats before, not to the one before: the beat after a
+ *    one-beat accent changes as much as the accent did, but back to what
+ *    came before it, and change from the previous beat put such downbeats
+ *    a beat late; a chord held for the bar is new only on its first beat.
+ *    A beat's chroma and MFCC are the frames from the one with the beat's
+ *    onset in the last quarter of its window to the last one that ends
+ *    before the next beat (frames from the beat to the next held half of
+ *    the next beat's sound). Each feature is turned into a t-like statistic
+ *    (phase mean minus overall mean, over the within-phase spread, with a
+ *    floor so that flat features stay silent), clipped, and summed with
+ *    weights; the largest sum is the downbeat phase.
  */
 #include "autoconfig.h"
 
@@ -661,78 +671,119 @@ static float odf_at(const float *x, size_t n, double t)
 			 0.03, NULL);
 }
 
+/* Cosine distance of chroma vectors a and b (0: the same pitch classes in
+ * the same proportions); 0 when either is silent. */
+static double chroma_dist(const float *a, const float *b)
+{
+	double dot = 0, na = 0, nb = 0;
+	for (int i = 0; i < 12; i++) {
+		dot += (double)a[i] * b[i];
+		na += (double)a[i] * a[i];
+		nb += (double)b[i] * b[i];
+	}
+	return na > 0 && nb > 0 ? 1.0 - dot / sqrt(na * nb) : 0;
+}
+
+/* Euclidean distance of MFCC vectors without c0: loudness is the onset
+ * features' business. */
+static double mfcc_dist(const float *a, const float *b)
+{
+	double d = 0;
+	for (int i = 1; i < ANALYSIS_MFCC; i++)
+		d += ((double)a[i] - b[i]) * ((double)a[i] - b[i]);
+	return sqrt(d);
+}
+
+#define DOWNBEAT_FEATURES 5
+/* Beats a beat's sound must be new against to count as a change. */
+#define NOVELTY_PAST 2
+
 static void downbeats(const struct analyze_features *f, const float *low,
 		      const float *all, struct analysis *out)
 {
 	size_t nb = analyze_beat_count(out);
 	double per = 60.0 / out->bpm;
-	const int n_feat = 5;
 	/* Floors keep a feature that is flat (identical clicks have no chroma
-	 * change) from producing large statistics out of rounding noise. */
-	const double floor_abs[5] = { 0, 0, 0, 0.02, 0.5 };
-	double sum[5][4] = { { 0 } }, sq[5][4] = { { 0 } };
-	double cnt[4] = { 0 };
-	double gmean[5] = { 0 };
-	float prev_c[12], cur_c[12], prev_m[ANALYSIS_MFCC], cur_m[ANALYSIS_MFCC];
+	 * change) from producing large statistics out of rounding noise. The
+	 * beats of a click track that are not new sit near 0.02 in MFCC
+	 * novelty; a floor of 0.5, sized for change from the previous beat,
+	 * drowned a click an octave up (0.7, and no chroma novelty). */
+	const double floor_abs[DOWNBEAT_FEATURES] = { 0, 0, 0, 0.02, 0.1 };
+	const double weight[DOWNBEAT_FEATURES] = { 1.0, 0.5, 0.7, 1.0, 0.5 };
+	double sum[DOWNBEAT_FEATURES][4] = { { 0 } };
+	double sq[DOWNBEAT_FEATURES][4] = { { 0 } };
+	double cnt[DOWNBEAT_FEATURES][4] = { { 0 } };
+	double gsum[DOWNBEAT_FEATURES] = { 0 }, gcnt[DOWNBEAT_FEATURES] = { 0 };
+	float past_c[NOVELTY_PAST][12], past_m[NOVELTY_PAST][ANALYSIS_MFCC];
+	float cur_c[12], cur_m[ANALYSIS_MFCC];
 	double f0 = analyze_frame_time(0);
 	double fp = 1.0 / ANALYZE_FPS;
 	double mp = ANALYZE_MFCC_EVERY / ANALYZE_FPS;
+	/* A beat's sound: from the frame that has the beat's onset in the
+	 * last quarter of its window to the last frame that ends before the
+	 * next beat. Frames from t to t + period held the next
+	 * beat's onset in their last half and missed half of this one's, so
+	 * a bar's odd first beat showed up in the beat before it. */
+	const double win_s = ANALYZE_FFT_SIZE / ANALYZE_RATE;
+	double lead_s = 0.25 * win_s;
+	double len_s = per - 0.5 * win_s + lead_s;
+	if (len_s < 0.5 * per)
+		len_s = 0.5 * per;
 
 	out->downbeat_s = out->first_beat_s;
 	out->downbeat_confidence = 0;
 	if (nb < 8)
 		return;
-	analyze_rows_mean(&f->chroma, 12, f0, fp, out->first_beat_s - per,
-			  out->first_beat_s, prev_c);
-	analyze_rows_mean(&f->mfcc, ANALYSIS_MFCC, f0, mp,
-			  out->first_beat_s - per, out->first_beat_s, prev_m);
 	for (size_t k = 0; k < nb; k++) {
 		double t = out->first_beat_s + (double)k * per;
-		double x[5];
+		double x[DOWNBEAT_FEATURES];
+		bool have_past = k >= NOVELTY_PAST;
 		x[0] = odf_at(low, f->flux_low.n, t);
 		x[1] = odf_at(all, f->flux.n, t);
 		x[2] = peak_near(f->fine.v, f->fine.n, analyze_fine_time(0),
 				 ANALYZE_FINE_FPS, t, 0.015, 0.015, NULL);
-		analyze_rows_mean(&f->chroma, 12, f0, fp, t, t + per, cur_c);
-		analyze_rows_mean(&f->mfcc, ANALYSIS_MFCC, f0, mp, t, t + per,
-				  cur_m);
-		double dot = 0, na = 0, nbb = 0, dm = 0;
-		for (int i = 0; i < 12; i++) {
-			dot += (double)prev_c[i] * cur_c[i];
-			na += (double)prev_c[i] * prev_c[i];
-			nbb += (double)cur_c[i] * cur_c[i];
+		analyze_rows_mean(&f->chroma, 12, f0, fp, t - lead_s,
+				  t - lead_s + len_s, cur_c);
+		analyze_rows_mean(&f->mfcc, ANALYSIS_MFCC, f0, mp, t - lead_s,
+				  t - lead_s + len_s, cur_m);
+		/* Novelty, not change: the distance to the more similar of
+		 * the two beats before. A chord change or a crash on beat 1
+		 * is new against both. The beat after a one-beat accent
+		 * changes as much as the accent did, but back to the beat
+		 * before the accent, so it is not new; nor is the second
+		 * kick of a kick-snare-kick-snare bar. */
+		x[3] = x[4] = INFINITY;
+		for (int j = 0; have_past && j < NOVELTY_PAST; j++) {
+			x[3] = fmin(x[3], chroma_dist(cur_c, past_c[j]));
+			x[4] = fmin(x[4], mfcc_dist(cur_m, past_m[j]));
 		}
-		x[3] = na > 0 && nbb > 0 ? 1.0 - dot / sqrt(na * nbb) : 0;
-		/* c0 (loudness) left out: accents are counted above. */
-		for (int i = 1; i < ANALYSIS_MFCC; i++)
-			dm += ((double)cur_m[i] - prev_m[i]) *
-			      ((double)cur_m[i] - prev_m[i]);
-		x[4] = sqrt(dm);
-		memcpy(prev_c, cur_c, sizeof(prev_c));
-		memcpy(prev_m, cur_m, sizeof(prev_m));
+		memcpy(past_c[k % NOVELTY_PAST], cur_c, sizeof(cur_c));
+		memcpy(past_m[k % NOVELTY_PAST], cur_m, sizeof(cur_m));
 		int ph = (int)(k % 4);
-		cnt[ph]++;
-		for (int i = 0; i < n_feat; i++) {
+		for (int i = 0; i < DOWNBEAT_FEATURES; i++) {
+			if (i >= 3 && !have_past)
+				continue;
 			if (x[i] < 0)
 				x[i] = 0;
+			cnt[i][ph]++;
 			sum[i][ph] += x[i];
 			sq[i][ph] += x[i] * x[i];
-			gmean[i] += x[i];
+			gsum[i] += x[i];
+			gcnt[i]++;
 		}
 	}
 	double score[4] = { 0 };
-	const double weight[5] = { 1.0, 0.5, 0.7, 1.0, 0.5 };
-	for (int i = 0; i < n_feat; i++) {
-		double mean = gmean[i] / (double)nb;
+	for (int i = 0; i < DOWNBEAT_FEATURES; i++) {
+		double mean = gsum[i] / gcnt[i];
 		double var = 0;
 		for (int ph = 0; ph < 4; ph++) {
-			double m = sum[i][ph] / cnt[ph];
-			var += sq[i][ph] - cnt[ph] * m * m;
+			double m = sum[i][ph] / cnt[i][ph];
+			var += sq[i][ph] - cnt[i][ph] * m * m;
 		}
-		double sd = sqrt(fmax(var, 0) / (double)nb);
+		double sd = sqrt(fmax(var, 0) / gcnt[i]);
 		double fl = fmax(floor_abs[i], 0.05 * mean) + 1e-9;
 		for (int ph = 0; ph < 4; ph++) {
-			double m = sum[i][ph] / cnt[ph];
+			double m = sum[i][ph] / cnt[i][ph];
 			double tstat = (m - mean) / (sd + fl);
 			score[ph] += weight[i] * clampd(tstat, -3, 3);
 		}

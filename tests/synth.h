@@ -234,6 +234,27 @@ static inline void synth_click_track(struct synth *p, double first_s,
 	}
 }
 
+/* A click track in 4/4 whose bars are marked by another sound, as a crash
+ * or a chord change marks real bars: beat 1 of every bar (beats PICKUP,
+ * PICKUP + 4, ... from FIRST_S on; the PICKUP beats before are the end of a
+ * bar) is a click at DOWN_FREQ, DOWN_DB louder than the others' AMP; every
+ * other beat of BPM is a click at FREQ and AMP. Clicks go in while a click
+ * and 2000 frames after it fit in p. */
+static inline void synth_bar_clicks(struct synth *p, double first_s,
+				    double bpm, int pickup, double freq,
+				    double amp, double down_freq,
+				    double down_db)
+{
+	double down_amp = amp * pow(10.0, down_db / 20.0);
+	for (int k = 0;; k++) {
+		double t = first_s + k * 60.0 / bpm;
+		if (synth_index(t) + 2000 >= p->frames)
+			break;
+		bool down = k >= pickup && (k - pickup) % 4 == 0;
+		synth_click(p, t, down ? down_freq : freq, down ? down_amp : amp);
+	}
+}
+
 /* Click onsets in the left channel of interleaved stereo x (n frames):
  * where it first reaches half of the burst's peak, in fractional frames
  * (linearly interpolated); bursts are taken at least 0.2 s apart. Detected

@@ -2,7 +2,8 @@
 /*
  * test_analyze — the analyzer against generated music whose truth is known
  * to the sample: click tracks with accented downbeats from 70 to 180 BPM,
- * synthesised drum patterns, house beats with off-beat hats and bass, long
+ * click tracks whose bars start with a click of another pitch, synthesised
+ * drum patterns, house beats with off-beat hats and bass, long
  * tracks whose grid must not slip, chord progressions in known keys, a track of
  * 8-bar sections of different timbre, loudness against ffmpeg's ebur128
  * filter, and hostile input (silence, noise, one second, free tempo).
@@ -75,6 +76,51 @@ static void test_clicks(void)
 		CHECK(!a.tempo_drift);
 		synth_free(&p);
 	}
+}
+
+/* Bars marked by another sound, as a crash or a chord change marks them:
+ * 1.5 kHz clicks, beat 1 of every bar a click of another pitch (800 Hz,
+ * 2, 2.5 kHz, and 3 kHz, the same pitch class) and 3 to 6 dB louder, at
+ * house tempi, from a random start with a random number of pickup beats.
+ * The change back to the normal click on beat 2 is as large as the change
+ * to the odd one on beat 1: measured as change from the beat before, chroma
+ * and MFCC put the downbeat a beat late in 9 of these 32. */
+static void test_pitched_downbeats(void)
+{
+	static const double tempi[] = { 118, 120, 122, 124, 126, 128, 130,
+					132 };
+	static const double pitches[] = { 800, 2000, 2500, 3000 };
+	static const double gains_db[] = { 3, 4.5, 6 };
+	uint32_t seed = 2718;
+	int wrong = 0, total = 0;
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		for (size_t j = 0; j < sizeof(pitches) / sizeof(pitches[0]); j++) {
+			double bpm = tempi[i], per = 60.0 / bpm;
+			seed = seed * 1664525u + 1013904223u;
+			double start = 0.05 + 1.5 * (seed >> 8) / 16777216.0;
+			int pickup = (int)((seed >> 4) % 4);
+			double gain = gains_db[(i + j) % 3];
+			struct synth p = synth_new(30.0);
+			synth_bar_clicks(&p, start, bpm, pickup, 1500, 0.3,
+					 pitches[j], gain);
+			struct analysis a;
+			CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+			check_sane(&a);
+			double truth = start + pickup * per;
+			bool ok = fabs(a.downbeat_s - truth) <= 0.010;
+			fprintf(stderr, "pitched downbeat %.0f BPM, %.0f Hz +%.1f dB: "
+				"down %.4f (true %.4f, %+.2f beats, conf %.2f)%s\n",
+				bpm, pitches[j], gain, a.downbeat_s, truth,
+				(a.downbeat_s - truth) / per, a.downbeat_confidence,
+				ok ? "" : " WRONG");
+			CHECK(rel_err(a.bpm, bpm) <= 0.001);
+			wrong += !ok;
+			total++;
+			synth_free(&p);
+		}
+	}
+	fprintf(stderr, "pitched downbeats: %d of %d wrong\n", wrong, total);
+	CHECK_INT(wrong, ==, 0);
 }
 
 /* Drum patterns: kick on 1 and 3 (and the "and" of 3), snare on 2 and 4,
@@ -593,6 +639,8 @@ int main(void)
 	const char *only = getenv("TEST_ANALYZE_ONLY");
 	if (!only || strstr(only, "clicks"))
 		test_clicks();
+	if (!only || strstr(only, "pitched"))
+		test_pitched_downbeats();
 	if (!only || strstr(only, "drums"))
 		test_drums();
 	if (!only || strstr(only, "offbeat"))
