@@ -11,7 +11,8 @@
 #     package, as ogg.pc belongs to libvorbis-dev's libogg-dev);
 #   - configure.ac requires no library outside those macros;
 #   - every package contrib/packages.sh installs exists;
-#   - debian/control's Build-Depends lists every library package;
+#   - debian/control's Build-Depends lists every library package, and
+#     every test package (make check runs in the package build);
 #   - every tool a test demands (need_tools) comes from a package the
 #     scripts install or from Debian's essential/required set, so no test
 #     can be skipped in CI for want of a package nobody installs.
@@ -104,13 +105,17 @@ for p in $all; do
 	apt-cache show "$p" >/dev/null 2>&1 || fail "contrib/packages.sh installs $p, which apt does not know"
 done
 
-# 5. The Debian package builds against the same libraries.
+# 5. The Debian package builds against the same libraries, and its build's
+# make check has the same tools (as <!nocheck> Build-Depends).
 if [ -f "$top/debian/control" ]; then
 	bd=$(sed -n '/^Build-Depends:/,/^[A-Z]/p' "$top/debian/control" |
 		sed 's/^Build-Depends://; s/([^)]*)//g' | tr ',' '\n' |
 		sed 's/^ *//; s/ *$//' | grep -v '^$' | grep -v '^[A-Z]')
 	for p in $libs; do
 		in_list "$p" "$bd" || fail "debian/control's Build-Depends lacks $p (configure.ac requires it)"
+	done
+	for p in $FOREVERFM_TEST_PACKAGES; do
+		in_list "$p" "$bd" || fail "debian/control's Build-Depends lacks $p <!nocheck> (contrib/packages.sh installs it for the tests)"
 	done
 fi
 
