@@ -326,6 +326,18 @@ struct grid {
 	double hit_share;
 };
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static int cmp_float(const void *a, const void *b)
+{
+	float x = *(const float *)a, y = *(const float *)b;
+	return x < y ? -1 : x > y;
+}
+
 /* Beats k in [ka, kb] of the grid (beat k at t0_s + k * period_s) against
  * the fine onset envelope: the strongest rise within win of each predicted
  * beat is its onset; a weighted least-squares line through (k, onset time),
@@ -354,19 +366,14 @@ static bool grid_round(const float *d, size_t n, long ka, long kb, double win,
 	}
 	if (m < 4)
 		return false;
+	/* The fit grows span by span (grid_fit), so this runs a dozen times
+	 * per track: qsort, not the insertion sort it once was (quadratic in
+	 * a track's 2000 beats). */
 	float *tmp = malloc(nb * sizeof(*tmp));
 	if (!tmp)
 		return false;
 	memcpy(tmp, peaks, nb * sizeof(*tmp));
-	for (size_t i = 1; i < nb; i++) {
-		float v = tmp[i];
-		size_t j = i;
-		while (j > 0 && tmp[j - 1] > v) {
-			tmp[j] = tmp[j - 1];
-			j--;
-		}
-		tmp[j] = v;
-	}
+	qsort(tmp, nb, sizeof(*tmp), cmp_float);
 	float med = tmp[nb / 2];
 	free(tmp);
 	float thr = fmaxf(0.5f, 0.3f * med);
@@ -455,12 +462,6 @@ out:
 	free(tt);
 	free(ww);
 	free(peaks);
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
 }
 
 /* The grid checked window by window (struct analysis, grid_window_*): for

@@ -314,6 +314,15 @@ static void plan_crossfade(const struct analysis *a, const struct analysis *b,
 	plan->bass_swap_len_s = 0;
 }
 
+/* The grid windows of AN that may be read (struct analysis). */
+static int grid_window_count(const struct analysis *an)
+{
+	if (an->n_grid_windows <= 0 || an->grid_window_beats <= 0)
+		return 0;
+	return an->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
+		       ? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
+}
+
 /* Whether the grid of AN holds over [t0_s, t1_s] of the track: the grid
  * windows overlapping it that carry a beat agree on one offset from the
  * grid (TRANSITION_LOCAL_SPREAD_MS), which is at most
@@ -326,14 +335,12 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		       size_t why_size)
 {
 	*shift_s = 0;
-	if (an->n_grid_windows <= 0 || an->grid_window_beats <= 0 ||
-	    !(an->bpm > 0))
+	int n = grid_window_count(an);
+	if (n == 0 || !(an->bpm > 0))
 		return true;
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
 	double sum = 0, lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
 	int used = 0;
-	int n = an->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
-			? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
 	for (int w = 0; w < n; w++) {
 		double w0 = an->first_beat_s + w * win_s, w1 = w0 + win_s;
 		if (w1 <= t0_s || w0 >= t1_s)
@@ -448,10 +455,9 @@ static bool has_beat(const struct analysis *an)
 {
 	if (!(an->bpm > 0) || !isfinite(an->bpm))
 		return false;
-	if (an->n_grid_windows <= 0)
+	int n = grid_window_count(an);
+	if (n == 0)
 		return an->grid_confidence >= TRANSITION_MIN_GRID_CONFIDENCE;
-	int n = an->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
-			? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
 	int beat = 0;
 	for (int w = 0; w < n; w++)
 		if (an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS)
@@ -484,8 +490,7 @@ static bool plan_cut(const struct analysis *a, const struct analysis *b,
 	 * (there is no A left to cover it). */
 	double entry_s = grid_first_downbeat(&gb);
 	double beat_from = entry_s;
-	int nw = b->n_grid_windows < ANALYSIS_GRID_WINDOWS_MAX
-			 ? b->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
+	int nw = grid_window_count(b);
 	for (int w = 0; w < nw; w++)
 		if (b->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS) {
 			beat_from = b->first_beat_s +
