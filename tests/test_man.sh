@@ -109,6 +109,20 @@ missing() {
 	comm -23 "$1.sorted" "$2.sorted"
 }
 
+# agree CODE PAGE MISSING UNKNOWN — the lines of CODE and PAGE are the same
+# set: one of CODE's missing from PAGE fails with MISSING, one of PAGE's
+# unknown to CODE with UNKNOWN (printf formats, %s the line).
+agree() {
+	missing "$1" "$2" >"$WORK/agree-missing"
+	missing "$2" "$1" >"$WORK/agree-unknown"
+	while IFS= read -r x; do
+		fail "$(printf "$3" "$x")"
+	done <"$WORK/agree-missing"
+	while IFS= read -r x; do
+		fail "$(printf "$4" "$x")"
+	done <"$WORK/agree-unknown"
+}
+
 # --- foreverfm.ini(5) ------------------------------------------------------
 "$TOOLS/config_keys" >"$WORK/code-keys" || { echo "config_keys failed" >&2; exit 99; }
 [ "$(wc -l <"$WORK/code-keys")" -gt 1 ] || { echo "config_keys printed nothing" >&2; exit 99; }
@@ -120,23 +134,15 @@ awk -F'\t' '{ split($2, w, /[ \t]+/); print $1 " " w[1] }' "$WORK/page5" \
 sed -n 's/^\.SS[ \t]*"\{0,1\}\[\([^]]*\)\].*/\1/p' "$MAN5" | sort -u \
 	>"$WORK/page-sections"
 
-for k in $(missing "$WORK/code-sections" "$WORK/page-sections"); do
-	fail "foreverfm.ini(5) has no .SS [$k] (config.c knows the section)"
-done
-for k in $(missing "$WORK/page-sections" "$WORK/code-sections"); do
-	fail "foreverfm.ini(5) documents [$k], which config.c does not know"
-done
-missing "$WORK/code-keys" "$WORK/page-keys" | while read -r s k; do
-	echo "FAIL: foreverfm.ini(5) has no entry for [$s] $k" >&2
-	echo x
-done >"$WORK/missing-keys"
-[ -s "$WORK/missing-keys" ] && failed=1
-missing "$WORK/page-keys" "$WORK/code-keys" | while read -r s k; do
-	echo "FAIL: foreverfm.ini(5) documents [$s] $k, which config.c does" \
-		"not know" >&2
-	echo x
-done >"$WORK/unknown-keys"
-[ -s "$WORK/unknown-keys" ] && failed=1
+agree "$WORK/code-sections" "$WORK/page-sections" \
+	"foreverfm.ini(5) has no .SS [%s] (config.c knows the section)" \
+	"foreverfm.ini(5) documents [%s], which config.c does not know"
+# "library path" -> "[library] path", as the messages name them.
+sed 's/^\([^ ]*\) /[\1] /' "$WORK/code-keys" >"$WORK/code-keys.named"
+sed 's/^\([^ ]*\) /[\1] /' "$WORK/page-keys" >"$WORK/page-keys.named"
+agree "$WORK/code-keys.named" "$WORK/page-keys.named" \
+	"foreverfm.ini(5) has no entry for %s" \
+	"foreverfm.ini(5) documents %s, which config.c does not know"
 awk -F'\t' '$3 == 0 { split($2, w, /[ \t]+/); print "[" $1 "] " w[1] }' \
 	"$WORK/page5" >"$WORK/silent"
 while read -r k; do
@@ -165,18 +171,12 @@ entries "$MAN1" OPTIONS | awk -F'\t' '{
 			print w[i]
 }' >"$WORK/page-options"
 
-for c in $(missing "$WORK/code-commands" "$WORK/page-commands"); do
-	fail "foreverfm(1) has no COMMANDS entry for $c (main.c knows it)"
-done
-for c in $(missing "$WORK/page-commands" "$WORK/code-commands"); do
-	fail "foreverfm(1) documents the command $c, which main.c does not know"
-done
-for o in $(missing "$WORK/code-options" "$WORK/page-options"); do
-	fail "foreverfm(1) has no OPTIONS entry for $o (main.c knows it)"
-done
-for o in $(missing "$WORK/page-options" "$WORK/code-options"); do
-	fail "foreverfm(1) documents the option $o, which main.c does not know"
-done
+agree "$WORK/code-commands" "$WORK/page-commands" \
+	"foreverfm(1) has no COMMANDS entry for %s (main.c knows it)" \
+	"foreverfm(1) documents the command %s, which main.c does not know"
+agree "$WORK/code-options" "$WORK/page-options" \
+	"foreverfm(1) has no OPTIONS entry for %s (main.c knows it)" \
+	"foreverfm(1) documents the option %s, which main.c does not know"
 
 # --- the usage text ----------------------------------------------------------
 "$FOREVERFM" --help >"$WORK/help" 2>&1 || fail "foreverfm --help failed"
