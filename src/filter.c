@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * filter — Linkwitz-Riley crossover. See filter.h.
+ * filter — Linkwitz-Riley crossover and the filter-out's high-pass sweep.
+ * See filter.h.
  *
  * Biquads from the RBJ audio EQ cookbook (Q = 1/sqrt(2), Butterworth), in
  * transposed direct form II with double state.
@@ -99,4 +100,62 @@ void crossover_process(struct crossover *x, const float *in, float *low,
 			high[DECODE_CHANNELS * i + c] = (float)h;
 		}
 	}
+}
+
+struct highpass {
+	struct biquad_coef c;
+	double freq_hz; /* what c was designed for */
+	struct biquad_state s[DECODE_CHANNELS][2];
+};
+
+struct highpass *highpass_create(void)
+{
+	struct highpass *h = calloc(1, sizeof(*h));
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	h->freq_hz = 20.0;
+	biquad_design(&h->c, h->freq_hz, true);
+	return h;
+}
+
+void highpass_destroy(struct highpass *h)
+{
+	free(h);
+}
+
+void highpass_reset(struct highpass *h)
+{
+	memset(h->s, 0, sizeof(h->s));
+}
+
+void highpass_process(struct highpass *h, double freq_hz, float *buf,
+		      size_t n)
+{
+	if (!(freq_hz >= 20.0))
+		freq_hz = 20.0; /* also NaN */
+	if (freq_hz > 16000.0)
+		freq_hz = 16000.0;
+	if (freq_hz != h->freq_hz) {
+		h->freq_hz = freq_hz;
+		biquad_design(&h->c, freq_hz, true);
+	}
+	for (size_t i = 0; i < n; i++)
+		for (int c = 0; c < DECODE_CHANNELS; c++) {
+			double v = buf[DECODE_CHANNELS * i + c];
+			v = biquad_run(&h->c, &h->s[c][0], v);
+			v = biquad_run(&h->c, &h->s[c][1], v);
+			buf[DECODE_CHANNELS * i + c] = (float)v;
+		}
+}
+
+double filter_sweep_hz(double x)
+{
+	if (!(x > 0.0))
+		x = 0.0; /* also NaN */
+	if (x > 1.0)
+		x = 1.0;
+	return FILTER_SWEEP_FROM_HZ *
+	       pow(FILTER_SWEEP_TO_HZ / FILTER_SWEEP_FROM_HZ, x);
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * filter — the crossover for the bass swap: a 4th-order Linkwitz-Riley
- * split of a stereo stream into lows and highs.
+ * split of a stereo stream into lows and highs; and the high-pass sweep of
+ * a filter-out (a cut's last bar: transition.h).
  *
  * Linkwitz-Riley (two cascaded 2nd-order Butterworth sections per band)
  * because its two bands are in phase at every frequency and sum to an
@@ -41,5 +42,32 @@ void crossover_reset(struct crossover *x);
  * each; neither may alias in). */
 void crossover_process(struct crossover *x, const float *in, float *low,
 		       float *high, size_t n);
+
+/* The filter-out: a 4th-order Butterworth-squared high-pass (the
+ * crossover's high band) whose cutoff moves while it runs, as a DJ turns
+ * the filter knob over the last bar of a track the next one cannot be
+ * beatmatched to: the kick and the bass leave first, the hats last, so two
+ * unrelated kicks never meet. The cutoff is set per call (the mixer moves
+ * it every few milliseconds along an exponential sweep); the coefficients
+ * change under running state, which a transposed direct form II biquad
+ * takes without a click at sweep speeds. */
+struct highpass;
+
+/* A stereo 44.1 kHz high-pass, cutoff 20 Hz until set. NULL with errno
+ * (ENOMEM). */
+struct highpass *highpass_create(void);
+void highpass_destroy(struct highpass *h);
+void highpass_reset(struct highpass *h);
+
+/* Filters n interleaved stereo frames in place at cutoff freq_hz (clamped
+ * to 20 .. 16000). */
+void highpass_process(struct highpass *h, double freq_hz, float *buf,
+		      size_t n);
+
+/* The cutoff of the filter-out at x (0 .. 1 of the sweep, clamped):
+ * exponential from FILTER_SWEEP_FROM_HZ to FILTER_SWEEP_TO_HZ. */
+#define FILTER_SWEEP_FROM_HZ 20.0
+#define FILTER_SWEEP_TO_HZ 1600.0
+double filter_sweep_hz(double x);
 
 #endif

@@ -80,8 +80,13 @@
  * index in the play order (seq, counted as tracks open), so B is never on
  * A's pair whichever slot each is in.
  *
+ * Cut (mixer_cut): A plays through the tail up to its downbeat, its last
+ * bar through the filter-out's high-pass as it is pushed (so the tail,
+ * and the decks tap, hold it filtered), and its last beat fades against
+ * B's first as in a crossfade of that length.
+ *
  * Memory: two track slots (decoder, FIFO, stretcher, crossover, block
- * buffers), the tail, the limiter, a few mix blocks (two more with a
+ * buffers), the tail, the filter-out, the limiter, a few mix blocks (two more with a
  * decks tap) and the playlist's id arrays, all allocated by mixer_create.
  */
 #include "autoconfig.h"
@@ -120,6 +125,8 @@
 /* Each deck starts stretching this long before its part of a transition,
  * so Rubber Band has settled when its audio is heard (186 ms). */
 #define MIXER_PREROLL_FRAMES 8192
+/* A cut's filter-out moves its cutoff this often (0.7 ms). */
+#define MIXER_SWEEP_STEP_FRAMES 32
 /* Direct <-> stretched switch of a deck (23 ms, at ratio 1). */
 #define MIXER_DECK_XFADE_FRAMES 1024
 /* A transition whose tempos are this close (beats drifting apart by at
@@ -216,6 +223,7 @@ struct mixer {
 	float *tap_a;
 	float *decks;
 	int tap_error;            /* what the tap returned, 0 while fine */
+	struct highpass *filter_out; /* a cut's last bar of A (filter.h) */
 	struct limiter *lim;
 	size_t lim_latency;
 	uint64_t lim_out;         /* frames the limiter has put out */
@@ -1519,6 +1527,27 @@ static uint64_t mixer_cut_stop(const struct mixer_track *a,
 	return f > (int64_t)a->pos ? (uint64_t)f : a->pos;
 }
 
+/* The filter-out of a cut (transition.h) over N shaped frames of A in
+ * BUF whose first is own frame POS: the part from the sweep's start
+ * (FROM) to the cut (STOP) goes through the high-pass, its cutoff moved
+ * every MIXER_SWEEP_STEP_FRAMES (the caller resets the filter when it
+ * plans the cut). */
+static void mixer_filter_out(struct mixer *m, float *buf, uint64_t pos,
+			     size_t n, uint64_t from, uint64_t stop)
+{
+	if (stop <= from || pos + n <= from || pos >= stop)
+		return;
+	size_t i = pos < from ? (size_t)(from - pos) : 0;
+	while (i < n) {
+		size_t len = n - i < MIXER_SWEEP_STEP_FRAMES
+			? n - i : MIXER_SWEEP_STEP_FRAMES;
+		double x = (double)(pos + i - from) / (double)(stop - from);
+		highpass_process(m->filter_out, filter_sweep_hz(x),
+				 buf + i * DECODE_CHANNELS, len);
+		i += len;
+	}
+}
+
 /* Plays A through the tail up to its pre-roll (a beatmatched plan to B),
  * its downbeat (a cut) or its end. While a plan lacks an analysis, the
  * catalog is asked again every MIXER_REPLAN_FRAMES. Returns
@@ -1535,6 +1564,9 @@ static enum transition_kind mixer_play_body(struct mixer *m,
 	bool cut = b && !bm && plan->kind == TRANSITION_CUT;
 	uint64_t stop = bm ? mixer_preroll_start(a, plan) :
 			cut ? mixer_cut_stop(a, plan) : UINT64_MAX;
+	uint64_t filter_from = cut
+		? (uint64_t)llround(plan->a_filter_s * DECODE_RATE) : UINT64_MAX;
+	highpass_reset(m->filter_out);
 	uint64_t next_check = a->pos + MIXER_REPLAN_FRAMES;
 	/* The tail is empty here (the last transition or track end drained
 	 * it): from now on it holds A alone. */
@@ -1549,6 +1581,9 @@ static enum transition_kind mixer_play_body(struct mixer *m,
 			n = (size_t)(stop - a->pos);
 		mixer_shape(a, mixer_track_at(a, a->pos), m->scratch, n, 1, 1,
 			    1, 1, false);
+		if (cut)
+			mixer_filter_out(m, m->scratch, a->pos, n, filter_from,
+					 stop);
 		mixer_tail_push(m, m->scratch, n);
 		mixer_track_consume(a, n);
 		if (b && !bm && a->pos >= next_check &&
@@ -1557,10 +1592,13 @@ static enum transition_kind mixer_play_body(struct mixer *m,
 			next_check = a->pos + MIXER_REPLAN_FRAMES;
 			bm = mixer_plan(m, a, b, plan, why, why_size);
 			cut = !bm && plan->kind == TRANSITION_CUT;
-			if (bm)
+			if (bm) {
 				stop = mixer_preroll_start(a, plan);
-			else if (cut)
+			} else if (cut) {
 				stop = mixer_cut_stop(a, plan);
+				filter_from = (uint64_t)llround(
+					plan->a_filter_s * DECODE_RATE);
+			}
 		}
 	}
 	if ((bm || cut) && a->pos < stop && !m->ended)
@@ -1696,6 +1734,7 @@ static void mixer_free(struct mixer *m)
 		free(t->aux);
 	}
 	limiter_destroy(m->lim);
+	highpass_destroy(m->filter_out);
 	free(m->decks);
 	free(m->tap_a);
 	free(m->zeros);
@@ -1761,6 +1800,11 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 		goto out;
 	}
 	m->lim_latency = limiter_latency(m->lim);
+	m->filter_out = highpass_create();
+	if (!m->filter_out) {
+		err = errno;
+		goto out;
+	}
 	m->ids = calloc(params->max_tracks, sizeof(*m->ids));
 	m->tail = mixer_block_alloc(m->tail_cap);
 	m->mix = mixer_block_alloc(MIXER_SILENCE_BLOCK_FRAMES >

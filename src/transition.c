@@ -510,6 +510,9 @@ static bool plan_cut(const struct analysis *a, const struct analysis *b,
 	plan->duration_s = ga.beat_s;
 	plan->a_exit_s = cut_s - ga.beat_s;
 	plan->a_end_s = cut_s;
+	plan->a_filter_s = cut_s - TRANSITION_CUT_FILTER_BEATS * ga.beat_s;
+	if (plan->a_filter_s < p->a_from_s)
+		plan->a_filter_s = p->a_from_s;
 	plan->b_entry_s = entry_s;
 	plan->b_resume_s = entry_s + ga.beat_s;
 	plan->marker_s = plan->duration_s / 2;

@@ -67,8 +67,12 @@
  * and B comes in on its first downbeat with a steady beat (the first
  * downbeat of its first beat-carrying grid window, past a quiet or
  * beatless intro that nothing would cover) as that beat starts: the two beats
- * overlap for one beat of A and never more. a_exit_s is where A's last
- * beat (the fade) starts, a_end_s the downbeat, b_entry_s B's first
+ * overlap for one beat of A and never more. Over its last bar A filters
+ * out (filter.h: a high-pass swept from 20 Hz to 1.6 kHz; the kick and
+ * the bass leave first), so what is left of A in that one beat is its
+ * highs fading, not a second kick. a_filter_s is where the sweep starts
+ * (a bar before the downbeat, not before a_from_s), a_exit_s where A's
+ * last beat (the fade) starts, a_end_s the downbeat, b_entry_s B's first
  * downbeat, duration_s one beat of A; reason says why it is not
  * beatmatched.
  *
@@ -103,6 +107,8 @@
 #define TRANSITION_GAIN_MAX_DB 12.0
 /* The bass swap lasts one bar (beats). */
 #define TRANSITION_BASS_SWAP_BEATS 4.0
+/* A cut's filter-out lasts one bar (beats of A) up to its downbeat. */
+#define TRANSITION_CUT_FILTER_BEATS 4.0
 /* 1 / this of the bars at each end keep a constant tempo (A's, then B's):
  * the tempo ramps over the middle half. */
 #define TRANSITION_RAMP_FLAT_SHARE 4
@@ -130,7 +136,9 @@ struct transition_plan {
 
 	/* Positions in each track's own time (seconds from its file start).
 	 * Crossfade: A fades from a_exit_s to its end, B from b_entry_s.
-	 * Cut: A fades from a_exit_s to a_end_s, over one beat. */
+	 * Cut: A filters out from a_filter_s and fades from a_exit_s to
+	 * a_end_s, over one beat. */
+	double a_filter_s;  /* cut: A's filter-out starts (0 otherwise) */
 	double a_exit_s;    /* the transition starts here in A */
 	double a_end_s;     /* A has faded out here */
 	double b_entry_s;   /* B's first frame heard */

@@ -1052,6 +1052,8 @@ struct deck_region {
 	size_t from, to;      /* frames */
 	int track[2];
 	bool transition;
+	bool cut;             /* a cut: A (on pair a_pair) filtered out */
+	int a_pair;
 	/* Measured: per pair, samples, sum of squares, and the power at
 	 * each track's click pitch (Hann-windowed blocks). */
 	double n[2], energy[2], power[2][3];
@@ -1096,6 +1098,8 @@ static size_t deck_regions(const struct entry *e, size_t n_e, size_t total,
 		r->from = start + margin;
 		r->to = end > margin ? end - margin : 0;
 		r->transition = true;
+		r->cut = strcmp(e[i].kind, "cut") == 0;
+		r->a_pair = (int)(i % 2);
 		r->track[i % 2] = (int)deck_track_index(e[i].from);
 		r->track[1 - i % 2] = (int)deck_track_index(e[i].to);
 		at = end;
@@ -1114,6 +1118,78 @@ static double deck_goertzel(const float *x, size_t stride, size_t n,
 		s1 = v;
 	}
 	return s1 * s1 + s2 * s2 - c * s1 * s2;
+}
+
+/* A cut filters A out over its last bar (transition.h): on A's deck pair
+ * of `render --decks`, the bass under A's last beat (the beat B's first
+ * kick comes in on) is at least 40 dB below where it was two bars
+ * before, while A's clicks (600 Hz and up) still sound in it; B's pair
+ * is silent until that beat. The tracks of test_beyond_stretch: a steady
+ * 70 or 90 Hz bass under clicks, 120 and 140 BPM. */
+static void test_cut_filter_out(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	char decks[PATH_MAX + 32], extra[PATH_MAX + 64];
+	scenario_dir("filterout", dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
+	click_track(path, 120, 600, 70, 95);
+	snprintf(path, sizeof(path), "%s/click-140.wav", dir);
+	click_track(path, 140, 2400, 90, 95);
+	snprintf(decks, sizeof(decks), "%s/filterout-decks.wav", tmp);
+	snprintf(extra, sizeof(extra), "--decks '%s'", decks);
+	snprintf(log_path, sizeof(log_path), "%s/filterout.jsonl", tmp);
+	const double seconds = 200;
+	struct render r;
+	render_cli(dir, seconds, 5, log_path, extra, &r);
+	render_free(&r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 2);
+
+	SF_INFO di = { 0 };
+	SNDFILE *df = sf_open(decks, SFM_READ, &di);
+	CHECK(df);
+	CHECK_INT(di.channels, ==, 4);
+	size_t checked = 0;
+	for (size_t i = 0; i < n_e; i++) {
+		CHECK_STR(e[i].kind, "cut");
+		double beat = 60.0 / e[i].bpm_from;
+		double ref_s = e[i].position_s - 8 * beat;
+		if (ref_s < 0 || e[i].position_s + beat > seconds)
+			continue;
+		size_t len = (size_t)(beat * RATE);
+		float *span = malloc(4 * len * sizeof(float));
+		CHECK(span);
+		int pa = (int)(i % 2) * 2; /* A's pair: transition i leaves track i */
+		double bass[2], clicks[2], b_level = 0;
+		const double at[2] = { ref_s, e[i].position_s };
+		for (int k = 0; k < 2; k++) {
+			CHECK(sf_seek(df, (sf_count_t)llround(at[k] * RATE),
+				      SEEK_SET) >= 0);
+			CHECK_INT(sf_readf_float(df, span, (sf_count_t)len), ==,
+				  len);
+			bass[k] = deck_goertzel(span + pa, 4, len, 70) +
+				  deck_goertzel(span + pa, 4, len, 90);
+			clicks[k] = deck_goertzel(span + pa, 4, len, 2400) +
+				    deck_goertzel(span + pa, 4, len, 3600) +
+				    deck_goertzel(span + pa, 4, len, 900);
+			if (k == 0)
+				for (size_t j = 0; j < len; j++)
+					b_level += fabsf(span[4 * j + 2 - pa]);
+		}
+		double bass_db = 10 * log10(bass[1] / bass[0]);
+		double clicks_db = 10 * log10(clicks[1] / clicks[0]);
+		fprintf(stderr, "cut %zu at %.1f s: A's bass %+.1f dB, its "
+			"clicks %+.1f dB in the last beat\n", i,
+			e[i].position_s, bass_db, clicks_db);
+		CHECK(bass_db < -40);
+		CHECK(clicks_db > -20);
+		CHECK(b_level == 0); /* B not yet in */
+		free(span);
+		checked++;
+	}
+	CHECK_INT(checked, >=, 1);
+	sf_close(df);
 }
 
 /* `foreverfm render --decks` of the three tracks, checked against its mix
@@ -1275,7 +1351,8 @@ static void test_decks(void)
 				x->transition ? " (transition)" : "", p,
 				deck_tracks[t].name, rms,
 				10 * log10(own / (other + 1e-30)));
-			CHECK(rms > 0.005);
+			/* In a cut's beat A's bass is filtered out. */
+			CHECK(rms > (x->cut && p == x->a_pair ? 0.001 : 0.005));
 			CHECK(own > 100 * other);
 		}
 		if (x->transition)
@@ -1482,6 +1559,7 @@ int main(void)
 	test_late_analysis();
 	test_wrong_analysis();
 	test_decks();
+	test_cut_filter_out();
 	test_decks_tap();
 	test_demo_library();
 	test_sh("rm -rf '%s'", tmp);
