@@ -247,8 +247,11 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 			/* Quadratic: see brain.h (why not linear). */
 			t = t * t;
 		} else {
-			t = 1.0; /* not beatmatched: nothing stretched */
-			unmatched = true;
+			/* A tempo bridge (each deck half the way) up to
+			 * twice the limit; nothing is stretched for the key
+			 * (the ride ends at each track's own tempo). */
+			unmatched = t > 2.0;
+			t = 1.0;
 		}
 		c.tempo = t;
 		double wc = weight_of(w->tempo) *

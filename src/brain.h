@@ -21,7 +21,9 @@
  *  tempo     s = min over m in {1, 2, 1/2} of |ln(bpm_b * m / bpm_a)|, the
  *            smallest relative stretch that beatmatches the two, allowing
  *            double and half time; t = (s / ln(1 + max_stretch))^2, and 1
- *            beyond (a stretch beyond max_stretch cannot be beatmatched:
+ *            beyond (a stretch beyond max_stretch takes a tempo bridge,
+ *            each deck ridden half the way, up to twice the limit in log
+ *            terms, and beyond that cannot be beatmatched at all:
  *            maximum). 70 vs 140 BPM costs 0; half the largest stretch
  *            costs a quarter. Quadratic, not linear, because of the cap: a
  *            tour through tracks of rising tempo pays for the climb once
@@ -31,7 +33,8 @@
  *            convex term makes many small steps cheaper than a few big
  *            ones (doc/brain.md), so dense libraries go up and come down.
  *            A step the mixer cannot beatmatch, a tempo pair beyond
- *            max_stretch at every ratio or a grid it does not trust
+ *            (1 + max_stretch)^2 at every ratio (more than a bridge
+ *            spans) or a grid it does not trust
  *            (grid_untrusted), costs BRAIN_UNMATCHED_COST more, on top of
  *            the mean: every beatmatched step is cheaper than any crossfade,
  *            so the tour crosses tempo gaps through double or half time

@@ -1285,16 +1285,23 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 {
 	const int64_t xf = MIXER_DECK_XFADE_FRAMES;
 	const double rate = DECODE_RATE;
-	int64_t exit_f = llround(plan->a_exit_s * rate);
-	uint64_t s_a = a->pos;
-	int64_t pre_a = exit_f - (int64_t)s_a;
-	if (pre_a < 0)
-		pre_a = 0;
 	/* A is stretched from the tempo ramp's start (ka; its ratio is 1
 	 * up to there), B up to the ramp's end (kb; 1 from there on). */
 	double ka_s = transition_beat_time(plan, plan->ramp_from_beat);
 	double kb_s = transition_beat_time(plan, plan->ramp_to_beat);
 	int64_t ka = llround(ka_s * rate), kb = llround(kb_s * rate);
+	/* A's own frame that plays at k = 0 had it kept its own tempo: its
+	 * exit, or, when a tempo bridge starts A's ride before the exit (ka
+	 * < 0), its own frame at the ride's start minus ka (own and output
+	 * frames advance together before the ride). */
+	int64_t exit_f = llround(plan->a_exit_s * rate);
+	if (ka < 0)
+		exit_f = llround(transition_a_time(plan, plan->ramp_from_beat) *
+				 rate) - ka;
+	uint64_t s_a = a->pos;
+	int64_t pre_a = exit_f - (int64_t)s_a;
+	if (pre_a < 0)
+		pre_a = 0;
 	int64_t xa = pre_a + ka < xf ? pre_a + ka : xf;
 	/* A's stretcher starts a pre-roll before ka, at ratio 1. */
 	int64_t sa_f = exit_f + ka - MIXER_PREROLL_FRAMES;
@@ -1509,11 +1516,18 @@ static bool mixer_plan(struct mixer *m, struct mixer_track *a,
 	return true;
 }
 
-/* Own frame where A's pre-roll starts. */
+/* Own frame where A's pre-roll starts: before its exit, or before its
+ * ride and the switch to its stretcher when a tempo bridge starts A's
+ * ramp before the exit (at ratio 1 up to there, so own and output frames
+ * advance together). */
 static uint64_t mixer_preroll_start(const struct mixer_track *a,
 				    const struct transition_plan *plan)
 {
-	int64_t exit_f = llround(plan->a_exit_s * DECODE_RATE);
+	double ride_s = plan->ramp_from_beat < 0
+		? plan->ramp_from_beat * 60.0 / plan->bpm_from : 0;
+	int64_t exit_f = llround((plan->a_exit_s + ride_s) * DECODE_RATE);
+	if (ride_s < 0)
+		exit_f -= MIXER_DECK_XFADE_FRAMES;
 	uint64_t s = exit_f > MIXER_PREROLL_FRAMES
 		? (uint64_t)(exit_f - MIXER_PREROLL_FRAMES) : 0;
 	return s > a->pos ? s : a->pos;

@@ -69,69 +69,118 @@ static double plan_t1(const struct transition_plan *p)
 	return p->bpm_to / p->b_beat_ratio;
 }
 
-/* True when the tempo change is too small for the logarithmic form to be
- * accurate; then the constant-tempo form is exact enough (the difference
- * over 64 bars at 1e-9 relative is far below a sample). */
-static bool plan_flat(const struct transition_plan *p)
+/* The playhead's tempo is piecewise linear in beats (transition.h): T0
+ * up to r0, linear to Tm at m0, Tm up to m1, linear to T1 at r1, T1 on.
+ * A plan without a bridge ramps straight from T0 to T1: its meeting
+ * point is the ramp's middle at the mean tempo, so the two halves are
+ * one straight line. */
+struct playhead_seg {
+	double x0, x1;     /* beats */
+	double tp0, tp1;   /* tempo at either end */
+};
+
+static int playhead_segs(const struct transition_plan *p,
+			 struct playhead_seg seg[3])
 {
-	return fabs(plan_t1(p) - p->bpm_from) < 1e-9 * p->bpm_from;
+	double t0 = p->bpm_from, t1 = plan_t1(p);
+	double tm = p->bpm_meet > 0 ? p->bpm_meet : 0.5 * (t0 + t1);
+	double m0 = p->bpm_meet > 0 ? p->meet_from_beat
+				    : 0.5 * (p->ramp_from_beat + p->ramp_to_beat);
+	double m1 = p->bpm_meet > 0 ? p->meet_to_beat : m0;
+	seg[0] = (struct playhead_seg){ p->ramp_from_beat, m0, t0, tm };
+	seg[1] = (struct playhead_seg){ m0, m1, tm, tm };
+	seg[2] = (struct playhead_seg){ m1, p->ramp_to_beat, tm, t1 };
+	return 3;
+}
+
+static double seg_tempo(const struct playhead_seg *g, double x)
+{
+	if (!(g->x1 > g->x0))
+		return g->tp0;
+	return g->tp0 + (g->tp1 - g->tp0) * (x - g->x0) / (g->x1 - g->x0);
+}
+
+/* True when a segment's tempo change is too small for the logarithmic
+ * form to be accurate; then the constant-tempo form is exact enough (the
+ * difference over 64 bars at 1e-9 relative is far below a sample). */
+static bool seg_flat(const struct playhead_seg *g)
+{
+	return fabs(g->tp1 - g->tp0) < 1e-9 * g->tp0;
+}
+
+/* Output seconds from the segment's start to beat x within it: the
+ * integral of 60 / T, logarithmic for a linear tempo. */
+static double seg_time(const struct playhead_seg *g, double x)
+{
+	if (seg_flat(g))
+		return (x - g->x0) * 60.0 / g->tp0;
+	double n = g->x1 - g->x0;
+	return 60.0 * n / (g->tp1 - g->tp0) * log(seg_tempo(g, x) / g->tp0);
+}
+
+/* Its inverse: the beat U output seconds after the segment's start. */
+static double seg_beat(const struct playhead_seg *g, double u)
+{
+	if (seg_flat(g))
+		return g->x0 + u * g->tp0 / 60.0;
+	double n = g->x1 - g->x0, d = g->tp1 - g->tp0;
+	return g->x0 + n * g->tp0 / d * (exp(u * d / (60.0 * n)) - 1.0);
 }
 
 double transition_tempo_at(const struct transition_plan *p, double beat)
 {
 	if (p->kind != TRANSITION_BEATMATCHED)
 		return p->bpm_from;
-	double t0 = p->bpm_from, t1 = plan_t1(p);
-	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat;
-	if (beat <= r0)
-		return t0;
-	if (beat >= r1)
-		return t1;
-	return t0 + (t1 - t0) * (beat - r0) / (r1 - r0);
+	struct playhead_seg seg[3];
+	int n = playhead_segs(p, seg);
+	if (beat <= seg[0].x0)
+		return seg[0].tp0;
+	for (int i = 0; i < n; i++)
+		if (beat < seg[i].x1)
+			return seg_tempo(&seg[i], beat);
+	return seg[n - 1].tp1;
 }
 
-/* Output seconds from beat r0 to beat X within the ramp (r0 <= x <= r1):
- * the integral of 60 / T, logarithmic for a linear tempo. */
-static double ramp_time(const struct transition_plan *p, double x)
+/* Output seconds from beat r0 (the ramp's start) to beat X, signed. */
+static double playhead_time_from_r0(const struct transition_plan *p,
+				    double x)
 {
-	double t0 = p->bpm_from, t1 = plan_t1(p);
-	double r0 = p->ramp_from_beat, n = p->ramp_to_beat - r0;
-	if (plan_flat(p))
-		return (x - r0) * 60.0 / t0;
-	return 60.0 * n / (t1 - t0) * log(transition_tempo_at(p, x) / t0);
+	struct playhead_seg seg[3];
+	int n = playhead_segs(p, seg);
+	if (x <= seg[0].x0)
+		return (x - seg[0].x0) * 60.0 / seg[0].tp0;
+	double t = 0;
+	for (int i = 0; i < n; i++) {
+		if (x <= seg[i].x1)
+			return t + seg_time(&seg[i], x);
+		t += seg_time(&seg[i], seg[i].x1);
+	}
+	return t + (x - seg[n - 1].x1) * 60.0 / seg[n - 1].tp1;
 }
 
 double transition_beat_time(const struct transition_plan *p, double beat)
 {
 	if (p->kind != TRANSITION_BEATMATCHED || p->bpm_from <= 0)
 		return 0;
-	double t0 = p->bpm_from, t1 = plan_t1(p);
-	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat;
-	if (beat <= r0)
-		return beat * 60.0 / t0;
-	double t = r0 * 60.0 / t0 + ramp_time(p, beat < r1 ? beat : r1);
-	if (beat > r1)
-		t += (beat - r1) * 60.0 / t1;
-	return t;
+	return playhead_time_from_r0(p, beat) - playhead_time_from_r0(p, 0);
 }
 
 double transition_beat_at(const struct transition_plan *p, double t_s)
 {
 	if (p->kind != TRANSITION_BEATMATCHED || p->bpm_from <= 0)
 		return 0;
-	double t0 = p->bpm_from, t1 = plan_t1(p);
-	double r0 = p->ramp_from_beat, r1 = p->ramp_to_beat;
-	double start = r0 * 60.0 / t0;
-	if (t_s <= start)
-		return t_s * t0 / 60.0;
-	double end = start + ramp_time(p, r1);
-	if (t_s >= end)
-		return r1 + (t_s - end) * t1 / 60.0;
-	double u = t_s - start, n = r1 - r0;
-	if (plan_flat(p))
-		return r0 + u * t0 / 60.0;
-	double d = t1 - t0;
-	return r0 + n * t0 / d * (exp(u * d / (60.0 * n)) - 1.0);
+	struct playhead_seg seg[3];
+	int n = playhead_segs(p, seg);
+	double u = t_s + playhead_time_from_r0(p, 0); /* from r0 */
+	if (u <= 0)
+		return seg[0].x0 + u * seg[0].tp0 / 60.0;
+	for (int i = 0; i < n; i++) {
+		double len = seg_time(&seg[i], seg[i].x1);
+		if (u <= len)
+			return seg_beat(&seg[i], u);
+		u -= len;
+	}
+	return seg[n - 1].x1 + u * seg[n - 1].tp1 / 60.0;
 }
 
 double transition_a_time(const struct transition_plan *p, double beat)
@@ -154,20 +203,30 @@ double transition_b_beat(const struct transition_plan *p, double b_s)
 	return (b_s - p->b_entry_s) * p->bpm_to / (60.0 * p->b_beat_ratio);
 }
 
-/* A plays at speed T / bpm_from: its time ratio is the inverse. */
+/* A plays at speed T / bpm_from: its time ratio is the inverse. After
+ * the last beat (silent, but in its stretcher's look-ahead) A keeps the
+ * tempo it left at. */
 double transition_ratio_a(const struct transition_plan *p, double a_s)
 {
 	if (p->kind != TRANSITION_BEATMATCHED)
 		return 1.0;
-	return p->bpm_from / transition_tempo_at(p, transition_a_beat(p, a_s));
+	double beat = transition_a_beat(p, a_s);
+	if (beat > p->beats)
+		beat = p->beats;
+	return p->bpm_from / transition_tempo_at(p, beat);
 }
 
-/* B plays b_beat_ratio of its beats per playhead beat. */
+/* B plays b_beat_ratio of its beats per playhead beat. Before beat 0 (its
+ * stretcher's pre-roll) it keeps the tempo it enters at, which is A's
+ * own without a bridge and the meeting tempo with one. */
 double transition_ratio_b(const struct transition_plan *p, double b_s)
 {
 	if (p->kind != TRANSITION_BEATMATCHED)
 		return 1.0;
-	double tempo = transition_tempo_at(p, transition_b_beat(p, b_s));
+	double beat = transition_b_beat(p, b_s);
+	if (beat < 0)
+		beat = 0;
+	double tempo = transition_tempo_at(p, beat);
 	return p->bpm_to / (p->b_beat_ratio * tempo);
 }
 
@@ -521,6 +580,36 @@ static bool plan_cut(const struct analysis *a, const struct analysis *b,
 	return true;
 }
 
+/* The largest |speed - 1| of a deck played at SPEED or its inverse. */
+static double stretch_of(double speed)
+{
+	double s = fabs(speed - 1.0);
+	return fabs(1.0 / speed - 1.0) > s ? fabs(1.0 / speed - 1.0) : s;
+}
+
+/* The playhead beats of a tempo bridge's rides that the placed PLAN
+ * leaves room for (see transition.h): the transition's own length, or
+ * half or a quarter of it, at least TRANSITION_MIN_BARS bars; A's ride
+ * starts after A was heard alone, and B's ends with a transition's
+ * length of B still ahead. 0 when there is no room. */
+static int bridge_room(const struct track_grid *ga,
+		       const struct track_grid *gb, double ratio,
+		       const struct transition_plan *plan,
+		       const struct transition_params *p)
+{
+	const struct analysis *b = gb->an;
+	double b_end = b->audio_end_s > 0 ? b->audio_end_s : b->duration_s;
+	double win_b = plan->beats * ratio * gb->beat_s;
+	int min_beats = TRANSITION_MIN_BARS * ga->beats_per_bar;
+	for (int n = plan->beats; n >= min_beats; n /= 2) {
+		double a_ride = plan->a_exit_s - n * ga->beat_s;
+		double b_ride = plan->b_resume_s + n * ratio * gb->beat_s;
+		if (a_ride >= p->a_from_s && b_ride + win_b <= b_end)
+			return n;
+	}
+	return 0;
+}
+
 int transition_plan(const struct analysis *a, const struct analysis *b,
 		    const struct transition_params *p,
 		    struct transition_plan *plan)
@@ -555,13 +644,17 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 		}
 	}
 	double speed = b->bpm / (ratio * a->bpm);
-	double stretch = fabs(speed - 1.0);
-	if (fabs(1.0 / speed - 1.0) > stretch)
-		stretch = fabs(1.0 / speed - 1.0);
+	double stretch = stretch_of(speed);
+	/* Beyond max_stretch, a tempo bridge meets halfway: each deck
+	 * plays at most sqrt(speed) off its own tempo. */
+	bool bridge = stretch > p->max_stretch + 1e-12;
+	if (bridge)
+		stretch = stretch_of(sqrt(speed));
 	if (stretch > p->max_stretch + 1e-12) {
 		snprintf(why, sizeof(why), "tempo %.2f -> %.2f BPM needs "
-			 "%.1f%% stretch, beyond max_stretch %.1f%%", a->bpm,
-			 b->bpm, 100 * stretch, 100 * p->max_stretch);
+			 "%.1f%% stretch of each deck, beyond max_stretch "
+			 "%.1f%%", a->bpm, b->bpm, 100 * stretch,
+			 100 * p->max_stretch);
 		goto crossfade;
 	}
 
@@ -576,25 +669,42 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	bool fitted = false, placed = false;
 	char local_why[TRANSITION_REASON_MAX] = "";
 	double shift_a = 0, shift_b = 0;
+	int bridge_beats = 0;
+	bool roomless = false;
 	for (; bars >= TRANSITION_MIN_BARS; bars /= 2) {
 		if (ratio < 1 && bars % 2 != 0)
 			continue;
 		if (!plan_fit(&ga, &gb, ratio, bars, p, plan))
 			continue;
 		placed = true;
-		if (grid_holds(a, "A", plan->a_exit_s, plan->a_end_s, &shift_a,
-			       why, sizeof(why)) &&
-		    grid_holds(b, "B", plan->b_entry_s, plan->b_resume_s,
-			       &shift_b, why, sizeof(why))) {
-			fitted = true;
-			break;
+		if (!grid_holds(a, "A", plan->a_exit_s, plan->a_end_s,
+				&shift_a, why, sizeof(why)) ||
+		    !grid_holds(b, "B", plan->b_entry_s, plan->b_resume_s,
+				&shift_b, why, sizeof(why))) {
+			/* The reason of the longest try is the one to
+			 * log. */
+			if (!local_why[0])
+				snprintf(local_why, sizeof(local_why), "%s",
+					 why);
+			continue;
 		}
-		/* The reason of the longest try is the one to log. */
-		if (!local_why[0])
-			snprintf(local_why, sizeof(local_why), "%s", why);
+		if (bridge) {
+			bridge_beats = bridge_room(&ga, &gb, ratio, plan, p);
+			if (bridge_beats == 0) {
+				roomless = true;
+				continue;
+			}
+		}
+		fitted = true;
+		break;
 	}
 	if (!fitted) {
-		if (placed)
+		if (roomless)
+			snprintf(why, sizeof(why), "tempo %.2f -> %.2f BPM "
+				 "needs a tempo bridge (%.1f%% stretch of each "
+				 "deck) and the tracks leave no room for one",
+				 a->bpm, b->bpm, 100 * stretch);
+		else if (placed)
 			snprintf(why, sizeof(why), "%s", local_why);
 		else
 			snprintf(why, sizeof(why), "tracks too short for a "
@@ -609,9 +719,18 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	plan->kind = TRANSITION_BEATMATCHED;
 	plan->b_beat_ratio = ratio;
 	plan->stretch = stretch;
-	int flat_bars = plan->bars / TRANSITION_RAMP_FLAT_SHARE;
-	plan->ramp_from_beat = (double)flat_bars * ga.beats_per_bar;
-	plan->ramp_to_beat = plan->beats - plan->ramp_from_beat;
+	if (bridge_beats > 0) {
+		plan->ramp_from_beat = -bridge_beats;
+		plan->ramp_to_beat = plan->beats + bridge_beats;
+		plan->bpm_meet = sqrt(plan->bpm_from * plan_t1(plan));
+		plan->meet_from_beat = 0;
+		plan->meet_to_beat = plan->beats;
+		plan->b_resume_s = transition_b_time(plan, plan->ramp_to_beat);
+	} else {
+		int flat_bars = plan->bars / TRANSITION_RAMP_FLAT_SHARE;
+		plan->ramp_from_beat = (double)flat_bars * ga.beats_per_bar;
+		plan->ramp_to_beat = plan->beats - plan->ramp_from_beat;
+	}
 	plan->duration_s = transition_beat_time(plan, plan->beats);
 	double mid = plan->beats / 2.0;
 	plan->marker_s = transition_beat_time(plan, mid);
@@ -619,12 +738,16 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	plan->bass_swap_len_s =
 		transition_beat_time(plan, mid + TRANSITION_BASS_SWAP_BEATS / 2) -
 		transition_beat_time(plan, mid - TRANSITION_BASS_SWAP_BEATS / 2);
+	char bridged[64] = "";
+	if (bridge_beats > 0)
+		snprintf(bridged, sizeof(bridged), ", tempo bridge over %d "
+			 "bars either side", bridge_beats / ga.beats_per_bar);
 	snprintf(plan->reason, sizeof(plan->reason),
-		 "%d bars, %.2f -> %.2f BPM%s, stretch %.1f%%, A %s, B %s%s",
+		 "%d bars, %.2f -> %.2f BPM%s%s, stretch %.1f%%, A %s, B %s%s",
 		 plan->bars, a->bpm, b->bpm,
 		 ratio == 2.0 ? " (double time)" :
 		 ratio == 0.5 ? " (half time)" : "",
-		 100 * stretch,
+		 bridged, 100 * stretch,
 		 grid_tier(&ga, plan->a_exit_s) == 0 ? "at a phrase" :
 		 grid_tier(&ga, plan->a_exit_s) == 1 ? "on the phrase grid" :
 		 "on a downbeat",

@@ -30,6 +30,23 @@
  * transition and B at its own speed after it: every track is stretched
  * only while it overlaps another.
  *
+ * The tempo bridge. Two tempi further apart than max_stretch (at the
+ * same, double or half time) but within (1 + max_stretch)^2 are matched
+ * the way a DJ rides the pitch faders: A's tempo ramps, linearly in beats,
+ * from its own to the meeting tempo Tm = sqrt(T0 T1) over the n beats
+ * before the exit, while A plays alone; both decks play at Tm over the
+ * whole transition; B ramps from Tm to its own tempo over the n beats
+ * after it, alone. So no track is ever played more than sqrt of the ratio
+ * off its own tempo (stretch, within max_stretch), the overlap itself is
+ * at one steady tempo, and outside the rides both play unstretched.
+ * ramp_from_beat = -n and ramp_to_beat = beats + n; bpm_meet, meet_from_beat
+ * (0) and meet_to_beat (beats) describe the flat middle. n is the
+ * transition's own beats, or half or a quarter of them (at least
+ * TRANSITION_MIN_BARS bars), the longest that leaves A's ride after
+ * a_from_s and a transition's length of B after its ride (b_resume_s is
+ * where B's ride ends); a pair with no room at any length is cut, and the
+ * reason says so. The playhead formulas above hold segment by segment.
+ *
  * Exit and entry. A's exit and B's entry are downbeats, so the bars of the
  * two tracks coincide, and preferably phrase boundaries, so their phrases
  * do too. A's window (bars of A) must end at or before its audio end (never
@@ -151,6 +168,10 @@ struct transition_plan {
 	double b_beat_ratio; /* B beats per playhead beat: 1, 2 or 0.5 */
 	double ramp_from_beat; /* the tempo leaves A's here (playhead beat) */
 	double ramp_to_beat;   /* and reaches B's here */
+	/* A tempo bridge only (bpm_meet 0 otherwise): the tempo both
+	 * decks play at from meet_from_beat to meet_to_beat (0 and beats). */
+	double bpm_meet;
+	double meet_from_beat, meet_to_beat;
 	double stretch;     /* largest |speed - 1| either track is played at */
 	double duration_s;  /* output seconds */
 
@@ -193,7 +214,8 @@ double transition_b_beat(const struct transition_plan *plan, double b_s);
 
 /* Time ratio (output duration / input duration, Rubber Band's sense) of
  * each track at its own time: 1 outside the transition's ramp for A before
- * it and for B after it. */
+ * it and for B after it; A after its last beat keeps the ratio it left
+ * at, B before its first the one it enters at. */
 double transition_ratio_a(const struct transition_plan *plan, double a_s);
 double transition_ratio_b(const struct transition_plan *plan, double b_s);
 

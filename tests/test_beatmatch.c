@@ -882,17 +882,17 @@ static void test_same_tempo(void)
 	catalog_close(cat);
 }
 
-/* 120 and 140 BPM: beyond 8%, so no beatmatch; both carry a beat, so not
- * a crossfade of two unaligned beats either, but cuts over one beat of A,
- * logged with the reason. */
+/* 120 and 145 BPM: 21%, beyond what a tempo bridge spans (1.08^2), so no
+ * beatmatch; both carry a beat, so not a crossfade of two unaligned beats
+ * either, but cuts over one beat of A, logged with the reason. */
 static void test_beyond_stretch(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
 	scenario_dir("far", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
 	click_track(path, 120, 600, 70, 95);
-	snprintf(path, sizeof(path), "%s/click-140.wav", dir);
-	click_track(path, 140, 2400, 90, 95);
+	snprintf(path, sizeof(path), "%s/click-145.wav", dir);
+	click_track(path, 145, 2400, 90, 95);
 
 	snprintf(log_path, sizeof(log_path), "%s/far.jsonl", tmp);
 	struct render r;
@@ -910,6 +910,121 @@ static void test_beyond_stretch(void)
 	}
 	CHECK_INT(r.stats.transitions_crossfaded, ==, n_e);
 	CHECK_INT(r.stats.transitions_beatmatched, ==, 0);
+	CHECK(render_true_peak_db(&r) <= -1.0);
+	render_free(&r);
+}
+
+/* 120 and 130 BPM (8.3%, beyond max_stretch): a tempo bridge
+ * (transition.h). In every transition the clicks of the two decks meet
+ * (median under 0.5 ms, each within 2 ms: as close as test_clicks's
+ * direct ramps), both at the meeting tempo sqrt(120 x 130) throughout the
+ * overlap; before A's ride A plays at exactly its own tempo and after B's
+ * ride B at exactly its own; the rides are gradual (A's last beats before
+ * the overlap already near the meeting tempo). */
+static void test_bridge(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	struct click_track tracks[2] = {
+		{ "click-120", 120, 600 }, { "click-130", 130, 2400 },
+	};
+	scenario_dir("bridge", dir, sizeof(dir));
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "%s/%s.wav", dir, tracks[i].name);
+		click_track(path, tracks[i].bpm, tracks[i].freq,
+			    i == 0 ? 70 : 90, 150);
+	}
+	snprintf(log_path, sizeof(log_path), "%s/bridge.jsonl", tmp);
+	struct render r;
+	const double seconds = 400;
+	render_cli(dir, seconds, 7, log_path, "", &r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 2);
+	CHECK_INT(r.stats.transitions_beatmatched, ==, n_e);
+	size_t checked = 0;
+	for (size_t t = 0; t < n_e; t++) {
+		const struct entry *x = &e[t];
+		CHECK_STR(x->kind, "beatmatched");
+		const char *over = strstr(x->reason, "tempo bridge over ");
+		CHECK(over);
+		int ride_bars = 0;
+		CHECK(sscanf(over, "tempo bridge over %d bars", &ride_bars) == 1);
+		CHECK_INT(ride_bars, >=, 4);
+		const struct click_track *ta = track_by_name(tracks, 2, x->from);
+		const struct click_track *tb = track_by_name(tracks, 2, x->to);
+		double tm = sqrt(x->bpm_from * x->bpm_to);
+		/* The rides take at most their bars at the slower tempo. */
+		double ride_s = ride_bars * 4 * 60.0 / fmin(x->bpm_from, x->bpm_to);
+		double end = x->position_s + x->duration_s;
+		if (x->position_s - ride_s < 12 || end + ride_s + 12 > seconds - 2)
+			continue;
+		size_t from = (size_t)((x->position_s - ride_s - 12) * RATE);
+		size_t to = (size_t)((end + ride_s + 12) * RATE);
+		struct env env[2];
+		int ia = ta == &tracks[0] ? 0 : 1, ib = 1 - ia;
+		for (size_t i = 0; i < 2; i++)
+			env[i] = band_envelope(r.mono, from, to, tracks[i].freq);
+		static struct clicks ca, cb;
+		/* The overlap: pairs within 1 ms, beats at the meeting
+		 * tempo on both decks. */
+		find_clicks(&env[ia], x->position_s, end, 0.01, &ca);
+		find_clicks(&env[ib], x->position_s, end, 0.01, &cb);
+		size_t pairs = 0, ja = 0;
+		double worst = 0;
+		static double offs[MAX_CLICKS];
+		for (size_t j = 0; j < cb.n; j++) {
+			ja = nearest_click(&ca, ja, cb.at[j]);
+			double d = cb.at[j] - ca.at[ja];
+			if (fabs(d) > 0.1)
+				continue;
+			offs[pairs++] = fabs(d) * 1000;
+			if (fabs(d) > fabs(worst))
+				worst = d;
+		}
+		double median = pairs ? percentile(offs, pairs, 0.5) : NAN;
+		double iv_a = (ca.at[ca.n - 1] - ca.at[0]) / (double)(ca.n - 1);
+		double iv_b = (cb.at[cb.n - 1] - cb.at[0]) / (double)(cb.n - 1);
+		/* A's last seconds before the overlap, B's first after it:
+		 * near the meeting tempo (the rides end and start there). */
+		static struct clicks near_a, near_b;
+		find_clicks(&env[ia], x->position_s - 3, x->position_s - 0.1,
+			    0.01, &near_a);
+		find_clicks(&env[ib], end + 0.1, end + 3, 0.01, &near_b);
+		double iv_near_a = (near_a.at[near_a.n - 1] - near_a.at[0]) /
+				   (double)(near_a.n - 1);
+		double iv_near_b = (near_b.at[near_b.n - 1] - near_b.at[0]) /
+				   (double)(near_b.n - 1);
+		fprintf(stderr, "bridge %zu at %.1f s (%.2f -> %.2f BPM, rides "
+			"of %d bars): %zu click pairs, median %.3f ms, worst "
+			"%+.3f ms; beat %.2f / %.2f ms on A / B (meeting tempo "
+			"%.2f ms), A before %.2f, B after %.2f ms\n", t,
+			x->position_s, x->bpm_from, x->bpm_to, ride_bars, pairs,
+			median, worst * 1000,
+			iv_a * 1000, iv_b * 1000, 60000 / tm, iv_near_a * 1000,
+			iv_near_b * 1000);
+		CHECK_INT(pairs, >=, 4 * x->bars - 2);
+		CHECK(median <= 0.5);
+		CHECK(fabs(worst) <= 0.002);
+		CHECK_NEAR(iv_a, 60 / tm, 0.0002);
+		CHECK_NEAR(iv_b, 60 / tm, 0.0002);
+		CHECK_NEAR(iv_near_a, 60 / tm, 0.01 * 60 / tm);
+		CHECK_NEAR(iv_near_b, 60 / tm, 0.01 * 60 / tm);
+		/* Before A's ride and after B's: exactly their own tempi. */
+		find_clicks(&env[ia], x->position_s - ride_s - 11,
+			    x->position_s - ride_s - 1, 0.01, &ca);
+		CHECK_INT(ca.n, >=, 15);
+		for (size_t k = 1; k < ca.n; k++)
+			CHECK_NEAR(ca.at[k] - ca.at[k - 1], 60 / ta->bpm, 0.0005);
+		find_clicks(&env[ib], end + ride_s + 1, end + ride_s + 11,
+			    0.01, &cb);
+		CHECK_INT(cb.n, >=, 15);
+		for (size_t k = 1; k < cb.n; k++)
+			CHECK_NEAR(cb.at[k] - cb.at[k - 1], 60 / tb->bpm, 0.0005);
+		for (size_t i = 0; i < 2; i++)
+			free(env[i].v);
+		checked++;
+	}
+	CHECK_INT(checked, >=, 1);
 	CHECK(render_true_peak_db(&r) <= -1.0);
 	render_free(&r);
 }
@@ -1125,7 +1240,7 @@ static double deck_goertzel(const float *x, size_t stride, size_t n,
  * kick comes in on) is at least 40 dB below where it was two bars
  * before, while A's clicks (600 Hz and up) still sound in it; B's pair
  * is silent until that beat. The tracks of test_beyond_stretch: a steady
- * 70 or 90 Hz bass under clicks, 120 and 140 BPM. */
+ * 70 or 90 Hz bass under clicks, 120 and 145 BPM. */
 static void test_cut_filter_out(void)
 {
 	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
@@ -1133,8 +1248,8 @@ static void test_cut_filter_out(void)
 	scenario_dir("filterout", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
 	click_track(path, 120, 600, 70, 95);
-	snprintf(path, sizeof(path), "%s/click-140.wav", dir);
-	click_track(path, 140, 2400, 90, 95);
+	snprintf(path, sizeof(path), "%s/click-145.wav", dir);
+	click_track(path, 145, 2400, 90, 95);
 	snprintf(decks, sizeof(decks), "%s/filterout-decks.wav", tmp);
 	snprintf(extra, sizeof(extra), "--decks '%s'", decks);
 	snprintf(log_path, sizeof(log_path), "%s/filterout.jsonl", tmp);
@@ -1556,6 +1671,7 @@ int main(void)
 	test_clicks();
 	test_same_tempo();
 	test_beyond_stretch();
+	test_bridge();
 	test_late_analysis();
 	test_wrong_analysis();
 	test_decks();

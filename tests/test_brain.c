@@ -86,15 +86,24 @@ static void test_tempo(void)
 	a = with_bpm(128);
 	b = with_bpm(64);
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 0.0, 1e-12);
-	/* 8.1% is beyond max_stretch 0.08: the maximum term, nothing is
-	 * stretched, and the step costs BRAIN_UNMATCHED_COST more (the mixer
-	 * would crossfade). */
+	/* 8.1% is beyond max_stretch 0.08: the maximum term and nothing
+	 * stretched for the key, but the mixer still beatmatches it through
+	 * a tempo bridge (4% each deck), so no unmatched penalty. */
 	a = with_bpm(100);
 	b = with_bpm(108.1);
-	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 1.0 + BRAIN_UNMATCHED_COST, 0);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 1.0, 0);
 	CHECK_NEAR(c.tempo, 1.0, 0);
 	CHECK_NEAR(c.stretch, 1.0, 0);
 	b = with_bpm(100.0 / 1.081); /* 8.1% slower */
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0, 0);
+	/* A bridge spans up to 1.08^2 = 1.1664; beyond, the step costs
+	 * BRAIN_UNMATCHED_COST more (the mixer cuts). */
+	b = with_bpm(116.6);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0, 0);
+	b = with_bpm(116.7);
+	CHECK_NEAR(brain_distance(&a, &b, &w_def, &c), 1.0 + BRAIN_UNMATCHED_COST, 0);
+	CHECK_NEAR(c.tempo, 1.0, 0);
+	b = with_bpm(100.0 / 1.167);
 	CHECK_NEAR(brain_distance(&a, &b, &w_def, NULL), 1.0 + BRAIN_UNMATCHED_COST, 0);
 	/* Within the limit: (|ln ratio| / ln 1.08)^2, quadratic in the log. */
 	b = with_bpm(107);
@@ -236,10 +245,10 @@ static void test_key_shift(void)
 	b = with_key(3, BRAIN_MODE_MINOR);
 	b.bpm = 200.0 * semitone;
 	CHECK_NEAR(brain_distance(&a, &b, &w, &c), 0.0, 1e-9);
-	/* Beyond max_stretch nothing is stretched, so nothing shifts (the
+	/* Beyond a bridge nothing is stretched, so nothing shifts (the
 	 * key costs 0; the step costs only the unmatched penalty). */
 	b = with_key(8, BRAIN_MODE_MINOR);
-	b.bpm = 112.0;
+	b.bpm = 120.0;
 	CHECK_NEAR(brain_distance(&a, &b, &w, &c), BRAIN_UNMATCHED_COST, 0);
 	CHECK_NEAR(c.key, 0.0, 0);
 	CHECK_NEAR(c.shift_semitones, 0.0, 0);

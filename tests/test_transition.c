@@ -193,6 +193,123 @@ static void check_beatmatched(const struct analysis *a,
 	check_beatmatched_(a, b, prm, p);
 }
 
+/* A tempo bridge (transition.h): A rides towards B's tempo while alone
+ * before the exit, both play at the meeting tempo sqrt(T0 T1) throughout
+ * the overlap, B rides back to its own tempo after it; nobody is played
+ * more than max_stretch off its own tempo, the rides leave A's part
+ * after a_from_s and B a transition's length before its end, and the
+ * playhead is continuous and invertible over the whole of it. */
+static void check_bridged(const struct analysis *a, const struct analysis *b,
+			  const struct transition_params *prm,
+			  const struct transition_plan *p)
+{
+	if (p->kind != TRANSITION_BEATMATCHED)
+		fprintf(stderr, "not beatmatched: %s\n", p->reason);
+	CHECK_INT(p->kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(strstr(p->reason, "tempo bridge"));
+	double t0 = p->bpm_from, t1 = p->bpm_to / p->b_beat_ratio;
+	double tm = sqrt(t0 * t1);
+	CHECK_NEAR(p->bpm_meet, tm, 1e-9);
+	CHECK_NEAR(p->meet_from_beat, 0, 0);
+	CHECK_NEAR(p->meet_to_beat, p->beats, 0);
+	double n = -p->ramp_from_beat;
+	CHECK_NEAR(p->ramp_to_beat - p->beats, n, 0);
+	CHECK(n >= 16 && n <= p->beats);
+	check_on_grid(p->a_exit_s, a->downbeat_s, bar_of(a));
+	check_on_grid(p->b_entry_s, b->downbeat_s, bar_of(b));
+	CHECK_NEAR(p->a_end_s - p->a_exit_s, p->beats * 60.0 / a->bpm, 1e-9);
+	/* The rides fit: A's starts after a_from_s, B's ends with a
+	 * transition's length of B left. */
+	double a_ride = transition_a_time(p, p->ramp_from_beat);
+	CHECK(a_ride >= prm->a_from_s - 1e-9);
+	CHECK_NEAR(p->b_resume_s, transition_b_time(p, p->ramp_to_beat), 1e-9);
+	CHECK(p->b_resume_s + p->beats * p->b_beat_ratio * 60.0 / b->bpm <=
+	      b->audio_end_s + 1e-9);
+	/* Speeds: own tempo outside the rides, the meeting tempo over the
+	 * whole overlap (A as it leaves and B as it enters), never beyond
+	 * max_stretch. */
+	CHECK_NEAR(transition_ratio_a(p, a_ride - 1.0), 1.0, 1e-12);
+	CHECK_NEAR(transition_ratio_b(p, p->b_resume_s + 1.0), 1.0, 1e-12);
+	for (double x = 0; x <= p->beats; x += p->beats / 4.0) {
+		CHECK_NEAR(transition_tempo_at(p, x), tm, 1e-9);
+		CHECK_NEAR(transition_ratio_a(p, transition_a_time(p, x)),
+			   t0 / tm, 1e-12);
+		CHECK_NEAR(transition_ratio_b(p, transition_b_time(p, x)),
+			   t1 / tm, 1e-12);
+	}
+	CHECK(p->stretch <= prm->max_stretch + 1e-12);
+	CHECK(fabs(tm / t0 - 1) <= prm->max_stretch + 1e-12);
+	CHECK(fabs(t0 / tm - 1) <= prm->max_stretch + 1e-12);
+	/* Half way through each ride, half way in tempo. */
+	CHECK_NEAR(transition_tempo_at(p, -n / 2), 0.5 * (t0 + tm), 1e-9);
+	CHECK_NEAR(transition_tempo_at(p, p->beats + n / 2), 0.5 * (tm + t1),
+		   1e-9);
+	/* Timing: the overlap at the meeting tempo, the closed form against
+	 * the integral, continuous at every knot, inverse everywhere. */
+	CHECK_NEAR(p->duration_s, p->beats * 60.0 / tm, 1e-9);
+	CHECK_NEAR(p->duration_s, integrate_time(p, p->beats), 1e-6);
+	CHECK_NEAR(transition_beat_time(p, -n), integrate_time(p, -n), 1e-6);
+	CHECK_NEAR(transition_beat_time(p, p->beats + n),
+		   integrate_time(p, p->beats + n), 1e-6);
+	const double knots[] = { -n, 0, p->beats, p->beats + n };
+	for (int i = 0; i < 4; i++) {
+		double e = 1e-3, r = knots[i];
+		CHECK_NEAR(transition_tempo_at(p, r - e),
+			   transition_tempo_at(p, r + e), 1e-3);
+		CHECK_NEAR(transition_beat_time(p, r + e) -
+			   transition_beat_time(p, r - e),
+			   2 * e * 60.0 / transition_tempo_at(p, r), 1e-6);
+	}
+	for (double x = -n - 3; x <= p->beats + n + 3; x += 0.37)
+		CHECK_NEAR(transition_beat_at(p, transition_beat_time(p, x)), x,
+			   1e-9);
+	CHECK_NEAR(p->marker_s, integrate_time(p, p->beats / 2.0), 1e-6);
+}
+
+static void test_bridge(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct transition_plan p;
+	/* 120 -> 130 (8.3%): 4.1% each, 16 bars of ride either side. */
+	struct analysis b = track(130, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_bridged(&a, &b, &prm, &p);
+	CHECK_INT(p.bars, ==, 16);
+	CHECK_NEAR(p.ramp_from_beat, -64, 0);
+	CHECK_NEAR(p.stretch, sqrt(130.0 / 120.0) - 1, 1e-9);
+	CHECK(strstr(p.reason, "tempo bridge over 16 bars either side"));
+	/* Down, and at the limit: 120 -> 120 / 1.08^2 = 102.88. */
+	b = track(120 / (1.08 * 1.08), 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_bridged(&a, &b, &prm, &p);
+	CHECK_NEAR(p.stretch, 0.08, 1e-9);
+	/* Half time: 70 -> 2 x 80 (14%) rides 6.9% each. */
+	struct analysis slow = track(70, 400, 0.0, 16, 16, 16);
+	b = track(160, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&slow, &b, &prm, &p), ==, 0);
+	check_bridged(&slow, &b, &prm, &p);
+	CHECK_NEAR(p.b_beat_ratio, 2, 0);
+	/* A heard alone only from 20 s before its planned exit: A's ride is
+	 * shortened to 8 bars (16 s at 120 BPM) to fit. */
+	b = track(130, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	prm.a_from_s = p.a_exit_s - 20;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_bridged(&a, &b, &prm, &p);
+	CHECK_NEAR(p.ramp_from_beat, -32, 0);
+	prm.a_from_s = 0;
+	/* A B too short to ride back after the overlap and still leave a
+	 * transition of its own: at 130 BPM, 4 bars are 7.4 s; a 20 s B
+	 * holds two such windows (a direct match would fit) but not the
+	 * ride between them: no bridge at any length, a cut that says so. */
+	b = track(130, 20, 0.0, 4, 1, 1);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_cut(&a, &b, &p);
+	CHECK(strstr(p.reason, "no room"));
+}
+
 static void test_clean_pair(void)
 {
 	struct transition_params prm;
@@ -366,22 +483,29 @@ static void test_tempo(void)
 	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
 	struct transition_plan p;
 
-	/* 129.6 BPM is exactly 8% faster: allowed; 130 is not. */
+	/* 129.6 BPM is exactly 8% faster: allowed directly; 130 takes a
+	 * tempo bridge (test_bridge); 140 is beyond a bridge's 1.08^2. */
 	struct analysis b = track(129.6, 300, 0.0, 16, 16, 16);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	check_beatmatched(&a, &b, &prm, &p);
-	/* Beyond it two beats would clash: a cut, at A's outro (on a phrase
-	 * boundary), B from its first downbeat. */
+	CHECK(!strstr(p.reason, "bridge"));
 	b = track(130, 300, 0.0, 16, 16, 16);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(strstr(p.reason, "tempo bridge"));
+	/* Beyond a bridge two beats would clash: a cut, at A's outro (on a
+	 * phrase boundary), B from its first downbeat. */
+	b = track(140, 300, 0.0, 16, 16, 16);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	check_cut(&a, &b, &p);
 	CHECK(strstr(p.reason, "max_stretch"));
+	CHECK(strstr(p.reason, "8.0% stretch of each deck"));
 	/* The latest phrase boundary (every 16 bars = 32 s) at or before
 	 * the outro start (266 s). */
 	CHECK_NEAR(p.a_end_s, 256.0, 1e-9);
 	CHECK(p.a_end_s <= a.outro_start_s);
-	/* A slower B is measured the same way: 120 -> 111 is 8.1%. */
-	b = track(111, 300, 0.0, 16, 16, 16);
+	/* A slower B is measured the same way: 120 -> 102 is 17.6%. */
+	b = track(102, 300, 0.0, 16, 16, 16);
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	check_cut(&a, &b, &p);
 	/* Never before A is heard alone. */
@@ -391,7 +515,7 @@ static void test_tempo(void)
 	CHECK(p.a_exit_s >= prm.a_from_s);
 	prm.a_from_s = 0;
 	/* A wider max_stretch allows it. */
-	prm.max_stretch = 0.1;
+	prm.max_stretch = 0.18;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	check_beatmatched(&a, &b, &prm, &p);
 	prm.max_stretch = 0.08;
@@ -671,6 +795,7 @@ int main(void)
 	test_phrase_preference();
 	test_short_tracks();
 	test_tempo();
+	test_bridge();
 	test_grids();
 	test_local_gate();
 	test_gains();
