@@ -28,7 +28,7 @@
 
 /* Bump whenever any result may change: cached analyses of an older version
  * are recomputed. */
-#define ANALYSIS_VERSION 4
+#define ANALYSIS_VERSION 5
 
 #define ANALYSIS_MFCC 13
 #define ANALYSIS_PHRASES_MAX 64
@@ -79,6 +79,13 @@ struct analysis {
 	int n_grid_windows;
 	float grid_window_offset_ms[ANALYSIS_GRID_WINDOWS_MAX];
 	float grid_window_hits[ANALYSIS_GRID_WINDOWS_MAX];
+	/* The kick's side of the beat in each window: the low-band attacks
+	 * (the kick's evidence) at the half-beats over those at the beats,
+	 * both moved by the window's offset. Near 1 where the kick plays on
+	 * both (or there is none to tell by), above 1 where it sits on the
+	 * half-beat (an intro whose kick is a half-beat off the grid that the
+	 * rest of the track gives), below 1 where it is on the beat. */
+	float grid_window_kick_ratio[ANALYSIS_GRID_WINDOWS_MAX];
 	int beats_per_bar;          /* 4 */
 	double downbeat_s;          /* first grid beat that starts a bar */
 	double downbeat_confidence;

@@ -31,10 +31,13 @@
  *    span's beats within milliseconds, and ends with two rounds over all
  *    beats (40 ms, 25 ms). Then the grid is checked where it will be
  *    used, in windows of 16 beats: each window's median onset offset and
- *    its share of beats hit. The share of beat-carrying windows within
- *    10 ms is the grid confidence (a breakdown does not lower it); a beat
- *    window beyond 15 ms flags tempo drift; the transition planner reads
- *    the windows under each deck (its local gate).
+ *    its share of beats hit, and the kick's side of the beat (the ratio
+ *    of low-band attacks at the half-beats to those at the beats: an
+ *    intro with the kick on the half-beat, a section that moves it). The
+ *    share of beat-carrying windows within 10 ms is the grid confidence
+ *    (a breakdown does not lower it); a beat window beyond 15 ms flags
+ *    tempo drift; the transition planner reads the windows under each
+ *    deck (its local gate).
  *    Beat or off-beat: the fine envelope cannot tell (off-beat hats have
  *    the sharpest onsets in house music), nor can log spectral flux (an
  *    off-beat bass note rises as many dB as the kick). The kick is the
@@ -87,6 +90,8 @@
 #define WINDOW_ALIGNED_MS 10.0 /* a beat window this close holds the grid */
 #define WINDOW_DRIFT_MS 15.0
 #define WINDOW_FULL_TRUST 3    /* beat windows needed for full confidence */
+#define KICK_FLOOR 0.1         /* of the median window's kick (-20 dB): none below */
+#define KICK_RATIO_MAX 100.0
 
 static double clampd(double x, double lo, double hi)
 {
@@ -464,19 +469,56 @@ out:
 	free(peaks);
 }
 
+/* The kick-drum evidence at time t: the largest rise of low-band power
+ * (linear, so that the loudest low-frequency hit wins, not the one with the
+ * largest relative rise) from the ATTACK_BLOCKS blocks before to the
+ * ATTACK_BLOCKS blocks after a block within ATTACK_MS of t, as an
+ * amplitude. A bass note that only holds its level adds nothing. */
+static double low_attack(const struct analyze_features *f, double t)
+{
+	const float *e = f->fine_low.v;
+	long n = (long)f->fine_low.n;
+	double row0 = analyze_fine_time(0);
+	long a = (long)ceil((t - ATTACK_MS / 1000.0 - row0) * ANALYZE_FINE_FPS);
+	long b = (long)floor((t + ATTACK_MS / 1000.0 - row0) * ANALYZE_FINE_FPS);
+	if (a < ATTACK_BLOCKS)
+		a = ATTACK_BLOCKS;
+	if (b > n - ATTACK_BLOCKS)
+		b = n - ATTACK_BLOCKS;
+	double best = 0;
+	for (long j = a; j <= b; j++) {
+		double before = 0, after = 0;
+		for (long k = 0; k < ATTACK_BLOCKS; k++) {
+			before += e[j - 1 - k];
+			after += e[j + k];
+		}
+		double rise = (after - before) / ATTACK_BLOCKS;
+		if (rise > best)
+			best = rise;
+	}
+	return sqrt(best);
+}
+
 /* The grid checked window by window (struct analysis, grid_window_*): for
  * each window of beats, the strongest onset within WINDOW_SEARCH_MS of each
  * beat (onsets below a third of the track's median beat onset ignored), the
  * median of their distances from the grid, and the share of the window's
  * beats with an onset within HIT_MS of the grid moved by that median. A
  * median is robust to the odd fill or off-beat hit; a window whose beats
- * are mostly missing gets offset 0 and a low share. Then the confidence:
+ * are mostly missing gets offset 0 and a low share. The kick's side: the
+ * mean low_attack() at the window's beats (moved by its offset) and at
+ * its half-beats, their ratio (half over beat) kept where the window's
+ * kick is at least KICK_FLOOR of the median window's, else 1 (cannot
+ * tell). The grid's phase is the whole track's; a section whose kick sits
+ * on the half-beat shows here. Then the confidence:
  * the share of beat-carrying windows within WINDOW_ALIGNED_MS, times
  * min(1, windows / WINDOW_FULL_TRUST); drift: a beat window beyond
  * WINDOW_DRIFT_MS. */
-static void grid_windows(const float *d, size_t n, double a1,
+static void grid_windows(const struct analyze_features *f, double a1,
 			 const struct grid *g, struct analysis *out)
 {
+	const float *d = f->fine.v;
+	size_t n = f->fine.n;
 	const double row0 = analyze_fine_time(0);
 	const double fps = ANALYZE_FINE_FPS;
 	double per = g->period_s;
@@ -494,6 +536,8 @@ static void grid_windows(const float *d, size_t n, double a1,
 	float *v = malloc(beats * sizeof(*v));
 	double *e = malloc(beats * sizeof(*e));
 	double *sorted = malloc(((size_t)wb + beats) * sizeof(*sorted));
+	double kick_on[ANALYSIS_GRID_WINDOWS_MAX], kick_half[ANALYSIS_GRID_WINDOWS_MAX];
+	double kick_max[ANALYSIS_GRID_WINDOWS_MAX];
 	if (!v || !e || !sorted || beats < 4)
 		goto out;
 	for (size_t k = 0; k < beats; k++) {
@@ -526,6 +570,17 @@ static void grid_windows(const float *d, size_t n, double a1,
 					hits++;
 		}
 		float share = (float)hits / (float)(k1 - k0);
+		/* The kick's side of the beat in this window: low-band attacks
+		 * at the beats (moved by the offset) and at the half-beats. */
+		double on = 0, half = 0;
+		for (size_t k = k0; k < k1; k++) {
+			double t = out->first_beat_s + (double)k * per + off;
+			on += low_attack(f, t);
+			half += low_attack(f, t + 0.5 * per);
+		}
+		kick_on[w] = on / (double)(k1 - k0);
+		kick_half[w] = half / (double)(k1 - k0);
+		kick_max[w] = fmax(kick_on[w], kick_half[w]);
 		out->grid_window_offset_ms[w] = (float)(1000.0 * off);
 		out->grid_window_hits[w] = share;
 		/* A last window of a few beats says little either way. */
@@ -538,6 +593,17 @@ static void grid_windows(const float *d, size_t n, double a1,
 		}
 	}
 	out->n_grid_windows = nw;
+	/* A window whose kick is far below the track's typical one has no
+	 * kick to tell the side by (a breakdown, an ambient intro). */
+	qsort(kick_max, (size_t)nw, sizeof(*kick_max), cmp_double);
+	double kick_floor = KICK_FLOOR * kick_max[nw / 2];
+	for (int w = 0; w < nw; w++) {
+		double strongest = fmax(kick_on[w], kick_half[w]);
+		double r = 1.0;
+		if (strongest > kick_floor && strongest > 0)
+			r = kick_on[w] > 0 ? kick_half[w] / kick_on[w] : KICK_RATIO_MAX;
+		out->grid_window_kick_ratio[w] = (float)fmin(r, KICK_RATIO_MAX);
+	}
 	if (beat_windows > 0)
 		out->grid_confidence =
 			(double)aligned / beat_windows *
@@ -632,36 +698,6 @@ static void grid_start(const float *d, size_t n, double a0, double a1,
 		beta = 0; /* more than 1% off: distrust, keep the comb's period */
 	g->period_s = period_s / (1.0 - beta * period_s);
 	g->t0_s = g->period_s * (alpha - floor(alpha));
-}
-
-/* The kick-drum evidence at time t: the largest rise of low-band power
- * (linear, so that the loudest low-frequency hit wins, not the one with the
- * largest relative rise) from the ATTACK_BLOCKS blocks before to the
- * ATTACK_BLOCKS blocks after a block within ATTACK_MS of t, as an
- * amplitude. A bass note that only holds its level adds nothing. */
-static double low_attack(const struct analyze_features *f, double t)
-{
-	const float *e = f->fine_low.v;
-	long n = (long)f->fine_low.n;
-	double row0 = analyze_fine_time(0);
-	long a = (long)ceil((t - ATTACK_MS / 1000.0 - row0) * ANALYZE_FINE_FPS);
-	long b = (long)floor((t + ATTACK_MS / 1000.0 - row0) * ANALYZE_FINE_FPS);
-	if (a < ATTACK_BLOCKS)
-		a = ATTACK_BLOCKS;
-	if (b > n - ATTACK_BLOCKS)
-		b = n - ATTACK_BLOCKS;
-	double best = 0;
-	for (long j = a; j <= b; j++) {
-		double before = 0, after = 0;
-		for (long k = 0; k < ATTACK_BLOCKS; k++) {
-			before += e[j - 1 - k];
-			after += e[j + k];
-		}
-		double rise = (after - before) / ATTACK_BLOCKS;
-		if (rise > best)
-			best = rise;
-	}
-	return sqrt(best);
 }
 
 /* Onset-function evidence at time t: the flux frame that holds an onset at
@@ -885,7 +921,7 @@ void analyze_beats(const struct analyze_features *f,
 		       g.period_s;
 	out->first_beat_s = first < 0 ? 0 : first;
 	out->grid_rms_ms = g.rms_ms;
-	grid_windows(f->fine.v, f->fine.n, a1, &g, out);
+	grid_windows(f, a1, &g, out);
 	double period_strength = clampd(strength, 0, 1);
 	double ambiguity = strength > 0 ? clampd(rival / strength, 0, 1) : 1;
 	out->bpm_confidence = clampd(period_strength * (1.0 - 0.5 * ambiguity) *

@@ -25,6 +25,11 @@
 #define TRANSITION_LOCAL_MAX_MS 40.0
 #define TRANSITION_LOCAL_SHIFT_MS 3.0
 #define TRANSITION_WINDOW_BEAT_HITS 0.5
+/* The kick's side (struct analysis, grid_window_kick_ratio): a window at or
+ * above this ratio has its kick on the half-beat, at or below its inverse
+ * on the beat; between, the kick plays on both (or cannot be told). See
+ * doc/analysis.md for what real music measures. */
+#define TRANSITION_KICK_HALF_RATIO 1.8
 /* A track with fewer beat-carrying windows has no beat to clash. */
 #define TRANSITION_CUT_BEAT_WINDOWS 2
 
@@ -385,20 +390,25 @@ static int grid_window_count(const struct analysis *an)
 /* Whether the grid of AN holds over [t0_s, t1_s] of the track: the grid
  * windows overlapping it that carry a beat agree on one offset from the
  * grid (TRANSITION_LOCAL_SPREAD_MS), which is at most
- * TRANSITION_LOCAL_MAX_MS. Windows without a steady beat (a breakdown)
- * cannot clash and are not counted. *shift_s is that offset, or 0 when it
- * is within the envelope's resolution. On failure writes why, naming where.
- * Analyses without windows pass with no shift; grid_usable() judged them. */
+ * TRANSITION_LOCAL_MAX_MS, and their kick stays on one side of the beat
+ * (TRANSITION_KICK_HALF_RATIO). Windows without a steady beat (a
+ * breakdown) cannot clash and are not counted. *shift_s is that offset, or
+ * 0 when it is within the envelope's resolution; *kick_half says the kick
+ * sits on the half-beat there (some windows have it there, none on the
+ * beat). On failure writes why, naming where. Analyses without windows
+ * pass with no shift; grid_usable() judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
-		       double t0_s, double t1_s, double *shift_s, char *why,
-		       size_t why_size)
+		       double t0_s, double t1_s, double *shift_s,
+		       bool *kick_half, char *why, size_t why_size)
 {
 	*shift_s = 0;
+	*kick_half = false;
 	int n = grid_window_count(an);
 	if (n == 0 || !(an->bpm > 0))
 		return true;
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
 	double sum = 0, lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
+	double half_at = -1, on_at = -1;
 	int used = 0;
 	for (int w = 0; w < n; w++) {
 		double w0 = an->first_beat_s + w * win_s, w1 = w0 + win_s;
@@ -419,6 +429,11 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			hi = off;
 			hi_at = w0;
 		}
+		double kick = an->grid_window_kick_ratio[w];
+		if (kick >= TRANSITION_KICK_HALF_RATIO && half_at < 0)
+			half_at = w0;
+		if (kick <= 1.0 / TRANSITION_KICK_HALF_RATIO && on_at < 0)
+			on_at = w0;
 	}
 	if (used == 0)
 		return true;
@@ -435,8 +450,15 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			 "%.0f s", name, mean, lo_at);
 		return false;
 	}
+	if (half_at >= 0 && on_at >= 0) {
+		snprintf(why, why_size, "%s's kick moves between the beat and "
+			 "the half-beat between %.0f and %.0f s", name,
+			 fmin(half_at, on_at), fmax(half_at, on_at) + win_s);
+		return false;
+	}
 	if (fabs(mean) >= TRANSITION_LOCAL_SHIFT_MS)
 		*shift_s = mean / 1000.0;
+	*kick_half = half_at >= 0;
 	return true;
 }
 
@@ -669,6 +691,7 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	bool fitted = false, placed = false;
 	char local_why[TRANSITION_REASON_MAX] = "";
 	double shift_a = 0, shift_b = 0;
+	bool half_a = false, half_b = false;
 	int bridge_beats = 0;
 	bool roomless = false;
 	for (; bars >= TRANSITION_MIN_BARS; bars /= 2) {
@@ -678,9 +701,9 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 			continue;
 		placed = true;
 		if (!grid_holds(a, "A", plan->a_exit_s, plan->a_end_s,
-				&shift_a, why, sizeof(why)) ||
+				&shift_a, &half_a, why, sizeof(why)) ||
 		    !grid_holds(b, "B", plan->b_entry_s, plan->b_resume_s,
-				&shift_b, why, sizeof(why))) {
+				&shift_b, &half_b, why, sizeof(why))) {
 			/* The reason of the longest try is the one to
 			 * log. */
 			if (!local_why[0])
@@ -711,6 +734,12 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 				 "%d-bar transition", TRANSITION_MIN_BARS);
 		goto crossfade;
 	}
+	/* Kicks meet kicks: a deck whose kick sits on the half-beat there
+	 * moves B by half a beat (of B's own, or of the playhead's for A's),
+	 * modulo one of B's beats, later rather than earlier. */
+	double kick_beats = (half_b ? 0.5 : 0.0) - (half_a ? 0.5 * ratio : 0.0);
+	kick_beats -= floor(kick_beats);
+	shift_b += kick_beats * gb.beat_s;
 	plan->a_exit_s += shift_a;
 	plan->a_end_s += shift_a;
 	plan->b_entry_s += shift_b;
@@ -738,22 +767,29 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	plan->bass_swap_len_s =
 		transition_beat_time(plan, mid + TRANSITION_BASS_SWAP_BEATS / 2) -
 		transition_beat_time(plan, mid - TRANSITION_BASS_SWAP_BEATS / 2);
+	char kicked[80] = "";
+	if (kick_beats > 0)
+		snprintf(kicked, sizeof(kicked), ", B moved %.2g beat: %s on "
+			 "the half-beat there", kick_beats,
+			 half_a && half_b ? "both kicks are" :
+			 half_a ? "A's kick is" : "its kick is");
+	/* Where the decks meet their grids: before the moves. */
+	int tier_a = grid_tier(&ga, plan->a_exit_s - shift_a);
+	int tier_b = grid_tier(&gb, plan->b_entry_s - shift_b);
 	char bridged[64] = "";
 	if (bridge_beats > 0)
 		snprintf(bridged, sizeof(bridged), ", tempo bridge over %d "
 			 "bars either side", bridge_beats / ga.beats_per_bar);
 	snprintf(plan->reason, sizeof(plan->reason),
-		 "%d bars, %.2f -> %.2f BPM%s%s, stretch %.1f%%, A %s, B %s%s",
+		 "%d bars, %.2f -> %.2f BPM%s%s, stretch %.1f%%, A %s, B %s%s%s",
 		 plan->bars, a->bpm, b->bpm,
 		 ratio == 2.0 ? " (double time)" :
 		 ratio == 0.5 ? " (half time)" : "",
 		 bridged, 100 * stretch,
-		 grid_tier(&ga, plan->a_exit_s) == 0 ? "at a phrase" :
-		 grid_tier(&ga, plan->a_exit_s) == 1 ? "on the phrase grid" :
-		 "on a downbeat",
-		 grid_tier(&gb, plan->b_entry_s) == 0 ? "at a phrase" :
-		 grid_tier(&gb, plan->b_entry_s) == 1 ? "on the phrase grid" :
-		 "on a downbeat",
+		 tier_a == 0 ? "at a phrase" :
+		 tier_a == 1 ? "on the phrase grid" : "on a downbeat",
+		 tier_b == 0 ? "at a phrase" :
+		 tier_b == 1 ? "on the phrase grid" : "on a downbeat", kicked,
 		 plan->bars >= p->bars ? "" :
 		 local_why[0] ? " (shortened: the grid holds only there)" :
 		 " (shortened: tracks too short)");

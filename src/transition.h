@@ -69,10 +69,15 @@
  * (each within 8 ms of their mean), at most 40 ms. The grid is then
  * re-phased there: a mean offset of 3 ms or more (beyond the onset
  * envelope's resolution) moves that deck's window by it, so the music's
- * beats meet, not the grids'. If the windows disagree, the plan tries half
- * the bars (shorter transitions sit nearer A's end), down to
- * TRANSITION_MIN_BARS. Windows without a steady beat (breakdowns) cannot
- * clash and are not counted.
+ * beats meet, not the grids'. The kick must stay on one side of the beat
+ * there too (grid_window_kick_ratio: on the beat, on the half-beat, or on
+ * both or too quiet to tell); where a deck's kick sits on the half-beat
+ * (an intro whose kick is half a beat off the grid the rest of the track
+ * gives), B moves by half a beat, of its own for B's kick, of the
+ * playhead's for A's (modulo one of B's beats), so kick meets kick. If the
+ * windows disagree, the plan tries half the bars (shorter transitions sit
+ * nearer A's end), down to TRANSITION_MIN_BARS. Windows without a steady
+ * beat (breakdowns) cannot clash and are not counted.
  *
  * Cuts, when two tracks that carry a beat (two grid windows with a steady
  * beat, or a trusted grid) cannot be beatmatched (a tempo pair
@@ -111,7 +116,7 @@
 
 #include "analyze.h"
 
-#define TRANSITION_REASON_MAX 160
+#define TRANSITION_REASON_MAX 256
 #define TRANSITION_MIN_BARS 4
 /* Grids below this confidence are not beatmatched (the default of
  * transition_params.min_grid_confidence; the brain avoids them). */

@@ -577,6 +577,11 @@ static void test_grids(void)
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
 }
 
+static int window_at(const struct analysis *a, double t)
+{
+	return (int)floor((t - a->first_beat_s) / (16 * 60.0 / a->bpm));
+}
+
 /* Grid windows as the analysis writes them: every window of 16 beats
  * carries a beat (hits 0.9) with the given offset. */
 static void set_windows(struct analysis *a, float offset_ms)
@@ -589,13 +594,18 @@ static void set_windows(struct analysis *a, float offset_ms)
 	for (int w = 0; w < a->n_grid_windows; w++) {
 		a->grid_window_offset_ms[w] = offset_ms;
 		a->grid_window_hits[w] = 0.9f;
+		a->grid_window_kick_ratio[w] = 0.7f; /* kick on the beat */
 	}
 }
 
-static int window_at(const struct analysis *a, double t)
+/* The kick ratio of A's windows from t0_s to t1_s. */
+static void set_kick(struct analysis *a, double t0_s, double t1_s, float r)
 {
-	return (int)floor((t - a->first_beat_s) / (16 * 60.0 / a->bpm));
+	for (int w = window_at(a, t0_s); w <= window_at(a, t1_s); w++)
+		if (w >= 0 && w < a->n_grid_windows)
+			a->grid_window_kick_ratio[w] = r;
 }
+
 
 /* The gate looks only where the decks play together: a window off the
  * grid elsewhere changes nothing; one near the end of A's 16 bars gives a
@@ -690,6 +700,99 @@ static void test_local_gate(void)
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
 	CHECK_NEAR(p.duration_s, prm.crossfade_s, 1e-12);
+}
+
+/* Kick on kick: where one deck's kick sits on the half-beat of its grid
+ * (grid_window_kick_ratio), B moves by half a beat, of its own or of the
+ * playhead's for A's, modulo one of B's beats; two such decks at one
+ * tempo meet as they are; a kick that changes sides under a deck is
+ * refused there, naming where; a kick on both (ratio near 1) or none to
+ * tell by changes nothing. */
+static void test_kick_side(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
+	set_windows(&a, 0);
+	set_windows(&b, 0);
+	struct transition_plan p0, p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
+	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p0.bars, ==, 16);
+	double beat_b = 60.0 / b.bpm;
+
+	/* B's intro has its kick on the half-beat: B half a beat later. */
+	set_kick(&b, 0, p0.b_resume_s, 3.0f);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s + beat_b / 2, 1e-9);
+	CHECK_NEAR(p.b_resume_s, p0.b_resume_s + beat_b / 2, 1e-9);
+	CHECK_NEAR(p.a_exit_s, p0.a_exit_s, 1e-12);
+	CHECK(strstr(p.reason, "B moved 0.5 beat: its kick is on the "
+			       "half-beat there"));
+	/* ... the place is still named by B's grid: at a phrase. */
+	CHECK(strstr(p.reason, "B at a phrase"));
+
+	/* A's kick on the half-beat where it exits: the same move. */
+	set_kick(&b, 0, 300, 0.7f);
+	set_kick(&a, p0.a_exit_s, 300, 2.5f);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s + beat_b / 2, 1e-9);
+	CHECK_NEAR(p.a_exit_s, p0.a_exit_s, 1e-12);
+	CHECK(strstr(p.reason, "A's kick is on the half-beat there"));
+
+	/* Both: they meet as they are. */
+	set_kick(&b, 0, p0.b_resume_s, 3.0f);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s, 1e-12);
+	CHECK(!strstr(p.reason, "moved"));
+
+	/* A kick on both sides, or too quiet to tell (ratio 1): nothing. */
+	set_kick(&a, 0, 300, 1.0f);
+	set_kick(&b, 0, 300, 1.0f);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s, 1e-12);
+
+	/* Half time: B at 61 BPM plays one beat to the playhead's two. A's
+	 * kick on the playhead's half-beat is a quarter of B's beat before
+	 * B's beat: B 0.75 of its beats later. */
+	struct analysis h = track(61, 300, 0.0, 16, 16, 16);
+	set_windows(&h, 0);
+	set_kick(&a, 0, 300, 0.7f);
+	CHECK_INT(transition_plan(&a, &h, &prm, &p0), ==, 0);
+	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p0.b_beat_ratio, 0.5, 1e-12);
+	set_kick(&a, p0.a_exit_s, 300, 2.5f);
+	CHECK_INT(transition_plan(&a, &h, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s + 0.75 * 60.0 / h.bpm, 1e-9);
+	CHECK(strstr(p.reason, "B moved 0.75 beat: A's kick is on the "
+			       "half-beat there"));
+
+	/* B's kick changes sides from window to window, and B's bars start
+	 * two beats into its windows (they count from its first beat, its
+	 * bars from its first downbeat): every span of B's meets both sides,
+	 * and the cut names where. */
+	set_kick(&a, 0, 300, 0.7f);
+	struct analysis c = track(122, 300, 2 * beat_b, 16, 16, 16);
+	c.first_beat_s = 0;
+	set_windows(&c, 0);
+	for (int w = 0; w < c.n_grid_windows; w++)
+		c.grid_window_kick_ratio[w] = w % 2 ? 3.0f : 0.4f;
+	CHECK_INT(transition_plan(&a, &c, &prm, &p), ==, 0);
+	check_cut(&a, &c, &p);
+	CHECK(strstr(p.reason, "B's kick moves between the beat and the "
+			       "half-beat between"));
+	/* The same on one side throughout: beatmatched. */
+	for (int w = 0; w < c.n_grid_windows; w++)
+		c.grid_window_kick_ratio[w] = 3.0f;
+	CHECK_INT(transition_plan(&a, &c, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(strstr(p.reason, "B moved 0.5 beat"));
 }
 
 static void test_gains(void)
@@ -798,6 +901,7 @@ int main(void)
 	test_bridge();
 	test_grids();
 	test_local_gate();
+	test_kick_side();
 	test_gains();
 	test_fades();
 	test_invalid();
