@@ -92,6 +92,8 @@
 #define WINDOW_FULL_TRUST 3    /* beat windows needed for full confidence */
 #define KICK_FLOOR 0.1         /* of the median window's kick (-20 dB): none below */
 #define KICK_RATIO_MAX 100.0
+#define PATTERN_BINS 48        /* phases per beat in a window's fold */
+#define PATTERN_NEAR_BEST 0.85 /* lags this close to the best are equals */
 
 static double clampd(double x, double lo, double hi)
 {
@@ -499,6 +501,83 @@ static double low_attack(const struct analyze_features *f, double t)
 	return sqrt(best);
 }
 
+/* The onset envelope D (fine blocks) at time t, linearly interpolated. */
+static double fine_at(const float *d, size_t n, double row0, double t)
+{
+	double x = (t - row0) * ANALYZE_FINE_FPS;
+	if (!(x >= 0) || x >= (double)n - 1)
+		return 0;
+	size_t i = (size_t)x;
+	double u = x - (double)i;
+	return (1 - u) * d[i] + u * d[i + 1];
+}
+
+/* The fold of beats [k0, k1) of the grid: fold[j] is the mean onset
+ * strength at phase j / PATTERN_BINS of a beat after each beat. */
+static void pattern_fold(const float *d, size_t n, double first_s,
+			 double per, size_t k0, size_t k1, double *fold)
+{
+	const double row0 = analyze_fine_time(0);
+	for (int j = 0; j < PATTERN_BINS; j++) {
+		double sum = 0;
+		for (size_t k = k0; k < k1; k++)
+			sum += fine_at(d, n, row0, first_s + ((double)k +
+					(double)j / PATTERN_BINS) * per);
+		fold[j] = k1 > k0 ? sum / (double)(k1 - k0) : 0;
+	}
+}
+
+/* Where FOLD sits against REF (both PATTERN_BINS, circular): the lag in
+ * beats (positive: FOLD later) of the normalised correlation's local peak
+ * nearest 0 among those within PATTERN_NEAR_BEST of the best, refined by a
+ * parabola, and the correlation there (0 when either has no variation). */
+static double pattern_lag(const double *fold, const double *ref,
+			  double *match)
+{
+	const int nb = PATTERN_BINS;
+	double mf = 0, mr = 0;
+	for (int j = 0; j < nb; j++) {
+		mf += fold[j] / nb;
+		mr += ref[j] / nb;
+	}
+	double sf = 0, sr = 0;
+	for (int j = 0; j < nb; j++) {
+		sf += (fold[j] - mf) * (fold[j] - mf);
+		sr += (ref[j] - mr) * (ref[j] - mr);
+	}
+	*match = 0;
+	if (!(sf > 0) || !(sr > 0))
+		return 0;
+	double c[PATTERN_BINS], best = -2;
+	for (int l = 0; l < nb; l++) {
+		double sum = 0;
+		for (int j = 0; j < nb; j++)
+			sum += (fold[(j + l) % nb] - mf) * (ref[j] - mr);
+		c[l] = sum / sqrt(sf * sr);
+		if (c[l] > best)
+			best = c[l];
+	}
+	int pick = -1;
+	double pick_dist = nb;
+	for (int l = 0; l < nb; l++) {
+		double prev = c[(l + nb - 1) % nb], next = c[(l + 1) % nb];
+		if (c[l] < prev || c[l] < next || c[l] < PATTERN_NEAR_BEST * best)
+			continue;
+		int signed_l = l <= nb / 2 ? l : l - nb;
+		if (abs(signed_l) < pick_dist) {
+			pick_dist = abs(signed_l);
+			pick = l;
+		}
+	}
+	if (pick < 0)
+		return 0;
+	double a = c[(pick + nb - 1) % nb], b = c[pick], cc = c[(pick + 1) % nb];
+	double den = a - 2 * b + cc, frac = den < 0 ? 0.5 * (a - cc) / den : 0;
+	*match = b;
+	double lag = (pick <= nb / 2 ? pick : pick - nb) + frac;
+	return lag / nb;
+}
+
 /* The grid checked window by window (struct analysis, grid_window_*): for
  * each window of beats, the strongest onset within WINDOW_SEARCH_MS of each
  * beat (onsets below a third of the track's median beat onset ignored), the
@@ -510,7 +589,9 @@ static double low_attack(const struct analyze_features *f, double t)
  * its half-beats, their ratio (half over beat) kept where the window's
  * kick is at least KICK_FLOOR of the median window's, else 1 (cannot
  * tell). The grid's phase is the whole track's; a section whose kick sits
- * on the half-beat shows here. Then the confidence:
+ * on the half-beat shows here. The pattern's place: each window's onsets
+ * folded over the beat, against the mean fold of the windows that hold
+ * the grid (pattern_lag()). Then the confidence:
  * the share of beat-carrying windows within WINDOW_ALIGNED_MS, times
  * min(1, windows / WINDOW_FULL_TRUST); drift: a beat window beyond
  * WINDOW_DRIFT_MS. */
@@ -536,6 +617,7 @@ static void grid_windows(const struct analyze_features *f, double a1,
 	float *v = malloc(beats * sizeof(*v));
 	double *e = malloc(beats * sizeof(*e));
 	double *sorted = malloc(((size_t)wb + beats) * sizeof(*sorted));
+	double *folds = NULL;
 	double kick_on[ANALYSIS_GRID_WINDOWS_MAX], kick_half[ANALYSIS_GRID_WINDOWS_MAX];
 	double kick_max[ANALYSIS_GRID_WINDOWS_MAX];
 	if (!v || !e || !sorted || beats < 4)
@@ -604,6 +686,37 @@ static void grid_windows(const struct analyze_features *f, double a1,
 			r = kick_on[w] > 0 ? kick_half[w] / kick_on[w] : KICK_RATIO_MAX;
 		out->grid_window_kick_ratio[w] = (float)fmin(r, KICK_RATIO_MAX);
 	}
+	/* The pattern's place: the typical fold is that of the windows that
+	 * hold the grid (every window where none does). */
+	folds = malloc((size_t)nw * PATTERN_BINS * sizeof(*folds));
+	if (!folds)
+		goto confidence;
+	double ref[PATTERN_BINS] = { 0 };
+	int n_ref = 0;
+	for (int pass = 0; pass < 2 && n_ref == 0; pass++)
+		for (int w = 0; w < nw; w++) {
+			size_t k0 = (size_t)w * (size_t)wb;
+			size_t k1 = k0 + (size_t)wb < beats ? k0 + (size_t)wb : beats;
+			double *fold = folds + (size_t)w * PATTERN_BINS;
+			if (pass == 0)
+				pattern_fold(d, n, out->first_beat_s, per, k0, k1, fold);
+			bool holds = out->grid_window_hits[w] >= WINDOW_BEAT_HITS &&
+				     fabs(out->grid_window_offset_ms[w]) <=
+				     WINDOW_ALIGNED_MS;
+			if (pass == 1 || holds) {
+				for (int j = 0; j < PATTERN_BINS; j++)
+					ref[j] += fold[j];
+				n_ref++;
+			}
+		}
+	for (int w = 0; w < nw; w++) {
+		double match;
+		double lag = pattern_lag(folds + (size_t)w * PATTERN_BINS, ref,
+					 &match);
+		out->grid_window_shift_ms[w] = (float)(1000.0 * lag * per);
+		out->grid_window_match[w] = (float)match;
+	}
+confidence:
 	if (beat_windows > 0)
 		out->grid_confidence =
 			(double)aligned / beat_windows *
@@ -612,6 +725,7 @@ out:
 	free(v);
 	free(e);
 	free(sorted);
+	free(folds);
 }
 
 /* Phase of the grid by folding the fine envelope, window by window; the

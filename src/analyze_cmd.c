@@ -187,8 +187,8 @@ static json_t *track_json(const struct catalog_track *t,
 	json_object_set_new(o, "tempo_drift",
 			    a ? json_boolean(a->tempo_drift) : json_null());
 	/* The grid where it is used: [offset ms, share of beats hit, kick
-	 * ratio (half-beat over beat)] per window of grid_window_beats beats
-	 * from first_beat. */
+	 * ratio (half-beat over beat), pattern shift ms, pattern match] per
+	 * window of grid_window_beats beats from first_beat. */
 	json_object_set_new(o, "grid_window_beats",
 			    a ? json_integer(a->grid_window_beats) : json_null());
 	json_t *windows = json_null();
@@ -203,6 +203,8 @@ static json_t *track_json(const struct catalog_track *t,
 			json_array_append_new(w, json_out_number(a->grid_window_offset_ms[i]));
 			json_array_append_new(w, json_out_number(a->grid_window_hits[i]));
 			json_array_append_new(w, json_out_number(a->grid_window_kick_ratio[i]));
+			json_array_append_new(w, json_out_number(a->grid_window_shift_ms[i]));
+			json_array_append_new(w, json_out_number(a->grid_window_match[i]));
 			json_array_append_new(windows, w);
 		}
 	}

@@ -30,6 +30,12 @@
  * on the beat; between, the kick plays on both (or cannot be told). See
  * doc/analysis.md for what real music measures. */
 #define TRANSITION_KICK_HALF_RATIO 1.8
+/* A window with too few onsets near the grid to count (grid_window_hits)
+ * may still carry a beat, off the grid: its onset pattern matches the
+ * track's typical one (grid_window_match, at least this) displaced by
+ * grid_window_shift_ms. Breakdowns match below it (doc/transitions.md). */
+#define TRANSITION_PATTERN_MATCH 0.6
+#define TRANSITION_PATTERN_OFF_MS 25.0
 /* A track with fewer beat-carrying windows has no beat to clash. */
 #define TRANSITION_CUT_BEAT_WINDOWS 2
 
@@ -392,7 +398,10 @@ static int grid_window_count(const struct analysis *an)
  * grid (TRANSITION_LOCAL_SPREAD_MS), which is at most
  * TRANSITION_LOCAL_MAX_MS, and their kick stays on one side of the beat
  * (TRANSITION_KICK_HALF_RATIO). Windows without a steady beat (a
- * breakdown) cannot clash and are not counted. *shift_s is that offset, or
+ * breakdown) cannot clash and are not counted; but a window whose onsets
+ * are mostly off the grid and whose pattern is the track's own, displaced
+ * (TRANSITION_PATTERN_MATCH), has a beat off the grid: it must sit within
+ * TRANSITION_PATTERN_OFF_MS of the others. *shift_s is that offset, or
  * 0 when it is within the envelope's resolution; *kick_half says the kick
  * sits on the half-beat there (some windows have it there, none on the
  * beat). On failure writes why, naming where. Analyses without windows
@@ -409,13 +418,24 @@ static bool grid_holds(const struct analysis *an, const char *name,
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
 	double sum = 0, lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
 	double half_at = -1, on_at = -1;
+	double pattern_ms = 0, pattern_at = -1;
 	int used = 0;
 	for (int w = 0; w < n; w++) {
 		double w0 = an->first_beat_s + w * win_s, w1 = w0 + win_s;
 		if (w1 <= t0_s || w0 >= t1_s)
 			continue;
-		if (!(an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS))
+		if (!(an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS)) {
+			/* A beat off the grid, not a breakdown: its
+			 * displacement, judged below against the others. */
+			double sh = an->grid_window_shift_ms[w];
+			if (an->grid_window_match[w] >= TRANSITION_PATTERN_MATCH &&
+			    isfinite(sh) && (pattern_at < 0 ||
+					     fabs(sh) > fabs(pattern_ms))) {
+				pattern_ms = sh;
+				pattern_at = w0;
+			}
 			continue;
+		}
 		double off = an->grid_window_offset_ms[w];
 		if (!isfinite(off))
 			continue;
@@ -435,9 +455,15 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		if (kick <= 1.0 / TRANSITION_KICK_HALF_RATIO && on_at < 0)
 			on_at = w0;
 	}
+	double mean = used > 0 ? sum / used : 0;
+	if (pattern_at >= 0 &&
+	    fabs(pattern_ms - mean) > TRANSITION_PATTERN_OFF_MS) {
+		snprintf(why, why_size, "%s's beat is %.0f ms off its grid at "
+			 "%.0f s", name, pattern_ms, pattern_at);
+		return false;
+	}
 	if (used == 0)
 		return true;
-	double mean = sum / used;
 	if (hi - mean > TRANSITION_LOCAL_SPREAD_MS ||
 	    mean - lo > TRANSITION_LOCAL_SPREAD_MS) {
 		snprintf(why, why_size, "%s's beats move %.0f ms against "

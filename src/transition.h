@@ -77,7 +77,11 @@
  * playhead's for A's (modulo one of B's beats), so kick meets kick. If the
  * windows disagree, the plan tries half the bars (shorter transitions sit
  * nearer A's end), down to TRANSITION_MIN_BARS. Windows without a steady
- * beat (breakdowns) cannot clash and are not counted.
+ * beat (breakdowns) cannot clash and are not counted; but a window whose
+ * onsets are mostly off the grid while its onset pattern is the track's
+ * own, displaced (grid_window_match at least 0.6), carries a beat off the
+ * grid: its displacement (grid_window_shift_ms) must be within 25 ms of
+ * the counted windows' offset, else that length is refused too.
  *
  * Cuts, when two tracks that carry a beat (two grid windows with a steady
  * beat, or a trusted grid) cannot be beatmatched (a tempo pair

@@ -287,6 +287,81 @@ static void test_kick_side(void)
 	}
 }
 
+/* A section displaced by a sixteenth: the drums of the test_drums()
+ * pattern, their last 64 beats played a quarter beat late (as the last
+ * 90 s of "Breakdown easy" on the Nexuiz album), after a breakdown of
+ * held chords. The grid keeps the main section's phase; the windows say
+ * where each section's pattern sits against it (grid_window_shift_ms,
+ * grid_window_match): the main section on it, the late one a quarter beat
+ * off, the breakdown (a chord on each bar's first beat) on it or matching
+ * nothing. */
+static void test_displaced_section(void)
+{
+	static const double tempi[] = { 100, 128, 174 };
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		double bpm = tempi[i], per = 60.0 / bpm;
+		double start = 0.5 + 0.007 * (double)i;
+		const int main_beats = 192, pad_beats = 32, late_beats = 64;
+		const int beats = main_beats + pad_beats + late_beats;
+		struct synth p = synth_new(start + beats * per + 1.0);
+		for (int k = 0; k < beats; k++) {
+			double t = start + k * per;
+			int beat = k % 4;
+			if (k >= main_beats && k < main_beats + pad_beats) {
+				if (beat == 0)
+					synth_chord(&p, t, 4 * per - 0.05, 9,
+						    false, 0.05, 0.4);
+				continue;
+			}
+			if (k >= main_beats + pad_beats)
+				t += per / 4;
+			if (beat == 0 || beat == 2)
+				synth_kick(&p, t, 0.7);
+			if (beat == 1 || beat == 3)
+				synth_snare(&p, t, 0.35);
+			synth_hat(&p, t, 0.25);
+			synth_hat(&p, t + per / 2, 0.18);
+		}
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		check_sane(&a);
+		CHECK(rel_err(a.bpm, bpm) <= 0.001);
+		CHECK_NEAR(a.first_beat_s, start, 0.010);
+		double win_s = a.grid_window_beats * per;
+		double pad0 = start + main_beats * per;
+		double late0 = pad0 + pad_beats * per, end = start + beats * per;
+		int n_main = 0, n_pad = 0, n_late = 0;
+		for (int w = 0; w < a.n_grid_windows; w++) {
+			double w0 = a.first_beat_s + w * win_s, w1 = w0 + win_s;
+			float sh = a.grid_window_shift_ms[w];
+			float m = a.grid_window_match[w];
+			if (w1 <= pad0) {
+				n_main++;
+				CHECK(fabsf(sh) <= 3.0f);
+				CHECK(m >= 0.9f);
+			} else if (w0 >= pad0 && w1 <= late0) {
+				n_pad++;
+				/* Its chords start bars: on the grid
+				 * if they match at all. */
+				CHECK(m < 0.6f || fabsf(sh) <= 3.0f);
+			} else if (w0 >= late0 && w1 <= end) {
+				n_late++;
+				CHECK_NEAR(sh, 1000 * per / 4, 5.0);
+				CHECK(m >= 0.9f);
+				/* Too far off for its onsets to count. */
+				CHECK(a.grid_window_hits[w] < 0.5f);
+			}
+		}
+		fprintf(stderr, "displaced %.0f BPM: %d main, %d breakdown, %d "
+			"late windows (a quarter beat is %.1f ms)\n", bpm, n_main,
+			n_pad, n_late, 1000 * per / 4);
+		CHECK(n_main >= 10);
+		CHECK(n_pad >= 1);
+		CHECK(n_late >= 3);
+		synth_free(&p);
+	}
+}
+
 /* Tempo and grid over a long track with a kick on every beat, off-beat
  * hats in every other section (sharper onsets than the kick's) and, in
  * some sections, a bright bass note on the off-beats: the grid must neither
@@ -706,6 +781,8 @@ int main(void)
 		test_offbeat_bass();
 	if (!only || strstr(only, "kick"))
 		test_kick_side();
+	if (!only || strstr(only, "displaced"))
+		test_displaced_section();
 	if (!only || strstr(only, "long"))
 		test_long_grid();
 	if (!only || strstr(only, "keys"))

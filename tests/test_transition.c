@@ -702,6 +702,79 @@ static void test_local_gate(void)
 	CHECK_NEAR(p.duration_s, prm.crossfade_s, 1e-12);
 }
 
+/* A section whose beat sits off the grid, too far for its onsets to count
+ * as hits (grid_window_hits low) but with the track's own pattern
+ * displaced (grid_window_match high), as "Breakdown easy" on the Nexuiz
+ * album, whose last 90 s play a sixteenth (84 ms) late: a beat there, not
+ * a breakdown. Where A exits over it the plan is shorter, ending before
+ * it, and where it covers every candidate a cut names it; the same
+ * windows matching weakly (a breakdown's few onsets) pass; a displacement
+ * within 25 ms of the counted windows passes. */
+static void test_pattern_gate(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
+	set_windows(&a, 0);
+	set_windows(&b, 0);
+	struct transition_plan p0, p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
+	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p0.bars, ==, 16);
+
+	/* The last quarter of A's 16 bars a sixteenth late. */
+	int late = window_at(&a, p0.a_end_s - 1);
+	for (int w = late; w < a.n_grid_windows; w++) {
+		a.grid_window_hits[w] = 0.2f;
+		a.grid_window_shift_ms[w] = 125;
+		a.grid_window_match[w] = 0.95f;
+	}
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(p.bars < 16);
+	CHECK(p.a_end_s <= late * 8.0 + 1e-9);
+	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+
+	/* Over every exit A could take: a cut, naming the place. */
+	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++) {
+		a.grid_window_hits[w] = 0.2f;
+		a.grid_window_shift_ms[w] = 125;
+		a.grid_window_match[w] = 0.95f;
+	}
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_cut(&a, &b, &p);
+	CHECK(strstr(p.reason, "A's beat is 125 ms off its grid at"));
+
+	/* A breakdown's scattered onsets match the pattern weakly: nothing
+	 * to clash. */
+	for (int w = 0; w < a.n_grid_windows; w++)
+		if (a.grid_window_match[w] > 0)
+			a.grid_window_match[w] = 0.4f;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+
+	/* The same for B at its entry: within 25 ms of its counted
+	 * windows' offset (10 ms) it holds, and B moves by that offset;
+	 * 70 ms from it, every window B could enter over is refused. */
+	set_windows(&a, 0);
+	for (int w = 0; w <= window_at(&b, p0.b_resume_s); w++) {
+		b.grid_window_hits[w] = w % 2 ? 0.9f : 0.3f;
+		b.grid_window_offset_ms[w] = 10;
+		b.grid_window_shift_ms[w] = w % 2 ? 10 : 30;
+		b.grid_window_match[w] = 0.9f;
+	}
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s + 0.010, 1e-9);
+	for (int w = 0; w <= window_at(&b, p0.b_resume_s); w += 2)
+		b.grid_window_shift_ms[w] = -60;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CUT);
+	CHECK(strstr(p.reason, "B's beat is -60 ms off its grid at 0 s"));
+}
+
 /* Kick on kick: where one deck's kick sits on the half-beat of its grid
  * (grid_window_kick_ratio), B moves by half a beat, of its own or of the
  * playhead's for A's, modulo one of B's beats; two such decks at one
@@ -902,6 +975,7 @@ int main(void)
 	test_grids();
 	test_local_gate();
 	test_kick_side();
+	test_pattern_gate();
 	test_gains();
 	test_fades();
 	test_invalid();
