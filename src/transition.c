@@ -24,6 +24,12 @@
 #define TRANSITION_LOCAL_SPREAD_MS 8.0
 #define TRANSITION_LOCAL_MAX_MS 40.0
 #define TRANSITION_LOCAL_SHIFT_MS 3.0
+/* The local tempo: the windows' offsets may lie on a line, the beat period
+ * there 1 + its slope times the grid's, at most TEMPO_MAX off it; a line
+ * that moves less than DRIFT_MS over the deck's part is one offset (the
+ * windows' offsets wander by a few ms around a steady grid). */
+#define TRANSITION_LOCAL_TEMPO_MAX 0.005
+#define TRANSITION_LOCAL_DRIFT_MS 10.0
 #define TRANSITION_WINDOW_BEAT_HITS 0.5
 /* The kick's side (struct analysis, grid_window_kick_ratio): a window at or
  * above this ratio has its kick on the half-beat, at or below its inverse
@@ -393,37 +399,80 @@ static int grid_window_count(const struct analysis *an)
 		       ? an->n_grid_windows : ANALYSIS_GRID_WINDOWS_MAX;
 }
 
+/* The least-squares line through (x[i], y[i]), i < n (n >= 2, x not all
+ * equal): y = *at0 + *slope * x. Returns the largest |residual|. */
+static double line_fit(const double *x, const double *y, int n,
+		       double *at0, double *slope)
+{
+	double mx = 0, my = 0;
+	for (int i = 0; i < n; i++) {
+		mx += x[i] / n;
+		my += y[i] / n;
+	}
+	double sxx = 0, sxy = 0;
+	for (int i = 0; i < n; i++) {
+		sxx += (x[i] - mx) * (x[i] - mx);
+		sxy += (x[i] - mx) * (y[i] - my);
+	}
+	*slope = sxx > 0 ? sxy / sxx : 0;
+	*at0 = my - *slope * mx;
+	double worst = 0;
+	for (int i = 0; i < n; i++)
+		worst = fmax(worst, fabs(y[i] - (*at0 + *slope * x[i])));
+	return worst;
+}
+
 /* Whether the grid of AN holds over [t0_s, t1_s] of the track: the grid
- * windows overlapping it that carry a beat agree on one offset from the
- * grid (TRANSITION_LOCAL_SPREAD_MS), which is at most
- * TRANSITION_LOCAL_MAX_MS, and their kick stays on one side of the beat
- * (TRANSITION_KICK_HALF_RATIO). Windows without a steady beat (a
- * breakdown) cannot clash and are not counted; but a window whose onsets
- * are mostly off the grid and whose pattern is the track's own, displaced
- * (TRANSITION_PATTERN_MATCH), has a beat off the grid: it must sit within
- * TRANSITION_PATTERN_OFF_MS of the others. *shift_s is that offset, or
- * 0 when it is within the envelope's resolution; *kick_half says the kick
- * sits on the half-beat there (some windows have it there, none on the
- * beat). On failure writes why, naming where. Analyses without windows
- * pass with no shift; grid_usable() judged them. */
+ * windows overlapping it that carry a beat lie on one line of offset
+ * against time (each within TRANSITION_LOCAL_SPREAD_MS of it: one offset,
+ * or a tempo a little off the grid's, as where a track slows down), which
+ * is at most TRANSITION_LOCAL_MAX_MS at t0_s, and their kick stays on one
+ * side of the beat (TRANSITION_KICK_HALF_RATIO). Windows without a steady
+ * beat (a breakdown) cannot clash and are not counted; but a window whose
+ * onsets are mostly off the grid and whose pattern is the track's own,
+ * displaced (TRANSITION_PATTERN_MATCH), has a beat off the grid: it must
+ * sit within TRANSITION_PATTERN_OFF_MS of the others. *shift_s is the
+ * line's offset at t0_s, or 0 when it is within the envelope's resolution
+ * there and all along; *period_scale the local beat period over the
+ * grid's (1 + the line's slope), 1 where the line moves less than
+ * TRANSITION_LOCAL_DRIFT_MS over the span. With one window under the span, the slope is
+ * taken through its beat-carrying neighbours when they lie on one line
+ * with it (else 1). *kick_half says the kick sits on the half-beat there
+ * (some windows have it there, none on the beat). On failure writes why,
+ * naming where. Analyses without windows pass with no shift; grid_usable()
+ * judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
 		       double t0_s, double t1_s, double *shift_s,
-		       bool *kick_half, char *why, size_t why_size)
+		       double *period_scale, bool *kick_half, char *why,
+		       size_t why_size)
 {
 	*shift_s = 0;
+	*period_scale = 1;
 	*kick_half = false;
 	int n = grid_window_count(an);
 	if (n == 0 || !(an->bpm > 0))
 		return true;
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
-	double sum = 0, lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
+	double lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
 	double half_at = -1, on_at = -1;
 	double pattern_ms = 0, pattern_at = -1;
-	int used = 0;
+	/* Offsets (ms) against window centres (s from t0_s). */
+	double x[ANALYSIS_GRID_WINDOWS_MAX + 2], y[ANALYSIS_GRID_WINDOWS_MAX + 2];
+	int used = 0, before = -1, after = -1;
 	for (int w = 0; w < n; w++) {
 		double w0 = an->first_beat_s + w * win_s, w1 = w0 + win_s;
-		if (w1 <= t0_s || w0 >= t1_s)
+		bool counted = an->grid_window_hits[w] >=
+			       TRANSITION_WINDOW_BEAT_HITS &&
+			       isfinite(an->grid_window_offset_ms[w]);
+		if (w1 <= t0_s || w0 >= t1_s) {
+			/* The neighbours either side, for the slope. */
+			if (counted && w1 <= t0_s && w1 > t0_s - win_s)
+				before = w;
+			if (counted && w0 >= t1_s && w0 < t1_s + win_s &&
+			    after < 0)
+				after = w;
 			continue;
+		}
 		if (!(an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS)) {
 			/* A beat off the grid, not a breakdown: its
 			 * displacement, judged below against the others. */
@@ -439,7 +488,8 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		double off = an->grid_window_offset_ms[w];
 		if (!isfinite(off))
 			continue;
-		sum += off;
+		x[used] = w0 + win_s / 2 - t0_s;
+		y[used] = off;
 		used++;
 		if (off < lo) {
 			lo = off;
@@ -455,25 +505,63 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		if (kick <= 1.0 / TRANSITION_KICK_HALF_RATIO && on_at < 0)
 			on_at = w0;
 	}
-	double mean = used > 0 ? sum / used : 0;
+	/* The line: offset at t0_s and slope (ms per s). */
+	double at0 = 0, slope = 0;
+	if (used >= 2) {
+		if (line_fit(x, y, used, &at0, &slope) >
+		    TRANSITION_LOCAL_SPREAD_MS) {
+			snprintf(why, why_size, "%s's beats move %.0f ms "
+				 "against its grid between %.0f and %.0f s",
+				 name, hi - lo, fmin(lo_at, hi_at),
+				 fmax(lo_at, hi_at) + win_s);
+			return false;
+		}
+	} else if (used == 1) {
+		at0 = y[0];
+		int m = 1;
+		if (before >= 0) {
+			x[m] = an->first_beat_s + (before + 0.5) * win_s - t0_s;
+			y[m++] = an->grid_window_offset_ms[before];
+		}
+		if (after >= 0) {
+			x[m] = an->first_beat_s + (after + 0.5) * win_s - t0_s;
+			y[m++] = an->grid_window_offset_ms[after];
+		}
+		double a2, s2;
+		if (m >= 2 && line_fit(x, y, m, &a2, &s2) <=
+		    TRANSITION_LOCAL_SPREAD_MS) {
+			at0 = a2;
+			slope = s2;
+		}
+	}
+	if (fabs(slope) / 1000.0 > TRANSITION_LOCAL_TEMPO_MAX) {
+		snprintf(why, why_size, "%s's beats drift %.2f%% off its "
+			 "grid's tempo between %.0f and %.0f s", name,
+			 fabs(slope) / 10.0, t0_s, t1_s);
+		return false;
+	}
+	/* A slope that moves the beat less than that over the span is
+	 * noise: one offset, the mean, as before. */
+	if (fabs(slope) * (t1_s - t0_s) < TRANSITION_LOCAL_DRIFT_MS) {
+		slope = 0;
+		if (used > 0) {
+			at0 = 0;
+			for (int i = 0; i < used; i++)
+				at0 += y[i] / used;
+		}
+	}
 	if (pattern_at >= 0 &&
-	    fabs(pattern_ms - mean) > TRANSITION_PATTERN_OFF_MS) {
+	    fabs(pattern_ms - (at0 + slope * (pattern_at + win_s / 2 - t0_s))) >
+	    TRANSITION_PATTERN_OFF_MS) {
 		snprintf(why, why_size, "%s's beat is %.0f ms off its grid at "
 			 "%.0f s", name, pattern_ms, pattern_at);
 		return false;
 	}
 	if (used == 0)
 		return true;
-	if (hi - mean > TRANSITION_LOCAL_SPREAD_MS ||
-	    mean - lo > TRANSITION_LOCAL_SPREAD_MS) {
-		snprintf(why, why_size, "%s's beats move %.0f ms against "
-			 "its grid between %.0f and %.0f s", name, hi - lo,
-			 fmin(lo_at, hi_at), fmax(lo_at, hi_at) + win_s);
-		return false;
-	}
-	if (fabs(mean) > TRANSITION_LOCAL_MAX_MS) {
+	if (fabs(at0) > TRANSITION_LOCAL_MAX_MS) {
 		snprintf(why, why_size, "%s's beat grid is %.0f ms off at "
-			 "%.0f s", name, mean, lo_at);
+			 "%.0f s", name, at0, lo_at);
 		return false;
 	}
 	if (half_at >= 0 && on_at >= 0) {
@@ -482,8 +570,9 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			 fmin(half_at, on_at), fmax(half_at, on_at) + win_s);
 		return false;
 	}
-	if (fabs(mean) >= TRANSITION_LOCAL_SHIFT_MS)
-		*shift_s = mean / 1000.0;
+	if (fabs(at0) >= TRANSITION_LOCAL_SHIFT_MS || slope != 0)
+		*shift_s = at0 / 1000.0;
+	*period_scale = 1.0 + slope / 1000.0;
 	*kick_half = half_at >= 0;
 	return true;
 }
@@ -716,7 +805,7 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	int bars = p->bars;
 	bool fitted = false, placed = false;
 	char local_why[TRANSITION_REASON_MAX] = "";
-	double shift_a = 0, shift_b = 0;
+	double shift_a = 0, shift_b = 0, scale_a = 1, scale_b = 1;
 	bool half_a = false, half_b = false;
 	int bridge_beats = 0;
 	bool roomless = false;
@@ -727,9 +816,9 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 			continue;
 		placed = true;
 		if (!grid_holds(a, "A", plan->a_exit_s, plan->a_end_s,
-				&shift_a, &half_a, why, sizeof(why)) ||
+				&shift_a, &scale_a, &half_a, why, sizeof(why)) ||
 		    !grid_holds(b, "B", plan->b_entry_s, plan->b_resume_s,
-				&shift_b, &half_b, why, sizeof(why))) {
+				&shift_b, &scale_b, &half_b, why, sizeof(why))) {
 			/* The reason of the longest try is the one to
 			 * log. */
 			if (!local_why[0])
@@ -767,9 +856,14 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	kick_beats -= floor(kick_beats);
 	shift_b += kick_beats * gb.beat_s;
 	plan->a_exit_s += shift_a;
-	plan->a_end_s += shift_a;
 	plan->b_entry_s += shift_b;
-	plan->b_resume_s += shift_b;
+	/* Each deck at its tempo there: the grid's, or where its beats
+	 * drift against the grid, the tempo they keep. */
+	plan->bpm_from = a->bpm / scale_a;
+	plan->bpm_to = b->bpm / scale_b;
+	plan->a_end_s = plan->a_exit_s + plan->beats * 60.0 / plan->bpm_from;
+	plan->b_resume_s = plan->b_entry_s +
+			   plan->beats * ratio * 60.0 / plan->bpm_to;
 
 	plan->kind = TRANSITION_BEATMATCHED;
 	plan->b_beat_ratio = ratio;
@@ -802,15 +896,20 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	/* Where the decks meet their grids: before the moves. */
 	int tier_a = grid_tier(&ga, plan->a_exit_s - shift_a);
 	int tier_b = grid_tier(&gb, plan->b_entry_s - shift_b);
+	char local[80] = "";
+	if (scale_a != 1 || scale_b != 1)
+		snprintf(local, sizeof(local), ", at %.2f -> %.2f BPM there "
+			 "(the beats drift against the grid)", plan->bpm_from,
+			 plan->bpm_to);
 	char bridged[64] = "";
 	if (bridge_beats > 0)
 		snprintf(bridged, sizeof(bridged), ", tempo bridge over %d "
 			 "bars either side", bridge_beats / ga.beats_per_bar);
 	snprintf(plan->reason, sizeof(plan->reason),
-		 "%d bars, %.2f -> %.2f BPM%s%s, stretch %.1f%%, A %s, B %s%s%s",
+		 "%d bars, %.2f -> %.2f BPM%s%s%s, stretch %.1f%%, A %s, B %s%s%s",
 		 plan->bars, a->bpm, b->bpm,
 		 ratio == 2.0 ? " (double time)" :
-		 ratio == 0.5 ? " (half time)" : "",
+		 ratio == 0.5 ? " (half time)" : "", local,
 		 bridged, 100 * stretch,
 		 tier_a == 0 ? "at a phrase" :
 		 tier_a == 1 ? "on the phrase grid" : "on a downbeat",

@@ -65,11 +65,16 @@
  *
  * The local gate. The grid must hold where the decks play together: the
  * grid windows (struct analysis) that carry a beat under A's part and
- * under B's part of the transition must agree on one offset from the grid
- * (each within 8 ms of their mean), at most 40 ms. The grid is then
- * re-phased there: a mean offset of 3 ms or more (beyond the onset
- * envelope's resolution) moves that deck's window by it, so the music's
- * beats meet, not the grids'. The kick must stay on one side of the beat
+ * under B's part of the transition must lie on one line of offset from
+ * the grid against time (each within 8 ms of it), at most 40 ms off where
+ * the deck starts. The grid is then re-phased there: an offset of 3 ms or
+ * more (beyond the onset envelope's resolution) moves that deck's window
+ * by it, so the music's beats meet, not the grids'. Where the line moves
+ * 10 ms or more over the deck's part (a track that slows down or speeds
+ * up there, by at most 0.5%), the plan takes that deck's tempo there
+ * (bpm_from or bpm_to: the grid's over 1 + the slope) and its offset where
+ * it starts; with one window under the part, its beat-carrying
+ * neighbours give the slope. The kick must stay on one side of the beat
  * there too (grid_window_kick_ratio: on the beat, on the half-beat, or on
  * both or too quiet to tell); where a deck's kick sits on the half-beat
  * (an intro whose kick is half a beat off the grid the rest of the track

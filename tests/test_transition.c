@@ -775,6 +775,90 @@ static void test_pattern_gate(void)
 	CHECK(strstr(p.reason, "B's beat is -60 ms off its grid at 0 s"));
 }
 
+/* A deck whose beats drift against its grid where the decks meet (a track
+ * that slows down, as the end of "Neuronal Diving" on the Nexuiz album:
+ * its windows' offsets climb 20 ms a window): the windows lie on a line,
+ * and the plan takes the tempo they keep there and the line's offset at
+ * the exit, so that every beat of A in the plan falls on A's music (the
+ * grid's beat plus the line's offset there) within a millisecond, where
+ * the grid's tempo would miss by 60 ms at the end. With one window under
+ * the span, its neighbours give the slope; windows off the line are
+ * refused as before; a drift beyond 0.5% is refused, naming it. */
+static void test_local_tempo(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
+	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
+	set_windows(&a, 0);
+	set_windows(&b, 0);
+	struct transition_plan p0, p;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
+	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p0.bars, ==, 16);
+
+	const double win_s = 16 * 0.5, ms_per_s = 20.0 / win_s;
+	int w_exit = window_at(&a, p0.a_exit_s + 1);
+	/* The line: 0 at the exit window's centre. */
+	double c_exit = (w_exit + 0.5) * win_s;
+	for (int w = 0; w < a.n_grid_windows; w++)
+		a.grid_window_offset_ms[w] = (float)(ms_per_s *
+					     ((w + 0.5) * win_s - c_exit));
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+	CHECK_NEAR(p.bpm_from, 120 / (1 + ms_per_s / 1000), 1e-6);
+	CHECK(strstr(p.reason, "the beats drift against the grid"));
+	double worst = 0, worst_grid = 0;
+	for (int k = 0; k <= p.beats; k++) {
+		/* A's k-th beat from its (grid) exit, in A's music. */
+		double grid_t = p0.a_exit_s + k * 0.5;
+		double music_t = grid_t + ms_per_s * (grid_t - c_exit) / 1000;
+		worst = fmax(worst, fabs(transition_a_time(&p, k) - music_t));
+		worst_grid = fmax(worst_grid,
+				  fabs(transition_a_time(&p0, k) - music_t));
+	}
+	fprintf(stderr, "local tempo: A's beats within %.3f ms of its music "
+		"(the grid's tempo: %.1f ms)\n", worst * 1000,
+		worst_grid * 1000);
+	CHECK(worst <= 0.001);
+	CHECK(worst_grid >= 0.050);
+	CHECK_NEAR(p.a_end_s, transition_a_time(&p, p.beats), 1e-9);
+	/* B unchanged. */
+	CHECK_NEAR(p.b_entry_s, p0.b_entry_s, 1e-12);
+	CHECK_NEAR(p.bpm_to, 122, 1e-12);
+
+	/* One window under A's part (a 4-bar transition would do; here the
+	 * windows under it but one lose their beat): the neighbours give
+	 * the slope. */
+	for (int w = 0; w < a.n_grid_windows; w++)
+		if (w > w_exit)
+			a.grid_window_hits[w] = 0.2f;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_NEAR(p.bpm_from, 120 / (1 + ms_per_s / 1000), 1e-6);
+
+	/* Off the line by 12 ms in one window: refused there. */
+	set_windows(&a, 0);
+	for (int w = 0; w < a.n_grid_windows; w++)
+		a.grid_window_offset_ms[w] = (float)(ms_per_s *
+					     ((w + 0.5) * win_s - c_exit));
+	a.grid_window_offset_ms[w_exit + 1] += 12;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(p.bars < 16);
+	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+
+	/* 1% off the grid's tempo: not a drift to follow. */
+	for (int w = 0; w < a.n_grid_windows; w++)
+		a.grid_window_offset_ms[w] = (float)(10.0 *
+					     ((w + 0.5) * win_s - c_exit));
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CUT);
+	CHECK(strstr(p.reason, "A's beats drift 1.00% off its grid's tempo "
+			       "between"));
+}
+
 /* Kick on kick: where one deck's kick sits on the half-beat of its grid
  * (grid_window_kick_ratio), B moves by half a beat, of its own or of the
  * playhead's for A's, modulo one of B's beats; two such decks at one
@@ -976,6 +1060,7 @@ int main(void)
 	test_local_gate();
 	test_kick_side();
 	test_pattern_gate();
+	test_local_tempo();
 	test_gains();
 	test_fades();
 	test_invalid();
