@@ -82,8 +82,10 @@
  *
  * Cut (mixer_cut): A plays through the tail up to its downbeat, its last
  * bar through the filter-out's high-pass as it is pushed (so the tail,
- * and the decks tap, hold it filtered), and its last beat fades against
- * B's first as in a crossfade of that length.
+ * and the decks tap, hold it filtered), and its last beat fades out
+ * (the cos of a crossfade of that length) alone but for B's lead-in over
+ * its last TRANSITION_CUT_LEAD_S: B's first downbeat plays on the frame
+ * after the tail's last, where A's next downbeat would have.
  *
  * Memory: two track slots (decoder, FIFO, stretcher, crossover, block
  * buffers), the tail, the filter-out, the limiter, a few mix blocks (two more with a
@@ -1015,23 +1017,33 @@ static void mixer_start_track(struct mixer *m, struct mixer_track *t)
 	mixer_stats_update(m, 1, 0, -1);
 }
 
-/* The equal-power gains of frame I of a crossfade LEN frames long. */
-static void mixer_crossfade_gains(size_t i, uint64_t len, float *ga,
-				  float *gb)
+/* The equal-power gains of frame I of a fade LEN frames long, B's over
+ * its last len - B_FROM frames only (0 before). */
+static void mixer_crossfade_gains(size_t i, uint64_t len, uint64_t b_from,
+				  float *ga, float *gb)
 {
 	double t = ((double)i + 0.5) / (double)len;
 	*ga = (float)cos(M_PI_2 * t);
+	if (i < b_from) {
+		*gb = 0.0f;
+		return;
+	}
+	t = ((double)(i - b_from) + 0.5) / (double)(len - b_from);
 	*gb = (float)sin(M_PI_2 * t);
 }
 
 /* Fades the last LEN frames of the tail (A's outro) into B from where B
- * stands, with the marker at the middle of the overlap. KIND is what the
- * log says: a crossfade (A's trailing silence trimmed first) or a cut (A
- * stopped on its downbeat, B positioned on its own: nothing trimmed). WHY
- * says why it is not beatmatched. */
+ * stands, with the marker at the middle of B's part. B comes in over the
+ * last B_LEAD frames of the overlap (UINT64_MAX: all of it): a cut's B
+ * ramps in up to its downbeat, which so plays where the tail ends, A's
+ * next downbeat. KIND is what the log says: a crossfade (A's trailing
+ * silence trimmed first) or a cut (A stopped on its downbeat, B
+ * positioned on its own: nothing trimmed). WHY says why it is not
+ * beatmatched. */
 static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 		       struct mixer_track *b, const char *why,
-		       enum transition_kind kind, uint64_t len)
+		       enum transition_kind kind, uint64_t len,
+		       uint64_t b_lead)
 {
 	size_t trimmed = kind == TRANSITION_CROSSFADE
 		? mixer_tail_trim_silence(m) : 0;
@@ -1042,19 +1054,24 @@ static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 		len = b->duration_frames / 2;
 	if (len > m->tail_count)
 		len = m->tail_count;
+	uint64_t b_from = b_lead < len ? len - b_lead : 0;
 
 	mixer_tail_emit(m, m->tail_count - (size_t)len);
 	if (m->ended)
 		return;
 	mixer_track_set_gain(m, b);
+	size_t mid = (size_t)(b_from + (len - b_from) / 2);
 	struct mixer_log_entry e = {
 		.kind = kind,
 		.reason = why,
 		.position_s = (double)m->pos_in / DECODE_RATE,
-		.marker_s = (double)(m->pos_in + len / 2) / DECODE_RATE,
+		.marker_s = (double)(m->pos_in + mid) / DECODE_RATE,
 		.duration_s = (double)len / DECODE_RATE,
 		.a_exit_s = (double)(a->pos - trimmed - len) / DECODE_RATE,
-		.b_entry_s = (double)b->pos / DECODE_RATE,
+		/* A cut's: its downbeat, at the end of the overlap. */
+		.b_entry_s = (double)(b->pos + (kind == TRANSITION_CUT
+					       ? len - b_from : 0)) /
+			     DECODE_RATE,
 		.bpm_from = a->analysed ? a->an.bpm : 0,
 		.bpm_to = b->analysed ? b->an.bpm : 0,
 		.gain_a_db = a->gain_db,
@@ -1066,7 +1083,6 @@ static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 		return;
 	}
 
-	size_t mid = (size_t)len / 2;
 	size_t done = 0;
 	while (done < len && !m->ended) {
 		size_t chunk = (size_t)len - done;
@@ -1078,7 +1094,11 @@ static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 			mixer_start_track(m, b);
 
 		mixer_tail_take(m, m->mix, chunk);
-		size_t got = 0;
+		/* Before B's part: silence on B's deck. */
+		size_t got = done >= b_from ? 0 :
+			     b_from - done < chunk ? (size_t)(b_from - done) :
+			     chunk;
+		memset(m->mix_b, 0, got * DECODE_CHANNELS * sizeof(float));
 		while (got < chunk) {
 			size_t avail = mixer_track_fill(b);
 			if (avail == 0)
@@ -1099,7 +1119,8 @@ static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 		if (!m->params.decks_tap) {
 			for (size_t i = 0; i < chunk; i++) {
 				float ga, gb;
-				mixer_crossfade_gains(done + i, len, &ga, &gb);
+				mixer_crossfade_gains(done + i, len, b_from,
+						      &ga, &gb);
 				float *o = m->mix + i * DECODE_CHANNELS;
 				const float *bb = m->mix_b + i * DECODE_CHANNELS;
 				o[0] = o[0] * ga + bb[0] * gb;
@@ -1109,7 +1130,8 @@ static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 			/* The same products and sums, the parts kept. */
 			for (size_t i = 0; i < chunk; i++) {
 				float ga, gb;
-				mixer_crossfade_gains(done + i, len, &ga, &gb);
+				mixer_crossfade_gains(done + i, len, b_from,
+						      &ga, &gb);
 				float *o = m->mix + i * DECODE_CHANNELS;
 				float *pa = m->tap_a + i * DECODE_CHANNELS;
 				float *pb = m->mix_b + i * DECODE_CHANNELS;
@@ -1133,17 +1155,23 @@ static void mixer_crossfade(struct mixer *m, const struct mixer_track *a,
 			    struct mixer_track *b, const char *why)
 {
 	mixer_fade(m, a, b, why, TRANSITION_CROSSFADE,
-		   (uint64_t)atomic_load(&m->crossfade_ms) * DECODE_RATE / 1000);
+		   (uint64_t)atomic_load(&m->crossfade_ms) * DECODE_RATE / 1000,
+		   UINT64_MAX);
 }
 
 /* The no-clash cut (transition.h): A stands at its downbeat (the tail ends
- * there), B is moved on to its first downbeat, and A's last beat fades out
- * as B's first comes in. */
+ * there), B is moved on to its lead-in, and A's last beat fades out alone
+ * until B ramps in over the lead-in, so that B's first downbeat plays on
+ * the frame where A's next one would have. */
 static void mixer_cut(struct mixer *m, const struct mixer_track *a,
 		      struct mixer_track *b,
 		      const struct transition_plan *plan, const char *why)
 {
-	int64_t entry = llround(plan->b_entry_s * DECODE_RATE);
+	int64_t downbeat = llround(plan->b_entry_s * DECODE_RATE);
+	int64_t entry = downbeat -
+			llround(TRANSITION_CUT_LEAD_S * DECODE_RATE);
+	if (entry < 0)
+		entry = 0;
 	while ((int64_t)b->pos < entry) {
 		size_t n = mixer_track_fill(b);
 		if (n == 0)
@@ -1152,8 +1180,10 @@ static void mixer_cut(struct mixer *m, const struct mixer_track *a,
 			n = (size_t)(entry - (int64_t)b->pos);
 		mixer_track_consume(b, n);
 	}
+	uint64_t lead = downbeat > (int64_t)b->pos
+		? (uint64_t)(downbeat - (int64_t)b->pos) : 0;
 	mixer_fade(m, a, b, why, TRANSITION_CUT,
-		   (uint64_t)llround(plan->duration_s * DECODE_RATE));
+		   (uint64_t)llround(plan->duration_s * DECODE_RATE), lead);
 }
 
 /* ------------------------------------------------------------------ */

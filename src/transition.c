@@ -262,6 +262,11 @@ void transition_gains_at(const struct transition_plan *p, double t_s,
 		u = 1;
 	g->high_a = cos(M_PI_2 * u);
 	g->high_b = sin(M_PI_2 * u);
+	if (p->kind == TRANSITION_CUT) {
+		/* B only over its lead-in, up to its downbeat at the end. */
+		double v = 1.0 - (p->duration_s - t_s) / TRANSITION_CUT_LEAD_S;
+		g->high_b = v <= 0 ? 0 : v >= 1 ? 1 : sin(M_PI_2 * v);
+	}
 	if (p->kind != TRANSITION_BEATMATCHED) {
 		g->low_a = g->high_a;
 		g->low_b = g->high_b;
@@ -661,6 +666,34 @@ static bool has_beat(const struct analysis *an)
 	return beat >= TRANSITION_CUT_BEAT_WINDOWS;
 }
 
+/* Where the music of AN has the beat that its grid puts at T_S: the
+ * offset (seconds, positive = the music is late) of the grid window
+ * holding T_S when that window carries a steady beat and the offset is
+ * beyond the onset envelope's resolution (the local gate's rule); false,
+ * and *shift_s 0, otherwise (no windows: a trusted grid, or a beatless
+ * window that says nothing). A single window, unlike the local gate:
+ * where a cut is made the grid need not hold beyond it. */
+static bool grid_local_shift(const struct analysis *an, double t_s,
+			     double *shift_s)
+{
+	*shift_s = 0;
+	int n = grid_window_count(an);
+	if (n == 0 || !(an->bpm > 0))
+		return false;
+	double win_s = an->grid_window_beats * 60.0 / an->bpm;
+	double k = floor((t_s - an->first_beat_s) / win_s);
+	if (!(k >= 0 && k < n))
+		return false;
+	int w = (int)k;
+	double off = an->grid_window_offset_ms[w];
+	if (!(an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS) ||
+	    !isfinite(off))
+		return false;
+	if (fabs(off) >= TRANSITION_LOCAL_SHIFT_MS)
+		*shift_s = off / 1000.0;
+	return true;
+}
+
 /* The no-clash fallback (see transition.h, Cuts): false when either
  * track carries no beat or A has no downbeat to end on. */
 static bool plan_cut(const struct analysis *a, const struct analysis *b,
@@ -699,6 +732,24 @@ static bool plan_cut(const struct analysis *a, const struct analysis *b,
 	double b_end = b->audio_end_s > 0 ? b->audio_end_s : b->duration_s;
 	if (entry_s + ga.beat_s > b_end)
 		return false;
+	/* The pulse goes on: B's first downbeat plays where A's next one
+	 * would, both where the music has them, not the grids. A's is the
+	 * phase of the last beats it is heard with (the latest of its last
+	 * bar's beats in a window with a steady beat: an untrusted grid is
+	 * still right locally, and that is all a listener goes by), B's that
+	 * of the window it comes in with. */
+	double shift_a = 0, shift_b = 0;
+	for (int k = 0; k < ga.beats_per_bar; k++)
+		if (grid_local_shift(a, cut_s - (k + 0.5) * ga.beat_s,
+				     &shift_a))
+			break;
+	if (cut_s + shift_a - ga.beat_s < p->a_from_s)
+		shift_a = 0;
+	grid_local_shift(b, entry_s + TRANSITION_TOL_S, &shift_b);
+	if (entry_s + shift_b < 0)
+		shift_b = 0;
+	cut_s += shift_a;
+	entry_s += shift_b;
 	plan->kind = TRANSITION_CUT;
 	plan->bars = plan->beats = 0;
 	plan->b_beat_ratio = 1;
@@ -710,8 +761,9 @@ static bool plan_cut(const struct analysis *a, const struct analysis *b,
 	if (plan->a_filter_s < p->a_from_s)
 		plan->a_filter_s = p->a_from_s;
 	plan->b_entry_s = entry_s;
-	plan->b_resume_s = entry_s + ga.beat_s;
-	plan->marker_s = plan->duration_s / 2;
+	plan->b_resume_s = entry_s;
+	plan->b_entry_at_s = plan->duration_s;
+	plan->marker_s = plan->duration_s - TRANSITION_CUT_LEAD_S / 2;
 	plan->bass_swap_s = plan->marker_s;
 	plan->bass_swap_len_s = 0;
 	return true;

@@ -97,15 +97,28 @@
  * beat before its audio end at the latest), fading out over its last beat,
  * and B comes in on its first downbeat with a steady beat (the first
  * downbeat of its first beat-carrying grid window, past a quiet or
- * beatless intro that nothing would cover) as that beat starts: the two beats
- * overlap for one beat of A and never more. Over its last bar A filters
+ * beatless intro that nothing would cover) exactly where A's next
+ * downbeat would have fallen, the end of that beat: the pulse goes on
+ * and only its tempo changes, the listener's count of A's bar lands on
+ * B's "one". Over its last bar A filters
  * out (filter.h: a high-pass swept from 20 Hz to 1.6 kHz; the kick and
- * the bass leave first), so what is left of A in that one beat is its
- * highs fading, not a second kick. a_filter_s is where the sweep starts
+ * the bass leave first), so what is left of A in its last beat is its
+ * highs fading, alone: B plays nothing under it but a lead-in of
+ * TRANSITION_CUT_LEAD_S before its downbeat, a sine ramp that starts B
+ * without a click and keeps its first onset whichever way the grid is a
+ * few ms off. Not B's beat before its downbeat: at another tempo, its
+ * onset would fall inside A's last beat, a stumble (at 100 -> 135 BPM,
+ * 156 ms after A's). Both downbeats are where the music has them, not
+ * the grid: A's end moves by the offset (struct analysis) of the grid
+ * window of the last of its beats heard in a window with a steady beat
+ * (where the grid is not trusted, the cut's reason, it is still the
+ * best local estimate: a listener goes by the last beats heard), B's
+ * entry by that of the window it comes in with (each when 3 ms or
+ * more, as in the local gate). a_filter_s is where the sweep starts
  * (a bar before the downbeat, not before a_from_s), a_exit_s where A's
- * last beat (the fade) starts, a_end_s the downbeat, b_entry_s B's first
- * downbeat, duration_s one beat of A; reason says why it is not
- * beatmatched.
+ * last beat (the fade) starts, a_end_s A's next downbeat, b_entry_s
+ * B's first downbeat, played at b_entry_at_s = duration_s (one beat of
+ * A) from the start; reason says why it is not beatmatched.
  *
  * Crossfades. A track without a beat grid (not analysed, silence, no
  * beat), or no downbeat to cut on: the plan is a plain equal-power
@@ -117,7 +130,7 @@
  * crushed to reach the target) and to +-TRANSITION_GAIN_MAX_DB.
  *
  * Within the transition: equal-power fades (A cos, B sin of the playhead
- * fraction), and a bass swap of one bar centred on the middle, where the
+ * fraction; a cut's B only over its lead-in), and a bass swap of one bar centred on the middle, where the
  * title marker goes too (the audible middle: B becomes the louder one).
  */
 #ifndef FOREVERFM_TRANSITION_H
@@ -140,6 +153,10 @@
 #define TRANSITION_BASS_SWAP_BEATS 4.0
 /* A cut's filter-out lasts one bar (beats of A) up to its downbeat. */
 #define TRANSITION_CUT_FILTER_BEATS 4.0
+/* A cut's B ramps in over this (seconds) up to its first downbeat:
+ * longer than the few ms by which a grid misses an onset, far shorter
+ * than a beat (no onset of B's before its downbeat fits in it). */
+#define TRANSITION_CUT_LEAD_S 0.010
 /* 1 / this of the bars at each end keep a constant tempo (A's, then B's):
  * the tempo ramps over the middle half. */
 #define TRANSITION_RAMP_FLAT_SHARE 4
@@ -168,11 +185,13 @@ struct transition_plan {
 	/* Positions in each track's own time (seconds from its file start).
 	 * Crossfade: A fades from a_exit_s to its end, B from b_entry_s.
 	 * Cut: A filters out from a_filter_s and fades from a_exit_s to
-	 * a_end_s, over one beat. */
+	 * a_end_s, over one beat; B's downbeat b_entry_s plays at a_end_s
+	 * (b_entry_at_s), after a lead-in of TRANSITION_CUT_LEAD_S. */
 	double a_filter_s;  /* cut: A's filter-out starts (0 otherwise) */
 	double a_exit_s;    /* the transition starts here in A */
 	double a_end_s;     /* A has faded out here */
-	double b_entry_s;   /* B's first frame heard */
+	double b_entry_s;   /* B's first frame heard (a cut: its downbeat,
+			     * TRANSITION_CUT_LEAD_S after) */
 	double b_resume_s;  /* B plays on at its own speed from here */
 
 	int bars;           /* playhead bars; 0 for a crossfade */
@@ -193,6 +212,8 @@ struct transition_plan {
 	double gain_b_db;
 
 	/* Output seconds from the start of the transition. */
+	double b_entry_at_s;    /* b_entry_s plays here: 0, but for a cut
+				 * duration_s (B's downbeat on A's next) */
 	double marker_s;        /* the audible middle: the title changes */
 	double bass_swap_s;     /* middle of the bass swap */
 	double bass_swap_len_s; /* its length (one bar) */

@@ -50,6 +50,7 @@
 #include "mixer.h"
 #include "ring.h"
 #include "testutil.h"
+#include "transition.h"
 #include "synth.h"
 
 #include <dirent.h>
@@ -1217,6 +1218,13 @@ static size_t deck_regions(const struct entry *e, size_t n_e, size_t total,
 		r->a_pair = (int)(i % 2);
 		r->track[i % 2] = (int)deck_track_index(e[i].from);
 		r->track[1 - i % 2] = (int)deck_track_index(e[i].to);
+		/* A cut's B only ramps in before its downbeat, at the end. */
+		if (r->cut) {
+			r->track[1 - i % 2] = -1;
+			size_t lead = (size_t)llround(TRANSITION_CUT_LEAD_S *
+						      RATE);
+			r->to = r->to > r->from + lead ? r->to - lead : r->from;
+		}
 		at = end;
 	}
 	return n;
@@ -1236,8 +1244,8 @@ static double deck_goertzel(const float *x, size_t stride, size_t n,
 }
 
 /* A cut filters A out over its last bar (transition.h): on A's deck pair
- * of `render --decks`, the bass under A's last beat (the beat B's first
- * kick comes in on) is at least 40 dB below where it was two bars
+ * of `render --decks`, the bass under A's last beat (the beat before B's
+ * first kick) is at least 40 dB below where it was two bars
  * before, while A's clicks (600 Hz and up) still sound in it; B's pair
  * is silent until that beat. The tracks of test_beyond_stretch: a steady
  * 70 or 90 Hz bass under clicks, 120 and 145 BPM. */
@@ -1307,6 +1315,126 @@ static void test_cut_filter_out(void)
 	sf_close(df);
 }
 
+/* A cut keeps the pulse (transition.h, Cuts): 100 -> 135 BPM, beyond a
+ * tempo bridge, through `render --decks`. For every cut, from the audio of
+ * the two decks alone (the log only says where to look and which pair is
+ * whose): A's clicks over its last bars give its beat period and its last
+ * downbeat (the click with the 1.5 f partial), which extrapolate to where
+ * its next downbeat would have fallen; B's first click must be a downbeat
+ * and land within 20 ms of it (the mechanics put it within a frame or two
+ * of the analysis's grid: well under 1 ms). B's pair carries nothing
+ * before the lead-in of TRANSITION_CUT_LEAD_S: A's last beat is A's
+ * alone. */
+static void test_cut_pulse(void)
+{
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	char decks[PATH_MAX + 32], extra[PATH_MAX + 64];
+	const double bpm[2] = { 100, 135 }, freq[2] = { 2400, 1300 };
+	scenario_dir("cutpulse", dir, sizeof(dir));
+	for (int k = 0; k < 2; k++) {
+		snprintf(path, sizeof(path), "%s/pulse-%.0f.wav", dir, bpm[k]);
+		click_track(path, bpm[k], freq[k], k ? 90 : 70, 95);
+	}
+	snprintf(decks, sizeof(decks), "%s/cutpulse-decks.wav", tmp);
+	snprintf(extra, sizeof(extra), "--decks '%s'", decks);
+	snprintf(log_path, sizeof(log_path), "%s/cutpulse.jsonl", tmp);
+	const double seconds = 200;
+	struct render r;
+	render_cli(dir, seconds, 5, log_path, extra, &r);
+	render_free(&r);
+	struct entry e[MAX_LOG];
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 2);
+
+	SF_INFO di = { 0 };
+	SNDFILE *df = sf_open(decks, SFM_READ, &di);
+	CHECK(df);
+	CHECK_INT(di.channels, ==, 4);
+	size_t checked = 0;
+	double worst = 0;
+	for (size_t i = 0; i < n_e; i++) {
+		const struct entry *x = &e[i];
+		CHECK_STR(x->kind, "cut");
+		int ia = strstr(x->from, "-100") ? 0 : 1, ib = 1 - ia;
+		CHECK(strstr(x->to, ib ? "-135" : "-100"));
+		double bar_a = 240.0 / x->bpm_from;
+		double seg0 = x->position_s - 3 * bar_a;
+		double end_s = x->position_s + x->duration_s; /* output */
+		if (seg0 < 0 || end_s + 2 > seconds)
+			continue;
+		size_t n = (size_t)((end_s + 2 - seg0) * RATE);
+		float *buf = malloc(4 * n * sizeof(float));
+		float *mono[2] = { malloc(n * sizeof(float)),
+				   malloc(n * sizeof(float)) };
+		CHECK(buf && mono[0] && mono[1]);
+		CHECK(sf_seek(df, (sf_count_t)llround(seg0 * RATE),
+			      SEEK_SET) >= 0);
+		CHECK_INT(sf_readf_float(df, buf, (sf_count_t)n), ==, n);
+		int pa = (int)(i % 2); /* transition i leaves track i */
+		for (size_t j = 0; j < n; j++) {
+			mono[0][j] = buf[4 * j + 2 * pa];
+			mono[1][j] = buf[4 * j + 2 * (1 - pa)];
+		}
+		/* B silent through A's last beat, but for its lead-in. */
+		size_t b_from = (size_t)((end_s - seg0 - TRANSITION_CUT_LEAD_S) *
+					 RATE) - 2;
+		double b_early = 0;
+		for (size_t j = 0; j < b_from; j++)
+			b_early = fmax(b_early, fabs(buf[4 * j + 2 * (1 - pa)]) +
+					       fabs(buf[4 * j + 2 * (1 - pa) + 1]));
+		CHECK(b_early == 0);
+
+		struct env env[2], mark[2];
+		static struct clicks c[2];
+		for (int k = 0; k < 2; k++) {
+			int t = k ? ib : ia;
+			env[k] = band_envelope(mono[k], 0, n, freq[t]);
+			mark[k] = band_envelope(mono[k], 0, n, 1.5 * freq[t]);
+		}
+		/* A's clicks up to its end, B's from the cut on. */
+		find_clicks(&env[0], 0, end_s - seg0, 0.01, &c[0]);
+		find_clicks(&env[1], x->position_s - seg0, end_s + 2 - seg0,
+			    0.01, &c[1]);
+		CHECK_INT(c[0].n, >=, 8);
+		CHECK_INT(c[1].n, >=, 2);
+		/* A's period: its clicks evenly spaced (A plays unstretched
+		 * to its end). */
+		double period = (c[0].at[c[0].n - 1] - c[0].at[0]) /
+				(double)(c[0].n - 1);
+		for (size_t j = 1; j < c[0].n; j++)
+			CHECK_NEAR(c[0].at[j] - c[0].at[j - 1], period, 0.001);
+		CHECK_NEAR(period, 60.0 / bpm[ia], 0.001);
+		size_t last_down = c[0].n;
+		for (size_t j = 0; j < c[0].n; j++)
+			if (is_downbeat(&c[0], j, &env[0], &mark[0]))
+				last_down = j;
+		CHECK(last_down < c[0].n);
+		/* A's last bar is heard whole: three beats after its "one". */
+		CHECK_INT(c[0].n - last_down, ==, 4);
+		double next = c[0].at[last_down] + 4 * period;
+		CHECK(is_downbeat(&c[1], 0, &env[1], &mark[1]));
+		double err = c[1].at[0] - next;
+		fprintf(stderr, "cut %zu at %.1f s (%s -> %s): A's next downbeat "
+			"at %.4f s, B's first at %.4f s: %+.3f ms\n", i,
+			x->position_s, x->from, x->to, seg0 + next,
+			seg0 + c[1].at[0], 1000 * err);
+		CHECK(fabs(err) <= 0.020);
+		if (fabs(err) > fabs(worst))
+			worst = err;
+		for (int k = 0; k < 2; k++) {
+			free(env[k].v);
+			free(mark[k].v);
+			free(mono[k]);
+		}
+		free(buf);
+		checked++;
+	}
+	sf_close(df);
+	fprintf(stderr, "cut pulse: %zu cuts, worst %+.3f ms\n", checked,
+		1000 * worst);
+	CHECK_INT(checked, >=, 1);
+}
+
 /* `foreverfm render --decks` of the three tracks, checked against its mix
  * (16-bit WAV) and its transitions log:
  * - both files exactly SECONDS long; the decks 4 channels of float;
@@ -1317,7 +1445,8 @@ static void test_cut_filter_out(void)
  * - outside transitions the pair of the track that does not play is
  *   exactly zero, the other one carries that track (its click pitch 20 dB
  *   over the others'); in transition i, A on pair i % 2 and B on the
- *   other, each carrying its own track; the track that comes back in the
+ *   other, each carrying its own track (a cut's B silent but for its
+ *   lead-in: A's last beat is A's alone); the track that comes back in the
  *   fourth place does so on the other pair. */
 static void test_decks(void)
 {
@@ -1347,8 +1476,9 @@ static void test_decks(void)
 		n_beat += strcmp(e[i].kind, "beatmatched") == 0;
 		bool cut = strcmp(e[i].kind, "cut") == 0;
 		n_cross += cut || strcmp(e[i].kind, "crossfade") == 0;
-		/* A cut overlaps the decks for one beat of A at most; the
-		 * silence check below proves the rest from the audio. */
+		/* A cut is one beat of A at most, B's pair silent in it but
+		 * for its lead-in: the silence check below proves it from the
+		 * audio. */
 		if (cut)
 			CHECK(e[i].duration_s <= 60.0 / e[i].bpm_from + 1.0 / RATE);
 	}
@@ -1676,6 +1806,7 @@ int main(void)
 	test_wrong_analysis();
 	test_decks();
 	test_cut_filter_out();
+	test_cut_pulse();
 	test_decks_tap();
 	test_demo_library();
 	test_sh("rm -rf '%s'", tmp);

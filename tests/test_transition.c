@@ -70,8 +70,29 @@ static void check_on_grid(double x, double origin, double period)
 	CHECK_NEAR((k - floor(k + 0.5)) * period, 0, 0.001);
 }
 
-/* A cut (transition.h): A ends on one of its downbeats after fading over
- * its last beat, B enters on its first downbeat, one beat of overlap. */
+/* The offset (s) of the music from the grid that a cut goes by at T:
+ * the grid window's there if it carries a steady beat and the offset is
+ * 3 ms or more (transition.h, Cuts); *found says whether it carries one. */
+static double cut_shift(const struct analysis *an, double t, bool *found)
+{
+	*found = false;
+	if (an->n_grid_windows <= 0)
+		return 0;
+	int w = (int)floor((t - an->first_beat_s) /
+			   (an->grid_window_beats * 60.0 / an->bpm));
+	if (w < 0 || w >= an->n_grid_windows || an->grid_window_hits[w] < 0.5)
+		return 0;
+	*found = true;
+	double off = an->grid_window_offset_ms[w];
+	return fabs(off) >= 3 ? off / 1000 : 0;
+}
+
+/* A cut (transition.h): A ends on one of its downbeats (where its music
+ * has it, the last of its last bar's windows with a beat) after fading
+ * over its last beat alone, and B's first downbeat (where its music has
+ * it) plays exactly where A's next would have: at the end of that beat,
+ * after a lead-in of TRANSITION_CUT_LEAD_S, the only part of B heard
+ * before it. */
 static void check_cut(const struct analysis *a, const struct analysis *b,
 		      const struct transition_plan *p)
 {
@@ -80,10 +101,30 @@ static void check_cut(const struct analysis *a, const struct analysis *b,
 	CHECK_STR(transition_kind_name(p->kind), "cut");
 	CHECK_NEAR(p->duration_s, beat, 1e-12);
 	CHECK_NEAR(p->a_end_s - p->a_exit_s, beat, 1e-12);
-	check_on_grid(p->a_end_s, a->downbeat_s, 4 * beat);
+	bool found = false;
+	double shift_a = 0, shift_b;
+	for (int k = 0; k < 4 && !found; k++)
+		shift_a = cut_shift(a, p->a_end_s - (k + 0.5) * beat, &found);
+	check_on_grid(p->a_end_s - shift_a, a->downbeat_s, 4 * beat);
 	CHECK(p->a_end_s <= a->audio_end_s);
-	CHECK_NEAR(p->b_entry_s, b->downbeat_s, 1e-12);
-	CHECK_NEAR(p->marker_s, beat / 2, 1e-12);
+	shift_b = cut_shift(b, b->downbeat_s + 0.02, &found);
+	CHECK_NEAR(p->b_entry_s - shift_b, b->downbeat_s, 1e-12);
+	CHECK_NEAR(p->b_resume_s, p->b_entry_s, 1e-12);
+	/* The pulse: B's downbeat plays on A's next. */
+	CHECK_NEAR(p->b_entry_at_s, p->a_end_s - p->a_exit_s, 1e-12);
+	CHECK_NEAR(p->marker_s, beat - TRANSITION_CUT_LEAD_S / 2, 1e-12);
+	struct transition_gains g;
+	transition_gains_at(p, 0, &g);
+	CHECK_NEAR(g.high_a, 1, 1e-12);
+	CHECK_NEAR(g.high_b, 0, 0);
+	transition_gains_at(p, beat - TRANSITION_CUT_LEAD_S - 1e-6, &g);
+	CHECK_NEAR(g.high_b, 0, 0);
+	CHECK_NEAR(g.low_b, 0, 0);
+	transition_gains_at(p, beat - TRANSITION_CUT_LEAD_S / 2, &g);
+	CHECK_NEAR(g.high_b, sin(M_PI_4), 1e-9);
+	transition_gains_at(p, beat, &g);
+	CHECK_NEAR(g.high_a, 0, 1e-12);
+	CHECK_NEAR(g.high_b, 1, 0);
 }
 
 
@@ -952,6 +993,73 @@ static void test_kick_side(void)
 	CHECK(strstr(p.reason, "B moved 0.5 beat"));
 }
 
+/* A cut keeps the pulse (transition.h, Cuts): 100 -> 135 BPM is beyond a
+ * tempo bridge; B's first downbeat plays exactly where A's next would
+ * have, each where the music has it: A's end and its sweep move with the
+ * window of its last beats, B's entry with its own window; within the
+ * envelope's resolution nothing moves. Where A's grid is not trusted (the
+ * cut's reason) its local window is still what is gone by. */
+static void test_cut_pulse(void)
+{
+	struct transition_params prm;
+	transition_params_default(&prm);
+	struct transition_plan p, p0;
+	struct analysis a = track(100, 300, 0.3, 16, 16, 16);
+	struct analysis b = track(135, 300, 0.7, 16, 16, 16);
+	set_windows(&a, 0);
+	set_windows(&b, 0);
+	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
+	check_cut(&a, &b, &p0);
+	CHECK(strstr(p0.reason, "max_stretch"));
+	CHECK_NEAR(p0.b_entry_s, 0.7, 1e-12);
+	CHECK_NEAR(p0.b_entry_at_s, 0.6, 1e-12);
+	CHECK_NEAR(p0.a_filter_s, p0.a_end_s - 2.4, 1e-9);
+
+	/* A's music 12 ms late at its end, B's 7 ms early at its entry. */
+	int last = window_at(&a, p0.a_end_s - 0.3);
+	a.grid_window_offset_ms[last] = 12;
+	b.grid_window_offset_ms[window_at(&b, 0.75)] = -7;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	check_cut(&a, &b, &p);
+	CHECK_NEAR(p.a_end_s, p0.a_end_s + 0.012, 1e-9);
+	CHECK_NEAR(p.a_exit_s, p0.a_exit_s + 0.012, 1e-9);
+	CHECK_NEAR(p.a_filter_s, p0.a_filter_s + 0.012, 1e-9);
+	CHECK_NEAR(p.b_entry_s, 0.7 - 0.007, 1e-9);
+	CHECK_NEAR(p.b_entry_at_s, p.duration_s, 1e-12);
+	/* The windows before A's last bar do not count. */
+	a.grid_window_offset_ms[last - 1] = -30;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_NEAR(p.a_end_s, p0.a_end_s + 0.012, 1e-9);
+	/* A beatless window there says nothing: not moved. */
+	a.grid_window_hits[last] = 0.2f;
+	a.grid_window_offset_ms[last - 1] = 0;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_NEAR(p.a_end_s, p0.a_end_s, 1e-12);
+	a.grid_window_hits[last] = 0.9f;
+	/* 2 ms: within the envelope's resolution. */
+	b.grid_window_offset_ms[window_at(&b, 0.75)] = 2;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	CHECK_NEAR(p.b_entry_s, 0.7, 1e-12);
+
+	/* An untrusted grid (the reason of the cut at a tempo a bridge
+	 * would span): still A's local window. */
+	struct analysis c = track(110, 300, 0.3, 16, 16, 16);
+	set_windows(&c, 0);
+	c.grid_confidence = 0.3;
+	for (int w = 0; w < c.n_grid_windows; w++)
+		c.grid_window_offset_ms[w] = w % 2 ? 25.0f : -25.0f;
+	struct analysis d = track(118, 300, 0.7, 16, 16, 16);
+	set_windows(&d, 0);
+	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
+	check_cut(&c, &d, &p);
+	CHECK(strstr(p.reason, "uncertain"));
+	double beat_c = 60.0 / c.bpm;
+	int w_c = window_at(&c, p.a_end_s - 0.5 * beat_c);
+	CHECK_NEAR(p.a_end_s - (w_c % 2 ? 0.025 : -0.025), c.downbeat_s +
+		   floor((p.a_end_s - c.downbeat_s) / (4 * beat_c) + 0.5) *
+		   4 * beat_c, 1e-9);
+}
+
 static void test_gains(void)
 {
 	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
@@ -1061,6 +1169,7 @@ int main(void)
 	test_kick_side();
 	test_pattern_gate();
 	test_local_tempo();
+	test_cut_pulse();
 	test_gains();
 	test_fades();
 	test_invalid();
