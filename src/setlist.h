@@ -46,6 +46,19 @@
  *    artist_separation of the tracks just played, is moved to its cheapest
  *    place where it does not, as far as the library allows. These moves
  *    are kept: the cycle stays a cycle that holds every track once.
+ * Tempo cuts. A step between two tracks with a tempo the mixer can use
+ * (a beat and a trusted grid) that it cannot beatmatch even over a tempo
+ * bridge (tempo.h) is a cut. The tempo circle says how many the tempi
+ * force (tempo_cuts_unavoidable), and the cycle makes no more, whatever
+ * the other terms: the solver sees every cut at a cost above a whole
+ * cycle of distances, so it never trades one in; when its search still
+ * ends with more cuts than the circle's count, the cycle is solved again
+ * from the circle's own order, which makes exactly that many, and the
+ * penalty holds them there. Placements (insertion, the artist and
+ * no-repeat moves) prefer places that add no cut, and the artist repair
+ * never makes a move that adds one: it gives way to the tempo. An
+ * insertion may add one cut (a full solve takes it back); the no-repeat
+ * and anchor moves of setlist_sequence are not held to the count.
  * Play history lives in the catalog: catalog_play_last() names the anchor
  * after a restart; the service polls it to remember what played in this
  * run (the catalog has no query for older plays, so after a restart only
@@ -122,6 +135,13 @@ struct setlist_stats {
 				  * could not be avoided */
 	size_t repeat_conflicts; /* tracks of the last sequence that come again
 				  * within no_repeat_s, unavoidably */
+	/* The tempo circle (tempo.h) of the tracks in the cycle. */
+	size_t tempo_tracks;    /* with a tempo the mixer can use */
+	size_t tempo_wide_gaps; /* gaps on the circle beyond the bridge */
+	size_t tempo_cuts_unavoidable; /* the fewest tempo cuts any cycle of
+				  * those tracks makes */
+	size_t tempo_cuts;      /* steps of the cycle the mixer cannot
+				  * beatmatch for the tempo */
 	double cost;            /* of the cycle, after the last change */
 	double solve_s;         /* wall time of the last full solve */
 	uint64_t kicks;         /* of the last full solve */
