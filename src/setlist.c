@@ -1477,6 +1477,17 @@ int setlist_step_cost(const struct setlist *sl, int64_t a, int64_t b,
 	return 0;
 }
 
+int setlist_step_tempo(const struct setlist *sl, int64_t a, int64_t b,
+		       bool *tempo_step, bool *cut)
+{
+	uint32_t i = find_track(sl, a), j = find_track(sl, b);
+	if (i == NO_INDEX || j == NO_INDEX)
+		return -ENOENT;
+	*tempo_step = on_circle(&sl->tracks[i]) && on_circle(&sl->tracks[j]);
+	*cut = tempo_cut(sl, i, j);
+	return 0;
+}
+
 int setlist_track_info(const struct setlist *sl, int64_t id,
 		       struct setlist_track_info *info)
 {

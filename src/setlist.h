@@ -138,8 +138,9 @@ struct setlist_stats {
 	/* The tempo circle (tempo.h) of the tracks in the cycle. */
 	size_t tempo_tracks;    /* with a tempo the mixer can use */
 	size_t tempo_wide_gaps; /* gaps on the circle beyond the bridge */
-	size_t tempo_cuts_unavoidable; /* the fewest tempo cuts any cycle of
-				  * those tracks makes */
+	size_t tempo_cuts_unavoidable; /* the fewest tempo cuts any cycle
+				  * of the tracks makes (tracks without a
+				  * tempo standing in gaps) */
 	size_t tempo_cuts;      /* steps of the cycle the mixer cannot
 				  * beatmatch for the tempo */
 	double cost;            /* of the cycle, after the last change */
@@ -218,6 +219,14 @@ size_t setlist_size(const struct setlist *sl);
  * known playable track. */
 int setlist_step_cost(const struct setlist *sl, int64_t a, int64_t b,
 		      struct brain_cost *terms, double *cost);
+
+/* Whether the step from track A to track B is a tempo step (both have a
+ * tempo the mixer can use: a beat and a trusted grid) and, if so, a tempo
+ * cut (the mixer cannot beatmatch it even over a bridge: tempo.h), as the
+ * stats count them. Returns 0 or -ENOENT (either is not a known playable
+ * track). */
+int setlist_step_tempo(const struct setlist *sl, int64_t a, int64_t b,
+		       bool *tempo_step, bool *cut);
 
 /* What the setlist knows of track ID: -ENOENT when it is not playable. */
 struct setlist_track_info {

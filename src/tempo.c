@@ -104,8 +104,12 @@ int tempo_circle_order(const double *bpm, size_t n, double max_stretch,
 		return -EINVAL;
 	struct tempo_circle c = { 0, 0, 0 };
 	struct point *p = malloc((n ? n : 1) * sizeof(*p));
-	if (!p)
+	uint32_t *circle = malloc((n ? n : 1) * sizeof(*circle));
+	if (!p || !circle) {
+		free(p);
+		free(circle);
 		return -ENOMEM;
+	}
 	size_t m = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (!bpm_ok(bpm[i]))
@@ -142,6 +146,10 @@ int tempo_circle_order(const double *bpm, size_t n, double max_stretch,
 						  max_stretch);
 		c.unavoidable = zigzag ? 0 : 1;
 	}
+	/* A track off the circle between two clusters takes a jump's
+	 * place: one each, as far as they go. */
+	size_t off = n - m;
+	c.unavoidable = c.unavoidable > off ? c.unavoidable - off : 0;
 	if (order) {
 		size_t k = 0;
 		if (zigzag) {
@@ -153,10 +161,27 @@ int tempo_circle_order(const double *bpm, size_t n, double max_stretch,
 			for (size_t i = 0; i < m; i++)
 				order[k++] = p[(first + i) % m].ix;
 		}
-		for (size_t i = 0; i < n; i++)
-			if (!bpm_ok(bpm[i]))
-				order[k++] = (uint32_t)i;
+		/* The tracks off the circle: one into each jump (after the
+		 * track it leaves), the rest at the end. */
+		size_t next_off = 0, placed = k;
+		for (size_t i = 0; i < placed; i++)
+			circle[i] = order[i];
+		k = 0;
+		for (size_t i = 0; i < placed; i++) {
+			order[k++] = circle[i];
+			if (placed < 2 || tempo_bridgeable(bpm[circle[i]],
+					bpm[circle[(i + 1) % placed]], max_stretch))
+				continue;
+			while (next_off < n && bpm_ok(bpm[next_off]))
+				next_off++;
+			if (next_off < n)
+				order[k++] = (uint32_t)next_off++;
+		}
+		for (; next_off < n; next_off++)
+			if (!bpm_ok(bpm[next_off]))
+				order[k++] = (uint32_t)next_off;
 	}
+	free(circle);
 	free(p);
 	if (out)
 		*out = c;

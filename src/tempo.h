@@ -67,12 +67,16 @@
  * counts them, so two unbridgeable tempi make 2, in line with k = 2.
  *
  * Tracks off the circle. A track without a tempo the mixer can use (no
- * beat, or a grid it does not trust: bpm <= 0 here) is left out: its
- * transitions crossfade, or cut for the grid's sake, whatever the tempo.
- * A step is a tempo step only between two tracks on the circle. Such a
- * track placed between two clusters therefore takes the place of a tempo
- * step, so an order may make fewer than the count above when the library
- * has them; the count is the fewest for the tracks with a tempo.
+ * beat, or a grid it does not trust: bpm <= 0 here) is not on the
+ * circle: its transitions crossfade, or cut for the grid's sake,
+ * whatever the tempo, so a step is a tempo step only between two tracks
+ * on it. Such a track between two clusters takes the place of a jump.
+ * With u of them the fewest is max(0, m - u), m the count above: take
+ * them out of any cycle and the cycle of the rest has at least m
+ * unbridgeable steps (k >= 2: its cluster changes; k = 1: m <= 1 anyway);
+ * each is a step of the whole cycle unless a track off the circle stood
+ * between, and different steps had different tracks between. Putting
+ * one into each jump of the order above reaches it.
  *
  * Thread rules: pure functions; any thread.
  */
@@ -116,7 +120,8 @@ double tempo_bridge_limit_octaves(double max_stretch);
 struct tempo_circle {
 	size_t tracks;      /* on the circle (bpm > 0) */
 	size_t wide_gaps;   /* k of DESIGN */
-	size_t unavoidable; /* the fewest unbridgeable steps of any cycle */
+	size_t unavoidable; /* the fewest unbridgeable steps of any cycle,
+			     * tracks off the circle standing in jumps */
 };
 
 /* The circle of BPM[0 .. N-1] (entries <= 0 or not finite are off it).
@@ -127,7 +132,8 @@ int tempo_circle_count(const double *bpm, size_t n, double max_stretch,
 
 /* A cycle that reaches the count: ORDER[0 .. N-1] receives the indices
  * 0 .. N-1 of BPM, the tracks on the circle in the order of DESIGN (round
- * the circle, or the zigzag), then the tracks off it. Its unbridgeable
+ * the circle, or the zigzag), with the tracks off it one in each jump and
+ * the rest at the end. Its unbridgeable
  * steps (tempo_cycle_unbridgeable) are at most C.unavoidable of
  * tempo_circle_count. C may be NULL. Same returns. */
 int tempo_circle_order(const double *bpm, size_t n, double max_stretch,
