@@ -411,7 +411,8 @@ int plan_cmd_run(const struct config *cfg, bool json, bool have_seed,
 			 "cache that plan reads", st.unanalysed, n);
 	if (st.artist_conflicts > 0)
 		log_warning("plan: the library cannot keep every artist %u "
-			    "tracks apart (%zu places where one comes sooner)",
+			    "tracks apart (%zu places where one comes sooner; "
+			    "no move that would add a tempo cut is made)",
 			    p.artist_separation, st.artist_conflicts);
 	if (n == 0 && st.playable > 0)
 		log_warning("plan: every track is left out: no play order "

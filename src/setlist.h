@@ -55,10 +55,13 @@
  * ends with more cuts than the circle's count, the cycle is solved again
  * from the circle's own order, which makes exactly that many, and the
  * penalty holds them there. Placements (insertion, the artist and
- * no-repeat moves) prefer places that add no cut, and the artist repair
- * never makes a move that adds one: it gives way to the tempo. An
- * insertion may add one cut (a full solve takes it back); the no-repeat
- * and anchor moves of setlist_sequence are not held to the count.
+ * no-repeat moves) prefer places that add no cut; the artist repair
+ * never makes a move that adds one, and an insertion keeps the artists
+ * apart only where that adds no more cuts than the best place: the
+ * artist rule gives way to the tempo. An insertion may still add a cut
+ * (a track next to one it bridges to may split a bridgeable step; a
+ * full solve takes it back); the no-repeat and anchor moves of
+ * setlist_sequence are not held to the count.
  * Play history lives in the catalog: catalog_play_last() names the anchor
  * after a restart; the service polls it to remember what played in this
  * run (the catalog has no query for older plays, so after a restart only

@@ -815,6 +815,19 @@ static void test_tempo_cuts(void)
 	CHECK_INT(st.tempo_cuts, ==, 0);
 	CHECK_INT(cuts_of(cat, seq, n, p.weights.max_stretch), ==, 0);
 	CHECK_INT(st.artist_conflicts, >, 0);
+	/* A newcomer by D at 145 BPM bridges to the Ds only (122 / 145 is
+	 * 1.19): every place two from a D would cost two cuts, so it goes
+	 * beside a D, at most one. */
+	int64_t extra = add_track(cat, "D", "extra", 200, 192);
+	put_analysis(cat, extra, NULL, 200, 145, -1, 0.5, -10);
+	CHECK_INT(setlist_update(sl, &extra, 1, NULL), ==, 0);
+	n = sequence(sl, NULL, 0, 0, seq, NULL);
+	CHECK_INT(n, ==, 13);
+	setlist_get_stats(sl, &st);
+	CHECK_INT(st.tempo_cuts_unavoidable, ==, 0);
+	CHECK_INT(st.tempo_cuts, <=, 1);
+	CHECK_INT(cuts_of(cat, seq, n, p.weights.max_stretch), ==,
+		  st.tempo_cuts);
 	setlist_destroy(sl);
 	catalog_close(cat);
 }
