@@ -12,6 +12,7 @@
 #include "autoconfig.h"
 
 #include "brain.h"
+#include "tempo.h"
 
 #include <errno.h>
 #include <math.h>
@@ -229,28 +230,23 @@ double brain_distance(const struct brain_track *a, const struct brain_track *b,
 	bool unmatched = false;
 
 	if (has_tempo(a) && has_tempo(b)) {
-		/* The ln ratio b / a, allowing double and half time; the
-		 * candidates are tried in a fixed order with strict < so that
-		 * the swapped pair (all candidates negated) picks the
-		 * negated winner. */
-		double d = log(b->bpm) - log(a->bpm);
-		double cand[3] = { d, d - M_LN2, d + M_LN2 };
-		double best = cand[0];
-		for (int i = 1; i < 3; i++)
-			if (fabs(cand[i]) < fabs(best))
-				best = cand[i];
+		/* The mixer's own rule (tempo.h): the ratio, and whether it
+		 * beatmatches directly, over a bridge or not at all. */
+		struct tempo_match m;
+		(void)tempo_match(a->bpm, b->bpm, max_stretch, &m);
 		double limit = log1p(max_stretch);
-		double t = fabs(best) / limit;
-		if (t <= 1.0) {
-			c.stretch = exp(best);
-			shift = 12.0 * best / M_LN2;
-			/* Quadratic: see brain.h (why not linear). */
-			t = t * t;
+		double t = fabs(m.log_speed) / limit;
+		if (m.reach == TEMPO_DIRECT) {
+			c.stretch = exp(m.log_speed);
+			shift = 12.0 * m.log_speed / M_LN2;
+			/* Quadratic: see brain.h (why not linear). Within
+			 * the tolerance t may pass 1 by a hair. */
+			t = t < 1.0 ? t * t : 1.0;
 		} else {
 			/* A tempo bridge (each deck half the way) up to
 			 * twice the limit; nothing is stretched for the key
 			 * (the ride ends at each track's own tempo). */
-			unmatched = t > 2.0;
+			unmatched = m.reach == TEMPO_BEYOND;
 			t = 1.0;
 		}
 		c.tempo = t;

@@ -34,7 +34,8 @@
  *            ones (doc/brain.md), so dense libraries go up and come down.
  *            A step the mixer cannot beatmatch, a tempo pair beyond
  *            (1 + max_stretch)^2 at every ratio (more than a bridge
- *            spans) or a grid it does not trust
+ *            spans; tempo.h, the rule the mixer itself uses) or a grid
+ *            it does not trust
  *            (grid_untrusted), costs BRAIN_UNMATCHED_COST more, on top of
  *            the mean: every beatmatched step is cheaper than any crossfade,
  *            so the tour crosses tempo gaps through double or half time

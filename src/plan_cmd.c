@@ -93,10 +93,26 @@ static json_t *transition_json(const struct transition_plan *tp)
 	return o;
 }
 
+/* The tempo circle's figures of the whole cycle (tempo.h). */
+static json_t *tempo_cuts_json(const struct setlist_stats *st)
+{
+	json_t *o = json_object();
+	if (!o)
+		return NULL;
+	json_object_set_new(o, "in_tour", json_integer((json_int_t)st->tempo_cuts));
+	json_object_set_new(o, "unavoidable",
+			    json_integer((json_int_t)st->tempo_cuts_unavoidable));
+	json_object_set_new(o, "wide_gaps",
+			    json_integer((json_int_t)st->tempo_wide_gaps));
+	json_object_set_new(o, "tracks", json_integer((json_int_t)st->tempo_tracks));
+	return o;
+}
+
 static json_t *track_json(size_t position, const struct catalog_track *t,
 			  const struct analysis *a, double duration_s,
 			  double cost, const struct brain_cost *c,
-			  const struct transition_plan *tp)
+			  const struct transition_plan *tp, bool tempo_step,
+			  bool cut, const struct setlist_stats *st)
 {
 	json_t *o = json_object();
 	if (!o)
@@ -124,6 +140,12 @@ static json_t *track_json(size_t position, const struct catalog_track *t,
 	json_object_set_new(o, "stretch_to_next", json_out_number(c->stretch));
 	json_t *tr = transition_json(tp);
 	json_object_set_new(o, "transition_to_next", tr ? tr : json_null());
+	/* null: not a tempo step (either track has no usable tempo). */
+	json_object_set_new(o, "tempo_cut_to_next",
+			    tempo_step ? json_boolean(cut) : json_null());
+	/* The same on every element: the output stays an array of tracks. */
+	json_t *tc = tempo_cuts_json(st);
+	json_object_set_new(o, "tempo_cuts", tc ? tc : json_null());
 	return o;
 }
 
@@ -146,6 +168,17 @@ static void text_header(FILE *out, const struct setlist_stats *st,
 	fprintf(out, "# left out: %zu shorter than the minimum, %zu longer "
 		"than the maximum, %zu duplicates; %zu not analysed\n",
 		st->too_short, st->too_long, st->duplicates, st->unanalysed);
+	fprintf(out, "# unbridgeable tempo steps: %zu in the tour, %zu "
+		"unavoidable (the tempo circle has %zu gap%s beyond the "
+		"bridge", st->tempo_cuts, st->tempo_cuts_unavoidable,
+		st->tempo_wide_gaps, st->tempo_wide_gaps == 1 ? "" : "s");
+	if (st->tempo_tracks < n)
+		fprintf(out, "; %zu track%s without a usable tempo %s not "
+			"counted and can stand in %s", n - st->tempo_tracks,
+			n - st->tempo_tracks == 1 ? "" : "s",
+			n - st->tempo_tracks == 1 ? "is" : "are",
+			n - st->tempo_tracks == 1 ? "a gap" : "gaps");
+	fprintf(out, ")\n");
 	fprintf(out, "# cost: of the step to the next track, then its terms "
 		"(- = no data); mix: how the mixer goes to the next track\n"
 		"# (bm16 = beatmatched over 16 bars; cut = A ends on a "
@@ -241,10 +274,13 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 		struct setlist_track_info info;
 		struct transition_plan tp;
 		double cost = 0;
+		bool tempo_step = false, cut = false;
 		if ((rc = catalog_track_get(cat, ids[k], t)) < 0 ||
 		    (rc = setlist_track_info(sl, ids[k], &info)) < 0 ||
 		    (rc = setlist_step_cost(sl, ids[k], ids[(k + 1) % n], &c,
-					    &cost)) < 0)
+					    &cost)) < 0 ||
+		    (rc = setlist_step_tempo(sl, ids[k], ids[(k + 1) % n],
+					     &tempo_step, &cut)) < 0)
 			goto out;
 		bool have = have_next;
 		an[0] = an[1];
@@ -256,7 +292,7 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 			continue;
 		}
 		json_t *o = track_json(k + 1, t, a, info.duration_s, cost, &c,
-				       &tp);
+				       &tp, tempo_step, cut, &st);
 		if (!o || json_array_append_new(arr, o) < 0) {
 			rc = -ENOMEM;
 			goto out;
@@ -375,7 +411,8 @@ int plan_cmd_run(const struct config *cfg, bool json, bool have_seed,
 			 "cache that plan reads", st.unanalysed, n);
 	if (st.artist_conflicts > 0)
 		log_warning("plan: the library cannot keep every artist %u "
-			    "tracks apart (%zu places where one comes sooner)",
+			    "tracks apart (%zu places where one comes sooner; "
+			    "no move that would add a tempo cut is made)",
 			    p.artist_separation, st.artist_conflicts);
 	if (n == 0 && st.playable > 0)
 		log_warning("plan: every track is left out: no play order "

@@ -29,6 +29,7 @@
 #include "transition.h"
 
 #include "log.h"
+#include "tempo.h"
 #include "tour.h"
 
 #include <errno.h>
@@ -203,6 +204,48 @@ static double dist(const struct setlist *sl, uint32_t i, uint32_t j)
 {
 	return brain_distance(&sl->tracks[i].bt, &sl->tracks[j].bt,
 			      &sl->p.weights, NULL);
+}
+
+/* On the tempo circle (tempo.h): a tempo the mixer can use, i.e. a beat
+ * and a grid it trusts. Others cross over whatever the tempo. */
+static bool on_circle(const struct sl_track *t)
+{
+	return t->bt.bpm > 0 && !t->bt.grid_untrusted;
+}
+
+/* A step the mixer cannot beatmatch for the tempo alone: a tempo cut. */
+static bool tempo_cut(const struct setlist *sl, uint32_t i, uint32_t j)
+{
+	const struct sl_track *a = &sl->tracks[i], *b = &sl->tracks[j];
+	return on_circle(a) && on_circle(b) &&
+	       !tempo_bridgeable(a->bt.bpm, b->bt.bpm,
+				 sl->p.weights.max_stretch);
+}
+
+/* What a tempo cut costs the solver and the placements on top of the
+ * distance: more than a whole cycle of the largest distances (1 +
+ * BRAIN_UNMATCHED_COST a step), so that no change the solver accepts (a
+ * move or a kick is kept only if the cycle costs no more) can add a cut,
+ * whatever it saves elsewhere, and a placement that adds none always
+ * beats one that does. */
+static double cut_penalty(const struct setlist *sl)
+{
+	return (1.0 + BRAIN_UNMATCHED_COST) * (double)(sl->n_seq + 1) + 1.0;
+}
+
+/* The solver's cost: the distance, lexicographically after the cuts. */
+static double sdist(const struct setlist *sl, uint32_t i, uint32_t j)
+{
+	double d = dist(sl, i, j);
+	return tempo_cut(sl, i, j) ? d + cut_penalty(sl) : d;
+}
+
+static size_t count_tempo_cuts(const struct setlist *sl)
+{
+	size_t c = 0, n = sl->n_seq;
+	for (size_t k = 0; k < n && n > 1; k++)
+		c += tempo_cut(sl, sl->seq_ix[k], sl->seq_ix[(k + 1) % n]);
+	return c;
 }
 
 static double duration_of(const struct setlist *sl, uint32_t i)
@@ -588,7 +631,8 @@ static bool artist_conflict(const struct setlist *sl, uint32_t x,
  * the first); only positions that keep the artists apart when ARTISTS, and
  * start no earlier than NOT_BEFORE (when START, the start times of the
  * positions, is given). Ties go to the earliest. Returns the position or
- * SIZE_MAX when none qualifies; *DELTA the cost added. */
+ * SIZE_MAX when none qualifies; *DELTA the cost added, a tempo cut
+ * counting cut_penalty(). */
 static size_t cheapest_place(const struct setlist *sl, uint32_t x,
 			     const struct frame *f, size_t q_min, size_t q_max,
 			     bool artists, const double *start,
@@ -609,8 +653,9 @@ static size_t cheapest_place(const struct setlist *sl, uint32_t x,
 			continue;
 		uint32_t a = f->s[(q + f->n - 1) % f->n];
 		uint32_t b = f->s[q % f->n];
-		double d = f->n == 1 ? 2 * dist(sl, a, x)
-			   : dist(sl, a, x) + dist(sl, x, b) - dist(sl, a, b);
+		/* Places that add a tempo cut lose to any that do not. */
+		double d = f->n == 1 ? 2 * sdist(sl, a, x)
+			   : sdist(sl, a, x) + sdist(sl, x, b) - sdist(sl, a, b);
 		if (d < best_d) {
 			best_d = d;
 			best = q;
@@ -620,18 +665,39 @@ static size_t cheapest_place(const struct setlist *sl, uint32_t x,
 	return best;
 }
 
+/* The tempo cuts that track X before position Q of frame F adds. */
+static long place_cuts(const struct setlist *sl, uint32_t x,
+		       const struct frame *f, size_t q)
+{
+	if (f->n == 0)
+		return 0;
+	uint32_t a = f->s[(q + f->n - 1) % f->n], b = f->s[q % f->n];
+	if (f->n == 1)
+		return 2 * (long)tempo_cut(sl, a, x);
+	return (long)tempo_cut(sl, a, x) + (long)tempo_cut(sl, x, b) -
+	       (long)tempo_cut(sl, a, b);
+}
+
 /* Inserts track IX into the cycle where it adds the least cost while
- * keeping the artists apart, or, when no place does, where it adds the
- * least. Room must have been reserved. */
+ * keeping the artists apart, or, when no place does or the best such
+ * place adds more tempo cuts than the best place without the rule, where
+ * it adds the least: the tempo comes first, as in repair_artists. A
+ * place next to a track it bridges to adds at most one cut, and a track
+ * without a usable tempo goes into a jump if there is one. Room must
+ * have been reserved. */
 static void insert_cheapest(struct setlist *sl, uint32_t ix)
 {
 	struct frame f = { .s = sl->seq_ix, .n = sl->n_seq };
 	double delta;
 	size_t q = cheapest_place(sl, ix, &f, 0, SIZE_MAX, true, NULL, 0,
 				  &delta);
-	if (q == SIZE_MAX)
-		q = cheapest_place(sl, ix, &f, 0, SIZE_MAX, false, NULL, 0,
-				   &delta);
+	if (q == SIZE_MAX || place_cuts(sl, ix, &f, q) > 0) {
+		size_t any = cheapest_place(sl, ix, &f, 0, SIZE_MAX, false,
+					    NULL, 0, &delta);
+		if (q == SIZE_MAX ||
+		    place_cuts(sl, ix, &f, q) > place_cuts(sl, ix, &f, any))
+			q = any;
+	}
 	seq_insert_at(sl, q, ix);
 	sl->st.insertions++;
 }
@@ -648,8 +714,30 @@ static size_t count_artist_conflicts(const struct setlist *sl)
 	return c;
 }
 
+/* The tempo cuts that taking the track at position K out of the cycle
+ * and putting it before position Q of what is left would add (negative:
+ * remove). */
+static long move_cuts(const struct setlist *sl, size_t k, size_t q)
+{
+	size_t n = sl->n_seq;
+	const uint32_t *s = sl->seq_ix;
+	uint32_t x = s[k], a = s[(k + n - 1) % n], b = s[(k + 1) % n];
+	long d = (long)tempo_cut(sl, a, b) - (long)tempo_cut(sl, a, x) -
+		 (long)tempo_cut(sl, x, b);
+	/* Q counts positions without X: before it, position q of the whole
+	 * cycle is q, after it q + 1. */
+	size_t m = n - 1;
+	size_t qc = q % m, qp = (q + m - 1) % m;
+	uint32_t c = s[qp < k ? qp : qp + 1], e = s[qc < k ? qc : qc + 1];
+	d += (long)tempo_cut(sl, c, x) + (long)tempo_cut(sl, x, e) -
+	     (long)tempo_cut(sl, c, e);
+	return d;
+}
+
 /* Moves tracks that break artist_separation to their cheapest place that
- * keeps it, as far as the library allows. */
+ * keeps it, as far as the library allows, but never where the move adds
+ * a tempo cut: the tempo circle (tempo.h) says how many cuts the tempi
+ * force, and a cut is worse than an artist twice in a row. */
 static int repair_artists(struct setlist *sl)
 {
 	size_t n = sl->n_seq, sep = sl->p.artist_separation;
@@ -674,6 +762,13 @@ static int repair_artists(struct setlist *sl)
 			double delta;
 			size_t q = cheapest_place(sl, x, &f, 0, SIZE_MAX, true,
 						  NULL, 0, &delta);
+			if (q != SIZE_MAX) {
+				/* Back in its place to count the move. */
+				seq_insert_at(sl, k, x);
+				if (move_cuts(sl, k, q) > 0)
+					q = SIZE_MAX;
+				seq_remove_at(sl, k);
+			}
 			if (q == SIZE_MAX) {
 				q = k;
 				sl->tracks[x].stuck = true;
@@ -739,6 +834,28 @@ static void reconcile(struct setlist *sl, bool *changed)
 		*changed = removed > 0 || n_new > 0 || before != sl->n_seq;
 }
 
+/* The circle's figures of the cycle into the stats (unchanged when
+ * memory runs out: they are only reported). */
+static void tempo_stats(struct setlist *sl)
+{
+	size_t n = sl->n_seq;
+	double *bpm = malloc((n ? n : 1) * sizeof(*bpm));
+	struct tempo_circle c;
+	if (!bpm)
+		return;
+	for (size_t k = 0; k < n; k++) {
+		const struct sl_track *e = &sl->tracks[sl->seq_ix[k]];
+		bpm[k] = on_circle(e) ? e->bt.bpm : 0;
+	}
+	if (tempo_circle_count(bpm, n, sl->p.weights.max_stretch, &c) == 0) {
+		sl->st.tempo_tracks = c.tracks;
+		sl->st.tempo_wide_gaps = c.wide_gaps;
+		sl->st.tempo_cuts_unavoidable = c.unavoidable;
+	}
+	sl->st.tempo_cuts = count_tempo_cuts(sl);
+	free(bpm);
+}
+
 static void update_stats(struct setlist *sl)
 {
 	struct setlist_stats *st = &sl->st;
@@ -754,6 +871,7 @@ static void update_stats(struct setlist *sl)
 	}
 	st->cost = seq_cost(sl);
 	st->artist_conflicts = count_artist_conflicts(sl);
+	tempo_stats(sl);
 
 	const struct setlist_stats *o = &sl->logged_st;
 	if (sl->summary_logged && o->playable == st->playable &&
@@ -990,7 +1108,67 @@ static double solve_cost(size_t i, size_t j, void *ctx)
 	const struct solve_ctx *c = ctx;
 	if (cancelled(c->sl))
 		return 0.0; /* the result is thrown away */
-	return dist(c->sl, c->pt[i], c->pt[j]);
+	return sdist(c->sl, c->pt[i], c->pt[j]);
+}
+
+/* The guarantee of the tempo circle (tempo.h). The cut penalty keeps
+ * the solver from adding cuts, but its local search need not find the
+ * fewest: when the tour makes more than the circle's count, solve again
+ * from the circle's own order (the count exactly, tracks off the circle
+ * at its end, where they only ever remove cuts), warm, with the same
+ * options. The penalty then holds the cuts at the count while the
+ * search improves the rest, so the result never makes more than the
+ * count; it is kept when it costs less (it does whenever it has fewer
+ * cuts: a cut outweighs a whole cycle). PT maps points to tracks; ORDER
+ * is scratch of n points. Returns 0, -ENOMEM or -EINVAL. */
+static int solve_tempo(struct setlist *sl, struct tour *t, const uint32_t *pt,
+		       uint32_t *order, const struct tour_options *opt,
+		       struct tour_stats *ts)
+{
+	size_t n = tour_size(t);
+	const uint32_t *o = tour_order(t);
+	double *bpm = malloc(n * sizeof(*bpm));
+	uint32_t *first = malloc(n * sizeof(*first));
+	int rc = 0;
+	if (!bpm || !first) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		const struct sl_track *e = &sl->tracks[pt[k]];
+		bpm[k] = on_circle(e) ? e->bt.bpm : 0;
+	}
+	size_t cuts = 0;
+	for (size_t k = 0; k < n; k++)
+		cuts += tempo_cut(sl, pt[o[k]], pt[o[(k + 1) % n]]);
+	struct tempo_circle c;
+	if ((rc = tempo_circle_order(bpm, n, sl->p.weights.max_stretch,
+				     order, &c)) < 0)
+		goto out;
+	if (cuts <= c.unavoidable)
+		goto out;
+	memcpy(first, o, n * sizeof(*first));
+	double first_cost = tour_cost(t);
+	struct tour_options warm = *opt;
+	warm.warm_start = true;
+	struct tour_stats ts2;
+	if ((rc = tour_set_order(t, order, n)) < 0 ||
+	    (rc = tour_solve(t, &warm, &ts2)) < 0)
+		goto out;
+	log_info("brain: the tour made %zu tempo cuts where the tempo circle "
+		 "needs %zu; solved again from the circle's order: %.4f "
+		 "against %.4f (cut penalty %g)", cuts, c.unavoidable,
+		 tour_cost(t), first_cost, cut_penalty(sl));
+	if (tour_cost(t) > first_cost) {
+		rc = tour_set_order(t, first, n);
+		goto out;
+	}
+	ts->kicks += ts2.kicks;
+	ts->seconds += ts2.seconds;
+out:
+	free(first);
+	free(bpm);
+	return rc;
 }
 
 /* Fits the timbre standardisation over the tracks of the cycle and
@@ -1053,7 +1231,7 @@ int setlist_solve(struct setlist *sl)
 		for (size_t i = 0; i < n && !cancelled(sl); i++) {
 			matrix[i * n + i] = 0;
 			for (size_t j = i + 1; j < n; j++) {
-				float d = (float)dist(sl, pt[i], pt[j]);
+				float d = (float)sdist(sl, pt[i], pt[j]);
 				matrix[i * n + j] = d;
 				matrix[j * n + i] = d;
 			}
@@ -1082,6 +1260,8 @@ int setlist_solve(struct setlist *sl)
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);
+		if (rc == 0)
+			rc = solve_tempo(sl, t, pt, order, &opt, &ts);
 	}
 	if (rc < 0)
 		goto out;
@@ -1299,6 +1479,7 @@ done:
 	*n_out = n;
 	sl->st.cost = seq_cost(sl);
 	sl->st.artist_conflicts = count_artist_conflicts(sl);
+	tempo_stats(sl);
 out:
 	free(hist);
 	free(frame);
@@ -1314,6 +1495,17 @@ int setlist_step_cost(const struct setlist *sl, int64_t a, int64_t b,
 		return -ENOENT;
 	*cost = brain_distance(&sl->tracks[i].bt, &sl->tracks[j].bt,
 			       &sl->p.weights, terms);
+	return 0;
+}
+
+int setlist_step_tempo(const struct setlist *sl, int64_t a, int64_t b,
+		       bool *tempo_step, bool *cut)
+{
+	uint32_t i = find_track(sl, a), j = find_track(sl, b);
+	if (i == NO_INDEX || j == NO_INDEX)
+		return -ENOENT;
+	*tempo_step = on_circle(&sl->tracks[i]) && on_circle(&sl->tracks[j]);
+	*cut = tempo_cut(sl, i, j);
 	return 0;
 }
 
@@ -1470,7 +1662,8 @@ static int service_publish(struct setlist_service *s)
 	if (st.artist_conflicts > 0 && !s->warned_artists) {
 		log_warning("brain: the library cannot keep every artist %u "
 			    "tracks apart (%zu places where one comes again "
-			    "sooner)", s->sl->p.artist_separation,
+			    "sooner; no move that would add a tempo cut is "
+			    "made)", s->sl->p.artist_separation,
 			    st.artist_conflicts);
 		s->warned_artists = true;
 	}

@@ -46,6 +46,22 @@
  *    artist_separation of the tracks just played, is moved to its cheapest
  *    place where it does not, as far as the library allows. These moves
  *    are kept: the cycle stays a cycle that holds every track once.
+ * Tempo cuts. A step between two tracks with a tempo the mixer can use
+ * (a beat and a trusted grid) that it cannot beatmatch even over a tempo
+ * bridge (tempo.h) is a cut. The tempo circle says how many the tempi
+ * force (tempo_cuts_unavoidable), and the cycle makes no more, whatever
+ * the other terms: the solver sees every cut at a cost above a whole
+ * cycle of distances, so it never trades one in; when its search still
+ * ends with more cuts than the circle's count, the cycle is solved again
+ * from the circle's own order, which makes exactly that many, and the
+ * penalty holds them there. Placements (insertion, the artist and
+ * no-repeat moves) prefer places that add no cut; the artist repair
+ * never makes a move that adds one, and an insertion keeps the artists
+ * apart only where that adds no more cuts than the best place: the
+ * artist rule gives way to the tempo. An insertion may still add a cut
+ * (a track next to one it bridges to may split a bridgeable step; a
+ * full solve takes it back); the no-repeat and anchor moves of
+ * setlist_sequence are not held to the count.
  * Play history lives in the catalog: catalog_play_last() names the anchor
  * after a restart; the service polls it to remember what played in this
  * run (the catalog has no query for older plays, so after a restart only
@@ -122,6 +138,14 @@ struct setlist_stats {
 				  * could not be avoided */
 	size_t repeat_conflicts; /* tracks of the last sequence that come again
 				  * within no_repeat_s, unavoidably */
+	/* The tempo circle (tempo.h) of the tracks in the cycle. */
+	size_t tempo_tracks;    /* with a tempo the mixer can use */
+	size_t tempo_wide_gaps; /* gaps on the circle beyond the bridge */
+	size_t tempo_cuts_unavoidable; /* the fewest tempo cuts any cycle
+				  * of the tracks makes (tracks without a
+				  * tempo standing in gaps) */
+	size_t tempo_cuts;      /* steps of the cycle the mixer cannot
+				  * beatmatch for the tempo */
 	double cost;            /* of the cycle, after the last change */
 	double solve_s;         /* wall time of the last full solve */
 	uint64_t kicks;         /* of the last full solve */
@@ -198,6 +222,14 @@ size_t setlist_size(const struct setlist *sl);
  * known playable track. */
 int setlist_step_cost(const struct setlist *sl, int64_t a, int64_t b,
 		      struct brain_cost *terms, double *cost);
+
+/* Whether the step from track A to track B is a tempo step (both have a
+ * tempo the mixer can use: a beat and a trusted grid) and, if so, a tempo
+ * cut (the mixer cannot beatmatch it even over a bridge: tempo.h), as the
+ * stats count them. Returns 0 or -ENOENT (either is not a known playable
+ * track). */
+int setlist_step_tempo(const struct setlist *sl, int64_t a, int64_t b,
+		       bool *tempo_step, bool *cut);
 
 /* What the setlist knows of track ID: -ENOENT when it is not playable. */
 struct setlist_track_info {

@@ -6,6 +6,7 @@
 #include "autoconfig.h"
 
 #include "transition.h"
+#include "tempo.h"
 
 #include <errno.h>
 #include <math.h>
@@ -822,24 +823,18 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 		goto crossfade;
 
 	/* Tempo: B at its own, double or half time, whichever is nearest
-	 * to A (in log terms: +5% and -5% weigh the same). */
-	static const double ratios[] = { 1.0, 2.0, 0.5 };
-	double ratio = 1.0, best = INFINITY;
-	for (size_t i = 0; i < sizeof(ratios) / sizeof(ratios[0]); i++) {
-		double d = fabs(log(b->bpm / (ratios[i] * a->bpm)));
-		if (d < best - 1e-12) {
-			best = d;
-			ratio = ratios[i];
-		}
-	}
+	 * to A (in log terms: +5% and -5% weigh the same); beyond
+	 * max_stretch a tempo bridge meets halfway, each deck at most
+	 * sqrt(speed) off its own tempo; beyond twice it, a cut. The rule
+	 * is tempo.h's, which the brain and plan's count share. */
+	struct tempo_match match;
+	(void)tempo_match(a->bpm, b->bpm, p->max_stretch, &match);
+	double ratio = match.ratio;
 	double speed = b->bpm / (ratio * a->bpm);
-	double stretch = stretch_of(speed);
-	/* Beyond max_stretch, a tempo bridge meets halfway: each deck
-	 * plays at most sqrt(speed) off its own tempo. */
-	bool bridge = stretch > p->max_stretch + 1e-12;
-	if (bridge)
-		stretch = stretch_of(sqrt(speed));
-	if (stretch > p->max_stretch + 1e-12) {
+	bool bridge = match.reach == TEMPO_BRIDGED;
+	double stretch = stretch_of(bridge || match.reach == TEMPO_BEYOND
+				    ? sqrt(speed) : speed);
+	if (match.reach == TEMPO_BEYOND) {
 		snprintf(why, sizeof(why), "tempo %.2f -> %.2f BPM needs "
 			 "%.1f%% stretch of each deck, beyond max_stretch "
 			 "%.1f%%", a->bpm, b->bpm, 100 * stretch,

@@ -76,7 +76,8 @@ lib = sys.argv[2]
 assert isinstance(plan, list), "not an array"
 keys = {"position", "id", "path", "artist", "title", "duration", "analysed",
         "bpm", "camelot", "key", "energy", "loudness_lufs", "cost_to_next",
-        "terms", "stretch_to_next", "transition_to_next"}
+        "terms", "stretch_to_next", "transition_to_next",
+        "tempo_cut_to_next", "tempo_cuts"}
 terms = {"tempo", "key", "energy", "timbre", "loudness", "genre",
          "same_artist"}
 for i, e in enumerate(plan):
@@ -94,6 +95,10 @@ for i, e in enumerate(plan):
     tr = e["transition_to_next"]
     assert tr["kind"] == "beatmatched" and tr["bars"] >= 4, tr
     assert tr["reason"], tr
+    # 100 .. 107.5 BPM: one cluster, no tempo cut, none needed.
+    assert e["tempo_cut_to_next"] is False, e
+    assert e["tempo_cuts"] == {"in_tour": 0, "unavoidable": 0,
+                               "wide_gaps": 0, "tracks": 6}, e["tempo_cuts"]
 names = sorted(e["path"].rsplit("/", 1)[1] for e in plan)
 # One of the two identical files stays (the older: scan order), the short
 # one goes.
@@ -127,6 +132,8 @@ cmp -s "$WORK/plan.json" "$WORK/again.json" || fail "--seed 3 twice differs"
 "$FOREVERFM" plan --seed 3 -c "$WORK/foreverfm.ini" >"$WORK/plan.txt" \
 	2>/dev/null || fail "plan (text) failed"
 [ "$(grep -vc '^#' "$WORK/plan.txt")" -eq 6 ] || fail "text: not 6 tracks"
+grep -q '^# unbridgeable tempo steps: 0 in the tour, 0 unavoidable' \
+	"$WORK/plan.txt" || fail "text: no tempo cut figures"
 python3 - "$WORK/plan.json" "$WORK/plan.txt" <<'EOF' || fail "text order"
 import json, sys
 plan = json.load(open(sys.argv[1]))

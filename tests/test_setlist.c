@@ -16,6 +16,7 @@
 #include "log.h"
 #include "playlist.h"
 #include "setlist.h"
+#include "tempo.h"
 #include "testutil.h"
 
 #include <errno.h>
@@ -622,8 +623,12 @@ static void test_artist_separation(void)
 		snprintf(artist, sizeof(artist), "%c", 'A' + i / 3);
 		snprintf(title, sizeof(title), "%d", i);
 		ids[i] = add_track(cat, artist, title, 200, 192);
-		put_analysis(cat, ids[i], NULL, 200, 100 + 10 * (i / 3) + i % 3,
-			     -1, 0.5, -10);
+		/* Tempo by artist, so that the solver groups them, but
+		 * all within one stretch (100 .. 107): parting them costs
+		 * no tempo cut (test_tempo_cuts: when it would, the tempo
+		 * wins). */
+		put_analysis(cat, ids[i], NULL, 200,
+			     100 + 2 * (i / 3) + 0.5 * (i % 3), -1, 0.5, -10);
 	}
 	struct setlist_params p;
 	params_for_test(&p);
@@ -648,7 +653,7 @@ static void test_artist_separation(void)
 
 	/* A new track of artist A goes where no A is near (4 A in 13). */
 	int64_t extra = add_track(cat, "A", "extra", 200, 192);
-	put_analysis(cat, extra, NULL, 200, 101.5, -1, 0.5, -10);
+	put_analysis(cat, extra, NULL, 200, 100.75, -1, 0.5, -10);
 	CHECK_INT(setlist_update(sl, &extra, 1, NULL), ==, 0);
 	n = sequence(sl, NULL, 0, 0, seq, NULL);
 	CHECK_INT(n, ==, 13);
@@ -670,6 +675,159 @@ static void test_artist_separation(void)
 	setlist_get_stats(sl, &st);
 	CHECK_INT(st.artist_conflicts, >, 0);
 	CHECK_INT(st.artist_conflicts, ==, artist_clashes(cat, seq, n, 3));
+	setlist_destroy(sl);
+	catalog_close(cat);
+}
+
+/* The tempo cuts of a setlist's cycle, counted from its sequence. */
+static size_t cuts_of(struct catalog *cat, const int64_t *seq, size_t n,
+		      double max_stretch)
+{
+	double bpm[MAXT];
+	for (size_t k = 0; k < n; k++) {
+		struct analysis a;
+		CHECK_INT(catalog_analysis_get(cat, seq[k], &a), ==, 0);
+		bpm[k] = a.bpm;
+	}
+	return tempo_cycle_unbridgeable(bpm, n, max_stretch);
+}
+
+/* Tempo cuts only where the tempo circle forces them (tempo.h): three
+ * clusters (around 90, 120 and 150 BPM: 1.33, 1.25 and 1.2 apart, even
+ * at double or half time, all beyond a bridge) whose energies interleave,
+ * so that an order by the other features alone (by energy) would cut at
+ * every step; random libraries of random clusters; and the artist rule
+ * giving way where parting the artists would need cuts. */
+static void test_tempo_cuts(void)
+{
+	struct setlist_params p;
+	params_for_test(&p);
+	double ms = p.weights.max_stretch;
+	struct catalog *cat = open_catalog("tempocuts.db");
+	int64_t ids[MAXT], seq[MAXT];
+	const double centre[3] = { 90, 120, 150 };
+	for (size_t i = 0; i < 24; i++) {
+		char artist[32], title[32];
+		snprintf(artist, sizeof(artist), "Artist %zu", i);
+		snprintf(title, sizeof(title), "Title %zu", i);
+		ids[i] = add_track(cat, artist, title, 200, 192);
+		/* Cluster i % 3, energy i / 24: by energy, the clusters take
+		 * turns. */
+		put_analysis(cat, ids[i], NULL, 200,
+			     centre[i % 3] + (double)(i / 3) * 0.4,
+			     (int)(i % 24), (double)i / 24, -10);
+	}
+	/* The naive order. */
+	CHECK_INT(cuts_of(cat, ids, 24, ms), ==, 24);
+	struct setlist *sl = setlist_create(cat, &p);
+	CHECK(sl && setlist_reload(sl, NULL) == 0 && setlist_solve(sl) == 0);
+	size_t n = sequence(sl, NULL, 0, 0, seq, NULL);
+	struct setlist_stats st;
+	setlist_get_stats(sl, &st);
+	CHECK_INT(st.tempo_tracks, ==, 24);
+	CHECK_INT(st.tempo_wide_gaps, ==, 3);
+	CHECK_INT(st.tempo_cuts_unavoidable, ==, 3);
+	CHECK_INT(st.tempo_cuts, ==, cuts_of(cat, seq, n, ms));
+	CHECK_INT(st.tempo_cuts, ==, 3);
+	setlist_destroy(sl);
+	catalog_close(cat);
+
+	/* Random libraries: 1 to 5 clusters anywhere in 70 .. 180 BPM (the
+	 * analysis's range, where the circle is exact), random keys,
+	 * energies and loudness, one kick: the local search alone often
+	 * leaves a cut more than needed (one arc that only a zigzag crosses
+	 * without one), so the solve from the circle's order must step in.
+	 * The cycle makes exactly the circle's count (every track has a
+	 * tempo: it is a minimum), also after a warm re-solve, and at most
+	 * one more after an insertion. */
+	uint64_t x = 12345;
+	for (int lib = 0; lib < 30; lib++) {
+		char name[32];
+		snprintf(name, sizeof(name), "tempocuts%d.db", lib);
+		cat = open_catalog(name);
+		size_t m = 20 + (size_t)lib * 5, n_c = 1 + (size_t)lib % 5;
+		double c[5];
+		for (size_t k = 0; k < n_c; k++) {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			c[k] = 70 * pow(180.0 / 70, (double)(x % 1000) / 1000);
+		}
+		for (size_t i = 0; i < m; i++) {
+			x ^= x << 13; x ^= x >> 7; x ^= x << 17;
+			char artist[32], title[32];
+			snprintf(artist, sizeof(artist), "Artist %zu", i);
+			snprintf(title, sizeof(title), "Title %zu", i);
+			ids[i] = add_track(cat, artist, title, 200, 192);
+			double bpm = c[x % n_c] *
+				     (0.9 + 0.2 * (double)((x >> 8) % 1000) / 1000);
+			put_analysis(cat, ids[i], NULL, 200,
+				     fmin(180, fmax(70, bpm)),
+				     (int)((x >> 20) % 24),
+				     (double)((x >> 32) % 100) / 100,
+				     -6 - (double)((x >> 40) % 12));
+		}
+		struct setlist_params q;
+		params_for_test(&q);
+		q.max_kicks = 1;
+		q.seed = (uint64_t)lib;
+		sl = setlist_create(cat, &q);
+		CHECK(sl && setlist_reload(sl, NULL) == 0 && setlist_solve(sl) == 0);
+		n = sequence(sl, NULL, 0, 0, seq, NULL);
+		setlist_get_stats(sl, &st);
+		CHECK_INT(st.tempo_cuts, ==, cuts_of(cat, seq, n, ms));
+		CHECK_INT(st.tempo_cuts, ==, st.tempo_cuts_unavoidable);
+		int64_t id = add_track(cat, "Late", "Comer", 200, 192);
+		put_analysis(cat, id, NULL, 200, 70 + lib * 3.7, 3, 0.5, -9);
+		CHECK_INT(setlist_update(sl, &id, 1, NULL), ==, 0);
+		n = sequence(sl, NULL, 0, 0, seq, NULL);
+		setlist_get_stats(sl, &st);
+		CHECK_INT(st.tempo_cuts, ==, cuts_of(cat, seq, n, ms));
+		CHECK_INT(st.tempo_cuts, <=, st.tempo_cuts_unavoidable + 1);
+		CHECK_INT(setlist_solve(sl), ==, 0);
+		n = sequence(sl, NULL, 0, 0, seq, NULL);
+		setlist_get_stats(sl, &st);
+		CHECK_INT(st.tempo_cuts, ==, st.tempo_cuts_unavoidable);
+		setlist_destroy(sl);
+		catalog_close(cat);
+	}
+
+	/* Four artists at 100, 110, 120 and 130 BPM, three tracks each:
+	 * keeping them two apart would put 100 next to 120 or 130 (beyond a
+	 * bridge); the circle needs no cut (one arc, zigzag), so none is
+	 * made and the artist rule gives way. */
+	cat = open_catalog("tempoartists.db");
+	for (int i = 0; i < 12; i++) {
+		char artist[8], title[8];
+		snprintf(artist, sizeof(artist), "%c", 'A' + i / 3);
+		snprintf(title, sizeof(title), "%d", i);
+		ids[i] = add_track(cat, artist, title, 200, 192);
+		put_analysis(cat, ids[i], NULL, 200, 100 + 10 * (i / 3) + i % 3,
+			     -1, 0.5, -10);
+	}
+	params_for_test(&p);
+	p.weights.same_artist = 0;
+	p.artist_separation = 2;
+	sl = setlist_create(cat, &p);
+	CHECK(sl && setlist_reload(sl, NULL) == 0 && setlist_solve(sl) == 0);
+	n = sequence(sl, NULL, 0, 0, seq, NULL);
+	check_permutation(seq, n, ids, 12);
+	setlist_get_stats(sl, &st);
+	CHECK_INT(st.tempo_cuts_unavoidable, ==, 0);
+	CHECK_INT(st.tempo_cuts, ==, 0);
+	CHECK_INT(cuts_of(cat, seq, n, p.weights.max_stretch), ==, 0);
+	CHECK_INT(st.artist_conflicts, >, 0);
+	/* A newcomer by D at 145 BPM bridges to the Ds only (122 / 145 is
+	 * 1.19): every place two from a D would cost two cuts, so it goes
+	 * beside a D, at most one. */
+	int64_t extra = add_track(cat, "D", "extra", 200, 192);
+	put_analysis(cat, extra, NULL, 200, 145, -1, 0.5, -10);
+	CHECK_INT(setlist_update(sl, &extra, 1, NULL), ==, 0);
+	n = sequence(sl, NULL, 0, 0, seq, NULL);
+	CHECK_INT(n, ==, 13);
+	setlist_get_stats(sl, &st);
+	CHECK_INT(st.tempo_cuts_unavoidable, ==, 0);
+	CHECK_INT(st.tempo_cuts, <=, 1);
+	CHECK_INT(cuts_of(cat, seq, n, p.weights.max_stretch), ==,
+		  st.tempo_cuts);
 	setlist_destroy(sl);
 	catalog_close(cat);
 }
@@ -952,6 +1110,7 @@ int main(void)
 	test_insertion();
 	test_random_property();
 	test_artist_separation();
+	test_tempo_cuts();
 	test_no_repeat();
 	test_service();
 	test_large();
