@@ -445,23 +445,29 @@ static double line_fit(const double *x, const double *y, int n,
  * taken through its beat-carrying neighbours when they lie on one line
  * with it (else 1). *kick_half says the kick sits on the half-beat there
  * (some windows have it there, none on the beat). On failure writes why,
- * naming where. Analyses without windows pass with no shift; grid_usable()
- * judged them. */
+ * naming where, and where displaced windows refused it, the span they
+ * cover (*bad_from_s to *bad_to_s; NAN for the other refusals, which
+ * name no one place to keep away from). Analyses without windows pass
+ * with no shift; grid_usable() judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
 		       double t0_s, double t1_s, double *shift_s,
-		       double *period_scale, bool *kick_half, char *why,
-		       size_t why_size)
+		       double *period_scale, bool *kick_half, double *bad_from_s,
+		       double *bad_to_s, char *why, size_t why_size)
 {
 	*shift_s = 0;
 	*period_scale = 1;
 	*kick_half = false;
+	*bad_from_s = NAN;
+	*bad_to_s = NAN;
 	int n = grid_window_count(an);
 	if (n == 0 || !(an->bpm > 0))
 		return true;
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
 	double lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
 	double half_at = -1, on_at = -1;
-	double pattern_ms = 0, pattern_at = -1;
+	/* Windows off the grid whose pattern matches: start, shift. */
+	double pat_at[ANALYSIS_GRID_WINDOWS_MAX], pat_ms[ANALYSIS_GRID_WINDOWS_MAX];
+	int n_pat = 0;
 	/* Offsets (ms) against window centres (s from t0_s). */
 	double x[ANALYSIS_GRID_WINDOWS_MAX + 2], y[ANALYSIS_GRID_WINDOWS_MAX + 2];
 	int used = 0, before = -1, after = -1;
@@ -484,10 +490,9 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			 * displacement, judged below against the others. */
 			double sh = an->grid_window_shift_ms[w];
 			if (an->grid_window_match[w] >= TRANSITION_PATTERN_MATCH &&
-			    isfinite(sh) && (pattern_at < 0 ||
-					     fabs(sh) > fabs(pattern_ms))) {
-				pattern_ms = sh;
-				pattern_at = w0;
+			    isfinite(sh)) {
+				pat_at[n_pat] = w0;
+				pat_ms[n_pat++] = sh;
 			}
 			continue;
 		}
@@ -556,11 +561,21 @@ static bool grid_holds(const struct analysis *an, const char *name,
 				at0 += y[i] / used;
 		}
 	}
-	if (pattern_at >= 0 &&
-	    fabs(pattern_ms - (at0 + slope * (pattern_at + win_s / 2 - t0_s))) >
-	    TRANSITION_PATTERN_OFF_MS) {
+	/* The displaced windows: where they are (a section whose beat
+	 * moved: the plan can mix before or after it). */
+	int first_bad = -1;
+	for (int i = 0; i < n_pat; i++) {
+		double line = at0 + slope * (pat_at[i] + win_s / 2 - t0_s);
+		if (fabs(pat_ms[i] - line) <= TRANSITION_PATTERN_OFF_MS)
+			continue;
+		if (first_bad < 0)
+			first_bad = i;
+		*bad_to_s = pat_at[i] + win_s;
+	}
+	if (first_bad >= 0) {
 		snprintf(why, why_size, "%s's beat is %.0f ms off its grid at "
-			 "%.0f s", name, pattern_ms, pattern_at);
+			 "%.0f s", name, pat_ms[first_bad], pat_at[first_bad]);
+		*bad_from_s = pat_at[first_bad];
 		return false;
 	}
 	if (used == 0)
@@ -603,6 +618,7 @@ static bool grid_usable(const struct analysis *an, const char *name,
 /* Tries a transition of BARS playhead bars; fills the positions. */
 static bool plan_fit(const struct track_grid *ga, const struct track_grid *gb,
 		     double ratio, int bars, const struct transition_params *p,
+		     double a_before_s, double b_after_s,
 		     struct transition_plan *plan)
 {
 	const struct analysis *a = ga->an, *b = gb->an;
@@ -622,6 +638,9 @@ static bool plan_fit(const struct track_grid *ga, const struct track_grid *gb,
 		if (ideal_a > a_end - win_a)
 			ideal_a = a_end - win_a;
 	}
+	/* A's window ends before a place where its grid does not hold. */
+	if (ideal_a > a_before_s - win_a)
+		ideal_a = a_before_s - win_a;
 	double exit_s;
 	if (!grid_pick(ga, p->a_from_s, ideal_a, &exit_s))
 		return false;
@@ -635,6 +654,14 @@ static bool plan_fit(const struct track_grid *ga, const struct track_grid *gb,
 		ideal_b = latest_b;
 	if (ideal_b < first_b)
 		ideal_b = first_b;
+	/* ... and starts after a place where B's grid does not hold: the
+	 * first downbeat at or after it. */
+	if (b_after_s > first_b) {
+		first_b += ceil((b_after_s - first_b - TRANSITION_TOL_S) /
+				gb->bar_s) * gb->bar_s;
+		if (ideal_b < first_b)
+			ideal_b = first_b;
+	}
 	double entry_s;
 	if (ideal_b > latest_b + TRANSITION_TOL_S ||
 	    !grid_pick(gb, first_b, ideal_b, &entry_s))
@@ -850,7 +877,7 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	/* Shorter transitions sit nearer A's end and B's start: where the
 	 * grid does not hold over 16 bars it may over 8 or 4. */
 	int bars = p->bars;
-	bool fitted = false, placed = false;
+	bool fitted = false, placed = false, moved = false;
 	char local_why[TRANSITION_REASON_MAX] = "";
 	double shift_a = 0, shift_b = 0, scale_a = 1, scale_b = 1;
 	bool half_a = false, half_b = false;
@@ -859,29 +886,48 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	for (; bars >= TRANSITION_MIN_BARS; bars /= 2) {
 		if (ratio < 1 && bars % 2 != 0)
 			continue;
-		if (!plan_fit(&ga, &gb, ratio, bars, p, plan))
-			continue;
-		placed = true;
-		if (!grid_holds(a, "A", plan->a_exit_s, plan->a_end_s,
-				&shift_a, &scale_a, &half_a, why, sizeof(why)) ||
-		    !grid_holds(b, "B", plan->b_entry_s, plan->b_resume_s,
-				&shift_b, &scale_b, &half_b, why, sizeof(why))) {
-			/* The reason of the longest try is the one to
-			 * log. */
+		/* Where a deck's grid does not hold, the same length is
+		 * tried once more with A leaving before that place or B
+		 * entering after it (a DJ mixes before the section that
+		 * would clash), then a shorter one. */
+		double a_before = INFINITY, b_after = -INFINITY;
+		for (int tries = 0; tries < 2 && !fitted; tries++) {
+			if (!plan_fit(&ga, &gb, ratio, bars, p, a_before,
+				      b_after, plan))
+				break;
+			placed = true;
+			double bad0, bad1;
+			if (!grid_holds(a, "A", plan->a_exit_s, plan->a_end_s,
+					&shift_a, &scale_a, &half_a, &bad0,
+					&bad1, why, sizeof(why))) {
+				if (!isfinite(bad0))
+					tries = 2; /* nowhere to move to */
+				else
+					a_before = fmin(a_before, bad0);
+			} else if (!grid_holds(b, "B", plan->b_entry_s,
+					       plan->b_resume_s, &shift_b,
+					       &scale_b, &half_b, &bad0, &bad1,
+					       why, sizeof(why))) {
+				if (!isfinite(bad1))
+					tries = 2;
+				else
+					b_after = fmax(b_after, bad1);
+			} else if (bridge && (bridge_beats = bridge_room(
+					      &ga, &gb, ratio, plan, p)) == 0) {
+				roomless = true;
+				break;
+			} else {
+				fitted = true;
+				moved = tries > 0;
+				break;
+			}
+			/* The reason of the first try is the one to log. */
 			if (!local_why[0])
 				snprintf(local_why, sizeof(local_why), "%s",
 					 why);
-			continue;
 		}
-		if (bridge) {
-			bridge_beats = bridge_room(&ga, &gb, ratio, plan, p);
-			if (bridge_beats == 0) {
-				roomless = true;
-				continue;
-			}
-		}
-		fitted = true;
-		break;
+		if (fitted)
+			break;
 	}
 	if (!fitted) {
 		if (roomless)
@@ -962,9 +1008,10 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 		 tier_a == 1 ? "on the phrase grid" : "on a downbeat",
 		 tier_b == 0 ? "at a phrase" :
 		 tier_b == 1 ? "on the phrase grid" : "on a downbeat", kicked,
-		 plan->bars >= p->bars ? "" :
-		 local_why[0] ? " (shortened: the grid holds only there)" :
-		 " (shortened: tracks too short)");
+		 plan->bars < p->bars && local_why[0] ?
+		 " (shortened: the grid holds only there)" :
+		 plan->bars < p->bars ? " (shortened: tracks too short)" :
+		 moved ? " (moved: the grid holds only there)" : "");
 	return 0;
 
 crossfade:

@@ -86,7 +86,11 @@
  * onsets are mostly off the grid while its onset pattern is the track's
  * own, displaced (grid_window_match at least 0.6), carries a beat off the
  * grid: its displacement (grid_window_shift_ms) must be within 25 ms of
- * the counted windows' offset, else that length is refused too.
+ * the counted windows' offset, else that length is refused too. Such a
+ * section is one place to keep away from: the same length is tried once
+ * more with A's window ending before it (at a phrase, as above) or B's
+ * starting after it ("moved: the grid holds only there"), before a
+ * shorter one.
  *
  * Cuts, when two tracks that carry a beat (two grid windows with a steady
  * beat, or a trusted grid) cannot be beatmatched (a tempo pair

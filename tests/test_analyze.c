@@ -288,8 +288,8 @@ static void test_kick_side(void)
 }
 
 /* A section displaced by a sixteenth: the drums of the test_drums()
- * pattern, their last 64 beats played a quarter beat late (as the last
- * 90 s of "Breakdown easy" on the Nexuiz album), after a breakdown of
+ * pattern, their last 64 beats played a quarter beat late (as "Breakdown
+ * easy" on the Nexuiz album from 311 to 503 s), after a breakdown of
  * held chords. The grid keeps the main section's phase; the windows say
  * where each section's pattern sits against it (grid_window_shift_ms,
  * grid_window_match): the main section on it, the late one a quarter beat

@@ -1789,6 +1789,131 @@ static void test_demo_library(void)
 	catalog_close(cat);
 }
 
+/* The largest direct stretch (140 -> 150 BPM: 7.1%, within max_stretch
+ * 0.08) and double time (87 -> 174 BPM), measured on `render --decks`:
+ * each deck's clicks in every beatmatched transition, the slower deck's
+ * paired with the other's nearest. The stretcher's time map under a large
+ * and changing ratio and the double-time playhead put them within 1 ms
+ * (median) and 5 ms (95th percentile; test_clicks: 5%). */
+static void test_stretch_pairs(void)
+{
+	static const struct {
+		const char *name;
+		double a_bpm, b_bpm;
+	} pairs[] = { { "stretch", 140, 150 }, { "double", 87, 174 } };
+	for (size_t s = 0; s < sizeof(pairs) / sizeof(pairs[0]); s++) {
+		char dir[PATH_MAX + 16], path[PATH_MAX + 64];
+		char log_path[PATH_MAX + 64], decks[PATH_MAX + 32];
+		char extra[PATH_MAX + 64], name_a[32], name_b[32];
+		snprintf(name_a, sizeof(name_a), "click-%.0f", pairs[s].a_bpm);
+		snprintf(name_b, sizeof(name_b), "click-%.0f", pairs[s].b_bpm);
+		struct click_track tracks[2] = {
+			{ name_a, pairs[s].a_bpm, 600 },
+			{ name_b, pairs[s].b_bpm, 2400 },
+		};
+		scenario_dir(pairs[s].name, dir, sizeof(dir));
+		for (size_t i = 0; i < 2; i++) {
+			snprintf(path, sizeof(path), "%s/%s.wav", dir,
+				 tracks[i].name);
+			click_track(path, tracks[i].bpm, tracks[i].freq,
+				    i == 0 ? 70 : 90, 150);
+		}
+		snprintf(decks, sizeof(decks), "%s/%s-decks.wav", tmp,
+			 pairs[s].name);
+		snprintf(extra, sizeof(extra), "--decks '%s'", decks);
+		snprintf(log_path, sizeof(log_path), "%s/%s.jsonl", tmp,
+			 pairs[s].name);
+		const double seconds = 420;
+		struct render r;
+		render_cli(dir, seconds, 5, log_path, extra, &r);
+		render_free(&r);
+		struct entry e[MAX_LOG];
+		size_t n_e = read_log(log_path, e, MAX_LOG);
+		CHECK_INT(n_e, >=, 2);
+		SF_INFO di = { 0 };
+		SNDFILE *df = sf_open(decks, SFM_READ, &di);
+		CHECK(df);
+		CHECK_INT(di.channels, ==, 4);
+		static double offs[MAX_CLICKS];
+		size_t checked = 0;
+		for (size_t t = 0; t < n_e; t++) {
+			const struct entry *x = &e[t];
+			CHECK_STR(x->kind, "beatmatched");
+			double end = x->position_s + x->duration_s;
+			if (end > seconds - 2)
+				continue;
+			size_t from = (size_t)(x->position_s * RATE);
+			size_t n = (size_t)(end * RATE) - from;
+			float *quad = malloc(4 * n * sizeof(float));
+			float *mono[2] = { malloc(n * sizeof(float)),
+					   malloc(n * sizeof(float)) };
+			CHECK(quad && mono[0] && mono[1]);
+			CHECK(sf_seek(df, (sf_count_t)from, SEEK_SET) ==
+			      (sf_count_t)from);
+			CHECK_INT(sf_readf_float(df, quad, (sf_count_t)n), ==, n);
+			/* A on channels 1-2 in even transitions. */
+			int pa = t % 2 == 0 ? 0 : 1;
+			for (size_t i = 0; i < n; i++)
+				for (int d = 0; d < 2; d++)
+					mono[d][i] = quad[4 * i + 2 * d] +
+						     quad[4 * i + 2 * d + 1];
+			const struct click_track *ta =
+				track_by_name(tracks, 2, x->from);
+			const struct click_track *tb =
+				track_by_name(tracks, 2, x->to);
+			struct env ea = band_envelope(mono[pa], 0, n, ta->freq);
+			struct env eb = band_envelope(mono[1 - pa], 0, n,
+						      tb->freq);
+			ea.base = eb.base = from;
+			static struct clicks ca, cb;
+			find_clicks(&ea, x->position_s, end, 0.01, &ca);
+			find_clicks(&eb, x->position_s, end, 0.01, &cb);
+			/* Each click of the slower deck with the faster
+			 * deck's nearest (at double time B plays two to
+			 * A's one, at half time one to A's two). */
+			const struct clicks *slow = cb.n < ca.n ? &cb : &ca;
+			const struct clicks *fast = slow == &ca ? &cb : &ca;
+			size_t n_pairs = 0, jf = 0;
+			double worst = 0;
+			for (size_t j = 0; j < slow->n; j++) {
+				jf = nearest_click(fast, jf, slow->at[j]);
+				double d = fast->at[jf] - slow->at[j];
+				if (fabs(d) > 0.1)
+					continue;
+				offs[n_pairs++] = fabs(d) * 1000;
+				if (fabs(d) > fabs(worst))
+					worst = d;
+			}
+			double median = n_pairs ? percentile(offs, n_pairs, 0.5)
+						: NAN;
+			double p95 = n_pairs ? percentile(offs, n_pairs, 0.95)
+					     : NAN;
+			fprintf(stderr, "%s %zu (%.2f -> %.2f BPM, %s): %zu of "
+				"%zu clicks of the slower deck met, median %.3f "
+				"ms, 95th percentile %.3f ms, worst %+.3f ms\n",
+				pairs[s].name, t, x->bpm_from, x->bpm_to,
+				x->reason, n_pairs, slow->n, median, p95,
+				worst * 1000);
+			/* Every beat of the slower deck in the overlap has
+			 * the other's on it. */
+			CHECK_INT(n_pairs, >=, 2 * x->bars - 1);
+			CHECK_INT(n_pairs, >=, slow->n - 1);
+			CHECK(median <= 1.0);
+			CHECK(p95 <= 5.0);
+			CHECK(fabs(worst) <= 0.010);
+			free(ea.v);
+			free(eb.v);
+			free(quad);
+			free(mono[0]);
+			free(mono[1]);
+			checked++;
+		}
+		sf_close(df);
+		CHECK_INT(checked, >=, 1);
+		test_sh("rm -f '%s'", decks);
+	}
+}
+
 int main(void)
 {
 	if (!test_have_program("sox") || !test_have_program("ffmpeg")) {
@@ -1807,6 +1932,7 @@ int main(void)
 	test_decks();
 	test_cut_filter_out();
 	test_cut_pulse();
+	test_stretch_pairs();
 	test_decks_tap();
 	test_demo_library();
 	test_sh("rm -rf '%s'", tmp);

@@ -293,7 +293,10 @@ fi
 	fail "render left a partial file"
 grep -q 'writing .*big.wav.tmp' "$WORK/err" || fail "render: write error not logged"
 
-# Interrupted: exit 1, the partial file removed.
+# Interrupted: exit 1, the partial file removed. The log is emptied first:
+# the background job's redirection may not have truncated it yet when the
+# loop below first looks, and the last render's first line is there.
+: >"$WORK/err"
 "$FOREVERFM" render -o "$WORK/long.mp3" -d 3600 "$WORK/music" >"$WORK/out" 2>"$WORK/err" &
 pid=$!
 n=0

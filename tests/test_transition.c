@@ -746,9 +746,10 @@ static void test_local_gate(void)
 /* A section whose beat sits off the grid, too far for its onsets to count
  * as hits (grid_window_hits low) but with the track's own pattern
  * displaced (grid_window_match high), as "Breakdown easy" on the Nexuiz
- * album, whose last 90 s play a sixteenth (84 ms) late: a beat there, not
- * a breakdown. Where A exits over it the plan is shorter, ending before
- * it, and where it covers every candidate a cut names it; the same
+ * album from 311 to 503 s, a sixteenth (84 ms) late: a beat there, not a
+ * breakdown. Where A exits over it the plan moves A's exit before it
+ * (the same 16 bars, at the phrase before it), and where it covers every
+ * candidate a cut names it; the same
  * windows matching weakly (a breakdown's few onsets) pass; a displacement
  * within 25 ms of the counted windows passes. */
 static void test_pattern_gate(void)
@@ -773,11 +774,15 @@ static void test_pattern_gate(void)
 	}
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
-	CHECK(p.bars < 16);
+	CHECK_INT(p.bars, ==, 16);
 	CHECK(p.a_end_s <= late * 8.0 + 1e-9);
-	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+	/* ... by at most a phrase (16 bars) more. */
+	CHECK(p.a_end_s > late * 8.0 - 16 * bar_of(&a) - 1e-9);
+	CHECK(strstr(p.reason, "moved: the grid holds only there"));
 
-	/* Over every exit A could take: a cut, naming the place. */
+	/* Over every exit A could take (A was heard alone from just before
+	 * its exit): a cut, naming the place. */
+	prm.a_from_s = p0.a_exit_s - 60;
 	for (int w = window_at(&a, p0.a_exit_s - 64); w < a.n_grid_windows; w++) {
 		a.grid_window_hits[w] = 0.2f;
 		a.grid_window_shift_ms[w] = 125;
@@ -786,6 +791,7 @@ static void test_pattern_gate(void)
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	check_cut(&a, &b, &p);
 	CHECK(strstr(p.reason, "A's beat is 125 ms off its grid at"));
+	transition_params_default(&prm);
 
 	/* A breakdown's scattered onsets match the pattern weakly: nothing
 	 * to clash. */
@@ -798,7 +804,8 @@ static void test_pattern_gate(void)
 
 	/* The same for B at its entry: within 25 ms of its counted
 	 * windows' offset (10 ms) it holds, and B moves by that offset;
-	 * 70 ms from it, every window B could enter over is refused. */
+	 * every other window 70 ms from it: only a window between them
+	 * holds. */
 	set_windows(&a, 0);
 	for (int w = 0; w <= window_at(&b, p0.b_resume_s); w++) {
 		b.grid_window_hits[w] = w % 2 ? 0.9f : 0.3f;
@@ -812,8 +819,13 @@ static void test_pattern_gate(void)
 	for (int w = 0; w <= window_at(&b, p0.b_resume_s); w += 2)
 		b.grid_window_shift_ms[w] = -60;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
-	CHECK_INT(p.kind, ==, TRANSITION_CUT);
-	CHECK(strstr(p.reason, "B's beat is -60 ms off its grid at 0 s"));
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(p.bars < 16);
+	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+	/* ... B's part within one window that holds (an odd one). */
+	int w_in = window_at(&b, p.b_entry_s + 0.01);
+	CHECK_INT(w_in % 2, ==, 1);
+	CHECK_INT(window_at(&b, p.b_resume_s - 0.01), ==, w_in);
 }
 
 /* A deck whose beats drift against its grid where the decks meet (a track
