@@ -6,42 +6,47 @@
  * --transitions-log FILE` (doc/transitions.md, "Checking a mix from its
  * audio").
  *
- *   deck-align [--min-z Z] [--beat-threshold R] DECKS.wav TRANSITIONS.jsonl
+ *   deck-align [--beat-threshold R] DECKS.wav TRANSITIONS.jsonl
  *
  * For transition i of the log (A on channels 1-2 when i is even, 3-4 when
  * it is odd; B on the other pair), over its overlap [position_s,
  * position_s + duration_s]:
- * - each deck's onset-strength envelope, in hops of 256 frames (5.8 ms):
+ * - each deck's onset-strength envelopes, in hops of 128 frames (2.9 ms):
  *   the deck's mono sum split into BANDS bands (a 2nd-order low-pass at
  *   150 Hz, the kick; octave band-passes from 150 Hz to 9.6 kHz; a
  *   high-pass above, the hats), in each band the rise of the log energy
  *   (dB) of the last 1024 frames (Hann-weighted), less a 0.1 dB dead
- *   zone and half-wave rectified, the rises summed over the bands (the
- *   spectral flux of every drum: in dB a quiet kick under loud hats
- *   counts as much as they do), then the envelope's mean over the
- *   surrounding beat taken off. Log energy does not care about the level,
- *   so a deck fading out keeps its onsets; the Hann weights and the dead
- *   zone keep the ripple of a steady tone's energy out, and taking the
- *   local mean off keeps out the fades and the bass swap, which raise a
- *   deck's level smoothly. The kick band's own rise is kept as a second
- *   envelope;
- * - the lag: the normalised cross-correlation (Pearson, per lag) of A's
- *   envelope over the middle 60% of the overlap (the ends are where one
- *   deck is faded down) with B's shifted by each lag within 45% of a
- *   beat either way (of the pulse both share: bpm_from, or twice it when
- *   B plays at double time; 120 BPM when unknown), its peak refined by a
- *   parabola through the three values around it (positive: B's beats
- *   come after A's);
- * - the verdict: the peak's z, its height above the mean of the
- *   correlation's other values (those further than 25 ms from it, its
- *   own lobe) in their standard deviations. The measure decides when z
- *   is at least Z (--min-z, 3) and abstains otherwise: the correlation
- *   has no distinct peak (no common onsets, or onsets that repeat within
- *   the window, as eighth notes alone do). A peak at the end of the lags
- *   is flagged "at the window's end": the decks are at least that far
- *   apart, maybe half a beat;
- * - a second opinion: the same on the kick band's envelopes alone, and a
- *   flag where both decide and differ by more than 20 ms;
+ *   zone and half-wave rectified, the band's mean over the surrounding
+ *   beat taken off and its level scaled to an RMS of 1: the spectral
+ *   flux of every drum, each band weighing the same (a quiet kick under
+ *   loud hats as much as they). Log energy does not care about the
+ *   level, so a deck fading out keeps its onsets; the Hann weights and
+ *   the dead zone keep the ripple of a steady tone's energy out, and
+ *   taking the local mean off keeps out the fades and the bass swap,
+ *   which raise a deck's level smoothly;
+ * - the correlation: Pearson's, per lag, of A's bands over the middle
+ *   60% of the overlap (the ends are where one deck is faded down) with
+ *   B's bands shifted by each lag within 45% of a beat either way (of
+ *   the pulse both share: bpm_from, or twice it when B plays at double
+ *   time; 120 BPM when unknown), the bands side by side as one vector:
+ *   B's kick answers A's kick, not A's hat on the same hop (summed into
+ *   one envelope, eighth-note hats fit as well half a beat away);
+ * - the verdict, by votes: that middle cut into up to 16 segments of 2
+ *   beats or more, each correlated alone and voting for the lag it
+ *   peaks at. The consensus is the lag (or the |lag|, either sign: a
+ *   pattern that repeats every 2 |lag| peaks at both) most unlikely to
+ *   gather its votes within 10 ms if votes fell at random over the
+ *   window (a binomial tail times the number of such candidates); the
+ *   measure decides when that chance is at most 1% and abstains when it
+ *   is not: no distinct peak that the segments agree on. The lag is the
+ *   whole correlation's highest value within 10 ms of the consensus,
+ *   refined by a parabola through its neighbours (positive: B's beats
+ *   come after A's); "at the window's end" where it is at the last lag
+ *   (the decks are at least that far apart), "either sign" where votes
+ *   came from both;
+ * - a second opinion: the same on the kick band alone, and a flag where
+ *   both decide and differ by more than 20 ms (in size only, where
+ *   either fits both signs);
  * - for information, whether each deck carries a beat: its envelope's
  *   periodicity, the median over windows of 8 beats (stepping 4) of the
  *   largest normalised autocorrelation at a lag within 3% of the beat
@@ -84,8 +89,11 @@
 #define DEFAULT_BPM 120.0
 #define SEARCH_BEATS 0.45        /* lags within this much of a beat */
 #define EDGE_SHARE 0.2           /* the overlap's first and last 20% */
-#define LOBE_MS 25.0             /* the peak's own lobe, left out of z */
-#define MIN_REST 4               /* other values needed for a z */
+#define SEGMENTS_MAX 16          /* voters over the middle of the overlap */
+#define SEGMENTS_MIN 4
+#define SEGMENT_BEATS 2.0        /* a voter hears at least this */
+#define AGREE_MS 10.0            /* a vote agrees within this of |lag| */
+#define ALPHA 0.01               /* decided: votes this unlikely by chance */
 #define WITHIN_MS 20.0
 #define DISAGREE_MS 20.0
 #define MAX_TRANSITIONS 100000
@@ -100,10 +108,13 @@ struct transition {
 /* One correlation's answer. */
 struct peak {
 	double lag_ms;
-	double value;             /* the correlation at the peak */
-	double z;                 /* its height over the rest, in SDs */
+	double value;             /* the whole correlation there */
+	int votes;                /* segments that agree with it */
+	int segments;             /* of how many */
+	double chance;            /* of as many votes by chance */
+	bool either_sign;         /* and some of them at -lag */
 	bool edge;                /* at the end of the lags */
-	bool decided;             /* z >= the threshold */
+	bool decided;             /* enough votes */
 };
 
 struct result {
@@ -295,6 +306,19 @@ static void detrend(const float *x, float *out, size_t n, size_t half)
 	}
 }
 
+/* x[0..n) scaled to a root mean square of 1 (unless all 0): each band
+ * then weighs the same in the correlation, the kick's steady thumps as
+ * much as the hats' noisy bursts, whose rises in dB are larger. */
+static void unit_rms(float *x, size_t n)
+{
+	double e = 0;
+	for (size_t i = 0; i < n; i++)
+		e += (double)x[i] * x[i];
+	e = sqrt(e / (double)(n ? n : 1));
+	for (size_t i = 0; e > 0 && i < n; i++)
+		x[i] = (float)(x[i] / e);
+}
+
 /* Pearson correlation of bands [b0, b1) of A over hops [i0, i1) with
  * the same bands of B over [i0 + lag, i1 + lag), each band's mean taken
  * off: the bands side by side as one vector, so that B's kick answers
@@ -322,50 +346,145 @@ static double pearson_at(float *const *a, float *const *b, int b0, int b1,
 	return va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0;
 }
 
-/* The correlation of A's envelopes (bands [b0, b1)) over [i0, i1) with
- * B's at lags within +-MAX_LAG hops (C holds 2 MAX_LAG + 1 values),
- * judged: its highest
- * value, refined by a parabola, and that value's z over the values
- * further than LOBE hops from it. Decided when z >= MIN_Z and the
- * correlation there is positive. Without enough values, *p is left
- * undecided with a z of 0. */
-static void xcorr_judge(float *const *a, float *const *b, int b0, int b1,
-			size_t i0, size_t i1, long max_lag, long lobe,
-			double min_z, double *c, struct peak *p)
+/* The correlation of bands [b0, b1) of A over [i0, i1) with B's at
+ * lags -MAX_LAG..MAX_LAG hops into c (2 MAX_LAG + 1 values); returns the
+ * lag of the highest value within [lo, hi]. */
+static long xcorr_curve(float *const *a, float *const *b, int b0, int b1,
+			size_t i0, size_t i1, long max_lag, long lo, long hi,
+			double *c)
 {
-	memset(p, 0, sizeof(*p));
-	long best = 0;
+	long best = lo;
 	for (long l = -max_lag; l <= max_lag; l++) {
 		c[l + max_lag] = pearson_at(a, b, b0, b1, i0, i1, l);
-		if (c[l + max_lag] > c[best + max_lag])
+		if (l >= lo && l <= hi && c[l + max_lag] > c[best + max_lag])
 			best = l;
 	}
-	double top = c[best + max_lag], s = 0, ss = 0;
-	size_t k = 0;
-	for (long l = -max_lag; l <= max_lag; l++) {
-		if (labs(l - best) <= lobe)
-			continue;
-		s += c[l + max_lag];
-		ss += c[l + max_lag] * c[l + max_lag];
-		k++;
+	return best;
+}
+
+/* The chance of at least M successes in K trials of chance P. */
+static double binomial_tail(int m, int k, double p)
+{
+	double sum = 0;
+	if (p >= 1)
+		return 1;
+	for (int j = m; j <= k; j++)
+		sum += exp(lgamma(k + 1.0) - lgamma(j + 1.0) -
+			   lgamma(k - j + 1.0) + j * log(p) +
+			   (k - j) * log1p(-p));
+	return fmin(sum, 1);
+}
+
+/* The lag of bands [b0, b1) of the decks over [i0, i1) (hops; B's
+ * envelopes are read MAX_LAG hops either side), judged by votes: each
+ * of K equal segments of it (SEGMENT_BEATS beats or more, at most
+ * SEGMENTS_MAX; BEAT_HOPS a beat) correlated alone votes for the lag it
+ * peaks at, none where that peak is not positive (a deck without
+ * onsets there). A candidate |lag| gathers the votes within AGREE_MS of
+ * it, either sign: a pattern that repeats every 2 |lag| (eighth-note
+ * hats with the decks a sixteenth apart) peaks at both. Its chance is
+ * that of so many votes or more if they fell uniformly over the lags
+ * (a binomial tail, the share of the lags within AGREE_MS of +-|lag|
+ * the chance of one vote), times the number of such candidates in the
+ * window; the best candidate is decided when that is at most ALPHA. The
+ * lag is then the whole correlation's highest value within AGREE_MS of
+ * the candidate, on the side most of its votes are, refined by a
+ * parabola through its neighbours. C holds 2 MAX_LAG + 1 values. */
+static void xcorr_judge(float *const *a, float *const *b, int b0, int b1,
+			size_t i0, size_t i1, long max_lag, double beat_hops,
+			double *c, struct peak *p)
+{
+	long vote[SEGMENTS_MAX];
+	int n_votes = 0, k_seg;
+	size_t len = i1 - i0;
+	long agree = (long)floor(AGREE_MS / 1000.0 * RATE / HOP);
+	long n_lags = 2 * max_lag + 1;
+
+	memset(p, 0, sizeof(*p));
+	p->chance = 1;
+	k_seg = (int)fmin(SEGMENTS_MAX,
+			  floor((double)len / (SEGMENT_BEATS * beat_hops)));
+	p->segments = k_seg;
+	if (k_seg < SEGMENTS_MIN)
+		return;
+	for (int k = 0; k < k_seg; k++) {
+		size_t s0 = i0 + len * (size_t)k / (size_t)k_seg;
+		size_t s1 = i0 + len * (size_t)(k + 1) / (size_t)k_seg;
+		long l = xcorr_curve(a, b, b0, b1, s0, s1, max_lag, -max_lag,
+				     max_lag, c);
+		if (c[l + max_lag] > 0)
+			vote[n_votes++] = l;
 	}
+	(void)xcorr_curve(a, b, b0, b1, i0, i1, max_lag, 0, 0, c);
+	/* The family: the disjoint candidates of either kind in the window,
+	 * signed and folded. */
+	double family = fmax(1, (double)(n_lags + max_lag + 1) /
+				(double)(2 * agree + 1));
+	long centre = 0;
+	int most = 0;
+	bool folded = false;
+	double best_chance = 2;
+	for (int k = 0; k < 2 * n_votes; k++) {
+		bool fold = k >= n_votes;
+		long cand = fold ? labs(vote[k - n_votes]) : vote[k];
+		long target = 0;
+		int count = 0;
+		for (int j = 0; j < n_votes; j++)
+			count += fold ? labs(labs(vote[j]) - cand) <= agree
+				      : labs(vote[j] - cand) <= agree;
+		for (long l = -max_lag; l <= max_lag; l++)
+			target += fold ? labs(labs(l) - cand) <= agree
+				       : labs(l - cand) <= agree;
+		double chance = fmin(1, family *
+				     binomial_tail(count, k_seg,
+						   (double)target /
+						   (double)n_lags));
+		if (chance < best_chance) {
+			best_chance = chance;
+			most = count;
+			centre = cand;
+			folded = fold;
+		}
+	}
+	if (n_votes == 0)
+		return;
+	int plus = 0, minus = 0;
+	for (int k = 0; folded && k < n_votes; k++) {
+		if (labs(labs(vote[k]) - centre) > agree)
+			continue;
+		plus += vote[k] > 0;
+		minus += vote[k] < 0;
+	}
+	/* Folded: on the side most of its votes are. */
+	if (folded && (minus > plus || (minus == plus &&
+					c[-centre + max_lag] >
+						c[centre + max_lag])))
+		centre = -centre;
+	long lo = centre - agree, hi = centre + agree;
+	if (lo < -max_lag)
+		lo = -max_lag;
+	if (hi > max_lag)
+		hi = max_lag;
+	long best = lo;
+	for (long l = lo; l <= hi; l++)
+		if (c[l + max_lag] > c[best + max_lag])
+			best = l;
+	double top = c[best + max_lag];
 	p->value = top;
+	p->votes = most;
+	p->chance = best_chance;
+	p->either_sign = folded && labs(centre) > agree &&
+			 (plus < minus ? plus : minus) > 0;
 	p->edge = best == -max_lag || best == max_lag;
 	double lag = (double)best;
 	if (!p->edge) {
-		double lo = c[best - 1 + max_lag], hi = c[best + 1 + max_lag];
-		double den = lo - 2 * top + hi;
+		double l0 = c[best - 1 + max_lag], l1 = c[best + 1 + max_lag];
+		double den = l0 - 2 * top + l1;
 		if (den < 0)
-			lag += 0.5 * (lo - hi) / den;
+			lag += 0.5 * (l0 - l1) / den;
 	}
 	p->lag_ms = lag * HOP * 1000.0 / RATE;
-	if (k < MIN_REST || !(top > 0))
-		return;
-	double mean = s / (double)k;
-	double var = ss / (double)k - mean * mean;
-	/* A flat rest (all the same) is a peak as distinct as they come. */
-	p->z = var > 1e-12 ? (top - mean) / sqrt(var) : 1e9;
-	p->decided = p->z >= min_z;
+	p->decided = best_chance <= ALPHA;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -509,8 +628,8 @@ static long read_log(const char *path, struct transition *t, size_t max)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: deck-align [--min-z Z] [--beat-threshold R] "
-		"DECKS.wav TRANSITIONS.jsonl\n");
+	fprintf(f, "usage: deck-align [--beat-threshold R] DECKS.wav "
+		"TRANSITIONS.jsonl\n");
 }
 
 /* Work space for measure(), sized for the longest overlap. */
@@ -526,7 +645,7 @@ struct work {
 /* Transition T (number INDEX) into *r, deciding at MIN_Z. Returns 0 or
  * -1 (a read error, said). */
 static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
-		   size_t index, double min_z, struct work *w,
+		   size_t index, struct work *w,
 		   struct result *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -556,13 +675,13 @@ static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
 		bpm = 2 * t->bpm_from;
 	double beat_hops = 60.0 / bpm * RATE / HOP;
 	long max_lag = (long)floor(SEARCH_BEATS * beat_hops);
-	long lobe = (long)ceil(LOBE_MS / 1000.0 * RATE / HOP);
 	size_t half = (size_t)floor(0.5 * beat_hops);
 	for (int d = 0; d < 2; d++) {
 		struct onset *o = d ? b : a;
 		memset(w->sum[d], 0, n * sizeof(float));
 		for (int k = 0; k < BANDS; k++) {
 			detrend(o->env[k], w->flat[d][k], n, half);
+			unit_rms(w->flat[d][k], n);
 			for (size_t i = 0; i < n; i++)
 				w->sum[d][i] += w->flat[d][k][i];
 		}
@@ -573,14 +692,14 @@ static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
 	size_t edge = (size_t)((double)n * EDGE_SHARE);
 	if (edge < (size_t)max_lag)
 		edge = (size_t)max_lag;
-	if (n < 2 * edge + 2 * (size_t)max_lag) {
+	if (n < 2 * edge + SEGMENTS_MIN) {
 		r->empty = true;
 		return 0;
 	}
 	xcorr_judge(w->flat[0], w->flat[1], 0, BANDS, edge, n - edge, max_lag,
-		    lobe, min_z, w->scratch, &r->all);
+		    beat_hops, w->scratch, &r->all);
 	xcorr_judge(w->flat[0], w->flat[1], 0, 1, edge, n - edge, max_lag,
-		    lobe, min_z, w->scratch, &r->kick);
+		    beat_hops, w->scratch, &r->kick);
 	return 0;
 }
 
@@ -601,7 +720,7 @@ static bool option_number(const char *opt, const char *arg, double max,
 
 int main(int argc, char **argv)
 {
-	double threshold = 0.3, min_z = 3;
+	double threshold = 0.3;
 	int argi = 1, rc = 1;
 	struct transition *t = NULL;
 	struct result *res = NULL;
@@ -617,10 +736,6 @@ int main(int argc, char **argv)
 		if (strcmp(argv[argi], "--beat-threshold") == 0) {
 			if (!option_number(argv[argi], argv[argi + 1], 1,
 					   &threshold))
-				return 2;
-		} else if (strcmp(argv[argi], "--min-z") == 0) {
-			if (!option_number(argv[argi], argv[argi + 1], 100,
-					   &min_z))
 				return 2;
 		} else {
 			break;
@@ -668,17 +783,18 @@ int main(int argc, char **argv)
 				goto nomem;
 	}
 
-	printf("deck-align: %s, %.1f s, %ld transitions; decides at a peak "
-	       "z >= %.1f; a deck carries a beat at periodicity >= %.2f\n",
-	       decks_path, (double)si.frames / RATE, n_t, min_z, threshold);
-	printf("%4s %-12s %9s %15s %9s %6s %6s %9s %6s %6s %6s  %s\n", "#",
-	       "kind", "at (s)", "BPM", "lag (ms)", "corr", "z", "kick (ms)",
-	       "kick z", "beat A", "beat B", "verdict");
+	printf("deck-align: %s, %.1f s, %ld transitions; decides where the "
+	       "segments' votes within %.0f ms have a chance <= %g; a deck "
+	       "carries a beat at periodicity >= %.2f\n", decks_path,
+	       (double)si.frames / RATE, n_t, AGREE_MS, ALPHA, threshold);
+	printf("%4s %-12s %9s %15s %9s %6s %5s %7s %9s %5s %6s %6s  %s\n",
+	       "#", "kind", "at (s)", "BPM", "lag (ms)", "corr", "votes",
+	       "chance", "kick (ms)", "votes", "beat A", "beat B", "verdict");
 	size_t n_beat = 0, n_eligible = 0, n_decided = 0, n_within = 0;
 	size_t n_both = 0, n_both_decided = 0, n_kick = 0, n_disagree = 0;
 	for (long i = 0; i < n_t; i++) {
 		struct result *r = &res[i];
-		if (measure(sf, si.frames, &t[i], (size_t)i, min_z, &w, r) < 0)
+		if (measure(sf, si.frames, &t[i], (size_t)i, &w, r) < 0)
 			goto out;
 		char bpm[32];
 		if (t[i].bpm_from > 0 && t[i].bpm_to > 0)
@@ -688,13 +804,17 @@ int main(int argc, char **argv)
 			snprintf(bpm, sizeof(bpm), "-");
 		bool beatmatched = strcmp(t[i].kind, "beatmatched") == 0;
 		bool both = r->beat[0] >= threshold && r->beat[1] >= threshold;
+		/* Where either sign fits, only the sizes can disagree. */
+		bool either = r->all.either_sign || r->kick.either_sign;
 		bool disagree = r->all.decided && r->kick.decided &&
-				fabs(r->all.lag_ms - r->kick.lag_ms) >
-					DISAGREE_MS;
+				(either ? fabs(fabs(r->all.lag_ms) -
+					       fabs(r->kick.lag_ms))
+					: fabs(r->all.lag_ms -
+					       r->kick.lag_ms)) > DISAGREE_MS;
 		if (r->empty) {
-			printf("%4ld %-12s %9.2f %15s %9s %6s %6s %9s %6s %6s "
-			       "%6s  %s\n", i, t[i].kind, t[i].position_s, bpm,
-			       "-", "-", "-", "-", "-", "-", "-",
+			printf("%4ld %-12s %9.2f %15s %9s %6s %5s %7s %9s %5s "
+			       "%6s %6s  %s\n", i, t[i].kind, t[i].position_s,
+			       bpm, "-", "-", "-", "-", "-", "-", "-", "-",
 			       "(no overlap)");
 		} else {
 			char kick[16];
@@ -703,12 +823,18 @@ int main(int argc, char **argv)
 					 r->kick.lag_ms);
 			else
 				snprintf(kick, sizeof(kick), "-");
-			printf("%4ld %-12s %9.2f %15s %+9.2f %6.3f %6.1f %9s "
-			       "%6.1f %6.3f %6.3f  %s%s%s%s%s\n", i, t[i].kind,
-			       t[i].position_s, bpm, r->all.lag_ms,
-			       r->all.value, fmin(r->all.z, 999.9), kick,
-			       fmin(r->kick.z, 999.9), r->beat[0], r->beat[1],
+			char votes[2][16];
+			snprintf(votes[0], sizeof(votes[0]), "%d/%d",
+				 r->all.votes, r->all.segments);
+			snprintf(votes[1], sizeof(votes[1]), "%d/%d",
+				 r->kick.votes, r->kick.segments);
+			printf("%4ld %-12s %9.2f %15s %+9.2f %6.3f %5s %7.0e "
+			       "%9s %5s %6.3f %6.3f  %s%s%s%s%s%s\n", i,
+			       t[i].kind, t[i].position_s, bpm, r->all.lag_ms,
+			       r->all.value, votes[0], r->all.chance, kick,
+			       votes[1], r->beat[0], r->beat[1],
 			       r->all.decided ? "decided" : "abstains",
+			       r->all.either_sign ? " (either sign)" : "",
 			       r->all.edge ? " (at the window's end)" : "",
 			       disagree ? " (kick disagrees)" : "",
 			       both ? " (beat on both)" : "",
