@@ -16,7 +16,8 @@
 # - Generated drums (sox): two decks of one pattern at 120 BPM played by
 #   different kits, B delayed by 0, 10, 55 and 115 ms (all inside the
 #   search, 45% of a 500 ms beat: 225 ms) in two patterns: (i) four on the
-#   floor with the hats 18 dB louder than the kick, (ii) a syncopated kick
+#   floor with the hats louder than the kick (peaks 18 dB, RMS 13 dB
+#   above), (ii) a syncopated kick
 #   (on the "e" of beats 1 and 3) with the snare on 2 and 4; both with
 #   hats on the eighths, which alone would fit as well half a beat away.
 #   Each lag is read back within 2 ms, the kick band's too.
