@@ -380,16 +380,17 @@ static double binomial_tail(int m, int k, double p)
  * of K equal segments of it (SEGMENT_BEATS beats or more, at most
  * SEGMENTS_MAX; BEAT_HOPS a beat) correlated alone votes for the lag it
  * peaks at, none where that peak is not positive (a deck without
- * onsets there). A candidate |lag| gathers the votes within AGREE_MS of
- * it, either sign: a pattern that repeats every 2 |lag| (eighth-note
- * hats with the decks a sixteenth apart) peaks at both. Its chance is
- * that of so many votes or more if they fell uniformly over the lags
- * (a binomial tail, the share of the lags within AGREE_MS of +-|lag|
- * the chance of one vote), times the number of such candidates in the
- * window; the best candidate is decided when that is at most ALPHA. The
- * lag is then the whole correlation's highest value within AGREE_MS of
- * the candidate, on the side most of its votes are, refined by a
- * parabola through its neighbours. C holds 2 MAX_LAG + 1 values. */
+ * onsets there). A candidate, a lag or a |lag| of either sign (a pattern
+ * that repeats every 2 |lag|, eighth-note hats with the decks a
+ * sixteenth apart, peaks at both), gathers the votes within AGREE_MS of
+ * it. Its chance is that of so many votes or more if they fell
+ * uniformly over the lags (a binomial tail, the share of the lags within
+ * AGREE_MS of the candidate the chance of one vote), times the number of
+ * disjoint candidates of both kinds in the window; the candidate least
+ * likely by chance is decided when that is at most ALPHA. The lag is
+ * then the whole correlation's highest value within AGREE_MS of the
+ * candidate (of a |lag|, on the side most of its votes are), refined by
+ * a parabola through its neighbours. C holds 2 MAX_LAG + 1 values. */
 static void xcorr_judge(float *const *a, float *const *b, int b0, int b1,
 			size_t i0, size_t i1, long max_lag, double beat_hops,
 			double *c, struct peak *p)
