@@ -11,38 +11,53 @@
  * For transition i of the log (A on channels 1-2 when i is even, 3-4 when
  * it is odd; B on the other pair), over its overlap [position_s,
  * position_s + duration_s]:
- * - each deck's onset-strength envelope, in hops of 256 frames (5.8 ms):
- *   the half-wave-rectified rise of the log energy (dB) of the last 1024
- *   frames (Hann-weighted) of the deck's mono sum, once broadband and once
- *   below 150 Hz
- *   (a 2nd-order Butterworth low-pass: the kick), rises under 0.1 dB a
- *   hop ignored, the two rises added, then the envelope's mean over the
- *   surrounding beat taken off. Log energy does not care about the level,
- *   so a deck fading out keeps its onsets; the Hann weights and the dead
- *   zone keep the ripple of a steady tone's energy out (periodic, and so
- *   "a beat" to a normalised correlation, however small), and taking the
- *   local mean off keeps out the fades and the bass swap, which raise a
- *   deck's level smoothly;
- * - the normalised cross-correlation of the two envelopes (means removed)
- *   at lags within half a beat (of bpm_from, or of twice it when B plays
- *   at double time: the pulse both share; 120 BPM when unknown) either
- *   way, its peak refined by a parabola through the three values around
- *   it: the lag (positive: B's beats come after A's) and the peak's
- *   value, the strength (1: the same onsets; near 0: nothing in common,
- *   as when one deck has no beat); a peak at the end of the lags is
- *   flagged "lag at half a beat" (the decks may be a half beat apart);
- * - whether each deck carries a beat: its envelope's periodicity, the
- *   median over windows of 8 beats (stepping 4) of the largest normalised
- *   autocorrelation at a lag within 3% of the beat period (the periods of
- *   bpm_from and of bpm_to moved by octaves next to it, since the tempo
- *   ramps between the two); a deck carries a beat when that is at least
- *   R (--beat-threshold, 0.3).
- * One line per transition (index, kind, position, tempos, lag, strength,
- * both periodicities, which decks carry a beat), then the summary over
- * the beatmatched transitions whose decks both carry a beat and whose
- * overlap the render did not cut: how many, the median |lag| and the
- * share within 20 ms. The last line is "summary: key=value ..." for
- * scripts (bench/real-mix.sh).
+ * - each deck's onset-strength envelopes, in hops of 128 frames (2.9 ms):
+ *   the deck's mono sum split into BANDS bands (a 2nd-order low-pass at
+ *   150 Hz, the kick; octave band-passes from 150 Hz to 9.6 kHz; a
+ *   high-pass above, the hats), in each band the rise of the log energy
+ *   (dB) of the last 1024 frames (Hann-weighted), less a 0.1 dB dead
+ *   zone and half-wave rectified, the band's mean over the surrounding
+ *   beat taken off and its level scaled to an RMS of 1: the spectral
+ *   flux of every drum, each band weighing the same (a quiet kick under
+ *   loud hats as much as they). Log energy does not care about the
+ *   level, so a deck fading out keeps its onsets; the Hann weights and
+ *   the dead zone keep the ripple of a steady tone's energy out, and
+ *   taking the local mean off keeps out the fades and the bass swap,
+ *   which raise a deck's level smoothly;
+ * - the correlation: Pearson's, per lag, of A's bands over the middle
+ *   60% of the overlap (the ends are where one deck is faded down) with
+ *   B's bands shifted by each lag within 45% of a beat either way (of
+ *   the pulse both share: bpm_from, or twice it when B plays at double
+ *   time; 120 BPM when unknown), the bands side by side as one vector:
+ *   B's kick answers A's kick, not A's hat on the same hop (summed into
+ *   one envelope, eighth-note hats fit as well half a beat away);
+ * - the verdict, by votes: that middle cut into up to 16 segments of 2
+ *   beats or more, each correlated alone and voting for the lag it
+ *   peaks at. The consensus is the lag (or the |lag|, either sign: a
+ *   pattern that repeats every 2 |lag| peaks at both) most unlikely to
+ *   gather its votes within 10 ms if votes fell at random over the
+ *   window (a binomial tail times the number of such candidates); the
+ *   measure decides when that chance is at most 1% and abstains when it
+ *   is not: no distinct peak that the segments agree on. The lag is the
+ *   whole correlation's highest value within 10 ms of the consensus,
+ *   refined by a parabola through its neighbours (positive: B's beats
+ *   come after A's); "at the window's end" where it is at the last lag
+ *   (the decks are at least that far apart), "either sign" where votes
+ *   came from both;
+ * - a second opinion: the same on the kick band alone, and a flag where
+ *   both decide and differ by more than 20 ms (in size only, where
+ *   either fits both signs);
+ * - for information, whether each deck carries a beat: its envelope's
+ *   periodicity, the median over windows of 8 beats (stepping 4) of the
+ *   largest normalised autocorrelation at a lag within 3% of the beat
+ *   period (the periods of bpm_from and of bpm_to moved by octaves next
+ *   to it); at least R (--beat-threshold, 0.3) counts as a beat. The
+ *   verdict does not depend on it: most real music measures under it.
+ * One line per transition, then the summary over the beatmatched
+ * transitions whose overlap the render did not cut: how many, how many
+ * the measure decides, the median |lag| and the share within 20 ms of
+ * those, and how often the kick band disagrees. The last line is
+ * "summary: key=value ..." for scripts (bench/real-mix.sh).
  *
  * The decks file is read with seeks, one overlap at a time: a render of
  * hours costs the time to read its transitions.
@@ -61,16 +76,26 @@
 #include <string.h>
 
 #define RATE 44100
-#define HOP 256                  /* 5.8 ms */
-#define WINDOW (4 * HOP)         /* energy over 1024 frames */
+#define HOP 128                  /* 2.9 ms */
+#define WINDOW 1024              /* energy over 23 ms */
+#define BANDS 8                  /* band 0 is the kick's */
 #define LOW_HZ 150.0
+#define HIGH_HZ 9600.0
 #define FLOOR_DB -120.0
 #define DEAD_ZONE_DB 0.1
 #define READ_FRAMES 8192
 #define PERIOD_TOLERANCE 0.03
 #define PERIOD_WINDOW_BEATS 8
 #define DEFAULT_BPM 120.0
+#define SEARCH_BEATS 0.45        /* lags within this much of a beat */
+#define EDGE_SHARE 0.2           /* the overlap's first and last 20% */
+#define SEGMENTS_MAX 16          /* voters over the middle of the overlap */
+#define SEGMENTS_MIN 4
+#define SEGMENT_BEATS 2.0        /* a voter hears at least this */
+#define AGREE_MS 10.0            /* a vote agrees within this of |lag| */
+#define ALPHA 0.01               /* decided: votes this unlikely by chance */
 #define WITHIN_MS 20.0
+#define DISAGREE_MS 20.0
 #define MAX_TRANSITIONS 100000
 #define MAX_OVERLAP_S 600.0
 
@@ -80,11 +105,22 @@ struct transition {
 	double bpm_from, bpm_to;  /* 0 when unknown */
 };
 
+/* One correlation's answer. */
+struct peak {
+	double lag_ms;
+	double value;             /* the whole correlation there */
+	int votes;                /* segments that agree with it */
+	int segments;             /* of how many */
+	double chance;            /* of as many votes by chance */
+	bool either_sign;         /* and some of them at -lag */
+	bool edge;                /* at the end of the lags */
+	bool decided;             /* enough votes */
+};
+
 struct result {
-	double lag_ms, strength;
+	struct peak all, kick;    /* every band's envelope, the kick's */
 	double beat[2];           /* periodicity of A, of B */
 	bool cut;                 /* the overlap runs past the file's end */
-	bool edge;                /* the peak is at the end of the lags */
 	bool empty;               /* no overlap to measure */
 };
 
@@ -96,15 +132,34 @@ struct biquad {
 	double x1, x2, y1, y2;
 };
 
-static void biquad_lowpass(struct biquad *f, double hz)
+/* RBJ cookbook sections: low-pass and high-pass at Butterworth Q,
+ * band-pass of Q (0 dB at the centre). */
+enum biquad_kind { BIQUAD_LOW, BIQUAD_BAND, BIQUAD_HIGH };
+
+static void biquad_design(struct biquad *f, enum biquad_kind kind,
+			  double hz, double q)
 {
 	double w = 2 * M_PI * hz / RATE, c = cos(w);
-	double alpha = sin(w) / (2 * M_SQRT1_2);
+	double alpha = sin(w) / (2 * q);
 	double a0 = 1 + alpha;
 	memset(f, 0, sizeof(*f));
-	f->b0 = (1 - c) / 2 / a0;
-	f->b1 = (1 - c) / a0;
-	f->b2 = (1 - c) / 2 / a0;
+	switch (kind) {
+	case BIQUAD_LOW:
+		f->b0 = (1 - c) / 2 / a0;
+		f->b1 = (1 - c) / a0;
+		f->b2 = f->b0;
+		break;
+	case BIQUAD_HIGH:
+		f->b0 = (1 + c) / 2 / a0;
+		f->b1 = -(1 + c) / a0;
+		f->b2 = f->b0;
+		break;
+	case BIQUAD_BAND:
+		f->b0 = alpha / a0;
+		f->b1 = 0;
+		f->b2 = -alpha / a0;
+		break;
+	}
 	f->a1 = -2 * c / a0;
 	f->a2 = (1 - alpha) / a0;
 }
@@ -129,37 +184,48 @@ static void hann_init(void)
 					  WINDOW);
 }
 
-/* One deck's envelope as it is being built. */
+/* One deck's envelopes as they are being built. */
 struct onset {
-	struct biquad low;
-	float hist[2][WINDOW];    /* the last frames: broad, low (circular) */
-	size_t at;                /* next slot in hist */
-	double prev_db[2];
-	float *env;
+	struct biquad band[BANDS];
+	float hist[BANDS][WINDOW]; /* the last frames per band (circular) */
+	size_t at;                 /* next slot in hist */
+	double prev_db[BANDS];
+	float *env[BANDS];         /* each band's rise per hop */
 	size_t n, cap;
 };
 
-static void onset_init(struct onset *o, float *env, size_t cap)
+/* Band 0 the kick (below LOW_HZ), then octaves up to HIGH_HZ, then the
+ * rest: log-spaced, so that each drum's own band sees its attack. */
+static void onset_init(struct onset *o, size_t cap)
 {
+	float *env[BANDS];
+	memcpy(env, o->env, sizeof(env));
 	memset(o, 0, sizeof(*o));
-	biquad_lowpass(&o->low, LOW_HZ);
-	o->env = env;
+	memcpy(o->env, env, sizeof(env));
+	biquad_design(&o->band[0], BIQUAD_LOW, LOW_HZ, M_SQRT1_2);
+	double lo = LOW_HZ, step = pow(HIGH_HZ / LOW_HZ, 1.0 / (BANDS - 2));
+	/* Q of a band STEP wide: its centre over its width. */
+	double q = sqrt(step) / (step - 1);
+	for (int b = 1; b < BANDS - 1; b++, lo *= step)
+		biquad_design(&o->band[b], BIQUAD_BAND, lo * sqrt(step), q);
+	biquad_design(&o->band[BANDS - 1], BIQUAD_HIGH, HIGH_HZ, M_SQRT1_2);
 	o->cap = cap;
-	o->prev_db[0] = o->prev_db[1] = FLOOR_DB;
+	for (int b = 0; b < BANDS; b++)
+		o->prev_db[b] = FLOOR_DB;
 }
 
 static void onset_add(struct onset *o, double mono)
 {
-	o->hist[0][o->at] = (float)mono;
-	o->hist[1][o->at] = (float)biquad_run(&o->low, mono);
+	for (int b = 0; b < BANDS; b++)
+		o->hist[b][o->at] = (float)biquad_run(&o->band[b], mono);
 	o->at = (o->at + 1) % WINDOW;
 }
 
-/* The hop is complete: its onset strength, kept when KEEP. */
+/* The hop is complete: its onset strengths, kept when KEEP. */
 static void onset_hop(struct onset *o, bool keep)
 {
-	double rise = 0;
-	for (int b = 0; b < 2; b++) {
+	bool room = keep && o->n < o->cap;
+	for (int b = 0; b < BANDS; b++) {
 		const float *h = o->hist[b];
 		double e = 0;
 		for (size_t k = 0; k < WINDOW; k++) {
@@ -169,14 +235,13 @@ static void onset_hop(struct onset *o, bool keep)
 		double db = 10 * log10(e / (WINDOW / 2) + 1e-12);
 		if (db < FLOOR_DB)
 			db = FLOOR_DB;
-		if (db > o->prev_db[b] + DEAD_ZONE_DB)
-			rise += db - o->prev_db[b] - DEAD_ZONE_DB;
+		double r = db - o->prev_db[b] - DEAD_ZONE_DB;
+		if (room)
+			o->env[b][o->n] = (float)(r > 0 ? r : 0);
 		o->prev_db[b] = db;
 	}
-	if (keep && o->n < o->cap)
-		o->env[o->n++] = (float)rise;
+	o->n += room;
 }
-
 /* Both decks' envelopes over output frames [from, to) of the file (TOTAL
  * frames, 4 channels): pair p of env. Reading starts a window and a
  * filter settling time early, so that the first hop is a whole one.
@@ -241,63 +306,200 @@ static void detrend(const float *x, float *out, size_t n, size_t half)
 	}
 }
 
-static void remove_mean(float *x, size_t n)
+/* x[0..n) scaled to a root mean square of 1 (unless all 0): each band
+ * then weighs the same in the correlation, the kick's steady thumps as
+ * much as the hats' noisy bursts, whose rises in dB are larger. */
+static void unit_rms(float *x, size_t n)
 {
-	double m = 0;
+	double e = 0;
 	for (size_t i = 0; i < n; i++)
-		m += x[i];
-	m = n ? m / (double)n : 0;
-	for (size_t i = 0; i < n; i++)
-		x[i] = (float)(x[i] - m);
+		e += (double)x[i] * x[i];
+	e = sqrt(e / (double)(n ? n : 1));
+	for (size_t i = 0; e > 0 && i < n; i++)
+		x[i] = (float)(x[i] / e);
 }
 
-/* Normalised cross-correlation of zero-mean a and b at lag L (b shifted
- * later by L hops), over the frames both cover. */
-static double xcorr_at(const float *a, const float *b, size_t n, long lag,
-		       double norm)
+/* Pearson correlation of bands [b0, b1) of A over hops [i0, i1) with
+ * the same bands of B over [i0 + lag, i1 + lag), each band's mean taken
+ * off: the bands side by side as one vector, so that B's kick answers
+ * A's kick and not A's hat on the same hop. */
+static double pearson_at(float *const *a, float *const *b, int b0, int b1,
+			 size_t i0, size_t i1, long lag)
 {
-	double s = 0;
-	size_t i0 = lag < 0 ? (size_t)-lag : 0;
-	size_t i1 = lag > 0 ? n - (size_t)lag : n;
-	for (size_t i = i0; i < i1; i++)
-		s += (double)a[i] * b[(size_t)((long)i + lag)];
-	return s / norm;
-}
-
-/* The lag (hops, fractional) of the highest normalised cross-correlation
- * within +-MAX_LAG, and that value into *strength; *edge when that is at
- * +-MAX_LAG (the true peak may be further: half a beat off). */
-static double xcorr_peak(const float *a, const float *b, size_t n,
-			 long max_lag, double *strength, bool *edge)
-{
-	double ea = 0, eb = 0;
-	for (size_t i = 0; i < n; i++) {
-		ea += (double)a[i] * a[i];
-		eb += (double)b[i] * b[i];
+	double cov = 0, va = 0, vb = 0;
+	double m = (double)(i1 - i0);
+	for (int k = b0; k < b1; k++) {
+		const float *x = a[k], *y = b[k] + lag;
+		double sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+		for (size_t i = i0; i < i1; i++) {
+			double u = x[i], v = y[i];
+			sa += u;
+			sb += v;
+			saa += u * u;
+			sbb += v * v;
+			sab += u * v;
+		}
+		cov += sab - sa * sb / m;
+		va += saa - sa * sa / m;
+		vb += sbb - sb * sb / m;
 	}
-	*strength = 0;
-	*edge = false;
-	if (!(ea > 0 && eb > 0) || (size_t)max_lag * 2 >= n)
-		return 0;
-	double norm = sqrt(ea * eb);
-	long best = 0;
-	double best_v = -2, v_lo = 0, v_hi = 0;
+	return va > 0 && vb > 0 ? cov / sqrt(va * vb) : 0;
+}
+
+/* The correlation of bands [b0, b1) of A over [i0, i1) with B's at
+ * lags -MAX_LAG..MAX_LAG hops into c (2 MAX_LAG + 1 values); returns the
+ * lag of the highest value within [lo, hi]. */
+static long xcorr_curve(float *const *a, float *const *b, int b0, int b1,
+			size_t i0, size_t i1, long max_lag, long lo, long hi,
+			double *c)
+{
+	long best = lo;
 	for (long l = -max_lag; l <= max_lag; l++) {
-		double v = xcorr_at(a, b, n, l, norm);
-		if (v > best_v) {
-			best_v = v;
+		c[l + max_lag] = pearson_at(a, b, b0, b1, i0, i1, l);
+		if (l >= lo && l <= hi && c[l + max_lag] > c[best + max_lag])
 			best = l;
+	}
+	return best;
+}
+
+/* The chance of at least M successes in K trials of chance P. */
+static double binomial_tail(int m, int k, double p)
+{
+	double sum = 0;
+	if (p >= 1)
+		return 1;
+	for (int j = m; j <= k; j++)
+		sum += exp(lgamma(k + 1.0) - lgamma(j + 1.0) -
+			   lgamma(k - j + 1.0) + j * log(p) +
+			   (k - j) * log1p(-p));
+	return fmin(sum, 1);
+}
+
+/* The lag of bands [b0, b1) of the decks over [i0, i1) (hops; B's
+ * envelopes are read MAX_LAG hops either side), judged by votes: each
+ * of K equal segments of it (SEGMENT_BEATS beats or more, at most
+ * SEGMENTS_MAX; BEAT_HOPS a beat) correlated alone votes for the lag it
+ * peaks at, none where that peak is not positive (a deck without
+ * onsets there). A candidate, a lag or a |lag| of either sign (a pattern
+ * that repeats every 2 |lag|, eighth-note hats with the decks a
+ * sixteenth apart, peaks at both), gathers the votes within AGREE_MS of
+ * it. Its chance is that of so many votes or more if they fell
+ * uniformly over the lags (a binomial tail, the share of the lags within
+ * AGREE_MS of the candidate the chance of one vote), times the number of
+ * disjoint candidates of both kinds in the window; the candidate least
+ * likely by chance is decided when that is at most ALPHA. The lag is
+ * then the whole correlation's highest value within AGREE_MS of the
+ * candidate (of a |lag|, on the side most of its votes are), refined by
+ * a parabola through its neighbours. C holds 2 MAX_LAG + 1 values. */
+static void xcorr_judge(float *const *a, float *const *b, int b0, int b1,
+			size_t i0, size_t i1, long max_lag, double beat_hops,
+			double *c, struct peak *p)
+{
+	long vote[SEGMENTS_MAX];
+	int n_votes = 0, k_seg;
+	size_t len = i1 - i0;
+	long agree = (long)floor(AGREE_MS / 1000.0 * RATE / HOP);
+	long n_lags = 2 * max_lag + 1;
+
+	memset(p, 0, sizeof(*p));
+	p->chance = 1;
+	k_seg = (int)fmin(SEGMENTS_MAX,
+			  floor((double)len / (SEGMENT_BEATS * beat_hops)));
+	p->segments = k_seg;
+	if (k_seg < SEGMENTS_MIN)
+		return;
+	for (int k = 0; k < k_seg; k++) {
+		size_t s0 = i0 + len * (size_t)k / (size_t)k_seg;
+		size_t s1 = i0 + len * (size_t)(k + 1) / (size_t)k_seg;
+		long l = xcorr_curve(a, b, b0, b1, s0, s1, max_lag, -max_lag,
+				     max_lag, c);
+		if (c[l + max_lag] > 0)
+			vote[n_votes++] = l;
+	}
+	(void)xcorr_curve(a, b, b0, b1, i0, i1, max_lag, 0, 0, c);
+	/* The family: the disjoint candidates of either kind in the window,
+	 * signed and folded. */
+	double family = fmax(1, (double)(n_lags + max_lag + 1) /
+				(double)(2 * agree + 1));
+	long centre = 0;
+	int most = 0;
+	bool folded = false;
+	double best_chance = 2;
+	for (int k = 0; k < 2 * n_votes; k++) {
+		bool fold = k >= n_votes;
+		long cand = fold ? labs(vote[k - n_votes]) : vote[k];
+		long target = 0;
+		int count = 0;
+		for (int j = 0; j < n_votes; j++)
+			count += fold ? labs(labs(vote[j]) - cand) <= agree
+				      : labs(vote[j] - cand) <= agree;
+		for (long l = -max_lag; l <= max_lag; l++)
+			target += fold ? labs(labs(l) - cand) <= agree
+				       : labs(l - cand) <= agree;
+		double chance = fmin(1, family *
+				     binomial_tail(count, k_seg,
+						   (double)target /
+						   (double)n_lags));
+		if (chance < best_chance) {
+			best_chance = chance;
+			most = count;
+			centre = cand;
+			folded = fold;
 		}
 	}
-	*strength = best_v;
-	*edge = best == -max_lag || best == max_lag;
-	if (*edge)
-		return (double)best;
-	v_lo = xcorr_at(a, b, n, best - 1, norm);
-	v_hi = xcorr_at(a, b, n, best + 1, norm);
-	double den = v_lo - 2 * best_v + v_hi;
-	double d = den < 0 ? 0.5 * (v_lo - v_hi) / den : 0;
-	return (double)best + d;
+	if (n_votes == 0)
+		return;
+	int plus = 0, minus = 0;
+	for (int k = 0; folded && k < n_votes; k++) {
+		if (labs(labs(vote[k]) - centre) > agree)
+			continue;
+		plus += vote[k] > 0;
+		minus += vote[k] < 0;
+	}
+	/* Folded: on the side most of its votes are. */
+	if (folded && (minus > plus || (minus == plus &&
+					c[-centre + max_lag] >
+						c[centre + max_lag])))
+		centre = -centre;
+	long lo = centre - agree, hi = centre + agree;
+	if (lo < -max_lag)
+		lo = -max_lag;
+	if (hi > max_lag)
+		hi = max_lag;
+	long best = lo;
+	for (long l = lo; l <= hi; l++)
+		if (c[l + max_lag] > c[best + max_lag])
+			best = l;
+	double top = c[best + max_lag];
+	p->value = top;
+	p->votes = most;
+	p->chance = best_chance;
+	p->either_sign = folded && labs(centre) > agree &&
+			 (plus < minus ? plus : minus) > 0;
+	p->edge = best == -max_lag || best == max_lag;
+	double lag = (double)best;
+	if (!p->edge) {
+		double l0 = c[best - 1 + max_lag], l1 = c[best + 1 + max_lag];
+		double den = l0 - 2 * top + l1;
+		if (den < 0)
+			lag += 0.5 * (l0 - l1) / den;
+	}
+	p->lag_ms = lag * HOP * 1000.0 / RATE;
+	p->decided = best_chance <= ALPHA;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, size_t n)
+{
+	if (n == 0)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* The largest normalised autocorrelation of x[0..n) (its own mean
@@ -320,20 +522,6 @@ static double autocorr_max(const float *x, size_t n, long lo, long hi)
 			best = s / sqrt(e0 * e1);
 	}
 	return best;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-	return x < y ? -1 : x > y;
-}
-
-static double median(double *v, size_t n)
-{
-	if (n == 0)
-		return NAN;
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
 }
 
 /* The beat periods (hops) where a deck of transition T should repeat:
@@ -445,11 +633,21 @@ static void usage(FILE *f)
 		"TRANSITIONS.jsonl\n");
 }
 
-/* Transition T (number INDEX) into *r. ENV, BUF, FLAT (2 envelopes) and
- * SCRATCH are work space. Returns 0 or -1 (a read error, said). */
+/* Work space for measure(), sized for the longest overlap. */
+struct work {
+	struct onset env[2];
+	float *buf;               /* READ_FRAMES frames of 4 channels */
+	float *flat[2][BANDS];    /* detrended: A's bands, B's */
+	float *sum[2];            /* A's bands summed, B's */
+	double *scratch;          /* periodicity windows, correlations */
+	size_t cap;               /* hops per envelope */
+};
+
+/* Transition T (number INDEX) into *r, deciding at MIN_Z. Returns 0 or
+ * -1 (a read error, said). */
 static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
-		   size_t index, struct onset env[2], float *buf, float *flat,
-		   double *scratch, size_t scratch_cap, struct result *r)
+		   size_t index, struct work *w,
+		   struct result *r)
 {
 	memset(r, 0, sizeof(*r));
 	sf_count_t from = (sf_count_t)llround(t->position_s * RATE);
@@ -464,11 +662,11 @@ static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
 		return 0;
 	}
 	for (int p = 0; p < 2; p++)
-		onset_init(&env[p], env[p].env, env[p].cap);
-	if (envelopes(sf, total, from, to, env, buf) < 0)
+		onset_init(&w->env[p], w->cap);
+	if (envelopes(sf, total, from, to, w->env, w->buf) < 0)
 		return -1;
 	/* A on pair index % 2. */
-	struct onset *a = &env[index % 2], *b = &env[1 - index % 2];
+	struct onset *a = &w->env[index % 2], *b = &w->env[1 - index % 2];
 	size_t n = a->n < b->n ? a->n : b->n;
 	/* The pulse both decks share: A's beat, or B's when B plays at
 	 * double time (its beats fall on A's beats and off-beats, so a lag
@@ -476,17 +674,49 @@ static int measure(SNDFILE *sf, sf_count_t total, const struct transition *t,
 	double bpm = t->bpm_from > 0 ? t->bpm_from : DEFAULT_BPM;
 	if (t->bpm_from > 0 && t->bpm_to > 1.5 * t->bpm_from)
 		bpm = 2 * t->bpm_from;
-	long max_lag = (long)floor(0.5 * 60.0 / bpm * RATE / HOP);
-	float *da = flat, *db = flat + env[0].cap;
-	detrend(a->env, da, n, (size_t)max_lag);
-	detrend(b->env, db, n, (size_t)max_lag);
-	r->beat[0] = periodicity(da, n, t, scratch, scratch_cap);
-	r->beat[1] = periodicity(db, n, t, scratch, scratch_cap);
-	remove_mean(da, n);
-	remove_mean(db, n);
-	double lag = xcorr_peak(da, db, n, max_lag, &r->strength, &r->edge);
-	r->lag_ms = lag * HOP * 1000.0 / RATE;
+	double beat_hops = 60.0 / bpm * RATE / HOP;
+	long max_lag = (long)floor(SEARCH_BEATS * beat_hops);
+	size_t half = (size_t)floor(0.5 * beat_hops);
+	for (int d = 0; d < 2; d++) {
+		struct onset *o = d ? b : a;
+		memset(w->sum[d], 0, n * sizeof(float));
+		for (int k = 0; k < BANDS; k++) {
+			detrend(o->env[k], w->flat[d][k], n, half);
+			unit_rms(w->flat[d][k], n);
+			for (size_t i = 0; i < n; i++)
+				w->sum[d][i] += w->flat[d][k][i];
+		}
+		r->beat[d] = periodicity(w->sum[d], n, t, w->scratch, w->cap);
+	}
+	/* A's middle 60%, B's around it by up to MAX_LAG: where the
+	 * overlap is too short for that margin, less of A. */
+	size_t edge = (size_t)((double)n * EDGE_SHARE);
+	if (edge < (size_t)max_lag)
+		edge = (size_t)max_lag;
+	if (n < 2 * edge + SEGMENTS_MIN) {
+		r->empty = true;
+		return 0;
+	}
+	xcorr_judge(w->flat[0], w->flat[1], 0, BANDS, edge, n - edge, max_lag,
+		    beat_hops, w->scratch, &r->all);
+	xcorr_judge(w->flat[0], w->flat[1], 0, 1, edge, n - edge, max_lag,
+		    beat_hops, w->scratch, &r->kick);
 	return 0;
+}
+
+/* Reads a number 0..MAX from option OPT's ARG into *v; false (said) when
+ * it is not one. */
+static bool option_number(const char *opt, const char *arg, double max,
+			  double *v)
+{
+	char *end;
+	*v = strtod(arg, &end);
+	if (end == arg || *end || !(*v >= 0 && *v <= max)) {
+		fprintf(stderr, "deck-align: %s: a number 0..%g, got '%s'\n",
+			opt, max, arg);
+		return false;
+	}
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -495,24 +725,23 @@ int main(int argc, char **argv)
 	int argi = 1, rc = 1;
 	struct transition *t = NULL;
 	struct result *res = NULL;
-	float *buf = NULL, *flat = NULL;
-	double *scratch = NULL, *lags = NULL;
-	struct onset env[2] = { { .env = NULL }, { .env = NULL } };
+	double *lags = NULL;
+	struct work w = { .buf = NULL };
 	SNDFILE *sf = NULL;
 
 	if (argc > 1 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
 		usage(stdout);
 		return 0;
 	}
-	if (argc > 2 && strcmp(argv[1], "--beat-threshold") == 0) {
-		char *end;
-		threshold = strtod(argv[2], &end);
-		if (*end || !(threshold >= 0 && threshold <= 1)) {
-			fprintf(stderr, "deck-align: --beat-threshold: a number "
-				"0..1, got '%s'\n", argv[2]);
-			return 2;
+	while (argc - argi > 2 && argv[argi][0] == '-') {
+		if (strcmp(argv[argi], "--beat-threshold") == 0) {
+			if (!option_number(argv[argi], argv[argi + 1], 1,
+					   &threshold))
+				return 2;
+		} else {
+			break;
 		}
-		argi = 3;
+		argi += 2;
 	}
 	if (argc - argi != 2) {
 		usage(stderr);
@@ -539,31 +768,34 @@ int main(int argc, char **argv)
 	long n_t = read_log(log_path, t, MAX_TRANSITIONS);
 	if (n_t < 0)
 		goto out;
-	size_t env_cap = (size_t)(MAX_OVERLAP_S * RATE / HOP) + 16;
-	size_t scratch_cap = env_cap;
+	w.cap = (size_t)(MAX_OVERLAP_S * RATE / HOP) + 16;
 	res = calloc((size_t)n_t + 1, sizeof(*res));
 	lags = calloc((size_t)n_t + 1, sizeof(*lags));
-	buf = malloc(READ_FRAMES * 4 * sizeof(*buf));
-	flat = malloc(2 * env_cap * sizeof(*flat));
-	scratch = malloc(scratch_cap * sizeof(*scratch));
-	env[0].env = malloc(env_cap * sizeof(float));
-	env[1].env = malloc(env_cap * sizeof(float));
-	env[0].cap = env[1].cap = env_cap;
-	if (!res || !lags || !buf || !flat || !scratch || !env[0].env ||
-	    !env[1].env)
+	w.buf = malloc(READ_FRAMES * 4 * sizeof(*w.buf));
+	w.scratch = malloc(w.cap * sizeof(*w.scratch));
+	if (!res || !lags || !w.buf || !w.scratch)
 		goto nomem;
+	for (int d = 0; d < 2; d++) {
+		if (!(w.sum[d] = malloc(w.cap * sizeof(float))))
+			goto nomem;
+		for (int k = 0; k < BANDS; k++)
+			if (!(w.flat[d][k] = malloc(w.cap * sizeof(float))) ||
+			    !(w.env[d].env[k] = malloc(w.cap * sizeof(float))))
+				goto nomem;
+	}
 
-	printf("deck-align: %s, %.1f s, %ld transitions; a deck carries a "
-	       "beat at periodicity >= %.2f\n", decks_path,
-	       (double)si.frames / RATE, n_t, threshold);
-	printf("%4s %-12s %9s %15s %9s %8s %7s %7s  %s\n", "#", "kind",
-	       "at (s)", "BPM", "lag (ms)", "strength", "beat A", "beat B",
-	       "beat on");
-	size_t n_beat = 0, n_both = 0, n_within = 0;
+	printf("deck-align: %s, %.1f s, %ld transitions; decides where the "
+	       "segments' votes within %.0f ms have a chance <= %g; a deck "
+	       "carries a beat at periodicity >= %.2f\n", decks_path,
+	       (double)si.frames / RATE, n_t, AGREE_MS, ALPHA, threshold);
+	printf("%4s %-12s %9s %15s %9s %6s %5s %7s %9s %5s %6s %6s  %s\n",
+	       "#", "kind", "at (s)", "BPM", "lag (ms)", "corr", "votes",
+	       "chance", "kick (ms)", "votes", "beat A", "beat B", "verdict");
+	size_t n_beat = 0, n_eligible = 0, n_decided = 0, n_within = 0;
+	size_t n_both = 0, n_both_decided = 0, n_kick = 0, n_disagree = 0;
 	for (long i = 0; i < n_t; i++) {
 		struct result *r = &res[i];
-		if (measure(sf, si.frames, &t[i], (size_t)i, env, buf, flat,
-			    scratch, scratch_cap, r) < 0)
+		if (measure(sf, si.frames, &t[i], (size_t)i, &w, r) < 0)
 			goto out;
 		char bpm[32];
 		if (t[i].bpm_from > 0 && t[i].bpm_to > 0)
@@ -571,42 +803,80 @@ int main(int argc, char **argv)
 				 t[i].bpm_to);
 		else
 			snprintf(bpm, sizeof(bpm), "-");
-		bool beat_a = r->beat[0] >= threshold;
-		bool beat_b = r->beat[1] >= threshold;
 		bool beatmatched = strcmp(t[i].kind, "beatmatched") == 0;
-		const char *on = r->empty ? "(no overlap)" :
-				 beat_a && beat_b ? "both" :
-				 beat_a ? "A only" : beat_b ? "B only" : "none";
-		if (r->empty)
-			printf("%4ld %-12s %9.2f %15s %9s %8s %7s %7s  %s\n", i,
-			       t[i].kind, t[i].position_s, bpm, "-", "-", "-",
-			       "-", on);
-		else
-			printf("%4ld %-12s %9.2f %15s %+9.2f %8.3f %7.3f %7.3f  "
-			       "%s%s%s\n", i, t[i].kind, t[i].position_s, bpm,
-			       r->lag_ms, r->strength, r->beat[0], r->beat[1],
-			       on, r->edge ? " (lag at half a beat)" : "",
+		bool both = r->beat[0] >= threshold && r->beat[1] >= threshold;
+		/* Where either sign fits, only the sizes can disagree. */
+		bool either = r->all.either_sign || r->kick.either_sign;
+		bool disagree = r->all.decided && r->kick.decided &&
+				(either ? fabs(fabs(r->all.lag_ms) -
+					       fabs(r->kick.lag_ms))
+					: fabs(r->all.lag_ms -
+					       r->kick.lag_ms)) > DISAGREE_MS;
+		if (r->empty) {
+			printf("%4ld %-12s %9.2f %15s %9s %6s %5s %7s %9s %5s "
+			       "%6s %6s  %s\n", i, t[i].kind, t[i].position_s,
+			       bpm, "-", "-", "-", "-", "-", "-", "-", "-",
+			       "(no overlap)");
+		} else {
+			char kick[16];
+			if (r->kick.decided)
+				snprintf(kick, sizeof(kick), "%+.2f",
+					 r->kick.lag_ms);
+			else
+				snprintf(kick, sizeof(kick), "-");
+			char votes[2][16];
+			snprintf(votes[0], sizeof(votes[0]), "%d/%d",
+				 r->all.votes, r->all.segments);
+			snprintf(votes[1], sizeof(votes[1]), "%d/%d",
+				 r->kick.votes, r->kick.segments);
+			printf("%4ld %-12s %9.2f %15s %+9.2f %6.3f %5s %7.0e "
+			       "%9s %5s %6.3f %6.3f  %s%s%s%s%s%s\n", i,
+			       t[i].kind, t[i].position_s, bpm, r->all.lag_ms,
+			       r->all.value, votes[0], r->all.chance, kick,
+			       votes[1], r->beat[0], r->beat[1],
+			       r->all.decided ? "decided" : "abstains",
+			       r->all.either_sign ? " (either sign)" : "",
+			       r->all.edge ? " (at the window's end)" : "",
+			       disagree ? " (kick disagrees)" : "",
+			       both ? " (beat on both)" : "",
 			       r->cut ? " (cut by the end)" : "");
+		}
 		if (!beatmatched)
 			continue;
 		n_beat++;
-		if (r->empty || r->cut || !beat_a || !beat_b)
+		if (r->empty || r->cut)
 			continue;
-		lags[n_both++] = fabs(r->lag_ms);
-		n_within += fabs(r->lag_ms) <= WITHIN_MS;
+		n_eligible++;
+		n_both += both;
+		if (!r->all.decided)
+			continue;
+		n_decided++;
+		n_both_decided += both;
+		n_kick += r->kick.decided;
+		n_disagree += disagree;
+		lags[n_decided - 1] = fabs(r->all.lag_ms);
+		n_within += fabs(r->all.lag_ms) <= WITHIN_MS;
 	}
-	double med = median(lags, n_both);
-	double share = n_both ? 100.0 * (double)n_within / (double)n_both : NAN;
-	printf("beatmatched: %zu of %ld; with a beat on both decks (and not "
-	       "cut): %zu", n_beat, n_t, n_both);
-	if (n_both)
-		printf("; median |lag| %.2f ms; within %.0f ms: %zu (%.0f%%)\n",
-		       med, WITHIN_MS, n_within, share);
+	double med = median(lags, n_decided);
+	double share = n_decided ? 100.0 * (double)n_within /
+					   (double)n_decided : NAN;
+	printf("beatmatched: %zu of %ld, not cut: %zu; decided: %zu", n_beat,
+	       n_t, n_eligible, n_decided);
+	if (n_decided)
+		printf("; median |lag| %.2f ms; within %.0f ms: %zu (%.0f%%); "
+		       "the kick band decides %zu of them and disagrees by "
+		       "more than %.0f ms on %zu\n", med, WITHIN_MS, n_within,
+		       share, n_kick, DISAGREE_MS, n_disagree);
 	else
 		printf("; no lag to summarise\n");
-	printf("summary: transitions=%ld beatmatched=%zu measured=%zu "
-	       "median_abs_lag_ms=%.2f within_20ms=%zu within_20ms_pct=%.1f\n",
-	       n_t, n_beat, n_both, med, n_within, share);
+	printf("summary: transitions=%ld beatmatched=%zu eligible=%zu "
+	       "measured=%zu decided_pct=%.1f median_abs_lag_ms=%.2f "
+	       "within_20ms=%zu within_20ms_pct=%.1f kick_decided=%zu "
+	       "kick_disagree=%zu beat_both=%zu beat_both_decided=%zu\n",
+	       n_t, n_beat, n_eligible, n_decided,
+	       n_eligible ? 100.0 * (double)n_decided / (double)n_eligible
+			  : NAN, med, n_within, share, n_kick, n_disagree,
+	       n_both, n_both_decided);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 	goto out;
 nomem:
@@ -614,11 +884,15 @@ nomem:
 out:
 	if (sf)
 		sf_close(sf);
-	free(env[0].env);
-	free(env[1].env);
-	free(scratch);
-	free(flat);
-	free(buf);
+	for (int d = 0; d < 2; d++) {
+		free(w.sum[d]);
+		for (int k = 0; k < BANDS; k++) {
+			free(w.flat[d][k]);
+			free(w.env[d].env[k]);
+		}
+	}
+	free(w.scratch);
+	free(w.buf);
 	free(lags);
 	free(res);
 	free(t);

@@ -7,10 +7,11 @@
 # --decks, then per library:
 #   - the transitions: how many, the share beatmatched;
 #   - the crossfades by reason (the log's "reason", numbers shown as #);
-#   - the beat alignment of the decks, bench/deck-align: the median |lag|
-#     and the share within 20 ms over the beatmatched transitions whose
-#     decks both carry a beat, with a histogram of |lag|; how many
-#     beatmatched transitions had a deck without a beat.
+#   - the beat alignment of the decks, bench/deck-align: of the
+#     beatmatched transitions (not cut by the end), how many it decides;
+#     over those the median |lag|, the share within 20 ms, a histogram of
+#     |lag|, how often the kick band disagrees, and the transitions beyond
+#     20 ms or disagreeing and those it abstained on, by pair.
 # See doc/transitions.md, "Checking a mix from its audio".
 #
 #   bench/real-mix.sh [LIBRARY...]   (default: the nexuiz and hyperrogue
@@ -94,45 +95,69 @@ if why:
     print("  %5s  %s" % ("count", "reason"))
     for k, c in sorted(why.items(), key=lambda kv: (-kv[1], kv[0])):
         print("  %5d  %s" % (c, k))
-# deck-align's table: index kind at bpm lag strength beatA beatB on...
-lags, nobeat, measured = [], {"A only": 0, "B only": 0, "none": 0}, []
+# deck-align's summary line (key=value) and its table: index kind at bpm
+# lag corr votes chance kick-lag kick-votes beatA beatB verdict (flags...).
+summary = {}
+table = []
 for line in open(sys.argv[2]):
-    f = line.split()
-    if len(f) < 9 or not f[0].isdigit() or f[1] != "beatmatched":
+    if line.startswith("summary: "):
+        summary = dict(kv.split("=", 1) for kv in line.split()[1:])
         continue
-    on = " ".join(f[8:])
-    if on.startswith("both") and "cut" not in on:
-        lags.append(abs(float(f[4])))
-        measured.append(rows[int(f[0])])
-    for k in nobeat:
-        if on.startswith(k):
-            nobeat[k] += 1
+    f = line.split()
+    if len(f) >= 13 and f[0].isdigit() and f[12] in ("decided", "abstains"):
+        table.append(f)
+def name(i):
+    r = rows[i]
+    return "%s -> %s (%s)" % (r.get("from"), r.get("to"),
+                              "%.1f -> %.1f BPM" % (r["bpm_from"], r["bpm_to"])
+                              if r.get("bpm_from") and r.get("bpm_to") else "-")
+beat_rows = [f for f in table if f[1] == "beatmatched" and
+             "cut by the end" not in " ".join(f[13:])]
+decided = [f for f in beat_rows if f[12] == "decided"]
+lags = sorted(abs(float(f[4])) for f in decided)
+print("beat alignment (bench/deck-align): decided %s of %s beatmatched "
+      "transitions not cut (%s%%, %d distinct pairs); with a beat on both "
+      "decks by periodicity %s, decided %s" % (
+    summary.get("measured", "?"), summary.get("eligible", "?"),
+    summary.get("decided_pct", "?"),
+    pairs([rows[int(f[0])] for f in decided]),
+    summary.get("beat_both", "?"), summary.get("beat_both_decided", "?")))
 bins = [(0, 5), (5, 10), (10, 20), (20, 50), (50, 1e9)]
-print("beat alignment (bench/deck-align), beatmatched transitions with a "
-      "beat on both decks: %d (%d distinct)" % (len(lags), pairs(measured)))
 if lags:
-    lags.sort()
     m = len(lags)
-    med = lags[m // 2] if m % 2 else 0.5 * (lags[m // 2 - 1] + lags[m // 2])
-    within = sum(1 for x in lags if x <= 20)
-    print("  median |lag| %.2f ms, within 20 ms %d of %d (%.0f%%), worst %.1f ms"
-          % (med, within, m, 100.0 * within / m, lags[-1]))
+    print("  median |lag| %s ms, within 20 ms %s of %d (%s%%), worst %.1f ms"
+          % (summary.get("median_abs_lag_ms"), summary.get("within_20ms"), m,
+             summary.get("within_20ms_pct"), lags[-1]))
     print("  |lag| ms: " + ", ".join(
         "%s: %d" % ("%g-%g" % (lo, hi) if hi < 1e9 else ">= %g" % lo,
                     sum(1 for x in lags if lo <= x < hi))
         for lo, hi in bins))
-print("  beatmatched with a deck without a beat: A only %d, B only %d, "
-      "neither %d" % (nobeat["A only"], nobeat["B only"], nobeat["none"]))
-# The trainwrecks: crossfades (several seconds) over which both decks carry
-# a beat. Cuts overlap one beat by construction and are not counted.
-clash = 0
-for line in open(sys.argv[2]):
-    f = line.split()
-    if len(f) >= 9 and f[0].isdigit() and f[1] == "crossfade" and \
-            " ".join(f[8:]).startswith("both"):
-        clash += 1
-print("crossfades with a beat on both decks (unaligned beats overlapping "
-      "for seconds): %d" % clash)
+    print("  kick band (below 150 Hz): decides %s of them, disagrees by more "
+          "than 20 ms on %s" % (summary.get("kick_decided"),
+                                 summary.get("kick_disagree")))
+flags = lambda f: " ".join(f[13:])
+off = [f for f in decided if abs(float(f[4])) > 20 or
+       "kick disagrees" in flags(f)]
+if off:
+    print("  beyond 20 ms or the kick band disagreeing (#, lag ms, votes, "
+          "kick ms, pair):")
+    for f in off:
+        print("    %4s %9s %5s %9s  %s%s" % (f[0], f[4], f[6], f[8],
+              name(int(f[0])), "".join(
+                  "  (%s)" % x for x in ("either sign", "kick disagrees",
+                                         "at the window's end")
+                  if x in flags(f))))
+undecided = [f for f in beat_rows if f[12] != "decided"]
+if undecided:
+    print("  abstained (#, votes, chance, pair):")
+    for f in undecided:
+        print("    %4s %5s %7s  %s" % (f[0], f[6], f[7], name(int(f[0]))))
+# The trainwrecks: crossfades (several seconds) where the two decks'
+# onsets line up somewhere within the window, a common beat overlapping
+# for seconds. Cuts overlap one beat by construction and are not counted.
+clash = sum(1 for f in table if f[1] == "crossfade" and f[12] == "decided")
+print("crossfades where the decks' onsets correlate (a common beat "
+      "overlapping for seconds): %d" % clash)
 PY
 }
 
