@@ -1243,6 +1243,30 @@ static double deck_goertzel(const float *x, size_t stride, size_t n,
 	return s1 * s1 + s2 * s2 - c * s1 * s2;
 }
 
+/* `foreverfm render --decks` of DIR for SECONDS (seed 5), NAME naming its
+ * files in tmp: the transitions log read into E (at least 2 of them,
+ * MAX_LOG), the decks file opened into *DF (4 channels; its path in DECKS,
+ * to remove when done). Returns the number of transitions. */
+static size_t render_decks(const char *dir, const char *name, double seconds,
+			   struct entry *e, char *decks, size_t decks_size,
+			   SNDFILE **df)
+{
+	char extra[PATH_MAX + 64], log_path[PATH_MAX + 64];
+	snprintf(decks, decks_size, "%s/%s-decks.wav", tmp, name);
+	snprintf(extra, sizeof(extra), "--decks '%s'", decks);
+	snprintf(log_path, sizeof(log_path), "%s/%s.jsonl", tmp, name);
+	struct render r;
+	render_cli(dir, seconds, 5, log_path, extra, &r);
+	render_free(&r);
+	size_t n_e = read_log(log_path, e, MAX_LOG);
+	CHECK_INT(n_e, >=, 2);
+	SF_INFO di = { 0 };
+	*df = sf_open(decks, SFM_READ, &di);
+	CHECK(*df);
+	CHECK_INT(di.channels, ==, 4);
+	return n_e;
+}
+
 /* A cut filters A out over its last bar (transition.h): on A's deck pair
  * of `render --decks`, the bass under A's last beat (the beat before B's
  * first kick) is at least 40 dB below where it was two bars
@@ -1251,28 +1275,17 @@ static double deck_goertzel(const float *x, size_t stride, size_t n,
  * 70 or 90 Hz bass under clicks, 120 and 145 BPM. */
 static void test_cut_filter_out(void)
 {
-	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	char decks[PATH_MAX + 32], extra[PATH_MAX + 64];
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], decks[PATH_MAX + 32];
 	scenario_dir("filterout", dir, sizeof(dir));
 	snprintf(path, sizeof(path), "%s/click-120.wav", dir);
 	click_track(path, 120, 600, 70, 95);
 	snprintf(path, sizeof(path), "%s/click-145.wav", dir);
 	click_track(path, 145, 2400, 90, 95);
-	snprintf(decks, sizeof(decks), "%s/filterout-decks.wav", tmp);
-	snprintf(extra, sizeof(extra), "--decks '%s'", decks);
-	snprintf(log_path, sizeof(log_path), "%s/filterout.jsonl", tmp);
-	const double seconds = 200;
-	struct render r;
-	render_cli(dir, seconds, 5, log_path, extra, &r);
-	render_free(&r);
 	struct entry e[MAX_LOG];
-	size_t n_e = read_log(log_path, e, MAX_LOG);
-	CHECK_INT(n_e, >=, 2);
-
-	SF_INFO di = { 0 };
-	SNDFILE *df = sf_open(decks, SFM_READ, &di);
-	CHECK(df);
-	CHECK_INT(di.channels, ==, 4);
+	SNDFILE *df;
+	const double seconds = 200;
+	size_t n_e = render_decks(dir, "filterout", seconds, e, decks,
+				  sizeof(decks), &df);
 	size_t checked = 0;
 	for (size_t i = 0; i < n_e; i++) {
 		CHECK_STR(e[i].kind, "cut");
@@ -1327,29 +1340,18 @@ static void test_cut_filter_out(void)
  * alone. */
 static void test_cut_pulse(void)
 {
-	char dir[PATH_MAX + 16], path[PATH_MAX + 64], log_path[PATH_MAX + 64];
-	char decks[PATH_MAX + 32], extra[PATH_MAX + 64];
+	char dir[PATH_MAX + 16], path[PATH_MAX + 64], decks[PATH_MAX + 32];
 	const double bpm[2] = { 100, 135 }, freq[2] = { 2400, 1300 };
 	scenario_dir("cutpulse", dir, sizeof(dir));
 	for (int k = 0; k < 2; k++) {
 		snprintf(path, sizeof(path), "%s/pulse-%.0f.wav", dir, bpm[k]);
 		click_track(path, bpm[k], freq[k], k ? 90 : 70, 95);
 	}
-	snprintf(decks, sizeof(decks), "%s/cutpulse-decks.wav", tmp);
-	snprintf(extra, sizeof(extra), "--decks '%s'", decks);
-	snprintf(log_path, sizeof(log_path), "%s/cutpulse.jsonl", tmp);
-	const double seconds = 200;
-	struct render r;
-	render_cli(dir, seconds, 5, log_path, extra, &r);
-	render_free(&r);
 	struct entry e[MAX_LOG];
-	size_t n_e = read_log(log_path, e, MAX_LOG);
-	CHECK_INT(n_e, >=, 2);
-
-	SF_INFO di = { 0 };
-	SNDFILE *df = sf_open(decks, SFM_READ, &di);
-	CHECK(df);
-	CHECK_INT(di.channels, ==, 4);
+	SNDFILE *df;
+	const double seconds = 200;
+	size_t n_e = render_decks(dir, "cutpulse", seconds, e, decks,
+				  sizeof(decks), &df);
 	size_t checked = 0;
 	double worst = 0;
 	for (size_t i = 0; i < n_e; i++) {
@@ -1803,8 +1805,7 @@ static void test_stretch_pairs(void)
 	} pairs[] = { { "stretch", 140, 150 }, { "double", 87, 174 } };
 	for (size_t s = 0; s < sizeof(pairs) / sizeof(pairs[0]); s++) {
 		char dir[PATH_MAX + 16], path[PATH_MAX + 64];
-		char log_path[PATH_MAX + 64], decks[PATH_MAX + 32];
-		char extra[PATH_MAX + 64], name_a[32], name_b[32];
+		char decks[PATH_MAX + 32], name_a[32], name_b[32];
 		snprintf(name_a, sizeof(name_a), "click-%.0f", pairs[s].a_bpm);
 		snprintf(name_b, sizeof(name_b), "click-%.0f", pairs[s].b_bpm);
 		struct click_track tracks[2] = {
@@ -1818,22 +1819,11 @@ static void test_stretch_pairs(void)
 			click_track(path, tracks[i].bpm, tracks[i].freq,
 				    i == 0 ? 70 : 90, 150);
 		}
-		snprintf(decks, sizeof(decks), "%s/%s-decks.wav", tmp,
-			 pairs[s].name);
-		snprintf(extra, sizeof(extra), "--decks '%s'", decks);
-		snprintf(log_path, sizeof(log_path), "%s/%s.jsonl", tmp,
-			 pairs[s].name);
 		const double seconds = 420;
-		struct render r;
-		render_cli(dir, seconds, 5, log_path, extra, &r);
-		render_free(&r);
 		struct entry e[MAX_LOG];
-		size_t n_e = read_log(log_path, e, MAX_LOG);
-		CHECK_INT(n_e, >=, 2);
-		SF_INFO di = { 0 };
-		SNDFILE *df = sf_open(decks, SFM_READ, &di);
-		CHECK(df);
-		CHECK_INT(di.channels, ==, 4);
+		SNDFILE *df;
+		size_t n_e = render_decks(dir, pairs[s].name, seconds, e, decks,
+					  sizeof(decks), &df);
 		static double offs[MAX_CLICKS];
 		size_t checked = 0;
 		for (size_t t = 0; t < n_e; t++) {

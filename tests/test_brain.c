@@ -386,10 +386,7 @@ static uint64_t rng = 88172645463325252ULL;
 
 static double rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) * 0x1.0p-53;
+	return test_rand(&rng);
 }
 
 static struct brain_track random_track(void)

@@ -24,10 +24,7 @@ static uint64_t rng = 0x9e3779b97f4a7c15ULL;
 
 static double rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) * 0x1.0p-53;
+	return test_rand(&rng);
 }
 
 static void test_match(void)

@@ -26,10 +26,7 @@ static uint64_t rng = 0x853c49e6748fea9bULL;
 
 static double rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (double)(rng >> 11) * 0x1.0p-53;
+	return test_rand(&rng);
 }
 
 static float matrix[MAXN * MAXN];

@@ -743,6 +743,21 @@ static void test_local_gate(void)
 	CHECK_NEAR(p.duration_s, prm.crossfade_s, 1e-12);
 }
 
+/* A 120 -> 122 BPM pair whose grid windows all hold (set_windows), the
+ * default parameters, and their plan P0: beatmatched over 16 bars. */
+static void windowed_pair(struct transition_params *prm, struct analysis *a,
+			  struct analysis *b, struct transition_plan *p0)
+{
+	transition_params_default(prm);
+	*a = track(120, 300, 0.0, 16, 16, 16);
+	*b = track(122, 300, 0.0, 16, 16, 16);
+	set_windows(a, 0);
+	set_windows(b, 0);
+	CHECK_INT(transition_plan(a, b, prm, p0), ==, 0);
+	CHECK_INT(p0->kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p0->bars, ==, 16);
+}
+
 /* A section whose beat sits off the grid, too far for its onsets to count
  * as hits (grid_window_hits low) but with the track's own pattern
  * displaced (grid_window_match high), as "Breakdown easy" on the Nexuiz
@@ -755,15 +770,9 @@ static void test_local_gate(void)
 static void test_pattern_gate(void)
 {
 	struct transition_params prm;
-	transition_params_default(&prm);
-	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
-	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
-	set_windows(&a, 0);
-	set_windows(&b, 0);
+	struct analysis a, b;
 	struct transition_plan p0, p;
-	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
-	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
-	CHECK_INT(p0.bars, ==, 16);
+	windowed_pair(&prm, &a, &b, &p0);
 
 	/* The last quarter of A's 16 bars a sixteenth late. */
 	int late = window_at(&a, p0.a_end_s - 1);
@@ -840,15 +849,9 @@ static void test_pattern_gate(void)
 static void test_local_tempo(void)
 {
 	struct transition_params prm;
-	transition_params_default(&prm);
-	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
-	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
-	set_windows(&a, 0);
-	set_windows(&b, 0);
+	struct analysis a, b;
 	struct transition_plan p0, p;
-	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
-	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
-	CHECK_INT(p0.bars, ==, 16);
+	windowed_pair(&prm, &a, &b, &p0);
 
 	const double win_s = 16 * 0.5, ms_per_s = 20.0 / win_s;
 	int w_exit = window_at(&a, p0.a_exit_s + 1);
@@ -921,15 +924,9 @@ static void test_local_tempo(void)
 static void test_kick_side(void)
 {
 	struct transition_params prm;
-	transition_params_default(&prm);
-	struct analysis a = track(120, 300, 0.0, 16, 16, 16);
-	struct analysis b = track(122, 300, 0.0, 16, 16, 16);
-	set_windows(&a, 0);
-	set_windows(&b, 0);
+	struct analysis a, b;
 	struct transition_plan p0, p;
-	CHECK_INT(transition_plan(&a, &b, &prm, &p0), ==, 0);
-	CHECK_INT(p0.kind, ==, TRANSITION_BEATMATCHED);
-	CHECK_INT(p0.bars, ==, 16);
+	windowed_pair(&prm, &a, &b, &p0);
 	double beat_b = 60.0 / b.bpm;
 
 	/* B's intro has its kick on the half-beat: B half a beat later. */

@@ -14,6 +14,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +46,16 @@
 	fprintf(stderr, "%s:%d: check failed: %s == %s (\"%s\" vs \"%s\")\n", \
 		__FILE__, __LINE__, #a, #b, check_a_, check_b_); \
 	exit(1); } } while (0)
+
+/* Reproducible test data: a xorshift64 step of *STATE (never 0), uniform
+ * in [0, 1). */
+static inline double test_rand(uint64_t *state)
+{
+	*state ^= *state << 13;
+	*state ^= *state >> 7;
+	*state ^= *state << 17;
+	return (double)(*state >> 11) * 0x1.0p-53;
+}
 
 /* Runs a shell command built like printf; returns its exit status, or -1 if
  * it did not exit normally. */
