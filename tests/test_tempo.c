@@ -95,10 +95,10 @@ static void permute(double *v, size_t n, size_t k, double ms)
 
 static size_t brute_min(const double *bpm, size_t n, double ms)
 {
-	memcpy(perm_bpm, bpm, n * sizeof(*bpm));
-	best_count = SIZE_MAX;
 	if (n == 0)
 		return 0;
+	memcpy(perm_bpm, bpm, n * sizeof(*bpm));
+	best_count = SIZE_MAX;
 	permute(perm_bpm, n, 1, ms);
 	return best_count;
 }
