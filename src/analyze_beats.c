@@ -90,6 +90,7 @@
 #define ATTACK_BLOCKS 6     /* fine blocks: 17 ms either side */
 #define ATTACK_MS 20.0
 #define PHASE_FLIP 1.1
+#define UNWRAP_QUARTER_GAIN 0.1 /* share of beats hit, to unwrap by quarters */
 #define SIXTEENTHS 16          /* positions of the bar in grid_phase */
 #define FOUR_RATIO 0.5         /* each beat's kick, of the bar's strongest */
 #define FOUR_CONTRAST 2.0      /* the kick's positions over the others */
@@ -625,9 +626,10 @@ out:
 }
 
 /* Phase of the grid by folding the fine envelope, window by window; the
- * unwrapped phases give the period's correction. */
+ * unwrapped phases (modulo 1 / parts of a beat) give the period's
+ * correction. */
 static void grid_start(const float *d, size_t n, double a0, double a1,
-		       double period_s, struct grid *g)
+		       double period_s, int parts, struct grid *g)
 {
 	double span = PHASE_WINDOW_BEATS * period_s;
 	double cs[512], ph[512], ws[512];
@@ -685,15 +687,15 @@ static void grid_start(const float *d, size_t n, double a0, double a1,
 			clearest = i;
 	g->seed_s = cs[clearest];
 	/* Windows overlap by half, so neighbours differ little and a forward
-	 * pass suffices. Modulo a quarter beat: the peak may be the kick in
-	 * one window and the off-beat hat in the next, or one of the hats on
-	 * the sixteenths (a jump of a quarter read as drift bent 136 BPM to
-	 * 134.6); the comb's period is good to far better than the 1/8 beat
-	 * per 16 beats this leaves room for. grid_phase() chooses the beat of
+	 * pass suffices. Modulo half a beat (parts 2): the peak may be the
+	 * kick in one window and the off-beat hat in the next. Modulo a
+	 * quarter (parts 4): or one of the hats on the sixteenths (a jump of
+	 * a quarter read as drift bent 136 BPM to 134.6). analyze_beats()
+	 * fits both and keeps the better; grid_phase() chooses the beat of
 	 * the four sixteenths. */
 	for (int i = 1; i < nw; i++) {
 		double dlt = ph[i] - ph[i - 1];
-		dlt -= 0.25 * round(4.0 * dlt);
+		dlt -= round(parts * dlt) / parts;
 		ph[i] = ph[i - 1] + dlt;
 	}
 	double sw = 0, sc = 0, sp = 0, scc = 0, scp = 0;
@@ -1002,10 +1004,23 @@ void analyze_beats(const struct analyze_features *f,
 	if (!(bpm > 0))
 		goto out;
 
-	struct grid g;
+	/* The phases unwrapped modulo half a beat, and modulo a quarter
+	 * (hats on the sixteenths): the second only when its fit holds
+	 * clearly more beats. Modulo a quarter alone, a fold whose peak
+	 * moves by other parts of the beat bent three real tracks' tempi
+	 * (HyperRogue's "Mirror" 72.05 to 71.16 BPM). */
+	struct grid g, g4;
 	memset(&g, 0, sizeof(g));
-	grid_start(f->fine.v, f->fine.n, a0, a1, 60.0 / bpm, &g);
+	memset(&g4, 0, sizeof(g4));
+	grid_start(f->fine.v, f->fine.n, a0, a1, 60.0 / bpm, 2, &g);
 	grid_fit(f->fine.v, f->fine.n, a0, a1, &g);
+	grid_start(f->fine.v, f->fine.n, a0, a1, 60.0 / bpm, 4, &g4);
+	grid_fit(f->fine.v, f->fine.n, a0, a1, &g4);
+	log_debug("analyze: fit modulo half a beat %.3f BPM hits %.2f, "
+		  "modulo a quarter %.3f BPM hits %.2f", 60.0 / g.period_s,
+		  g.hit_share, 60.0 / g4.period_s, g4.hit_share);
+	if (g4.hit_share > g.hit_share + UNWRAP_QUARTER_GAIN)
+		g = g4;
 
 	/* The fit sits on onsets, but which of them is the beat: the kick
 	 * when it is four on the floor, else the whole drum pattern. */
