@@ -869,8 +869,12 @@ static void downbeats(const struct analyze_features *f, const float *low,
  * PATTERN_OFFBEAT), and the bands' shares add up: hats on the eighths say
  * where the eighths are, a back-beat snare which of them is the beat. A
  * move must win by PHASE_FLIP: of equal candidates (unaccented 16ths, or
- * kick and off-beat bass as loud) the fit's phase stays. mid is the
- * detrended mid-band flux. */
+ * kick and off-beat bass as loud) the fit's phase stays. Where the pattern
+ * ties beat and off-beat within PHASE_FLIP, the kick's side decides as it
+ * did before the pattern was asked (the beat or the half-beat with the
+ * stronger low-band attacks, by PHASE_FLIP): without it three real tracks
+ * whose fit landed on the off-beat stayed there. mid is the detrended
+ * mid-band flux. */
 static int grid_phase(const struct analyze_features *f, const float *mid,
 		      double a0, double a1, const struct grid *g)
 {
@@ -946,7 +950,13 @@ static int grid_phase(const struct analyze_features *f, const float *mid,
 			best = q;
 	log_debug("analyze: drum pattern by sixteenth of the beat %.3f %.3f "
 		  "%.3f %.3f", score[0], score[1], score[2], score[3]);
-	return score[best] > PHASE_FLIP * score[0] + 1e-6 ? best : 0;
+	if (score[best] > PHASE_FLIP * score[0] + 1e-6)
+		return best;
+	if (score[0] > PHASE_FLIP * score[2] + 1e-6)
+		return 0;
+	/* The pattern cannot tell beat from off-beat (a tie within the
+	 * margin): the kick's side, as before the pattern was asked. */
+	return at[2] > PHASE_FLIP * at[0] + 1e-6 ? 2 : 0;
 }
 
 void analyze_beats(const struct analyze_features *f,
