@@ -638,7 +638,9 @@ static bool bar_four(const double *bar, int b)
  * over the bar (in units of its mean); a band whose beat profile (the
  * bar's four beats averaged) is not sharp takes no part. The window's
  * sharpness is the sharpest band's. A four-on-the-floor kick is the beat:
- * its candidate peaks that are four on the floor are the window's. Else
+ * its candidate peaks that are four on the floor are the window's first
+ * candidates, the comb's follow (channel_track takes the one that
+ * continues its neighbours). Else
  * each band's excess over its mean is smoothed by a triangle of
  * GC_COMB_MS each side and scored, as a share of its total, at the bar's
  * eight eighths from each phase of the beat (beats GC_BEAT_WEIGHT,
@@ -681,17 +683,15 @@ static void pattern_window(const float *const *on, const double *delay_s,
 	}
 	r->sharpness = sharp;
 	r->peaks = 0;
+	struct fold four_at = { .peaks = 0 };
 	for (int k = 0; k < kick.peaks; k++) {
 		if (!bar_four(bar[0], bin_of_ms(kick.peak_ms[k], period_s)))
 			continue;
-		r->peak_ms[r->peaks] = kick.peak_ms[k];
-		r->peak_sharp[r->peaks] = kick.peak_sharp[k];
-		r->peaks++;
+		four_at.peak_ms[four_at.peaks] = kick.peak_ms[k];
+		four_at.peak_sharp[four_at.peaks] = kick.peak_sharp[k];
+		four_at.peaks++;
 	}
-	if (r->peaks > 0) {
-		*four = true;
-		return;
-	}
+	*four = four_at.peaks > 0;
 
 	/* The comb. */
 	double score[GC_BINS] = { 0 };
@@ -731,12 +731,25 @@ static void pattern_window(const float *const *on, const double *delay_s,
 		r->peaks = 1;
 		r->peak_ms[0] = 0.0;
 		r->peak_sharp[0] = sharp;
-		return;
+	} else {
+		/* In units that make the best phase's value the window's
+		 * sharpness, so that the peaks read like a fold's. */
+		fold_peaks(score, top / sharp, period_s, GC_PATTERN_TIE, 0.0,
+			   r);
 	}
-	/* In units that make the best phase's value the window's sharpness,
-	 * so that the peaks read like a fold's. */
-	fold_peaks(score, top / sharp, period_s, GC_PATTERN_TIE, 0.0, r);
 	r->sharpness = sharp;
+	if (!*four)
+		return;
+	/* The four-on-the-floor kick first, then the comb's candidates: an
+	 * outro whose bass is four on the floor on the off-beat (Singularity's
+	 * "Deprecation") is not the track's kick moving. */
+	for (int k = 0; k < r->peaks && four_at.peaks < GC_MAX_PEAKS; k++) {
+		four_at.peak_ms[four_at.peaks] = r->peak_ms[k];
+		four_at.peak_sharp[four_at.peaks] = r->peak_sharp[k];
+		four_at.peaks++;
+	}
+	four_at.sharpness = sharp;
+	*r = four_at;
 }
 
 /* ---- per-track statistics ------------------------------------------------ */
