@@ -362,6 +362,104 @@ static void test_displaced_section(void)
 	}
 }
 
+/* Four on the floor under hats LOUDER than the kick: on the off-beats, on
+ * every 16th, or both (a snare on 2 and 4 in half of them). Whatever the
+ * hats do, the beat is the kick: the stored grid sits on it. */
+static void test_loud_hats(void)
+{
+	static const double tempi[] = { 100, 112, 124, 136, 150, 162, 175 };
+	int wrong = 0;
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		for (int style = 0; style < 3; style++) {
+			double bpm = tempi[i], per = 60.0 / bpm;
+			double start = 0.35 + 0.013 * (double)i + 0.005 * style;
+			struct synth p = synth_new(40.0);
+			for (int k = 0; start + (k + 1) * per < 39.5; k++) {
+				double t = start + k * per;
+				synth_kick(&p, t, 0.3);
+				if (style != 1)	/* off-beat hats, 2.7x the kick */
+					synth_hat(&p, t + per / 2, 0.8);
+				if (style == 1)	/* 16ths, the off-beat accented */
+					for (int s = 0; s < 4; s++)
+						synth_hat(&p, t + s * per / 4,
+							  s == 2 ? 0.7 : 0.5);
+				if (style == 2)	/* and the other 16ths */
+					for (int s = 0; s < 4; s += s == 1 ? 2 : 1)
+						synth_hat(&p, t + s * per / 4, 0.5);
+				if ((i + (size_t)style) % 2 && k % 2 == 1)
+					synth_snare(&p, t, 0.2);
+			}
+			struct analysis a;
+			CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+			check_sane(&a);
+			double phase = remainder(a.first_beat_s - start, per);
+			fprintf(stderr, "loud hats %.0f BPM style %d: got %.3f "
+				"first %.4f (true %.4f, phase %+.1f ms) grid %.2f\n",
+				bpm, style, a.bpm, a.first_beat_s, start,
+				1000 * phase, a.grid_confidence);
+			wrong += !(rel_err(a.bpm, bpm) <= 0.001 &&
+				   fabs(phase) <= 0.010);
+			synth_free(&p);
+		}
+	}
+	fprintf(stderr, "loud hats: %d of 21 wrong\n", wrong);
+	CHECK_INT(wrong, ==, 0);
+}
+
+/* A breakbeat: kicks on the "e" of beats 1 and 3 (a 16th after the beat)
+ * and on the "and" of 2, snares on 2 and 4, hats on the eighths, a bass
+ * note that moves with the kicks. No low-band attack falls on the beat,
+ * and the one on the "and" of 2 pulled the grid half a beat off; the
+ * snares and hats say where the beat is, and the stored grid sits there.
+ * From 145 BPM on the tempo may be read at half time (the halves of the
+ * bar repeat; its beats alternate kick and snare), its beats then the
+ * snares': accepted, the phase is what is checked here. */
+static void test_breakbeat(void)
+{
+	static const double tempi[] = { 100, 115, 130, 145, 160, 175 };
+	static const int bass[4] = { 36, 36, 39, 34 };
+	int wrong = 0;
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		double bpm = tempi[i], per = 60.0 / bpm;
+		double start = 0.3 + 0.019 * (double)i;
+		struct synth p = synth_new(45.0);
+		for (int k = 0; start + (k + 1) * per < 44.5; k++) {
+			double t = start + k * per;
+			int beat = k % 4;
+			if (beat == 0 || beat == 2) {
+				synth_kick(&p, t + per / 4, 0.7);
+				synth_note(&p, t + per / 4, 0.6 * per,
+					   bass[(k / 4) % 4], 0.15, 0.3);
+			}
+			if (beat == 1)
+				synth_kick(&p, t + per / 2, 0.55);
+			if (beat == 1 || beat == 3)
+				synth_snare(&p, t, 0.35);
+			synth_hat(&p, t, 0.2);
+			synth_hat(&p, t + per / 2, 0.15);
+		}
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		check_sane(&a);
+		fprintf(stderr, "breakbeat %.0f BPM: got %.3f first %.4f (true "
+			"%.4f, phase %+.1f ms) grid %.2f\n", bpm, a.bpm,
+			a.first_beat_s, start,
+			1000 * remainder(a.first_beat_s - start, per),
+			a.grid_confidence);
+		/* From 145 BPM on the tempo is read at half time (the bar's
+		 * halves repeat, its beats alternate kick and snare): then
+		 * the grid's beats are every other beat, the snares'. */
+		double got = rel_err(a.bpm, bpm) <= 0.001 ? per :
+			     rel_err(a.bpm, bpm / 2) <= 0.001 ? 2 * per : 0;
+		double phase = remainder(a.first_beat_s - start, per);
+		wrong += !(got > 0 && fabs(phase) <= 0.010 &&
+			   a.first_beat_s - start < got + 0.010);
+		synth_free(&p);
+	}
+	fprintf(stderr, "breakbeat: %d of 6 wrong\n", wrong);
+	CHECK_INT(wrong, ==, 0);
+}
+
 /* Tempo and grid over a long track with a kick on every beat, off-beat
  * hats in every other section (sharper onsets than the kick's) and, in
  * some sections, a bright bass note on the off-beats: the grid must neither
@@ -783,6 +881,10 @@ int main(void)
 		test_kick_side();
 	if (!only || strstr(only, "displaced"))
 		test_displaced_section();
+	if (!only || strstr(only, "loudhats"))
+		test_loud_hats();
+	if (!only || strstr(only, "breakbeat"))
+		test_breakbeat();
 	if (!only || strstr(only, "long"))
 		test_long_grid();
 	if (!only || strstr(only, "keys"))

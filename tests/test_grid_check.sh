@@ -8,8 +8,13 @@
 # offsets within 3 ms and a spread under 5 ms; with a grid 0.05 % fast
 # (120.06) it must say drifting at +30 ms/min (0.05 % of 60 s; -30 for
 # 119.94) and still find 120 within 0.005 %; with first_beat a half beat
-# late, off-beat. Noise is no-beat; the JSON input and --summary totals, a
-# track without a grid and a file that does not decode are checked too.
+# late, off-beat. A breakbeat (3 minutes at 120 BPM: kicks on the "e" of
+# beats 1 and 3 and on the "and" of 2, snares on 2 and 4, hats on the
+# eighths) with the right grid is steady-right by its drum pattern, though
+# its kick sits a sixteenth after the grid; with the grid moved by a
+# quarter and by half a beat it is steady-offset and off-beat. Noise is
+# no-beat; the JSON input and --summary totals, a track without a grid and
+# a file that does not decode are checked too.
 #
 # Exit: 0 pass, 1 fail, 77 skip (no sox), 99 could not run.
 set -u
@@ -91,6 +96,46 @@ check --bpm 120 --first-beat 0.55
 [ "$(field grid)" = half-beat ] || fail "off-beat grid: not half-beat"
 [ "$(field right_windows)" = 0 ] || fail "off-beat grid: right windows"
 
+# The breakbeat. Each voice is one bar (2 s) of its own, mixed unscaled.
+sox -V1 -n -r 44100 -c 1 "$W/kick.wav" synth 0.15 sine 150:50 \
+	fade t 0.001 0.15 0.14 || exit 99
+sox -V1 -n -r 44100 -c 1 "$W/snare.wav" synth 0.12 whitenoise \
+	highpass 200 lowpass 6000 fade 0 0.12 0.11 || exit 99
+sox -V1 -n -r 44100 -c 1 "$W/hh.wav" synth 0.02 whitenoise \
+	highpass 7000 fade 0 0.02 0.018 vol 0.3 pad 0 0.23 repeat 7 || exit 99
+sox -V1 "$W/snare.wav" "$W/sn.wav" pad 0.5 0.38 repeat 1 || exit 99
+sox -V1 "$W/kick.wav" "$W/ke.wav" pad 0.125 0.725 repeat 1 || exit 99
+sox -V1 "$W/kick.wav" "$W/ka.wav" pad 0.75 1.1 || exit 99
+sox -V1 -m -v 1 "$W/hh.wav" -v 1 "$W/sn.wav" -v 1 "$W/ke.wav" \
+	-v 1 "$W/ka.wav" "$W/bar.wav" || exit 99
+sox -V1 "$W/bar.wav" "$W/break.wav" repeat 89 pad 0.3 0 || exit 99
+rm -f "$W/kick.wav" "$W/snare.wav" "$W/hh.wav" "$W/sn.wav" "$W/ke.wav" \
+	"$W/ka.wav" "$W/bar.wav"
+
+# breakbeat FIRST_BEAT: grid-check at 120 BPM on the breakbeat.
+breakbeat() {
+	"$GC" --bpm 120 --first-beat "$1" "$W/break.wav" >"$W/out" 2>&1 ||
+		fail "exit $?: grid-check breakbeat at $1"
+}
+breakbeat 0.3
+[ "$(field verdict)" = steady-right ] || fail "breakbeat: not steady-right"
+[ "$(field env)" = pattern ] || fail "breakbeat: pattern not used"
+within "$(field median_offset_ms)" -5 5 || fail "breakbeat: offset > 5 ms"
+within "$(field best_phase_ms)" -5 5 || fail "breakbeat: phase > 5 ms"
+# The kick alone says a sixteenth (125 ms) late: what the pattern corrects.
+within "$(field kick_median_offset_ms)" 100 150 ||
+	fail "breakbeat: kick not a sixteenth after the beat"
+breakbeat 0.425
+[ "$(field verdict)" = steady-offset ] ||
+	fail "breakbeat, grid a quarter beat late: not steady-offset"
+within "$(field median_offset_ms)" -130 -120 ||
+	fail "breakbeat, grid a quarter beat late: offset not -125 ms"
+breakbeat 0.55
+[ "$(field verdict)" = off-beat ] ||
+	fail "breakbeat, grid half a beat late: not off-beat"
+[ "$(field right_windows)" = 0 ] ||
+	fail "breakbeat, grid half a beat late: right windows"
+
 # A minute of noise has no beat.
 sox -V1 -n -r 44100 -c 2 "$W/noise.wav" synth 60 whitenoise vol 0.3 ||
 	exit 99
@@ -127,5 +172,6 @@ grep -qx 'totals: 4 tracks, steady-right 1, off-beat 1, failed 2' \
 "$GC" --bpm x "$W/track.wav" >"$W/out" 2>&1
 [ $? -eq 2 ] || fail "--bpm x: not exit 2"
 
-echo "grid-check: right, drifting (+-30 ms/min), off-beat, no-beat, JSON ok"
+echo "grid-check: right, drifting (+-30 ms/min), off-beat, breakbeat" \
+	"(right, quarter, half), no-beat, JSON ok"
 exit 0
