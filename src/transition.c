@@ -520,13 +520,8 @@ static bool grid_holds(const struct analysis *an, const char *name,
 	double at0 = 0, slope = 0;
 	if (used >= 2) {
 		if (line_fit(x, y, used, &at0, &slope) >
-		    TRANSITION_LOCAL_SPREAD_MS) {
-			snprintf(why, why_size, "%s's beats move %.0f ms "
-				 "against its grid between %.0f and %.0f s",
-				 name, hi - lo, fmin(lo_at, hi_at),
-				 fmax(lo_at, hi_at) + win_s);
-			return false;
-		}
+		    TRANSITION_LOCAL_SPREAD_MS)
+			goto wander;
 	} else if (used == 1) {
 		at0 = y[0];
 		int m = 1;
@@ -560,6 +555,10 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			for (int i = 0; i < used; i++)
 				at0 += y[i] / used;
 		}
+		/* ... each within the spread of it, as of the line. */
+		if (hi - at0 > TRANSITION_LOCAL_SPREAD_MS ||
+		    at0 - lo > TRANSITION_LOCAL_SPREAD_MS)
+			goto wander;
 	}
 	/* The displaced windows: where they are (a section whose beat
 	 * moved: the plan can mix before or after it). */
@@ -596,6 +595,11 @@ static bool grid_holds(const struct analysis *an, const char *name,
 	*period_scale = 1.0 + slope / 1000.0;
 	*kick_half = half_at >= 0;
 	return true;
+wander:
+	snprintf(why, why_size, "%s's beats move %.0f ms against its grid "
+		 "between %.0f and %.0f s", name, hi - lo, fmin(lo_at, hi_at),
+		 fmax(lo_at, hi_at) + win_s);
+	return false;
 }
 
 static bool grid_usable(const struct analysis *an, const char *name,
