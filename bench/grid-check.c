@@ -782,26 +782,38 @@ static bool window_sharp(const struct channel *ch, size_t w)
 	return ch->win[w].sharpness >= GC_SHARP_MIN;
 }
 
-/* Folds on[0, n) at the grid in windows of GC_WINDOW_S (the last one when
- * at least GC_MIN_WINDOW_S); fills ch->win and the median sharpness. */
-static void channel_fold(const float *on, size_t n, double first_beat_s,
-			 double period_s, double delay_s, struct channel *ch)
+/* The windows of on[0, n): GC_WINDOW_S each, the last one only when it
+ * holds at least GC_MIN_WINDOW_S, at most GC_MAX_WINDOWS; window w is
+ * [from[w], to[w]). Returns how many. */
+static size_t window_spans(size_t n, size_t *from, size_t *to)
 {
 	const double hop_s = (double)GC_HOP / DECODE_RATE;
 	size_t win = (size_t)lround(GC_WINDOW_S / hop_s);
 	size_t min_win = (size_t)lround(GC_MIN_WINDOW_S / hop_s);
+	size_t count = 0;
+	for (size_t a = 0; a < n && count < GC_MAX_WINDOWS; a += win) {
+		size_t b = a + win < n ? a + win : n;
+		if (b - a < min_win)
+			break;
+		from[count] = a;
+		to[count++] = b;
+	}
+	return count;
+}
+
+/* Folds on[0, n) at the grid in its windows (window_spans); fills ch->win
+ * and the median sharpness. */
+static void channel_fold(const float *on, size_t n, double first_beat_s,
+			 double period_s, double delay_s, struct channel *ch)
+{
+	size_t from[GC_MAX_WINDOWS], to[GC_MAX_WINDOWS];
 	double sharp[GC_MAX_WINDOWS];
 
-	ch->windows = 0;
-	for (size_t from = 0; from < n && ch->windows < GC_MAX_WINDOWS;
-	     from += win) {
-		size_t to = from + win < n ? from + win : n;
-		if (to - from < min_win)
-			break;
-		struct fold *f = &ch->win[ch->windows];
-		fold_compute(on, from, to, first_beat_s, period_s, delay_s, f);
-		sharp[ch->windows] = f->sharpness;
-		ch->windows++;
+	ch->windows = window_spans(n, from, to);
+	for (size_t w = 0; w < ch->windows; w++) {
+		fold_compute(on, from[w], to[w], first_beat_s, period_s,
+			     delay_s, &ch->win[w]);
+		sharp[w] = ch->win[w].sharpness;
 	}
 	ch->median_sharpness = median_of(sharp, ch->windows);
 }
@@ -812,25 +824,18 @@ static void pattern_fold(const float *const *on, const double *delay_s,
 			 size_t n, double first_beat_s, double period_s,
 			 struct channel *ch)
 {
-	const double hop_s = (double)GC_HOP / DECODE_RATE;
-	size_t win = (size_t)lround(GC_WINDOW_S / hop_s);
-	size_t min_win = (size_t)lround(GC_MIN_WINDOW_S / hop_s);
+	size_t from[GC_MAX_WINDOWS], to[GC_MAX_WINDOWS];
 	double sharp[GC_MAX_WINDOWS];
 
-	ch->windows = 0;
+	ch->windows = window_spans(n, from, to);
 	ch->four_windows = 0;
-	for (size_t from = 0; from < n && ch->windows < GC_MAX_WINDOWS;
-	     from += win) {
-		size_t to = from + win < n ? from + win : n;
-		if (to - from < min_win)
-			break;
-		struct fold *f = &ch->win[ch->windows];
+	for (size_t w = 0; w < ch->windows; w++) {
+		struct fold *f = &ch->win[w];
 		bool four;
-		pattern_window(on, delay_s, from, to, first_beat_s, period_s,
-			       f, &four);
-		sharp[ch->windows] = f->sharpness;
+		pattern_window(on, delay_s, from[w], to[w], first_beat_s,
+			       period_s, f, &four);
+		sharp[w] = f->sharpness;
 		ch->four_windows += four && f->sharpness >= GC_SHARP_MIN;
-		ch->windows++;
 	}
 	ch->median_sharpness = median_of(sharp, ch->windows);
 }
