@@ -28,7 +28,7 @@
 
 /* Bump whenever any result may change: cached analyses of an older version
  * are recomputed. */
-#define ANALYSIS_VERSION 7
+#define ANALYSIS_VERSION 8
 
 #define ANALYSIS_MFCC 13
 #define ANALYSIS_PHRASES_MAX 64
@@ -87,14 +87,18 @@ struct analysis {
 	 * rest of the track gives), below 1 where it is on the beat. */
 	float grid_window_kick_ratio[ANALYSIS_GRID_WINDOWS_MAX];
 	/* Where each window's whole onset pattern sits against the track's
-	 * typical one (the fold, over the beat, of the windows that hold the
-	 * grid): the displacement in ms (positive: later), the nearest to 0
-	 * of the near-best lags, since a pattern of sixteenths matches itself
-	 * a sixteenth off; and the normalised correlation there (near 1: the
+	 * typical one (the folds, over the beat, of the windows that hold the
+	 * grid: the onsets, and the kick's attacks as far as the window has
+	 * a kick): the displacement in ms (positive: later), the nearest to
+	 * 0 of the near-best lags, since a pattern of sixteenths matches
+	 * itself a sixteenth off (the kick tells them apart where hats play
+	 * every sixteenth); and the normalised correlation there (near 1: the
 	 * same pattern, near 0: no beat to compare, a breakdown). It sees a
-	 * section whose beat is off the grid even where too few of its onsets
-	 * are near the grid for grid_window_hits to count it: an outro a
-	 * sixteenth late, a section that slows down. */
+	 * section whose beat is off the grid where too few of its onsets are
+	 * near the grid for grid_window_hits to count it (an outro a
+	 * sixteenth late, a section that slows down), and where enough are,
+	 * the onsets of sixteenth hats (an intro whose kick is a sixteenth
+	 * late). */
 	float grid_window_shift_ms[ANALYSIS_GRID_WINDOWS_MAX];
 	float grid_window_match[ANALYSIS_GRID_WINDOWS_MAX];
 	int beats_per_bar;          /* 4 */

@@ -105,6 +105,7 @@
 #define KICK_RATIO_MAX 100.0
 #define PATTERN_BINS 48        /* phases per beat in a window's fold */
 #define PATTERN_NEAR_BEST 0.85 /* lags this close to the best are equals */
+#define PATTERN_KICK_PEAK 2.0  /* a kick's fold peaks this over its mean */
 
 static double clampd(double x, double lo, double hi)
 {
@@ -538,12 +539,10 @@ static void pattern_fold(const float *d, size_t n, double first_s,
 	}
 }
 
-/* Where FOLD sits against REF (both PATTERN_BINS, circular): the lag in
- * beats (positive: FOLD later) of the normalised correlation's local peak
- * nearest 0 among those within PATTERN_NEAR_BEST of the best, refined by a
- * parabola, and the correlation there (0 when either has no variation). */
-static double pattern_lag(const double *fold, const double *ref,
-			  double *match)
+/* The normalised circular correlation of FOLD against REF (both
+ * PATTERN_BINS) at each lag l (FOLD moved l bins later) into c; false
+ * (and c untouched) when either has no variation. */
+static bool pattern_corr(const double *fold, const double *ref, double *c)
 {
 	const int nb = PATTERN_BINS;
 	double mf = 0, mr = 0;
@@ -556,18 +555,52 @@ static double pattern_lag(const double *fold, const double *ref,
 		sf += (fold[j] - mf) * (fold[j] - mf);
 		sr += (ref[j] - mr) * (ref[j] - mr);
 	}
-	*match = 0;
 	if (!(sf > 0) || !(sr > 0))
-		return 0;
-	double c[PATTERN_BINS], best = -2;
+		return false;
 	for (int l = 0; l < nb; l++) {
 		double sum = 0;
 		for (int j = 0; j < nb; j++)
 			sum += (fold[(j + l) % nb] - mf) * (ref[j] - mr);
 		c[l] = sum / sqrt(sf * sr);
+	}
+	return true;
+}
+
+/* The spread (standard deviation) of a fold. */
+static double pattern_spread(const double *fold)
+{
+	double m = 0, s = 0;
+	for (int j = 0; j < PATTERN_BINS; j++)
+		m += fold[j] / PATTERN_BINS;
+	for (int j = 0; j < PATTERN_BINS; j++)
+		s += (fold[j] - m) * (fold[j] - m);
+	return sqrt(s / PATTERN_BINS);
+}
+
+/* Where a window's pattern sits against the track's: FOLD against REF (the
+ * onsets of every drum) and KFOLD against KREF (the kick's attacks), both
+ * PATTERN_BINS, circular. The correlations add up, the kick's weighted by
+ * kick_weight (0: the onsets alone): where hats play every sixteenth the
+ * onsets match themselves a sixteenth off as well as on, and only the
+ * kick tells the two apart. The lag in beats (positive: FOLD later) of the
+ * sum's local peak nearest 0 among those within PATTERN_NEAR_BEST of the
+ * best, refined by a parabola, and the sum there (0 when the onsets have
+ * no variation). */
+static double pattern_lag(const double *fold, const double *ref,
+			  const double *kfold, const double *kref,
+			  double kick_weight, double *match)
+{
+	const int nb = PATTERN_BINS;
+	double c[PATTERN_BINS], ck[PATTERN_BINS], best = -2;
+	*match = 0;
+	if (!pattern_corr(fold, ref, c))
+		return 0;
+	if (kick_weight > 0 && pattern_corr(kfold, kref, ck))
+		for (int l = 0; l < nb; l++)
+			c[l] = (c[l] + kick_weight * ck[l]) / (1 + kick_weight);
+	for (int l = 0; l < nb; l++)
 		if (c[l] > best)
 			best = c[l];
-	}
 	int pick = -1;
 	double pick_dist = nb;
 	for (int l = 0; l < nb; l++) {
@@ -589,6 +622,36 @@ static double pattern_lag(const double *fold, const double *ref,
 	return lag / nb;
 }
 
+/* The kick's attacks per fine block (low_attack() at each block, without
+ * its search for the largest nearby): the square root of the rise of
+ * low-band power over ATTACK_BLOCKS blocks, 0 where it falls. Returns an
+ * array of f->fine_low.n values to free, or NULL. */
+static float *kick_envelope(const struct analyze_features *f)
+{
+	const float *e = f->fine_low.v;
+	size_t n = f->fine_low.n;
+	float *k = calloc(n ? n : 1, sizeof(*k));
+	if (!k)
+		return NULL;
+	double before = 0, after = 0;
+	if (n < 2 * ATTACK_BLOCKS + 1)
+		return k;
+	for (size_t j = 0; j < ATTACK_BLOCKS; j++) {
+		before += e[j];
+		after += e[j + ATTACK_BLOCKS];
+	}
+	/* Block j: after = e[j .. j + B), before = e[j - B .. j). */
+	for (size_t j = ATTACK_BLOCKS; j + ATTACK_BLOCKS <= n; j++) {
+		double rise = (after - before) / ATTACK_BLOCKS;
+		k[j] = rise > 0 ? (float)sqrt(rise) : 0;
+		if (j + ATTACK_BLOCKS == n)
+			break;
+		before += e[j] - e[j - ATTACK_BLOCKS];
+		after += e[j + ATTACK_BLOCKS] - e[j];
+	}
+	return k;
+}
+
 /* The grid checked window by window (struct analysis, grid_window_*): for
  * each window of beats, the strongest onset within WINDOW_SEARCH_MS of each
  * beat (onsets below a third of the track's median beat onset ignored), the
@@ -601,8 +664,8 @@ static double pattern_lag(const double *fold, const double *ref,
  * kick is at least KICK_FLOOR of the median window's, else 1 (cannot
  * tell). The grid's phase is the whole track's; a section whose kick sits
  * on the half-beat shows here. The pattern's place: each window's onsets
- * folded over the beat, against the mean fold of the windows that hold
- * the grid (pattern_lag()). Then the confidence:
+ * and kick attacks folded over the beat, against the mean folds of the
+ * windows that hold the grid (pattern_lag()). Then the confidence:
  * the share of beat-carrying windows within WINDOW_ALIGNED_MS, times
  * min(1, windows / WINDOW_FULL_TRUST); drift: a beat window beyond
  * WINDOW_DRIFT_MS. */
@@ -629,6 +692,7 @@ static void grid_windows(const struct analyze_features *f, double a1,
 	double *e = malloc(beats * sizeof(*e));
 	double *sorted = malloc(((size_t)wb + beats) * sizeof(*sorted));
 	double *folds = NULL;
+	float *kick = NULL;
 	double kick_on[ANALYSIS_GRID_WINDOWS_MAX], kick_half[ANALYSIS_GRID_WINDOWS_MAX];
 	double kick_max[ANALYSIS_GRID_WINDOWS_MAX];
 	if (!v || !e || !sorted || beats < 4)
@@ -697,33 +761,54 @@ static void grid_windows(const struct analyze_features *f, double a1,
 			r = kick_on[w] > 0 ? kick_half[w] / kick_on[w] : KICK_RATIO_MAX;
 		out->grid_window_kick_ratio[w] = (float)fmin(r, KICK_RATIO_MAX);
 	}
-	/* The pattern's place: the typical fold is that of the windows that
-	 * hold the grid (every window where none does). */
-	folds = malloc((size_t)nw * PATTERN_BINS * sizeof(*folds));
-	if (!folds)
+	/* The pattern's place: the typical folds (onsets, kick) are those
+	 * of the windows that hold the grid (every window where none does). */
+	folds = malloc(2 * (size_t)nw * PATTERN_BINS * sizeof(*folds));
+	kick = kick_envelope(f);
+	if (!folds || !kick)
 		goto confidence;
-	double ref[PATTERN_BINS] = { 0 };
+	double *kfolds = folds + (size_t)nw * PATTERN_BINS;
+	double ref[PATTERN_BINS] = { 0 }, kref[PATTERN_BINS] = { 0 };
 	int n_ref = 0;
 	for (int pass = 0; pass < 2 && n_ref == 0; pass++)
 		for (int w = 0; w < nw; w++) {
 			size_t k0 = (size_t)w * (size_t)wb;
 			size_t k1 = k0 + (size_t)wb < beats ? k0 + (size_t)wb : beats;
 			double *fold = folds + (size_t)w * PATTERN_BINS;
-			if (pass == 0)
+			double *kfold = kfolds + (size_t)w * PATTERN_BINS;
+			if (pass == 0) {
 				pattern_fold(d, n, out->first_beat_s, per, k0, k1, fold);
+				pattern_fold(kick, f->fine_low.n, out->first_beat_s,
+					     per, k0, k1, kfold);
+			}
 			bool holds = out->grid_window_hits[w] >= WINDOW_BEAT_HITS &&
 				     fabs(out->grid_window_offset_ms[w]) <=
 				     WINDOW_ALIGNED_MS;
 			if (pass == 1 || holds) {
-				for (int j = 0; j < PATTERN_BINS; j++)
+				for (int j = 0; j < PATTERN_BINS; j++) {
 					ref[j] += fold[j];
+					kref[j] += kfold[j];
+				}
 				n_ref++;
 			}
 		}
+	/* The kick counts where the track has one (its typical fold peaks
+	 * well over its mean), as much as the window carries of it. */
+	double kref_mean = 0, kref_top = 0;
+	for (int j = 0; j < PATTERN_BINS; j++) {
+		kref_mean += kref[j] / PATTERN_BINS;
+		kref_top = fmax(kref_top, kref[j]);
+	}
+	double kref_spread = pattern_spread(kref) / n_ref;
+	bool has_kick = kref_top > PATTERN_KICK_PEAK * kref_mean &&
+			kref_spread > 0;
 	for (int w = 0; w < nw; w++) {
 		double match;
+		const double *kfold = kfolds + (size_t)w * PATTERN_BINS;
+		double kw = has_kick ? fmin(1.0, pattern_spread(kfold) /
+					    kref_spread) : 0;
 		double lag = pattern_lag(folds + (size_t)w * PATTERN_BINS, ref,
-					 &match);
+					 kfold, kref, kw, &match);
 		out->grid_window_shift_ms[w] = (float)(1000.0 * lag * per);
 		out->grid_window_match[w] = (float)match;
 	}
@@ -737,6 +822,7 @@ out:
 	free(e);
 	free(sorted);
 	free(folds);
+	free(kick);
 }
 
 /* Phase of the grid by folding the fine envelope, window by window; the

@@ -428,6 +428,17 @@ static double line_fit(const double *x, const double *y, int n,
 	return worst;
 }
 
+/* Whether grid window W of AN has a beat off the grid: its pattern
+ * matches the track's (TRANSITION_PATTERN_MATCH) more than
+ * TRANSITION_PATTERN_OFF_MS from LINE_MS, where the beat is there. */
+static bool pattern_displaced(const struct analysis *an, int w,
+			      double line_ms)
+{
+	double sh = an->grid_window_shift_ms[w];
+	return an->grid_window_match[w] >= TRANSITION_PATTERN_MATCH &&
+	       isfinite(sh) && fabs(sh - line_ms) > TRANSITION_PATTERN_OFF_MS;
+}
+
 /* Whether the grid of AN holds over [t0_s, t1_s] of the track: the grid
  * windows overlapping it that carry a beat lie on one line of offset
  * against time (each within TRANSITION_LOCAL_SPREAD_MS of it: one offset,
@@ -437,7 +448,9 @@ static double line_fit(const double *x, const double *y, int n,
  * beat (a breakdown) cannot clash and are not counted; but a window whose
  * onsets are mostly off the grid and whose pattern is the track's own,
  * displaced (TRANSITION_PATTERN_MATCH), has a beat off the grid: it must
- * sit within TRANSITION_PATTERN_OFF_MS of the others. *shift_s is the
+ * sit within TRANSITION_PATTERN_OFF_MS of the others. So must the pattern
+ * of every window that counts (hats on every sixteenth keep a window's
+ * onsets on the grid while its kick is a sixteenth off). *shift_s is the
  * line's offset at t0_s, or 0 when it is within the envelope's resolution
  * there and all along; *period_scale the local beat period over the
  * grid's (1 + the line's slope), 1 where the line moves less than
@@ -499,6 +512,14 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		double off = an->grid_window_offset_ms[w];
 		if (!isfinite(off))
 			continue;
+		/* Its onsets near the grid may be hats on every sixteenth
+		 * while its kick is a sixteenth off: the pattern says. */
+		double sh = an->grid_window_shift_ms[w];
+		if (an->grid_window_match[w] >= TRANSITION_PATTERN_MATCH &&
+		    isfinite(sh)) {
+			pat_at[n_pat] = w0;
+			pat_ms[n_pat++] = sh;
+		}
 		x[used] = w0 + win_s / 2 - t0_s;
 		y[used] = off;
 		used++;
@@ -575,6 +596,20 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		snprintf(why, why_size, "%s's beat is %.0f ms off its grid at "
 			 "%.0f s", name, pat_ms[first_bad], pat_at[first_bad]);
 		*bad_from_s = pat_at[first_bad];
+		/* The whole section, where it reaches past the span: the
+		 * plan moves beyond it in one step. */
+		int w0 = (int)floor((*bad_from_s - an->first_beat_s) / win_s +
+				    0.5);
+		int w1 = (int)floor((*bad_to_s - an->first_beat_s) / win_s +
+				    0.5) - 1;
+		for (; w0 > 0 && pattern_displaced(an, w0 - 1, at0 + slope *
+			       (an->first_beat_s + (w0 - 0.5) * win_s - t0_s));
+		     w0--)
+			*bad_from_s -= win_s;
+		for (; w1 + 1 < n && pattern_displaced(an, w1 + 1, at0 + slope *
+			       (an->first_beat_s + (w1 + 1.5) * win_s - t0_s));
+		     w1++)
+			*bad_to_s += win_s;
 		return false;
 	}
 	if (used == 0)

@@ -835,6 +835,26 @@ static void test_pattern_gate(void)
 	int w_in = window_at(&b, p.b_entry_s + 0.01);
 	CHECK_INT(w_in % 2, ==, 1);
 	CHECK_INT(window_at(&b, p.b_resume_s - 0.01), ==, w_in);
+
+	/* Windows that count as holding the grid (hats on every sixteenth
+	 * keep their onsets on it) whose pattern is a sixteenth late (the
+	 * kick: the intro of "Thru the mirror" on the Nexuiz album): B's
+	 * part keeps out of them. */
+	set_windows(&b, 0);
+	int intro = window_at(&b, p0.b_resume_s) + 1;
+	double intro_end = b.first_beat_s + intro * b.grid_window_beats *
+			   60.0 / b.bpm;
+	for (int w = 0; w < intro; w++) {
+		b.grid_window_shift_ms[w] = 125;
+		b.grid_window_match[w] = 0.9f;
+	}
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	fprintf(stderr, "pattern gate: B's intro to %.0f s a sixteenth late, "
+		"B enters at %.1f s (%d bars; before: %.1f s): %s\n",
+		intro_end, p.b_entry_s, p.bars, p0.b_entry_s, p.reason);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK(p.b_entry_s >= intro_end - 1e-9);
+	CHECK(strstr(p.reason, "moved: the grid holds only there"));
 }
 
 /* A deck whose beats drift against its grid where the decks meet (a track
