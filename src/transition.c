@@ -458,10 +458,12 @@ static bool pattern_displaced(const struct analysis *an, int w,
  * taken through its beat-carrying neighbours when they lie on one line
  * with it (else 1). *kick_half says the kick sits on the half-beat there
  * (some windows have it there, none on the beat). On failure writes why,
- * naming where, and where displaced windows refused it, the span they
- * cover (*bad_from_s to *bad_to_s; NAN for the other refusals, which
- * name no one place to keep away from). Analyses without windows pass
- * with no shift; grid_usable() judged them. */
+ * naming where, and the span of the windows that refused it (*bad_from_s
+ * to *bad_to_s: a section of displaced windows as far as it reaches, the
+ * windows that count under the span where their offsets or kicks
+ * disagree, the span that drifts): the place the plan's second try keeps
+ * away from. Analyses without windows
+ * pass with no shift; grid_usable() judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
 		       double t0_s, double t1_s, double *shift_s,
 		       double *period_scale, bool *kick_half, double *bad_from_s,
@@ -478,6 +480,8 @@ static bool grid_holds(const struct analysis *an, const char *name,
 	double win_s = an->grid_window_beats * 60.0 / an->bpm;
 	double lo = INFINITY, hi = -INFINITY, lo_at = 0, hi_at = 0;
 	double half_at = -1, on_at = -1;
+	/* The span of the windows that count, for a refusal to name. */
+	double counted_from = INFINITY, counted_to = -INFINITY;
 	/* Windows off the grid whose pattern matches: start, shift. */
 	double pat_at[ANALYSIS_GRID_WINDOWS_MAX], pat_ms[ANALYSIS_GRID_WINDOWS_MAX];
 	int n_pat = 0;
@@ -523,6 +527,8 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		x[used] = w0 + win_s / 2 - t0_s;
 		y[used] = off;
 		used++;
+		counted_from = fmin(counted_from, w0);
+		counted_to = fmax(counted_to, w0 + win_s);
 		if (off < lo) {
 			lo = off;
 			lo_at = w0;
@@ -565,6 +571,8 @@ static bool grid_holds(const struct analysis *an, const char *name,
 		snprintf(why, why_size, "%s's beats drift %.2f%% off its "
 			 "grid's tempo between %.0f and %.0f s", name,
 			 fabs(slope) / 10.0, t0_s, t1_s);
+		*bad_from_s = t0_s;
+		*bad_to_s = t1_s;
 		return false;
 	}
 	/* A slope that moves the beat less than that over the span is
@@ -617,12 +625,16 @@ static bool grid_holds(const struct analysis *an, const char *name,
 	if (fabs(at0) > TRANSITION_LOCAL_MAX_MS) {
 		snprintf(why, why_size, "%s's beat grid is %.0f ms off at "
 			 "%.0f s", name, at0, lo_at);
+		*bad_from_s = counted_from;
+		*bad_to_s = counted_to;
 		return false;
 	}
 	if (half_at >= 0 && on_at >= 0) {
 		snprintf(why, why_size, "%s's kick moves between the beat and "
 			 "the half-beat between %.0f and %.0f s", name,
 			 fmin(half_at, on_at), fmax(half_at, on_at) + win_s);
+		*bad_from_s = counted_from;
+		*bad_to_s = counted_to;
 		return false;
 	}
 	if (fabs(at0) >= TRANSITION_LOCAL_SHIFT_MS || slope != 0)
@@ -634,6 +646,8 @@ wander:
 	snprintf(why, why_size, "%s's beats move %.0f ms against its grid "
 		 "between %.0f and %.0f s", name, hi - lo, fmin(lo_at, hi_at),
 		 fmax(lo_at, hi_at) + win_s);
+	*bad_from_s = counted_from;
+	*bad_to_s = counted_to;
 	return false;
 }
 

@@ -678,14 +678,15 @@ static void test_local_gate(void)
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
 	CHECK_INT(p.bars, ==, 16);
 
-	/* Off in the last quarter of A's 16 bars: 8 bars hold. */
+	/* Off in the last quarter of A's 16 bars: the same 16 bars end
+	 * before it (A leaves a phrase earlier). */
 	int late = window_at(&a, p0.a_end_s - 1);
 	a.grid_window_offset_ms[late] = -25;
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
-	CHECK(p.bars < 16);
+	CHECK_INT(p.bars, ==, 16);
 	CHECK(p.a_end_s <= (late) * 8.0 + 1e-9);
-	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+	CHECK(strstr(p.reason, "moved: the grid holds only there"));
 
 	/* Beats wandering far around the grid over all of A's candidate
 	 * exits: a crossfade that says where (the longest try's reason; a
@@ -704,6 +705,23 @@ static void test_local_gate(void)
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
 	CHECK_INT(p.bars, ==, 16);
+
+	/* B's beats wander where it would enter (its intro, as "Stairs" on
+	 * the Nexuiz album moves 30 ms between 8 and 32 s): the plan's
+	 * second try enters B after those windows, where they hold. */
+	set_windows(&a, 0);
+	int b_last = window_at(&b, p0.b_resume_s - 0.01);
+	for (int w = 0; w <= b_last; w++)
+		b.grid_window_offset_ms[w] = w % 2 ? 15 : -15;
+	double b_clear = b.first_beat_s + (b_last + 1) * b.grid_window_beats *
+			 60.0 / b.bpm;
+	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
+	fprintf(stderr, "local gate: B wanders to %.1f s, enters at %.1f s: "
+		"%s\n", b_clear, p.b_entry_s, p.reason);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 16);
+	CHECK(p.b_entry_s >= b_clear - 1e-9);
+	CHECK(strstr(p.reason, "moved: the grid holds only there"));
 
 	/* B's music steadily 6 ms late: B's window moves by 6 ms. Within
 	 * the envelope's resolution (2 ms): not moved. */
