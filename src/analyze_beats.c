@@ -94,6 +94,7 @@
 #define SIXTEENTHS 16          /* positions of the bar in grid_phase */
 #define FOUR_RATIO 0.5         /* each beat's kick, of the bar's strongest */
 #define FOUR_CONTRAST 2.0      /* the kick's positions over the others */
+#define FOUR_NEIGHBOUR 1.5     /* ... and over either next sixteenth */
 #define PATTERN_OFFBEAT 0.5    /* an off-beat's weight in the pattern */
 #define WINDOW_BEATS 16
 #define WINDOW_SEARCH_MS 80.0  /* onsets looked for this far from a beat */
@@ -1059,8 +1060,10 @@ static void downbeats(const struct analyze_features *f, const float *low,
  * the kick's low-band attack (low_attack), the mid band's onsets (snares)
  * and the fine envelope's (hats, snares). A kick that is four on the floor
  * (at one of the four sixteenths of the beat, each beat of the bar at least
- * FOUR_RATIO of the bar's strongest, and FOUR_CONTRAST over the mean of the
- * other positions) is the beat: the fine envelope cannot tell (off-beat
+ * FOUR_RATIO of the bar's strongest, FOUR_CONTRAST over the mean of the
+ * other positions, and FOUR_NEIGHBOUR over either sixteenth next to it:
+ * low-band attacks as strong a sixteenth away are a bass line's, as in
+ * Parsec47's "ptn3") is the beat: the fine envelope cannot tell (off-beat
  * and 16th hats have the sharpest onsets), nor can log flux (an off-beat
  * bass note rises as many dB as the kick). Without one (a breakbeat's
  * kicks on the "e" of the beat and the "and" of 2) the kick says nothing
@@ -1119,6 +1122,11 @@ static int grid_phase(const struct analyze_features *f, const float *mid,
 		    (kick < 0 || at[q] > at[kick]))
 			kick = q;
 	}
+	/* A kick drum stands apart from the sixteenths next to it; low-band
+	 * attacks on two neighbouring sixteenths are a bass line's. */
+	if (kick >= 0 && (at[kick] < FOUR_NEIGHBOUR * at[(kick + 1) % 4] ||
+			  at[kick] < FOUR_NEIGHBOUR * at[(kick + 3) % 4]))
+		kick = -1;
 	log_debug("analyze: low-band attacks by sixteenth of the beat %.4g "
 		  "%.4g %.4g %.4g, four on the floor at %d", at[0], at[1],
 		  at[2], at[3], kick);

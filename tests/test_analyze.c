@@ -427,6 +427,44 @@ static void test_displaced_under_hats(void)
 	}
 }
 
+/* No kick, and a bass line on the last two sixteenths of every beat
+ * (the "and" and the "a", the "a" louder), under hats on the eighths and
+ * a snare on 2 and 4, as Parsec47's "ptn3": the low band's attacks are
+ * four to the bar at the "a", but as strong on the sixteenth next to it,
+ * which a kick drum never is. The stored grid sits on the beat that the
+ * hats and the snare give, not on the bass's "a". */
+static void test_sixteenth_bass(void)
+{
+	static const double tempi[] = { 140, 150, 160 };
+	for (size_t i = 0; i < sizeof(tempi) / sizeof(tempi[0]); i++) {
+		double bpm = tempi[i], per = 60.0 / bpm;
+		double start = 0.35 + 0.009 * (double)i;
+		const int beats = 192;
+		struct synth p = synth_new(start + beats * per + 1.0);
+		for (int k = 0; k < beats; k++) {
+			double t = start + k * per;
+			synth_hat(&p, t, 0.25);
+			synth_hat(&p, t + per / 2, 0.15);
+			if (k % 2 == 1)
+				synth_snare(&p, t, 0.35);
+			synth_note(&p, t + per / 2, 0.2 * per, 33, 0.3, 0.2);
+			synth_note(&p, t + 3 * per / 4, 0.2 * per, 40, 0.35, 0.2);
+		}
+		struct analysis a;
+		CHECK_INT(analyze_pcm(p.s, p.frames, NULL, &a), ==, 0);
+		check_sane(&a);
+		double phase = fmod(a.first_beat_s - start, per);
+		if (phase > per / 2)
+			phase -= per;
+		fprintf(stderr, "sixteenth bass %.0f BPM: got %.3f, the grid "
+			"%+.1f ms from the beat (a sixteenth is %.1f ms)\n",
+			bpm, a.bpm, 1000 * phase, 250 * per);
+		CHECK(rel_err(a.bpm, bpm) <= 0.001);
+		CHECK_NEAR(phase, 0, 0.010);
+		synth_free(&p);
+	}
+}
+
 /* Four on the floor under hats LOUDER than the kick: on the off-beats, on
  * every 16th, or both (a snare on 2 and 4 in half of them). Whatever the
  * hats do, the beat is the kick: the stored grid sits on it. */
@@ -948,6 +986,8 @@ int main(void)
 		test_displaced_section();
 	if (!only || strstr(only, "displaced"))
 		test_displaced_under_hats();
+	if (!only || strstr(only, "sixteenth"))
+		test_sixteenth_bass();
 	if (!only || strstr(only, "loudhats"))
 		test_loud_hats();
 	if (!only || strstr(only, "breakbeat"))
