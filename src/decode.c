@@ -7,13 +7,23 @@
  * A decoder is a two-stage pipe with buffers of fixed size, allocated by
  * decode_open() so that decode_read() never allocates:
  *
- *   backend (mpg123 / vorbisfile / sndfile)
+ *   backend (mpg123 / vorbisfile / sndfile / ffmpeg)
  *     -> pcm: up to DECODE_CHUNK_FRAMES stereo frames at the source rate
  *     -> libsamplerate, straight into the caller's buffer (or a plain copy
  *        when the source already runs at 44.1 kHz)
  *
- * The backend is picked from the first bytes of the file (decode_sniff), so a
- * Vorbis file named .mp3 plays and a text file named .ogg is refused early.
+ * Each backend is a table of operations (open, fill, close; see
+ * decode_internal.h); mpg123, vorbisfile and libsndfile are here, FFmpeg is
+ * in decode_ffmpeg.c. The backend is picked from the first bytes of the
+ * file (decode_sniff), so a Vorbis file named .mp3 plays and a text file
+ * named .ogg is refused early. Which library reads what: MPEG audio goes to
+ * mpg123 (gapless trimming from the LAME tag, a resync limit and the frame
+ * agreement check below that make it strict with junk; FFmpeg's mp3 decoder
+ * is no better and its probe is looser), Ogg Vorbis to vorbisfile, FLAC and
+ * WAVE to libsndfile (all three exact and long proven here); FFmpeg takes
+ * the magic numbers nothing else reads (MP4, Ogg Opus and Ogg FLAC, AIFF,
+ * ASF, APE, WavPack, Matroska, CAF, TTA, Musepack, ADTS), and nothing else,
+ * so that it never sees a file another backend would have refused.
  * Everything that is not recognisably something else goes to mpg123, because
  * MPEG audio has no magic number. Random data holds a plausible MPEG frame
  * header every few kilobytes, so for MPEG decode_open() also decodes the
@@ -23,7 +33,8 @@
  * through it. For every format, the first block must decode.
  *
  * Channels: mono is duplicated; for more than two channels the front left and
- * right are kept (Vorbis and WAVE orders differ, see stereo_pair()). mpg123
+ * right are kept (Vorbis and WAVE orders differ, see stereo_pair()); FFmpeg
+ * formats are downmixed instead (decode_ffmpeg.c). mpg123
  * is told to produce stereo float itself, which duplicates mono for us.
  *
  * Rates: libsamplerate's SRC_SINC_MEDIUM_QUALITY with one persistent state.
@@ -37,7 +48,9 @@
  * Errors: decode_open() fails with a one-line reason; once open, a decode
  * error ends the track (decode_read returns 0) and is logged once. Errno
  * values: EINVAL for data that is not playable audio, ENOTSUP for audio in a
- * container or codec we do not decode (Opus, MP4), EIO for read errors,
+ * container or codec we do not decode (an Ogg stream that is neither Vorbis,
+ * Opus, FLAC nor Speex; a codec FFmpeg has no decoder for), EIO for read
+ * errors,
  * ENOMEM, and open(2)'s own errno for files that cannot be opened.
  *
  * Tags are copied through tag_sanitize(): valid UTF-8 only (invalid bytes
@@ -51,6 +64,7 @@
 #include "autoconfig.h"
 
 #include "decode.h"
+#include "decode_internal.h"
 #include "log.h"
 
 #include <errno.h>
@@ -66,18 +80,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <mpg123.h>
-#include <samplerate.h>
-#include <sndfile.h>
-/* The header's static stdio callbacks would be unused: we read an fd. */
-#define OV_EXCLUDE_STATIC_CALLBACKS
-#include <vorbis/vorbisfile.h>
-
-/* Frames per backend read; 8192 stereo floats = 64 KiB. */
-#define DECODE_CHUNK_FRAMES 8192
-/* More source channels than this is not music we expect; refusing keeps the
- * per-decoder buffer small. */
-#define DECODE_MAX_SOURCE_CHANNELS 64
 /* Bytes mpg123 may skip looking for the next frame. Small, so random data is
  * rejected instead of yielding a "frame" every few kilobytes. */
 #define DECODE_MP3_RESYNC_LIMIT 2048
@@ -86,36 +88,6 @@
 #define DECODE_MP3_MAX_ALIEN_S 5
 /* Backend reads that may return no audio in a row before we call it stuck. */
 #define DECODE_MAX_EMPTY_READS 1024
-#define DECODE_MIN_RATE_HZ 1000
-#define DECODE_MAX_RATE_HZ 768000
-
-struct decoder {
-	struct decode_info info;
-	char *path;   /* for log lines */
-	int fd;
-
-	mpg123_handle *mh;
-	OggVorbis_File vf;
-	bool vf_open;
-	SNDFILE *sf;
-
-	float *raw;   /* sndfile: interleaved source channels */
-	float *pcm;   /* stereo, source rate */
-	size_t pcm_frames;
-	size_t pcm_pos;
-	bool source_done;
-
-	long mp3_rate_hz;        /* mpg123's current output rate */
-	size_t mp3_alien_frames; /* dropped in a row at another rate */
-
-	SRC_STATE *src; /* NULL when the source runs at DECODE_RATE */
-	double src_ratio;
-	bool src_done;
-
-	bool opened;  /* decode_open() succeeded */
-	bool failed;  /* a decode error ended the track */
-	char fail_reason[DECODE_ERROR_MAX];
-};
 
 static pthread_once_t decode_once = PTHREAD_ONCE_INIT;
 static int decode_mpg123_init_rc;
@@ -124,6 +96,7 @@ static void decode_init_once(void)
 {
 	/* A no-op since libmpg123 1.27; older versions need it once. */
 	decode_mpg123_init_rc = mpg123_init();
+	decode_ffmpeg_init();
 }
 
 /* ---- UTF-8 tags ---------------------------------------------------------- */
@@ -242,7 +215,7 @@ static void tag_from_legacy(char *dst, size_t dst_size, const char *src,
 	tag_sanitize(dst, dst_size, utf8, used);
 }
 
-static void tag_set(char *dst, const char *src)
+void decode_tag_set(char *dst, const char *src)
 {
 	if (src && !dst[0])
 		tag_sanitize(dst, DECODE_TAG_MAX, src, strlen(src));
@@ -276,10 +249,29 @@ void decode_display_title(const char *artist, const char *title,
 	}
 }
 
+const char *decode_format_name(enum decode_format format)
+{
+	switch (format) {
+	case DECODE_FORMAT_MP3: return "MP3";
+	case DECODE_FORMAT_VORBIS: return "Vorbis";
+	case DECODE_FORMAT_FLAC: return "FLAC";
+	case DECODE_FORMAT_WAV: return "WAV";
+	case DECODE_FORMAT_AAC: return "AAC";
+	case DECODE_FORMAT_ALAC: return "ALAC";
+	case DECODE_FORMAT_OPUS: return "Opus";
+	case DECODE_FORMAT_WMA: return "WMA";
+	case DECODE_FORMAT_AIFF: return "AIFF";
+	case DECODE_FORMAT_APE: return "APE";
+	case DECODE_FORMAT_WAVPACK: return "WavPack";
+	case DECODE_FORMAT_OTHER: break;
+	}
+	return "other";
+}
+
 /* ---- sniffing ------------------------------------------------------------- */
 
 /* pread() until n bytes, end of file or an error. */
-static ssize_t read_at(int fd, void *buf, size_t n, off_t offset)
+ssize_t decode_read_at(int fd, void *buf, size_t n, off_t offset)
 {
 	size_t got = 0;
 	while (got < n) {
@@ -296,14 +288,123 @@ static ssize_t read_at(int fd, void *buf, size_t n, off_t offset)
 	return (ssize_t)got;
 }
 
+static const struct decode_backend decode_backend_mpg123;
+static const struct decode_backend decode_backend_vorbis;
+static const struct decode_backend decode_backend_sndfile;
+
+/* Magic numbers of the containers FFmpeg decodes for us, at the start of
+ * a file or after an ID3v2 tag. Ogg Opus / FLAC / Speex and AIFF need more
+ * than a fixed string and are told apart in sniff_head(). */
+static const struct {
+	size_t offset;
+	size_t len;
+	const char *magic;
+	enum decode_format format;
+} decode_ffmpeg_magic[] = {
+	{ 4, 4, "ftyp", DECODE_FORMAT_AAC }, /* MP4, M4A, M4B, 3GP: AAC or ALAC */
+	{ 0, 16, "\x30\x26\xb2\x75\x8e\x66\xcf\x11"
+		 "\xa6\xd9\x00\xaa\x00\x62\xce\x6c", DECODE_FORMAT_WMA }, /* ASF */
+	{ 0, 4, "MAC ", DECODE_FORMAT_APE },
+	{ 0, 4, "wvpk", DECODE_FORMAT_WAVPACK },
+	{ 0, 4, "\x1a\x45\xdf\xa3", DECODE_FORMAT_OTHER }, /* Matroska, WebM */
+	{ 0, 4, "caff", DECODE_FORMAT_OTHER }, /* Core Audio Format */
+	{ 0, 4, "TTA1", DECODE_FORMAT_OTHER },
+	{ 0, 4, "MPCK", DECODE_FORMAT_OTHER }, /* Musepack SV8 */
+	{ 0, 3, "MP+", DECODE_FORMAT_OTHER },  /* Musepack SV7 */
+};
+
+/* Bytes sniff_head() wants: an Ogg page header with the largest segment
+ * table (27 + 255) and the first 8 bytes of its packet. */
+#define DECODE_SNIFF_BYTES 290
+
+/* Recognises the first bytes b[0..n) of a file, or of what follows its
+ * ID3v2 tag. Returns true and fills *out when they are a container we know
+ * by its magic; false for anything else (MPEG audio has no magic number). */
+static bool sniff_head(const unsigned char *b, size_t n,
+		       struct decode_sniffed *out)
+{
+	out->backend = NULL;
+	if (n >= 4 && memcmp(b, "OggS", 4) == 0) {
+		/* The first page holds the codec's identification packet, which
+		 * starts after 27 header bytes and the segment table. */
+		size_t body = n >= 27 ? 27 + (size_t)b[26] : n;
+		out->backend = &decode_backend_vorbis;
+		out->format = DECODE_FORMAT_VORBIS;
+		if (body + 8 <= n) {
+			if (memcmp(b + body, "OpusHead", 8) == 0) {
+				out->backend = &decode_backend_ffmpeg;
+				out->format = DECODE_FORMAT_OPUS;
+			} else if (memcmp(b + body, "\x7f" "FLAC", 5) == 0) {
+				out->backend = &decode_backend_ffmpeg;
+				out->format = DECODE_FORMAT_FLAC;
+			} else if (memcmp(b + body, "Speex   ", 8) == 0) {
+				out->backend = &decode_backend_ffmpeg;
+				out->format = DECODE_FORMAT_OTHER;
+			}
+		}
+		/* Anything else in Ogg: vorbisfile says what is wrong. */
+	} else if (n >= 4 && memcmp(b, "fLaC", 4) == 0) {
+		out->backend = &decode_backend_sndfile;
+		out->format = DECODE_FORMAT_FLAC;
+	} else if (n >= 12 && (memcmp(b, "RIFF", 4) == 0 ||
+			       memcmp(b, "RF64", 4) == 0) &&
+		   memcmp(b + 8, "WAVE", 4) == 0) {
+		out->backend = &decode_backend_sndfile; /* RF64: WAVE > 4 GiB */
+		out->format = DECODE_FORMAT_WAV;
+	} else if (n >= 12 && memcmp(b, "FORM", 4) == 0 &&
+		   (memcmp(b + 8, "AIFF", 4) == 0 ||
+		    memcmp(b + 8, "AIFC", 4) == 0)) {
+		/* FFmpeg rather than libsndfile: it reads the ID3 chunk in
+		 * which iTunes and most taggers keep AIFF tags. */
+		out->backend = &decode_backend_ffmpeg;
+		out->format = DECODE_FORMAT_AIFF;
+	} else if (n >= 7 && b[0] == 0xff && (b[1] & 0xf6) == 0xf0 &&
+		   (b[2] & 0x3c) >> 2 < 13) {
+		/* ADTS: MPEG sync with layer 0, which MPEG audio never uses,
+		 * and a valid sampling frequency index. */
+		out->backend = &decode_backend_ffmpeg;
+		out->format = DECODE_FORMAT_AAC;
+	} else {
+		for (size_t i = 0; i < sizeof(decode_ffmpeg_magic) /
+		     sizeof(decode_ffmpeg_magic[0]); i++) {
+			size_t off = decode_ffmpeg_magic[i].offset;
+			size_t len = decode_ffmpeg_magic[i].len;
+			if (n >= off + len &&
+			    memcmp(b + off, decode_ffmpeg_magic[i].magic,
+				   len) == 0) {
+				out->backend = &decode_backend_ffmpeg;
+				out->format = decode_ffmpeg_magic[i].format;
+				break;
+			}
+		}
+	}
+	return out->backend != NULL;
+}
+
+bool decode_looks_like_audio(const void *head, size_t n)
+{
+	const unsigned char *b = head;
+	struct decode_sniffed sniffed;
+
+	if (!b)
+		return false;
+	if (n >= 3 && memcmp(b, "ID3", 3) == 0)
+		return true;
+	if (sniff_head(b, n, &sniffed))
+		return true;
+	/* MPEG frame sync (11 set bits) with a layer that is not reserved. */
+	return n >= 2 && b[0] == 0xff && (b[1] & 0xe0) == 0xe0 &&
+	       (b[1] & 0x06) != 0;
+}
+
 /* Chooses the backend from the first bytes and measures a leading ID3v2
  * tag. Returns 0, or a negative errno with the reason in err for files we
  * can tell are not playable. */
-static int decode_sniff(int fd, enum decode_format *format, off_t *id3v2_bytes,
-			char *err, size_t err_size)
+static int decode_sniff(int fd, struct decode_sniffed *sniffed, char *err,
+			size_t err_size)
 {
-	unsigned char b[64];
-	ssize_t n = read_at(fd, b, sizeof(b), 0);
+	unsigned char b[DECODE_SNIFF_BYTES];
+	ssize_t n = decode_read_at(fd, b, sizeof(b), 0);
 
 	if (n < 0) {
 		snprintf(err, err_size, "read: %s", strerror((int)-n));
@@ -313,55 +414,30 @@ static int decode_sniff(int fd, enum decode_format *format, off_t *id3v2_bytes,
 		snprintf(err, err_size, "empty file");
 		return -EINVAL;
 	}
-	*format = DECODE_FORMAT_MP3;
-	*id3v2_bytes = 0;
-	if (n >= 4 && memcmp(b, "OggS", 4) == 0) {
-		/* The first page holds the codec's identification packet, which
-		 * starts after 27 header bytes and the segment table. */
-		size_t body = n >= 27 ? 27 + (size_t)b[26] : sizeof(b);
-		const char *codec = NULL;
-		if (body + 8 <= (size_t)n) {
-			if (memcmp(b + body, "OpusHead", 8) == 0)
-				codec = "Opus";
-			else if (memcmp(b + body, "\x7f" "FLAC", 5) == 0)
-				codec = "FLAC";
-			else if (memcmp(b + body, "Speex   ", 8) == 0)
-				codec = "Speex";
-		}
-		if (codec) {
-			snprintf(err, err_size,
-				 "Ogg %s is not supported (only Ogg Vorbis)",
-				 codec);
-			return -ENOTSUP;
-		}
-		*format = DECODE_FORMAT_VORBIS;
-	} else if (n >= 4 && memcmp(b, "fLaC", 4) == 0) {
-		*format = DECODE_FORMAT_FLAC;
-	} else if (n >= 12 && (memcmp(b, "RIFF", 4) == 0 ||
-			       memcmp(b, "RF64", 4) == 0) &&
-		   memcmp(b + 8, "WAVE", 4) == 0) {
-		*format = DECODE_FORMAT_WAV; /* RF64: WAVE beyond 4 GiB */
-	} else if (n >= 12 && memcmp(b + 4, "ftyp", 4) == 0) {
-		snprintf(err, err_size, "MP4/AAC is not supported");
-		return -ENOTSUP;
-	} else if (n >= 12 && memcmp(b, "FORM", 4) == 0 &&
-		   (memcmp(b + 8, "AIFF", 4) == 0 ||
-		    memcmp(b + 8, "AIFC", 4) == 0)) {
-		snprintf(err, err_size, "AIFF is not supported");
-		return -ENOTSUP;
-	} else if (n >= 10 && memcmp(b, "ID3", 3) == 0) {
-		/* Some taggers put ID3v2 in front of FLAC; libsndfile skips
-		 * it. The size is a 28-bit syncsafe integer; a footer adds 10. */
+	sniffed->id3v2_bytes = 0;
+	if (sniff_head(b, (size_t)n, sniffed))
+		return 0;
+	sniffed->backend = &decode_backend_mpg123;
+	sniffed->format = DECODE_FORMAT_MP3;
+	if (n >= 10 && memcmp(b, "ID3", 3) == 0) {
+		/* Some taggers put ID3v2 in front of FLAC (libsndfile skips
+		 * it), of ADTS AAC or of Monkey's Audio (FFmpeg skips it).
+		 * The size is a 28-bit syncsafe integer; a footer adds 10. */
 		off_t skip = 10 + ((off_t)(b[6] & 0x7f) << 21 |
 				   (off_t)(b[7] & 0x7f) << 14 |
 				   (off_t)(b[8] & 0x7f) << 7 | (b[9] & 0x7f));
-		unsigned char magic[4];
+		struct decode_sniffed inner;
+		unsigned char after[16];
 		if (b[5] & 0x10)
 			skip += 10;
-		*id3v2_bytes = skip;
-		if (read_at(fd, magic, 4, skip) == 4 &&
-		    memcmp(magic, "fLaC", 4) == 0)
-			*format = DECODE_FORMAT_FLAC;
+		sniffed->id3v2_bytes = skip;
+		ssize_t m = decode_read_at(fd, after, sizeof(after), skip);
+		if (m > 0 && sniff_head(after, (size_t)m, &inner) &&
+		    (inner.backend == &decode_backend_ffmpeg ||
+		     inner.format == DECODE_FORMAT_FLAC)) {
+			sniffed->backend = inner.backend;
+			sniffed->format = inner.format;
+		}
 	}
 	return 0;
 }
@@ -384,13 +460,8 @@ static void stereo_pair(enum decode_format format, int channels, int *left,
 		*right = 1;
 }
 
-static float finite_or_zero(float x)
-{
-	return isfinite(x) ? x : 0.0f;
-}
 
-/* Ends the track after a decode error, logging it once. */
-static void decode_fail(struct decoder *dec, const char *what)
+void decode_fail(struct decoder *dec, const char *what)
 {
 	dec->source_done = true;
 	if (dec->failed)
@@ -528,7 +599,7 @@ static void mp3_info_tag_read(int fd, off_t at, struct mp3_info_tag *tag)
 	unsigned char b[64];
 
 	memset(tag, 0, sizeof(*tag));
-	if (read_at(fd, b, sizeof(b), at) != (ssize_t)sizeof(b))
+	if (decode_read_at(fd, b, sizeof(b), at) != (ssize_t)sizeof(b))
 		return;
 	if (b[0] != 0xff || (b[1] & 0xe0) != 0xe0 || (b[1] & 0x06) != 0x02)
 		return;
@@ -573,7 +644,9 @@ static int decode_open_mpg123(struct decoder *dec, off_t id3v2_bytes,
 	}
 	/* Stereo float at the file's own rate: mpg123 duplicates mono, and
 	 * libsamplerate (not mpg123's crude resampler) converts the rate. */
-	mpg123_param(dec->mh, MPG123_ADD_FLAGS, MPG123_QUIET, 0.0);
+	/* PICTURE: keep APIC frames, so that has_cover can be told. */
+	mpg123_param(dec->mh, MPG123_ADD_FLAGS, MPG123_QUIET | MPG123_PICTURE,
+		     0.0);
 	mpg123_param(dec->mh, MPG123_REMOVE_FLAGS, MPG123_AUTO_RESAMPLE, 0.0);
 	mpg123_param(dec->mh, MPG123_RESYNC_LIMIT, DECODE_MP3_RESYNC_LIMIT, 0.0);
 	mpg123_format_none(dec->mh);
@@ -624,6 +697,11 @@ static int decode_open_mpg123(struct decoder *dec, off_t id3v2_bytes,
 		if (v2 && v2->title && v2->title->p)
 			tag_sanitize(dec->info.title, DECODE_TAG_MAX,
 				     v2->title->p, v2->title->fill);
+		if (v2 && v2->album && v2->album->p)
+			tag_sanitize(dec->info.album, DECODE_TAG_MAX,
+				     v2->album->p, v2->album->fill);
+		if (v2 && v2->pictures > 0)
+			dec->info.has_cover = true;
 		if (v1 && memcmp(v1->tag, "TAG", 3) == 0) {
 			if (!dec->info.artist[0])
 				tag_from_legacy(dec->info.artist,
@@ -633,6 +711,10 @@ static int decode_open_mpg123(struct decoder *dec, off_t id3v2_bytes,
 				tag_from_legacy(dec->info.title,
 						DECODE_TAG_MAX, v1->title,
 						sizeof(v1->title));
+			if (!dec->info.album[0])
+				tag_from_legacy(dec->info.album,
+						DECODE_TAG_MAX, v1->album,
+						sizeof(v1->album));
 		}
 	}
 
@@ -711,7 +793,7 @@ static long vorbis_tell_cb(void *datasource)
 static bool ogg_starts_vorbis(int fd)
 {
 	unsigned char b[64];
-	ssize_t n = read_at(fd, b, sizeof(b), 0);
+	ssize_t n = decode_read_at(fd, b, sizeof(b), 0);
 	if (n < 27)
 		return false;
 	size_t body = 27 + (size_t)b[26];
@@ -784,8 +866,12 @@ static int decode_open_vorbis(struct decoder *dec, char *err, size_t err_size)
 
 	vorbis_comment *vc = ov_comment(&dec->vf, -1);
 	if (vc) {
-		tag_set(dec->info.artist, vorbis_comment_query(vc, "ARTIST", 0));
-		tag_set(dec->info.title, vorbis_comment_query(vc, "TITLE", 0));
+		decode_tag_set(dec->info.artist, vorbis_comment_query(vc, "ARTIST", 0));
+		decode_tag_set(dec->info.title, vorbis_comment_query(vc, "TITLE", 0));
+		decode_tag_set(dec->info.album, vorbis_comment_query(vc, "ALBUM", 0));
+		dec->info.has_cover =
+			vorbis_comment_query(vc, "METADATA_BLOCK_PICTURE", 0) ||
+			vorbis_comment_query(vc, "COVERART", 0);
 	}
 	return 0;
 }
@@ -819,14 +905,33 @@ static void fill_vorbis(struct decoder *dec)
 	}
 	stereo_pair(DECODE_FORMAT_VORBIS, vi->channels, &left, &right);
 	for (long i = 0; i < n; i++) {
-		dec->pcm[2 * i] = finite_or_zero(planes[left][i]);
-		dec->pcm[2 * i + 1] = finite_or_zero(planes[right][i]);
+		dec->pcm[2 * i] = decode_finite_or_zero(planes[left][i]);
+		dec->pcm[2 * i + 1] = decode_finite_or_zero(planes[right][i]);
 	}
 	dec->pcm_frames = (size_t)n;
 }
 
+/* True when the FLAC stream at byte offset at has a PICTURE metadata block
+ * (type 6). Walks at most 64 block headers; libsndfile does not say. */
+static bool flac_has_picture(int fd, off_t at)
+{
+	unsigned char h[4];
+
+	at += 4; /* "fLaC" */
+	for (int i = 0; i < 64; i++) {
+		if (decode_read_at(fd, h, sizeof(h), at) != (ssize_t)sizeof(h))
+			return false;
+		if ((h[0] & 0x7f) == 6)
+			return true;
+		if (h[0] & 0x80)
+			return false; /* the last block */
+		at += 4 + ((off_t)h[1] << 16 | (off_t)h[2] << 8 | h[3]);
+	}
+	return false;
+}
+
 static int decode_open_sndfile(struct decoder *dec, enum decode_format format,
-			       char *err, size_t err_size)
+			       off_t flac_at, char *err, size_t err_size)
 {
 	SF_INFO sfi;
 	struct stat st;
@@ -853,8 +958,10 @@ static int decode_open_sndfile(struct decoder *dec, enum decode_format format,
 						     dec->info.duration_s /
 						     1000.0);
 	if (format == DECODE_FORMAT_FLAC) {
-		tag_set(dec->info.artist, sf_get_string(dec->sf, SF_STR_ARTIST));
-		tag_set(dec->info.title, sf_get_string(dec->sf, SF_STR_TITLE));
+		decode_tag_set(dec->info.artist, sf_get_string(dec->sf, SF_STR_ARTIST));
+		decode_tag_set(dec->info.title, sf_get_string(dec->sf, SF_STR_TITLE));
+		decode_tag_set(dec->info.album, sf_get_string(dec->sf, SF_STR_ALBUM));
+		dec->info.has_cover = flac_has_picture(dec->fd, flac_at);
 	} else {
 		/* RIFF INFO has no defined character set. */
 		const char *s = sf_get_string(dec->sf, SF_STR_ARTIST);
@@ -864,6 +971,10 @@ static int decode_open_sndfile(struct decoder *dec, enum decode_format format,
 		s = sf_get_string(dec->sf, SF_STR_TITLE);
 		if (s)
 			tag_from_legacy(dec->info.title, DECODE_TAG_MAX, s,
+					strlen(s));
+		s = sf_get_string(dec->sf, SF_STR_ALBUM);
+		if (s)
+			tag_from_legacy(dec->info.album, DECODE_TAG_MAX, s,
 					strlen(s));
 	}
 	return 0;
@@ -887,11 +998,79 @@ static void fill_sndfile(struct decoder *dec)
 	stereo_pair(dec->info.format, channels, &left, &right);
 	for (sf_count_t i = 0; i < n; i++) {
 		const float *frame = dec->raw + i * channels;
-		dec->pcm[2 * i] = finite_or_zero(frame[left]);
-		dec->pcm[2 * i + 1] = finite_or_zero(frame[right]);
+		dec->pcm[2 * i] = decode_finite_or_zero(frame[left]);
+		dec->pcm[2 * i + 1] = decode_finite_or_zero(frame[right]);
 	}
 	dec->pcm_frames = (size_t)n;
 }
+
+/* ---- the backends' tables ---------------------------------------------- */
+
+static int mpg123_backend_open(struct decoder *dec,
+			       const struct decode_sniffed *sniffed, char *err,
+			       size_t err_size)
+{
+	return decode_open_mpg123(dec, sniffed->id3v2_bytes, err, err_size);
+}
+
+static void mpg123_backend_close(struct decoder *dec)
+{
+	if (dec->mh) {
+		mpg123_close(dec->mh);
+		mpg123_delete(dec->mh);
+		dec->mh = NULL;
+	}
+}
+
+static const struct decode_backend decode_backend_mpg123 = {
+	.name = "mpg123",
+	.open = mpg123_backend_open,
+	.fill = fill_mpg123,
+	.close = mpg123_backend_close,
+};
+
+static int vorbis_backend_open(struct decoder *dec,
+			       const struct decode_sniffed *sniffed, char *err,
+			       size_t err_size)
+{
+	return decode_open_vorbis(dec, err, err_size);
+}
+
+static void vorbis_backend_close(struct decoder *dec)
+{
+	if (dec->vf_open)
+		ov_clear(&dec->vf);
+	dec->vf_open = false;
+}
+
+static const struct decode_backend decode_backend_vorbis = {
+	.name = "vorbisfile",
+	.open = vorbis_backend_open,
+	.fill = fill_vorbis,
+	.close = vorbis_backend_close,
+};
+
+static int sndfile_backend_open(struct decoder *dec,
+				const struct decode_sniffed *sniffed,
+				char *err, size_t err_size)
+{
+	return decode_open_sndfile(dec, sniffed->format, sniffed->id3v2_bytes,
+				   err, err_size);
+}
+
+static void sndfile_backend_close(struct decoder *dec)
+{
+	if (dec->sf)
+		sf_close(dec->sf);
+	dec->sf = NULL;
+}
+
+static const struct decode_backend decode_backend_sndfile = {
+	.name = "sndfile",
+	.open = sndfile_backend_open,
+	.fill = fill_sndfile,
+	.close = sndfile_backend_close,
+};
 
 /* Refills dec->pcm with the next block of the source, or sets source_done. */
 static void decode_fill(struct decoder *dec)
@@ -904,18 +1083,7 @@ static void decode_fill(struct decoder *dec)
 			decode_fail(dec, "decoder makes no progress");
 			break;
 		}
-		switch (dec->info.format) {
-		case DECODE_FORMAT_MP3:
-			fill_mpg123(dec);
-			break;
-		case DECODE_FORMAT_VORBIS:
-			fill_vorbis(dec);
-			break;
-		case DECODE_FORMAT_FLAC:
-		case DECODE_FORMAT_WAV:
-			fill_sndfile(dec);
-			break;
-		}
+		dec->backend->fill(dec);
 	}
 }
 
@@ -925,9 +1093,8 @@ struct decoder *decode_open(const char *path, char *err, size_t err_size)
 {
 	struct decoder *dec = NULL;
 	char reason[DECODE_ERROR_MAX] = "";
-	enum decode_format format = DECODE_FORMAT_MP3;
+	struct decode_sniffed sniffed;
 	struct stat st;
-	off_t id3v2_bytes = 0;
 	int rc = 0, e;
 
 	pthread_once(&decode_once, decode_init_once);
@@ -966,23 +1133,11 @@ struct decoder *decode_open(const char *path, char *err, size_t err_size)
 		snprintf(reason, sizeof(reason), "not a regular file");
 		goto out;
 	}
-	rc = decode_sniff(dec->fd, &format, &id3v2_bytes, reason,
-			  sizeof(reason));
+	rc = decode_sniff(dec->fd, &sniffed, reason, sizeof(reason));
 	if (rc < 0)
 		goto out;
-	switch (format) {
-	case DECODE_FORMAT_MP3:
-		rc = decode_open_mpg123(dec, id3v2_bytes, reason,
-						sizeof(reason));
-		break;
-	case DECODE_FORMAT_VORBIS:
-		rc = decode_open_vorbis(dec, reason, sizeof(reason));
-		break;
-	case DECODE_FORMAT_FLAC:
-	case DECODE_FORMAT_WAV:
-		rc = decode_open_sndfile(dec, format, reason, sizeof(reason));
-		break;
-	}
+	dec->backend = sniffed.backend;
+	rc = dec->backend->open(dec, &sniffed, reason, sizeof(reason));
 	if (rc < 0)
 		goto out;
 
@@ -1116,14 +1271,8 @@ void decode_close(struct decoder *dec)
 		return;
 	if (dec->src)
 		src_delete(dec->src);
-	if (dec->mh) {
-		mpg123_close(dec->mh);
-		mpg123_delete(dec->mh);
-	}
-	if (dec->vf_open)
-		ov_clear(&dec->vf);
-	if (dec->sf)
-		sf_close(dec->sf);
+	if (dec->backend)
+		dec->backend->close(dec);
 	if (dec->fd >= 0)
 		close(dec->fd);
 	free(dec->raw);
