@@ -45,8 +45,7 @@ if [ "$target" = decode ]; then
 	"$cc" -g -O1 -std=c11 -D_GNU_SOURCE \
 		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		-fno-omit-frame-pointer -I"$out" -I"$top/src" \
-		"$top/fuzz/fuzz_decode.c" "$top/src/decode.c" \
-		"$top/src/decode_ffmpeg.c" "$top/src/log.c" \
+		"$top/fuzz/fuzz_decode.c" "$top/src"/decode*.c "$top/src/log.c" \
 		$(pkg-config --cflags --libs libmpg123 vorbisfile vorbis sndfile \
 			samplerate libavformat libavcodec libswresample libavutil) \
 		-lm -o "$out/fuzz_decode"

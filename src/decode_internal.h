@@ -62,10 +62,16 @@ struct decode_backend {
 	void (*close)(struct decoder *dec);
 };
 
+/* One per file: decode_mpg123.c, decode_vorbis.c, decode_sndfile.c,
+ * decode_ffmpeg.c. */
+extern const struct decode_backend decode_backend_mpg123;
+extern const struct decode_backend decode_backend_vorbis;
+extern const struct decode_backend decode_backend_sndfile;
 extern const struct decode_backend decode_backend_ffmpeg;
 
-/* Routes FFmpeg's av_log to ours; once per process, before any FFmpeg use
- * (decode.c's pthread_once). */
+/* Process-wide set-up of a library, once, before its first use (decode.c's
+ * pthread_once): mpg123_init(); FFmpeg's av_log routed to ours. */
+void decode_mpg123_init(void);
 void decode_ffmpeg_init(void);
 
 struct decoder {
@@ -100,6 +106,21 @@ struct decoder {
 
 /* Ends the track after a decode error, logging it once (after open). */
 void decode_fail(struct decoder *dec, const char *what);
+
+/* Copies src[0..n) (stopping at a NUL) into dst as clean UTF-8 (see
+ * decode.c's DESIGN note). Always NUL-terminates when dst_size > 0. */
+void decode_tag_sanitize(char *dst, size_t dst_size, const char *src,
+			 size_t n);
+
+/* The same for tags of unknown 8-bit encoding: UTF-8 if valid, else
+ * Latin-1 (ID3v1, RIFF INFO, file names). */
+void decode_tag_from_legacy(char *dst, size_t dst_size, const char *src,
+			    size_t n);
+
+/* Which source channels become left and right for FORMAT's channel order
+ * (Vorbis puts the centre second). */
+void decode_stereo_pair(enum decode_format format, int channels, int *left,
+			int *right);
 
 /* Copies SRC into an empty tag DST (DECODE_TAG_MAX bytes) as clean UTF-8;
  * a tag already set is kept. */
