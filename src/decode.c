@@ -5,7 +5,8 @@
  *
  * DESIGN
  * A decoder is a two-stage pipe with buffers of fixed size, allocated by
- * decode_open() so that decode_read() never allocates:
+ * decode_open() so that decode_read() allocates nothing of ours (FFmpeg
+ * draws packets and frames from its pools):
  *
  *   backend (mpg123 / vorbisfile / sndfile / ffmpeg)
  *     -> pcm: up to DECODE_CHUNK_FRAMES stereo frames at the source rate

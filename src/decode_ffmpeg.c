@@ -20,9 +20,12 @@
  * thread, so a decoder stays one thread's work, as decode.h promises.
  * A file whose index (MP4's sample table) points past its end is
  * "truncated": a partial download or copy, refused rather than played to an
- * unexpected end. Packets the codec rejects as invalid are skipped, as
- * mpg123 skips corrupt frames; decode_fill() ends a track that yields
- * nothing for too long.
+ * unexpected end. Packets the codec rejects are skipped, as mpg123 skips
+ * corrupt frames, up to DECODE_FFMPEG_MAX_BAD_PACKETS in a row; decode_fill()
+ * also ends a track that yields nothing for too long. Unlike the other
+ * backends, FFmpeg takes its packets and frames from its own buffer pools
+ * while decoding: decoding runs in the mixer and the analyser, never on the
+ * output's real-time path.
  *
  * Logging. av_log is global: decode_ffmpeg_log() takes it over once (from
  * decode.c's pthread_once). FFmpeg's errors and warnings go to our log at
@@ -70,6 +73,9 @@
 /* Bytes the probe may read; MP4 and Ogg are recognised in the first few. */
 #define DECODE_FFMPEG_PROBE_BYTES (1 << 20)
 #define DECODE_FFMPEG_IO_BYTES 32768
+/* Packets the codec may reject in a row (corrupt data is skipped) before
+ * the track ends: a few seconds of any codec. */
+#define DECODE_FFMPEG_MAX_BAD_PACKETS 200
 /* The containers we let FFmpeg demux (its demuxer names). */
 #define DECODE_FFMPEG_FORMATS \
 	"mov,mp4,m4a,3gp,3g2,mj2,aac,ogg,asf,aiff,ape,wv,matroska,webm," \
@@ -87,6 +93,7 @@ struct decode_ffmpeg {
 	int frame_pos;    /* samples of frame already converted */
 	bool frame_ready; /* frame holds samples not yet converted */
 	bool flushed;     /* the decoder was told the input ended */
+	int bad_packets;  /* rejected by the codec since the last frame */
 	/* What swr is set up for: */
 	int swr_format;
 	int swr_channels;
@@ -377,8 +384,10 @@ static void ff_fill(struct decoder *dec)
 		ff_convert(dec);
 		return;
 	}
+	ff_last_error[0] = '\0'; /* the reason below is this call's */
 	e = avcodec_receive_frame(ff->cc, ff->frame);
 	if (e == 0) {
+		ff->bad_packets = 0;
 		ff->frame_pos = 0;
 		ff->frame_ready = true;
 		if (ff_frame_fits(dec))
@@ -390,8 +399,13 @@ static void ff_fill(struct decoder *dec)
 		return;
 	}
 	if (e != AVERROR(EAGAIN)) {
-		ff_reason(why, sizeof(why), "ffmpeg: decode", e);
-		decode_fail(dec, why);
+		/* A decode error may surface here rather than at the send:
+		 * skipped alike. */
+		if (e == AVERROR(ENOMEM) ||
+		    ++ff->bad_packets > DECODE_FFMPEG_MAX_BAD_PACKETS) {
+			ff_reason(why, sizeof(why), "ffmpeg: decode", e);
+			decode_fail(dec, why);
+		}
 		return;
 	}
 	if (ff->flushed) {
@@ -415,10 +429,16 @@ static void ff_fill(struct decoder *dec)
 	}
 	if (ff->pkt->stream_index == ff->stream) {
 		e = avcodec_send_packet(ff->cc, ff->pkt);
-		/* A corrupt packet is skipped, as mpg123 skips bad frames. */
-		if (e < 0 && e != AVERROR_INVALIDDATA && e != AVERROR(EAGAIN)) {
-			ff_reason(why, sizeof(why), "ffmpeg: decode", e);
-			decode_fail(dec, why);
+		/* A corrupt packet is skipped, as mpg123 skips bad frames;
+		 * a run of them is not music any more. */
+		if (e == AVERROR(ENOMEM)) {
+			decode_fail(dec, "ffmpeg: out of memory");
+		} else if (e < 0 && e != AVERROR(EAGAIN)) {
+			if (++ff->bad_packets > DECODE_FFMPEG_MAX_BAD_PACKETS) {
+				ff_reason(why, sizeof(why),
+					  "ffmpeg: undecodable packets", e);
+				decode_fail(dec, why);
+			}
 		}
 	}
 	av_packet_unref(ff->pkt);

@@ -24,6 +24,9 @@
 #   tone-715.wv                10 s 715 Hz, WavPack with APEv2 tags; artist "Wv
 #                              Artist", title "Pack"
 #   tone-825.tta               10 s 825 Hz, TTA, no tags
+#   corrupt-middle.m4a         15 s 440 Hz AAC 128k, no tags; 8 KiB at the middle
+#                              byte offset overwritten by (reproducible) noise;
+#                              plays to about the full length
 #   cover.mp3                  5 s 440 Hz MP3, ID3v2.3 with an APIC cover; album
 #                              "Covered"
 #   cover.flac                 5 s 440 Hz FLAC with a PICTURE block; ALBUM "Covered"
@@ -97,6 +100,14 @@ ff -i "$tmp/c.wav" -i "$tmp/cover.png" -map 0:a -map 1:v -c:a libmp3lame \
 ff -i "$tmp/c.wav" -i "$tmp/cover.png" -map 0:a -map 1:v -c:a flac \
 	-c:v png -disposition:v:0 attached_pic -metadata ALBUM="Covered" \
 	"$dir/cover.flac"
+
+tone "$tmp/440-15.wav" 15 440
+ff -i "$tmp/440-15.wav" -c:a aac -b:a 128k "$dir/corrupt-middle.m4a"
+sox -R -n -t raw -r 8000 -e signed -b 8 -c 1 "$tmp/noise8k.raw" \
+	synth 1.024 whitenoise
+size=$(wc -c <"$dir/corrupt-middle.m4a")
+dd if="$tmp/noise8k.raw" of="$dir/corrupt-middle.m4a" bs=1024 \
+	seek=$((size / 2 / 1024)) conv=notrunc 2>/dev/null
 
 size=$(wc -c <"$dir/tone-440.m4a")
 head -c $((size / 2)) "$dir/tone-440.m4a" >"$dir/truncated.m4a"

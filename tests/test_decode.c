@@ -8,8 +8,8 @@
  * same way: length, tone, rate conversion, mono, tags with album and cover
  * art, non-ASCII tags byte for byte. Output does not depend on read sizes
  * or on other decoders running in other threads. Bad files are refused with
- * a reason (truncated .m4a, random bytes named .m4a); corrupt and truncated
- * MP3s play what they hold; VBR, RF64 and ID3-prefixed FLAC work; 300 files
+ * a reason (truncated .m4a, random bytes named .m4a); corrupt MP3 and .m4a
+ * and truncated MP3s play what they hold; VBR, RF64 and ID3-prefixed FLAC work; 300 files
  * of random bytes behind real magic numbers neither crash nor hang the
  * decoder. Prints decode speed, MP3 against AAC.
  */
@@ -840,6 +840,8 @@ int main(void)
 	test_damaged("corrupt-middle.mp3", 15.0 - 0.51, 0.3, 15.0);
 	/* Its info frame claims 10 s; the size of a CBR file says 2 s. */
 	test_damaged("truncated.mp3", 2.0, 0.15, 2.0);
+	/* The same 8 KiB of noise in the middle of an AAC .m4a. */
+	test_damaged("ff/corrupt-middle.m4a", 15.0 - 0.51, 0.3, 15.0);
 
 	test_random_files();
 
