@@ -68,7 +68,7 @@
 #define SOURCE_DIR_VISITED_MAX 1000000
 #define SOURCE_DIR_ENTRIES_MAX 1000000  /* names read from one directory */
 #define SOURCE_DIR_LINKS_MAX 100000     /* symbolic links queued per scan */
-#define SOURCE_DIR_MAGIC_BYTES 12
+#define SOURCE_DIR_MAGIC_BYTES 64  /* decode_looks_like_audio wants 16 */
 
 struct source_dir_key {
 	dev_t dev;
@@ -171,10 +171,17 @@ static int source_dir_set_add(struct source_dir_set *set,
 	return 1;
 }
 
+/* Names that say "audio": such a file is always probed, so one that is not
+ * playable is recorded as bad (the operator meant it to play). The name
+ * never decides how a file is decoded, and a file with any other name is
+ * still found by its content (source_dir_file). */
 static bool source_dir_audio_name(const char *name)
 {
-	static const char *const exts[] = { "mp3", "ogg", "oga", "flac",
-					    "wav" };
+	static const char *const exts[] = {
+		"mp3", "ogg", "oga", "opus", "flac", "wav",
+		"m4a", "m4b", "mp4", "aac", "wma", "aif", "aiff", "aifc",
+		"ape", "wv", "mka", "tta", "mpc", "caf",
+	};
 	const char *dot = strrchr(name, '.');
 	if (!dot)
 		return false;
@@ -182,19 +189,6 @@ static bool source_dir_audio_name(const char *name)
 		if (strcasecmp(dot + 1, exts[i]) == 0)
 			return true;
 	return false;
-}
-
-static bool source_dir_audio_magic(const unsigned char *b, size_t n)
-{
-	if (n >= 3 && memcmp(b, "ID3", 3) == 0)
-		return true;
-	if (n >= 4 && (memcmp(b, "OggS", 4) == 0 || memcmp(b, "fLaC", 4) == 0))
-		return true;
-	if (n >= 12 && memcmp(b, "RIFF", 4) == 0 && memcmp(b + 8, "WAVE", 4) == 0)
-		return true;
-	/* MPEG frame sync (11 set bits) with a layer that is not reserved. */
-	return n >= 2 && b[0] == 0xFF && (b[1] & 0xE0) == 0xE0 &&
-	       (b[1] & 0x06) != 0;
 }
 
 static int64_t source_dir_mtime_ns(const struct stat *st)
@@ -326,7 +320,9 @@ static void source_dir_file(struct source_dir_walk *w, int dfd,
 		if (fd < 0)
 			goto out;
 		ssize_t n = pread(fd, magic, sizeof(magic), 0);
-		if (n <= 0 || !source_dir_audio_magic(magic, (size_t)n)) {
+		/* The decoder's own magic numbers: what it can open, the
+		 * scan sees (an .m4a once went unseen for want of "ftyp"). */
+		if (n <= 0 || !decode_looks_like_audio(magic, (size_t)n)) {
 			log_debug("scan: %s: not audio, ignored", w->path);
 			goto out;
 		}

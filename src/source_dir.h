@@ -6,8 +6,10 @@
  * new or changed files are probed with decode_probe() (tags, duration, one
  * decoded second) and stored as playable or as bad with the reason;
  * unchanged files are not read again. A file is a candidate when its name
- * has an audio extension (.mp3 .ogg .oga .flac .wav) or its first bytes say
- * it is audio; everything else (cover.jpg, notes.txt) is ignored quietly.
+ * has an audio extension (.mp3 .ogg .oga .opus .flac .wav .m4a .m4b .mp4
+ * .aac .wma .aif .aiff .aifc .ape .wv .mka .tta .mpc .caf) or its first
+ * bytes are a magic number the decoder knows (decode_looks_like_audio);
+ * everything else (cover.jpg, notes.txt) is ignored quietly.
  *
  * Hostile trees are safe: symbolic links are followed, but each directory
  * (by device and inode) is entered once, so loops end; FIFOs, sockets and

@@ -6,7 +6,9 @@
  * self-link, a dangling link, links to a directory inside and outside the
  * tree, a link to /dev/zero, a FIFO and a socket named like songs, an
  * unreadable file and directory, hidden files, non-audio files, the bad
- * fixtures, and a chain of directories deeper than the limit.
+ * fixtures, AAC and ALAC .m4a and Opus files (found by name, and by content
+ * alone without one), a truncated .m4a and random bytes named .m4a, and a
+ * chain of directories deeper than the limit.
  *
  * Asserts that the scan ends (alarm as a hang guard), that exactly the good
  * files are playable with their tags, that each bad file is recorded bad with
@@ -67,7 +69,11 @@ static void copy_file(const char *src, const char *dst)
 static void place(const char *name, const char *rel)
 {
 	char src[8300], dst[8300];
-	snprintf(src, sizeof(src), "%s/%s", fix, name);
+	/* "ff/...": made by tests/make-format-fixtures.sh into tmp/ff. */
+	if (strncmp(name, "ff/", 3) == 0)
+		snprintf(src, sizeof(src), "%s/%s", tmp, name);
+	else
+		snprintf(src, sizeof(src), "%s/%s", fix, name);
 	snprintf(dst, sizeof(dst), "%s/%s", root, rel);
 	for (char *p = dst + strlen(root) + 1; *p; p++) {
 		if (*p != '/')
@@ -108,12 +114,21 @@ static void build_tree(void)
 	place("latin1-id3v1.mp3", "latin1/caf\xe9.mp3");
 	place("tone-660.ogg", "noext/audiofile");
 	place("wrongext.mp3", "wrongext.mp3");
+	/* FFmpeg's formats, by name and, without one, by content alone. */
+	place("ff/tone-440.m4a", "m4a/tone-440.m4a");
+	place("ff/alac-550-48k-mono.m4a", "m4a/alac.m4a");
+	place("ff/tone-660.opus", "opus/tone-660.opus");
+	place("ff/tone-440.m4a", "noext/aacfile");
+	place("ff/tone-495.wma", "noext/asf.dat");
 
 	/* Bad files. */
 	place("zero.mp3", "bad/zero.mp3");
 	place("noise.mp3", "bad/noise.mp3");
 	place("text.ogg", "bad/text.ogg");
 	place("truncated-header.ogg", "bad/truncated-header.ogg");
+	place("ff/truncated.m4a", "bad/truncated.m4a");
+	place("ff/random.m4a", "bad/random.m4a");
+	place("ff/truncated-header.opus", "bad/truncated-header.opus");
 
 	/* Not audio, or hidden. */
 	place("text.ogg", "notes.txt");
@@ -208,6 +223,12 @@ static const struct expect good[] = {
 	{ "latin1/caf\xe9.mp3", "Björk", "Jóga", 10, false },
 	{ "noext/audiofile", "Tone Artist B", "Six Sixty", 20, false },
 	{ "wrongext.mp3", "Wrong", "Extension", 10, false },
+	{ "m4a/tone-440.m4a", "Sigur Rós", "Café — 日本語 🎵", 10, false },
+	{ "m4a/alac.m4a", "Alac Artist", "Five Fifty Lossless", 8, false },
+	{ "opus/tone-660.opus", "Opus Künstler", "Sechshundertsechzig", 10,
+	  false },
+	{ "noext/aacfile", "Sigur Rós", "Café — 日本語 🎵", 10, false },
+	{ "noext/asf.dat", "Wma Artist", "Windows", 10, false },
 	{ "ext/notags.mp3", "", "", 10, false },
 	{ "deep/2/3/4/5/6/7/8/9/10/11/12/13/14/15/16/17/18/19/20/21/22/23/"
 	  "24/25/26/27/28/29/30/31/32/33/34/35/36/37/38/39/40/41/42/43/44/"
@@ -220,7 +241,8 @@ static const struct expect good[] = {
 
 static const char *const bad[] = {
 	"bad/zero.mp3", "bad/noise.mp3", "bad/text.ogg",
-	"bad/truncated-header.ogg",
+	"bad/truncated-header.ogg", "bad/truncated.m4a", "bad/random.m4a",
+	"bad/truncated-header.opus",
 };
 #define N_BAD (sizeof(bad) / sizeof(bad[0]))
 
@@ -613,6 +635,12 @@ int main(void)
 	snprintf(fix, sizeof(fix), "%s", test_fixtures());
 	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("source_dir"));
 	snprintf(dbfile, sizeof(dbfile), "%s/db/catalog.db", tmp);
+	const char *srcdir = getenv("top_srcdir");
+	if (test_sh("mkdir '%s/ff' && sh '%s/tests/make-format-fixtures.sh' "
+		    "'%s/ff'", tmp, srcdir ? srcdir : SRCDIR, tmp) != 0) {
+		fprintf(stderr, "tests/make-format-fixtures.sh failed\n");
+		return TEST_HARD_ERROR;
+	}
 	build_tree();
 	test_normalise();
 	if (!perms_enforced)
