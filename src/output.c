@@ -201,6 +201,7 @@ struct output {
 	int fd;                     /* libshout's socket if known, else -1 */
 	int64_t acked;              /* TCP bytes the server acknowledged */
 	ssize_t queued;             /* libshout's queue at the last look */
+	bool waiting;               /* ... and whether bytes waited then */
 	struct timespec progress_at; /* when sending last moved */
 	float pcm[ENCODE_FRAMES_MAX * DECODE_CHANNELS];
 };
@@ -784,13 +785,16 @@ static void output_progress_start(struct output *out)
 	int64_t unacked;
 	output_tcp_state(out, &out->acked, &unacked);
 	out->queued = 0;
+	out->waiting = false;
 	out->progress_at = output_now();
 }
 
 /* Notes whether sending moved: the server acknowledged more (when the
  * socket is known), else libshout's queue shrank; or nothing waits at all.
  * Returns 0, or -ETIMEDOUT (with out->stall and out->last_error set) when
- * bytes have waited timeout_ms without either. */
+ * bytes have waited timeout_ms without either. The wait counts from the
+ * first look that saw bytes waiting, so a thread that did not look for a
+ * while (a stopped process) never takes its own pause for the server's. */
 static int output_progress(struct output *out)
 {
 	struct timespec now = output_now();
@@ -806,7 +810,9 @@ static int output_progress(struct output *out)
 	out->queued = queued;
 	if (acked >= 0)
 		out->acked = acked;
-	if (moved || !waiting) {
+	bool started = waiting && !out->waiting;
+	out->waiting = waiting;
+	if (moved || !waiting || started) {
 		out->progress_at = now;
 		return 0;
 	}

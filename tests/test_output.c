@@ -795,7 +795,7 @@ static void test_timeouts(void)
 	at = wait_stat(o, false, 1, 5);
 	fprintf(stderr, "silent server: handshake given up after %.3f s\n",
 		at - t0);
-	CHECK(at - t0 >= 1.0 && at - t0 <= 1.3);
+	CHECK(at - t0 >= 1.0 && (slow || at - t0 <= 1.3));
 	snprintf(text, sizeof(text), "127.0.0.1:%d/forever.mp3: no answer to "
 		 "the source request in 1 s; reconnecting in ", f.port);
 	CHECK(log_has(text));
@@ -803,7 +803,7 @@ static void test_timeouts(void)
 	at = wait_stat(o, false, 2, 4);
 	t = now_s();
 	output_destroy(o);
-	CHECK(now_s() - t < 0.5);
+	CHECK(slow || now_s() - t < 0.5);
 	fault_stop(&f);
 
 	/* 6b. A server that answers, then never reads. */
@@ -816,7 +816,7 @@ static void test_timeouts(void)
 	at = wait_stat(o, false, 1, 6);
 	fprintf(stderr, "deaf server: send given up %.3f s after the "
 		"connection\n", at - t0);
-	CHECK(at - t0 >= 1.0 && at - t0 <= 3.0);
+	CHECK(at - t0 >= 1.0 && (slow || at - t0 <= 3.0));
 	snprintf(text, sizeof(text), "127.0.0.1:%d/forever.mp3: no progress "
 		 "sending for 1 s (after ", f.port);
 	CHECK(log_has(text));
@@ -834,7 +834,7 @@ static void test_timeouts(void)
 	output_destroy(o);
 	fprintf(stderr, "deaf server: output_destroy() took %.3f s\n",
 		now_s() - t);
-	CHECK(now_s() - t < 0.3);
+	CHECK(slow || now_s() - t < 0.3);
 	fault_stop(&f);
 
 	/* 6c. Slow but steady is not stalled: the tiny window is full most
