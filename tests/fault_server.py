@@ -39,6 +39,7 @@ import time
 import urllib.parse
 
 RESET_AFTER_S = 3.0
+RCVBUF = 8192
 HEAD_MAX = 65536
 
 
@@ -173,6 +174,11 @@ class Fault:
     def run(self):
         ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        # A receive window as small as a busy server's (accepted sockets
+        # inherit it): loopback's default lets a sender park megabytes,
+        # minutes of audio, in a server that never reads, where a real
+        # network path would have filled and blocked the sender long ago.
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RCVBUF)
         ls.bind(("127.0.0.1", 0))
         ls.listen(16)
         tmp = os.path.join(self.directory, "port.tmp")

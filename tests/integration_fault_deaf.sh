@@ -8,5 +8,5 @@
 # to a healthy Icecast and its listener never loses a frame. See
 # tests/fault-stall.sh for what is asserted.
 FAULT_MODE=deaf
-LISTEN_S=35
+LISTEN_S=20
 . "$top_srcdir/tests/fault-stall.sh"
