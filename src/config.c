@@ -105,6 +105,8 @@ static const struct key_spec global_keys[] = {
 	{ "icecast", "genre", KEY_STRING, F(station_genre), 0, 0 },
 	{ "icecast", "url", KEY_STRING, F(station_url), 0, 0 },
 	{ "icecast", "public", KEY_BOOL, F(station_public), 0, 0 },
+	{ "icecast", "timeout_seconds", KEY_DOUBLE, F(icecast_timeout_s), 1,
+	  600 },
 	{ "mix", "crossfade_seconds", KEY_DOUBLE, F(crossfade_s), 0, 30 },
 	{ "mix", "beatmatch", KEY_BOOL, F(beatmatch), 0, 0 },
 	{ "mix", "transition_bars", KEY_INT, F(transition_bars),
@@ -142,11 +144,18 @@ enum output_key {
 	OKEY_BITRATE,
 	OKEY_QUALITY,
 	OKEY_CHAINED,
+	OKEY_HOST,          /* the output's own server: [icecast]'s keys */
+	OKEY_PORT,
+	OKEY_USER,
+	OKEY_PASSWORD,
+	OKEY_PASSWORD_FILE,
+	OKEY_TLS,
 	N_OUTPUT_KEYS,
 };
 
 static const char *const output_key_names[N_OUTPUT_KEYS] = {
-	"mount", "format", "bitrate", "quality", "chained",
+	"mount", "format", "bitrate", "quality", "chained", "host", "port",
+	"user", "password", "password_file", "tls",
 };
 
 /* LAME's CBR bitrates for MPEG-1 Layer III (44.1 kHz). */
@@ -441,6 +450,22 @@ static void copy_string(struct load *ld, const char *section, const char *key,
 		memcpy(out, value, strlen(value) + 1);
 }
 
+/* An inline password, into out. Never echoes the value, not even in part. */
+static void set_password(struct load *ld, const char *section,
+			 const char *key, const char *value, char *out)
+{
+	if (value[0] == '\0')
+		load_fail(ld, ld->line, section, key, "invalid: empty");
+	else if (strlen(value) > CONFIG_PASSWORD_MAX)
+		load_fail(ld, ld->line, section, key,
+			  "invalid: longer than %d bytes", CONFIG_PASSWORD_MAX);
+	else if (has_control(value))
+		load_fail(ld, ld->line, section, key,
+			  "invalid: contains control characters");
+	else
+		memcpy(out, value, strlen(value) + 1);
+}
+
 static void set_global_key(struct load *ld, size_t idx, const char *value)
 {
 	const struct key_spec *k = &global_keys[idx];
@@ -533,24 +558,11 @@ static void set_global_key(struct load *ld, size_t idx, const char *value)
 				  global_keys[other].name, ld->seen[other]);
 			break;
 		}
-		if (k->type == KEY_PASSWORD_FILE) {
+		if (k->type == KEY_PASSWORD_FILE)
 			read_password_file(ld, k->section, k->name, value,
 					   field);
-			break;
-		}
-		/* Never echo the value, not even in part. */
-		if (value[0] == '\0')
-			load_fail(ld, ld->line, k->section, k->name,
-				  "invalid: empty");
-		else if (strlen(value) > CONFIG_PASSWORD_MAX)
-			load_fail(ld, ld->line, k->section, k->name,
-				  "invalid: longer than %d bytes",
-				  CONFIG_PASSWORD_MAX);
-		else if (has_control(value))
-			load_fail(ld, ld->line, k->section, k->name,
-				  "invalid: contains control characters");
 		else
-			memcpy(field, value, strlen(value) + 1);
+			set_password(ld, k->section, k->name, value, field);
 		break;
 	}
 	}
@@ -595,9 +607,18 @@ static void set_output_key(struct load *ld, const char *section,
 		if (strcmp(key, output_key_names[okey]) == 0)
 			break;
 	if (okey == N_OUTPUT_KEYS) {
+		char known[CONFIG_ERROR_MAX / 2] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < N_OUTPUT_KEYS; i++) {
+			int n = snprintf(known + used, sizeof(known) - used,
+					 "%s%s", used ? ", " : "",
+					 output_key_names[i]);
+			if (n < 0 || (size_t)n >= sizeof(known) - used)
+				break;
+			used += (size_t)n;
+		}
 		load_fail(ld, ld->line, section, key,
-			  "unknown key (known: mount, format, bitrate, "
-			  "quality, chained)");
+			  "unknown key (known: %s)", known);
 		return;
 	}
 	if (ld->out_seen[idx][okey]) {
@@ -630,18 +651,8 @@ static void set_output_key(struct load *ld, const char *section,
 				  echo(value, echoed, sizeof(echoed)));
 			return;
 		}
-		for (size_t i = 0; i < cfg->n_outputs; i++) {
-			if ((int)i != idx &&
-			    strcmp(cfg->outputs[i].mount, value) == 0) {
-				load_fail(ld, ld->line, section, key,
-					  "%s is already the mount of "
-					  "[output.%s] (line %u)",
-					  echo(value, echoed, sizeof(echoed)),
-					  cfg->outputs[i].name,
-					  ld->out_seen[i][OKEY_MOUNT]);
-				return;
-			}
-		}
+		/* A mount given twice on one server: validate_outputs(),
+		 * once every output knows its server. */
 		memcpy(out->mount, value, len + 1);
 		break;
 	}
@@ -683,11 +694,42 @@ static void set_output_key(struct load *ld, const char *section,
 			out->quality = d;
 		break;
 	case OKEY_CHAINED:
-		if (!parse_bool(value, &out->chained))
+	case OKEY_TLS:
+		if (!parse_bool(value, okey == OKEY_TLS ? &out->tls :
+				&out->chained))
 			load_fail(ld, ld->line, section, key,
 				  "must be yes or no (true/false, on/off, 1/0), "
 				  "got %s", echo(value, echoed, sizeof(echoed)));
 		break;
+	case OKEY_HOST:
+	case OKEY_USER:
+		copy_string(ld, section, key, value, true,
+			    okey == OKEY_HOST ? out->host : out->user);
+		break;
+	case OKEY_PORT:
+		if (!parse_long(value, &l) || l < 1 || l > 65535)
+			load_fail(ld, ld->line, section, key,
+				  "must be 1..65535, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		else
+			out->port = (int)l;
+		break;
+	case OKEY_PASSWORD:
+	case OKEY_PASSWORD_FILE: {
+		enum output_key other = okey == OKEY_PASSWORD ?
+					OKEY_PASSWORD_FILE : OKEY_PASSWORD;
+		if (ld->out_seen[idx][other])
+			load_fail(ld, ld->line, section, key,
+				  "cannot be used together with %s (line %u)",
+				  output_key_names[other],
+				  ld->out_seen[idx][other]);
+		else if (okey == OKEY_PASSWORD_FILE)
+			read_password_file(ld, section, key, value,
+					   out->password);
+		else
+			set_password(ld, section, key, value, out->password);
+		break;
+	}
 	case N_OUTPUT_KEYS:
 		break;
 	}
@@ -852,6 +894,25 @@ static char *reader(char *str, int num, void *stream)
 	return ld->failed ? NULL : str;
 }
 
+/* The keys of its own server the section did not give come from
+ * [icecast]. */
+static void output_resolve_server(const struct config *cfg,
+				  struct config_output *out,
+				  const unsigned *seen)
+{
+	if (!seen[OKEY_HOST])
+		memcpy(out->host, cfg->icecast_host, sizeof(out->host));
+	if (!seen[OKEY_PORT])
+		out->port = cfg->icecast_port;
+	if (!seen[OKEY_USER])
+		memcpy(out->user, cfg->icecast_user, sizeof(out->user));
+	if (!seen[OKEY_PASSWORD] && !seen[OKEY_PASSWORD_FILE])
+		memcpy(out->password, cfg->icecast_password,
+		       sizeof(out->password));
+	if (!seen[OKEY_TLS])
+		out->tls = cfg->icecast_tls;
+}
+
 static void validate_outputs(struct load *ld)
 {
 	char section[sizeof(OUTPUT_PREFIX) + 64];
@@ -910,6 +971,28 @@ static void validate_outputs(struct load *ld)
 			if (!seen[OKEY_CHAINED])
 				out->chained = true;
 		}
+		output_resolve_server(ld->cfg, out, seen);
+	}
+	/* One server cannot take the same mount twice; two servers can
+	 * (a primary and a backup Icecast). */
+	for (size_t i = 0; i < ld->cfg->n_outputs && !ld->failed; i++) {
+		const struct config_output *out = &ld->cfg->outputs[i];
+		for (size_t j = 0; j < i; j++) {
+			const struct config_output *o = &ld->cfg->outputs[j];
+			if (strcmp(o->mount, out->mount) != 0 ||
+			    strcmp(o->host, out->host) != 0 ||
+			    o->port != out->port)
+				continue;
+			char echoed[ECHO_MAX + 8];
+			snprintf(section, sizeof(section), "%s%s",
+				 OUTPUT_PREFIX, out->name);
+			load_fail(ld, ld->out_seen[i][OKEY_MOUNT], section,
+				  "mount", "%s is already the mount of "
+				  "[output.%s] (line %u)",
+				  echo(out->mount, echoed, sizeof(echoed)),
+				  o->name, ld->out_seen[j][OKEY_MOUNT]);
+			return;
+		}
 	}
 }
 
@@ -966,12 +1049,15 @@ static void validate(struct load *ld)
 		return;
 	}
 	validate_outputs(ld);
-	if (!ld->failed && cfg->n_outputs > 0 &&
-	    cfg->icecast_password[0] == '\0') {
+	for (size_t i = 0; i < cfg->n_outputs && !ld->failed; i++) {
+		/* Empty only when neither the section nor [icecast] set
+		 * one. */
+		if (cfg->outputs[i].password[0] != '\0')
+			continue;
 		char section[sizeof(OUTPUT_PREFIX) + 64];
 		snprintf(section, sizeof(section), "%s%s", OUTPUT_PREFIX,
-			 cfg->outputs[0].name);
-		load_fail(ld, ld->out_header[0], "icecast", "password",
+			 cfg->outputs[i].name);
+		load_fail(ld, ld->out_header[i], "icecast", "password",
 			  "missing: set password or password_file (Icecast "
 			  "needs it for [%s])", section);
 	}
@@ -1092,6 +1178,7 @@ struct config *config_defaults(void)
 	cfg->icecast_port = 8000;
 	snprintf(cfg->icecast_user, sizeof(cfg->icecast_user), "source");
 	cfg->icecast_tls = false;
+	cfg->icecast_timeout_s = 10;
 	snprintf(cfg->station_name, sizeof(cfg->station_name), "foreverfm");
 	cfg->station_public = false;
 	cfg->crossfade_s = 6;
@@ -1227,6 +1314,9 @@ void config_destroy(struct config *cfg)
 	free(cfg->database);
 	free(cfg->file);
 	explicit_bzero(cfg->icecast_password, sizeof(cfg->icecast_password));
+	for (size_t i = 0; i < CONFIG_OUTPUTS_MAX; i++)
+		explicit_bzero(cfg->outputs[i].password,
+			       sizeof(cfg->outputs[i].password));
 	free(cfg);
 }
 

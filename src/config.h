@@ -15,11 +15,16 @@
  *             max_duration (600)
  *   [icecast] host (127.0.0.1), port (8000), user (source), password or
  *             password_file, tls (no), name (foreverfm), description, genre,
- *             url, public (no)
+ *             url, public (no), timeout_seconds (a connection whose
+ *             handshake or sending makes no progress for this long is
+ *             dropped and retried, 1..600; 10)
  *   [output.NAME] mount (required, starts with "/"), format (mp3 | ogg),
  *             bitrate (kbps, MP3 CBR; default 128 when no quality is given),
  *             quality (MP3 VBR 0 best..9; Vorbis -0.1..1.0, default 0.4),
- *             chained (Ogg: a new logical stream per track; yes)
+ *             chained (Ogg: a new logical stream per track; yes); its own
+ *             server: host, port, user, password or password_file, tls
+ *             (each defaults to [icecast]'s). A mount may repeat on
+ *             different servers (a primary and a backup), not on one.
  *   [mix]     crossfade_seconds (of plain crossfades, 0..30; 6),
  *             beatmatch (beatmatched transitions between analysed tracks;
  *             yes), transition_bars (length of a beatmatched transition,
@@ -68,6 +73,13 @@ struct config_output {
 	int bitrate_kbps;   /* MP3: CBR bitrate when > 0, else VBR by quality */
 	double quality;     /* MP3 VBR 0..9 (0 best); Vorbis -0.1..1.0 */
 	bool chained;       /* Ogg: new logical stream with comments per track */
+	/* The server, resolved at load: the section's own keys, else
+	 * [icecast]'s. */
+	char host[CONFIG_STRING_MAX];
+	int port;
+	char user[CONFIG_STRING_MAX];
+	char password[CONFIG_STRING_MAX]; /* secret: never log */
+	bool tls;
 };
 
 struct config {
@@ -84,6 +96,7 @@ struct config {
 	char icecast_user[CONFIG_STRING_MAX];
 	char icecast_password[CONFIG_STRING_MAX]; /* secret: never log */
 	bool icecast_tls;
+	double icecast_timeout_s;   /* handshake and send progress */
 	char station_name[CONFIG_STRING_MAX];
 	char station_description[CONFIG_STRING_MAX];
 	char station_genre[CONFIG_STRING_MAX];
@@ -128,7 +141,7 @@ struct config *config_load(const char *file, char *err, size_t err_size);
  * Returns 0, -E2BIG for more than CONFIG_PATHS_MAX, or -ENOMEM. */
 int config_set_library_paths(struct config *cfg, char *const *paths, size_t n);
 
-/* Frees everything; accepts NULL. Wipes the password before freeing. */
+/* Frees everything; accepts NULL. Wipes the passwords before freeing. */
 void config_destroy(struct config *cfg);
 
 const char *config_format_name(enum output_format format);

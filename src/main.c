@@ -361,22 +361,30 @@ static void print_summary(const struct config *cfg)
 		else
 			printf("  path %s\n", p);
 	}
-	printf("icecast: %s@%s:%d%s, password %s, station \"%s\"%s\n",
-	       cfg->icecast_user, cfg->icecast_host, cfg->icecast_port,
-	       cfg->icecast_tls ? " (TLS)" : "",
+	printf("icecast: %s@%s:%d%s, password %s, station \"%s\"%s, "
+	       "timeout %g s\n", cfg->icecast_user, cfg->icecast_host,
+	       cfg->icecast_port, cfg->icecast_tls ? " (TLS)" : "",
 	       cfg->icecast_password[0] ? "set" : "not set", cfg->station_name,
-	       cfg->station_public ? ", listed in directories" : "");
+	       cfg->station_public ? ", listed in directories" : "",
+	       cfg->icecast_timeout_s);
 	for (size_t i = 0; i < cfg->n_outputs; i++) {
 		const struct config_output *o = &cfg->outputs[i];
 		printf("output %s: %s, %s", o->name, o->mount,
 		       config_format_name(o->format));
 		if (o->format == OUTPUT_FORMAT_MP3 && o->bitrate_kbps > 0)
-			printf(" %d kbps CBR\n", o->bitrate_kbps);
+			printf(" %d kbps CBR", o->bitrate_kbps);
 		else if (o->format == OUTPUT_FORMAT_MP3)
-			printf(" VBR quality %g\n", o->quality);
+			printf(" VBR quality %g", o->quality);
 		else
-			printf(" quality %g%s\n", o->quality,
+			printf(" quality %g%s", o->quality,
 			       o->chained ? ", chained" : "");
+		if (strcmp(o->host, cfg->icecast_host) != 0 ||
+		    o->port != cfg->icecast_port ||
+		    strcmp(o->user, cfg->icecast_user) != 0 ||
+		    o->tls != cfg->icecast_tls)
+			printf(", to %s@%s:%d%s", o->user, o->host, o->port,
+			       o->tls ? " (TLS)" : "");
+		printf("\n");
 	}
 	if (cfg->beatmatch)
 		printf("mix: beatmatched, %d bars, max stretch %g%%, %g LUFS, "

@@ -33,6 +33,48 @@
  * connection and restarts its pacing clock there, rather than bursting the
  * lost time to catch up.
  *
+ * Timeouts: libshout runs in its non-blocking mode, so no call of it waits
+ * for the server. The handshake is shout_open() and then
+ * shout_get_connected() every OUTPUT_HANDSHAKE_POLL_MS until the server has
+ * taken the source, for at most [icecast] timeout_seconds. A send hands the
+ * bytes to libshout and then pushes its queue into the socket (shout_send()
+ * of nothing) until the queue is empty, as the blocking send did, so pacing
+ * is unchanged; while it waits it polls the socket for room. "Progress" is
+ * judged from the server's TCP acknowledgements (TCP_INFO
+ * tcpi_bytes_acked), not from the kernel taking our bytes: on loopback the
+ * kernel buffers megabytes, minutes of audio, for a server that never
+ * reads. When bytes wait (in libshout's queue or unacknowledged in the
+ * socket) and the server has acknowledged nothing new for timeout_seconds,
+ * the connection is reset (SO_LINGER 0, so the server frees the mount at
+ * once), logged once and retried with the usual backoff. The check runs on
+ * every send and on every idle ring wait. Without TCP_INFO or without the
+ * socket (below) progress is libshout's queue shrinking, which on loopback
+ * notices a deaf server only when the kernel's buffers are full.
+ *
+ * The socket: libshout 2.4 neither tells its socket nor opens it
+ * close-on-exec. Every handshake call of every output runs under one
+ * process-wide lock, and right after it the thread looks through
+ * /proc/self/fd for TCP sockets to the server's port (or still connecting)
+ * that are not close-on-exec: the other outputs' were all marked under that
+ * lock, and foreverfm opens its own close-on-exec, so what it finds was
+ * made by that call. It marks them
+ * close-on-exec (a child started meanwhile, an analyzer, would otherwise
+ * keep a dropped connection alive and Icecast would refuse the reconnect
+ * with "mount in use") and keeps the one if there is exactly one. libshout
+ * 2.4.6 connects twice per handshake (a probe, then the request with
+ * credentials), hence every call, not only shout_open(). The lock is held
+ * for one non-blocking step (about a millisecond; longer only while
+ * shout_open() resolves a host name), never while streaming.
+ *
+ * Titles are sent by this file, not by shout_set_metadata(): libshout makes
+ * that request on a blocking connection of its own, with no timeout, and a
+ * hung server would hold the thread there. The request is the same
+ * (GET /admin/metadata?mode=updinfo&mount=..&charset=UTF-8&song=.., the
+ * source credentials as HTTP Basic), on a non-blocking socket, answered
+ * within timeout_seconds or given up with one warning. With tls = yes the
+ * request must be TLS, which only libshout speaks here: those titles still
+ * go through shout_set_metadata() and its unbounded wait (see Limits).
+ *
  * Errors: each failed attempt and each dropped connection is one log line
  * naming the output, the mount and the reason, ending with the wait before
  * the next attempt. libshout 2.4 reports both a bad password (401) and a
@@ -48,11 +90,6 @@
  * attach that returns -EPIPE), so output_join() does not hang on a station
  * that shuts down while Icecast is away.
  *
- * Inherited sockets: libshout 2.4 does not open its socket close-on-exec;
- * after each connect the thread marks its sockets to the Icecast port so,
- * or a child started meanwhile would keep a dropped connection alive and
- * Icecast would refuse the reconnect with "mount in use".
- *
  * SIGPIPE is blocked in the output thread: a send on a socket the server
  * has closed then fails with EPIPE instead of killing the process.
  *
@@ -61,9 +98,9 @@
  * libshout allocates for a metadata update (once per track) and on
  * reconnects.
  *
- * Limits: libshout's blocking connect and send have no timeout of their
- * own; a server that accepts and then stops reading holds the thread in a
- * send until TCP gives up, and output_destroy() waits for that.
+ * Limits: with tls = yes a title update still waits in libshout for as long
+ * as the server takes (see Titles). Host names are resolved by the system's
+ * resolver, which has timeouts of its own (seconds), not ours.
  * libshout 2.4.6's shout_free() frees nothing once the handle has been
  * closed (it tests for a live connection the wrong way round), so each
  * output_destroy() leaves about 1 KiB behind; a dropped connection can
@@ -94,16 +131,32 @@
 #include <sys/types.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef HAVE_LINUX_SOCKIOS_H
+#include <linux/sockios.h>
+#include <sys/ioctl.h>
+#endif
+#ifdef HAVE_STRUCT_TCP_INFO_TCPI_BYTES_ACKED
+#include <linux/tcp.h>
+#endif
 
 #define OUTPUT_RATE_HZ DECODE_RATE
 #define OUTPUT_READ_TIMEOUT_MS 200
 #define OUTPUT_PROBE_TIMEOUT_MS 2000
 #define OUTPUT_PROBE_MAX_BYTES (64 * 1024)
+#define OUTPUT_HANDSHAKE_POLL_MS 10 /* between handshake steps */
+#define OUTPUT_SEND_POLL_MS 50      /* longest wait for room in the socket */
+#define OUTPUT_REQUEST_MAX 4096     /* our own HTTP requests */
 
 enum output_end {
 	OUTPUT_END_RING,  /* the ring was closed and drained */
 	OUTPUT_END_STOP,  /* output_destroy() */
 	OUTPUT_END_DROP,  /* the connection failed: reconnect */
+};
+
+enum output_stall {
+	OUTPUT_STALL_NONE,
+	OUTPUT_STALL_HANDSHAKE, /* no answer to the source request in time */
+	OUTPUT_STALL_SEND,      /* sending made no progress in time */
 };
 
 struct output {
@@ -113,6 +166,10 @@ struct output {
 	char host[CONFIG_STRING_MAX];
 	int port;
 	bool tls;
+	char user[CONFIG_STRING_MAX];
+	char password[CONFIG_STRING_MAX]; /* secret: for titles; wiped */
+	double timeout_s;           /* [icecast] timeout_seconds */
+	int64_t timeout_ms;
 	char station_name[CONFIG_STRING_MAX];
 	struct encode_params params;
 	char stream_title[CONFIG_STRING_MAX];
@@ -140,6 +197,12 @@ struct output {
 	unsigned backoff_ms;
 	uint64_t rng;
 	char last_error[320];       /* why the last connection ended */
+	enum output_stall stall;    /* ... when it was a timeout */
+	int fd;                     /* libshout's socket if known, else -1 */
+	int64_t acked;              /* TCP bytes the server acknowledged */
+	ssize_t queued;             /* libshout's queue at the last look */
+	bool waiting;               /* ... and whether bytes waited then */
+	struct timespec progress_at; /* when sending last moved */
 	float pcm[ENCODE_FRAMES_MAX * DECODE_CHANNELS];
 };
 
@@ -169,6 +232,15 @@ static int64_t output_ms_between(const struct timespec *a,
 {
 	return (int64_t)(b->tv_sec - a->tv_sec) * 1000 +
 	       (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+/* Whether timeout_ms have passed from a to b, to the nanosecond. */
+static bool output_elapsed(const struct timespec *a, const struct timespec *b,
+			   int64_t timeout_ms)
+{
+	int64_t ns = (int64_t)(b->tv_sec - a->tv_sec) * 1000000000 +
+		     (b->tv_nsec - a->tv_nsec);
+	return ns >= timeout_ms * 1000000;
 }
 
 /* t0 + frames / rate - minus_ms, exactly. */
@@ -314,54 +386,240 @@ static enum output_end output_backoff_wait(struct output *out, unsigned ms)
 	return OUTPUT_END_DROP;
 }
 
+/* ---- HTTP requests of our own -------------------------------------------- */
+
+/* Remaining ms until deadline, 0 when past. */
+static int output_ms_left(const struct timespec *deadline)
+{
+	struct timespec now = output_now();
+	int64_t ms = output_ms_between(&now, deadline);
+	return ms <= 0 ? 0 : ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* Waits for EVENTS on fd until deadline. Returns 0, -ETIMEDOUT, or
+ * -ECANCELED as soon as output_destroy() asks. */
+static int output_poll(struct output *out, int fd, short events,
+		       const struct timespec *deadline)
+{
+	struct pollfd pfd = { .fd = fd, .events = events };
+	for (;;) {
+		if (atomic_load(&out->stop))
+			return -ECANCELED;
+		int ms = output_ms_left(deadline);
+		int n = poll(&pfd, 1, ms < OUTPUT_SEND_POLL_MS ? ms :
+				     OUTPUT_SEND_POLL_MS);
+		if (n > 0)
+			return 0;
+		if (n == 0 && ms == 0)
+			return -ETIMEDOUT;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+	}
+}
+
+static void output_base64(const unsigned char *in, size_t n, char *out)
+{
+	static const char digits[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnop"
+				     "qrstuvwxyz0123456789+/";
+	size_t o = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16;
+		if (i + 1 < n)
+			v |= (unsigned)in[i + 1] << 8;
+		if (i + 2 < n)
+			v |= in[i + 2];
+		out[o++] = digits[(v >> 18) & 63];
+		out[o++] = digits[(v >> 12) & 63];
+		out[o++] = i + 1 < n ? digits[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < n ? digits[v & 63] : '=';
+	}
+	out[o] = '\0';
+}
+
+/* Percent-encodes s into out. Returns false when it does not fit. */
+static bool output_url_encode(const char *s, char *out, size_t cap)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+			     (c >= '0' && c <= '9') || c == '-' || c == '_' ||
+			     c == '.' || c == '~';
+		if (o + (plain ? 1 : 3) >= cap)
+			return false;
+		if (plain) {
+			out[o++] = (char)c;
+		} else {
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	out[o] = '\0';
+	return true;
+}
+
+/* One HTTP/1.0 GET of TARGET on the output's server, plain TCP, all of it
+ * (connect, request, answer) within timeout_ms. buf gets what arrived,
+ * headers and body, until the server closed or buf was full (or, with
+ * head_only, the headers ended); NUL-terminated. With auth the source user and password go along (HTTP
+ * Basic); the request buffer is wiped after. Returns the bytes received,
+ * or a negative errno: -ETIMEDOUT, -ECANCELED when output_destroy() asks,
+ * -EHOSTUNREACH when the name does not resolve, -ENAMETOOLONG when the
+ * request does not fit, or the socket's error. */
+static ssize_t output_http_get(struct output *out, const char *target,
+			       bool auth, bool head_only, char *buf,
+			       size_t cap, int64_t timeout_ms)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
+	struct timespec deadline = output_now();
+	char port[16], request[OUTPUT_REQUEST_MAX];
+	char credentials[2 * CONFIG_STRING_MAX + 2];
+	char basic[4 * sizeof(credentials) / 3 + 8];
+	ssize_t rc = 0;
+	size_t len = 0;
+	int fd = -1, n;
+
+	deadline.tv_sec += (time_t)(timeout_ms / 1000);
+	deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+	if (deadline.tv_nsec >= 1000000000) {
+		deadline.tv_nsec -= 1000000000;
+		deadline.tv_sec++;
+	}
+	basic[0] = '\0';
+	if (auth) {
+		n = snprintf(credentials, sizeof(credentials), "%s:%s",
+			     out->user, out->password);
+		output_base64((const unsigned char *)credentials,
+			      (size_t)n < sizeof(credentials) ? (size_t)n :
+			      sizeof(credentials) - 1, basic);
+		explicit_bzero(credentials, sizeof(credentials));
+	}
+	n = snprintf(request, sizeof(request), "GET %s HTTP/1.0\r\n"
+		     "Host: %s:%d\r\nUser-Agent: foreverfm/" PACKAGE_VERSION
+		     "\r\n%s%s%s\r\n", target, out->host, out->port,
+		     auth ? "Authorization: Basic " : "", basic,
+		     auth ? "\r\n" : "");
+	explicit_bzero(basic, sizeof(basic));
+	if (n < 0 || (size_t)n >= sizeof(request)) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	snprintf(port, sizeof(port), "%d", out->port);
+	if (getaddrinfo(out->host, port, &hints, &ai) != 0 || !ai) {
+		rc = -EHOSTUNREACH;
+		goto out;
+	}
+	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
+		    SOCK_NONBLOCK, ai->ai_protocol);
+	if (fd < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
+	    errno != EINPROGRESS) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = output_poll(out, fd, POLLOUT, &deadline)) < 0)
+		goto out;
+	int err = 0;
+	socklen_t err_len = sizeof(err);
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &err_len) != 0 || err) {
+		rc = err ? -err : -errno;
+		goto out;
+	}
+	for (size_t sent = 0; sent < (size_t)n; ) {
+		if ((rc = output_poll(out, fd, POLLOUT, &deadline)) < 0)
+			goto out;
+		ssize_t w = send(fd, request + sent, (size_t)n - sent,
+				 MSG_NOSIGNAL);
+		if (w < 0 && errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		if (w > 0)
+			sent += (size_t)w;
+	}
+	while (len < cap - 1) {
+		if ((rc = output_poll(out, fd, POLLIN, &deadline)) < 0)
+			goto out;
+		ssize_t got = recv(fd, buf + len, cap - 1 - len, 0);
+		if (got < 0 && errno != EAGAIN && errno != EINTR) {
+			rc = -errno;
+			goto out;
+		}
+		if (got == 0)
+			break;
+		if (got > 0)
+			len += (size_t)got;
+		buf[len] = '\0';
+		if (head_only && strstr(buf, "\r\n\r\n"))
+			break;
+	}
+	rc = (ssize_t)len;
+out:
+	explicit_bzero(request, sizeof(request));
+	buf[rc > 0 ? (size_t)rc : 0] = '\0';
+	if (fd >= 0)
+		close(fd);
+	if (ai)
+		freeaddrinfo(ai);
+	return rc;
+}
+
+/* The status code of an HTTP answer, or -1. */
+static int output_http_status(const char *answer)
+{
+	int code;
+	if (sscanf(answer, "HTTP/%*d.%*d %d", &code) != 1)
+		return -1;
+	return code;
+}
+
 /* ---- errors -------------------------------------------------------------- */
+
+/* libshout's words for its codes (shout_get_error() only knows the last
+ * code of a blocking call). */
+static const char *output_shout_strerror(int code)
+{
+	switch (code) {
+	case SHOUTERR_SUCCESS: return "no error";
+	case SHOUTERR_INSANE: return "nonsensical arguments";
+	case SHOUTERR_NOCONNECT: return "couldn't connect";
+	case SHOUTERR_NOLOGIN: return "login failed";
+	case SHOUTERR_SOCKET: return "socket error";
+	case SHOUTERR_MALLOC: return "out of memory";
+	case SHOUTERR_METADATA: return "metadata error";
+	case SHOUTERR_CONNECTED: return "connected";
+	case SHOUTERR_UNCONNECTED: return "not connected";
+	case SHOUTERR_UNSUPPORTED: return "unsupported option";
+	case SHOUTERR_BUSY: return "socket is busy";
+	case SHOUTERR_NOTLS: return "TLS not supported by the server";
+	case SHOUTERR_TLSBADCERT: return "bad TLS certificate";
+	case SHOUTERR_RETRY: return "retry";
+	default: return "unknown error";
+	}
+}
 
 /* Finds whether MOUNT is a live source on the server, from
  * /status-json.xsl. Plain HTTP only. Returns 1 live, 0 not, -1 unknown. */
-static int output_mount_live(const struct output *out)
+static int output_mount_live(struct output *out)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai = NULL;
-	char port[16], *body = NULL;
-	int fd = -1, live = -1;
-	size_t len = 0;
+	char *body = NULL;
+	int live = -1;
 
 	if (out->tls)
-		goto out;
-	snprintf(port, sizeof(port), "%d", out->port);
-	if (getaddrinfo(out->host, port, &hints, &ai) != 0 || !ai)
-		goto out;
-	fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC |
-		    SOCK_NONBLOCK, ai->ai_protocol);
-	if (fd < 0)
-		goto out;
-	if (connect(fd, ai->ai_addr, ai->ai_addrlen) != 0 &&
-	    errno != EINPROGRESS)
-		goto out;
-	struct pollfd pfd = { .fd = fd, .events = POLLOUT };
-	if (poll(&pfd, 1, OUTPUT_PROBE_TIMEOUT_MS) != 1)
-		goto out;
-	char req[CONFIG_STRING_MAX + 128];
-	int n = snprintf(req, sizeof(req), "GET /status-json.xsl HTTP/1.0\r\n"
-			 "Host: %s\r\nUser-Agent: foreverfm/" PACKAGE_VERSION
-			 "\r\n\r\n", out->host);
-	if (n < 0 || (size_t)n >= sizeof(req) ||
-	    send(fd, req, (size_t)n, MSG_NOSIGNAL) != n)
 		goto out;
 	body = malloc(OUTPUT_PROBE_MAX_BYTES + 1);
 	if (!body)
 		goto out;
-	for (;;) {
-		pfd.events = POLLIN;
-		if (poll(&pfd, 1, OUTPUT_PROBE_TIMEOUT_MS) != 1)
-			goto out;
-		ssize_t got = recv(fd, body + len, OUTPUT_PROBE_MAX_BYTES - len,
-				   0);
-		if (got < 0)
-			goto out;
-		if (got == 0 || (len += (size_t)got) == OUTPUT_PROBE_MAX_BYTES)
-			break;
-	}
-	body[len] = '\0';
+	if (output_http_get(out, "/status-json.xsl", false, false, body,
+			    OUTPUT_PROBE_MAX_BYTES + 1,
+			    OUTPUT_PROBE_TIMEOUT_MS) <= 0 ||
+	    output_http_status(body) != 200)
+		goto out;
 	/* Each source is a flat object with "listenurl":"http://H:P/MOUNT";
 	 * a live one also has "stream_start" (Icecast keeps listing a
 	 * configured mount, without it, after its source has gone). */
@@ -384,10 +642,6 @@ static int output_mount_live(const struct output *out)
 	}
 out:
 	free(body);
-	if (fd >= 0)
-		close(fd);
-	if (ai)
-		freeaddrinfo(ai);
 	return live;
 }
 
@@ -437,38 +691,201 @@ static void output_log_open_error(struct output *out, int err, unsigned wait_ms)
 		    out->last_error, wait_ms / 1000.0);
 }
 
-/* libshout 2.4 opens its socket without close-on-exec, so a child process
- * started meanwhile (an analyzer, a hook) would inherit the connection and
- * keep it open after this output closes it: Icecast would then hold the
- * mount ("mount in use") until that child exits. After each connect, mark
- * this process's sockets to the Icecast port close-on-exec. */
-static void output_cloexec_sockets(const struct output *out)
+/* ---- the connection's socket --------------------------------------------- */
+
+/* Held across every libshout call that may make a socket: see the file's
+ * comment (The socket). */
+static pthread_mutex_t output_socket_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Called with output_socket_lock held, right after a handshake call: marks
+ * every TCP socket to the server's port (or still connecting) that is not
+ * yet close-on-exec so, and returns it if there was exactly one (the call
+ * made it), CURRENT if there was none (the call made no new one), -1 if
+ * several (then the socket stays unknown). */
+static int output_claim_socket(const struct output *out, int current)
 {
 	DIR *d = opendir("/proc/self/fd");
+	int found = -1, n_found = 0;
+
 	if (!d)
-		return;
+		return -1;
 	int self = dirfd(d);
 	struct dirent *e;
 	while ((e = readdir(d))) {
 		char *end;
 		long fd = strtol(e->d_name, &end, 10);
-		if (*end || end == e->d_name || fd < 3 || fd == self)
+		if (*end || end == e->d_name || fd < 3 || fd == self ||
+		    fd > INT32_MAX)
 			continue;
 		int flags = fcntl((int)fd, F_GETFD);
 		if (flags < 0 || (flags & FD_CLOEXEC))
 			continue;
-		struct sockaddr_storage peer;
-		socklen_t len = sizeof(peer);
-		if (getpeername((int)fd, (struct sockaddr *)&peer, &len) != 0)
+		int type = 0, listening = 0;
+		socklen_t len = sizeof(type);
+		if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 ||
+		    type != SOCK_STREAM)
 			continue;
-		int port = peer.ss_family == AF_INET ?
-			   ntohs(((struct sockaddr_in *)&peer)->sin_port) :
-			   peer.ss_family == AF_INET6 ?
-			   ntohs(((struct sockaddr_in6 *)&peer)->sin6_port) : -1;
-		if (port == out->port)
-			(void)fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+		len = sizeof(listening);
+		if (getsockopt((int)fd, SOL_SOCKET, SO_ACCEPTCONN, &listening,
+			       &len) != 0 || listening)
+			continue;
+		struct sockaddr_storage addr;
+		len = sizeof(addr);
+		if (getsockname((int)fd, (struct sockaddr *)&addr, &len) != 0 ||
+		    (addr.ss_family != AF_INET && addr.ss_family != AF_INET6))
+			continue;
+		len = sizeof(addr);
+		if (getpeername((int)fd, (struct sockaddr *)&addr, &len) == 0) {
+			int port = addr.ss_family == AF_INET ?
+				   ntohs(((struct sockaddr_in *)&addr)->sin_port) :
+				   ntohs(((struct sockaddr_in6 *)&addr)->sin6_port);
+			if (port != out->port)
+				continue;
+		} else if (errno != ENOTCONN) {
+			continue;
+		}
+		(void)fcntl((int)fd, F_SETFD, flags | FD_CLOEXEC);
+		found = (int)fd;
+		n_found++;
 	}
 	closedir(d);
+	if (n_found == 1)
+		return found;
+	return n_found == 0 ? current : -1;
+}
+
+/* The TCP bytes the server has acknowledged on the connection and those
+ * not yet acknowledged; both -1 when unknown. */
+static void output_tcp_state(const struct output *out, int64_t *acked,
+			     int64_t *unacked)
+{
+	*acked = -1;
+	*unacked = -1;
+#if defined(HAVE_STRUCT_TCP_INFO_TCPI_BYTES_ACKED) && \
+	defined(HAVE_LINUX_SOCKIOS_H)
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	int outq = 0;
+	if (out->fd < 0 ||
+	    getsockopt(out->fd, IPPROTO_TCP, TCP_INFO, &ti, &len) != 0 ||
+	    len < offsetof(struct tcp_info, tcpi_bytes_acked) +
+		  sizeof(ti.tcpi_bytes_acked) ||
+	    ioctl(out->fd, SIOCOUTQ, &outq) != 0)
+		return;
+	*acked = (int64_t)ti.tcpi_bytes_acked;
+	*unacked = outq;
+#else
+	(void)out;
+#endif
+}
+
+/* Starts judging progress on a fresh connection. */
+static void output_progress_start(struct output *out)
+{
+	int64_t unacked;
+	output_tcp_state(out, &out->acked, &unacked);
+	out->queued = 0;
+	out->waiting = false;
+	out->progress_at = output_now();
+}
+
+/* Notes whether sending moved: the server acknowledged more (when the
+ * socket is known), else libshout's queue shrank; or nothing waits at all.
+ * Returns 0, or -ETIMEDOUT (with out->stall and out->last_error set) when
+ * bytes have waited timeout_ms without either. The wait counts from the
+ * first look that saw bytes waiting, so a thread that did not look for a
+ * while (a stopped process) never takes its own pause for the server's. */
+static int output_progress(struct output *out)
+{
+	struct timespec now = output_now();
+	ssize_t queued = shout_queuelen(out->shout);
+	int64_t acked, unacked;
+	bool moved, waiting;
+
+	if (queued < 0)
+		queued = 0;
+	output_tcp_state(out, &acked, &unacked);
+	waiting = queued > 0 || unacked > 0;
+	moved = acked >= 0 ? acked != out->acked : queued < out->queued;
+	out->queued = queued;
+	if (acked >= 0)
+		out->acked = acked;
+	bool started = waiting && !out->waiting;
+	out->waiting = waiting;
+	if (moved || !waiting || started) {
+		out->progress_at = now;
+		return 0;
+	}
+	if (!output_elapsed(&out->progress_at, &now, out->timeout_ms))
+		return 0;
+	out->stall = OUTPUT_STALL_SEND;
+	snprintf(out->last_error, sizeof(out->last_error),
+		 "no progress sending for %g s", out->timeout_s);
+	return -ETIMEDOUT;
+}
+
+/* Waits a little for room in the socket (or, when it is unknown, sleeps a
+ * handshake step). */
+static void output_wait_writable(const struct output *out)
+{
+	struct pollfd pfd = { .fd = out->fd, .events = POLLOUT };
+	if (out->fd >= 0 && poll(&pfd, 1, OUTPUT_SEND_POLL_MS) == 1 &&
+	    !(pfd.revents & (POLLERR | POLLHUP | POLLNVAL)))
+		return;
+	struct timespec step = { 0, OUTPUT_HANDSHAKE_POLL_MS * 1000000L };
+	nanosleep(&step, NULL);
+}
+
+/* Opens the connection: shout_open() and then shout_get_connected() in
+ * libshout's non-blocking mode until the server has taken the source, for
+ * at most timeout_ms. Returns 0; -ETIMEDOUT (out->stall and last_error
+ * say so); -ECANCELED when output_destroy() asks; or -EIO with *shout_err
+ * the libshout code and last_error its words. */
+static int output_open(struct output *out, int *shout_err)
+{
+	struct timespec start = output_now();
+	int rc;
+
+	pthread_mutex_lock(&output_socket_lock);
+	rc = shout_open(out->shout);
+	out->fd = output_claim_socket(out, -1);
+	pthread_mutex_unlock(&output_socket_lock);
+	while (rc == SHOUTERR_BUSY || rc == SHOUTERR_RETRY) {
+		struct timespec now = output_now();
+		if (output_elapsed(&start, &now, out->timeout_ms)) {
+			out->stall = OUTPUT_STALL_HANDSHAKE;
+			snprintf(out->last_error, sizeof(out->last_error),
+				 "no answer to the source request in %g s",
+				 out->timeout_s);
+			return -ETIMEDOUT;
+		}
+		if (output_wait(out, OUTPUT_HANDSHAKE_POLL_MS))
+			return -ECANCELED;
+		pthread_mutex_lock(&output_socket_lock);
+		rc = shout_get_connected(out->shout);
+		out->fd = output_claim_socket(out, out->fd);
+		pthread_mutex_unlock(&output_socket_lock);
+	}
+	if (rc == SHOUTERR_SUCCESS || rc == SHOUTERR_CONNECTED)
+		return 0;
+	*shout_err = rc;
+	snprintf(out->last_error, sizeof(out->last_error), "%s",
+		 output_shout_strerror(rc));
+	return -EIO;
+}
+
+/* Closes the connection; one that stalled is reset, so that the server
+ * (should it wake up) frees the mount at once instead of after its own
+ * source timeout. */
+static void output_close(struct output *out)
+{
+	if (out->stall != OUTPUT_STALL_NONE && out->fd >= 0) {
+		struct linger reset = { .l_onoff = 1, .l_linger = 0 };
+		(void)setsockopt(out->fd, SOL_SOCKET, SO_LINGER, &reset,
+				 sizeof(reset));
+	}
+	out->fd = -1;
+	shout_close(out->shout);
 }
 
 /* ---- streaming ----------------------------------------------------------- */
@@ -480,11 +897,44 @@ static const char *output_display(const struct output *out,
 	return mk->display[0] ? mk->display : out->station_name;
 }
 
+/* Pushes libshout's queue into the socket until it is empty, as a blocking
+ * send would, judging progress as it waits. Returns 0, -EIO when the
+ * connection failed, -ETIMEDOUT when it made no progress for timeout_ms
+ * (out->last_error says which), or -ECANCELED when output_destroy()
+ * asks. */
+static int output_flush(struct output *out)
+{
+	for (;;) {
+		int rc = shout_send(out->shout, NULL, 0);
+		if (rc != SHOUTERR_SUCCESS && rc != SHOUTERR_BUSY &&
+		    rc != SHOUTERR_RETRY) {
+			snprintf(out->last_error, sizeof(out->last_error),
+				 "%s", output_shout_strerror(rc));
+			return -EIO;
+		}
+		if ((rc = output_progress(out)) < 0)
+			return rc;
+		if (out->queued == 0)
+			return 0;
+		if (atomic_load(&out->stop))
+			return -ECANCELED;
+		output_wait_writable(out);
+	}
+}
+
 static int output_send(struct output *out, const unsigned char *data,
 		       size_t len, size_t frames)
 {
-	if (len > 0 && shout_send(out->shout, data, len) != SHOUTERR_SUCCESS)
+	int rc;
+
+	if (len > 0 && (rc = shout_send(out->shout, data, len)) !=
+		       SHOUTERR_SUCCESS) {
+		snprintf(out->last_error, sizeof(out->last_error), "%s",
+			 output_shout_strerror(rc));
 		return -EIO;
+	}
+	if ((rc = output_flush(out)) < 0)
+		return rc;
 	out->frames_paced += frames;
 	output_stats_sent(out, len, frames);
 	return 0;
@@ -498,24 +948,58 @@ static bool output_has_non_ascii(const char *s)
 	return false;
 }
 
-static void output_send_icy_title(struct output *out, const char *display)
+/* The title update of an MP3 mount, as libshout would send it, on a
+ * connection of our own, answered within timeout_ms (see the file's
+ * comment, Titles). Returns 0, or a negative errno: -EACCES when Icecast
+ * refused the credentials, -EPROTO for any other answer. */
+static int output_send_title_http(struct output *out, const char *display)
+{
+	char mount[3 * CONFIG_STRING_MAX + 1];
+	char song[3 * sizeof(out->current.display) + 1];
+	char target[sizeof(mount) + sizeof(song) + 64];
+	char answer[1024];
+
+	if (!output_url_encode(out->mount, mount, sizeof(mount)) ||
+	    !output_url_encode(display, song, sizeof(song)))
+		return -ENAMETOOLONG;
+	snprintf(target, sizeof(target), "/admin/metadata?mode=updinfo&"
+		 "mount=%s&charset=UTF-8&song=%s", mount, song);
+	ssize_t n = output_http_get(out, target, true, true, answer,
+				    sizeof(answer), out->timeout_ms);
+	if (n < 0)
+		return (int)n;
+	int code = output_http_status(answer);
+	if (code == 200)
+		return 0;
+	return code == 401 || code == 403 ? -EACCES : -EPROTO;
+}
+
+/* With TLS: libshout's request (unbounded; see Limits). */
+static int output_send_title_shout(struct output *out, const char *display)
 {
 	shout_metadata_t *md = shout_metadata_new();
-	if (!md) {
-		log_warning("output %s: title not sent: out of memory",
-			    out->name);
-		return;
-	}
+	if (!md)
+		return -ENOMEM;
 	int rc = shout_metadata_add(md, "song", display);
 	if (rc == SHOUTERR_SUCCESS)
 		rc = shout_set_metadata_utf8(out->shout, md);
-	if (rc != SHOUTERR_SUCCESS)
-		log_warning("output %s: %s: title not sent (libshout error %d)",
-			    out->name, out->mount, rc);
+	shout_metadata_free(md);
+	return rc == SHOUTERR_SUCCESS ? 0 : -EIO;
+}
+
+static void output_send_icy_title(struct output *out, const char *display)
+{
+	int rc = out->tls ? output_send_title_shout(out, display) :
+		 output_send_title_http(out, display);
+	if (rc == -ECANCELED)
+		return;
+	if (rc < 0)
+		log_warning("output %s: %s: title not sent: %s", out->name,
+			    out->mount, rc == -ETIMEDOUT ?
+			    "no answer in time" : strerror(-rc));
 	else
 		log_debug("output %s: title \"%s\"", out->name, display);
-	shout_metadata_free(md);
-	if (rc == SHOUTERR_SUCCESS && !out->charset_hinted &&
+	if (rc == 0 && !out->charset_hinted &&
 	    output_has_non_ascii(display)) {
 		/* libshout sends the title as UTF-8 (charset=UTF-8), but Icecast
 		 * re-encodes ICY titles to the mount's <charset>, ISO-8859-1
@@ -597,8 +1081,12 @@ static enum output_end output_stream(struct output *out)
 		ssize_t n = ring_read_timed(out->ring, out->reader_id, out->pcm,
 					    ENCODE_FRAMES_MAX, &out->marker,
 					    &has_marker, OUTPUT_READ_TIMEOUT_MS);
-		if (n == -ETIMEDOUT)
+		if (n == -ETIMEDOUT) {
+			/* Nothing to send: still, what was sent must move. */
+			if (output_progress(out) < 0)
+				return OUTPUT_END_DROP;
 			continue;
+		}
 		if (n == 0)
 			return OUTPUT_END_RING;
 		if (n == -ECONNRESET) {
@@ -660,21 +1148,21 @@ static enum output_end output_session(struct output *out, int *open_err,
 	*open_err = 0;
 	*streamed_ms = 0;
 	out->last_error[0] = '\0';
+	out->stall = OUTPUT_STALL_NONE;
 	out->enc = encode_create(&out->params, err, sizeof(err));
 	if (!out->enc) {
 		snprintf(out->last_error, sizeof(out->last_error),
 			 "encoder: %s", err);
 		goto out;
 	}
-	rc = shout_open(out->shout);
-	if (rc != SHOUTERR_SUCCESS) {
-		*open_err = rc;
-		snprintf(out->last_error, sizeof(out->last_error), "%s",
-			 shout_get_error(out->shout));
-		shout_close(out->shout);
+	rc = output_open(out, open_err);
+	if (rc < 0) {
+		if (rc == -ECANCELED)
+			end = OUTPUT_END_STOP;
+		output_close(out);
 		goto out;
 	}
-	output_cloexec_sockets(out);
+	output_progress_start(out);
 	rc = output_attach(out, &changed);
 	if (rc == -EPIPE) {
 		end = OUTPUT_END_RING;
@@ -699,6 +1187,8 @@ static enum output_end output_session(struct output *out, int *open_err,
 	struct timespec now = output_now();
 	*streamed_ms = output_ms_between(&connected, &now);
 	ring_reader_detach(out->ring, out->reader_id);
+	if (end == OUTPUT_END_DROP && atomic_load(&out->stop))
+		end = OUTPUT_END_STOP;
 
 	if (end == OUTPUT_END_RING) {
 		const unsigned char *bytes;
@@ -709,8 +1199,8 @@ static enum output_end output_session(struct output *out, int *open_err,
 				 out->mount);
 		else
 			log_warning("output %s: %s: the end of the stream was "
-				    "not sent (libshout: %s)", out->name,
-				    out->mount, shout_get_error(out->shout));
+				    "not sent (%s)", out->name, out->mount,
+				    rc < 0 ? strerror(-rc) : out->last_error);
 	} else if (end == OUTPUT_END_STOP) {
 		log_info("output %s: %s: stopped", out->name, out->mount);
 	} else if (end == OUTPUT_END_DROP && !out->last_error[0]) {
@@ -718,7 +1208,7 @@ static enum output_end output_session(struct output *out, int *open_err,
 			 shout_get_error(out->shout));
 	}
 close:
-	shout_close(out->shout);
+	output_close(out);
 	output_stats_connected(out, false);
 out:
 	encode_destroy(out->enc);
@@ -749,7 +1239,18 @@ static void *output_main(void *arg)
 		if (streamed_ms >= OUTPUT_BACKOFF_RESET_MS)
 			out->backoff_ms = OUTPUT_BACKOFF_MIN_MS;
 		unsigned wait_ms = output_backoff_next(out);
-		if (open_err)
+		if (out->stall == OUTPUT_STALL_HANDSHAKE)
+			log_warning("output %s: %s:%d%s: %s; reconnecting in "
+				    "%.1f s", out->name, out->host, out->port,
+				    out->mount, out->last_error,
+				    wait_ms / 1000.0);
+		else if (out->stall == OUTPUT_STALL_SEND)
+			log_warning("output %s: %s:%d%s: %s (after %.1f s "
+				    "streaming); reconnecting in %.1f s",
+				    out->name, out->host, out->port, out->mount,
+				    out->last_error, streamed_ms / 1000.0,
+				    wait_ms / 1000.0);
+		else if (open_err)
 			output_log_open_error(out, open_err, wait_ms);
 		else
 			log_warning("output %s: %s:%d%s: connection lost after "
@@ -773,16 +1274,15 @@ static int output_shout_setup(struct output *out, const struct config *cfg)
 			  SHOUT_FORMAT_OGG : SHOUT_FORMAT_MP3;
 	int kbps = out->nominal_kbps;
 
-	if (shout_set_host(s, cfg->icecast_host) != SHOUTERR_SUCCESS ||
-	    shout_set_port(s, (unsigned short)cfg->icecast_port) !=
-		    SHOUTERR_SUCCESS ||
-	    shout_set_user(s, cfg->icecast_user) != SHOUTERR_SUCCESS ||
-	    shout_set_password(s, cfg->icecast_password) != SHOUTERR_SUCCESS ||
+	if (shout_set_host(s, out->host) != SHOUTERR_SUCCESS ||
+	    shout_set_port(s, (unsigned short)out->port) != SHOUTERR_SUCCESS ||
+	    shout_set_user(s, out->user) != SHOUTERR_SUCCESS ||
+	    shout_set_password(s, out->password) != SHOUTERR_SUCCESS ||
 	    shout_set_mount(s, out->mount) != SHOUTERR_SUCCESS ||
 	    shout_set_protocol(s, SHOUT_PROTOCOL_HTTP) != SHOUTERR_SUCCESS ||
 	    shout_set_content_format(s, format, SHOUT_USAGE_AUDIO, NULL) !=
 		    SHOUTERR_SUCCESS ||
-	    shout_set_nonblocking(s, 0) != SHOUTERR_SUCCESS ||
+	    shout_set_nonblocking(s, 1) != SHOUTERR_SUCCESS ||
 	    shout_set_agent(s, "foreverfm/" PACKAGE_VERSION) !=
 		    SHOUTERR_SUCCESS ||
 	    shout_set_public(s, cfg->station_public ? 1 : 0) !=
@@ -792,8 +1292,8 @@ static int output_shout_setup(struct output *out, const struct config *cfg)
 		return -EINVAL;
 	}
 	/* tls = yes means the password never travels in clear. */
-	if (shout_set_tls(s, cfg->icecast_tls ? SHOUT_TLS_AUTO_NO_PLAIN
-					      : SHOUT_TLS_DISABLED) !=
+	if (shout_set_tls(s, out->tls ? SHOUT_TLS_AUTO_NO_PLAIN
+				      : SHOUT_TLS_DISABLED) !=
 	    SHOUTERR_SUCCESS) {
 		log_error("output %s: libshout: TLS: %s", out->name,
 			  shout_get_error(s));
@@ -853,13 +1353,18 @@ struct output *output_create(const struct config *cfg, size_t index,
 	}
 	snprintf(out->name, sizeof(out->name), "%s", co->name);
 	snprintf(out->mount, sizeof(out->mount), "%s", co->mount);
-	snprintf(out->host, sizeof(out->host), "%s", cfg->icecast_host);
+	snprintf(out->host, sizeof(out->host), "%s", co->host);
+	snprintf(out->user, sizeof(out->user), "%s", co->user);
+	memcpy(out->password, co->password, sizeof(out->password));
+	out->timeout_s = cfg->icecast_timeout_s;
+	out->timeout_ms = (int64_t)(cfg->icecast_timeout_s * 1000 + 0.5);
+	out->fd = -1;
 	snprintf(out->station_name, sizeof(out->station_name), "%s",
 		 cfg->station_name);
 	snprintf(out->stream_title, sizeof(out->stream_title), "%s",
 		 cfg->station_name);
-	out->port = cfg->icecast_port;
-	out->tls = cfg->icecast_tls;
+	out->port = co->port;
+	out->tls = co->tls;
 	out->ring = ring;
 	out->reader_id = reader_id;
 	out->params.format = co->format;
@@ -869,10 +1374,10 @@ struct output *output_create(const struct config *cfg, size_t index,
 	out->params.chained = co->chained;
 	out->params.stream_title = out->stream_title;
 
-	if (co->mount[0] != '/' || cfg->icecast_port <= 0 ||
-	    cfg->icecast_port > 65535) {
-		log_error("output %s: bad mount \"%s\" or port %d", out->name,
-			  co->mount, cfg->icecast_port);
+	if (co->mount[0] != '/' || co->port <= 0 || co->port > 65535 ||
+	    !co->host[0] || out->timeout_ms <= 0) {
+		log_error("output %s: bad mount \"%s\", host, port %d or "
+			  "timeout", out->name, co->mount, co->port);
 		saved_errno = EINVAL;
 		goto out;
 	}
@@ -930,6 +1435,7 @@ out:
 				pthread_mutex_destroy(&out->lock);
 			if (out->shout)
 				shout_free(out->shout);
+			explicit_bzero(out->password, sizeof(out->password));
 			free(out);
 		}
 		errno = saved_errno;
@@ -971,5 +1477,6 @@ void output_destroy(struct output *out)
 	shout_free(out->shout);
 	pthread_cond_destroy(&out->wake);
 	pthread_mutex_destroy(&out->lock);
+	explicit_bzero(out->password, sizeof(out->password));
 	free(out);
 }

@@ -27,6 +27,19 @@
  * "connection refused"). It rejoins the ring at the live point with a fresh
  * encoder. The password never appears in a log line.
  *
+ * Timeouts: no libshout call waits for the server (non-blocking mode). A
+ * connection whose handshake has not been answered within [icecast]
+ * timeout_seconds, or whose sends have made no progress (the server
+ * acknowledged nothing new while data waited) for that long, is reset,
+ * logged once and reconnected like any other drop. A title update that
+ * gets no answer in that time is given up with a warning (with TLS it
+ * still waits in libshout: see output.c). output_destroy() ends any of
+ * these waits at once.
+ *
+ * Servers: each output has its own connection, to the server its
+ * [output.NAME] names (host, port, user, password, tls; [icecast]'s by
+ * default). A slow or dead server holds up only its own output.
+ *
  * Shutdown: when the ring ends (after the mixer's fade out) the output
  * flushes its encoder, sends the rest and disconnects cleanly.
  * output_destroy() without a closed ring stops at once.

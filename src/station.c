@@ -141,6 +141,7 @@ static bool icecast_differs(const struct config *a, const struct config *b)
 	       strcmp(a->icecast_user, b->icecast_user) != 0 ||
 	       strcmp(a->icecast_password, b->icecast_password) != 0 ||
 	       a->icecast_tls != b->icecast_tls ||
+	       a->icecast_timeout_s != b->icecast_timeout_s ||
 	       strcmp(a->station_name, b->station_name) != 0 ||
 	       strcmp(a->station_description, b->station_description) != 0 ||
 	       strcmp(a->station_genre, b->station_genre) != 0 ||
@@ -158,7 +159,10 @@ static bool outputs_differ(const struct config *a, const struct config *b)
 		if (strcmp(x->name, y->name) != 0 ||
 		    strcmp(x->mount, y->mount) != 0 || x->format != y->format ||
 		    x->bitrate_kbps != y->bitrate_kbps ||
-		    x->quality != y->quality || x->chained != y->chained)
+		    x->quality != y->quality || x->chained != y->chained ||
+		    strcmp(x->host, y->host) != 0 || x->port != y->port ||
+		    strcmp(x->user, y->user) != 0 ||
+		    strcmp(x->password, y->password) != 0 || x->tls != y->tls)
 			return true;
 	}
 	return false;

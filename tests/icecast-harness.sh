@@ -111,9 +111,16 @@ launch() {
 	echo "$pid" > "$dir/pid"
 	echo "$port" > "$dir/port"
 	tries=0
+	ups=0
 	while [ $tries -lt 200 ]; do  # 200 x 0.1 s = 20 s
-		if is_up "$port"; then
-			return 0
+		# Up for ten polls in a row (about a second): the start-up
+		# crash of Icecast 2.4.4 (below) can come just after the first
+		# answer.
+		if is_up "$port" && kill -0 "$pid" 2>/dev/null; then
+			ups=$((ups + 1))
+			[ $ups -lt 10 ] || return 0
+		else
+			ups=0
 		fi
 		if ! kill -0 "$pid" 2>/dev/null; then
 			wait "$pid" 2>/dev/null

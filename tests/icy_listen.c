@@ -2,7 +2,7 @@
 /*
  * icy_listen — a minimal internet-radio listener for tests.
  *
- *   icy_listen URL SECONDS AUDIO_OUT META_OUT
+ *   icy_listen URL SECONDS AUDIO_OUT META_OUT [TIMING_OUT]
  *
  * Connects to URL (http://HOST[:PORT]/PATH) asking for in-band titles
  * ("Icy-MetaData: 1"), reads for SECONDS of wall time (CLOCK_MONOTONIC),
@@ -15,7 +15,19 @@
  * where the offset counts audio bytes received before the block and the
  * value is what lies between "StreamTitle='" and the next "';", unescaped
  * nothing. Without icy-metaint (Ogg streams) the bytes are written as they
- * come. Exit status 0 when it connected and read, 1 when it could not
+ * come.
+ *
+ * TIMING_OUT, when given, gets one line on how the audio arrived:
+ *
+ *   bytes=B longest_gap_s=G max_lag_s=L
+ *
+ * G is the longest wait between two reads after the first; L, for a stream
+ * whose icy-br header gives its bitrate, how far the audio ever fell
+ * behind real time: after Icecast's burst the audio received should keep
+ * pace with the clock, and L is the largest drop of (audio seconds
+ * received - seconds since the first byte) below its highest value so
+ * far; -1 without icy-br. A source that stopped for 2 s shows L = 2 even
+ * if it sent the 2 s quickly afterwards. Exit status 0 when it connected and read, 1 when it could not
  * connect or the server did not answer 200, 2 on bad usage or a local error.
  */
 #include "autoconfig.h"
@@ -138,10 +150,11 @@ int main(int argc, char **argv)
 {
 	char host[256], port[16];
 	const char *path;
-	if (argc != 5 || parse_url(argv[1], host, sizeof(host), port,
-				   sizeof(port), &path) < 0) {
+	if ((argc != 5 && argc != 6) ||
+	    parse_url(argv[1], host, sizeof(host), port, sizeof(port),
+		      &path) < 0) {
 		fprintf(stderr, "usage: icy_listen http://HOST[:PORT]/PATH "
-			"SECONDS AUDIO_OUT META_OUT\n");
+			"SECONDS AUDIO_OUT META_OUT [TIMING_OUT]\n");
 		return 2;
 	}
 	double seconds = atof(argv[2]);
@@ -191,15 +204,19 @@ int main(int argc, char **argv)
 			(int)strcspn(header, "\r\n"), header);
 		return 1;
 	}
-	long metaint = 0;
+	long metaint = 0, kbps = 0;
 	for (char *line = header; *line; ) {
 		char *eol = strstr(line, "\r\n");
 		if (!eol)
 			break;
 		if (strncasecmp(line, "icy-metaint:", 12) == 0)
 			metaint = strtol(line + 12, NULL, 10);
+		if (strncasecmp(line, "icy-br:", 7) == 0)
+			kbps = strtol(line + 7, NULL, 10);
 		line = eol + 2;
 	}
+	double first_at = -1, last_at = 0, longest_gap = 0;
+	double surplus_max = -1e9, max_lag = kbps > 0 ? 0 : -1;
 
 	/* The body: audio, and every metaint bytes one length byte (times
 	 * 16) and that much metadata. */
@@ -213,6 +230,12 @@ int main(int argc, char **argv)
 		ssize_t got = read_some(fd, buf, sizeof(buf), deadline);
 		if (got <= 0)
 			break;
+		double at = now_s();
+		if (first_at < 0)
+			first_at = at;
+		else if (at - last_at > longest_gap)
+			longest_gap = at - last_at;
+		last_at = at;
 		size_t i = 0;
 		while (i < (size_t)got) {
 			if (metaint <= 0) {
@@ -254,8 +277,27 @@ int main(int argc, char **argv)
 			if (until_meta == 0)
 				want_len = true;
 		}
+		if (kbps > 0) {
+			double surplus = audio_bytes / (kbps * 125.0) -
+					 (at - first_at);
+			if (surplus > surplus_max)
+				surplus_max = surplus;
+			if (surplus_max - surplus > max_lag)
+				max_lag = surplus_max - surplus;
+		}
 	}
 	close(fd);
+	if (argc == 6) {
+		FILE *timing = fopen(argv[5], "w");
+		if (!timing || fprintf(timing, "bytes=%llu longest_gap_s=%.3f "
+				       "max_lag_s=%.3f\n", audio_bytes,
+				       longest_gap, max_lag) < 0 ||
+		    fclose(timing) != 0) {
+			fprintf(stderr, "icy_listen: cannot write %s\n",
+				argv[5]);
+			return 2;
+		}
+	}
 	if (fclose(audio) != 0 || fclose(meta) != 0) {
 		fprintf(stderr, "icy_listen: write error\n");
 		return 2;

@@ -248,6 +248,52 @@ static const struct bad_case bad_cases[] = {
 	  "[output.b]\nmount = /x\nformat = ogg\n",
 	  "station.ini:7: [output.b] mount: '/x' is already the mount of "
 	  "[output.a] (line 4)" },
+	/* An output's own server: the keys of [icecast], checked alike. */
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nport = 0\n",
+	  "station.ini:6: [output.m] port: must be 1..65535, got '0'" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nhost =\n",
+	  "station.ini:6: [output.m] host: must not be empty" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nuser =\n",
+	  "station.ini:6: [output.m] user: must not be empty" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\ntls = maybe\n",
+	  "station.ini:6: [output.m] tls: must be yes or no" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\npassword =\n",
+	  "station.ini:6: [output.m] password: invalid: empty" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\npassword = " SECRET
+	  "\x01\n",
+	  "station.ini:6: [output.m] password: invalid: contains control" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\npassword = " SECRET
+	  "\npassword_file = pw.txt\n",
+	  "station.ini:7: [output.m] password_file: cannot be used together "
+	  "with password (line 6)" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\npassword_file = "
+	  "missing.txt\n",
+	  "station.ini:6: [output.m] password_file: cannot open '" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nhost = a\nhost = b\n",
+	  "station.ini:7: [output.m] host: given twice (first on line 6)" },
+	{ ICE "[output.m]\nmount = /x\nformat = mp3\nprot = 1\n",
+	  "station.ini:6: [output.m] prot: unknown key (known: mount, format, "
+	  "bitrate, quality, chained, host, port, user, password, "
+	  "password_file, tls)" },
+	/* The same mount on one server, named or by default. */
+	{ ICE "[output.a]\nmount = /x\nformat = mp3\nhost = b.example\n"
+	  "[output.b]\nmount = /x\nformat = ogg\nhost = b.example\n",
+	  "station.ini:8: [output.b] mount: '/x' is already the mount of "
+	  "[output.a] (line 4)" },
+	{ ICE "[output.a]\nmount = /x\nformat = mp3\n"
+	  "[output.b]\nmount = /x\nformat = ogg\nport = 8000\n",
+	  "station.ini:7: [output.b] mount: '/x' is already the mount of "
+	  "[output.a] (line 4)" },
+	/* Every output needs a password, its own or [icecast]'s. */
+	{ "[output.a]\nmount = /x\nformat = mp3\npassword = " SECRET "\n"
+	  "[output.b]\nmount = /y\nformat = mp3\n",
+	  "station.ini:5: [icecast] password: missing: set password or "
+	  "password_file (Icecast needs it for [output.b])" },
+	{ "[icecast]\ntimeout_seconds = 0.5\n",
+	  "station.ini:2: [icecast] timeout_seconds: must be a number 1..600, "
+	  "got '0.5'" },
+	{ "[icecast]\ntimeout_seconds = 601\n",
+	  "station.ini:2: [icecast] timeout_seconds: must be a number 1..600" },
 	{ ICE "[output.a b]\n",
 	  "station.ini:3: [output.NAME]: NAME must be 1 to 63 letters, digits,"
 	  " '_' or '-', got 'a b'" },
@@ -321,6 +367,7 @@ static void test_defaults(void)
 	CHECK_STR(cfg->icecast_user, "source");
 	CHECK_STR(cfg->icecast_password, "");
 	CHECK(!cfg->icecast_tls);
+	CHECK_NEAR(cfg->icecast_timeout_s, 10, 0);
 	CHECK_STR(cfg->station_name, "foreverfm");
 	CHECK(!cfg->station_public);
 	CHECK_INT(cfg->n_outputs, ==, 0);
@@ -420,6 +467,7 @@ static void test_full(void)
 		"genre = Electronic\n"
 		"url = http://example.org/a;b\n"
 		"public = TRUE\n"
+		"timeout_seconds = 2.5\n"
 		"\n"
 		"[output.mp3]\n"
 		"mount = /forever.mp3\n"
@@ -444,6 +492,21 @@ static void test_full(void)
 		"23456789-]\n" /* 63 bytes: longer than libinih's section */
 		"mount = /long\n"
 		"format = ogg\n"
+		/* A backup server: the same mount, its own host, port, user,
+		 * password and tls. */
+		"[output.backup]\n"
+		"mount = /forever.mp3\n"
+		"format = mp3\n"
+		"host = backup.example.net\n"
+		"port = 8001\n"
+		"user = relay\n"
+		"password = other secret\n"
+		"tls = no\n"
+		/* Only a port of its own: the rest from [icecast]. */
+		"[output.local]\n"
+		"mount = /forever.mp3\n"
+		"format = mp3\n"
+		"port = 9000\n"
 		"[mix]\n"
 		"# a comment\n"
 		"crossfade_seconds = 0\n"
@@ -475,7 +538,28 @@ static void test_full(void)
 	CHECK(cfg->station_public);
 	CHECK_INT(cfg->analysis_workers, ==, 3);
 	CHECK_NEAR(cfg->analysis_timeout_s, 30.5, 0);
-	CHECK_INT(cfg->n_outputs, ==, 6);
+	CHECK_NEAR(cfg->icecast_timeout_s, 2.5, 0);
+	CHECK_INT(cfg->n_outputs, ==, 8);
+	/* Outputs without servers of their own take [icecast]'s. */
+	for (size_t i = 0; i < 6; i++) {
+		CHECK_STR(cfg->outputs[i].host, "icecast.example.org");
+		CHECK_INT(cfg->outputs[i].port, ==, 8443);
+		CHECK_STR(cfg->outputs[i].user, "dj");
+		CHECK_STR(cfg->outputs[i].password, "ab ;cd#ef");
+		CHECK(cfg->outputs[i].tls);
+	}
+	CHECK_STR(cfg->outputs[6].name, "backup");
+	CHECK_STR(cfg->outputs[6].mount, "/forever.mp3");
+	CHECK_STR(cfg->outputs[6].host, "backup.example.net");
+	CHECK_INT(cfg->outputs[6].port, ==, 8001);
+	CHECK_STR(cfg->outputs[6].user, "relay");
+	CHECK_STR(cfg->outputs[6].password, "other secret");
+	CHECK(!cfg->outputs[6].tls);
+	CHECK_STR(cfg->outputs[7].host, "icecast.example.org");
+	CHECK_INT(cfg->outputs[7].port, ==, 9000);
+	CHECK_STR(cfg->outputs[7].user, "dj");
+	CHECK_STR(cfg->outputs[7].password, "ab ;cd#ef");
+	CHECK(cfg->outputs[7].tls);
 	CHECK_STR(cfg->outputs[5].name, "n123456789012345678901234567890123456"
 		  "78901234567890123456789-");
 	CHECK_STR(cfg->outputs[5].mount, "/long");
@@ -534,6 +618,22 @@ static void test_password_file(void)
 		fprintf(stderr, "%s\n", err);
 	CHECK(cfg != NULL);
 	CHECK_STR(cfg->icecast_password, "pa ss");
+	config_destroy(cfg);
+
+	/* An output's own password_file, relative alike; the other output
+	 * keeps [icecast]'s. */
+	write_file("sub/backup-secret", "bb\n", 3);
+	const char *two = "[icecast]\npassword_file = secret\n"
+			  "[output.a]\nmount = /a\nformat = mp3\n"
+			  "[output.b]\nmount = /a\nformat = mp3\n"
+			  "host = backup.example\npassword_file = backup-secret\n";
+	write_file("sub/two.ini", two, strlen(two));
+	cfg = config_load("sub/two.ini", err, sizeof(err));
+	if (!cfg)
+		fprintf(stderr, "%s\n", err);
+	CHECK(cfg != NULL);
+	CHECK_STR(cfg->outputs[0].password, "pa ss");
+	CHECK_STR(cfg->outputs[1].password, "bb");
 	config_destroy(cfg);
 
 	/* Only one newline is stripped: a blank second line is an error. */
@@ -786,7 +886,7 @@ static void test_key_foreach(void)
 	CHECK_INT(config_key_foreach(foreach_check, &fs), ==, 0);
 	CHECK(fs.saw_path);
 	CHECK(fs.saw_mount);
-	CHECK_INT(fs.n_output, ==, 5);
+	CHECK_INT(fs.n_output, ==, 11);
 	CHECK_INT(fs.n, >, 30);
 	size_t all = fs.n;
 

@@ -22,6 +22,14 @@
  *      back by themselves within the backoff.
  *   5. The ring ends: the outputs finish, disconnect and end by themselves,
  *      and so, within a second, does one still failing to log in.
+ *   6. Timeouts ([icecast] timeout_seconds = 1), against small servers in
+ *      this program on loopback: one that never answers (the handshake is
+ *      given up 1 s after it began, to within 0.3 s); one that answers
+ *      "200 OK" and never reads (the send is given up about 1 s after the
+ *      server's window filled, the connection is reset, not closed, and
+ *      output_destroy() in the middle of such a send returns at once); one
+ *      that reads slowly through a tiny window, just faster than real
+ *      time, which must never be taken for a stalled one.
  * No password ever appears in what the outputs log (stderr is captured).
  * Skips (77) when icecast2 is not installed.
  */
@@ -34,6 +42,10 @@
 
 #include <fcntl.h>
 #include <mpg123.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
 #include <pthread.h>
 #include <spawn.h>
 #include <stdatomic.h>
@@ -199,6 +211,18 @@ static bool wait_until_live(const char *mount, double timeout_s)
 	return false;
 }
 
+/* What config_load() does for an [output.NAME] without its own server. */
+static void use_server(struct config *cfg, size_t i, int server_port,
+		       const char *pass)
+{
+	struct config_output *o = &cfg->outputs[i];
+	snprintf(o->host, sizeof(o->host), "127.0.0.1");
+	o->port = server_port;
+	snprintf(o->user, sizeof(o->user), "source");
+	snprintf(o->password, sizeof(o->password), "%s", pass);
+	o->tls = false;
+}
+
 static struct config *make_config(const char *pass)
 {
 	struct config *cfg = calloc(1, sizeof(*cfg));
@@ -224,6 +248,9 @@ static struct config *make_config(const char *pass)
 		.mount = "/forever.ogg", .format = OUTPUT_FORMAT_OGG,
 		.quality = 0.0, .chained = true };
 	cfg->n_outputs = 4;
+	cfg->icecast_timeout_s = 10;
+	for (size_t i = 0; i < cfg->n_outputs; i++)
+		use_server(cfg, i, port, pass);
 	return cfg;
 }
 
@@ -584,6 +611,258 @@ static size_t count(const char *hay, const char *needle)
 	return c;
 }
 
+/* ---- servers that misbehave ---------------------------------------------- */
+
+enum fault {
+	FAULT_SILENT, /* listens, never accepts: the kernel completes the TCP
+		       * handshake, nobody ever answers */
+	FAULT_DEAF,   /* answers the source request, then never reads */
+	FAULT_SLOW,   /* answers, then reads 2000 bytes every 100 ms */
+};
+
+#define FAULT_HELD_MAX 16
+
+struct fault_server {
+	enum fault kind;
+	int listen_fd;
+	int port;
+	pthread_t thread;
+	bool threaded;
+	atomic_bool stop;
+	int held[FAULT_HELD_MAX]; /* connections kept open, in order */
+	atomic_int n_held;
+	atomic_int source_fd;     /* the last that was a source, or -1 */
+};
+
+/* Reads the request head and answers it. Returns false if the peer went
+ * away first; *source tells whether it was a source request. */
+static bool fault_answer(int fd, bool *source)
+{
+	char req[8192];
+	size_t len = 0;
+	while (len < sizeof(req) - 1) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		if (poll(&p, 1, 5000) != 1)
+			return false;
+		ssize_t n = recv(fd, req + len, sizeof(req) - 1 - len, 0);
+		if (n <= 0)
+			return false;
+		len += (size_t)n;
+		req[len] = '\0';
+		if (strstr(req, "\r\n\r\n"))
+			break;
+	}
+	*source = strncmp(req, "SOURCE ", 7) == 0 ||
+		  strncmp(req, "PUT ", 4) == 0;
+	static const char ok[] = "HTTP/1.0 200 OK\r\n\r\n";
+	return send(fd, ok, sizeof(ok) - 1, MSG_NOSIGNAL) ==
+	       (ssize_t)sizeof(ok) - 1;
+}
+
+static void *fault_main(void *arg)
+{
+	struct fault_server *f = arg;
+	double next_read = now_s();
+	while (!atomic_load(&f->stop)) {
+		struct pollfd p = { .fd = f->listen_fd, .events = POLLIN };
+		int ready = poll(&p, 1, 20);
+		int src = atomic_load(&f->source_fd);
+		if (f->kind == FAULT_SLOW && src >= 0 && now_s() >= next_read) {
+			/* 20 kB/s: a little faster than 128 kbps. */
+			static char sink[2000];
+			(void)recv(src, sink, sizeof(sink), MSG_DONTWAIT);
+			next_read += 0.1;
+		}
+		if (ready != 1)
+			continue;
+		int fd = accept4(f->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		int n = atomic_load(&f->n_held);
+		bool source = false;
+		if (n == FAULT_HELD_MAX || !fault_answer(fd, &source)) {
+			close(fd);
+			continue;
+		}
+		f->held[n] = fd;
+		atomic_store(&f->n_held, n + 1);
+		if (source) {
+			atomic_store(&f->source_fd, fd);
+			next_read = now_s();
+		}
+	}
+	return NULL;
+}
+
+static void fault_start(struct fault_server *f, enum fault kind)
+{
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t len = sizeof(a);
+	int small = 4096;
+
+	memset(f, 0, sizeof(*f));
+	f->kind = kind;
+	atomic_init(&f->stop, false);
+	atomic_init(&f->n_held, 0);
+	atomic_init(&f->source_fd, -1);
+	f->listen_fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	CHECK(f->listen_fd >= 0);
+	/* A small window (accepted sockets inherit it), so that a server
+	 * that does not read is full within a second, as a real one would
+	 * be after its buffers. */
+	CHECK_INT(setsockopt(f->listen_fd, SOL_SOCKET, SO_RCVBUF, &small,
+			     sizeof(small)), ==, 0);
+	CHECK_INT(bind(f->listen_fd, (struct sockaddr *)&a, sizeof(a)), ==, 0);
+	CHECK_INT(listen(f->listen_fd, 8), ==, 0);
+	CHECK_INT(getsockname(f->listen_fd, (struct sockaddr *)&a, &len), ==,
+		  0);
+	f->port = ntohs(a.sin_port);
+	if (kind != FAULT_SILENT) {
+		CHECK_INT(pthread_create(&f->thread, NULL, fault_main, f), ==,
+			  0);
+		f->threaded = true;
+	}
+}
+
+static void fault_stop(struct fault_server *f)
+{
+	atomic_store(&f->stop, true);
+	if (f->threaded)
+		pthread_join(f->thread, NULL);
+	for (int i = 0; i < atomic_load(&f->n_held); i++)
+		close(f->held[i]);
+	close(f->listen_fd);
+}
+
+/* The TCP state of the server's side of its last source connection. */
+static int fault_source_state(struct fault_server *f)
+{
+	int fd = atomic_load(&f->source_fd);
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	CHECK(fd >= 0);
+	CHECK_INT(getsockopt(fd, IPPROTO_TCP, TCP_INFO, &ti, &len), ==, 0);
+	return ti.tcpi_state;
+}
+
+/* When the output's stats first show FIELD >= n; CHECKs it happens within
+ * limit_s. */
+static double wait_stat(struct output *o, bool connects, uint64_t n,
+			double limit_s)
+{
+	double end = now_s() + limit_s;
+	for (;;) {
+		struct output_stats st;
+		output_get_stats(o, &st);
+		if ((connects ? st.connects : st.failures) >= n)
+			return now_s();
+		CHECK(now_s() < end);
+		sleep_s(0.002);
+	}
+}
+
+static bool log_has(const char *text)
+{
+	fflush(stderr);
+	struct bytes b = slurp("stderr.log");
+	bool has = strstr((char *)b.p, text) != NULL;
+	free(b.p);
+	return has;
+}
+
+/* 6. Timeouts against the servers above. */
+static void test_timeouts(void)
+{
+	struct ring *ring = ring_create(RATE, 1, 32, 500);
+	CHECK(ring != NULL);
+	struct writer w = { .ring = ring };
+	atomic_init(&w.stop, false);
+	CHECK_INT(pthread_create(&w.thread, NULL, writer_main, &w), ==, 0);
+	struct config *cfg = make_config("fault-pass");
+	cfg->icecast_timeout_s = 1;
+	struct fault_server f;
+	char text[256];
+	double t0, t, at;
+
+	/* 6a. A server that never answers. */
+	fault_start(&f, FAULT_SILENT);
+	use_server(cfg, 0, f.port, "fault-pass");
+	struct output *o = output_create(cfg, 0, ring, 0);
+	CHECK(o != NULL);
+	t0 = now_s();
+	CHECK_INT(output_start(o), ==, 0);
+	at = wait_stat(o, false, 1, 5);
+	fprintf(stderr, "silent server: handshake given up after %.3f s\n",
+		at - t0);
+	CHECK(at - t0 >= 1.0 && (slow || at - t0 <= 1.3));
+	snprintf(text, sizeof(text), "127.0.0.1:%d/forever.mp3: no answer to "
+		 "the source request in 1 s; reconnecting in ", f.port);
+	CHECK(log_has(text));
+	/* The second attempt, after the backoff, is given up alike. */
+	at = wait_stat(o, false, 2, 4);
+	t = now_s();
+	output_destroy(o);
+	CHECK(slow || now_s() - t < 0.5);
+	fault_stop(&f);
+
+	/* 6b. A server that answers, then never reads. */
+	fault_start(&f, FAULT_DEAF);
+	use_server(cfg, 0, f.port, "fault-pass");
+	o = output_create(cfg, 0, ring, 0);
+	CHECK(o != NULL);
+	CHECK_INT(output_start(o), ==, 0);
+	t0 = wait_stat(o, true, 1, 5);
+	at = wait_stat(o, false, 1, 6);
+	fprintf(stderr, "deaf server: send given up %.3f s after the "
+		"connection\n", at - t0);
+	CHECK(at - t0 >= 1.0 && (slow || at - t0 <= 3.0));
+	snprintf(text, sizeof(text), "127.0.0.1:%d/forever.mp3: no progress "
+		 "sending for 1 s (after ", f.port);
+	CHECK(log_has(text));
+	/* Reset, not closed: the server's side is gone at once (a FIN
+	 * would leave it in CLOSE_WAIT). */
+	CHECK_INT(fault_source_state(&f), ==, TCP_CLOSE);
+	/* output_destroy() in the middle of a stalled send returns at
+	 * once. */
+	wait_stat(o, true, 2, 5);
+	sleep_s(0.6);
+	struct output_stats st;
+	output_get_stats(o, &st);
+	CHECK(st.connected);
+	t = now_s();
+	output_destroy(o);
+	fprintf(stderr, "deaf server: output_destroy() took %.3f s\n",
+		now_s() - t);
+	CHECK(slow || now_s() - t < 0.3);
+	fault_stop(&f);
+
+	/* 6c. Slow but steady is not stalled: the tiny window is full most
+	 * of the time, yet the server keeps acknowledging. */
+	fault_start(&f, FAULT_SLOW);
+	use_server(cfg, 0, f.port, "fault-pass");
+	o = output_create(cfg, 0, ring, 0);
+	CHECK(o != NULL);
+	CHECK_INT(output_start(o), ==, 0);
+	t0 = wait_stat(o, true, 1, 5);
+	sleep_s(4);
+	output_get_stats(o, &st);
+	fprintf(stderr, "slow server: %.2f s of audio sent in %.2f s, %" PRIu64
+		" failures\n", (double)st.frames_sent / RATE, now_s() - t0,
+		st.failures);
+	CHECK(st.connected);
+	CHECK_INT(st.failures, ==, 0);
+	CHECK(slow || (double)st.frames_sent / RATE >= 3.5);
+	output_destroy(o);
+	fault_stop(&f);
+
+	atomic_store(&w.stop, true);
+	ring_close(ring);
+	pthread_join(w.thread, NULL);
+	ring_destroy(ring);
+	free(cfg);
+}
+
 int main(void)
 {
 	if (!test_have_program("icecast2")) {
@@ -773,6 +1052,11 @@ int main(void)
 	free(b.p);
 	free(cfg);
 	free(bad);
+
+	test_timeouts();
+	b = slurp("stderr.log");
+	CHECK(strstr((char *)b.p, "fault-pass") == NULL);
+	free(b.p);
 	passed = true;
 	return 0;
 }
