@@ -310,10 +310,12 @@ int analyze_worker_main(int argc, char **argv)
 	/* What posix_spawn's file actions could not close (no closefrom
 	 * there), and the program's own descriptor (4). */
 	close_from(CHILD_RESULT_FD + 1);
-	prctl(PR_SET_NAME, "foreverfm-anlz", 0, 0, 0);
 	errno = 0;
 	if (nice(CHILD_NICE) == -1 && errno)
 		log_debug("analyze worker: nice: %s", strerror(errno));
+	/* Exec'd through /proc/self/fd/4, the process would be named "4" in
+	 * ps and top. Last of the set-up: tests wait for this name. */
+	prctl(PR_SET_NAME, ANALYZE_WORKER_COMM, 0, 0, 0);
 	const char *hook = test_hook(path);
 	if (hook && strcmp(hook, "crash") == 0)
 		abort();

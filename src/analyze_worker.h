@@ -48,6 +48,8 @@
 
 #define ANALYZE_WORKER_COMMAND "analyze-worker"
 #define ANALYZE_WORKER_PROGRAM_ENV "FOREVERFM_WORKER_PROGRAM"
+/* A child's process name (ps, top; /proc/PID/comm) once it is set up. */
+#define ANALYZE_WORKER_COMM "foreverfm-anlz"
 #define ANALYZE_WORKER_REASON_MAX 256
 #define ANALYZE_WORKER_JOBS_MAX 64
 
