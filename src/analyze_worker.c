@@ -148,11 +148,10 @@ static void close_from(int first)
 /* ------------------------------------------------------------------ */
 /* The worker program.                                                 */
 
-/* The pinned program; program_lock guards all four. */
+/* The pinned program; program_lock guards these. */
 static pthread_mutex_t program_lock = PTHREAD_MUTEX_INITIALIZER;
 static int program_fd = -1;
 static int program_err;          /* why there is none (negative errno) */
-static bool program_tried;
 static bool program_replaced_logged;
 static char program_path[PATH_MAX];
 
@@ -214,7 +213,6 @@ out:
 		close(program_fd);
 	program_fd = pinned;
 	program_err = rc;
-	program_tried = true;
 	program_replaced_logged = false;
 	if (rc == 0)
 		snprintf(program_path, sizeof(program_path), "%s", shown);
@@ -222,24 +220,28 @@ out:
 	return rc;
 }
 
-/* Called with program_lock held: the pinned descriptor, pinning the one
- * that FOREVERFM_WORKER_PROGRAM names when nothing was pinned (tests,
- * which link the library, not the binary). Returns it or a negative
- * errno (logged). */
+/* Called with program_lock held: the pinned descriptor. When nothing is
+ * pinned (a program other than foreverfm, as the tests; or no /proc), the
+ * first call pins the one $FOREVERFM_WORKER_PROGRAM names. Returns it or
+ * a negative errno (logged once). */
 static int program_get(void)
 {
-	if (!program_tried) {
+	static bool env_tried;
+	if (program_fd < 0 && !env_tried) {
 		const char *env = getenv(ANALYZE_WORKER_PROGRAM_ENV);
-		pthread_mutex_unlock(&program_lock);
-		if (env && env[0])
+		env_tried = true;
+		if (env && env[0]) {
+			pthread_mutex_unlock(&program_lock);
 			analyze_worker_set_program(env);
-		pthread_mutex_lock(&program_lock);
-		if (!program_tried) {
-			program_tried = true;
-			program_err = -ENOEXEC;
-			log_error("analyze worker: no worker program: only the "
-				  "foreverfm binary can start workers (or set "
-				  "%s to one)", ANALYZE_WORKER_PROGRAM_ENV);
+			pthread_mutex_lock(&program_lock);
+		} else {
+			program_err = program_err ? program_err : -ENOEXEC;
+			log_error("analyze worker: no worker program (%s): "
+				  "set %s to the foreverfm binary",
+				  program_fd == -1 && program_err == -ENOEXEC
+				  ? "not started as foreverfm"
+				  : strerror(-program_err),
+				  ANALYZE_WORKER_PROGRAM_ENV);
 		}
 	}
 	if (program_fd < 0)

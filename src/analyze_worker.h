@@ -22,10 +22,11 @@
  * main(), pins the running binary (/proc/self/exe) by a descriptor, and
  * every child executes that file, so that a package upgrade replacing the
  * binary on disk does not mix versions: the workers stay the version the
- * station started as until it restarts (a warning says so once). Without
- * /proc there is no program: no child starts, and the error says to set
- * FOREVERFM_WORKER_PROGRAM. Programs other than foreverfm that link the
- * library (the tests) name the binary in FOREVERFM_WORKER_PROGRAM. A child
+ * station started as until it restarts (a warning says so once). When
+ * nothing is pinned (programs other than foreverfm that link the library,
+ * as the tests; or no /proc), the first child pins the program that
+ * FOREVERFM_WORKER_PROGRAM names; without it no child starts, and the
+ * error says to set it. A child
  * that is another foreverfm version (its protocol token differs) fails
  * the whole call with -EPROTO, not the file.
  *
@@ -57,8 +58,8 @@
  * binary (/proc/self/exe). The file is held open (its descriptor is
  * close-on-exec), so that it can be replaced or removed on disk without
  * changing the children. Replaces an earlier pin. Returns 0 or a negative
- * errno (logged); after a failure no child starts until a pin succeeds.
- * Without a call, the first child pins $FOREVERFM_WORKER_PROGRAM. */
+ * errno (logged); after a failure no child starts until a pin succeeds
+ * (but the very first child tries $FOREVERFM_WORKER_PROGRAM, see above). */
 int analyze_worker_set_program(const char *path);
 
 /* The body of `foreverfm analyze-worker` in the child; argv[0] is the
