@@ -77,6 +77,11 @@ if pgrep -f "foreverfm run -c $WORK/station.ini" >/dev/null ||
    pgrep -f "analyze-worker .*$lib/" >/dev/null; then
 	fail "an analysis child outlived the station"
 fi
+# Under ASan+UBSan (contrib/test.sh), the workers' reports land in the
+# station's log (their stderr): a leak or an error in a worker fails too.
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/station.log"; then
+	fail "a sanitizer report in the station's log"
+fi
 # Not bad: it was interrupted, and is tried again at the next start.
 [ "$(sql "SELECT count(*) FROM tracks WHERE bad_reason IS NOT NULL")" -eq 0 ] ||
 	fail "a track was marked bad"
