@@ -278,13 +278,14 @@ int analyze_worker_main(int argc, char **argv)
 	static struct msg m; /* static: keep the stack small */
 	struct analysis_params params;
 	char token[64];
-	long level;
+	long level, parent;
 	char *end;
 	int fd = CHILD_RESULT_FD;
 	struct stat st;
 
-	/* argv: analyze-worker TOKEN BPM_MIN BPM_MAX LOG_LEVEL -- PATH */
-	if (argc != 7 || strcmp(argv[5], "--") != 0 ||
+	/* argv: analyze-worker TOKEN PARENT_PID BPM_MIN BPM_MAX LOG_LEVEL --
+	 * PATH */
+	if (argc != 8 || strcmp(argv[6], "--") != 0 ||
 	    fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
 		fprintf(stderr, "foreverfm %s: an internal command: the station "
 			"starts it with a result pipe on descriptor %d\n",
@@ -299,15 +300,25 @@ int analyze_worker_main(int argc, char **argv)
 		return WORKER_EXIT_PROTOCOL;
 	}
 	errno = 0;
-	level = strtol(argv[4], &end, 10);
-	if (!parse_double(argv[2], &params.bpm_min) ||
-	    !parse_double(argv[3], &params.bpm_max) || *end || errno ||
+	parent = strtol(argv[2], &end, 10);
+	if (*end || errno || parent <= 1)
+		parent = -1;
+	level = strtol(argv[5], &end, 10);
+	if (parent < 0 || !parse_double(argv[3], &params.bpm_min) ||
+	    !parse_double(argv[4], &params.bpm_max) || *end || errno ||
 	    level < LOG_LEVEL_ERROR || level > LOG_LEVEL_DEBUG) {
 		fprintf(stderr, "foreverfm %s: bad arguments\n",
 			ANALYZE_WORKER_COMMAND);
 		return WORKER_EXIT_USAGE;
 	}
-	const char *path = argv[6];
+	/* A station killed outright (SIGKILL, the OOM killer, a crash)
+	 * cannot kill its children: they die with it. The parent's thread
+	 * that spawned us waits for us before it ends, so that thread's
+	 * death is the process's. It may have died before the prctl. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0 ||
+	    getppid() != (pid_t)parent)
+		return WORKER_EXIT_USAGE;
+	const char *path = argv[7];
 	log_set_level((enum log_level)level);
 	/* What posix_spawn's file actions could not close (no closefrom
 	 * there), and the program's own descriptor (4). */
@@ -354,7 +365,7 @@ static int slot_start(struct slot *s, size_t index, const char *path,
 	bool fa_ready = false, attr_ready = false;
 	struct analysis_params p;
 	sigset_t none, all;
-	char token[64], bpm_min[40], bpm_max[40], level[16];
+	char token[64], parent[24], bpm_min[40], bpm_max[40], level[16];
 	char exe[32], argv0[PATH_MAX];
 	int fds[2] = { -1, -1 };
 	pid_t pid = 0;
@@ -368,10 +379,12 @@ static int slot_start(struct slot *s, size_t index, const char *path,
 	/* %a: the child gets the exact doubles. */
 	snprintf(bpm_min, sizeof(bpm_min), "%a", p.bpm_min);
 	snprintf(bpm_max, sizeof(bpm_max), "%a", p.bpm_max);
+	snprintf(parent, sizeof(parent), "%ld", (long)getpid());
 	snprintf(level, sizeof(level), "%d", (int)log_get_level());
 	snprintf(exe, sizeof(exe), "/proc/self/fd/%d", WORKER_PROGRAM_FD);
-	char *argv[] = { argv0, (char *)ANALYZE_WORKER_COMMAND, token, bpm_min,
-			 bpm_max, level, (char *)"--", (char *)path, NULL };
+	char *argv[] = { argv0, (char *)ANALYZE_WORKER_COMMAND, token, parent,
+			 bpm_min, bpm_max, level, (char *)"--", (char *)path,
+			 NULL };
 
 	/* Close-on-exec at once: another thread may spawn meanwhile. */
 	if (pipe2(fds, O_CLOEXEC) < 0) {

@@ -16,7 +16,9 @@
  * exits without a complete message, or misses its deadline (it is then
  * killed with SIGKILL) makes that file's result an error with a one-line
  * reason ("crashed: signal 11 (Segmentation fault)", "timed out after
- * 60 s"). Children never outlive the call.
+ * 60 s"). Children never outlive the call, nor the process: a child
+ * gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG),
+ * which it only does with the process (a crash, SIGKILL, the OOM killer).
  *
  * The binary: analyze_worker_set_program(NULL), called first thing in
  * main(), pins the running binary (/proc/self/exe) by a descriptor, and

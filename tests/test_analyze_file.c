@@ -12,7 +12,8 @@
  * only descriptors 0-3 though the parent holds one more without
  * close-on-exec, it blocks, ignores and catches no signal though the
  * spawning thread blocks SIGTERM and the process ignores SIGUSR2 and
- * catches SIGUSR1, and it runs 10 nice levels below the parent. A pinned
+ * catches SIGUSR1, and it runs 10 nice levels below the parent; it dies
+ * when the process that started it is killed outright. A pinned
  * program replaced on disk keeps working (the old version runs); a
  * program that answers as another version fails the call with -EPROTO
  * without reporting the file; no program fails the call, not the file.
@@ -245,8 +246,8 @@ static size_t proc_read(pid_t pid, const char *name, char *buf, size_t size)
 	return n;
 }
 
-/* A child of ours named ANALYZE_WORKER_COMM (set up), or 0. */
-static pid_t find_worker(void)
+/* A child of PARENT named ANALYZE_WORKER_COMM (set up), or 0. */
+static pid_t find_worker(pid_t parent)
 {
 	DIR *d = opendir("/proc");
 	struct dirent *e;
@@ -258,7 +259,7 @@ static pid_t find_worker(void)
 		if (pid <= 0 || !proc_read(pid, "status", buf, sizeof(buf)))
 			continue;
 		ppid = strstr(buf, "\nPPid:");
-		if (!ppid || atoi(ppid + 6) != (int)getpid())
+		if (!ppid || atoi(ppid + 6) != (int)parent)
 			continue;
 		proc_read(pid, "comm", buf, sizeof(buf));
 		if (strcmp(buf, ANALYZE_WORKER_COMM "\n") == 0)
@@ -296,7 +297,7 @@ static void test_worker_exec(void)
 	pid_t pid = 0;
 	for (int i = 0; i < 250 && !pid; i++) {
 		usleep(10000);
-		pid = find_worker();
+		pid = find_worker(getpid());
 	}
 	CHECK(pid > 0);
 
@@ -308,14 +309,15 @@ static void test_worker_exec(void)
 	fprintf(stderr, "worker %d: exe %s\n", (int)pid, exe);
 	CHECK_STR(exe, want_exe);
 	size_t len = proc_read(pid, "cmdline", buf, sizeof(buf));
-	const char *args[8];
+	const char *args[10];
 	size_t nargs = 0;
-	for (size_t off = 0; off < len && nargs < 8; off += strlen(buf + off) + 1)
+	for (size_t off = 0; off < len && nargs < 10; off += strlen(buf + off) + 1)
 		args[nargs++] = buf + off;
-	CHECK_INT(nargs, ==, 8);
+	CHECK_INT(nargs, ==, 9);
 	CHECK_STR(args[1], ANALYZE_WORKER_COMMAND);
-	CHECK_STR(args[6], "--");
-	CHECK_STR(args[7], fix("clicks-128.mp3"));
+	CHECK_INT(atoi(args[3]), ==, getpid());
+	CHECK_STR(args[7], "--");
+	CHECK_STR(args[8], fix("clicks-128.mp3"));
 
 	/* Descriptors 0-3 only, 3 the result pipe. */
 	snprintf(buf, sizeof(buf), "/proc/%d/fd", (int)pid);
@@ -363,6 +365,44 @@ static void test_worker_exec(void)
 	signal(SIGUSR2, SIG_DFL);
 	close(leak[0]);
 	close(leak[1]);
+}
+
+/* A station killed outright (here: a process analysing, SIGKILLed while
+ * its child hangs) leaves no child behind. */
+static void test_worker_orphan(void)
+{
+	setenv("FOREVERFM_ANALYZE_TEST_HOOK", "hang:clicks-128", 1);
+	pid_t station = fork();
+	CHECK(station >= 0);
+	if (station == 0) {
+		struct analysis a;
+		analyze_worker_run(fix("clicks-128.mp3"), NULL, 60, &a, NULL, 0);
+		_exit(0);
+	}
+	unsetenv("FOREVERFM_ANALYZE_TEST_HOOK");
+	pid_t pid = 0;
+	for (int i = 0; i < 250 && !pid; i++) {
+		usleep(10000);
+		pid = find_worker(station);
+	}
+	CHECK(pid > 0);
+	CHECK(kill(station, SIGKILL) == 0);
+	CHECK(waitpid(station, NULL, 0) == station);
+	/* Gone, or a zombie until its new parent reaps it. */
+	char stat[512] = "";
+	bool dead = false;
+	for (int i = 0; i < 200 && !dead; i++) {
+		const char *p;
+		dead = !proc_read(pid, "stat", stat, sizeof(stat)) ||
+		       ((p = strrchr(stat, ')')) && p[1] == ' ' && p[2] == 'Z');
+		if (!dead)
+			usleep(10000);
+	}
+	fprintf(stderr, "orphaned worker %d: %s\n", (int)pid,
+		dead ? "died with its parent" : stat);
+	if (!dead)
+		kill(pid, SIGKILL);
+	CHECK(dead);
 }
 
 static void done_count(void *ctx, size_t index, int rc,
@@ -432,6 +472,7 @@ int main(void)
 	test_files();
 	test_worker();
 	test_worker_exec();
+	test_worker_orphan();
 	test_worker_program();
 	return 0;
 }
