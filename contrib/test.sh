@@ -4,7 +4,8 @@
 # contrib/test.sh — sets up everything on a fresh Debian machine and runs
 # every test: installs the packages, builds from scratch (out of tree, with
 # -Werror), runs `make check` (unit tests and integration tests against a
-# real icecast2), runs the unit tests again under ASan+UBSan, and runs
+# real icecast2), runs the unit tests, the station's analysis integration
+# test and the SIGHUP test again under ASan+UBSan, and runs
 # `make distcheck`. Ends with one line "N passed, N failed".
 #
 # Environment: JOBS (default: number of cores), FOREVERFM_SKIP_DISTCHECK=1,
@@ -68,9 +69,11 @@ if [ "${FOREVERFM_SKIP_SANITIZERS:-0}" != 1 ]; then
 	mkdir -p build-ci-asan
 	if step configure-asan sh -c 'cd build-ci-asan && ../configure --enable-sanitizers' &&
 	   step build-asan make -C build-ci-asan -j"$jobs"; then
-		# The unit tests, under ASan+UBSan.
+		# The unit tests, under ASan+UBSan, the station analysing its
+		# library in exec'd workers while it streams, and reloads under
+		# fire (LeakSanitizer at the station's exit).
 		make -C build-ci-asan -j"$jobs" check \
-			TESTS="$(cd "$top" && ls tests/test_*.c | sed 's/\.c$//' | tr '\n' ' ')" ||
+			TESTS="$(cd "$top" && ls tests/test_*.c | sed 's/\.c$//' | tr '\n' ' ') tests/integration_station_analysis.sh tests/integration_sighup.sh" ||
 			show_failures build-ci-asan
 		count build-ci-asan
 	fi

@@ -4,19 +4,33 @@
  * crashes or hangs the decoder or the analyzer costs one child, not the
  * station.
  *
- * Each file gets a fresh fork()ed child, niced by 10, holding no file
- * descriptor of the parent but stdin, stdout and stderr, that runs
- * analyze_file() and writes one fixed-size message (struct analysis plus
- * status and reason) into a pipe. The parent waits with poll() under a
- * per-file deadline (CLOCK_MONOTONIC); a child that dies by a signal, exits
- * without a complete message, or misses its deadline (it is then killed
- * with SIGKILL) makes that file's result an error with a one-line reason
- * ("crashed: signal 11 (Segmentation fault)", "timed out after 60 s").
- * Children never outlive the call.
+ * Each file gets a fresh child: the foreverfm binary itself, started by
+ * posix_spawn() (never a fork() alone of the threaded station) with the
+ * internal command `foreverfm analyze-worker`, which reads the file name
+ * and parameters from its argv and writes one fixed-size message (struct
+ * analysis plus status and reason) into a pipe on its descriptor 3. The
+ * child is niced by 10, holds no file descriptor of the parent but stdin,
+ * stdout, stderr and that pipe, and starts with no signal blocked and
+ * every signal at its default action. The parent waits with poll() under
+ * a per-file deadline (CLOCK_MONOTONIC); a child that dies by a signal,
+ * exits without a complete message, or misses its deadline (it is then
+ * killed with SIGKILL) makes that file's result an error with a one-line
+ * reason ("crashed: signal 11 (Segmentation fault)", "timed out after
+ * 60 s"). Children never outlive the call, nor the process: a child
+ * gets SIGKILL when the thread that started it dies (PR_SET_PDEATHSIG),
+ * which it only does with the process (a crash, SIGKILL, the OOM killer).
  *
- * Forking from a threaded program is safe here because the child only
- * calls into glibc (whose malloc survives fork), aubio, FFTW, libebur128,
- * the decoders and the lock-free log module, and then _exit()s.
+ * The binary: analyze_worker_set_program(NULL), called first thing in
+ * main(), pins the running binary (/proc/self/exe) by a descriptor, and
+ * every child executes that file, so that a package upgrade replacing the
+ * binary on disk does not mix versions: the workers stay the version the
+ * station started as until it restarts (a warning says so once). When
+ * nothing is pinned (programs other than foreverfm that link the library,
+ * as the tests; or no /proc), the first child pins the program that
+ * FOREVERFM_WORKER_PROGRAM names; without it no child starts, and the
+ * error says to set it. A child
+ * that is another foreverfm version (its protocol token differs) fails
+ * the whole call with -EPROTO, not the file.
  *
  * Test hook: when FOREVERFM_ANALYZE_TEST_HOOK is "crash:TEXT", "hang:TEXT"
  * or "garbage:TEXT", a child whose path contains TEXT aborts, sleeps
@@ -35,8 +49,25 @@
 
 #include "analyze.h"
 
+#define ANALYZE_WORKER_COMMAND "analyze-worker"
+#define ANALYZE_WORKER_PROGRAM_ENV "FOREVERFM_WORKER_PROGRAM"
+/* A child's process name (ps, top; /proc/PID/comm) once it is set up. */
+#define ANALYZE_WORKER_COMM "foreverfm-anlz"
 #define ANALYZE_WORKER_REASON_MAX 256
 #define ANALYZE_WORKER_JOBS_MAX 64
+
+/* Pins the program that children run: PATH, or with NULL the running
+ * binary (/proc/self/exe). The file is held open (its descriptor is
+ * close-on-exec), so that it can be replaced or removed on disk without
+ * changing the children. Replaces an earlier pin. Returns 0 or a negative
+ * errno (logged); after a failure no child starts until a pin succeeds
+ * (but the very first child tries $FOREVERFM_WORKER_PROGRAM, see above). */
+int analyze_worker_set_program(const char *path);
+
+/* The body of `foreverfm analyze-worker` in the child; argv[0] is the
+ * command. Not for users: it needs the result pipe on descriptor 3 and
+ * the caller's protocol token. Returns the exit status. */
+int analyze_worker_main(int argc, char **argv);
 
 /* Called once per path, in completion order. rc is 0 (a valid) or a
  * negative errno: -EIO crashed, -ETIMEDOUT, -EINTR killed from outside by
@@ -50,8 +81,8 @@ typedef void (*analyze_worker_done_fn)(void *ctx, size_t index, int rc,
 /* Analyses paths[0..n) with up to jobs children at a time (0 = the number
  * of online CPUs, at most ANALYZE_WORKER_JOBS_MAX), each with timeout_s
  * (> 0). Returns 0 when every path was reported through done, or a
- * negative errno if the worker itself failed (no pipe or fork: the paths
- * not reported yet were not analysed). */
+ * negative errno if the worker itself failed (no pipe, no program, no
+ * spawn, -EPROTO: the paths not reported yet were not analysed). */
 int analyze_worker_run_many(const char *const *paths, size_t n,
 			    const struct analysis_params *params,
 			    unsigned jobs, double timeout_s,

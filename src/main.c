@@ -4,7 +4,9 @@
  * Everything else lives in libforeverfm.
  *
  * The command, when given, is the first argument; without one the command
- * is run. Options follow in any order (getopt_long). Exit codes: 0 ok,
+ * is run. One more, analyze-worker, is internal (not in the usage): the
+ * process that analyze_worker.c starts for each file, by exec of this
+ * very binary. Options follow in any order (getopt_long). Exit codes: 0 ok,
  * 1 runtime failure, 2 bad usage or configuration.
  *
  * Decisions:
@@ -31,6 +33,7 @@
 #include "autoconfig.h"
 
 #include "analyze_cmd.h"
+#include "analyze_worker.h"
 #include "config.h"
 #include "log.h"
 #include "plan_cmd.h"
@@ -595,8 +598,15 @@ static int cmd_plan(const struct options *opt)
 int main(int argc, char **argv)
 {
 	struct options opt = { 0 };
-	int rc = parse_args(argc, argv, &opt);
+	int rc;
 
+	if (argc > 1 && strcmp(argv[1], ANALYZE_WORKER_COMMAND) == 0)
+		return analyze_worker_main(argc - 1, argv + 1);
+	/* First, before a package upgrade can replace the binary: the
+	 * analysis workers are this file. A failure is logged and fails
+	 * only the analysis. */
+	analyze_worker_set_program(NULL);
+	rc = parse_args(argc, argv, &opt);
 	if (rc >= 0)
 		return rc;
 	switch (opt.command) {

@@ -9,7 +9,10 @@
 # analysis row while listeners keep receiving audio; a file added and
 # announced with SIGHUP is analysed too; a file whose analysis child hangs
 # (FOREVERFM_ANALYZE_TEST_HOOK) does not hold the station up, and SIGTERM
-# stops the station promptly with no analysis child left behind.
+# stops the station promptly with no analysis child left behind. The
+# children are exec'd: the hanging one is the foreverfm binary running
+# `analyze-worker` on hang-me.mp3 (its /proc exe and cmdline), holding
+# none of the station's sockets or files (descriptors 0-3 only).
 . "$top_srcdir/tests/lib.sh"
 command -v sqlite3 >/dev/null 2>&1 || { echo "sqlite3 missing"; exit 77; }
 it_setup
@@ -59,13 +62,25 @@ pgrep -f "foreverfm run -c $WORK/station.ini" >/dev/null ||
 	fail "no station process?"
 [ "$(pgrep -c -P "$STATION_PID")" -ge 1 ] ||
 	fail "the hanging analysis child is not running"
+worker=$(pgrep -P "$STATION_PID" -f "analyze-worker .*$lib/hang-me.mp3") ||
+	fail "the hanging child is not an exec'd analyze-worker: $(ps -o pid,args --ppid "$STATION_PID")"
+[ "$(readlink "/proc/$worker/exe")" = "$(readlink -f "$FOREVERFM")" ] ||
+	fail "the analysis child runs $(readlink "/proc/$worker/exe"), not $FOREVERFM"
+fds=$(ls "/proc/$worker/fd" | sort -n | tr '\n' ' ')
+[ "$fds" = "0 1 2 3 " ] || fail "the analysis child holds descriptors $fds"
 t0=$(date +%s)
 station_stop || fail "the station did not stop cleanly"
 t1=$(date +%s)
 [ $((t1 - t0)) -le 8 ] || fail "stopping took $((t1 - t0)) s"
 sleep 0.2
-if pgrep -f "foreverfm run -c $WORK/station.ini" >/dev/null; then
+if pgrep -f "foreverfm run -c $WORK/station.ini" >/dev/null ||
+   pgrep -f "analyze-worker .*$lib/" >/dev/null; then
 	fail "an analysis child outlived the station"
+fi
+# Under ASan+UBSan (contrib/test.sh), the workers' reports land in the
+# station's log (their stderr): a leak or an error in a worker fails too.
+if grep -E 'ERROR: (Address|Leak)Sanitizer|runtime error:' "$WORK/station.log"; then
+	fail "a sanitizer report in the station's log"
 fi
 # Not bad: it was interrupted, and is tried again at the next start.
 [ "$(sql "SELECT count(*) FROM tracks WHERE bad_reason IS NOT NULL")" -eq 0 ] ||
