@@ -28,7 +28,7 @@
 
 /* Bump whenever any result may change: cached analyses of an older version
  * are recomputed. */
-#define ANALYSIS_VERSION 9
+#define ANALYSIS_VERSION 10
 
 #define ANALYSIS_MFCC 13
 #define ANALYSIS_PHRASES_MAX 64
