@@ -44,6 +44,12 @@
  *   come after A's); "at the window's end" where it is at the last lag
  *   (the decks are at least that far apart), "either sign" where votes
  *   came from both;
+ * - a flag, "0 nearly as good", where the verdict is beyond WITHIN_MS but
+ *   the whole correlation within AGREE_MS of 0 reaches NEAR_ZERO_SHARE of
+ *   its value at the lag: decks whose onsets share one grid of sixteenths
+ *   with accents that differ read like a deck a sixteenth late, and the
+ *   correlation cannot tell which. The verdict stands; the summary counts
+ *   them (beyond_near_zero);
  * - a second opinion: the same on the kick band alone, and a flag where
  *   both decide and differ by more than 20 ms (in size only, where
  *   either fits both signs);
@@ -96,6 +102,7 @@
 #define ALPHA 0.01               /* decided: votes this unlikely by chance */
 #define WITHIN_MS 20.0
 #define DISAGREE_MS 20.0
+#define NEAR_ZERO_SHARE 0.9      /* 0 nearly as good: at least this of it */
 #define MAX_TRANSITIONS 100000
 #define MAX_OVERLAP_S 600.0
 
@@ -115,6 +122,8 @@ struct peak {
 	bool either_sign;         /* and some of them at -lag */
 	bool edge;                /* at the end of the lags */
 	bool decided;             /* enough votes */
+	double at_zero;           /* the whole correlation's best within
+				   * AGREE_MS of 0 */
 };
 
 struct result {
@@ -486,6 +495,21 @@ static void xcorr_judge(float *const *a, float *const *b, int b0, int b1,
 	}
 	p->lag_ms = lag * HOP * 1000.0 / RATE;
 	p->decided = best_chance <= ALPHA;
+	p->at_zero = -INFINITY;
+	for (long l = -agree; l <= agree; l++)
+		if (l >= -max_lag && l <= max_lag)
+			p->at_zero = fmax(p->at_zero, c[l + max_lag]);
+}
+
+/* A verdict beyond WITHIN_MS whose whole correlation is nearly as high
+ * at 0 (NEAR_ZERO_SHARE of its peak): decks whose onsets share one grid
+ * of sixteenths with accents that differ read like a deck a sixteenth
+ * late, and the correlation cannot tell the two apart. Flagged, not
+ * changed. */
+static bool near_zero(const struct peak *p)
+{
+	return p->decided && fabs(p->lag_ms) > WITHIN_MS && p->value > 0 &&
+	       p->at_zero >= NEAR_ZERO_SHARE * p->value;
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -793,6 +817,7 @@ int main(int argc, char **argv)
 	       "chance", "kick (ms)", "votes", "beat A", "beat B", "verdict");
 	size_t n_beat = 0, n_eligible = 0, n_decided = 0, n_within = 0;
 	size_t n_both = 0, n_both_decided = 0, n_kick = 0, n_disagree = 0;
+	size_t n_near_zero = 0;
 	for (long i = 0; i < n_t; i++) {
 		struct result *r = &res[i];
 		if (measure(sf, si.frames, &t[i], (size_t)i, &w, r) < 0)
@@ -830,12 +855,13 @@ int main(int argc, char **argv)
 			snprintf(votes[1], sizeof(votes[1]), "%d/%d",
 				 r->kick.votes, r->kick.segments);
 			printf("%4ld %-12s %9.2f %15s %+9.2f %6.3f %5s %7.0e "
-			       "%9s %5s %6.3f %6.3f  %s%s%s%s%s%s\n", i,
+			       "%9s %5s %6.3f %6.3f  %s%s%s%s%s%s%s\n", i,
 			       t[i].kind, t[i].position_s, bpm, r->all.lag_ms,
 			       r->all.value, votes[0], r->all.chance, kick,
 			       votes[1], r->beat[0], r->beat[1],
 			       r->all.decided ? "decided" : "abstains",
 			       r->all.either_sign ? " (either sign)" : "",
+			       near_zero(&r->all) ? " (0 nearly as good)" : "",
 			       r->all.edge ? " (at the window's end)" : "",
 			       disagree ? " (kick disagrees)" : "",
 			       both ? " (beat on both)" : "",
@@ -856,6 +882,7 @@ int main(int argc, char **argv)
 		n_disagree += disagree;
 		lags[n_decided - 1] = fabs(r->all.lag_ms);
 		n_within += fabs(r->all.lag_ms) <= WITHIN_MS;
+		n_near_zero += near_zero(&r->all);
 	}
 	double med = median(lags, n_decided);
 	double share = n_decided ? 100.0 * (double)n_within /
@@ -865,18 +892,20 @@ int main(int argc, char **argv)
 	if (n_decided)
 		printf("; median |lag| %.2f ms; within %.0f ms: %zu (%.0f%%); "
 		       "the kick band decides %zu of them and disagrees by "
-		       "more than %.0f ms on %zu\n", med, WITHIN_MS, n_within,
-		       share, n_kick, DISAGREE_MS, n_disagree);
+		       "more than %.0f ms on %zu; of those beyond, %zu read "
+		       "nearly as well at 0\n", med, WITHIN_MS, n_within,
+		       share, n_kick, DISAGREE_MS, n_disagree, n_near_zero);
 	else
 		printf("; no lag to summarise\n");
 	printf("summary: transitions=%ld beatmatched=%zu eligible=%zu "
 	       "measured=%zu decided_pct=%.1f median_abs_lag_ms=%.2f "
 	       "within_20ms=%zu within_20ms_pct=%.1f kick_decided=%zu "
-	       "kick_disagree=%zu beat_both=%zu beat_both_decided=%zu\n",
+	       "kick_disagree=%zu beat_both=%zu beat_both_decided=%zu "
+	       "beyond_near_zero=%zu\n",
 	       n_t, n_beat, n_eligible, n_decided,
 	       n_eligible ? 100.0 * (double)n_decided / (double)n_eligible
 			  : NAN, med, n_within, share, n_kick, n_disagree,
-	       n_both, n_both_decided);
+	       n_both, n_both_decided, n_near_zero);
 	rc = fflush(stdout) == 0 ? 0 : 1;
 	goto out;
 nomem:

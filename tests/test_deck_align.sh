@@ -24,6 +24,9 @@
 # - A real recording (asc-music's "Machine Wars", 120 BPM, 40 s from
 #   60 s in) on both decks, B's delayed by 0, 10, 55 and 115 ms: read back
 #   within 2 ms.
+# - None of those offsets is flagged "0 nearly as good" (the flag of a
+#   reading beyond 20 ms whose correlation at 0 is within 10% of its
+#   peak: decks on one grid of sixteenths whose accents differ).
 # - A deck of pink noise against the recording: no peak, it abstains.
 # - Usage errors exit 2; a file that is not a decks file exits 1.
 #
@@ -170,6 +173,10 @@ shifted() {
 		align "$WORK/d.wav" "$WORK/one.jsonl"
 		check_rows "$ms" 2 ${4:+kick} >/dev/null ||
 			fail "$3, B $ms ms late: not read back"
+		# A deck really late is not taken for one whose accents
+		# differ: 0 does not read nearly as well.
+		! grep -q "0 nearly as good" "$WORK/align.txt" ||
+			fail "$3, B $ms ms late: flagged as nearly as good at 0"
 		echo "$3, B $ms ms late:" >&2
 		rows
 	done
