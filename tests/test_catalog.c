@@ -19,6 +19,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
@@ -27,6 +28,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static char tmp[4096];
 
@@ -946,6 +948,19 @@ static off_t file_size(const char *dir, const char *name)
 	return stat(path, &st) == 0 ? st.st_size : 0;
 }
 
+/* How many lines of the file at PATH contain NEEDLE. */
+static int lines_with(const char *path, const char *needle)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
 /* A full disk, simulated with RLIMIT_FSIZE at the current file sizes (the
  * WAL must grow for every commit, so every write fails): writes fail with a
  * clear errno, the database stays readable and intact, and plays kept in
@@ -966,6 +981,15 @@ static void test_disk_full(void)
 		max = file_size(path, "");
 	lim = old;
 	lim.rlim_cur = (rlim_t)max;
+	/* The log goes to a file (opened before the limit) to be counted. */
+	char log_path[4300];
+	snprintf(log_path, sizeof(log_path), "%s/full.log", tmp);
+	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(log_fd >= 0);
+	int saved_stderr = dup(STDERR_FILENO);
+	CHECK(saved_stderr >= 0);
+	CHECK(dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+	close(log_fd);
 	signal(SIGXFSZ, SIG_IGN);
 	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
 	int rc = catalog_play_add(cat, a, 1001);
@@ -984,12 +1008,24 @@ static void test_disk_full(void)
 	CHECK_INT(n, ==, 1);
 	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
 	signal(SIGXFSZ, SIG_DFL);
+	/* 300 failed plays and a failed mark: one error line, one warning
+	 * for the plays that did not fit, one line when writes work again
+	 * (info: let it through). */
+	log_set_level(LOG_LEVEL_INFO);
 
 	/* Space is back: the 256 newest kept plays, then this one. */
 	CHECK_INT(catalog_play_add(cat, a, 1301), ==, 0);
 	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
 	CHECK_INT(when, ==, 1301);
 	catalog_close(cat);
+	CHECK(dup2(saved_stderr, STDERR_FILENO) == STDERR_FILENO);
+	close(saved_stderr);
+	log_set_level(LOG_LEVEL_WARNING);
+	CHECK_INT(lines_with(log_path, "catalog: "), ==, 3);
+	CHECK_INT(lines_with(log_path, "at most once every 60 s"), ==, 1);
+	CHECK_INT(lines_with(log_path, "44 plays were not recorded"), ==, 1);
+	CHECK_INT(lines_with(log_path, "writes work again after 301 failures"),
+		  ==, 1);
 	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 258);
 	CHECK_INT(sql_int(path, "SELECT min(started_at) FROM plays "
 			  "WHERE started_at > 1000"), ==, 1045);
