@@ -356,7 +356,7 @@ static void pass_bad(struct pass *ps, const struct catalog_track *track,
 	char why[CATALOG_REASON_MAX];
 	snprintf(why, sizeof(why), "analysis: %s", reason);
 	int rc = catalog_track_bad(ps->cat, track->id, why);
-	if (rc == -EIO && ps->rc == 0)
+	if ((rc == -EIO || rc == -ENOSPC || rc == -EROFS) && ps->rc == 0)
 		ps->rc = rc;
 	if (rc < 0)
 		return;
@@ -537,7 +537,8 @@ static void pass_done(void *ctx, size_t index, int rc,
 		if (prc < 0) {
 			log_warning("analyzer: %s: cannot store the analysis: "
 				    "%s", jb->track.path, strerror(-prc));
-			if (prc == -EIO && ps->rc == 0)
+			if ((prc == -EIO || prc == -ENOSPC ||
+			     prc == -EROFS) && ps->rc == 0)
 				ps->rc = prc;
 			return;
 		}

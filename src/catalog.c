@@ -29,6 +29,14 @@
  * meets gets seen_generation = the current value; catalog_scan_end() marks
  * rows under the roots whose seen_generation is older as missing.
  *
+ * Storage trouble: a full disk, a file system gone read-only or an I/O
+ * error is not the station's fault and usually passes. Such failures are
+ * logged when they start, then at most once every CATALOG_ERROR_LOG_S with
+ * a count, and once more when a write succeeds again, so a station playing
+ * short tracks on a full disk does not fill its log. A play that cannot be
+ * recorded is kept in memory (at most CATALOG_PENDING_PLAYS, the oldest
+ * dropped first with one log line) and written before the next one.
+ *
  * Analysis cache: analyses are rows keyed by content hash, not by track, so
  * that duplicates share one and a track that changes back to old content
  * finds its old analysis. A track points at its content through
@@ -57,6 +65,8 @@
 #define CATALOG_BUSY_TIMEOUT_MS 5000
 #define CATALOG_BATCH_WRITES 512
 #define CATALOG_BATCH_MS 500
+#define CATALOG_ERROR_LOG_S 60
+#define CATALOG_PENDING_PLAYS 256
 
 /*
  * Migrations: entry i brings a database from user_version i to i + 1. Never
@@ -247,20 +257,113 @@ struct catalog {
 	bool in_batch;
 	size_t batch_writes;
 	struct timespec batch_started;
+	/* Storage trouble (see DESIGN): failing from the first failure to
+	 * the next successful write; failures counts those not yet logged,
+	 * failures_total all of them. */
+	bool failing;
+	struct timespec fail_logged;
+	size_t failures;
+	size_t failures_total;
+	/* Plays not yet written, oldest at pending_head; a ring. */
+	struct catalog_play {
+		int64_t track_id;
+		int64_t when;
+	} pending[CATALOG_PENDING_PLAYS];
+	size_t pending_head;
+	size_t n_pending;
+	size_t plays_dropped;
 };
+
+static int catalog_plays_flush(struct catalog *cat);
 
 int catalog_schema_version(void)
 {
 	return CATALOG_SCHEMA_VERSION;
 }
 
-/* Logs SQLite's message for OP once and returns the errno to hand up. A
- * foreign-key failure means the caller named a track that does not exist. */
+static int64_t catalog_elapsed_ms(const struct timespec *since)
+{
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
+	       (now.tv_nsec - since->tv_nsec) / 1000000;
+}
+
+/* The errno for a SQLite result code. */
+static int catalog_errno(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_FULL:
+		return -ENOSPC;
+	case SQLITE_READONLY:
+		return -EROFS;
+	default:
+		return -EIO;
+	}
+}
+
+/* True for failures of the storage under the catalog, which pass. */
+static bool catalog_storage_trouble(int sqlite_rc)
+{
+	switch (sqlite_rc & 0xff) {
+	case SQLITE_FULL:
+	case SQLITE_READONLY:
+	case SQLITE_IOERR:
+	case SQLITE_CANTOPEN:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Logs storage trouble for OP rate-limited (see DESIGN). */
+static void catalog_log_trouble(struct catalog *cat, const char *op)
+{
+	cat->failures_total++;
+	if (!cat->failing) {
+		cat->failing = true;
+		cat->failures = 0;
+		clock_gettime(CLOCK_MONOTONIC, &cat->fail_logged);
+		log_error("catalog: %s: %s (logged at most once every %d s "
+			  "until writes work again)", op,
+			  sqlite3_errmsg(cat->db), CATALOG_ERROR_LOG_S);
+		return;
+	}
+	if (catalog_elapsed_ms(&cat->fail_logged) <
+	    (int64_t)CATALOG_ERROR_LOG_S * 1000) {
+		cat->failures++;
+		return;
+	}
+	log_error("catalog: %s: %s (%zu more failures since the last report)",
+		  op, sqlite3_errmsg(cat->db), cat->failures);
+	cat->failures = 0;
+	clock_gettime(CLOCK_MONOTONIC, &cat->fail_logged);
+}
+
+/* Called when a write reached the database: ends storage trouble. */
+static void catalog_write_ok(struct catalog *cat)
+{
+	if (!cat->failing)
+		return;
+	log_info("catalog: writes work again after %zu failures",
+		 cat->failures_total);
+	cat->failing = false;
+	cat->failures = 0;
+	cat->failures_total = 0;
+}
+
+/* Logs SQLite's message for OP once (storage trouble rate-limited) and
+ * returns the errno to hand up: -ENOSPC for a full disk, -EROFS for a
+ * read-only one, -EIO otherwise. A foreign-key failure means the caller
+ * named a track that does not exist. */
 static int catalog_fail(struct catalog *cat, const char *op, int sqlite_rc)
 {
 	if (sqlite_rc == SQLITE_CONSTRAINT_FOREIGNKEY)
 		return -ENOENT;
-	log_error("catalog: %s: %s", op, sqlite3_errmsg(cat->db));
+	if (catalog_storage_trouble(sqlite_rc))
+		catalog_log_trouble(cat, op);
+	else
+		log_error("catalog: %s: %s", op, sqlite3_errmsg(cat->db));
 	if (cat->in_batch && sqlite3_get_autocommit(cat->db)) {
 		/* SQLite rolled the open batch back (I/O error, full disk):
 		 * those files are read again at the next scan. */
@@ -268,10 +371,11 @@ static int catalog_fail(struct catalog *cat, const char *op, int sqlite_rc)
 			    op, cat->batch_writes);
 		cat->in_batch = false;
 	}
-	return -EIO;
+	return catalog_errno(sqlite_rc);
 }
 
-/* Steps ST expecting no rows, then resets it. */
+/* Steps ST expecting no rows, then resets it. A write that commits (a
+ * statement outside a transaction, or COMMIT) ends storage trouble. */
 static int catalog_step_done(struct catalog *cat, sqlite3_stmt *st,
 			     const char *op)
 {
@@ -279,6 +383,9 @@ static int catalog_step_done(struct catalog *cat, sqlite3_stmt *st,
 	int src = sqlite3_step(st);
 	if (src != SQLITE_DONE)
 		rc = catalog_fail(cat, op, src);
+	else if (sqlite3_get_autocommit(cat->db) &&
+		 (st == cat->stmt[STMT_COMMIT] || !sqlite3_stmt_readonly(st)))
+		catalog_write_ok(cat);
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
 	return rc;
@@ -288,14 +395,6 @@ static void catalog_reset(sqlite3_stmt *st)
 {
 	sqlite3_reset(st);
 	sqlite3_clear_bindings(st);
-}
-
-static int64_t catalog_elapsed_ms(const struct timespec *since)
-{
-	struct timespec now;
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	return (int64_t)(now.tv_sec - since->tv_sec) * 1000 +
-	       (now.tv_nsec - since->tv_nsec) / 1000000;
 }
 
 static int catalog_batch_commit(struct catalog *cat)
@@ -581,6 +680,9 @@ void catalog_close(struct catalog *cat)
 	if (!cat)
 		return;
 	if (cat->db) {
+		if (catalog_plays_flush(cat) < 0)
+			log_error("catalog: close: %zu plays could not be "
+				  "recorded and are lost", cat->n_pending);
 		catalog_batch_commit(cat);
 		for (int i = 0; i < STMT_COUNT; i++)
 			sqlite3_finalize(cat->stmt[i]);
@@ -921,20 +1023,69 @@ int catalog_bad_count(struct catalog *cat, size_t *n)
 	return rc;
 }
 
-int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when)
+/* Inserts one play row. Called with the lock held. */
+static int catalog_play_insert(struct catalog *cat, int64_t track_id,
+			       int64_t when)
 {
-	pthread_mutex_lock(&cat->lock);
 	sqlite3_stmt *st = cat->stmt[STMT_PLAY_ADD];
 	int rc = catalog_write_begin(cat);
 	if (rc < 0)
-		goto out;
+		return rc;
 	sqlite3_bind_int64(st, 1, track_id);
-	sqlite3_bind_int64(st, 2, (int64_t)when);
+	sqlite3_bind_int64(st, 2, when);
 	rc = catalog_step_done(cat, st, "add play");
 	if (rc < 0)
-		goto out;
-	rc = catalog_write_end(cat);
-out:
+		return rc;
+	return catalog_write_end(cat);
+}
+
+/* Writes the plays kept from earlier failures, oldest first, and stops at
+ * the first failure. A play of a track that left the catalog is dropped.
+ * Called with the lock held. */
+static int catalog_plays_flush(struct catalog *cat)
+{
+	while (cat->n_pending > 0) {
+		const struct catalog_play *p = &cat->pending[cat->pending_head];
+		int rc = catalog_play_insert(cat, p->track_id, p->when);
+		if (rc < 0 && rc != -ENOENT)
+			return rc;
+		cat->pending_head = (cat->pending_head + 1) %
+				    CATALOG_PENDING_PLAYS;
+		cat->n_pending--;
+	}
+	if (cat->plays_dropped > 0) {
+		log_warning("catalog: %zu plays were not recorded: more than "
+			    "%d waited for the disk", cat->plays_dropped,
+			    CATALOG_PENDING_PLAYS);
+		cat->plays_dropped = 0;
+	}
+	return 0;
+}
+
+/* Keeps a play for a later write, dropping the oldest when full. */
+static void catalog_play_keep(struct catalog *cat, int64_t track_id,
+			      int64_t when)
+{
+	if (cat->n_pending == CATALOG_PENDING_PLAYS) {
+		cat->pending_head = (cat->pending_head + 1) %
+				    CATALOG_PENDING_PLAYS;
+		cat->n_pending--;
+		cat->plays_dropped++;
+	}
+	size_t tail = (cat->pending_head + cat->n_pending) %
+		      CATALOG_PENDING_PLAYS;
+	cat->pending[tail] = (struct catalog_play){ track_id, when };
+	cat->n_pending++;
+}
+
+int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when)
+{
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_plays_flush(cat);
+	if (rc == 0)
+		rc = catalog_play_insert(cat, track_id, (int64_t)when);
+	if (rc == -ENOSPC || rc == -EROFS || rc == -EIO)
+		catalog_play_keep(cat, track_id, (int64_t)when);
 	pthread_mutex_unlock(&cat->lock);
 	return rc;
 }

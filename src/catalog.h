@@ -15,8 +15,10 @@
  * missing (not deleted: play history refers to them) and come back if the
  * file reappears.
  *
- * Errors: functions return 0 or a negative errno (-EIO for SQLite failures,
- * logged once with SQLite's message; -ENOENT for an unknown id).
+ * Errors: functions return 0 or a negative errno (-ENOSPC for a full disk,
+ * -EROFS for a read-only one, -EIO for other SQLite failures, logged with
+ * SQLite's message: once, or for storage trouble at most once a minute;
+ * -ENOENT for an unknown id). A failed write leaves the database as it was.
  * Thread rules: one struct catalog may be shared by threads; every call takes
  * the catalog's mutex, so calls are serialised. Never call back into the
  * catalog from another thread while holding a lock of your own that that
@@ -151,7 +153,10 @@ int catalog_unanalysed_ids(struct catalog *cat, int64_t *ids, size_t max,
 int catalog_track_set_hash(struct catalog *cat, int64_t track_id,
 			   const char *content_hash);
 
-/* Appends to the play history: TRACK_ID became audible at WHEN. */
+/* Appends to the play history: TRACK_ID became audible at WHEN. When the
+ * storage fails (-ENOSPC full, -EROFS read-only, -EIO), the play is kept in
+ * memory (bounded; the oldest are dropped with one log line) and written,
+ * in order, before the next play or at close. */
 int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);
 
 /* The most recent play, or -ENOENT when there is none. */

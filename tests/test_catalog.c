@@ -19,11 +19,16 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sqlite3.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 static char tmp[4096];
 
@@ -934,6 +939,102 @@ static void test_analysis_content(void)
 	catalog_close(cat);
 }
 
+/* The size of FILE, 0 when it does not exist. */
+static off_t file_size(const char *dir, const char *name)
+{
+	char path[4300];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s%s", dir, name);
+	return stat(path, &st) == 0 ? st.st_size : 0;
+}
+
+/* How many lines of the file at PATH contain NEEDLE. */
+static int lines_with(const char *path, const char *needle)
+{
+	char line[1024];
+	int n = 0;
+	FILE *f = fopen(path, "r");
+	CHECK(f);
+	while (fgets(line, sizeof(line), f))
+		n += strstr(line, needle) != NULL;
+	fclose(f);
+	return n;
+}
+
+/* A full disk, simulated with RLIMIT_FSIZE at the current file sizes (the
+ * WAL must grow for every commit, so every write fails): writes fail with a
+ * clear errno, the database stays readable and intact, and plays kept in
+ * memory (at most 256, the oldest dropped) arrive once space returns. */
+static void test_disk_full(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "full.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a = put(cat, "/m/a.mp3", 1, 1);
+	CHECK_INT(catalog_play_add(cat, a, 1000), ==, 0);
+
+	struct rlimit old, lim;
+	CHECK(getrlimit(RLIMIT_FSIZE, &old) == 0);
+	off_t max = file_size(path, "-wal");
+	if (file_size(path, "") > max)
+		max = file_size(path, "");
+	lim = old;
+	lim.rlim_cur = (rlim_t)max;
+	/* The log goes to a file (opened before the limit) to be counted. */
+	char log_path[4300];
+	snprintf(log_path, sizeof(log_path), "%s/full.log", tmp);
+	int log_fd = open(log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	CHECK(log_fd >= 0);
+	int saved_stderr = dup(STDERR_FILENO);
+	CHECK(saved_stderr >= 0);
+	CHECK(dup2(log_fd, STDERR_FILENO) == STDERR_FILENO);
+	close(log_fd);
+	signal(SIGXFSZ, SIG_IGN);
+	CHECK(setrlimit(RLIMIT_FSIZE, &lim) == 0);
+	int rc = catalog_play_add(cat, a, 1001);
+	CHECK(rc == -ENOSPC || rc == -EIO);
+	for (time_t t = 1002; t <= 1300; t++) {
+		rc = catalog_play_add(cat, a, t);
+		CHECK(rc == -ENOSPC || rc == -EIO);
+	}
+	CHECK_INT(catalog_track_bad(cat, a, "x"), <, 0);
+	int64_t tid = 0;
+	time_t when = 0;
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(when, ==, 1000);
+	size_t n = 0;
+	CHECK_INT(catalog_playable_ids(cat, &tid, 1, &n), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK(setrlimit(RLIMIT_FSIZE, &old) == 0);
+	signal(SIGXFSZ, SIG_DFL);
+	/* 300 failed plays and a failed mark: one error line, one warning
+	 * for the plays that did not fit, one line when writes work again
+	 * (info: let it through). */
+	log_set_level(LOG_LEVEL_INFO);
+
+	/* Space is back: the 256 newest kept plays, then this one. */
+	CHECK_INT(catalog_play_add(cat, a, 1301), ==, 0);
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(when, ==, 1301);
+	catalog_close(cat);
+	CHECK(dup2(saved_stderr, STDERR_FILENO) == STDERR_FILENO);
+	close(saved_stderr);
+	log_set_level(LOG_LEVEL_WARNING);
+	CHECK_INT(lines_with(log_path, "catalog: "), ==, 3);
+	CHECK_INT(lines_with(log_path, "at most once every 60 s"), ==, 1);
+	CHECK_INT(lines_with(log_path, "44 plays were not recorded"), ==, 1);
+	CHECK_INT(lines_with(log_path, "writes work again after 301 failures"),
+		  ==, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 258);
+	CHECK_INT(sql_int(path, "SELECT min(started_at) FROM plays "
+			  "WHERE started_at > 1000"), ==, 1045);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM pragma_integrity_check "
+			  "WHERE integrity_check = 'ok'"), ==, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM tracks "
+			  "WHERE bad_reason IS NULL"), ==, 1);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("catalog"));
@@ -956,6 +1057,7 @@ int main(void)
 	test_analysis_round_trip();
 	test_analysis_versions();
 	test_analysis_content();
+	test_disk_full();
 
 	test_sh("rm -rf '%s'", tmp);
 	return 0;
