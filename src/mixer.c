@@ -748,16 +748,22 @@ static void mixer_track_set_gain(struct mixer *m, struct mixer_track *t)
  * still unreadable is logged again. Marking it bad would keep
  * it out for good: a bad track is offered again only when its size or
  * mtime changes, and a remount changes neither. */
-static bool mixer_open_errno_not_bad(int e)
+static bool mixer_open_errno_gone(int e)
 {
 	switch (e) {
 	case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ENXIO:
-	case EACCES: case EPERM: case EMFILE: case ENFILE: case ENOMEM:
-	case EINTR:
+	case EACCES: case EPERM:
 		return true;
 	default:
 		return false;
 	}
+}
+
+/* Neither the file's fault nor lasting (out of descriptors or memory): the
+ * track is skipped this time, not marked bad nor remembered as gone. */
+static bool mixer_open_errno_passing(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM || e == EINTR;
 }
 
 /* Index of the first gone id >= ID. */
@@ -796,7 +802,9 @@ static void mixer_gone_add(struct mixer *m, int64_t id)
 
 /* Opens track ID into T and decodes up to its first audible frame.
  * Returns 0 when it is ready, 1 when it cannot be played (then it is marked
- * bad and logged, or it left the catalog), or a negative errno when the
+ * bad and logged, or its file is gone or cannot be opened now (logged once,
+ * see mixer_open_errno_gone), or it left the catalog), or a negative
+ * errno when the
  * catalog failed. */
 static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 {
@@ -815,7 +823,7 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	t->size_at_open = -1;
 	crossover_reset(t->xo);
 	if (mixer_gone_has(m, id))
-		return 1; /* skipped until the library changes */
+		return 1; /* gone: skipped until the next rescan */
 	rc = catalog_track_get(m->cat, id, &t->info);
 	if (rc == -ENOENT)
 		return 1; /* gone since the refresh: simply not playable */
@@ -826,10 +834,13 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	t->dec = decode_open(t->info.path, err, sizeof(err));
 	if (!t->dec) {
 		int e = errno ? errno : EIO;
-		if (mixer_open_errno_not_bad(e)) {
-			log_warning("mixer: %s: %s; skipping it until the "
-				    "next scan", t->info.path, strerror(e));
-			mixer_gone_add(m, id);
+		if (mixer_open_errno_gone(e) || mixer_open_errno_passing(e)) {
+			bool gone = mixer_open_errno_gone(e);
+			log_warning("mixer: %s: %s; skipping it%s", t->info.path,
+				    strerror(e),
+				    gone ? " until the next scan" : "");
+			if (gone)
+				mixer_gone_add(m, id);
 			mixer_stats_update(m, 0, 1, -1);
 			return 1;
 		}
@@ -946,10 +957,12 @@ static int mixer_open_next(struct mixer *m, struct mixer_track *t,
 	int rc;
 
 	for (;;) {
-		if (atomic_exchange(&m->retry_gone, false))
+		bool changed = atomic_exchange(&m->library_changed, false);
+		if (atomic_exchange(&m->retry_gone, false)) {
 			m->n_gone = 0;
-		if (atomic_exchange(&m->library_changed, false) ||
-		    m->picks_since_refresh >= playlist_size(m->pl)) {
+			changed = true;
+		}
+		if (changed || m->picks_since_refresh >= playlist_size(m->pl)) {
 			rc = mixer_refresh(m);
 			if (rc < 0)
 				return rc;
