@@ -111,6 +111,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define MIXER_BLOCK_FRAMES 2048
@@ -119,6 +120,9 @@
 #define MIXER_FADEOUT_MAX_S 600.0
 /* Trailing silence up to this long is trimmed whatever the crossfade. */
 #define MIXER_TRIM_LOOKAHEAD_S 5.0
+/* A track ending more than this before its duration is checked for a file
+ * that shrank or went while it played. */
+#define MIXER_SHORT_END_FRAMES ((uint64_t)DECODE_RATE)             /* 1 s */
 /* -60 dBFS: below this a sample counts as digital silence. */
 #define MIXER_SILENCE_THRESHOLD 0.001f
 /* A track's read-ahead: decoded frames not yet played or not yet fed to
@@ -155,6 +159,7 @@ struct mixer_track {
 	uint64_t seq;             /* index in the play order, from 0 */
 	char display[2 * DECODE_TAG_MAX + 4];
 	uint64_t duration_frames; /* estimate; 0 when unknown */
+	off_t size_at_open;       /* the file's size when opened, -1 unknown */
 	uint64_t played_frames;   /* frames taken from it so far */
 	bool eof;
 
@@ -196,6 +201,11 @@ struct mixer {
 	struct transition_params tparams;
 	struct playlist *pl;
 	int64_t *ids;             /* params.max_tracks */
+	/* Tracks whose file could not be opened (gone, unreadable): sorted,
+	 * params.max_tracks at most, left out of the play order until the
+	 * next rescan. Mixer thread only. */
+	int64_t *gone;
+	size_t n_gone;
 	size_t picks_since_refresh;
 	bool library_truncated_logged;
 
@@ -206,6 +216,7 @@ struct mixer {
 
 	atomic_int crossfade_ms;
 	atomic_bool library_changed;
+	atomic_bool retry_gone;   /* a rescan: try the gone tracks again */
 	atomic_bool fade_requested;
 
 	/* Mixer thread only. */
@@ -581,6 +592,30 @@ static void mixer_track_close(struct mixer_track *t)
 	t->eof = true;
 }
 
+/* At the decoder's end: a track that ends well before its duration
+ * because its file shrank (truncated, or rewritten in place) or went while
+ * it played says so, once, here. The mix goes on as at any end (the tail
+ * crossfades into the next track); the file is not marked bad: the next
+ * scan sees it changed, or gone, and judges it. A file that is simply
+ * shorter than its header says is not reported. */
+static void mixer_track_check_end(const struct mixer_track *t)
+{
+	uint64_t decoded = t->pos + t->len;
+	struct stat st;
+
+	if (t->duration_frames <= decoded + MIXER_SHORT_END_FRAMES)
+		return;
+	const char *what = NULL;
+	if (stat(t->info.path, &st) != 0)
+		what = "its file went while it played";
+	else if (t->size_at_open >= 0 && st.st_size != t->size_at_open)
+		what = "its file changed size while it played";
+	if (what)
+		log_warning("mixer: %s: ended at %.1f s of %.1f s: %s",
+			    t->info.path, (double)decoded / DECODE_RATE,
+			    (double)t->duration_frames / DECODE_RATE, what);
+}
+
 /* Decodes one more block into the FIFO. Returns the frames added (0 at
  * the end of the track or when the FIFO is full). */
 static size_t mixer_track_decode(struct mixer_track *t)
@@ -606,6 +641,7 @@ static size_t mixer_track_decode(struct mixer_track *t)
 		}
 		if (n == 0) {
 			t->eof = true;
+			mixer_track_check_end(t);
 			return 0;
 		}
 		t->len += (size_t)n;
@@ -701,9 +737,74 @@ static void mixer_track_set_gain(struct mixer *m, struct mixer_track *t)
 	t->gain = (float)pow(10.0, t->gain_db / 20.0);
 }
 
+/* Files that cannot be opened now.
+ *
+ * open(2) failing because the file or its folder is gone (deleted, the
+ * library removed or unmounted) or unreadable says nothing about the file:
+ * as for the scanner and the analyzer, such a track is not marked bad. It
+ * is logged once and left out of the play order until the next rescan
+ * (mixer_library_rescanned: a SIGHUP), which marks a deleted file missing;
+ * a track that is back by then (a library remounted) plays again, one
+ * still unreadable is logged again. Marking it bad would keep
+ * it out for good: a bad track is offered again only when its size or
+ * mtime changes, and a remount changes neither. */
+static bool mixer_open_errno_gone(int e)
+{
+	switch (e) {
+	case ENOENT: case ENOTDIR: case ESTALE: case ENODEV: case ENXIO:
+	case EACCES: case EPERM:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Neither the file's fault nor lasting (out of descriptors or memory): the
+ * track is skipped this time, not marked bad nor remembered as gone. */
+static bool mixer_open_errno_passing(int e)
+{
+	return e == EMFILE || e == ENFILE || e == ENOMEM || e == EINTR;
+}
+
+/* Index of the first gone id >= ID. */
+static size_t mixer_gone_find(const struct mixer *m, int64_t id)
+{
+	size_t lo = 0, hi = m->n_gone;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (m->gone[mid] < id)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+static bool mixer_gone_has(const struct mixer *m, int64_t id)
+{
+	size_t i = mixer_gone_find(m, id);
+	return i < m->n_gone && m->gone[i] == id;
+}
+
+/* Remembers ID as gone; when the set is full (as many as max_tracks), it
+ * is not remembered and will be tried, and logged, again. */
+static void mixer_gone_add(struct mixer *m, int64_t id)
+{
+	size_t i = mixer_gone_find(m, id);
+	if ((i < m->n_gone && m->gone[i] == id) ||
+	    m->n_gone >= m->params.max_tracks)
+		return;
+	memmove(m->gone + i + 1, m->gone + i,
+		(m->n_gone - i) * sizeof(*m->gone));
+	m->gone[i] = id;
+	m->n_gone++;
+}
+
 /* Opens track ID into T and decodes up to its first audible frame.
  * Returns 0 when it is ready, 1 when it cannot be played (then it is marked
- * bad and logged, or it left the catalog), or a negative errno when the
+ * bad and logged, or its file is gone or cannot be opened now (logged once,
+ * see mixer_open_errno_gone), or it left the catalog), or a negative
+ * errno when the
  * catalog failed. */
 static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 {
@@ -719,7 +820,10 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	t->gain_db = 0;
 	t->gain = 1.0f;
 	t->solo_from = 0;
+	t->size_at_open = -1;
 	crossover_reset(t->xo);
+	if (mixer_gone_has(m, id))
+		return 1; /* gone: skipped until the next rescan */
 	rc = catalog_track_get(m->cat, id, &t->info);
 	if (rc == -ENOENT)
 		return 1; /* gone since the refresh: simply not playable */
@@ -729,11 +833,24 @@ static int mixer_track_open(struct mixer *m, struct mixer_track *t, int64_t id)
 	char err[DECODE_ERROR_MAX] = "";
 	t->dec = decode_open(t->info.path, err, sizeof(err));
 	if (!t->dec) {
-		int e = errno;
+		int e = errno ? errno : EIO;
+		if (mixer_open_errno_gone(e) || mixer_open_errno_passing(e)) {
+			bool gone = mixer_open_errno_gone(e);
+			log_warning("mixer: %s: %s; skipping it%s", t->info.path,
+				    strerror(e),
+				    gone ? " until the next scan" : "");
+			if (gone)
+				mixer_gone_add(m, id);
+			mixer_stats_update(m, 0, 1, -1);
+			return 1;
+		}
 		snprintf(reason, sizeof(reason), "%s",
-			 err[0] ? err : strerror(e ? e : EIO));
+			 err[0] ? err : strerror(e));
 		goto bad;
 	}
+	struct stat st;
+	if (stat(t->info.path, &st) == 0)
+		t->size_at_open = st.st_size;
 
 	/* Leading digital silence is skipped here, so that a crossfade meets
 	 * music; a track with no audible frame at all is unplayable. */
@@ -808,6 +925,18 @@ static int mixer_refresh(struct mixer *m)
 		m->library_truncated_logged = true;
 		n = m->params.max_tracks;
 	}
+	if (m->n_gone > 0) {
+		/* Both sorted by id: one merge pass. */
+		size_t kept = 0, g = 0;
+		for (size_t i = 0; i < n; i++) {
+			while (g < m->n_gone && m->gone[g] < m->ids[i])
+				g++;
+			if (g < m->n_gone && m->gone[g] == m->ids[i])
+				continue;
+			m->ids[kept++] = m->ids[i];
+		}
+		n = kept;
+	}
 	rc = playlist_refresh(m->pl, m->ids, n);
 	m->picks_since_refresh = 0;
 	return rc;
@@ -828,8 +957,12 @@ static int mixer_open_next(struct mixer *m, struct mixer_track *t,
 	int rc;
 
 	for (;;) {
-		if (atomic_exchange(&m->library_changed, false) ||
-		    m->picks_since_refresh >= playlist_size(m->pl)) {
+		bool changed = atomic_exchange(&m->library_changed, false);
+		if (atomic_exchange(&m->retry_gone, false)) {
+			m->n_gone = 0;
+			changed = true;
+		}
+		if (changed || m->picks_since_refresh >= playlist_size(m->pl)) {
 			rc = mixer_refresh(m);
 			if (rc < 0)
 				return rc;
@@ -904,6 +1037,8 @@ static int mixer_silence(struct mixer *m, struct mixer_track *t)
 			continue;
 		last_check_ns = now;
 		atomic_store(&m->library_changed, false);
+		if (atomic_exchange(&m->retry_gone, false))
+			m->n_gone = 0;
 		int rc = mixer_refresh(m);
 		if (rc < 0)
 			return rc;
@@ -1787,6 +1922,7 @@ static void mixer_free(struct mixer *m)
 	free(m->mix);
 	free(m->tail);
 	free(m->ids);
+	free(m->gone);
 	playlist_destroy(m->pl);
 	free(m);
 }
@@ -1825,6 +1961,7 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	m->tparams = tp;
 	atomic_init(&m->crossfade_ms, mixer_crossfade_ms(params->crossfade_s));
 	atomic_init(&m->library_changed, false);
+	atomic_init(&m->retry_gone, false);
 	atomic_init(&m->fade_requested, false);
 	m->end_frame = params->stop_after_frames ? params->stop_after_frames
 						 : UINT64_MAX;
@@ -1850,6 +1987,7 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 		goto out;
 	}
 	m->ids = calloc(params->max_tracks, sizeof(*m->ids));
+	m->gone = calloc(params->max_tracks, sizeof(*m->gone));
 	m->tail = mixer_block_alloc(m->tail_cap);
 	m->mix = mixer_block_alloc(MIXER_SILENCE_BLOCK_FRAMES >
 				   MIXER_BLOCK_FRAMES
@@ -1858,7 +1996,7 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	m->mix_b = mixer_block_alloc(MIXER_BLOCK_FRAMES);
 	m->scratch = mixer_block_alloc(MIXER_BLOCK_FRAMES);
 	m->zeros = mixer_block_alloc(STRETCH_CHUNK_FRAMES);
-	if (!m->ids || !m->tail || !m->mix || !m->mix_b || !m->scratch ||
+	if (!m->ids || !m->gone || !m->tail || !m->mix || !m->mix_b || !m->scratch ||
 	    !m->zeros) {
 		err = ENOMEM;
 		goto out;
@@ -1931,6 +2069,12 @@ void mixer_set_crossfade(struct mixer *m, double crossfade_s)
 
 void mixer_library_changed(struct mixer *m)
 {
+	atomic_store(&m->library_changed, true);
+}
+
+void mixer_library_rescanned(struct mixer *m)
+{
+	atomic_store(&m->retry_gone, true);
 	atomic_store(&m->library_changed, true);
 }
 

@@ -21,7 +21,14 @@
  *
  * A track that fails to open or decode is marked bad in the catalog (one log
  * line) and the next one is taken at once, so bad files never make a gap
- * longer than the time to open the next file. With no playable track the
+ * longer than the time to open the next file. A file that cannot be opened
+ * because it is gone (deleted, its folder removed or unmounted) or
+ * unreadable is not bad: one log line, and it is left out until the next
+ * rescan (mixer_library_rescanned), which marks a deleted one missing. A
+ * file that shrinks or goes while it plays ends the track there (one log
+ * line) and the tail crossfades into the next, as at any end; an open
+ * decoder keeps a deleted or renamed-over file's old content. With no
+ * playable track the
  * mixer writes silence, logs that once, and re-reads the catalog every
  * second and at once after mixer_library_changed().
  *
@@ -159,6 +166,11 @@ void mixer_set_crossfade(struct mixer *m, double crossfade_s);
 /* The catalog changed (rescan): re-read the playable tracks before the next
  * choice, and leave silence at once if music appeared. */
 void mixer_library_changed(struct mixer *m);
+
+/* The library was rescanned: as mixer_library_changed(), and the tracks
+ * whose files could not be opened (deleted, a library folder removed or
+ * unmounted; not marked bad) are tried again. Any thread. */
+void mixer_library_rescanned(struct mixer *m);
 
 /* Fades out over fadeout_s, closes the ring and ends the thread. */
 void mixer_fade_out(struct mixer *m);

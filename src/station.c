@@ -230,7 +230,7 @@ static void station_reload(struct station *st)
 	    cfg->analysis_timeout_s != st->boot->analysis_timeout_s)
 		log_warning("reload: the [analysis] changes need a restart to "
 			    "take effect");
-	mixer_library_changed(st->mixer);
+	mixer_library_rescanned(st->mixer);
 	analyzer_wake(st->analyzer);
 	struct setlist_params sp;
 	setlist_params_from_config(&sp, cfg);

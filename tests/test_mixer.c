@@ -601,7 +601,9 @@ static void test_hard_cut(void)
 }
 
 /* Noise with a made-up entry, a file deleted after the scan and a silent
- * file: each is marked bad once, and the music goes on without a gap. */
+ * file: each is skipped once, and the music goes on without a gap; noise
+ * and silence are marked bad, the deleted file is not (the next scan marks
+ * it missing). */
 static void test_bad_files(void)
 {
 	struct catalog *cat = open_catalog("bad.db");
@@ -644,11 +646,15 @@ static void test_bad_files(void)
 	CHECK_INT(st.tracks_failed, ==, 3);
 	size_t bad = 0;
 	CHECK_INT(catalog_bad_count(cat, &bad), ==, 0);
-	CHECK_INT(bad, ==, 3);
+	CHECK_INT(bad, ==, 2);
 	int64_t ids[8];
 	size_t n_ids = 0;
 	CHECK_INT(catalog_playable_ids(cat, ids, 8, &n_ids), ==, 0);
-	CHECK_INT(n_ids, ==, 2);
+	CHECK_INT(n_ids, ==, 3);
+	bool gone_playable = false;
+	for (size_t i = 0; i < n_ids; i++)
+		gone_playable = gone_playable || ids[i] == gone_id;
+	CHECK(gone_playable);
 	mixer_destroy(m);
 	ring_destroy(ring);
 	catalog_close(cat);
@@ -804,6 +810,70 @@ static void test_all_bad_then_recheck(void)
 	free(c.mono);
 }
 
+/* A library whose only file is deleted: it is skipped once, not marked
+ * bad, and silence streams (the periodic re-check and a library change
+ * do not retry it); when it is back, a rescan (mixer_library_rescanned)
+ * plays it: a folder unmounted and mounted again. */
+static void test_gone_then_back(void)
+{
+	struct catalog *cat = open_catalog("gone.db");
+	char path[PATH_MAX + 64];
+	snprintf(path, sizeof(path), "%s/back.ogg", tmp);
+	CHECK_INT(test_sh("cp '%s/tone-660.ogg' '%s'", fixtures, path), ==, 0);
+	int64_t id = put_fake(cat, path);
+	CHECK_INT(test_sh("mv '%s' '%s.away'", path, path), ==, 0);
+	struct ring *ring = make_ring(0.5);
+	struct mixer_params p = params_make(2.0, 0.5, 0, 1);
+	struct mixer *m = mixer_create(cat, ring, &p);
+	CHECK(m);
+	struct capture c;
+	capture_init(&c, 10);
+
+	CHECK_INT(mixer_start(m), ==, 0);
+	double t0 = wall_s();
+	bool nudged = false;
+	while (wall_s() - t0 < 1.5) {
+		capture_read(&c, ring, MS(100));
+		CHECK(peak(&c, 0, c.n) == 0);
+		capture_discard(&c);
+		if (!nudged && wall_s() - t0 > 0.5) {
+			mixer_library_changed(m);
+			nudged = true;
+		}
+	}
+	struct mixer_stats st;
+	mixer_get_stats(m, &st);
+	CHECK_INT(st.tracks_failed, ==, 1);
+	CHECK_INT(st.tracks_started, ==, 0);
+	size_t bad = 0;
+	CHECK_INT(catalog_bad_count(cat, &bad), ==, 0);
+	CHECK_INT(bad, ==, 0);
+
+	CHECK_INT(test_sh("mv '%s.away' '%s'", path, path), ==, 0);
+	mixer_library_rescanned(m);
+	t0 = wall_s();
+	bool music = false;
+	while (!music) {
+		uint64_t from = c.n;
+		capture_read(&c, ring, MS(100));
+		for (uint64_t i = from; i < c.n && !music; i++)
+			music = c.mono[i] != 0;
+		if (!music)
+			capture_discard(&c);
+		CHECK(wall_s() - t0 < 5.0);
+	}
+	CHECK_INT(c.marks[c.n_marks - 1].id, ==, id);
+	mixer_get_stats(m, &st);
+	CHECK_INT(st.tracks_failed, ==, 1);
+
+	ring_close(ring);
+	CHECK_INT(mixer_join(m), ==, 0);
+	mixer_destroy(m);
+	ring_destroy(ring);
+	catalog_close(cat);
+	free(c.mono);
+}
+
 /* mixer_fade_out mid-track: the stream ends with a 2 s fade within the
  * ring's length plus 2 s, and readers see EOF. */
 static void test_fade_out(void)
@@ -894,6 +964,7 @@ int main(void)
 	test_short_track();
 	test_empty_library();
 	test_all_bad_then_recheck();
+	test_gone_then_back();
 	test_fade_out();
 
 	test_sh("rm -rf '%s'", tmp);
