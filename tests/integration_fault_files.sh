@@ -39,7 +39,7 @@ fault_cleanup() {
 }
 trap fault_cleanup EXIT
 
-XFADE=1
+XFADE=2
 lib="$WORK/music"
 mkdir -p "$lib"
 k=0

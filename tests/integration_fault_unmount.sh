@@ -49,7 +49,7 @@ fault_cleanup() {
 }
 trap fault_cleanup EXIT
 
-XFADE=1
+XFADE=2
 mkdir -p "$WORK/src" "$lib"
 k=0
 for f in 330 440 587 784; do
