@@ -18,8 +18,10 @@
 # descriptors and threads are as many after each round of 80 SIGHUPs as
 # before; a second round grows its RSS by less than 1 MB (the first warms
 # up SQLite's cache and malloc's arenas: RSS grows by some MB in the first
-# minutes of any station). Under ASan+UBSan (contrib/test.sh), whose
-# quarantine makes RSS meaningless, LeakSanitizer checks at exit instead
+# minutes of any station). Under ASan+UBSan (a build configured with
+# --enable-sanitizers; contrib/test.sh leaves this test out of its
+# sanitizer run for CI's time), whose quarantine makes RSS meaningless,
+# LeakSanitizer checks at exit instead
 # (a leak is a non-zero exit status) and no sanitizer report may be in the
 # log.
 . "$top_srcdir/tests/lib.sh"
