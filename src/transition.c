@@ -462,8 +462,8 @@ static bool pattern_displaced(const struct analysis *an, int w,
  * to *bad_to_s: a section of displaced windows as far as it reaches, the
  * windows that count under the span where their offsets or kicks
  * disagree, the span that drifts): the place the plan's second try keeps
- * away from. Analyses without windows
- * pass with no shift; grid_usable() judged them. */
+ * away from. Analyses without windows pass with no shift; grid_usable()
+ * judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
 		       double t0_s, double t1_s, double *shift_s,
 		       double *period_scale, bool *kick_half, double *bad_from_s,
