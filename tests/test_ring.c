@@ -132,7 +132,7 @@ struct reader_job {
 	size_t chunk;
 	unsigned pause_every;  /* sleep 1 ms every N reads; 0 = never */
 	uint64_t mark_every;   /* markers expected every N frames */
-	uint64_t got;
+	_Atomic uint64_t got;  /* read by the main thread before the join */
 	uint64_t markers;
 	ssize_t last_rc;
 };
@@ -343,6 +343,9 @@ static void test_eviction(void)
 	CHECK_INT(elapsed, >=, stall_ms - 5); /* it did wait for reader 1 */
 	CHECK_INT(elapsed, <, WAIT_MAX_MS);
 	WAIT_FOR(ring_reader_position(ring, 0) == 50000);
+	/* Its thread counts what ring_read() returned after the ring has
+	 * moved its position: wait for that too. */
+	WAIT_FOR(atomic_load(&r0.got) == 50000);
 	CHECK_INT(r0.got, ==, 50000); /* reader 0 lost nothing */
 
 	/* Reader 1 is told once, then is simply not attached. */
