@@ -371,8 +371,8 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	if (a.bpm > 0 && isfinite(a.bpm)) {
 		e->bt.bpm = a.bpm;
 		e->bt.bpm_confidence = a.bpm_confidence;
-		e->bt.grid_untrusted =
-			!(a.grid_confidence >= TRANSITION_MIN_GRID_CONFIDENCE);
+		e->bt.grid_untrusted = !transition_grid_trusted(
+			&a, TRANSITION_MIN_GRID_CONFIDENCE);
 	}
 	if (a.key >= 0 && a.key < 24) {
 		enum brain_mode mode = a.key < 12 ? BRAIN_MODE_MAJOR

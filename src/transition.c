@@ -651,6 +651,34 @@ wander:
 	return false;
 }
 
+/* Whether AN carries a beat that could clash: a tempo, and at least
+ * TRANSITION_CUT_BEAT_WINDOWS grid windows with a steady beat (analyses
+ * without windows: a trusted grid). A steady tone or an ambient piece
+ * has a "tempo" of sorts but nothing to clash with; it crossfades. */
+static bool has_beat(const struct analysis *an)
+{
+	if (!(an->bpm > 0) || !isfinite(an->bpm))
+		return false;
+	int n = grid_window_count(an);
+	if (n == 0)
+		return an->grid_confidence >= TRANSITION_MIN_GRID_CONFIDENCE;
+	int beat = 0;
+	for (int w = 0; w < n; w++)
+		if (an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS)
+			beat++;
+	return beat >= TRANSITION_CUT_BEAT_WINDOWS;
+}
+
+bool transition_grid_trusted(const struct analysis *an,
+			     double min_confidence)
+{
+	if (!(an->bpm > 0) || !isfinite(an->bpm))
+		return false;
+	if (an->grid_confidence >= min_confidence)
+		return true;
+	return grid_window_count(an) > 0 && has_beat(an);
+}
+
 static bool grid_usable(const struct analysis *an, const char *name,
 			const struct transition_params *p, char *why,
 			size_t why_size)
@@ -659,7 +687,7 @@ static bool grid_usable(const struct analysis *an, const char *name,
 		snprintf(why, why_size, "%s has no beat grid", name);
 		return false;
 	}
-	if (!(an->grid_confidence >= p->min_grid_confidence)) {
+	if (!transition_grid_trusted(an, p->min_grid_confidence)) {
 		snprintf(why, why_size, "%s's beat grid is uncertain "
 			 "(confidence %.2f < %.2f)", name, an->grid_confidence,
 			 p->min_grid_confidence);
@@ -727,24 +755,6 @@ static bool plan_fit(const struct track_grid *ga, const struct track_grid *gb,
 	plan->b_entry_s = entry_s;
 	plan->b_resume_s = entry_s + win_b;
 	return true;
-}
-
-/* Whether AN carries a beat that could clash: a tempo, and at least
- * TRANSITION_CUT_BEAT_WINDOWS grid windows with a steady beat (analyses
- * without windows: a trusted grid). A steady tone or an ambient piece
- * has a "tempo" of sorts but nothing to clash with; it crossfades. */
-static bool has_beat(const struct analysis *an)
-{
-	if (!(an->bpm > 0) || !isfinite(an->bpm))
-		return false;
-	int n = grid_window_count(an);
-	if (n == 0)
-		return an->grid_confidence >= TRANSITION_MIN_GRID_CONFIDENCE;
-	int beat = 0;
-	for (int w = 0; w < n; w++)
-		if (an->grid_window_hits[w] >= TRANSITION_WINDOW_BEAT_HITS)
-			beat++;
-	return beat >= TRANSITION_CUT_BEAT_WINDOWS;
 }
 
 /* Where the music of AN has the beat that its grid puts at T_S: the

@@ -63,6 +63,18 @@
  * them down to TRANSITION_MIN_BARS; B must keep a window's length after the
  * transition for its own exit.
  *
+ * Which grids are beatmatched. A grid whose confidence (struct analysis:
+ * the share of beat-carrying windows within 10 ms of it) reaches
+ * min_grid_confidence; and, whatever its confidence, a grid with windows
+ * of which at least two carry a steady beat (grid_window_hits): the
+ * local gate below judges it where it is used, window by window, and
+ * follows it there (an offset, a tempo a little off), so a track whose
+ * beat wanders over its length but holds under a transition's span is
+ * beatmatched there and cut elsewhere, with the local reason. Grids
+ * without windows rest on the track-wide confidence alone.
+ * transition_grid_trusted() is the rule;
+ * the brain (grid_untrusted) and plan's tempo circle share it.
+ *
  * The local gate. The grid must hold where the decks play together: the
  * grid windows (struct analysis) that carry a beat under A's part and
  * under B's part of the transition must lie on one line of offset from
@@ -94,8 +106,8 @@
  *
  * Cuts, when two tracks that carry a beat (two grid windows with a steady
  * beat, or a trusted grid) cannot be beatmatched (a tempo pair
- * further apart than max_stretch even at double or half time, a grid below
- * min_grid_confidence or one that does not hold at any length): a
+ * further apart than max_stretch even at double or half time, a grid not
+ * trusted (above) or one that does not hold at any length): a
  * crossfade of two unaligned beats is the trainwreck a DJ avoids, so A ends
  * on a downbeat (a phrase boundary where there is one, at its outro or a
  * beat before its audio end at the latest), fading out over its last beat,
@@ -234,6 +246,14 @@ void transition_params_default(struct transition_params *p);
 int transition_plan(const struct analysis *a, const struct analysis *b,
 		    const struct transition_params *p,
 		    struct transition_plan *plan);
+
+/* Whether the mixer beatmatches A's grid at all (DESIGN, "Which grids are
+ * beatmatched"), min_confidence being transition_params'
+ * min_grid_confidence: a tempo, and a confidence of at least
+ * min_confidence or enough beat-carrying grid windows for the local gate
+ * to judge. */
+bool transition_grid_trusted(const struct analysis *a,
+			     double min_confidence);
 
 /* The gain that brings a track to target_lufs, limited as described. */
 double transition_gain_db(const struct analysis *a, double target_lufs);

@@ -1088,8 +1088,11 @@ static void test_cut_pulse(void)
 	CHECK_INT(transition_plan(&a, &b, &prm, &p), ==, 0);
 	CHECK_NEAR(p.b_entry_s, 0.7, 1e-12);
 
-	/* An untrusted grid (the reason of the cut at a tempo a bridge
-	 * would span): still A's local window. */
+	/* A grid of low confidence with windows that carry a beat is
+	 * judged where it is used (transition.h, "Which grids are
+	 * beatmatched"): windows alternating 25 ms either side hold only one
+	 * at a time, so the plan shortens to one window, moved by its
+	 * offset; the brain trusts it too. */
 	struct analysis c = track(110, 300, 0.3, 16, 16, 16);
 	set_windows(&c, 0);
 	c.grid_confidence = 0.3;
@@ -1097,14 +1100,21 @@ static void test_cut_pulse(void)
 		c.grid_window_offset_ms[w] = w % 2 ? 25.0f : -25.0f;
 	struct analysis d = track(118, 300, 0.7, 16, 16, 16);
 	set_windows(&d, 0);
+	CHECK(transition_grid_trusted(&c, prm.min_grid_confidence));
 	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
-	check_cut(&c, &d, &p);
-	CHECK(strstr(p.reason, "uncertain"));
-	double beat_c = 60.0 / c.bpm;
-	int w_c = window_at(&c, p.a_end_s - 0.5 * beat_c);
-	CHECK_NEAR(p.a_end_s - (w_c % 2 ? 0.025 : -0.025), c.downbeat_s +
-		   floor((p.a_end_s - c.downbeat_s) / (4 * beat_c) + 0.5) *
-		   4 * beat_c, 1e-9);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	CHECK_INT(p.bars, ==, 4);
+	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+	/* One beat-carrying window is too few to judge by: the track-wide
+	 * confidence decides; and such a track carries no beat that could
+	 * clash, so it crossfades. */
+	for (int w = 1; w < c.n_grid_windows; w++)
+		c.grid_window_hits[w] = 0.2f;
+	CHECK(!transition_grid_trusted(&c, prm.min_grid_confidence));
+	CHECK(transition_grid_trusted(&c, 0.25));
+	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CROSSFADE);
+	CHECK(strstr(p.reason, "A's beat grid is uncertain"));
 }
 
 static void test_gains(void)
