@@ -64,6 +64,9 @@
 #define ECHO_MAX 64
 #define OUTPUT_PREFIX "output."
 #define OUTPUT_PREFIX_LEN (sizeof(OUTPUT_PREFIX) - 1)
+#define FEED_PREFIX "feed."
+#define FEED_PREFIX_LEN (sizeof(FEED_PREFIX) - 1)
+#define JAMENDO_DEFAULT_URL "https://api.jamendo.com/v3.0"
 
 enum key_type {
 	KEY_STRING,     /* char[CONFIG_STRING_MAX], may be empty */
@@ -93,6 +96,8 @@ static const struct key_spec global_keys[] = {
 	{ "library", "database", KEY_PATH, F(database), 0, 0 },
 	{ "library", "min_duration", KEY_DOUBLE, F(min_duration_s), 0, 86400 },
 	{ "library", "max_duration", KEY_DOUBLE, F(max_duration_s), 1, 86400 },
+	{ "library", "cache", KEY_PATH, F(cache), 0, 0 },
+	{ "library", "cache_max_mb", KEY_INT, F(cache_max_mb), 1, 10000000 },
 	{ "icecast", "host", KEY_NONEMPTY, F(icecast_host), 0, 0 },
 	{ "icecast", "port", KEY_INT, F(icecast_port), 1, 65535 },
 	{ "icecast", "user", KEY_NONEMPTY, F(icecast_user), 0, 0 },
@@ -158,6 +163,25 @@ static const char *const output_key_names[N_OUTPUT_KEYS] = {
 	"user", "password", "password_file", "tls",
 };
 
+enum feed_key {
+	FKEY_TYPE,
+	FKEY_URL,
+	FKEY_USER,
+	FKEY_PASSWORD,
+	FKEY_PASSWORD_FILE,
+	FKEY_CLIENT_ID,
+	FKEY_CLIENT_ID_FILE,
+	FKEY_QUERY,
+	FKEY_LIMIT,
+	FKEY_REFRESH_MINUTES,
+	N_FEED_KEYS,
+};
+
+static const char *const feed_key_names[N_FEED_KEYS] = {
+	"type", "url", "user", "password", "password_file", "client_id",
+	"client_id_file", "query", "limit", "refresh_minutes",
+};
+
 /* LAME's CBR bitrates for MPEG-1 Layer III (44.1 kHz). */
 static const int mp3_bitrates_kbps[] = {
 	32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320,
@@ -186,6 +210,8 @@ struct load {
 	unsigned seen[N_GLOBAL_KEYS];
 	unsigned out_seen[CONFIG_OUTPUTS_MAX][N_OUTPUT_KEYS];
 	unsigned out_header[CONFIG_OUTPUTS_MAX];
+	unsigned feed_seen[CONFIG_FEEDS_MAX][N_FEED_KEYS];
+	unsigned feed_header[CONFIG_FEEDS_MAX];
 };
 
 /* Copies value into out as 'value' for a message: at most ECHO_MAX bytes,
@@ -735,6 +761,167 @@ static void set_output_key(struct load *ld, const char *section,
 	}
 }
 
+static int feed_find(const struct config *cfg, const char *name)
+{
+	for (size_t i = 0; i < cfg->n_feeds; i++)
+		if (strcmp(cfg->feeds[i].name, name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* An http or https URL of printable ASCII without spaces. */
+static bool url_valid(const char *value)
+{
+	size_t len = strlen(value);
+	size_t scheme = strncasecmp(value, "http://", 7) == 0 ? 7 :
+			strncasecmp(value, "https://", 8) == 0 ? 8 : 0;
+
+	if (scheme == 0)
+		return false;
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)value[i] <= 0x20 ||
+		    (unsigned char)value[i] >= 0x7f)
+			return false;
+	return len > scheme && value[scheme] != '/';
+}
+
+/* Subsonic's query: random, newest, starred, genre:NAME, playlist:NAME. */
+static bool subsonic_query_valid(const char *q)
+{
+	if (strcmp(q, "random") == 0 || strcmp(q, "newest") == 0 ||
+	    strcmp(q, "starred") == 0)
+		return true;
+	if (strncmp(q, "genre:", 6) == 0)
+		return q[6] != '\0';
+	if (strncmp(q, "playlist:", 9) == 0)
+		return q[9] != '\0';
+	return false;
+}
+
+static void set_feed_key(struct load *ld, const char *section,
+			 const char *key, const char *value)
+{
+	struct config *cfg = ld->cfg;
+	int idx = feed_find(cfg, section + FEED_PREFIX_LEN);
+	char echoed[ECHO_MAX + 8];
+	enum feed_key fkey;
+	struct config_feed *feed;
+	long l;
+
+	if (idx < 0) {
+		load_fail(ld, ld->line, section, NULL, "unknown section");
+		return;
+	}
+	feed = &cfg->feeds[idx];
+	for (fkey = 0; fkey < N_FEED_KEYS; fkey++)
+		if (strcmp(key, feed_key_names[fkey]) == 0)
+			break;
+	if (fkey == N_FEED_KEYS) {
+		char known[CONFIG_ERROR_MAX / 2] = "";
+		size_t used = 0;
+		for (size_t i = 0; i < N_FEED_KEYS; i++) {
+			int n = snprintf(known + used, sizeof(known) - used,
+					 "%s%s", used ? ", " : "",
+					 feed_key_names[i]);
+			if (n < 0 || (size_t)n >= sizeof(known) - used)
+				break;
+			used += (size_t)n;
+		}
+		load_fail(ld, ld->line, section, key,
+			  "unknown key (known: %s)", known);
+		return;
+	}
+	if (ld->feed_seen[idx][fkey]) {
+		load_fail(ld, ld->line, section, key,
+			  "given twice (first on line %u)",
+			  ld->feed_seen[idx][fkey]);
+		return;
+	}
+	ld->feed_seen[idx][fkey] = ld->line;
+
+	switch (fkey) {
+	case FKEY_TYPE:
+		if (strcasecmp(value, "rss") == 0)
+			feed->type = FEED_TYPE_RSS;
+		else if (strcasecmp(value, "subsonic") == 0)
+			feed->type = FEED_TYPE_SUBSONIC;
+		else if (strcasecmp(value, "jamendo") == 0)
+			feed->type = FEED_TYPE_JAMENDO;
+		else
+			load_fail(ld, ld->line, section, key,
+				  "must be rss, subsonic or jamendo, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		break;
+	case FKEY_URL:
+		if (strlen(value) > sizeof(feed->url) - 1)
+			load_fail(ld, ld->line, section, key,
+				  "longer than %zu bytes", sizeof(feed->url) - 1);
+		else if (!url_valid(value))
+			load_fail(ld, ld->line, section, key,
+				  "must be an http:// or https:// URL without "
+				  "spaces, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		else
+			memcpy(feed->url, value, strlen(value) + 1);
+		break;
+	case FKEY_USER:
+		copy_string(ld, section, key, value, true, feed->user);
+		break;
+	case FKEY_PASSWORD:
+	case FKEY_PASSWORD_FILE:
+	case FKEY_CLIENT_ID:
+	case FKEY_CLIENT_ID_FILE: {
+		bool file = fkey == FKEY_PASSWORD_FILE ||
+			    fkey == FKEY_CLIENT_ID_FILE;
+		enum feed_key other = file ? fkey - 1 : fkey + 1;
+		char *field = fkey <= FKEY_PASSWORD_FILE ? feed->password :
+			      feed->client_id;
+		if (ld->feed_seen[idx][other]) {
+			load_fail(ld, ld->line, section, key,
+				  "cannot be used together with %s (line %u)",
+				  feed_key_names[other],
+				  ld->feed_seen[idx][other]);
+			break;
+		}
+		if (file)
+			read_password_file(ld, section, key, value, field);
+		else
+			set_password(ld, section, key, value, field);
+		break;
+	}
+	case FKEY_QUERY:
+		if (strlen(value) > sizeof(feed->query) - 1)
+			load_fail(ld, ld->line, section, key,
+				  "longer than %zu bytes",
+				  sizeof(feed->query) - 1);
+		else if (has_control(value))
+			load_fail(ld, ld->line, section, key,
+				  "must not contain control characters, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		else
+			memcpy(feed->query, value, strlen(value) + 1);
+		break;
+	case FKEY_LIMIT:
+		if (!parse_long(value, &l) || l < 1 || l > 10000)
+			load_fail(ld, ld->line, section, key,
+				  "must be 1..10000, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		else
+			feed->limit = (int)l;
+		break;
+	case FKEY_REFRESH_MINUTES:
+		if (!parse_long(value, &l) || l < 1 || l > 10080)
+			load_fail(ld, ld->line, section, key,
+				  "must be 1..10080, got %s",
+				  echo(value, echoed, sizeof(echoed)));
+		else
+			feed->refresh_minutes = (int)l;
+		break;
+	case N_FEED_KEYS:
+		break;
+	}
+}
+
 static int on_key(void *user, const char *inih_section, const char *key,
 		  const char *value)
 {
@@ -750,12 +937,16 @@ static int on_key(void *user, const char *inih_section, const char *key,
 	if (section[0] == '\0') {
 		load_fail(ld, ld->line, NULL, key,
 			  "outside of any section (put it under [library], "
-			  "[icecast], [output.NAME], [mix], [analysis] or "
-			  "[brain])");
+			  "[icecast], [output.NAME], [feed.NAME], [mix], "
+			  "[analysis] or [brain])");
 		return 0;
 	}
 	if (strncmp(section, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) == 0) {
 		set_output_key(ld, section, key, value);
+		return !ld->failed;
+	}
+	if (strncmp(section, FEED_PREFIX, FEED_PREFIX_LEN) == 0) {
+		set_feed_key(ld, section, key, value);
 		return !ld->failed;
 	}
 	for (size_t i = 0; i < N_GLOBAL_KEYS; i++) {
@@ -824,10 +1015,37 @@ static void section_header(struct load *ld, const char *line)
 		memcpy(ld->section, name, len + 1);
 		return;
 	}
+	if (strncmp(name, FEED_PREFIX, FEED_PREFIX_LEN) == 0) {
+		const char *fname = name + FEED_PREFIX_LEN;
+		if (!output_name_valid(fname)) {
+			load_fail(ld, ld->line, NULL, NULL,
+				  "[feed.NAME]: NAME must be 1 to 63 letters, "
+				  "digits, '_' or '-', got %s",
+				  echo(fname, echoed, sizeof(echoed)));
+			return;
+		}
+		memcpy(ld->section, name, len + 1);
+		if (feed_find(ld->cfg, fname) >= 0)
+			return;
+		if (ld->cfg->n_feeds >= CONFIG_FEEDS_MAX) {
+			load_fail(ld, ld->line, name, NULL,
+				  "too many feeds (at most %d)",
+				  CONFIG_FEEDS_MAX);
+			return;
+		}
+		size_t i = ld->cfg->n_feeds++;
+		struct config_feed *f = &ld->cfg->feeds[i];
+		memcpy(f->name, fname, strlen(fname) + 1);
+		f->limit = 200;
+		f->refresh_minutes = 60;
+		ld->feed_header[i] = ld->line;
+		return;
+	}
 	if (strncmp(name, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) != 0) {
 		load_fail(ld, ld->line, name, NULL,
 			  "unknown section (known: [library], [icecast], "
-			  "[output.NAME], [mix], [analysis], [brain])");
+			  "[output.NAME], [feed.NAME], [mix], [analysis], "
+			  "[brain])");
 		return;
 	}
 	const char *oname = name + OUTPUT_PREFIX_LEN;
@@ -996,6 +1214,113 @@ static void validate_outputs(struct load *ld)
 	}
 }
 
+/* Which keys a feed type takes (beyond type, url, limit, refresh). */
+static bool feed_key_applies(enum feed_type type, enum feed_key k)
+{
+	switch (k) {
+	case FKEY_USER:
+	case FKEY_PASSWORD:
+	case FKEY_PASSWORD_FILE:
+		return type == FEED_TYPE_SUBSONIC;
+	case FKEY_CLIENT_ID:
+	case FKEY_CLIENT_ID_FILE:
+		return type == FEED_TYPE_JAMENDO;
+	case FKEY_QUERY:
+		return type != FEED_TYPE_RSS;
+	default:
+		return true;
+	}
+}
+
+static void validate_feeds(struct load *ld)
+{
+	struct config *cfg = ld->cfg;
+	char section[sizeof(FEED_PREFIX) + 64];
+	char echoed[ECHO_MAX + 8];
+
+	for (size_t i = 0; i < cfg->n_feeds && !ld->failed; i++) {
+		struct config_feed *f = &cfg->feeds[i];
+		const unsigned *seen = ld->feed_seen[i];
+
+		snprintf(section, sizeof(section), "%s%s", FEED_PREFIX, f->name);
+		if (!seen[FKEY_TYPE]) {
+			load_fail(ld, ld->feed_header[i], section, "type",
+				  "missing (rss, subsonic or jamendo)");
+			return;
+		}
+		for (enum feed_key k = 0; k < N_FEED_KEYS; k++) {
+			if (!seen[k] || feed_key_applies(f->type, k))
+				continue;
+			load_fail(ld, seen[k], section, feed_key_names[k],
+				  "not used by type = %s",
+				  config_feed_type_name(f->type));
+			return;
+		}
+		if (!seen[FKEY_URL]) {
+			if (f->type != FEED_TYPE_JAMENDO) {
+				load_fail(ld, ld->feed_header[i], section,
+					  "url", "missing (the %s)",
+					  f->type == FEED_TYPE_RSS ?
+					  "RSS or Atom feed" :
+					  "Subsonic server's root");
+				return;
+			}
+			snprintf(f->url, sizeof(f->url), "%s",
+				 JAMENDO_DEFAULT_URL);
+		}
+		if (f->type == FEED_TYPE_SUBSONIC) {
+			if (!seen[FKEY_USER]) {
+				load_fail(ld, ld->feed_header[i], section,
+					  "user", "missing");
+				return;
+			}
+			if (!seen[FKEY_PASSWORD] && !seen[FKEY_PASSWORD_FILE]) {
+				load_fail(ld, ld->feed_header[i], section,
+					  "password", "missing: set password "
+					  "or password_file");
+				return;
+			}
+			if (!seen[FKEY_QUERY])
+				snprintf(f->query, sizeof(f->query), "random");
+			if (!subsonic_query_valid(f->query)) {
+				load_fail(ld, seen[FKEY_QUERY], section, "query",
+					  "must be random, newest, starred, "
+					  "genre:NAME or playlist:NAME, got %s",
+					  echo(f->query, echoed,
+					       sizeof(echoed)));
+				return;
+			}
+		}
+		if (f->type == FEED_TYPE_JAMENDO && !seen[FKEY_CLIENT_ID] &&
+		    !seen[FKEY_CLIENT_ID_FILE]) {
+			load_fail(ld, ld->feed_header[i], section, "client_id",
+				  "missing: set client_id or client_id_file");
+			return;
+		}
+	}
+	if (ld->failed || cfg->cache)
+		return;
+	/* The cache's default: "cache" beside the database. */
+	if (strcmp(cfg->database, ":memory:") == 0) {
+		if (cfg->n_feeds > 0)
+			load_fail(ld, ld->feed_header[0], "library", "cache",
+				  "missing: feeds need a cache directory when "
+				  "the database is :memory:");
+		return;
+	}
+	const char *slash = strrchr(cfg->database, '/');
+	int dlen = slash ? (int)(slash - cfg->database) : 0;
+	char path[PATH_MAX];
+	int n = snprintf(path, sizeof(path), "%.*s/cache", dlen,
+			 cfg->database);
+	if (n < 0 || (size_t)n >= sizeof(path) ||
+	    !(cfg->cache = strdup(path))) {
+		load_fail(ld, 0, "library", "cache", "cannot derive the "
+			  "default from the database path");
+		ld->failed_errno = ENOMEM;
+	}
+}
+
 static size_t key_index(const char *section, const char *name)
 {
 	for (size_t i = 0; i < N_GLOBAL_KEYS; i++)
@@ -1049,6 +1374,7 @@ static void validate(struct load *ld)
 		return;
 	}
 	validate_outputs(ld);
+	validate_feeds(ld);
 	for (size_t i = 0; i < cfg->n_outputs && !ld->failed; i++) {
 		/* Empty only when neither the section nor [icecast] set
 		 * one. */
@@ -1174,6 +1500,7 @@ struct config *config_defaults(void)
 		goto fail;
 	cfg->min_duration_s = 90;
 	cfg->max_duration_s = 600;
+	cfg->cache_max_mb = 2048;
 	snprintf(cfg->icecast_host, sizeof(cfg->icecast_host), "127.0.0.1");
 	cfg->icecast_port = 8000;
 	snprintf(cfg->icecast_user, sizeof(cfg->icecast_user), "source");
@@ -1312,7 +1639,14 @@ void config_destroy(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_library_paths; i++)
 		free(cfg->library_paths[i]);
 	free(cfg->database);
+	free(cfg->cache);
 	free(cfg->file);
+	for (size_t i = 0; i < CONFIG_FEEDS_MAX; i++) {
+		explicit_bzero(cfg->feeds[i].password,
+			       sizeof(cfg->feeds[i].password));
+		explicit_bzero(cfg->feeds[i].client_id,
+			       sizeof(cfg->feeds[i].client_id));
+	}
 	explicit_bzero(cfg->icecast_password, sizeof(cfg->icecast_password));
 	for (size_t i = 0; i < CONFIG_OUTPUTS_MAX; i++)
 		explicit_bzero(cfg->outputs[i].password,
@@ -1331,7 +1665,20 @@ int config_key_foreach(int (*fn)(void *ctx, const char *section,
 	for (size_t i = 0; i < N_OUTPUT_KEYS; i++)
 		if ((rc = fn(ctx, OUTPUT_PREFIX "NAME", output_key_names[i])))
 			return rc;
+	for (size_t i = 0; i < N_FEED_KEYS; i++)
+		if ((rc = fn(ctx, FEED_PREFIX "NAME", feed_key_names[i])))
+			return rc;
 	return 0;
+}
+
+const char *config_feed_type_name(enum feed_type type)
+{
+	switch (type) {
+	case FEED_TYPE_RSS: return "rss";
+	case FEED_TYPE_SUBSONIC: return "subsonic";
+	case FEED_TYPE_JAMENDO: return "jamendo";
+	}
+	return "?";
 }
 
 const char *config_format_name(enum output_format format)

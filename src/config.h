@@ -42,6 +42,16 @@
  *             4), artist_separation (no artist again within this many
  *             tracks, 0..50; 3), time_budget_seconds (of a full re-solve,
  *             0.01..60; 1)
+ *   [library] cache (the download cache of the feeds; default: "cache"
+ *             beside the database), cache_max_mb (1..10000000; 2048)
+ *   [feed.NAME] type (rss | subsonic | jamendo, required), url (required
+ *             but for jamendo: https://api.jamendo.com/v3.0), user and
+ *             password or password_file (subsonic), client_id or
+ *             client_id_file (jamendo), query (subsonic: random | newest |
+ *             starred | genre:NAME | playlist:NAME, default random;
+ *             jamendo: extra API parameters), limit (tracks, 1..10000;
+ *             200), refresh_minutes (1..10080; 60). A key that does not
+ *             apply to the type is an error.
  *
  * Ownership: config_load() and config_defaults() return a heap object that
  * the caller frees with config_destroy(). All strings live inside it. A
@@ -60,6 +70,8 @@
 #define CONFIG_OUTPUTS_MAX 8
 #define CONFIG_STRING_MAX 256
 #define CONFIG_ERROR_MAX 512
+#define CONFIG_FEEDS_MAX 16
+#define CONFIG_URL_MAX 1024
 
 enum output_format {
 	OUTPUT_FORMAT_MP3,
@@ -82,6 +94,24 @@ struct config_output {
 	bool tls;
 };
 
+enum feed_type {
+	FEED_TYPE_RSS,
+	FEED_TYPE_SUBSONIC,
+	FEED_TYPE_JAMENDO,
+};
+
+struct config_feed {
+	char name[64];                 /* NAME of [feed.NAME] */
+	enum feed_type type;
+	char url[CONFIG_URL_MAX];
+	char user[CONFIG_STRING_MAX];
+	char password[CONFIG_STRING_MAX];  /* secret: never log */
+	char client_id[CONFIG_STRING_MAX]; /* secret: never log */
+	char query[CONFIG_URL_MAX];
+	int limit;
+	int refresh_minutes;
+};
+
 struct config {
 	char *file; /* the file loaded, NULL for defaults */
 
@@ -90,6 +120,11 @@ struct config {
 	char *database;
 	double min_duration_s;
 	double max_duration_s;
+	char *cache;                /* the feeds' download cache directory */
+	int cache_max_mb;
+
+	struct config_feed feeds[CONFIG_FEEDS_MAX];
+	size_t n_feeds;
 
 	char icecast_host[CONFIG_STRING_MAX];
 	int icecast_port;
@@ -145,10 +180,12 @@ int config_set_library_paths(struct config *cfg, char *const *paths, size_t n);
 void config_destroy(struct config *cfg);
 
 const char *config_format_name(enum output_format format);
+const char *config_feed_type_name(enum feed_type type);
 
 /* Calls FN(CTX, SECTION, KEY) for every key the parser knows, in the order
  * of its tables: the keys of [library], [icecast], [mix], [analysis] and
- * [brain], then those of every [output.NAME] with SECTION "output.NAME".
+ * [brain], then those of every [output.NAME] with SECTION "output.NAME",
+ * then those of every [feed.NAME] with SECTION "feed.NAME".
  * The strings are static. Stops at the first nonzero return of FN and
  * returns it; returns 0 when every key was visited. This is the list
  * tests/test_man.sh holds foreverfm.ini(5) to. */

@@ -307,6 +307,55 @@ static const struct bad_case bad_cases[] = {
 	{ "[output.m]\nmount = /x\nformat = mp3\n",
 	  "station.ini:1: [icecast] password: missing: set password or "
 	  "password_file" },
+	{ "[feed.a]\nurl = http://x/f.xml\n",
+	  "station.ini:1: [feed.a] type: missing (rss, subsonic or jamendo)" },
+	{ "[feed.a]\ntype = ftp\n",
+	  "station.ini:2: [feed.a] type: must be rss, subsonic or jamendo, "
+	  "got 'ftp'" },
+	{ "[feed.a]\ntype = rss\n",
+	  "station.ini:1: [feed.a] url: missing (the RSS or Atom feed)" },
+	{ "[feed.a]\ntype = rss\nurl = ftp://x/f.xml\n",
+	  "station.ini:3: [feed.a] url: must be an http:// or https:// URL" },
+	{ "[feed.a]\ntype = rss\nurl = http://x/a b\n",
+	  "station.ini:3: [feed.a] url: must be an http:// or https:// URL" },
+	{ "[feed.a]\ntype = rss\nurl = http://x/f\nuser = me\n",
+	  "station.ini:4: [feed.a] user: not used by type = rss" },
+	{ "[feed.a]\ntype = rss\nurl = http://x/f\nquery = x\n",
+	  "station.ini:4: [feed.a] query: not used by type = rss" },
+	{ "[feed.a]\ntype = rss\nurl = http://x/f\nlimit = 0\n",
+	  "station.ini:4: [feed.a] limit: must be 1..10000, got '0'" },
+	{ "[feed.a]\ntype = rss\nurl = http://x/f\nrefresh_minutes = 1e3\n",
+	  "station.ini:4: [feed.a] refresh_minutes: must be 1..10080" },
+	{ "[feed.a]\ntype = rss\nurl = http://x/f\nflavour = x\n",
+	  "station.ini:4: [feed.a] flavour: unknown key (known: type, url," },
+	{ "[feed.a]\ntype = rss\nurl = http://x/f\ntype = rss\n",
+	  "station.ini:4: [feed.a] type: given twice (first on line 2)" },
+	{ "[feed.a]\ntype = subsonic\nurl = http://x\npassword = " SECRET "\n",
+	  "station.ini:1: [feed.a] user: missing" },
+	{ "[feed.a]\ntype = subsonic\nurl = http://x\nuser = u\n",
+	  "station.ini:1: [feed.a] password: missing: set password or "
+	  "password_file" },
+	{ "[feed.a]\ntype = subsonic\nurl = http://x\nuser = u\npassword = "
+	  SECRET "\npassword_file = pw.txt\n",
+	  "station.ini:6: [feed.a] password_file: cannot be used together "
+	  "with password (line 5)" },
+	{ "[feed.a]\ntype = subsonic\nurl = http://x\nuser = u\npassword = "
+	  SECRET "\nquery = hottest\n",
+	  "station.ini:6: [feed.a] query: must be random, newest, starred, "
+	  "genre:NAME or playlist:NAME, got 'hottest'" },
+	{ "[feed.a]\ntype = subsonic\nurl = http://x\nuser = u\npassword = "
+	  SECRET "\nquery = genre:\n",
+	  "station.ini:6: [feed.a] query: must be random" },
+	{ "[feed.a]\ntype = jamendo\n",
+	  "station.ini:1: [feed.a] client_id: missing" },
+	{ "[feed.a]\ntype = jamendo\nclient_id = " SECRET "\nuser = x\n",
+	  "station.ini:4: [feed.a] user: not used by type = jamendo" },
+	{ "[feed.a.b]\n", "station.ini:1: [feed.NAME]: NAME must be 1 to 63" },
+	{ "[library]\ndatabase = :memory:\n[feed.a]\ntype = rss\n"
+	  "url = http://x/f\n",
+	  "station.ini:3: [library] cache: missing: feeds need a cache" },
+	{ "[library]\ncache_max_mb = 0\n",
+	  "station.ini:2: [library] cache_max_mb: must be 1..10000000" },
 	{ "[library]\npath = /a\n\0path = /b\n", "station.ini:3: NUL byte" },
 	{ "\xEF\xBB\xBF[library]\r\nmin_duration = 1\r\nmax_duration = x\r\n",
 	  "station.ini:3: [library] max_duration: must be a number 1..86400, "
@@ -879,6 +928,52 @@ static int foreach_check(void *ctx, const char *section, const char *key)
 	return fs->stop_at && fs->n == fs->stop_at ? 42 : 0;
 }
 
+/* Feeds: defaults, every type, secrets kept out of messages. */
+static void test_feeds(void)
+{
+	char err[CONFIG_ERROR_MAX];
+	struct config *cfg;
+
+	cfg = load_text("[library]\ndatabase = db/catalog.db\n"
+			"[feed.net]\ntype = rss\nurl = https://x/f.xml\n"
+			"[feed.home]\ntype = subsonic\nurl = http://h:4533\n"
+			"user = dj\npassword_file = pw.txt\nquery = genre:Techno\n"
+			"limit = 50\nrefresh_minutes = 5\n"
+			"[feed.jam]\ntype = jamendo\nclient_id = abc123\n"
+			"query = order=popularity_week&tags=electronic\n",
+			err, sizeof(err));
+	if (!cfg)
+		fprintf(stderr, "%s\n", err);
+	CHECK(cfg);
+	CHECK_INT(cfg->n_feeds, ==, 3);
+	CHECK_INT(cfg->cache_max_mb, ==, 2048);
+	char want[PATH_MAX + 32];
+	snprintf(want, sizeof(want), "%s/db/cache", cwd);
+	CHECK_STR(cfg->cache, want);
+	CHECK_STR(cfg->feeds[0].name, "net");
+	CHECK_INT(cfg->feeds[0].type, ==, FEED_TYPE_RSS);
+	CHECK_INT(cfg->feeds[0].limit, ==, 200);
+	CHECK_INT(cfg->feeds[0].refresh_minutes, ==, 60);
+	CHECK_INT(cfg->feeds[1].type, ==, FEED_TYPE_SUBSONIC);
+	CHECK_STR(cfg->feeds[1].password, SECRET);
+	CHECK_STR(cfg->feeds[1].query, "genre:Techno");
+	CHECK_INT(cfg->feeds[1].limit, ==, 50);
+	CHECK_INT(cfg->feeds[1].refresh_minutes, ==, 5);
+	CHECK_INT(cfg->feeds[2].type, ==, FEED_TYPE_JAMENDO);
+	CHECK_STR(cfg->feeds[2].url, "https://api.jamendo.com/v3.0");
+	CHECK_STR(cfg->feeds[2].client_id, "abc123");
+	config_destroy(cfg);
+
+	cfg = load_text("[feed.s]\ntype = subsonic\nurl = http://h\n"
+			"user = u\npassword = p\n[library]\ncache = /srv/c\n"
+			"cache_max_mb = 10\n", err, sizeof(err));
+	CHECK(cfg);
+	CHECK_STR(cfg->feeds[0].query, "random");
+	CHECK_STR(cfg->cache, "/srv/c");
+	CHECK_INT(cfg->cache_max_mb, ==, 10);
+	config_destroy(cfg);
+}
+
 static void test_key_foreach(void)
 {
 	struct foreach_state fs = { 0 };
@@ -913,6 +1008,7 @@ int main(void)
 	test_limits();
 	test_line_endings();
 	test_key_foreach();
+	test_feeds();
 
 	CHECK(test_sh("rm -rf '%s'", cwd) == 0);
 	return 0;

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * feed — parsing feed documents into tracks: RSS 2.0 and Atom (expat).
+ *
+ * A parser takes a whole document (as fetched, at most the fetch cap) and
+ * fills a caller-owned array of items, at most MAX of them, in document
+ * order. It does no I/O: fetching is fetch.c's, downloading and caching
+ * dlcache.c's, scheduling source_http.c's, so every parser is a pure
+ * function that the unit tests and the fuzz target drive with bytes.
+ *
+ * RSS 2.0: each <item> with an <enclosure url type length> is a track;
+ * title from <title>, artist from <itunes:author> or <author> (or
+ * <dc:creator>), duration from <itunes:duration> (seconds, MM:SS or
+ * HH:MM:SS), cover art from <itunes:image href> or <media:thumbnail url>,
+ * genre from the first <category>. Atom: each <entry> with a
+ * <link rel="enclosure" href type length>; title, <author><name>, the first
+ * <category term>. An enclosure is audio when its type is audio/... or, with
+ * no type (or application/octet-stream), when its URL's path ends in an
+ * audio extension; other enclosures (video, images, PDFs) are counted as
+ * skipped, not returned. Relative URLs are resolved against BASE_URL.
+ *
+ * Hostile documents: a DOCTYPE that declares entities is refused (no
+ * entity expansion at all, whatever expat's own amplification limits);
+ * fields are cut at their buffer size; only http and https URLs are kept.
+ *
+ * Errors: 0, or -EBADMSG when the document is not well-formed XML or is
+ * neither RSS nor Atom (err says where or what), -ENOMEM.
+ * Thread rules: none; reentrant.
+ */
+#ifndef FOREVERFM_FEED_H
+#define FOREVERFM_FEED_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define FEED_URL_MAX 2048
+#define FEED_TEXT_MAX 256
+#define FEED_ERROR_MAX 256
+
+struct feed_item {
+	char url[FEED_URL_MAX];          /* the audio file */
+	char id[FEED_TEXT_MAX];          /* guid / id / API id, "" if none */
+	char title[FEED_TEXT_MAX];       /* UTF-8, "" when not given */
+	char artist[FEED_TEXT_MAX];
+	char genre[FEED_TEXT_MAX];
+	char cover_url[FEED_URL_MAX];
+	char mime[FEED_TEXT_MAX];        /* the announced type, "" if none */
+	double duration_s;               /* 0 when not given */
+	double bpm;                      /* 0 when not given */
+	int64_t length;                  /* announced bytes, 0 when not given */
+};
+
+struct feed_parse_stats {
+	size_t items;        /* items/entries met */
+	size_t skipped;      /* with no audio enclosure */
+	size_t truncated;    /* beyond MAX */
+};
+
+/* Parses an RSS 2.0 or Atom document. */
+int feed_parse_xml(const char *doc, size_t len, const char *base_url,
+		   struct feed_item *items, size_t max, size_t *n,
+		   struct feed_parse_stats *stats, char *err, size_t err_size);
+
+/* Parses "SECONDS", "MM:SS" or "HH:MM:SS" (fractions allowed in the last
+ * field) into seconds; returns 0 for anything else. */
+double feed_parse_duration(const char *s);
+
+/* True when URL's path (before any query) ends in an audio file
+ * extension. */
+int feed_url_looks_like_audio(const char *url);
+
+#endif
