@@ -462,10 +462,13 @@ static bool pattern_displaced(const struct analysis *an, int w,
  * to *bad_to_s: a section of displaced windows as far as it reaches, the
  * windows that count under the span where their offsets or kicks
  * disagree, the span that drifts): the place the plan's second try keeps
- * away from. Analyses without windows pass with no shift; grid_usable()
+ * away from. Fewer than MIN_COUNTED windows with a steady beat under the
+ * span refuse it too, naming the span (a grid trusted for its windows
+ * alone). Analyses without windows pass with no shift; grid_usable()
  * judged them. */
 static bool grid_holds(const struct analysis *an, const char *name,
-		       double t0_s, double t1_s, double *shift_s,
+		       int min_counted, double t0_s, double t1_s,
+		       double *shift_s,
 		       double *period_scale, bool *kick_half, double *bad_from_s,
 		       double *bad_to_s, char *why, size_t why_size)
 {
@@ -618,6 +621,15 @@ static bool grid_holds(const struct analysis *an, const char *name,
 			       (an->first_beat_s + (w1 + 1.5) * win_s - t0_s));
 		     w1++)
 			*bad_to_s += win_s;
+		return false;
+	}
+	if (used < min_counted) {
+		snprintf(why, why_size, "%s's beat grid is uncertain "
+			 "(confidence %.2f) and steady in %d of its windows "
+			 "between %.0f and %.0f s", name, an->grid_confidence,
+			 used, t0_s, t1_s);
+		*bad_from_s = t0_s;
+		*bad_to_s = t1_s;
 		return false;
 	}
 	if (used == 0)
@@ -946,6 +958,14 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 	bool half_a = false, half_b = false;
 	int bridge_beats = 0;
 	bool roomless = false;
+	/* A grid trusted for its windows alone (transition.h, "Which grids
+	 * are beatmatched") needs two of them with a steady beat under the
+	 * deck's part: no extrapolation from one, no beatless stretch taken
+	 * for a breakdown. */
+	int counted_a = a->grid_confidence >= p->min_grid_confidence
+			? 0 : TRANSITION_CUT_BEAT_WINDOWS;
+	int counted_b = b->grid_confidence >= p->min_grid_confidence
+			? 0 : TRANSITION_CUT_BEAT_WINDOWS;
 	for (; bars >= TRANSITION_MIN_BARS; bars /= 2) {
 		if (ratio < 1 && bars % 2 != 0)
 			continue;
@@ -960,14 +980,16 @@ int transition_plan(const struct analysis *a, const struct analysis *b,
 				break;
 			placed = true;
 			double bad0, bad1;
-			if (!grid_holds(a, "A", plan->a_exit_s, plan->a_end_s,
+			if (!grid_holds(a, "A", counted_a, plan->a_exit_s,
+					plan->a_end_s,
 					&shift_a, &scale_a, &half_a, &bad0,
 					&bad1, why, sizeof(why))) {
 				if (!isfinite(bad0))
 					tries = 2; /* nowhere to move to */
 				else
 					a_before = fmin(a_before, bad0);
-			} else if (!grid_holds(b, "B", plan->b_entry_s,
+			} else if (!grid_holds(b, "B", counted_b,
+					       plan->b_entry_s,
 					       plan->b_resume_s, &shift_b,
 					       &scale_b, &half_b, &bad0, &bad1,
 					       why, sizeof(why))) {

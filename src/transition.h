@@ -70,7 +70,10 @@
  * local gate below judges it where it is used, window by window, and
  * follows it there (an offset, a tempo a little off), so a track whose
  * beat wanders over its length but holds under a transition's span is
- * beatmatched there and cut elsewhere, with the local reason. Grids
+ * beatmatched there and cut elsewhere, with the local reason. Such a grid
+ * (below min_grid_confidence) needs two windows with a steady beat under
+ * each deck's part: the gate does not extrapolate from one window or
+ * take a stretch without a steady beat for a breakdown there. Grids
  * without windows rest on the track-wide confidence alone.
  * transition_grid_trusted() is the rule;
  * the brain (grid_untrusted) and plan's tempo circle share it.

@@ -1090,21 +1090,39 @@ static void test_cut_pulse(void)
 
 	/* A grid of low confidence with windows that carry a beat is
 	 * judged where it is used (transition.h, "Which grids are
-	 * beatmatched"): windows alternating 25 ms either side hold only one
-	 * at a time, so the plan shortens to one window, moved by its
-	 * offset; the brain trusts it too. */
+	 * beatmatched"), and the brain trusts it too: steady windows 12 ms
+	 * late there, a beatmatch over the whole length. */
 	struct analysis c = track(110, 300, 0.3, 16, 16, 16);
-	set_windows(&c, 0);
+	set_windows(&c, 12);
 	c.grid_confidence = 0.3;
-	for (int w = 0; w < c.n_grid_windows; w++)
-		c.grid_window_offset_ms[w] = w % 2 ? 25.0f : -25.0f;
 	struct analysis d = track(118, 300, 0.7, 16, 16, 16);
 	set_windows(&d, 0);
 	CHECK(transition_grid_trusted(&c, prm.min_grid_confidence));
 	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
 	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
-	CHECK_INT(p.bars, ==, 4);
-	CHECK(strstr(p.reason, "shortened: the grid holds only there"));
+	CHECK_INT(p.bars, ==, 16);
+	/* Windows alternating 25 ms either side: such a grid needs two
+	 * steady windows under a deck, which never agree; a cut (at A's
+	 * local window: check_cut). */
+	for (int w = 0; w < c.n_grid_windows; w++)
+		c.grid_window_offset_ms[w] = w % 2 ? 25.0f : -25.0f;
+	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
+	check_cut(&c, &d, &p);
+	CHECK(strstr(p.reason, "beats move 50 ms against its grid"));
+	/* Steady windows at its start only: none under A's exit, where a
+	 * trusted grid would take the beatless stretch for a breakdown. */
+	for (int w = 0; w < c.n_grid_windows; w++) {
+		c.grid_window_offset_ms[w] = 12;
+		c.grid_window_hits[w] = w < 4 ? 0.9f : 0.2f;
+	}
+	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_CUT);
+	CHECK(strstr(p.reason, "A's beat grid is uncertain (confidence 0.30) "
+			       "and steady in 0 of its windows"));
+	c.grid_confidence = 0.6; /* trusted alone: a breakdown there */
+	CHECK_INT(transition_plan(&c, &d, &prm, &p), ==, 0);
+	CHECK_INT(p.kind, ==, TRANSITION_BEATMATCHED);
+	c.grid_confidence = 0.3;
 	/* One beat-carrying window is too few to judge by: the track-wide
 	 * confidence decides; and such a track carries no beat that could
 	 * clash, so it crossfades. */
