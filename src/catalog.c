@@ -204,8 +204,11 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" AND (path = ?1 OR (path >= ?2 AND path < ?3))",
 	[STMT_PLAY_ADD] = "INSERT INTO plays (track_id, started_at)"
 		" VALUES (?1, ?2)",
+	/* The last one added, not the latest started_at: plays are added
+	 * in the order they are heard, and a wall clock stepped back must
+	 * not make an older play the last one. */
 	[STMT_PLAY_LAST] = "SELECT track_id, started_at FROM plays"
-		" ORDER BY started_at DESC, id DESC LIMIT 1",
+		" ORDER BY id DESC LIMIT 1",
 	[STMT_LIBRARY] = "SELECT id FROM tracks WHERE missing = 0 ORDER BY id",
 	[STMT_SET_HASH] = "UPDATE tracks SET content_hash = ?2 WHERE id = ?1",
 	[STMT_ANALYSIS_GET] = "SELECT a.data FROM tracks t JOIN analysis a"

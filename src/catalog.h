@@ -159,7 +159,9 @@ int catalog_track_set_hash(struct catalog *cat, int64_t track_id,
  * in order, before the next play or at close. */
 int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);
 
-/* The most recent play, or -ENOENT when there is none. */
+/* The most recent play (the last one added, whatever its WHEN says: the
+ * wall clock may have been stepped back since), or -ENOENT when there is
+ * none. */
 int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
 
 #endif
