@@ -70,6 +70,15 @@ enum catalog_file_state {
  * this build) and logs why. */
 struct catalog *catalog_open(const char *path);
 
+/* As catalog_open(), for the station: when PATH cannot be written (the
+ * file or its directory read-only for this user, or on a read-only file
+ * system), logs one error and returns a catalog in memory with a copy of
+ * what PATH holds (an empty one if PATH does not exist or cannot be read
+ * either), and sets *copy (COPY may be NULL). Everything then works, but nothing is saved and
+ * PATH is never written. Returns NULL with errno set as catalog_open()
+ * does (EPROTO: the copy has a newer schema). */
+struct catalog *catalog_open_or_copy(const char *path, bool *copy);
+
 /* Closes; accepts NULL. */
 void catalog_close(struct catalog *cat);
 
