@@ -28,9 +28,12 @@
 # never reconnect. The station exits 0 on SIGTERM.
 #
 # FAULT_CLOCK_MONOTONIC=1 fakes the monotonic clock too (libfaketime's
-# default): no real clock steps so, and no station can pace by a clock
-# that jumps an hour; run it by hand to see what happens, it is not part
-# of make check.
+# default), which no real clock does, so it is not part of make check; by
+# hand it passes as well, the outputs restarting their pacing at each jump
+# (before they did, +1 h sent 510 s of audio at once and -1 h silenced the
+# station for the hour). On the old output, whose pacing gave up when an
+# absolute sleep failed, the default run streamed 72 minutes of audio in
+# its 60 s (libfaketime's EINVAL, below).
 #
 # Skips (77) without libfaketime. Every process is ended by its PID in the
 # EXIT trap; every wait is bounded.
