@@ -415,7 +415,10 @@ int station_run(const char *config_file, struct config *cfg,
 		 cfg->n_outputs == 1 ? "" : "s", cfg->n_library_paths,
 		 cfg->n_library_paths == 1 ? "" : "s", cfg->database);
 
-	st.cat = catalog_open(cfg->database);
+	/* A catalog that cannot be written (a read-only file, directory or
+	 * file system) is no reason to be silent: the station runs on a copy
+	 * in memory, and the catalog says so once. */
+	st.cat = catalog_open_or_copy(cfg->database, NULL);
 	if (!st.cat) {
 		rc = errno ? -errno : -EIO;
 		log_error("cannot open the catalog %s: %s", cfg->database,

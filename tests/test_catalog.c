@@ -520,12 +520,18 @@ static void test_plays(void)
 	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
 	CHECK_INT(tid, ==, a);
 	CHECK_INT(when, ==, 1700000300);
+	/* The wall clock stepped back an hour: the play added last is the
+	 * last play, though an older one has a later time. */
+	CHECK_INT(catalog_play_add(cat, b, 1700000300 - 3600), ==, 0);
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(tid, ==, b);
+	CHECK_INT(when, ==, 1700000300 - 3600);
 	/* History may only name tracks that exist. */
 	CHECK_INT(catalog_play_add(cat, 987654, 1700000400), ==, -ENOENT);
 	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
-	CHECK_INT(tid, ==, a);
+	CHECK_INT(tid, ==, b);
 	catalog_close(cat);
-	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 3);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 4);
 }
 
 static void test_playable_max(void)
