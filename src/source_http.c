@@ -69,6 +69,7 @@ struct source_http {
 	struct failure *fails;
 	size_t n_fails, cap_fails;
 	struct fetch_limits doc_limits, track_limits;
+	double refresh_test_s;  /* > 0: every feed's period (tests) */
 
 	pthread_t thread;
 	bool started;
@@ -163,6 +164,9 @@ struct source_http *source_http_create(const struct config *cfg,
 	const char *cap = getenv("FOREVERFM_FEED_TEST_TRACK_MAX_BYTES");
 	if (cap && atoll(cap) > 0)
 		s->track_limits.max_bytes = atoll(cap);
+	const char *every = getenv("FOREVERFM_FEED_TEST_REFRESH_S");
+	if (every && atof(every) > 0)
+		s->refresh_test_s = atof(every);
 	const char *slow = getenv("FOREVERFM_FEED_TEST_LOW_SPEED_S");
 	if (slow && atol(slow) > 0)
 		s->track_limits.low_speed_time_s = atol(slow);
@@ -287,7 +291,8 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 				    "the tracks already downloaded keep "
 				    "playing)", f->cfg.name, shown, err);
 		f->state = rc;
-		f->next_s = now + f->backoff_s;
+		f->next_s = now + (s->refresh_test_s > 0 ? s->refresh_test_s :
+				   f->backoff_s);
 		f->backoff_s *= 2;
 		if (f->backoff_s > f->cfg.refresh_minutes * 60.0)
 			f->backoff_s = f->cfg.refresh_minutes * 60.0;
@@ -305,7 +310,8 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	f->n_urls = n;
 	f->known = true;
 	f->state = 0;
-	f->next_s = now + f->cfg.refresh_minutes * 60.0;
+	f->next_s = now + (s->refresh_test_s > 0 ? s->refresh_test_s :
+			   f->cfg.refresh_minutes * 60.0);
 	f->backoff_s = FEED_BACKOFF_MIN_S;
 out:
 	free(items);
