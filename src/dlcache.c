@@ -460,7 +460,7 @@ static bool resumable(int rc)
 }
 
 int dlcache_download(struct dlcache *c, const char *url,
-		     const struct fetch_limits *l, atomic_bool *stop,
+		     const char *fetch_url, const struct fetch_limits *l, atomic_bool *stop,
 		     char *path, size_t size, char *err, size_t err_size)
 {
 	char key[32], ext[16], part[PATH_MAX + 64];
@@ -499,7 +499,8 @@ int dlcache_download(struct dlcache *c, const char *url,
 	}
 	url_key(url, key, sizeof(key));
 	snprintf(part, sizeof(part), "%s/%s.part", c->partial, key);
-	rc = fetch_file(url, part, l, stop, NULL, err, err_size);
+	rc = fetch_file(fetch_url ? fetch_url : url, part, l, stop, NULL, err,
+			err_size);
 	if (rc < 0) {
 		if (!resumable(rc))
 			unlink(part);

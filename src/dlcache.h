@@ -81,7 +81,9 @@ const char *dlcache_tracks_dir(const struct dlcache *c);
 bool dlcache_has(const struct dlcache *c, const char *url, char *path,
 		 size_t size);
 
-/* Downloads URL (fetch_file with L, resumed from partial/ when an earlier
+/* Downloads the track known as URL from FETCH_URL (NULL: from URL; a
+ * Subsonic stream URL carries a fresh token each time, which the cache
+ * must not keep) (fetch_file with L, resumed from partial/ when an earlier
  * attempt left part of it), checks that it decodes, names it by content
  * and records it. Then removes tracks for room (see Size). Its track's
  * path goes into path (may be NULL). -EEXIST is never returned: a URL
@@ -93,7 +95,7 @@ bool dlcache_has(const struct dlcache *c, const char *url, char *path,
  * partial file is kept only for errors worth resuming (timeouts, the
  * connection lost, a stop). */
 int dlcache_download(struct dlcache *c, const char *url,
-		     const struct fetch_limits *l, atomic_bool *stop,
+		     const char *fetch_url, const struct fetch_limits *l, atomic_bool *stop,
 		     char *path, size_t size, char *err, size_t err_size);
 
 /* Tells the cache which URLs the feeds list now (all feeds together);

@@ -24,8 +24,14 @@
 #include "fetch.h"
 #include "log.h"
 
+#include <curl/curl.h>
+#include <libavutil/md5.h>
+
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
+#include <sys/random.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -42,6 +48,7 @@
 #define DOWNLOAD_BACKOFF_MIN_S 300.0
 #define DOWNLOAD_BACKOFF_MAX_S 86400.0
 #define FEED_TIMEOUT_S 60
+#define SUBSONIC_API_VERSION "1.16.1"
 
 struct feed_state {
 	struct config_feed cfg;
@@ -214,6 +221,196 @@ const char *source_http_root(const struct source_http *s)
 	return s->root;
 }
 
+/* Subsonic: the request URL of METHOD with the token authentication (a
+ * fresh salt, t = md5(password + salt); never the password itself) and
+ * EXTRA parameters (already escaped). */
+static int subsonic_url(const struct config_feed *f, const char *method,
+			const char *extra, char *out, size_t size)
+{
+	unsigned char salt_bytes[8], md5[16];
+	char salt[17], token[33], seasoned[CONFIG_STRING_MAX + 17];
+	size_t base_len = strlen(f->url);
+	char *user;
+	int n;
+
+	if (getrandom(salt_bytes, sizeof(salt_bytes), 0) !=
+	    (ssize_t)sizeof(salt_bytes)) {
+		uint64_t x = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^
+			     (uint64_t)(uintptr_t)&x;
+		memcpy(salt_bytes, &x, sizeof(salt_bytes));
+	}
+	for (size_t i = 0; i < sizeof(salt_bytes); i++)
+		snprintf(salt + 2 * i, 3, "%02x", salt_bytes[i]);
+	n = snprintf(seasoned, sizeof(seasoned), "%s%s", f->password, salt);
+	av_md5_sum(md5, (const uint8_t *)seasoned, (size_t)n);
+	explicit_bzero(seasoned, sizeof(seasoned));
+	for (size_t i = 0; i < sizeof(md5); i++)
+		snprintf(token + 2 * i, 3, "%02x", md5[i]);
+	while (base_len > 0 && f->url[base_len - 1] == '/')
+		base_len--;
+	user = curl_easy_escape(NULL, f->user, 0);
+	if (!user)
+		return -ENOMEM;
+	n = snprintf(out, size, "%.*s/rest/%s?u=%s&t=%s&s=%s&v=%s&c=%s%s%s",
+		     (int)base_len, f->url, method, user, token, salt,
+		     SUBSONIC_API_VERSION, PACKAGE_NAME, extra[0] ? "&" : "",
+		     extra);
+	curl_free(user);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* The stable name of a Subsonic song, which the cache keeps: its stream
+ * URL without the authentication, which changes with every request. */
+static int subsonic_song_key(const struct config_feed *f, const char *id,
+			     char *out, size_t size)
+{
+	size_t base_len = strlen(f->url);
+	char *eid = curl_easy_escape(NULL, id, 0);
+	int n;
+
+	if (!eid)
+		return -ENOMEM;
+	while (base_len > 0 && f->url[base_len - 1] == '/')
+		base_len--;
+	n = snprintf(out, size, "%.*s/rest/stream?id=%s", (int)base_len,
+		     f->url, eid);
+	curl_free(eid);
+	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* The URL to download the song of KEY: its stream request, authenticated
+ * afresh, the original file (format=raw: no transcoding). */
+static int subsonic_stream_url(const struct config_feed *f, const char *key,
+			       char *out, size_t size)
+{
+	const char *id = strstr(key, "/rest/stream?id=");
+	char extra[FEED_URL_MAX];
+
+	if (!id)
+		return -EINVAL;
+	snprintf(extra, sizeof(extra), "id=%s&format=raw",
+		 id + strlen("/rest/stream?id="));
+	return subsonic_url(f, "stream", extra, out, size);
+}
+
+/* GETs a Subsonic METHOD into *doc. */
+static int subsonic_get(struct source_http *s, const struct config_feed *f,
+			const char *method, const char *extra, char **doc,
+			size_t *len, char *err, size_t err_size)
+{
+	char url[FEED_URL_MAX];
+	int rc = subsonic_url(f, method, extra, url, sizeof(url));
+
+	if (rc < 0) {
+		snprintf(err, err_size, "URL too long");
+		return rc;
+	}
+	rc = fetch_memory(url, &s->doc_limits, &s->stop, doc, len, NULL, err,
+			  err_size);
+	explicit_bzero(url, sizeof(url));
+	return rc;
+}
+
+/* Reads a Subsonic feed's songs by its query. */
+static int subsonic_read(struct source_http *s, struct feed_state *f,
+			 struct feed_item *items, size_t max, size_t *n,
+			 char *err, size_t err_size)
+{
+	const struct config_feed *c = &f->cfg;
+	char extra[CONFIG_URL_MAX + 64];
+	char *doc = NULL, *q = NULL;
+	size_t len = 0;
+	int rc;
+
+	*n = 0;
+	if (strncmp(c->query, "genre:", 6) == 0 ||
+	    strncmp(c->query, "playlist:", 9) == 0) {
+		const char *name = strchr(c->query, ':') + 1;
+		if (!(q = curl_easy_escape(NULL, name, 0)))
+			return -ENOMEM;
+	}
+	if (strcmp(c->query, "random") == 0) {
+		snprintf(extra, sizeof(extra), "f=json&size=%zu",
+			 max > 500 ? (size_t)500 : max);
+		rc = subsonic_get(s, c, "getRandomSongs", extra, &doc, &len,
+				  err, err_size);
+		if (rc == 0)
+			rc = feed_parse_subsonic(doc, len, "randomSongs.song",
+						 items, max, n, err, err_size);
+	} else if (strcmp(c->query, "starred") == 0) {
+		rc = subsonic_get(s, c, "getStarred2", "f=json", &doc, &len,
+				  err, err_size);
+		if (rc == 0)
+			rc = feed_parse_subsonic(doc, len, "starred2.song",
+						 items, max, n, err, err_size);
+	} else if (q && c->query[0] == 'g') {
+		snprintf(extra, sizeof(extra), "f=json&genre=%s&count=%zu", q,
+			 max > 500 ? (size_t)500 : max);
+		rc = subsonic_get(s, c, "getSongsByGenre", extra, &doc, &len,
+				  err, err_size);
+		if (rc == 0)
+			rc = feed_parse_subsonic(doc, len, "songsByGenre.song",
+						 items, max, n, err, err_size);
+	} else {
+		/* newest (albums, then their songs) or playlist:NAME (the
+		 * playlist's id, then its entries). */
+		bool newest = strcmp(c->query, "newest") == 0;
+		char (*ids)[FEED_TEXT_MAX] = calloc(64, sizeof(*ids));
+		size_t n_ids = 0;
+		if (!ids) {
+			rc = -ENOMEM;
+			goto out;
+		}
+		if (newest)
+			rc = subsonic_get(s, c, "getAlbumList2",
+					  "f=json&type=newest&size=64", &doc,
+					  &len, err, err_size);
+		else
+			rc = subsonic_get(s, c, "getPlaylists", "f=json", &doc,
+					  &len, err, err_size);
+		if (rc == 0)
+			rc = feed_parse_subsonic_ids(doc, len,
+				newest ? "albumList2.album" :
+				"playlists.playlist", newest ? NULL : "name",
+				newest ? NULL : strchr(c->query, ':') + 1,
+				ids, newest ? 64 : 1, &n_ids, err, err_size);
+		if (rc == 0 && !newest && n_ids == 0) {
+			snprintf(err, err_size, "no playlist named %s",
+				 strchr(c->query, ':') + 1);
+			rc = -ENOENT;
+		}
+		for (size_t i = 0; rc == 0 && i < n_ids && *n < max; i++) {
+			char *eid = curl_easy_escape(NULL, ids[i], 0);
+			size_t got = 0;
+			if (!eid) {
+				rc = -ENOMEM;
+				break;
+			}
+			snprintf(extra, sizeof(extra), "f=json&id=%s", eid);
+			curl_free(eid);
+			free(doc);
+			doc = NULL;
+			rc = subsonic_get(s, c, newest ? "getAlbum" :
+					  "getPlaylist", extra, &doc, &len,
+					  err, err_size);
+			if (rc == 0)
+				rc = feed_parse_subsonic(doc, len, newest ?
+					"album.song" : "playlist.entry",
+					items + *n, max - *n, &got, err,
+					err_size);
+			*n += got;
+		}
+		free(ids);
+	}
+	for (size_t i = 0; rc == 0 && i < *n; i++)
+		rc = subsonic_song_key(c, items[i].id, items[i].url,
+				       sizeof(items[i].url));
+out:
+	curl_free(q);
+	free(doc);
+	return rc;
+}
+
 /* Reads feed F's document and parses it into ITEMS. */
 static int feed_read(struct source_http *s, struct feed_state *f,
 		     struct feed_item *items, size_t max, size_t *n,
@@ -230,6 +427,7 @@ static int feed_read(struct source_http *s, struct feed_state *f,
 	case FEED_TYPE_RSS:
 		break;
 	case FEED_TYPE_SUBSONIC:
+		return subsonic_read(s, f, items, max, n, err, err_size);
 	case FEED_TYPE_JAMENDO:
 		snprintf(err, err_size, "type = %s is not supported yet",
 			 config_feed_type_name(f->cfg.type));
@@ -393,9 +591,23 @@ static int download_next(struct source_http *s, double *next_retry_s)
 				continue;
 			}
 			double t0 = monotonic_s();
-			int rc = dlcache_download(s->cache, url,
-						  &s->track_limits, &s->stop,
-						  NULL, 0, err, sizeof(err));
+			char fetch_url[FEED_URL_MAX];
+			int rc = 0;
+			if (f->cfg.type == FEED_TYPE_SUBSONIC)
+				rc = subsonic_stream_url(&f->cfg, url,
+							 fetch_url,
+							 sizeof(fetch_url));
+			else
+				snprintf(fetch_url, sizeof(fetch_url), "%s",
+					 url);
+			if (rc == 0)
+				rc = dlcache_download(s->cache, url, fetch_url,
+						      &s->track_limits,
+						      &s->stop, NULL, 0, err,
+						      sizeof(err));
+			else
+				snprintf(err, sizeof(err), "URL too long");
+			explicit_bzero(fetch_url, sizeof(fetch_url));
 			fetch_url_for_log(url, shown, sizeof(shown));
 			if (rc == -ECANCELED)
 				return rc;
