@@ -155,6 +155,7 @@ enum catalog_stmt {
 	STMT_MARK_MISSING,
 	STMT_PLAY_ADD,
 	STMT_PLAY_LAST,
+	STMT_PATH_LAST_PLAYED,
 	STMT_LIBRARY,
 	STMT_SET_HASH,
 	STMT_ANALYSIS_GET,
@@ -210,6 +211,8 @@ static const char *const catalog_sql[STMT_COUNT] = {
 	 * not make an older play the last one. */
 	[STMT_PLAY_LAST] = "SELECT track_id, started_at FROM plays"
 		" ORDER BY id DESC LIMIT 1",
+	[STMT_PATH_LAST_PLAYED] = "SELECT max(p.started_at) FROM tracks t"
+		" JOIN plays p ON p.track_id = t.id WHERE t.path = ?1",
 	[STMT_LIBRARY] = "SELECT id FROM tracks WHERE missing = 0 ORDER BY id",
 	[STMT_SET_HASH] = "UPDATE tracks SET content_hash = ?2 WHERE id = ?1",
 	[STMT_ANALYSIS_GET] = "SELECT a.data FROM tracks t JOIN analysis a"
@@ -1249,6 +1252,25 @@ int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when)
 	} else {
 		rc = catalog_fail(cat, "read last play", src);
 	}
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_path_last_played(struct catalog *cat, const char *path,
+			     time_t *when)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_PATH_LAST_PLAYED];
+	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*when = (time_t)sqlite3_column_int64(st, 0);
+	else if (src == SQLITE_ROW || src == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = catalog_fail(cat, "read last play", src);
 	catalog_reset(st);
 	pthread_mutex_unlock(&cat->lock);
 	return rc;

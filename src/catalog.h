@@ -173,4 +173,10 @@ int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);
  * none. */
 int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
 
+/* When the track at PATH last became audible, or -ENOENT when it never
+ * did (or PATH is unknown). Plays still waiting in memory for the disk are
+ * not seen. The download cache evicts least recently played first. */
+int catalog_path_last_played(struct catalog *cat, const char *path,
+			     time_t *when);
+
 #endif
