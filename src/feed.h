@@ -46,7 +46,10 @@
 #define FEED_ERROR_MAX 256
 
 struct feed_item {
-	char url[FEED_URL_MAX];          /* the audio file */
+	char url[FEED_URL_MAX];          /* the audio file: its identity */
+	char fetch[FEED_URL_MAX];        /* where to get it, "" = url (set
+					  * by the caller for APIs whose
+					  * links change) */
 	char id[FEED_TEXT_MAX];          /* guid / id / API id, "" if none */
 	char title[FEED_TEXT_MAX];       /* UTF-8, "" when not given */
 	char artist[FEED_TEXT_MAX];
@@ -84,6 +87,14 @@ int feed_parse_subsonic_ids(const char *doc, size_t len, const char *list,
 			    const char *key, const char *value,
 			    char (*ids)[FEED_TEXT_MAX], size_t max, size_t *n,
 			    char *err, size_t err_size);
+
+/* Parses a Jamendo API v3.0 answer of /tracks: {"headers": {"status":
+ * "success" | "failed", "code", "error_message"}, "results": [{"id",
+ * "name", "artist_name", "duration", "audio", "image", "musicinfo":
+ * {"tags": {"genres": [...]}}}]}. The item's url is the track's "audio"
+ * URL (http or https only), its id the track's id. */
+int feed_parse_jamendo(const char *doc, size_t len, struct feed_item *items,
+		       size_t max, size_t *n, char *err, size_t err_size);
 
 /* Parses "SECONDS", "MM:SS" or "HH:MM:SS" (fractions allowed in the last
  * field) into seconds; returns 0 for anything else. */

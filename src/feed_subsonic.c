@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * feed_subsonic — the Subsonic API's JSON answers into tracks (feed.h).
+ * feed_subsonic — the JSON APIs' answers into tracks (feed.h): the
+ * Subsonic API and the Jamendo API v3.0.
  *
  * Every answer is the envelope {"subsonic-response": {"status": "ok",
  * "version": ..., <payload>}} or, on error, status "failed" with
@@ -179,6 +180,77 @@ int feed_parse_subsonic_ids(const char *doc, size_t len, const char *list,
 		}
 		if (copy_id(ids[*n], FEED_TEXT_MAX, json_object_get(obj, "id")))
 			(*n)++;
+	}
+	err[0] = '\0';
+out:
+	json_decref(root);
+	return rc;
+}
+
+int feed_parse_jamendo(const char *doc, size_t len, struct feed_item *items,
+		       size_t max, size_t *n, char *err, size_t err_size)
+{
+	json_error_t je;
+	json_t *root, *headers, *status, *track;
+	size_t i;
+	int rc = 0;
+
+	*n = 0;
+	root = json_loadb(doc, len, JSON_REJECT_DUPLICATES, &je);
+	if (!root) {
+		snprintf(err, err_size, "not JSON: line %d: %s", je.line,
+			 je.text);
+		return -EBADMSG;
+	}
+	headers = json_object_get(root, "headers");
+	status = json_object_get(headers, "status");
+	if (!json_is_string(status) ||
+	    !json_is_array(json_object_get(root, "results"))) {
+		snprintf(err, err_size, "not a Jamendo answer");
+		rc = -EBADMSG;
+		goto out;
+	}
+	if (strcmp(json_string_value(status), "success") != 0) {
+		char msg[FEED_TEXT_MAX];
+		json_int_t code = json_integer_value(json_object_get(headers,
+								       "code"));
+		copy_str(msg, sizeof(msg), json_object_get(headers,
+							   "error_message"));
+		snprintf(err, err_size, "the server says: %s (code %lld)",
+			 msg[0] ? msg : "failed", (long long)code);
+		/* Jamendo's code 5: the client id is not valid. */
+		rc = code == 5 ? -EACCES : -EPROTO;
+		goto out;
+	}
+	json_array_foreach(json_object_get(root, "results"), i, track) {
+		struct feed_item *it;
+		const char *audio;
+		if (*n >= max)
+			break;
+		it = &items[*n];
+		memset(it, 0, sizeof(*it));
+		audio = json_string_value(json_object_get(track, "audio"));
+		if (!audio || (strncmp(audio, "http://", 7) != 0 &&
+			       strncmp(audio, "https://", 8) != 0) ||
+		    strlen(audio) >= sizeof(it->url) ||
+		    !copy_id(it->id, sizeof(it->id),
+			     json_object_get(track, "id")))
+			continue;
+		memcpy(it->url, audio, strlen(audio) + 1);
+		copy_str(it->title, sizeof(it->title),
+			 json_object_get(track, "name"));
+		copy_str(it->artist, sizeof(it->artist),
+			 json_object_get(track, "artist_name"));
+		copy_str(it->cover_url, sizeof(it->cover_url),
+			 json_object_get(track, "image"));
+		json_t *genres = json_object_get(json_object_get(
+			json_object_get(track, "musicinfo"), "tags"), "genres");
+		copy_str(it->genre, sizeof(it->genre),
+			 json_array_get(genres, 0));
+		double d = json_number_value(json_object_get(track,
+							     "duration"));
+		it->duration_s = d > 0 && d < 1e7 ? d : 0;
+		(*n)++;
 	}
 	err[0] = '\0';
 out:

@@ -52,7 +52,8 @@
 
 struct feed_state {
 	struct config_feed cfg;
-	char **urls;            /* from the last good read */
+	char **urls;            /* from the last good read: identities */
+	char **fetch;           /* where to get each; NULL: its url */
 	size_t n_urls;
 	bool known;             /* read successfully at least once */
 	int state;              /* 1 never read, 0 ok, < 0 failing */
@@ -186,10 +187,15 @@ fail:
 
 static void feed_forget_urls(struct feed_state *f)
 {
-	for (size_t i = 0; i < f->n_urls; i++)
+	for (size_t i = 0; i < f->n_urls; i++) {
 		free(f->urls[i]);
+		if (f->fetch)
+			free(f->fetch[i]);
+	}
 	free(f->urls);
+	free(f->fetch);
 	f->urls = NULL;
+	f->fetch = NULL;
 	f->n_urls = 0;
 }
 
@@ -411,6 +417,54 @@ out:
 	return rc;
 }
 
+/* Jamendo: the tracks request of the API v3.0 with the client id, the
+ * feed's limit (at most 200 a request, the API's own bound) and the
+ * operator's extra parameters. */
+static int jamendo_read(struct source_http *s, struct feed_state *f,
+			struct feed_item *items, size_t max, size_t *n,
+			char *err, size_t err_size)
+{
+	const struct config_feed *c = &f->cfg;
+	char url[CONFIG_URL_MAX * 2 + 256];
+	size_t base_len = strlen(c->url);
+	char *doc = NULL, *id = curl_easy_escape(NULL, c->client_id, 0);
+	size_t len = 0;
+	int rc;
+
+	*n = 0;
+	if (!id)
+		return -ENOMEM;
+	while (base_len > 0 && c->url[base_len - 1] == '/')
+		base_len--;
+	rc = snprintf(url, sizeof(url), "%.*s/tracks/?client_id=%s&format=json"
+		      "&limit=%zu&include=musicinfo&audioformat=mp32%s%s",
+		      (int)base_len, c->url, id, max > 200 ? (size_t)200 : max,
+		      c->query[0] ? "&" : "", c->query);
+	curl_free(id);
+	if (rc < 0 || (size_t)rc >= sizeof(url)) {
+		snprintf(err, err_size, "URL too long");
+		return -ENAMETOOLONG;
+	}
+	rc = fetch_memory(url, &s->doc_limits, &s->stop, &doc, &len, NULL, err,
+			  err_size);
+	explicit_bzero(url, sizeof(url));
+	if (rc == 0)
+		rc = feed_parse_jamendo(doc, len, items, max, n, err, err_size);
+	free(doc);
+	/* The audio links carry the client id: the cache keeps each track
+	 * by a stable name, and the link is only where it is fetched. */
+	for (size_t i = 0; rc == 0 && i < *n; i++) {
+		char *eid = curl_easy_escape(NULL, items[i].id, 0);
+		if (!eid)
+			return -ENOMEM;
+		memcpy(items[i].fetch, items[i].url, sizeof(items[i].fetch));
+		snprintf(items[i].url, sizeof(items[i].url),
+			 "%.*s/tracks/?id=%s", (int)base_len, c->url, eid);
+		curl_free(eid);
+	}
+	return rc;
+}
+
 /* Reads feed F's document and parses it into ITEMS. */
 static int feed_read(struct source_http *s, struct feed_state *f,
 		     struct feed_item *items, size_t max, size_t *n,
@@ -429,9 +483,7 @@ static int feed_read(struct source_http *s, struct feed_state *f,
 	case FEED_TYPE_SUBSONIC:
 		return subsonic_read(s, f, items, max, n, err, err_size);
 	case FEED_TYPE_JAMENDO:
-		snprintf(err, err_size, "type = %s is not supported yet",
-			 config_feed_type_name(f->cfg.type));
-		return -ENOTSUP;
+		return jamendo_read(s, f, items, max, n, err, err_size);
 	}
 	rc = fetch_memory(f->cfg.url, &s->doc_limits, &s->stop, &doc, &len,
 			  &res, err, err_size);
@@ -456,7 +508,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	char shown[FEED_URL_MAX];
 	size_t max = (size_t)f->cfg.limit, n = 0;
 	struct feed_item *items = calloc(max, sizeof(*items));
-	char **urls = NULL;
+	char **urls = NULL, **fetch = NULL;
 	bool changed = false;
 	int rc;
 
@@ -469,21 +521,28 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	}
 	if (rc == -ECANCELED)
 		goto out;
-	if (rc == 0 && n > 0 && !(urls = calloc(n, sizeof(*urls)))) {
+	if (rc == 0 && n > 0 && (!(urls = calloc(n, sizeof(*urls))) ||
+				 !(fetch = calloc(n, sizeof(*fetch))))) {
 		rc = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++)
-		if (!(urls[i] = strdup(items[i].url))) {
+		if (!(urls[i] = strdup(items[i].url)) ||
+		    (items[i].fetch[0] &&
+		     !(fetch[i] = strdup(items[i].fetch)))) {
 			rc = -ENOMEM;
 			snprintf(err, sizeof(err), "out of memory");
 		}
 	double now = monotonic_s();
 	if (rc < 0) {
-		if (urls)
-			for (size_t i = 0; i < n; i++)
+		for (size_t i = 0; i < n; i++) {
+			if (urls)
 				free(urls[i]);
+			if (fetch)
+				free(fetch[i]);
+		}
 		free(urls);
+		free(fetch);
 		if (f->state != rc)
 			log_warning("feed %s: cannot read %s: %s (retrying; "
 				    "the tracks already downloaded keep "
@@ -505,6 +564,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 			 n == 1 ? "" : "s");
 	feed_forget_urls(f);
 	f->urls = urls;
+	f->fetch = fetch;
 	f->n_urls = n;
 	f->known = true;
 	f->state = 0;
@@ -597,6 +657,9 @@ static int download_next(struct source_http *s, double *next_retry_s)
 				rc = subsonic_stream_url(&f->cfg, url,
 							 fetch_url,
 							 sizeof(fetch_url));
+			else if (f->fetch && f->fetch[j])
+				snprintf(fetch_url, sizeof(fetch_url), "%s",
+					 f->fetch[j]);
 			else
 				snprintf(fetch_url, sizeof(fetch_url), "%s",
 					 url);

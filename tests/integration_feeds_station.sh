@@ -9,8 +9,9 @@
 # downloads the tracks and they go on air (their titles reach a listener);
 # a refresh (every 2 s here, FOREVERFM_FEED_TEST_REFRESH_S) that adds a
 # track downloads it and makes it a playable catalog track while the
-# station streams; with the web server gone, a restarted station logs the
-# feed once as unreadable and plays the cached tracks.
+# station streams; a reload (SIGHUP) keeps the cached tracks in the
+# library; with the web server gone, a restarted station logs the feed
+# once as unreadable and plays the cached tracks.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/web-harness.sh"
 need_tools nginx ffmpeg python3 curl sqlite3
@@ -64,6 +65,11 @@ until [ "$(sql "SELECT count(*) FROM tracks WHERE title = 'Track C'
 	[ "$n" -le 100 ] || fail "C did not join the library"
 	sleep 0.1
 done
+# A reload rescans the folders and the cache alike: nothing goes missing.
+kill -HUP "$STATION_PID"
+wait_log "library: scanned 2 paths"
+[ "$(sql "SELECT count(*) FROM tracks WHERE missing = 1")" = 0 ] ||
+	fail "a reload marked cached tracks missing"
 station_stop || fail "the station did not stop cleanly"
 
 # The web server goes; a restarted station plays what the cache holds.

@@ -16,7 +16,7 @@
 #                         and WEB_URL; waits until it answers (10 s at
 #                         most) or fails the test
 #   web_stop              ends it by its PID and waits for it
-# Needs: nginx (nginx-light), curl, python3. Callers add web_stop to their
+# Needs: nginx (Debian package nginx), curl, python3. Callers add web_stop to their
 # EXIT trap.
 
 WEB_PID=""
