@@ -240,6 +240,9 @@ start-relay)
 	mkdir -p "$2" || die "cannot create $2"
 	cp "$3/port" "$2/master-port" && cp "$3/password" "$2/password" &&
 		echo "${4:-2}" > "$2/interval" || die "cannot write $2"
+	# The master's silence files: the same, and no second encoding.
+	mkdir -p "$2/web" && cp "$3/web/silence.mp3" "$3/web/silence.ogg" \
+		"$2/web/" 2>/dev/null
 	cmd_start "$2" ;;
 *) echo "icecast-harness: unknown command $1" >&2; exit 99 ;;
 esac
