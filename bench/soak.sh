@@ -22,7 +22,9 @@
 # and the RSS growth after the first 10 % of the run (target: < 1 MB).
 #
 # Render (SOAK_RENDER_HOURS=H, e.g. 24): `foreverfm render` of H hours to
-# MP3 128 kbps, as fast as the CPU allows; every SOAK_SAMPLE_S (default
+# MP3 128 kbps (SOAK_RENDER_FORMAT=ogg: Ogg Vorbis, a chained stream with a
+# new logical stream per track, as the Ogg mount sends), as fast as the
+# CPU allows; every SOAK_SAMPLE_S (default
 # 10) s of wall time it prints the render's RSS and how far into the mix
 # it is (its "render: HH:MM:SS" track-change lines). At the end: the RSS
 # growth after the first 10 % of the mix (target: < 1 MB).
@@ -46,6 +48,7 @@ SOAK_LISTENERS=${SOAK_LISTENERS:-4}
 SOAK_CROSSFADE=${SOAK_CROSSFADE:-6}
 SOAK_RENDER_HOURS=${SOAK_RENDER_HOURS:-0}
 SOAK_SAMPLE_S=${SOAK_SAMPLE_S:-10}
+SOAK_RENDER_FORMAT=${SOAK_RENDER_FORMAT:-mp3}
 HARNESS="$top/tests/icecast-harness.sh"
 export top_srcdir="$top"
 
@@ -54,6 +57,7 @@ die() { echo "soak: $*" >&2; exit 1; }
 case "$SOAK_MINUTES$SOAK_LISTENERS$SOAK_RENDER_HOURS$SOAK_SAMPLE_S" in
 *[!0-9]*) die "SOAK_MINUTES, SOAK_LISTENERS, SOAK_RENDER_HOURS and SOAK_SAMPLE_S are whole numbers" ;;
 esac
+case "$SOAK_RENDER_FORMAT" in mp3|ogg) ;; *) die "SOAK_RENDER_FORMAT is mp3 or ogg" ;; esac
 [ "$SOAK_LISTENERS" -le 16 ] || die "SOAK_LISTENERS is at most 16"
 [ "$SOAK_MINUTES" -ge 1 ] && [ "$SOAK_SAMPLE_S" -ge 1 ] ||
 	die "SOAK_MINUTES and SOAK_SAMPLE_S are at least 1"
@@ -100,6 +104,10 @@ if [ -z "${1:-}" ]; then
 fi
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
+# anon_kb PID: the anonymous part of the RSS (heap, arenas, buffers), what
+# a leak grows; the rest is the pages of the program and its libraries
+# that it has touched so far, which a new code path adds to once.
+anon_kb() { awk '/^RssAnon:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
 # cpu_s PID: user+system seconds of PID itself, and of its waited-for
 # children (the analysis workers).
 cpu_s() {
@@ -108,18 +116,18 @@ cpu_s() {
 	sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk -v hz="$(getconf CLK_TCK)" \
 		'{ printf "%.1f %.1f\n", ($12 + $13) / hz, ($14 + $15) / hz }'
 }
-# growth FILE COLUMN FRACTION_BASE: FILE has one sample per line, the RSS
-# in COLUMN and the progress (0..1) in the last column; prints the RSS at
-# the first sample past 10 %, at the end, the largest after, and growths.
+# growth FILE COLUMN NAME: FILE has one sample per line, a size in kB in
+# COLUMN and the progress (0..1) in the last column; prints the size at the
+# first sample past 10 %, at the end, the largest after, and the growths.
 growth() {
-	awk -v c="$2" '{ rss[NR] = $c; p[NR] = $NF }
+	awk -v c="$2" -v name="$3" '{ rss[NR] = $c; p[NR] = $NF }
 	END {
 		for (i = 1; i <= NR && p[i] < 0.1; i++) ;
 		if (i > NR) { print "too few samples for the 10 % mark"; exit }
 		base = rss[i]; max = base
 		for (j = i; j <= NR; j++) if (rss[j] > max) max = rss[j]
-		printf "RSS: %d kB at the first sample, %d kB at 10 %% (sample %d of %d), %d kB at the end, at most %d kB after 10 %%\n", rss[1], base, i, NR, rss[NR], max
-		printf "RSS growth after the first 10 %%: %+d kB at the end, %+d kB at most (target < 1024 kB): %s\n", rss[NR] - base, max - base, (max - base < 1024) ? "ok" : "OVER"
+		printf "%s: %d kB at the first sample, %d kB at 10 %% (sample %d of %d), %d kB at the end, at most %d kB after 10 %%\n", name, rss[1], base, i, NR, rss[NR], max
+		printf "%s growth after the first 10 %%: %+d kB at the end, %+d kB at most (target < 1024 kB): %s\n", name, rss[NR] - base, max - base, (max - base < 1024) ? "ok" : "OVER"
 	}' "$1"
 }
 
@@ -154,25 +162,26 @@ echo "soak: analysed the library in $(( $(date +%s) - t_an )) s"
 # ---------------------------------------------------------------- render
 if [ "$SOAK_RENDER_HOURS" -gt 0 ]; then
 	total_s=$((SOAK_RENDER_HOURS * 3600))
-	"$FOREVERFM" render -o "$work/soak.mp3" -d "$total_s" --seed 1 \
+	"$FOREVERFM" render -o "$work/soak.$SOAK_RENDER_FORMAT" -d "$total_s" --seed 1 \
 		-c "$work/foreverfm.ini" 2> "$work/render.log" &
 	render_pid=$!
-	echo "soak: rendering $SOAK_RENDER_HOURS h to MP3 128 kbps (pid $render_pid), a sample every $SOAK_SAMPLE_S s"
-	printf '%8s %10s %10s %8s %8s\n' wall_s mix_h rss_kB cpu_s x_real
+	echo "soak: rendering $SOAK_RENDER_HOURS h to $SOAK_RENDER_FORMAT (pid $render_pid), a sample every $SOAK_SAMPLE_S s"
+	printf '%8s %10s %10s %10s %8s %8s\n' wall_s mix_h rss_kB anon_kB cpu_s x_real
 	t0=$(date +%s)
 	: > "$work/samples"
 	while kill -0 "$render_pid" 2>/dev/null; do
 		sleep "$SOAK_SAMPLE_S"
 		rss=$(rss_kb "$render_pid")
+		anon=$(anon_kb "$render_pid")
 		cpu=$(cpu_s "$render_pid" | cut -d' ' -f1)
 		[ -n "$rss" ] || break
 		at=$(sed -n 's/.*render: \([0-9][0-9]*\):\([0-9][0-9]\):\([0-9][0-9]\) .*/\1 \2 \3/p' \
 			"$work/render.log" | tail -n 1)
 		mix_s=$(echo "${at:-0 0 0}" | awk '{ print $1 * 3600 + $2 * 60 + $3 }')
 		wall=$(( $(date +%s) - t0 ))
-		echo "$wall $mix_s $rss $cpu" | awk -v tot="$total_s" '{
-			printf "%8d %10.2f %10d %8.1f %8.0f\n", $1, $2 / 3600, $3, $4, $1 ? $2 / $1 : 0
-			printf "%d %d %d %.1f %.4f\n", $1, $2, $3, $4, $2 / tot > "/dev/stderr" }' \
+		echo "$wall $mix_s $rss $anon $cpu" | awk -v tot="$total_s" '{
+			printf "%8d %10.2f %10d %10d %8.1f %8.0f\n", $1, $2 / 3600, $3, $4, $5, $1 ? $2 / $1 : 0
+			printf "%d %d %d %d %.1f %.4f\n", $1, $2, $3, $4, $5, $2 / tot > "/dev/stderr" }' \
 			2>> "$work/samples"
 	done
 	wait "$render_pid"
@@ -182,7 +191,8 @@ if [ "$SOAK_RENDER_HOURS" -gt 0 ]; then
 	[ "$rc" -eq 0 ] || { tail -n 20 "$work/render.log"; die "render exited $rc"; }
 	wall=$(( $(date +%s) - t0 ))
 	echo "soak: $SOAK_RENDER_HOURS h of mix in $wall s ($(awk -v t="$total_s" -v w="$wall" 'BEGIN { printf "%.0f", t / w }')x real time), $(wc -l < "$work/samples") samples"
-	growth "$work/samples" 3
+	growth "$work/samples" 3 RSS
+	growth "$work/samples" 4 RssAnon
 	exit 0
 fi
 
@@ -239,7 +249,7 @@ while [ "$i" -lt "$SOAK_LISTENERS" ]; do
 done
 
 echo "soak: streaming $SOAK_MINUTES min to icecast2 on 127.0.0.1:$port (station pid $station_pid), 1 steady + $SOAK_LISTENERS coming and going"
-printf '%4s %9s %8s %8s %9s %7s %7s %9s\n' min rss_kB cpu_s wk_cpu_s frames titles tracks listeners
+printf '%4s %9s %9s %8s %8s %9s %7s %7s %9s\n' min rss_kB anon_kB cpu_s wk_cpu_s frames titles tracks listeners
 : > "$work/samples"
 t0=$(date +%s)
 m=0
@@ -250,15 +260,16 @@ while [ "$m" -lt "$SOAK_MINUTES" ]; do
 	kill -0 "$station_pid" 2>/dev/null ||
 		{ tail -n 40 "$work/station.log"; die "the station died in minute $m"; }
 	rss=$(rss_kb "$station_pid")
+	anon=$(anon_kb "$station_pid")
 	cpu=$(cpu_s "$station_pid")
 	frames=$("$TOOLS/mpeg_frames" "$work/steady.mp3" 2>/dev/null |
 		sed -n 's/^frames=\([0-9]*\).*/\1/p')
 	titles=$(wc -l < "$work/steady.meta" 2>/dev/null || echo 0)
 	tracks=$(grep -c 'mixer: now playing' "$work/station.log")
 	visits=$(wc -l < "$work/churn")
-	printf '%4d %9d %8s %8s %9s %7s %7s %9s\n' "$m" "$rss" \
+	printf '%4d %9d %9d %8s %8s %9s %7s %7s %9s\n' "$m" "$rss" "$anon" \
 		"${cpu% *}" "${cpu#* }" "${frames:-0}" "$titles" "$tracks" "$visits"
-	echo "$m $rss ${cpu% *} $(echo "$m $SOAK_MINUTES" | awk '{ printf "%.4f", $1 / $2 }')" >> "$work/samples"
+	echo "$m $rss $anon ${cpu% *} $(echo "$m $SOAK_MINUTES" | awk '{ printf "%.4f", $1 / $2 }')" >> "$work/samples"
 done
 
 : > "$work/stop"
@@ -291,4 +302,5 @@ echo "soak: titles seen by the steady listener: $(wc -l < "$work/steady.meta"), 
 echo "soak: listener visits: $(wc -l < "$work/churn") ($(grep -c '^mp3' "$work/churn") mp3, $(grep -c '^ogg' "$work/churn") ogg; curl status other than 0/28: $(awk '$2 != 0 && $2 != 28' "$work/churn" | wc -l))"
 echo "soak: reconnects: mp3 $(( $(grep -c 'output mp3: streaming' "$work/station.log") - 1 )), ogg $(( $(grep -c 'output ogg: streaming' "$work/station.log") - 1 )); warnings and errors in the station log: $(grep -c '^<[0-4]>' "$work/station.log")"
 grep '^<[0-4]>' "$work/station.log" | head -n 10
-growth "$work/samples" 2
+growth "$work/samples" 2 RSS
+growth "$work/samples" 3 RssAnon
