@@ -23,6 +23,7 @@
 #include "feed.h"
 #include "fetch.h"
 #include "log.h"
+#include "source_dir.h"
 
 #include <curl/curl.h>
 #include <libavutil/md5.h>
@@ -50,10 +51,19 @@
 #define FEED_TIMEOUT_S 60
 #define SUBSONIC_API_VERSION "1.16.1"
 
+/* What a feed says of one track (the rest of struct feed_item is not
+ * kept: genre, BPM and cover art have no place in the catalog yet). */
+struct track_meta {
+	char artist[FEED_TEXT_MAX];
+	char title[FEED_TEXT_MAX];
+	double duration_s;
+};
+
 struct feed_state {
 	struct config_feed cfg;
 	char **urls;            /* from the last good read: identities */
 	char **fetch;           /* where to get each; NULL: its url */
+	struct track_meta *meta; /* what the feed says of each */
 	size_t n_urls;
 	bool known;             /* read successfully at least once */
 	int state;              /* 1 never read, 0 ok, < 0 failing */
@@ -194,8 +204,10 @@ static void feed_forget_urls(struct feed_state *f)
 	}
 	free(f->urls);
 	free(f->fetch);
+	free(f->meta);
 	f->urls = NULL;
 	f->fetch = NULL;
+	f->meta = NULL;
 	f->n_urls = 0;
 }
 
@@ -499,6 +511,33 @@ static int feed_read(struct source_http *s, struct feed_state *f,
 	return rc;
 }
 
+/* Gives the catalog what feed F says of its J-th track, when that track is
+ * in the cache (catalog_source_meta_put: the station shows it in place of
+ * missing or worse tags). Failures are the catalog's to log. */
+static void meta_record(struct source_http *s, const struct feed_state *f,
+			size_t j)
+{
+	char path[PATH_MAX], abs[PATH_MAX];
+	const struct track_meta *m;
+
+	if (!s->cat || !f->meta)
+		return;
+	m = &f->meta[j];
+	if (!m->artist[0] && !m->title[0] && m->duration_s <= 0)
+		return;
+	if (!dlcache_has(s->cache, f->urls[j], path, sizeof(path)))
+		return;
+	/* The path as the scan records it (an absolute library root). */
+	if (source_dir_normalise(path, abs, sizeof(abs)) < 0)
+		return;
+	/* An API's metadata is its server's curated catalog; an RSS item's
+	 * title names the post (an episode, a release), and the file's own
+	 * tags name the track better when it has them. */
+	(void)catalog_source_meta_put(s->cat, abs, m->artist, m->title,
+				      m->duration_s,
+				      f->cfg.type != FEED_TYPE_RSS);
+}
+
 /* Reads feed F now; logs a change of state. Returns true when its list of
  * URLs changed. */
 static bool feed_refresh(struct source_http *s, struct feed_state *f)
@@ -509,6 +548,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	size_t max = (size_t)f->cfg.limit, n = 0;
 	struct feed_item *items = calloc(max, sizeof(*items));
 	char **urls = NULL, **fetch = NULL;
+	struct track_meta *meta = NULL;
 	bool changed = false;
 	int rc;
 
@@ -522,7 +562,8 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	if (rc == -ECANCELED)
 		goto out;
 	if (rc == 0 && n > 0 && (!(urls = calloc(n, sizeof(*urls))) ||
-				 !(fetch = calloc(n, sizeof(*fetch))))) {
+				 !(fetch = calloc(n, sizeof(*fetch))) ||
+				 !(meta = calloc(n, sizeof(*meta))))) {
 		rc = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
 	}
@@ -532,6 +573,12 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 		     !(fetch[i] = strdup(items[i].fetch)))) {
 			rc = -ENOMEM;
 			snprintf(err, sizeof(err), "out of memory");
+		} else {
+			memcpy(meta[i].artist, items[i].artist,
+			       sizeof(meta[i].artist));
+			memcpy(meta[i].title, items[i].title,
+			       sizeof(meta[i].title));
+			meta[i].duration_s = items[i].duration_s;
 		}
 	double now = monotonic_s();
 	if (rc < 0) {
@@ -543,6 +590,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 		}
 		free(urls);
 		free(fetch);
+		free(meta);
 		if (f->state != rc)
 			log_warning("feed %s: cannot read %s: %s (retrying; "
 				    "the tracks already downloaded keep "
@@ -565,7 +613,12 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	feed_forget_urls(f);
 	f->urls = urls;
 	f->fetch = fetch;
+	f->meta = meta;
 	f->n_urls = n;
+	/* Tracks downloaded before (an earlier run, another feed) get what
+	 * this read says of them. */
+	for (size_t i = 0; i < n; i++)
+		meta_record(s, f, i);
 	f->known = true;
 	f->state = 0;
 	f->next_s = now + (s->refresh_test_s > 0 ? s->refresh_test_s :
@@ -689,6 +742,7 @@ static int download_next(struct source_http *s, double *next_retry_s)
 			pthread_mutex_unlock(&s->lock);
 			if (rc == 0) {
 				failure_forget(s, url);
+				meta_record(s, f, j);
 				log_info("feed %s: downloaded %s in %.1f s",
 					 f->cfg.name, shown, monotonic_s() - t0);
 				return 1;
