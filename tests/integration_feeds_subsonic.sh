@@ -11,7 +11,8 @@
 # request carries u, t and s and never the password (the server's request
 # log and foreverfm's log are searched for it); a wrong password is refused
 # by the server, logged once as such, and the run still exits 0 with the
-# songs already cached; the same song in two feeds is one track.
+# songs already cached; the same song in two feeds is one track; a song
+# whose file has no tags is listed with the server's title and artist.
 . "$top_srcdir/tests/lib.sh"
 need_tools ffmpeg python3
 work_setup subsonic
@@ -36,7 +37,8 @@ lib="$WORK/srv"
 mkdir -p "$lib"
 gen_tone 440 8 "Sub Artist" "Techno One" "$lib/1.mp3"
 gen_tone 550 8 "Sub Artist" "Techno Two" "$lib/2.mp3"
-gen_tone 660 8 "Sub Other" "House One" "$lib/3.mp3"
+# No tags: its title and artist come from the API.
+gen_tone 660 8 "" "" "$lib/3.mp3"
 python3 - "$lib" "$PASSWORD" > "$WORK/library.json" <<'EOF'
 import json, sys
 lib, pw = sys.argv[1:3]
@@ -96,6 +98,8 @@ run starred starred
 run newest newest
 [ "$(titles newest)" = "House One,Techno One,Techno Two" ] ||
 	fail "newest: $(titles newest)"
+grep -q '"artist": *"Sub Other"' "$WORK/out-newest.json" ||
+	fail "the untagged song lacks the API's artist"
 run playlist playlist:Warmup
 [ "$(titles playlist)" = "House One,Techno One" ] ||
 	fail "playlist: $(titles playlist)"
