@@ -133,8 +133,11 @@ int source_http_add_root(struct config *cfg)
 	return config_set_library_paths(cfg, paths, n + 1);
 }
 
-struct source_http *source_http_create(const struct config *cfg,
-				       struct catalog *cat)
+/* source_http_create(), with the cache opened only when WITH_CACHE
+ * (check --online reads the feeds and writes nothing). */
+static struct source_http *source_http_new(const struct config *cfg,
+					   struct catalog *cat,
+					   bool with_cache)
 {
 	struct source_http *s = calloc(1, sizeof(*s));
 	int e = ENOMEM;
@@ -154,18 +157,22 @@ struct source_http *source_http_create(const struct config *cfg,
 		e = EIO;
 		goto fail;
 	}
-	if (!cfg->cache) {
+	if (with_cache && !cfg->cache) {
 		log_error("feeds: no [library] cache directory");
 		e = EINVAL;
 		goto fail;
 	}
-	s->cache = dlcache_open(cfg->cache, (int64_t)cfg->cache_max_mb *
-				1000 * 1000, cat ? last_played : NULL, cat);
-	if (!s->cache) {
-		e = errno;
-		goto fail;
+	if (with_cache) {
+		s->cache = dlcache_open(cfg->cache,
+					(int64_t)cfg->cache_max_mb * 1000 * 1000,
+					cat ? last_played : NULL, cat);
+		if (!s->cache) {
+			e = errno;
+			goto fail;
+		}
+		snprintf(s->root, sizeof(s->root), "%s",
+			 dlcache_tracks_dir(s->cache));
 	}
-	snprintf(s->root, sizeof(s->root), "%s", dlcache_tracks_dir(s->cache));
 	s->feeds = calloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof(*s->feeds));
 	if (!s->feeds)
 		goto fail;
@@ -193,6 +200,12 @@ fail:
 	source_http_destroy(s);
 	errno = e;
 	return NULL;
+}
+
+struct source_http *source_http_create(const struct config *cfg,
+				       struct catalog *cat)
+{
+	return source_http_new(cfg, cat, true);
 }
 
 static void feed_forget_urls(struct feed_state *f)
@@ -477,18 +490,22 @@ static int jamendo_read(struct source_http *s, struct feed_state *f,
 	return rc;
 }
 
-/* Reads feed F's document and parses it into ITEMS. */
+/* Reads feed F's document and parses it into ITEMS; an RSS/Atom feed's
+ * counts go into *STATS (may be NULL; zeroed for the APIs). */
 static int feed_read(struct source_http *s, struct feed_state *f,
 		     struct feed_item *items, size_t max, size_t *n,
-		     char *err, size_t err_size)
+		     struct feed_parse_stats *stats, char *err,
+		     size_t err_size)
 {
 	char *doc = NULL;
 	size_t len = 0;
 	struct fetch_result res;
-	struct feed_parse_stats st;
+	struct feed_parse_stats st = { 0 };
 	int rc;
 
 	*n = 0;
+	if (stats)
+		*stats = st;
 	switch (f->cfg.type) {
 	case FEED_TYPE_RSS:
 		break;
@@ -504,6 +521,8 @@ static int feed_read(struct source_http *s, struct feed_state *f,
 	rc = feed_parse_xml(doc, len, f->cfg.url, items, max, n, &st, err,
 			    err_size);
 	free(doc);
+	if (stats)
+		*stats = st;
 	if (rc == 0 && st.skipped > 0)
 		log_debug("feed %s: %zu item%s without an audio enclosure "
 			  "skipped", f->cfg.name, st.skipped,
@@ -557,7 +576,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 		rc = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
 	} else {
-		rc = feed_read(s, f, items, max, &n, err, sizeof(err));
+		rc = feed_read(s, f, items, max, &n, NULL, err, sizeof(err));
 	}
 	if (rc == -ECANCELED)
 		goto out;
@@ -913,4 +932,63 @@ void source_http_get_stats(struct source_http *s,
 	pthread_mutex_lock(&s->lock);
 	*st = s->stats;
 	pthread_mutex_unlock(&s->lock);
+}
+
+static const char *feed_type_name(enum feed_type type)
+{
+	switch (type) {
+	case FEED_TYPE_RSS:
+		return "rss";
+	case FEED_TYPE_SUBSONIC:
+		return "subsonic";
+	case FEED_TYPE_JAMENDO:
+		return "jamendo";
+	}
+	return "?";
+}
+
+int source_http_check(const struct config *cfg, FILE *out)
+{
+	struct source_http *s = source_http_new(cfg, NULL, false);
+	char err[FETCH_ERROR_MAX > FEED_ERROR_MAX ? FETCH_ERROR_MAX :
+		 FEED_ERROR_MAX];
+	char shown[FEED_URL_MAX];
+	int failed = 0;
+
+	if (!s)
+		return -errno;
+	for (size_t i = 0; i < s->n_feeds; i++) {
+		struct feed_state *f = &s->feeds[i];
+		size_t max = (size_t)f->cfg.limit, n = 0;
+		struct feed_item *items = calloc(max, sizeof(*items));
+		struct feed_parse_stats st = { 0 };
+		double t0 = monotonic_s();
+		int rc;
+
+		fetch_url_for_log(f->cfg.url, shown, sizeof(shown));
+		if (!items) {
+			rc = -ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+		} else {
+			rc = feed_read(s, f, items, max, &n, &st, err,
+				       sizeof(err));
+		}
+		free(items);
+		fprintf(out, "feed %s (%s, %s): ", f->cfg.name,
+			feed_type_name(f->cfg.type), shown);
+		if (rc < 0) {
+			failed++;
+			fprintf(out, "FAILED: %s\n", err);
+			continue;
+		}
+		if (f->cfg.type == FEED_TYPE_RSS)
+			fprintf(out, "%zu item%s, %zu with an audio enclosure%s",
+				st.items, st.items == 1 ? "" : "s", n,
+				st.truncated ? " (more beyond limit)" : "");
+		else
+			fprintf(out, "%zu track%s", n, n == 1 ? "" : "s");
+		fprintf(out, " in %.1f s\n", monotonic_s() - t0);
+	}
+	source_http_destroy(s);
+	return failed;
 }

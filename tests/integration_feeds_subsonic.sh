@@ -12,7 +12,10 @@
 # log and foreverfm's log are searched for it); a wrong password is refused
 # by the server, logged once as such, and the run still exits 0 with the
 # songs already cached; the same song in two feeds is one track; a song
-# whose file has no tags is listed with the server's title and artist.
+# whose file has no tags is listed with the server's title and artist;
+# `check --online` reads each feed once, prints what it found or the
+# one-line reason, and exits 1 when one failed (a wrong password, an
+# unreachable RSS feed).
 . "$top_srcdir/tests/lib.sh"
 need_tools ffmpeg python3
 work_setup subsonic
@@ -125,5 +128,43 @@ run genre genre:Techno "$WORK/wrong"
 	"$WORK/log-genre")" -eq 1 ] || fail "wrong password: no single clear line"
 [ "$(titles genre)" = "Techno One,Techno Two" ] ||
 	fail "wrong password: the cached songs are gone: $(titles genre)"
+# check --online: one line per feed, nothing downloaded, no secret shown.
+cat > "$WORK/online.ini" <<EOF
+[library]
+database = $WORK/db-online/catalog.db
+cache = $WORK/cache-online
+[icecast]
+password = not-used
+[output.mp3]
+mount = /f.mp3
+format = mp3
+[feed.home]
+type = subsonic
+url = $url/
+user = dj
+password_file = $WORK/password
+query = genre:Techno
+EOF
+"$FOREVERFM" check --online -c "$WORK/online.ini" >"$WORK/check-ok" \
+	2>"$WORK/log-check-ok" || fail "check --online: exited $?"
+grep -q "^feed home (subsonic, $url/): 2 tracks in " "$WORK/check-ok" ||
+	fail "check --online: $(cat "$WORK/check-ok")"
+[ -e "$WORK/cache-online" ] && fail "check --online made a cache"
+sed -i "s|^password_file = .*|password_file = $WORK/wrong|" "$WORK/online.ini"
+cat >> "$WORK/online.ini" <<EOF
+[feed.gone]
+type = rss
+url = http://127.0.0.1:1/feed.xml
+EOF
+"$FOREVERFM" check --online -c "$WORK/online.ini" >"$WORK/check-bad" \
+	2>"$WORK/log-check-bad"
+st=$?
+[ "$st" -eq 1 ] || fail "check --online with failing feeds: exited $st"
+grep -q "^feed home (subsonic, $url/): FAILED: the server says: Wrong username or password (code 40)$" \
+	"$WORK/check-bad" || fail "check --online: $(cat "$WORK/check-bad")"
+grep -q "^feed gone (rss, http://127.0.0.1:1/feed.xml): FAILED: ." \
+	"$WORK/check-bad" || fail "check --online: $(cat "$WORK/check-bad")"
+grep -q "pa55\|=wrong" "$WORK/check-ok" "$WORK/check-bad" &&
+	fail "check --online shows a secret"
 echo "ok: $(wc -l < "$WORK/requests.log") requests, all by token"
 exit 0
