@@ -701,16 +701,26 @@ static bool failure_note(struct source_http *s, const char *url, int rc)
 
 /* Downloads the next track that needs it. Returns 1 when one was
  * downloaded, 0 when none is due, -ENOSPC when the cache is full, or
- * another negative errno when a download failed (logged). */
+ * another negative errno when a download failed (logged).
+ * The next one: the feeds taken in turn, each in its own order (the
+ * order its API ranks or its publisher lists), so the first tracks of
+ * every feed come before the tenth of any, and a station with a large
+ * feed and a small one plays both from the start. */
 static int download_next(struct source_http *s, double *next_retry_s)
 {
 	char err[FETCH_ERROR_MAX];
 	char shown[FEED_URL_MAX];
 	double now = monotonic_s();
+	size_t rounds = 0;
 
-	for (size_t i = 0; i < s->n_feeds; i++) {
-		struct feed_state *f = &s->feeds[i];
-		for (size_t j = 0; j < f->n_urls; j++) {
+	for (size_t i = 0; i < s->n_feeds; i++)
+		if (s->feeds[i].n_urls > rounds)
+			rounds = s->feeds[i].n_urls;
+	for (size_t j = 0; j < rounds; j++) {
+		for (size_t i = 0; i < s->n_feeds; i++) {
+			struct feed_state *f = &s->feeds[i];
+			if (j >= f->n_urls)
+				continue;
 			const char *url = f->urls[j];
 			if (atomic_load(&s->stop))
 				return -ECANCELED;

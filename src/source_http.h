@@ -15,10 +15,13 @@
  * Two ways to run:
  *   source_http_sync()  one pass in the caller's thread: every feed read
  *                       once, every track it lists that is not cached yet
- *                       downloaded, in feed order (render, analyze, plan).
+ *                       downloaded, the feeds in turn (render, analyze,
+ *                       plan).
  *   source_http_start() a thread of its own (the station): each feed read
  *                       at start and every refresh_minutes, new tracks
- *                       downloaded one at a time in feed order; CHANGED is
+ *                       downloaded one at a time, the feeds in turn (the
+ *                       first track of each, then the second...), each in
+ *                       its own order; CHANGED is
  *                       called (on that thread) after each track added or
  *                       removed, and the station rescans the cache root.
  *                       Never in the mixer's or an output's thread.

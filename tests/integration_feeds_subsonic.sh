@@ -13,6 +13,7 @@
 # by the server, logged once as such, and the run still exits 0 with the
 # songs already cached; the same song in two feeds is one track; a song
 # whose file has no tags is listed with the server's title and artist;
+# two feeds' tracks are downloaded in turn, not one feed after the other;
 # `check --online` reads each feed once, prints what it found or the
 # one-line reason, and exits 1 when one failed (a wrong password, an
 # unreachable RSS feed).
@@ -108,6 +109,34 @@ run playlist playlist:Warmup
 	fail "playlist: $(titles playlist)"
 grep -q "feed home: downloaded $url/rest/stream " "$WORK/log-genre" ||
 	fail "no download line"
+
+# Two feeds: their tracks are downloaded in turn (s1 and s3, the first of
+# each, before s2, the second of the first).
+cat > "$WORK/two.ini" <<EOF
+[library]
+database = $WORK/db-two/catalog.db
+cache = $WORK/cache-two
+[analysis]
+workers = 1
+[feed.techno]
+type = subsonic
+url = $url/
+user = dj
+password_file = $WORK/password
+query = genre:Techno
+[feed.house]
+type = subsonic
+url = $url/
+user = dj
+password_file = $WORK/password
+query = genre:House
+EOF
+before=$(wc -l < "$WORK/requests.log")
+"$FOREVERFM" plan -c "$WORK/two.ini" >/dev/null 2>"$WORK/log-two" ||
+	fail "two feeds: exited $?"
+order=$(tail -n +$((before + 1)) "$WORK/requests.log" |
+	sed -n 's|^/rest/stream?.*&id=\(s[0-9]*\)&.*|\1|p' | tr '\n' ' ')
+[ "$order" = "s1 s3 s2 " ] || fail "two feeds: download order $order"
 
 # Every request authenticated by token; the password never on the wire or
 # in a log line.
