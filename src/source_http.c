@@ -967,6 +967,8 @@ int source_http_check(const struct config *cfg, FILE *out)
 
 	if (!s)
 		return -errno;
+	if (s->n_feeds == 0)
+		fprintf(out, "feeds: none to check\n");
 	for (size_t i = 0; i < s->n_feeds; i++) {
 		struct feed_state *f = &s->feeds[i];
 		size_t max = (size_t)f->cfg.limit, n = 0;
