@@ -133,6 +133,16 @@ static const char *const catalog_migrations[] = {
 	"  data BLOB NOT NULL,"
 	"  analysed_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 2 -> 3: what a feed says of the tracks it served. */
+	"CREATE TABLE source_meta ("
+	"  path BLOB PRIMARY KEY NOT NULL,"
+	"  artist TEXT NOT NULL DEFAULT '',"
+	"  title TEXT NOT NULL DEFAULT '',"
+	"  duration_s REAL NOT NULL DEFAULT 0,"
+	"  over_tags INTEGER NOT NULL DEFAULT 1,"
+	"  updated_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define CATALOG_SCHEMA_VERSION \
@@ -161,6 +171,7 @@ enum catalog_stmt {
 	STMT_ANALYSIS_GET,
 	STMT_ANALYSIS_PUT,
 	STMT_UNANALYSED,
+	STMT_SOURCE_META_PUT,
 	STMT_COUNT,
 };
 
@@ -195,9 +206,19 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" WHERE id = ?1",
 	[STMT_PLAYABLE] = "SELECT id FROM tracks"
 		" WHERE bad_reason IS NULL AND missing = 0 ORDER BY id",
-	[STMT_TRACK_GET] = "SELECT path, artist, title, duration_s,"
-		" bitrate_kbps, content_hash, bad_reason FROM tracks"
-		" WHERE id = ?1",
+	/* A source's artist and title win over the file's tags when it
+	 * says so (over_tags), else fill those missing; the decoded duration
+	 * wins over the source's (doc/catalog.md, version 3). */
+	[STMT_TRACK_GET] = "SELECT t.path,"
+		" CASE WHEN m.artist <> '' AND (m.over_tags OR t.artist = '')"
+		" THEN m.artist ELSE t.artist END,"
+		" CASE WHEN m.title <> '' AND (m.over_tags OR t.title = '')"
+		" THEN m.title ELSE t.title END,"
+		" CASE WHEN t.duration_s > 0 THEN t.duration_s"
+		" ELSE coalesce(m.duration_s, 0) END,"
+		" t.bitrate_kbps, t.content_hash, t.bad_reason FROM tracks t"
+		" LEFT JOIN source_meta m ON m.path = t.path"
+		" WHERE t.id = ?1",
 	[STMT_BAD_COUNT] = "SELECT count(*) FROM tracks"
 		" WHERE bad_reason IS NOT NULL AND missing = 0",
 	/* ?1 the root itself, [?2, ?3) everything below it. */
@@ -248,6 +269,19 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" energy = excluded.energy, data = excluded.data,"
 		" analysed_at = excluded.analysed_at"
 		" WHERE excluded.version >= analysis.version",
+	/* Unchanged metadata is not written again (a feed is read every
+	 * refresh_minutes with the same answer). */
+	[STMT_SOURCE_META_PUT] = "INSERT INTO source_meta (path, artist,"
+		" title, duration_s, over_tags, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" ON CONFLICT (path) DO UPDATE SET artist = excluded.artist,"
+		" title = excluded.title, duration_s = excluded.duration_s,"
+		" over_tags = excluded.over_tags,"
+		" updated_at = excluded.updated_at"
+		" WHERE artist IS NOT excluded.artist"
+		" OR title IS NOT excluded.title"
+		" OR duration_s IS NOT excluded.duration_s"
+		" OR over_tags IS NOT excluded.over_tags",
 	[STMT_UNANALYSED] = "SELECT t.id FROM tracks t"
 		" WHERE t.bad_reason IS NULL AND t.missing = 0"
 		" AND NOT EXISTS (SELECT 1 FROM analysis a"
@@ -1272,6 +1306,37 @@ int catalog_path_last_played(struct catalog *cat, const char *path,
 	else
 		rc = catalog_fail(cat, "read last play", src);
 	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_source_meta_put(struct catalog *cat, const char *path,
+			    const char *artist, const char *title,
+			    double duration_s, bool over_tags)
+{
+	size_t len = strnlen(path, PATH_MAX);
+	if (len >= PATH_MAX)
+		return -ENAMETOOLONG;
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	sqlite3_stmt *st = cat->stmt[STMT_SOURCE_META_PUT];
+	sqlite3_bind_blob(st, 1, path, (int)len, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, artist ? artist : "",
+			  artist ? (int)strnlen(artist, DECODE_TAG_MAX - 1) : 0,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, title ? title : "",
+			  title ? (int)strnlen(title, DECODE_TAG_MAX - 1) : 0,
+			  SQLITE_STATIC);
+	sqlite3_bind_double(st, 4, duration_s > 0 ? duration_s : 0);
+	sqlite3_bind_int(st, 5, over_tags);
+	sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+	rc = catalog_step_done(cat, st, "store source metadata");
+	if (rc < 0)
+		goto out;
+	rc = catalog_write_end(cat);
+out:
 	pthread_mutex_unlock(&cat->lock);
 	return rc;
 }

@@ -179,4 +179,18 @@ int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
 int catalog_path_last_played(struct catalog *cat, const char *path,
 			     time_t *when);
 
+/* Source metadata (schema v3): what a feed says of the file it served at
+ * PATH (a file of the download cache). catalog_track_get() then returns
+ * ARTIST and TITLE (UTF-8; "" or NULL: not given, the file's tag stays)
+ * in place of the file's tags when OVER_TAGS (an API's curated catalog:
+ * Subsonic, Jamendo), or only where the file has no such tag when not (an
+ * RSS item's title names a post, not always the track); and DURATION_S
+ * (0: not given) when the file's own duration is unknown. Kept by path, whether or not a scan has
+ * met the file yet; rows are replaced, never deleted (they are small, and
+ * a file that comes back gets its metadata back). Cut at DECODE_TAG_MAX - 1
+ * bytes. */
+int catalog_source_meta_put(struct catalog *cat, const char *path,
+			    const char *artist, const char *title,
+			    double duration_s, bool over_tags);
+
 #endif

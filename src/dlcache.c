@@ -321,10 +321,12 @@ bool dlcache_has(const struct dlcache *c, const char *url, char *path,
 	return true;
 }
 
-/* Bytes in tracks/, each file once. */
-static int64_t total_bytes(const struct dlcache *c)
+/* Bytes in tracks/, each file once; the number of files into *FILES
+ * (may be NULL). */
+static int64_t total_bytes_files(const struct dlcache *c, size_t *files)
 {
 	int64_t total = 0;
+	size_t n = 0;
 
 	for (size_t i = 0; i < c->n; i++) {
 		bool first = !c->e[i].evicted;
@@ -332,10 +334,19 @@ static int64_t total_bytes(const struct dlcache *c)
 			if (!c->e[j].evicted &&
 			    strcmp(c->e[j].file, c->e[i].file) == 0)
 				first = false;
-		if (first)
+		if (first) {
 			total += c->e[i].size;
+			n++;
+		}
 	}
+	if (files)
+		*files = n;
 	return total;
+}
+
+static int64_t total_bytes(const struct dlcache *c)
+{
+	return total_bytes_files(c, NULL);
 }
 
 /* When FILE last played, 0 never. */
@@ -480,19 +491,28 @@ int dlcache_download(struct dlcache *c, const char *url,
 	struct entry *old = find_url(c, url);
 	if (old && total_bytes(c) + old->size > c->max_bytes) {
 		/* Evicted before: only in place of a track that played
-		 * longer ago (see DESIGN). */
+		 * longer ago (see DESIGN); one that never played, in place
+		 * of any track that has (the eviction order's rule: played
+		 * tracks go first), or a feed larger than the cache would
+		 * never get past the tracks that filled it first. */
 		ssize_t v = eviction_victim(c, NULL, true);
 		time_t mine = played_at(c, old->file);
-		if (v < 0 || mine == 0 || played_at(c, c->e[v].file) >= mine) {
+		if (v < 0 ||
+		    (mine != 0 && played_at(c, c->e[v].file) >= mine)) {
 			snprintf(err, err_size, "evicted for room; waits for "
 				 "room");
 			return -EAGAIN;
 		}
 	}
-	/* Room first: a cache full of tracks not played yet waits. */
+	/* Room first: a cache full of tracks not played yet waits. Full:
+	 * one more track of the cache's average size would not fit (else
+	 * each download would evict the oldest track not played yet, to be
+	 * fetched again later: bandwidth spent for nothing). */
 	trim(c, NULL);
-	if (total_bytes(c) >= c->max_bytes &&
-	    eviction_victim(c, NULL, true) < 0) {
+	size_t files;
+	int64_t used = total_bytes_files(c, &files);
+	int64_t next = files > 0 ? used / (int64_t)files : 0;
+	if (used + next > c->max_bytes && eviction_victim(c, NULL, true) < 0) {
 		snprintf(err, err_size, "the cache is full (%.0f MB) of tracks "
 			 "not played yet", (double)c->max_bytes / 1e6);
 		return -ENOSPC;

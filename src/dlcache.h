@@ -26,10 +26,12 @@
  * are removed least recently played first (the caller says when a file
  * last played: the catalog's play history); tracks never played go last,
  * oldest download first; the track just downloaded is never the one
- * removed. When the tracks not yet played fill the cache, a new download
- * is refused with -ENOSPC before a byte is fetched. An evicted URL is
- * remembered, and fetched again only in place of a track that played
- * longer ago than it did (or when there is room).
+ * removed. When the tracks not yet played fill the cache (one more track
+ * of their average size would not fit), a new download is refused with
+ * -ENOSPC before a byte is fetched. An evicted URL is remembered, and
+ * fetched again only in place of a track that played longer ago than it
+ * did, or, if it never played, in place of any track that has played (or
+ * when there is room).
  *
  * Thread rules: a struct dlcache belongs to one thread at a time (the
  * feeds' thread in the station, the main thread in the one-shot commands).

@@ -79,6 +79,9 @@ static const struct command_name {
 };
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
+/* check's own options. */
+enum { OPT_ONLINE = 512 };
+
 struct options {
 	enum command command;
 	const char *config_file;
@@ -90,6 +93,7 @@ struct options {
 	uint64_t seed;
 	bool have_seed;
 	bool json;
+	bool online;
 	char **paths;
 	size_t n_paths;
 };
@@ -102,7 +106,7 @@ static void usage(FILE *f)
 "                        [--transitions-log FILE] [--decks FILE.wav] [PATH...]\n"
 "       foreverfm analyze [--json] [-c FILE] [PATH...]\n"
 "       foreverfm plan [--json] [-c FILE] [--seed N] [PATH...]\n"
-"       foreverfm check [-c FILE]\n"
+"       foreverfm check [--online] [-c FILE]\n"
 "       foreverfm --help | --version\n"
 "\n"
 "An endless, beatmatched mix of a music library, streamed to Icecast.\n"
@@ -129,7 +133,9 @@ static void usage(FILE *f)
 "          does not analyse: it reads the cache that analyze fills (same\n"
 "          catalog rules as analyze); tracks without an analysis are placed\n"
 "          by their tags only.\n"
-"  check   validate the configuration, print a summary and exit.\n"
+"  check   validate the configuration, print a summary and exit. With\n"
+"          --online, also read every [feed.NAME] once and say what it\n"
+"          found, or why it failed (exit status 1 when one failed).\n"
 "\n"
 "Options:\n"
 "  -c, --config FILE    configuration file (run, check, analyze, plan\n"
@@ -149,6 +155,7 @@ static void usage(FILE *f)
 "                       4th...; after stretch, gain, fades and EQ, before\n"
 "                       the sum and the limiter; aligned with the mix and\n"
 "                       as long\n"
+"      --online         check: read every feed once\n"
 "      --json           analyze: one JSON object per track on stdout;\n"
 "                       plan: a JSON array in play order\n"
 "  -v, --verbose        log debug messages too\n"
@@ -210,6 +217,7 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "config", required_argument, NULL, 'c' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "duration", required_argument, NULL, 'd' },
+		{ "online", no_argument, NULL, OPT_ONLINE },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "transitions-log", required_argument, NULL,
@@ -293,6 +301,9 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		case 'q':
 			log_set_level(LOG_LEVEL_WARNING);
 			break;
+		case OPT_ONLINE:
+			opt->online = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -320,6 +331,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
 	    opt->command != CMD_PLAN)
 		return usage_error("--json is only for the analyze and plan "
 				   "commands");
+	if (opt->online && opt->command != CMD_CHECK)
+		return usage_error("--online is only for the check command");
 	if (opt->command == CMD_CHECK && opt->n_paths > 0)
 		return usage_error("check takes no PATH arguments, got '%s'",
 				   opt->paths[0]);
@@ -476,7 +489,19 @@ static int cmd_check(const struct options *opt)
 	if (!ready_for_run(cfg, file))
 		goto out;
 	print_summary(cfg);
-	rc = fflush(stdout) == 0 ? 0 : EXIT_RUNTIME;
+	rc = 0;
+	if (opt->online) {
+		/* Feed failures are this check's findings, printed; the
+		 * log lines of the reads would only repeat them. */
+		int failed = source_http_check(cfg, stdout);
+		if (failed < 0)
+			fprintf(stderr, "foreverfm: check --online: %s\n",
+				strerror(-failed));
+		if (failed != 0)
+			rc = EXIT_RUNTIME;
+	}
+	if (fflush(stdout) != 0)
+		rc = EXIT_RUNTIME;
 out:
 	config_destroy(cfg);
 	return rc;

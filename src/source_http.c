@@ -23,6 +23,7 @@
 #include "feed.h"
 #include "fetch.h"
 #include "log.h"
+#include "source_dir.h"
 
 #include <curl/curl.h>
 #include <libavutil/md5.h>
@@ -50,10 +51,19 @@
 #define FEED_TIMEOUT_S 60
 #define SUBSONIC_API_VERSION "1.16.1"
 
+/* What a feed says of one track (the rest of struct feed_item is not
+ * kept: genre, BPM and cover art have no place in the catalog yet). */
+struct track_meta {
+	char artist[FEED_TEXT_MAX];
+	char title[FEED_TEXT_MAX];
+	double duration_s;
+};
+
 struct feed_state {
 	struct config_feed cfg;
 	char **urls;            /* from the last good read: identities */
 	char **fetch;           /* where to get each; NULL: its url */
+	struct track_meta *meta; /* what the feed says of each */
 	size_t n_urls;
 	bool known;             /* read successfully at least once */
 	int state;              /* 1 never read, 0 ok, < 0 failing */
@@ -123,8 +133,11 @@ int source_http_add_root(struct config *cfg)
 	return config_set_library_paths(cfg, paths, n + 1);
 }
 
-struct source_http *source_http_create(const struct config *cfg,
-				       struct catalog *cat)
+/* source_http_create(), with the cache opened only when WITH_CACHE
+ * (check --online reads the feeds and writes nothing). */
+static struct source_http *source_http_new(const struct config *cfg,
+					   struct catalog *cat,
+					   bool with_cache)
 {
 	struct source_http *s = calloc(1, sizeof(*s));
 	int e = ENOMEM;
@@ -144,18 +157,22 @@ struct source_http *source_http_create(const struct config *cfg,
 		e = EIO;
 		goto fail;
 	}
-	if (!cfg->cache) {
+	if (with_cache && !cfg->cache) {
 		log_error("feeds: no [library] cache directory");
 		e = EINVAL;
 		goto fail;
 	}
-	s->cache = dlcache_open(cfg->cache, (int64_t)cfg->cache_max_mb *
-				1000 * 1000, cat ? last_played : NULL, cat);
-	if (!s->cache) {
-		e = errno;
-		goto fail;
+	if (with_cache) {
+		s->cache = dlcache_open(cfg->cache,
+					(int64_t)cfg->cache_max_mb * 1000 * 1000,
+					cat ? last_played : NULL, cat);
+		if (!s->cache) {
+			e = errno;
+			goto fail;
+		}
+		snprintf(s->root, sizeof(s->root), "%s",
+			 dlcache_tracks_dir(s->cache));
 	}
-	snprintf(s->root, sizeof(s->root), "%s", dlcache_tracks_dir(s->cache));
 	s->feeds = calloc(cfg->n_feeds ? cfg->n_feeds : 1, sizeof(*s->feeds));
 	if (!s->feeds)
 		goto fail;
@@ -185,6 +202,12 @@ fail:
 	return NULL;
 }
 
+struct source_http *source_http_create(const struct config *cfg,
+				       struct catalog *cat)
+{
+	return source_http_new(cfg, cat, true);
+}
+
 static void feed_forget_urls(struct feed_state *f)
 {
 	for (size_t i = 0; i < f->n_urls; i++) {
@@ -194,8 +217,10 @@ static void feed_forget_urls(struct feed_state *f)
 	}
 	free(f->urls);
 	free(f->fetch);
+	free(f->meta);
 	f->urls = NULL;
 	f->fetch = NULL;
+	f->meta = NULL;
 	f->n_urls = 0;
 }
 
@@ -465,18 +490,22 @@ static int jamendo_read(struct source_http *s, struct feed_state *f,
 	return rc;
 }
 
-/* Reads feed F's document and parses it into ITEMS. */
+/* Reads feed F's document and parses it into ITEMS; an RSS/Atom feed's
+ * counts go into *STATS (may be NULL; zeroed for the APIs). */
 static int feed_read(struct source_http *s, struct feed_state *f,
 		     struct feed_item *items, size_t max, size_t *n,
-		     char *err, size_t err_size)
+		     struct feed_parse_stats *stats, char *err,
+		     size_t err_size)
 {
 	char *doc = NULL;
 	size_t len = 0;
 	struct fetch_result res;
-	struct feed_parse_stats st;
+	struct feed_parse_stats st = { 0 };
 	int rc;
 
 	*n = 0;
+	if (stats)
+		*stats = st;
 	switch (f->cfg.type) {
 	case FEED_TYPE_RSS:
 		break;
@@ -492,11 +521,40 @@ static int feed_read(struct source_http *s, struct feed_state *f,
 	rc = feed_parse_xml(doc, len, f->cfg.url, items, max, n, &st, err,
 			    err_size);
 	free(doc);
+	if (stats)
+		*stats = st;
 	if (rc == 0 && st.skipped > 0)
 		log_debug("feed %s: %zu item%s without an audio enclosure "
 			  "skipped", f->cfg.name, st.skipped,
 			  st.skipped == 1 ? "" : "s");
 	return rc;
+}
+
+/* Gives the catalog what feed F says of its J-th track, when that track is
+ * in the cache (catalog_source_meta_put: the station shows it in place of
+ * missing or worse tags). Failures are the catalog's to log. */
+static void meta_record(struct source_http *s, const struct feed_state *f,
+			size_t j)
+{
+	char path[PATH_MAX], abs[PATH_MAX];
+	const struct track_meta *m;
+
+	if (!s->cat || !f->meta)
+		return;
+	m = &f->meta[j];
+	if (!m->artist[0] && !m->title[0] && m->duration_s <= 0)
+		return;
+	if (!dlcache_has(s->cache, f->urls[j], path, sizeof(path)))
+		return;
+	/* The path as the scan records it (an absolute library root). */
+	if (source_dir_normalise(path, abs, sizeof(abs)) < 0)
+		return;
+	/* An API's metadata is its server's curated catalog; an RSS item's
+	 * title names the post (an episode, a release), and the file's own
+	 * tags name the track better when it has them. */
+	(void)catalog_source_meta_put(s->cat, abs, m->artist, m->title,
+				      m->duration_s,
+				      f->cfg.type != FEED_TYPE_RSS);
 }
 
 /* Reads feed F now; logs a change of state. Returns true when its list of
@@ -509,6 +567,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	size_t max = (size_t)f->cfg.limit, n = 0;
 	struct feed_item *items = calloc(max, sizeof(*items));
 	char **urls = NULL, **fetch = NULL;
+	struct track_meta *meta = NULL;
 	bool changed = false;
 	int rc;
 
@@ -517,12 +576,13 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 		rc = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
 	} else {
-		rc = feed_read(s, f, items, max, &n, err, sizeof(err));
+		rc = feed_read(s, f, items, max, &n, NULL, err, sizeof(err));
 	}
 	if (rc == -ECANCELED)
 		goto out;
 	if (rc == 0 && n > 0 && (!(urls = calloc(n, sizeof(*urls))) ||
-				 !(fetch = calloc(n, sizeof(*fetch))))) {
+				 !(fetch = calloc(n, sizeof(*fetch))) ||
+				 !(meta = calloc(n, sizeof(*meta))))) {
 		rc = -ENOMEM;
 		snprintf(err, sizeof(err), "out of memory");
 	}
@@ -532,6 +592,12 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 		     !(fetch[i] = strdup(items[i].fetch)))) {
 			rc = -ENOMEM;
 			snprintf(err, sizeof(err), "out of memory");
+		} else {
+			memcpy(meta[i].artist, items[i].artist,
+			       sizeof(meta[i].artist));
+			memcpy(meta[i].title, items[i].title,
+			       sizeof(meta[i].title));
+			meta[i].duration_s = items[i].duration_s;
 		}
 	double now = monotonic_s();
 	if (rc < 0) {
@@ -543,6 +609,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 		}
 		free(urls);
 		free(fetch);
+		free(meta);
 		if (f->state != rc)
 			log_warning("feed %s: cannot read %s: %s (retrying; "
 				    "the tracks already downloaded keep "
@@ -565,7 +632,12 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 	feed_forget_urls(f);
 	f->urls = urls;
 	f->fetch = fetch;
+	f->meta = meta;
 	f->n_urls = n;
+	/* Tracks downloaded before (an earlier run, another feed) get what
+	 * this read says of them. */
+	for (size_t i = 0; i < n; i++)
+		meta_record(s, f, i);
 	f->known = true;
 	f->state = 0;
 	f->next_s = now + (s->refresh_test_s > 0 ? s->refresh_test_s :
@@ -629,16 +701,26 @@ static bool failure_note(struct source_http *s, const char *url, int rc)
 
 /* Downloads the next track that needs it. Returns 1 when one was
  * downloaded, 0 when none is due, -ENOSPC when the cache is full, or
- * another negative errno when a download failed (logged). */
+ * another negative errno when a download failed (logged).
+ * The next one: the feeds taken in turn, each in its own order (the
+ * order its API ranks or its publisher lists), so the first tracks of
+ * every feed come before the tenth of any, and a station with a large
+ * feed and a small one plays both from the start. */
 static int download_next(struct source_http *s, double *next_retry_s)
 {
 	char err[FETCH_ERROR_MAX];
 	char shown[FEED_URL_MAX];
 	double now = monotonic_s();
+	size_t rounds = 0;
 
-	for (size_t i = 0; i < s->n_feeds; i++) {
-		struct feed_state *f = &s->feeds[i];
-		for (size_t j = 0; j < f->n_urls; j++) {
+	for (size_t i = 0; i < s->n_feeds; i++)
+		if (s->feeds[i].n_urls > rounds)
+			rounds = s->feeds[i].n_urls;
+	for (size_t j = 0; j < rounds; j++) {
+		for (size_t i = 0; i < s->n_feeds; i++) {
+			struct feed_state *f = &s->feeds[i];
+			if (j >= f->n_urls)
+				continue;
 			const char *url = f->urls[j];
 			if (atomic_load(&s->stop))
 				return -ECANCELED;
@@ -689,6 +771,7 @@ static int download_next(struct source_http *s, double *next_retry_s)
 			pthread_mutex_unlock(&s->lock);
 			if (rc == 0) {
 				failure_forget(s, url);
+				meta_record(s, f, j);
 				log_info("feed %s: downloaded %s in %.1f s",
 					 f->cfg.name, shown, monotonic_s() - t0);
 				return 1;
@@ -859,4 +942,65 @@ void source_http_get_stats(struct source_http *s,
 	pthread_mutex_lock(&s->lock);
 	*st = s->stats;
 	pthread_mutex_unlock(&s->lock);
+}
+
+static const char *feed_type_name(enum feed_type type)
+{
+	switch (type) {
+	case FEED_TYPE_RSS:
+		return "rss";
+	case FEED_TYPE_SUBSONIC:
+		return "subsonic";
+	case FEED_TYPE_JAMENDO:
+		return "jamendo";
+	}
+	return "?";
+}
+
+int source_http_check(const struct config *cfg, FILE *out)
+{
+	struct source_http *s = source_http_new(cfg, NULL, false);
+	char err[FETCH_ERROR_MAX > FEED_ERROR_MAX ? FETCH_ERROR_MAX :
+		 FEED_ERROR_MAX];
+	char shown[FEED_URL_MAX];
+	int failed = 0;
+
+	if (!s)
+		return -errno;
+	if (s->n_feeds == 0)
+		fprintf(out, "feeds: none to check\n");
+	for (size_t i = 0; i < s->n_feeds; i++) {
+		struct feed_state *f = &s->feeds[i];
+		size_t max = (size_t)f->cfg.limit, n = 0;
+		struct feed_item *items = calloc(max, sizeof(*items));
+		struct feed_parse_stats st = { 0 };
+		double t0 = monotonic_s();
+		int rc;
+
+		fetch_url_for_log(f->cfg.url, shown, sizeof(shown));
+		if (!items) {
+			rc = -ENOMEM;
+			snprintf(err, sizeof(err), "out of memory");
+		} else {
+			rc = feed_read(s, f, items, max, &n, &st, err,
+				       sizeof(err));
+		}
+		free(items);
+		fprintf(out, "feed %s (%s, %s): ", f->cfg.name,
+			feed_type_name(f->cfg.type), shown);
+		if (rc < 0) {
+			failed++;
+			fprintf(out, "FAILED: %s\n", err);
+			continue;
+		}
+		if (f->cfg.type == FEED_TYPE_RSS)
+			fprintf(out, "%zu item%s, %zu with an audio enclosure%s",
+				st.items, st.items == 1 ? "" : "s", n,
+				st.truncated ? " (more beyond limit)" : "");
+		else
+			fprintf(out, "%zu track%s", n, n == 1 ? "" : "s");
+		fprintf(out, " in %.1f s\n", monotonic_s() - t0);
+	}
+	source_http_destroy(s);
+	return failed;
 }

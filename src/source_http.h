@@ -15,10 +15,13 @@
  * Two ways to run:
  *   source_http_sync()  one pass in the caller's thread: every feed read
  *                       once, every track it lists that is not cached yet
- *                       downloaded, in feed order (render, analyze, plan).
+ *                       downloaded, the feeds in turn (render, analyze,
+ *                       plan).
  *   source_http_start() a thread of its own (the station): each feed read
  *                       at start and every refresh_minutes, new tracks
- *                       downloaded one at a time in feed order; CHANGED is
+ *                       downloaded one at a time, the feeds in turn (the
+ *                       first track of each, then the second...), each in
+ *                       its own order; CHANGED is
  *                       called (on that thread) after each track added or
  *                       removed, and the station rescans the cache root.
  *                       Never in the mixer's or an output's thread.
@@ -41,6 +44,7 @@
 #define FOREVERFM_SOURCE_HTTP_H
 
 #include <stddef.h>
+#include <stdio.h>
 
 #include "catalog.h"
 #include "config.h"
@@ -82,6 +86,15 @@ int source_http_start(struct source_http *s, void (*changed)(void *ctx),
 
 void source_http_get_stats(struct source_http *s,
 			   struct source_http_stats *st);
+
+/* check --online: reads every feed of CFG once, in the caller's thread,
+ * downloads nothing and opens no cache, and prints one line per feed to
+ * OUT: what it found ("12 items, 10 with an audio enclosure", "200
+ * tracks") or why it failed ("FAILED: " and the same one-line reason the
+ * station logs). URLs are printed without their query (no secret).
+ * Returns the number of feeds that failed, or a negative errno when the
+ * check could not run at all. */
+int source_http_check(const struct config *cfg, FILE *out);
 
 /* Appends the cache root of CFG's feeds to CFG's library paths (when CFG
  * has feeds and the root is not there yet). Returns 0 or a negative

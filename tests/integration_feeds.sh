@@ -19,7 +19,8 @@
 # every cached track; a refresh that adds a track and drops one downloads
 # the new one, keeps the dropped one until it has played, and removes it
 # once the catalog has a play of it; the cache bound evicts the least
-# recently played track.
+# recently played track. Before all that, `check --online` counts the
+# feed's items and audio enclosures and makes no cache.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/web-harness.sh"
 need_tools nginx ffmpeg python3 curl sqlite3
@@ -97,6 +98,18 @@ export FOREVERFM_FEED_TEST_LOW_SPEED_S=2
 count_tracks() {
 	grep -c "\"path\": *\"$cache/tracks/" "$1"
 }
+
+# check --online: the feed's items and audio enclosures; nothing fetched
+# but the feed, no cache made.
+{
+	cat "$WORK/feeds.ini"
+	printf '[icecast]\npassword = x\n[output.mp3]\nmount = /f.mp3\nformat = mp3\n'
+} > "$WORK/check.ini"
+"$FOREVERFM" check --online -c "$WORK/check.ini" >"$WORK/check.out" \
+	2>"$WORK/log-check" || fail "check --online exited $?"
+grep -q "^feed net (rss, $u/feed.xml): 10 items, 8 with an audio enclosure in " \
+	"$WORK/check.out" || fail "check --online: $(cat "$WORK/check.out")"
+[ -e "$cache" ] && fail "check --online made the cache"
 
 # --- Run 1: the feed as it is, faults and all.
 "$FOREVERFM" analyze --json -c "$WORK/feeds.ini" >"$WORK/out1.json" \

@@ -10,7 +10,8 @@
 # tracks are downloaded from their audio links and analysed; the client id
 # is never in a log line; a wrong client id is refused by the server,
 # logged once, and the run exits 0 with the tracks already cached; the
-# cache keeps each track by a name without the client id.
+# cache keeps each track by a name without the client id; a track whose
+# file has no tags is listed with the API's name and artist_name.
 . "$top_srcdir/tests/lib.sh"
 need_tools ffmpeg python3
 work_setup jamendo
@@ -33,7 +34,7 @@ fail() {
 CLIENT_ID=c1ient5ecret
 lib="$WORK/srv"
 mkdir -p "$lib"
-gen_tone 440 8 "Jam One" "Electro Hit" "$lib/1.mp3"
+gen_tone 440 8 "" "" "$lib/1.mp3"
 gen_tone 550 8 "Jam Two" "Electro Deep" "$lib/2.mp3"
 gen_tone 660 8 "Jam Three" "Folk Song" "$lib/3.mp3"
 python3 - "$lib" "$CLIENT_ID" > "$WORK/library.json" <<'EOF'
@@ -87,6 +88,8 @@ titles() {
 
 run "$CLIENT_ID"
 [ "$(titles)" = "Electro Deep,Electro Hit" ] || fail "tracks: $(titles)"
+grep -q '"artist": *"Jam One"' "$WORK/out.json" ||
+	fail "the untagged track lacks the API's artist"
 grep -q "order=popularity_week&tags=electronic" "$WORK/requests.log" ||
 	fail "the query did not reach the API"
 grep -q "feed jam: 2 tracks listed" "$WORK/log" || fail "no listing line"

@@ -11,7 +11,9 @@
 # track downloads it and makes it a playable catalog track while the
 # station streams; a reload (SIGHUP) keeps the cached tracks in the
 # library; with the web server gone, a restarted station logs the feed
-# once as unreadable and plays the cached tracks.
+# once as unreadable and plays the cached tracks. B and C have no tags: the
+# listener sees the RSS item's author and title, never a file name or a
+# content hash.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/web-harness.sh"
 need_tools nginx ffmpeg python3 curl sqlite3
@@ -21,15 +23,16 @@ trap 'st=$?; web_stop; (exit $st); it_cleanup' EXIT
 www="$WORK/web/www"
 mkdir -p "$www/m" "$WORK/empty"
 gen_tone 440 8 "Feed Artist" "Track A" "$www/m/a.mp3"
-gen_tone 550 8 "Feed Artist" "Track B" "$www/m/b.ogg"
-gen_tone 660 8 "Feed Artist" "Track C" "$www/m/c.mp3"
+gen_tone 550 8 "" "" "$www/m/b.ogg"
+gen_tone 660 8 "" "" "$www/m/c.mp3"
 web_start "$WORK/web"
 u=$WEB_URL
 write_feed() {
 	{
-		echo '<rss version="2.0"><channel><title>Test</title>'
+		echo '<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><title>Test</title>'
 		for f in "$@"; do
-			echo "<item><title>$f</title><enclosure url=\"$u/m/$f\" type=\"audio/mpeg\"/></item>"
+			t=$(printf '%s' "${f%.*}" | tr a-z A-Z)
+			echo "<item><title>Track $t</title><itunes:author>Feed Artist</itunes:author><enclosure url=\"$u/m/$f\" type=\"audio/mpeg\"/></item>"
 		done
 		echo '</channel></rss>'
 	} > "$www/feed.xml"
@@ -53,13 +56,16 @@ wait_mount /forever.mp3 20 || fail "/forever.mp3 did not appear"
 listen /forever.mp3 12 "$WORK/one.mp3" "$WORK/one.meta"
 grep -q "Feed Artist - Track [AB]" "$WORK/one.meta" ||
 	fail "no feed track on air: $(cat "$WORK/one.meta")"
+grep -q "[0-9a-f]\{32\}\|b\.ogg" "$WORK/one.meta" &&
+	fail "a file name on air: $(cat "$WORK/one.meta")"
 
 # A refresh adds C while the station streams.
 write_feed a.mp3 b.ogg c.mp3
 wait_log "feed net: 3 tracks listed"
 wait_log "feed net: downloaded $u/m/c.mp3"
 n=0
-until [ "$(sql "SELECT count(*) FROM tracks WHERE title = 'Track C'
+until [ "$(sql "SELECT count(*) FROM tracks t JOIN source_meta m
+	ON m.path = t.path WHERE m.title = 'Track C' AND t.title = ''
 	AND missing = 0 AND bad_reason IS NULL")" = 1 ]; do
 	n=$((n + 1))
 	[ "$n" -le 100 ] || fail "C did not join the library"

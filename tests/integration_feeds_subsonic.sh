@@ -11,7 +11,12 @@
 # request carries u, t and s and never the password (the server's request
 # log and foreverfm's log are searched for it); a wrong password is refused
 # by the server, logged once as such, and the run still exits 0 with the
-# songs already cached; the same song in two feeds is one track.
+# songs already cached; the same song in two feeds is one track; a song
+# whose file has no tags is listed with the server's title and artist;
+# two feeds' tracks are downloaded in turn, not one feed after the other;
+# `check --online` reads each feed once, prints what it found or the
+# one-line reason, and exits 1 when one failed (a wrong password, an
+# unreachable RSS feed).
 . "$top_srcdir/tests/lib.sh"
 need_tools ffmpeg python3
 work_setup subsonic
@@ -36,7 +41,8 @@ lib="$WORK/srv"
 mkdir -p "$lib"
 gen_tone 440 8 "Sub Artist" "Techno One" "$lib/1.mp3"
 gen_tone 550 8 "Sub Artist" "Techno Two" "$lib/2.mp3"
-gen_tone 660 8 "Sub Other" "House One" "$lib/3.mp3"
+# No tags: its title and artist come from the API.
+gen_tone 660 8 "" "" "$lib/3.mp3"
 python3 - "$lib" "$PASSWORD" > "$WORK/library.json" <<'EOF'
 import json, sys
 lib, pw = sys.argv[1:3]
@@ -96,11 +102,41 @@ run starred starred
 run newest newest
 [ "$(titles newest)" = "House One,Techno One,Techno Two" ] ||
 	fail "newest: $(titles newest)"
+grep -q '"artist": *"Sub Other"' "$WORK/out-newest.json" ||
+	fail "the untagged song lacks the API's artist"
 run playlist playlist:Warmup
 [ "$(titles playlist)" = "House One,Techno One" ] ||
 	fail "playlist: $(titles playlist)"
 grep -q "feed home: downloaded $url/rest/stream " "$WORK/log-genre" ||
 	fail "no download line"
+
+# Two feeds: their tracks are downloaded in turn (s1 and s3, the first of
+# each, before s2, the second of the first).
+cat > "$WORK/two.ini" <<EOF
+[library]
+database = $WORK/db-two/catalog.db
+cache = $WORK/cache-two
+[analysis]
+workers = 1
+[feed.techno]
+type = subsonic
+url = $url/
+user = dj
+password_file = $WORK/password
+query = genre:Techno
+[feed.house]
+type = subsonic
+url = $url/
+user = dj
+password_file = $WORK/password
+query = genre:House
+EOF
+before=$(wc -l < "$WORK/requests.log")
+"$FOREVERFM" plan -c "$WORK/two.ini" >/dev/null 2>"$WORK/log-two" ||
+	fail "two feeds: exited $?"
+order=$(tail -n +$((before + 1)) "$WORK/requests.log" |
+	sed -n 's|^/rest/stream?.*&id=\(s[0-9]*\)&.*|\1|p' | tr '\n' ' ')
+[ "$order" = "s1 s3 s2 " ] || fail "two feeds: download order $order"
 
 # Every request authenticated by token; the password never on the wire or
 # in a log line.
@@ -121,5 +157,43 @@ run genre genre:Techno "$WORK/wrong"
 	"$WORK/log-genre")" -eq 1 ] || fail "wrong password: no single clear line"
 [ "$(titles genre)" = "Techno One,Techno Two" ] ||
 	fail "wrong password: the cached songs are gone: $(titles genre)"
+# check --online: one line per feed, nothing downloaded, no secret shown.
+cat > "$WORK/online.ini" <<EOF
+[library]
+database = $WORK/db-online/catalog.db
+cache = $WORK/cache-online
+[icecast]
+password = not-used
+[output.mp3]
+mount = /f.mp3
+format = mp3
+[feed.home]
+type = subsonic
+url = $url/
+user = dj
+password_file = $WORK/password
+query = genre:Techno
+EOF
+"$FOREVERFM" check --online -c "$WORK/online.ini" >"$WORK/check-ok" \
+	2>"$WORK/log-check-ok" || fail "check --online: exited $?"
+grep -q "^feed home (subsonic, $url/): 2 tracks in " "$WORK/check-ok" ||
+	fail "check --online: $(cat "$WORK/check-ok")"
+[ -e "$WORK/cache-online" ] && fail "check --online made a cache"
+sed -i "s|^password_file = .*|password_file = $WORK/wrong|" "$WORK/online.ini"
+cat >> "$WORK/online.ini" <<EOF
+[feed.gone]
+type = rss
+url = http://127.0.0.1:1/feed.xml
+EOF
+"$FOREVERFM" check --online -c "$WORK/online.ini" >"$WORK/check-bad" \
+	2>"$WORK/log-check-bad"
+st=$?
+[ "$st" -eq 1 ] || fail "check --online with failing feeds: exited $st"
+grep -q "^feed home (subsonic, $url/): FAILED: the server says: Wrong username or password (code 40)$" \
+	"$WORK/check-bad" || fail "check --online: $(cat "$WORK/check-bad")"
+grep -q "^feed gone (rss, http://127.0.0.1:1/feed.xml): FAILED: ." \
+	"$WORK/check-bad" || fail "check --online: $(cat "$WORK/check-bad")"
+grep -q "pa55\|=wrong" "$WORK/check-ok" "$WORK/check-bad" &&
+	fail "check --online shows a secret"
 echo "ok: $(wc -l < "$WORK/requests.log") requests, all by token"
 exit 0

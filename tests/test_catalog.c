@@ -1051,6 +1051,63 @@ static void test_disk_full(void)
 			  "WHERE bad_reason IS NULL"), ==, 1);
 }
 
+/* Schema v3: a feed's artist and title win over the file's tags, field by
+ * field; the decoded duration wins over the feed's; metadata given before
+ * the scan meets the file applies once it does, and a file that changes
+ * keeps it (it is the download cache's file, named by content). */
+static void test_source_meta(void)
+{
+	struct catalog *cat = catalog_open(":memory:");
+	struct catalog_track t;
+	CHECK(cat != NULL);
+
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", "Feed Artist",
+					  "Feed Title", 200.0, true), ==, 0);
+	struct decode_info none = info_make("", "", 0.0, 128);
+	int64_t a = -1;
+	CHECK_INT(catalog_track_put(cat, "/c/tracks/a.mp3", 1, 1, &none, &a),
+		  ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.artist, "Feed Artist");
+	CHECK_STR(t.title, "Feed Title");
+	CHECK(t.duration_s == 200.0);
+
+	/* Tags present: the feed's fields still win; an empty feed field
+	 * leaves the tag; the decoded duration wins. */
+	int64_t b = put(cat, "/c/tracks/b.mp3", 1, 1);
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "", "Curated",
+					  30.0, true), ==, 0);
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.artist, "A");
+	CHECK_STR(t.title, "Curated");
+	CHECK(t.duration_s == 60.0);
+	/* Replaced, not added; NULL is "not given". */
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "New", NULL,
+					  0, true), ==, 0);
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.artist, "New");
+	CHECK_STR(t.title, "T");
+
+	/* Not over the tags (RSS): only what the file lacks. */
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "Post Author",
+					  "Episode 12", 0, false), ==, 0);
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.artist, "A");
+	CHECK_STR(t.title, "T");
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", "Post Author",
+					  "Episode 12", 0, false), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.artist, "Post Author");
+	CHECK_STR(t.title, "Episode 12");
+
+	/* Other tracks are untouched. */
+	int64_t c = put(cat, "/music/c.mp3", 1, 1);
+	CHECK_INT(catalog_track_get(cat, c, &t), ==, 0);
+	CHECK_STR(t.artist, "A");
+	CHECK_STR(t.title, "T");
+	catalog_close(cat);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("catalog"));
@@ -1074,6 +1131,7 @@ int main(void)
 	test_analysis_versions();
 	test_analysis_content();
 	test_disk_full();
+	test_source_meta();
 
 	test_sh("rm -rf '%s'", tmp);
 	return 0;
