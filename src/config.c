@@ -55,6 +55,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -926,6 +927,13 @@ static void set_feed_key(struct load *ld, const char *section,
 	}
 }
 
+static unsigned http_listen_port(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ?
+	       ntohs(((const struct sockaddr_in6 *)a)->sin6_port) :
+	       ntohs(((const struct sockaddr_in *)a)->sin_port);
+}
+
 static int on_key(void *user, const char *inih_section, const char *key,
 		  const char *value)
 {
@@ -1381,7 +1389,8 @@ static void validate(struct load *ld)
 		struct sockaddr_storage addr;
 		unsigned addr_len;
 		char echoed[ECHO_MAX + 8];
-		if (http_parse_listen(cfg->http_listen, &addr, &addr_len) < 0) {
+		if (http_parse_listen(cfg->http_listen, &addr, &addr_len) < 0 ||
+		    http_listen_port(&addr) == 0) {
 			load_fail(ld, ld->seen[key_index("http", "listen")],
 				  "http", "listen", "must be ADDRESS:PORT "
 				  "(an IPv4 address, or [IPv6]; port 1..65535), "

@@ -161,7 +161,7 @@ int http_parse_listen(const char *s, struct sockaddr_storage *addr,
 	}
 	host[hlen] = '\0';
 	uint64_t port;
-	if (http_parse_event_id(port_s, &port) < 0 || port < 1 ||
+	if (http_parse_event_id(port_s, &port) < 0 ||
 	    port > 65535 || strlen(port_s) > 5)
 		return -EINVAL;
 	memset(addr, 0, sizeof(*addr));

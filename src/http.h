@@ -74,8 +74,8 @@ size_t http_unescape(char *s);
  * at most 19. Returns 0 and *id, or -EINVAL. */
 int http_parse_event_id(const char *s, uint64_t *id);
 
-/* Parses "HOST:PORT" (an IPv4 address, or [IPv6]; PORT 1..65535) into a
- * socket address. Returns 0, or -EINVAL. Used by config.c to check
+/* Parses "HOST:PORT" (an IPv4 address, or [IPv6]; PORT 0..65535, 0 for
+ * any free port, which the configuration refuses) into a socket address. Returns 0, or -EINVAL. Used by config.c to check
  * [http] listen. */
 struct sockaddr_storage;
 int http_parse_listen(const char *s, struct sockaddr_storage *addr,
