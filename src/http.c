@@ -38,6 +38,10 @@
 #define HTTP_BACKLOG 128
 #define HTTP_PUMP_MS 50
 #define HTTP_SSE_BLOCK 16384
+/* An event always fits a block whole (libmicrohttpd asks for a block at
+ * a time, less the chunk framing). */
+_Static_assert(NP_EVENT_TEXT_MAX <= HTTP_SSE_BLOCK / 2,
+	       "an event must fit one block of an event stream");
 #define HTTP_MEMORY_LIMIT (2 * HTTP_REQUEST_MAX)
 
 struct http_client {

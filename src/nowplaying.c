@@ -485,7 +485,8 @@ static json_t *np_next_json(const struct np_next *n)
 }
 
 static json_t *np_state_json(const struct np_station *st,
-			     const struct np_state *s, double wall_s)
+			     const struct np_state *s, double wall_s,
+			     size_t keep_history, size_t keep_next)
 {
 	json_t *root = json_object();
 	if (!root)
@@ -526,11 +527,11 @@ static json_t *np_state_json(const struct np_station *st,
 			    np_played_json(&s->current, wall_s, true) :
 			    json_null());
 	json_t *next = json_array();
-	for (size_t i = 0; i < s->n_next; i++)
+	for (size_t i = 0; i < s->n_next && i < keep_next; i++)
 		json_array_append_new(next, np_next_json(&s->next[i]));
 	json_object_set_new(root, "playing_next", next);
 	json_t *hist = json_array();
-	for (size_t i = 0; i < s->n_history; i++)
+	for (size_t i = 0; i < s->n_history && i < keep_history; i++)
 		json_array_append_new(hist, np_played_json(&s->history[i],
 							   wall_s, false));
 	json_object_set_new(root, "song_history", hist);
@@ -549,18 +550,36 @@ static struct np_state *np_state_copy(struct nowplaying *np)
 	return s;
 }
 
-char *nowplaying_json(struct nowplaying *np, double wall_s)
+/* The state as text of at most MAX bytes (0: any), shortening the
+ * history and then the next tracks until it fits. NULL: ENOMEM, or it
+ * does not fit even without them. */
+static char *np_json_fit(struct nowplaying *np, double wall_s, size_t max)
 {
+	static const size_t keep[][2] = {
+		{ NP_HISTORY_MAX, NP_NEXT_MAX }, { 5, NP_NEXT_MAX },
+		{ 0, NP_NEXT_MAX }, { 0, 1 }, { 0, 0 },
+	};
 	struct np_state *s = np_state_copy(np);
 	char *text = NULL;
 	if (!s)
 		return NULL;
-	json_t *root = np_state_json(&np->station, s, wall_s);
+	for (size_t i = 0; i < sizeof(keep) / sizeof(keep[0]); i++) {
+		json_t *root = np_state_json(&np->station, s, wall_s,
+					     keep[i][0], keep[i][1]);
+		text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+		json_decref(root);
+		if (!text || max == 0 || strlen(text) < max)
+			break;
+		free(text);
+		text = NULL;
+	}
 	free(s);
-	if (root)
-		text = json_dumps(root, JSON_COMPACT);
-	json_decref(root);
 	return text;
+}
+
+char *nowplaying_json(struct nowplaying *np, double wall_s)
+{
+	return np_json_fit(np, wall_s, 0);
 }
 
 /* ------------------------------------------------------------------ */
@@ -711,13 +730,15 @@ long nowplaying_sse_next(struct nowplaying *np, uint64_t *cursor, char *buf,
 	if (!resync)
 		return (long)used;
 
-	char *state = nowplaying_json(np, wall_s);
+	/* The whole state if it fits the block, else without the older
+	 * history: a client that resyncs needs now and next first. */
+	char *state = np_json_fit(np, wall_s, max > 64 ? max - 64 : 1);
+	*cursor = last;
 	if (!state)
-		return -ENOMEM;
+		return -ENOBUFS;
 	int n = snprintf(buf, max, "id: %" PRIu64 "\nevent: resync\ndata: "
 			 "%s\n\n", last, state);
 	free(state);
-	*cursor = last;
 	if (n < 0 || (size_t)n >= max)
 		return -ENOBUFS;
 	return n;

@@ -65,7 +65,7 @@
 #define NP_NEXT_MAX 5
 #define NP_PENDING_MAX 16
 #define NP_EVENTS_MAX 256
-#define NP_EVENT_TEXT_MAX 16384
+#define NP_EVENT_TEXT_MAX 8192 /* below the server's block (http.c) */
 #define NP_KIND_MAX 16
 #define NP_RATE_HZ DECODE_RATE
 
@@ -198,7 +198,8 @@ uint64_t nowplaying_last_event_id(struct nowplaying *np);
  * only, as many as fit in MAX bytes, and moves *CURSOR past them. A cursor
  * outside the ring (too old, or newer than the newest event) gives one
  * `resync` event (the /api/nowplaying object at WALL_S) and moves to the
- * newest event. Returns the bytes written: 0 when there is nothing new,
+ * newest event; the resync's object leaves out older history, then next
+ * tracks, until it fits MAX. Returns the bytes written: 0 when there is nothing new,
  * or -ENOBUFS when MAX cannot hold the next event (it is skipped), or
  * -ENOMEM. */
 long nowplaying_sse_next(struct nowplaying *np, uint64_t *cursor, char *buf,

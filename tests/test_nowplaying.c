@@ -271,6 +271,16 @@ static void test_flow(void)
 	CHECK_INT(num(json_array_get(h, 0), "song.id"), ==,
 		  100 + NP_HISTORY_MAX + 3);
 	json_decref(r);
+	/* A resync that must fit a small block leaves older history out. */
+	char *full = nowplaying_json(np, 3000);
+	CHECK(full && strlen(full) > 6000);
+	free(full);
+	char mid[6000];
+	cur = 12345678;
+	n = nowplaying_sse_next(np, &cur, mid, sizeof(mid), 3000);
+	CHECK(n > 0 && (size_t)n < sizeof(mid));
+	CHECK(strstr(mid, "event: resync\ndata: {\"station\""));
+	CHECK(strstr(mid, "\"now_playing\":{"));
 
 	/* Listeners and metrics. */
 	nowplaying_set_listeners(np, 3);
