@@ -91,6 +91,14 @@ struct nowplaying {
 
 	struct np_event events[NP_EVENTS_MAX];
 	uint64_t last_id;
+	uint64_t version;          /* bumped by every change the JSON shows */
+
+	/* /api/nowplaying's last text, reused for NP_JSON_REUSE_S while the
+	 * state is unchanged (a poll every 20 ms costs one build in five). */
+	pthread_mutex_t cache_lock;
+	char *cache;
+	uint64_t cache_version;
+	double cache_wall;
 };
 
 static void np_emit(struct nowplaying *np, const char *type,
@@ -121,6 +129,7 @@ struct nowplaying *nowplaying_create(const struct np_station *station)
 	np->station = *station;
 	np->s.listeners = -1;
 	pthread_mutex_init(&np->lock, NULL);
+	pthread_mutex_init(&np->cache_lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&np->changed, &ca);
@@ -134,6 +143,8 @@ void nowplaying_destroy(struct nowplaying *np)
 		return;
 	for (size_t i = 0; i < NP_EVENTS_MAX; i++)
 		free(np->events[i].text);
+	free(np->cache);
+	pthread_mutex_destroy(&np->cache_lock);
 	pthread_cond_destroy(&np->changed);
 	pthread_mutex_destroy(&np->lock);
 	free(np);
@@ -284,6 +295,7 @@ void nowplaying_heard(struct nowplaying *np, uint64_t frame,
 	}
 	np->s.current = cur;
 	np->s.has_current = true;
+	np->version++;
 	np->s.current_frame = frame;
 	np->anchored = true;
 	np->anchor_frame = frame;
@@ -311,6 +323,7 @@ void nowplaying_set_next(struct nowplaying *np, const struct np_next *next,
 	pthread_mutex_lock(&np->lock);
 	memcpy(np->s.next, next, n * sizeof(next[0]));
 	np->s.n_next = n;
+	np->version++;
 	pthread_mutex_unlock(&np->lock);
 	if (!plan_changed)
 		return;
@@ -357,6 +370,8 @@ int64_t nowplaying_current_id(struct nowplaying *np)
 void nowplaying_set_listeners(struct nowplaying *np, long listeners)
 {
 	pthread_mutex_lock(&np->lock);
+	if (np->s.listeners != listeners)
+		np->version++;
 	np->s.listeners = listeners;
 	pthread_mutex_unlock(&np->lock);
 }
@@ -579,7 +594,29 @@ static char *np_json_fit(struct nowplaying *np, double wall_s, size_t max)
 
 char *nowplaying_json(struct nowplaying *np, double wall_s)
 {
-	return np_json_fit(np, wall_s, 0);
+	char *text = NULL;
+
+	pthread_mutex_lock(&np->lock);
+	uint64_t version = np->version;
+	pthread_mutex_unlock(&np->lock);
+	pthread_mutex_lock(&np->cache_lock);
+	if (np->cache && np->cache_version == version &&
+	    wall_s >= np->cache_wall && wall_s - np->cache_wall < NP_JSON_REUSE_S)
+		text = strdup(np->cache);
+	pthread_mutex_unlock(&np->cache_lock);
+	if (text)
+		return text;
+	text = np_json_fit(np, wall_s, 0);
+	char *copy = text ? strdup(text) : NULL;
+	pthread_mutex_lock(&np->cache_lock);
+	if (copy) {
+		free(np->cache);
+		np->cache = copy;
+		np->cache_version = version;
+		np->cache_wall = wall_s;
+	}
+	pthread_mutex_unlock(&np->cache_lock);
+	return text;
 }
 
 /* ------------------------------------------------------------------ */

@@ -68,6 +68,9 @@
 #define NP_EVENT_TEXT_MAX 8192 /* below the server's block (http.c) */
 #define NP_KIND_MAX 16
 #define NP_RATE_HZ DECODE_RATE
+/* /api/nowplaying's text is reused this long while nothing changed: its
+ * elapsed and remaining are then as old (seconds). */
+#define NP_JSON_REUSE_S 0.1
 
 /* A track as the API shows it. */
 struct np_track {
@@ -185,7 +188,8 @@ void nowplaying_set_listeners(struct nowplaying *np, long listeners);
 void nowplaying_set_metrics(struct nowplaying *np, const struct np_metrics *m);
 
 /* The /api/nowplaying object as text, with elapsed and remaining at
- * WALL_S. Returns a heap string, or NULL (ENOMEM). */
+ * WALL_S (or up to NP_JSON_REUSE_S before, when the text made then is
+ * reused: nothing else changed). Returns a heap string, or NULL (ENOMEM). */
 char *nowplaying_json(struct nowplaying *np, double wall_s);
 
 /* The /metrics text (Prometheus text format 0.0.4). Heap, or NULL. */

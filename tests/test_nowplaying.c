@@ -333,6 +333,21 @@ static void test_flow(void)
 	CHECK(text && !strstr(text, "foreverfm_listeners"));
 	free(text);
 
+	/* Polled within NP_JSON_REUSE_S with nothing changed: the same text
+	 * (elapsed included); after a change or later, a new one. */
+	char *j1 = nowplaying_json(np, 3500.0);
+	char *j2 = nowplaying_json(np, 3500.05);
+	CHECK(j1 && j2 && strcmp(j1, j2) == 0);
+	free(j2);
+	j2 = nowplaying_json(np, 3500.2);
+	CHECK(j2 && strcmp(j1, j2) != 0);
+	free(j2);
+	nowplaying_set_listeners(np, 4);
+	j2 = nowplaying_json(np, 3500.21);
+	CHECK(j2 && strstr(j2, "\"current\":4"));
+	free(j2);
+	free(j1);
+
 	/* Silence heard: online, nothing playing. */
 	nowplaying_mixer_track(np, 9000000, NULL);
 	nowplaying_heard(np, 9000000, 0, 4000, 200);
