@@ -15,12 +15,14 @@
 # the requests answered, their median and worst latency, and the events
 # the SSE clients got. Target: under 2 % of a core added, pacing
 # unchanged.
-# Figures (2-core machine shared with other work, 40 s windows, commit
-# 9c56c6b): idle 2.20 % of a core and 51.5 MB; with 500 SSE clients and
-# 50 req/s 5.29 % and 71.9 MB: +3.09 % of a core, +20.4 MB (libmicrohttpd's
-# 32 KiB pool per connection); 2250 requests, none failed, median 0.6 ms,
-# worst 78 ms; all 500 streams got every event; the listener's largest lag
-# 0.18 s idle, 0.33 s loaded (the lead is 0.25 s): pacing held.
+# Figures (2-core machine shared with other work): with /api/nowplaying's
+# 0.1 s reuse (commit b260a7b, 30 s windows): idle 2.48 % of a core and
+# 52.0 MB; with 500 SSE clients and 50 req/s 4.43 % and 71.6 MB: +1.95 %
+# of a core, +19.6 MB (libmicrohttpd's 32 KiB pool per connection); 1750
+# requests, none failed, median 0.5 ms, worst 77 ms; all 500 streams got
+# every event; the listener's largest lag 0.17 s idle, 0.23 s loaded (the
+# lead is 0.25 s): pacing held. Before the reuse (9c56c6b, 40 s windows):
+# +3.09 % of a core.
 # The library (eight generated tracks of 75 s) is analysed first, so the
 # windows hold steady-state mixing. Run from a configured build tree's top
 # or set FOREVERFM; needs icecast2, python3, sox, ffmpeg, curl.

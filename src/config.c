@@ -1393,7 +1393,8 @@ static void validate(struct load *ld)
 		    http_listen_port(&addr) == 0) {
 			load_fail(ld, ld->seen[key_index("http", "listen")],
 				  "http", "listen", "must be ADDRESS:PORT "
-				  "(an IPv4 address, or [IPv6]; port 1..65535), "
+				  "(an IPv4 address, or [IPv6]; port 1..65535) or "
+				  "PORT (loopback), "
 				  "got %s", echo(cfg->http_listen, echoed,
 						 sizeof(echoed)));
 			return;

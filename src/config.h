@@ -54,7 +54,8 @@
  *             apply to the type is an error.
  *
  *   [http]    the status server (http.h): listen (ADDRESS:PORT, an IPv4
- *             address or [IPv6]; the server is off without it), max_clients
+ *             address or [IPv6], or PORT alone for 127.0.0.1; the server
+ *             is off without it), max_clients
  *             (connections at once, 1..65535; 256)
  *
  * Ownership: config_load() and config_defaults() return a heap object that

@@ -75,7 +75,8 @@ size_t http_unescape(char *s);
 int http_parse_event_id(const char *s, uint64_t *id);
 
 /* Parses "HOST:PORT" (an IPv4 address, or [IPv6]; PORT 0..65535, 0 for
- * any free port, which the configuration refuses) into a socket address. Returns 0, or -EINVAL. Used by config.c to check
+ * any free port, which the configuration refuses), or "PORT" alone for
+ * 127.0.0.1:PORT (loopback by default), into a socket address. Returns 0, or -EINVAL. Used by config.c to check
  * [http] listen. */
 struct sockaddr_storage;
 int http_parse_listen(const char *s, struct sockaddr_storage *addr,

@@ -81,6 +81,11 @@ int http_parse_listen(const char *s, struct sockaddr_storage *addr,
 		memcpy(host, s + 1, hlen);
 		port_s = close + 2;
 		v6 = true;
+	} else if (!strchr(s, ':') && s[0]) {
+		/* A port alone: loopback. */
+		snprintf(host, sizeof(host), "127.0.0.1");
+		hlen = strlen(host);
+		port_s = s;
 	} else {
 		colon = strrchr(s, ':');
 		if (!colon)
@@ -89,6 +94,7 @@ int http_parse_listen(const char *s, struct sockaddr_storage *addr,
 		if (hlen == 0 || hlen >= sizeof(host))
 			return -EINVAL;
 		memcpy(host, s, hlen);
+		host[hlen] = '\0';
 		port_s = colon + 1;
 	}
 	host[hlen] = '\0';

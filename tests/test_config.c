@@ -358,7 +358,8 @@ static const struct bad_case bad_cases[] = {
 	  "station.ini:2: [library] cache_max_mb: must be 1..10000000" },
 	{ "[http]\nlisten = localhost:8090\n",
 	  "station.ini:2: [http] listen: must be ADDRESS:PORT (an IPv4 "
-	  "address, or [IPv6]; port 1..65535), got 'localhost:8090'" },
+	  "address, or [IPv6]; port 1..65535) or PORT (loopback), got "
+	  "'localhost:8090'" },
 	{ "[http]\nlisten = 127.0.0.1:0\n",
 	  "station.ini:2: [http] listen: must be ADDRESS:PORT" },
 	{ "[http]\nlisten = 127.0.0.1\n",

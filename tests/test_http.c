@@ -63,6 +63,13 @@ static void test_parse(void)
 	CHECK(http_parse_listen("127.0.0.1:0", &a, &len) == 0);
 	CHECK(http_parse_listen("127.0.0.1:65536", &a, &len) == -EINVAL);
 	CHECK(http_parse_listen("127.0.0.1", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("8091", &a, &len) == 0);
+	CHECK(a.ss_family == AF_INET &&
+	      ntohl(((struct sockaddr_in *)&a)->sin_addr.s_addr) ==
+	      INADDR_LOOPBACK &&
+	      ntohs(((struct sockaddr_in *)&a)->sin_port) == 8091);
+	CHECK(http_parse_listen("", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("x80", &a, &len) == -EINVAL);
 	CHECK(http_parse_listen("localhost:80", &a, &len) == -EINVAL);
 	CHECK(http_parse_listen("::1:80", &a, &len) == -EINVAL);
 	CHECK(http_parse_listen("[::1]80", &a, &len) == -EINVAL);
