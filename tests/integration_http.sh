@@ -225,8 +225,12 @@ for e in tracks:
     title = e["data"]["now_playing"]["song"]["text"]
     # The ICY change to this title nearest in time (the first title the
     # listener got was sent on connect, not at a change).
-    cands = [t for (ti, t) in icy[1:] if ti == title]
+    cands = [t for (ti, t) in icy[1:] if ti == title and abs(t - e["t"]) < 3]
     if not cands:
+        # After the listener left (it listens 30 s, the stream 32 s), or
+        # its first title (sent on connect, not at a change).
+        check(e["t"] > icy[-1][1] or e["t"] < icy[0][1] + 1,
+              "no ICY change to %r near the track event at %.3f" % (title, e["t"]))
         continue
     t_icy = min(cands, key=lambda t: abs(t - e["t"]))
     d = e["t"] - t_icy
