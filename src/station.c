@@ -403,14 +403,16 @@ static void station_np_next(struct station *st)
 	size_t k = 0;
 	if (!next || !an || !mixer_transition_params(&st->mp, &tp))
 		goto out;
+	/* The first planned transition is from the track heard now. */
 	bool prev_analysed = false;
 	int64_t playing = nowplaying_current_id(st->np);
+	if (playing > 0) {
+		struct np_track t;
+		prev_analysed = station_np_track(st, playing, &t, &an[0]);
+	}
 	for (size_t i = 0; i < n && k < NP_NEXT_MAX; i++) {
-		if (ids[i] == playing) {
-			struct np_track t;
-			prev_analysed = station_np_track(st, ids[i], &t, &an[0]);
+		if (ids[i] == playing)
 			continue;
-		}
 		struct np_next *x = &next[k++];
 		bool analysed = station_np_track(st, ids[i], &x->track,
 						 &an[1]);

@@ -143,6 +143,10 @@ check(4 < hist[0]["duration"] < 9, "history duration %s" % hist[0]["duration"])
 for n in np["playing_next"]:
     check(n["song"]["id"] in tracks and n["song"]["id"] != song["id"], "playing_next")
 check(len(np["playing_next"]) >= 1, "playing_next is empty")
+# Analysed by now: the transition into the next track is planned (tones
+# have no beat: a crossfade).
+nt = np["playing_next"][0]["transition"]
+check(nt is not None and nt["kind"] == "crossfade", "playing_next[0].transition %s" % nt)
 check("current" in np["listeners"], "listeners")
 print("now playing:", song["text"], "elapsed %.2f" % el, "next:",
       [n["song"]["text"] for n in np["playing_next"]])
