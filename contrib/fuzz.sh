@@ -6,6 +6,8 @@
 # (FUZZ_TARGET):
 #   config  the configuration parser, over the seeds in fuzz/corpus/config/
 #           (the default)
+#   feed    the feed parsers (RSS/Atom with expat, Subsonic and Jamendo
+#           JSON with jansson), over the seeds in fuzz/corpus/feed/
 #   decode  the decoder (every backend: mpg123, vorbisfile, libsndfile,
 #           FFmpeg), over seeds generated here with sox and ffmpeg: one
 #           short file of every format it reads
@@ -13,7 +15,7 @@
 #           [http] listen address (src/http_parse.c), over the seeds in
 #           fuzz/corpus/http/
 #
-# usage: [FUZZ_TARGET=decode] contrib/fuzz.sh [SECONDS] [extra libFuzzer options...]
+# usage: [FUZZ_TARGET=decode|feed|http] contrib/fuzz.sh [SECONDS] [extra libFuzzer options...]
 #   FUZZ_BUILD_DIR  where the binary, the growing corpus and any crash
 #                   files go (default: build-fuzz/ in the source tree)
 #   CC              a clang with libFuzzer (default: clang; Debian needs
@@ -71,6 +73,23 @@ if [ "$target" = http ]; then
 		-timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
 		-dict="$top/fuzz/http.dict" -artifact_prefix="$out/" "$@" \
 		"$out/corpus-http" "$top/fuzz/corpus/http"
+fi
+
+if [ "$target" = feed ]; then
+	mkdir -p "$out/corpus-feed"
+	: > "$out/autoconfig.h"
+	# shellcheck disable=SC2046
+	"$cc" -g -O1 -std=c11 -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -I"$out" -I"$top/src" \
+		"$top/fuzz/fuzz_feed.c" "$top/src/feed.c" \
+		"$top/src/feed_subsonic.c" \
+		$(pkg-config --cflags --libs expat jansson libcurl) \
+		-o "$out/fuzz_feed"
+	exec "$out/fuzz_feed" -max_total_time="$seconds" -max_len=65536 \
+		-timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+		-artifact_prefix="$out/" "$@" "$out/corpus-feed" \
+		"$top/fuzz/corpus/feed"
 fi
 
 mkdir -p "$out/corpus-config"

@@ -689,9 +689,11 @@ static void *analyzer_thread(void *arg)
 		az->stats.busy = false;
 		if (rc == 0)
 			az->stats.passes++;
-		/* Sleep until woken, stopped or the periodic re-check. */
+		/* Sleep until woken, stopped or the periodic re-check
+		 * (CLOCK_MONOTONIC: a wall-clock step back must not put the
+		 * re-check off by as long). */
 		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
+		clock_gettime(CLOCK_MONOTONIC, &until);
 		until.tv_sec += (time_t)ANALYZER_RECHECK_S;
 		while (!az->wake && !atomic_load(&az->stop)) {
 			if (pthread_cond_timedwait(&az->cond, &az->lock,
@@ -732,7 +734,14 @@ struct analyzer_service *analyzer_create(struct catalog *cat,
 		errno = err;
 		return NULL;
 	}
-	err = pthread_cond_init(&az->cond, NULL);
+	pthread_condattr_t attr;
+	err = pthread_condattr_init(&attr);
+	if (!err) {
+		err = pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+		if (!err)
+			err = pthread_cond_init(&az->cond, &attr);
+		pthread_condattr_destroy(&attr);
+	}
 	if (err) {
 		pthread_mutex_destroy(&az->lock);
 		free(az);

@@ -59,6 +59,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -154,6 +155,7 @@ enum catalog_stmt {
 	STMT_MARK_MISSING,
 	STMT_PLAY_ADD,
 	STMT_PLAY_LAST,
+	STMT_PATH_LAST_PLAYED,
 	STMT_LIBRARY,
 	STMT_SET_HASH,
 	STMT_ANALYSIS_GET,
@@ -204,8 +206,13 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" AND (path = ?1 OR (path >= ?2 AND path < ?3))",
 	[STMT_PLAY_ADD] = "INSERT INTO plays (track_id, started_at)"
 		" VALUES (?1, ?2)",
+	/* The last one added, not the latest started_at: plays are added
+	 * in the order they are heard, and a wall clock stepped back must
+	 * not make an older play the last one. */
 	[STMT_PLAY_LAST] = "SELECT track_id, started_at FROM plays"
-		" ORDER BY started_at DESC, id DESC LIMIT 1",
+		" ORDER BY id DESC LIMIT 1",
+	[STMT_PATH_LAST_PLAYED] = "SELECT max(p.started_at) FROM tracks t"
+		" JOIN plays p ON p.track_id = t.id WHERE t.path = ?1",
 	[STMT_LIBRARY] = "SELECT id FROM tracks WHERE missing = 0 ORDER BY id",
 	[STMT_SET_HASH] = "UPDATE tracks SET content_hash = ?2 WHERE id = ?1",
 	[STMT_ANALYSIS_GET] = "SELECT a.data FROM tracks t JOIN analysis a"
@@ -595,6 +602,60 @@ static int catalog_load_generation(struct catalog *cat)
 	return rc;
 }
 
+/* Brings CAT's open database up to this build's schema and prepares the
+ * statements. PATH names it in messages. */
+static int catalog_setup(struct catalog *cat, const char *path)
+{
+	int rc;
+	sqlite3_extended_result_codes(cat->db, 1);
+	sqlite3_busy_timeout(cat->db, CATALOG_BUSY_TIMEOUT_MS);
+
+	/* Refuse a newer schema before changing anything in the file. */
+	int version = 0;
+	rc = catalog_user_version(cat, &version);
+	if (rc < 0)
+		return rc;
+	if (version > CATALOG_SCHEMA_VERSION || version < 0) {
+		log_error("catalog: %s has schema version %d, newer than this "
+			  "build's %d; refusing to open", path, version,
+			  CATALOG_SCHEMA_VERSION);
+		return -EPROTO;
+	}
+	/* journal_mode answers with the mode in effect; ":memory:" stays
+	 * "memory", which is fine. */
+	rc = catalog_exec(cat, "PRAGMA journal_mode = WAL;"
+			  "PRAGMA synchronous = NORMAL;"
+			  "PRAGMA foreign_keys = ON;", "set pragmas");
+	if (rc < 0)
+		return rc;
+	rc = catalog_migrate(cat);
+	if (rc < 0)
+		return rc;
+	for (int i = 0; i < STMT_COUNT; i++) {
+		int src = sqlite3_prepare_v3(cat->db, catalog_sql[i], -1,
+					     SQLITE_PREPARE_PERSISTENT,
+					     &cat->stmt[i], NULL);
+		if (src != SQLITE_OK)
+			return catalog_fail(cat, "prepare", src);
+	}
+	return catalog_load_generation(cat);
+}
+
+/* A catalog struct with no database yet, or NULL with errno set. */
+static struct catalog *catalog_new(void)
+{
+	struct catalog *cat = calloc(1, sizeof(*cat));
+	if (!cat)
+		return NULL;
+	int perr = pthread_mutex_init(&cat->lock, NULL);
+	if (perr) {
+		free(cat);
+		errno = perr;
+		return NULL;
+	}
+	return cat;
+}
+
 struct catalog *catalog_open(const char *path)
 {
 	struct catalog *cat = NULL;
@@ -610,16 +671,8 @@ struct catalog *catalog_open(const char *path)
 		if (rc < 0)
 			goto out;
 	}
-	cat = calloc(1, sizeof(*cat));
-	if (!cat) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	int perr = pthread_mutex_init(&cat->lock, NULL);
-	if (perr) {
-		free(cat);
-		cat = NULL;
-		rc = -perr;
+	if (!(cat = catalog_new())) {
+		rc = -errno;
 		goto out;
 	}
 	int src = sqlite3_open_v2(path, &cat->db, SQLITE_OPEN_READWRITE |
@@ -631,41 +684,136 @@ struct catalog *catalog_open(const char *path)
 		rc = -EIO;
 		goto out;
 	}
-	sqlite3_extended_result_codes(cat->db, 1);
-	sqlite3_busy_timeout(cat->db, CATALOG_BUSY_TIMEOUT_MS);
+	rc = catalog_setup(cat, path);
+out:
+	if (rc < 0) {
+		catalog_close(cat);
+		cat = NULL;
+		errno = -rc;
+	}
+	return cat;
+}
 
-	/* Refuse a newer schema before changing anything in the file. */
-	int version = 0;
-	rc = catalog_user_version(cat, &version);
-	if (rc < 0)
-		goto out;
-	if (version > CATALOG_SCHEMA_VERSION || version < 0) {
-		log_error("catalog: %s has schema version %d, newer than this "
-			  "build's %d; refusing to open", path, version,
-			  CATALOG_SCHEMA_VERSION);
-		rc = -EPROTO;
-		goto out;
+/* 0 when the catalog at PATH can be written: the file (if it exists) and
+ * its directory, where SQLite makes its -wal and -shm files; else the
+ * negative errno that says why not (-EROFS, -EACCES, -EPERM). A missing
+ * directory counts as writable (catalog_open() makes it, or says why
+ * not). */
+static int catalog_writable(const char *path)
+{
+	char dir[PATH_MAX];
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir))
+		return -ENAMETOOLONG;
+	char *slash = strrchr(dir, '/');
+	if (!slash)
+		snprintf(dir, sizeof(dir), ".");
+	else if (slash == dir)
+		dir[1] = '\0';
+	else
+		*slash = '\0';
+	if (access(path, F_OK) == 0 && access(path, R_OK | W_OK) < 0)
+		return -errno;
+	if (access(dir, F_OK) == 0 && access(dir, W_OK | X_OK) < 0)
+		return -errno;
+	return 0;
+}
+
+/* %-escapes what a SQLite URI filename may not hold as it is. */
+static int catalog_uri(char *out, size_t size, const char *path,
+		       const char *query)
+{
+	size_t n = 0;
+	int w = snprintf(out, size, "file:");
+	if (w < 0 || (size_t)w >= size)
+		return -ENAMETOOLONG;
+	n = (size_t)w;
+	for (const char *p = path; *p; p++) {
+		if (n + 4 >= size)
+			return -ENAMETOOLONG;
+		if (*p == '%' || *p == '?' || *p == '#')
+			n += (size_t)snprintf(out + n, size - n, "%%%02X",
+					      (unsigned char)*p);
+		else
+			out[n++] = *p;
 	}
-	/* journal_mode answers with the mode in effect; ":memory:" stays
-	 * "memory", which is fine. */
-	rc = catalog_exec(cat, "PRAGMA journal_mode = WAL;"
-			  "PRAGMA synchronous = NORMAL;"
-			  "PRAGMA foreign_keys = ON;", "set pragmas");
-	if (rc < 0)
-		goto out;
-	rc = catalog_migrate(cat);
-	if (rc < 0)
-		goto out;
-	for (int i = 0; i < STMT_COUNT; i++) {
-		src = sqlite3_prepare_v3(cat->db, catalog_sql[i], -1,
-					 SQLITE_PREPARE_PERSISTENT,
-					 &cat->stmt[i], NULL);
-		if (src != SQLITE_OK) {
-			rc = catalog_fail(cat, "prepare", src);
-			goto out;
+	w = snprintf(out + n, size - n, "?%s", query);
+	if (w < 0 || (size_t)w >= size - n)
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+/* Copies what PATH holds into CAT's in-memory database: read-only, and
+ * if SQLite cannot read it so (a WAL database whose -shm it may not
+ * create), as an immutable file (what the last checkpoint holds). Returns
+ * 0, or a negative errno when PATH cannot be read at all. */
+static int catalog_copy_in(struct catalog *cat, const char *path)
+{
+	static const char *const queries[] = { "mode=ro", "mode=ro&immutable=1" };
+	char uri[PATH_MAX + 64];
+	int rc = -EIO;
+	for (size_t i = 0; i < sizeof(queries) / sizeof(queries[0]); i++) {
+		sqlite3 *from = NULL;
+		if (catalog_uri(uri, sizeof(uri), path, queries[i]) < 0)
+			return -ENAMETOOLONG;
+		int src = sqlite3_open_v2(uri, &from, SQLITE_OPEN_READONLY |
+					  SQLITE_OPEN_URI | SQLITE_OPEN_NOMUTEX,
+					  NULL);
+		if (src == SQLITE_OK) {
+			sqlite3_backup *b = sqlite3_backup_init(cat->db, "main",
+								from, "main");
+			if (b) {
+				src = sqlite3_backup_step(b, -1);
+				sqlite3_backup_finish(b);
+				if (src == SQLITE_DONE)
+					rc = 0;
+			}
 		}
+		sqlite3_close(from);
+		if (rc == 0)
+			break;
 	}
-	rc = catalog_load_generation(cat);
+	return rc;
+}
+
+struct catalog *catalog_open_or_copy(const char *path, bool *copy)
+{
+	if (copy)
+		*copy = false;
+	if (!path || strcmp(path, ":memory:") == 0)
+		return catalog_open(path);
+	int why = catalog_writable(path);
+	if (why == 0)
+		return catalog_open(path);
+
+	struct catalog *cat = catalog_new();
+	int rc = 0;
+	if (!cat) {
+		rc = -errno;
+		goto out;
+	}
+	int src = sqlite3_open_v2(":memory:", &cat->db, SQLITE_OPEN_READWRITE |
+				  SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+				  NULL);
+	if (src != SQLITE_OK) {
+		rc = src == SQLITE_NOMEM ? -ENOMEM : -EIO;
+		goto out;
+	}
+	bool exists = access(path, F_OK) == 0;
+	int copied = exists ? catalog_copy_in(cat, path) : -ENOENT;
+	if ((rc = catalog_setup(cat, path)) < 0)
+		goto out;
+	if (copy)
+		*copy = true;
+	if (copied == 0)
+		log_error("catalog: %s cannot be written (%s): running on a copy "
+			  "in memory; what this run learns (scans, analyses, "
+			  "plays) is not saved, and the file is left as it is",
+			  path, strerror(-why));
+	else
+		log_error("catalog: %s cannot be written (%s)%s: running on an "
+			  "empty catalog in memory; the library is analysed "
+			  "again and nothing is saved", path, strerror(-why),
+			  exists ? " nor read" : "");
 out:
 	if (rc < 0) {
 		catalog_close(cat);
@@ -1104,6 +1252,25 @@ int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when)
 	} else {
 		rc = catalog_fail(cat, "read last play", src);
 	}
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_path_last_played(struct catalog *cat, const char *path,
+			     time_t *when)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_PATH_LAST_PLAYED];
+	sqlite3_bind_blob(st, 1, path, (int)strlen(path), SQLITE_STATIC);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+		*when = (time_t)sqlite3_column_int64(st, 0);
+	else if (src == SQLITE_ROW || src == SQLITE_DONE)
+		rc = -ENOENT;
+	else
+		rc = catalog_fail(cat, "read last play", src);
 	catalog_reset(st);
 	pthread_mutex_unlock(&cat->lock);
 	return rc;

@@ -70,6 +70,15 @@ enum catalog_file_state {
  * this build) and logs why. */
 struct catalog *catalog_open(const char *path);
 
+/* As catalog_open(), for the station: when PATH cannot be written (the
+ * file or its directory read-only for this user, or on a read-only file
+ * system), logs one error and returns a catalog in memory with a copy of
+ * what PATH holds (an empty one if PATH does not exist or cannot be read
+ * either), and sets *copy (COPY may be NULL). Everything then works, but nothing is saved and
+ * PATH is never written. Returns NULL with errno set as catalog_open()
+ * does (EPROTO: the copy has a newer schema). */
+struct catalog *catalog_open_or_copy(const char *path, bool *copy);
+
 /* Closes; accepts NULL. */
 void catalog_close(struct catalog *cat);
 
@@ -159,7 +168,15 @@ int catalog_track_set_hash(struct catalog *cat, int64_t track_id,
  * in order, before the next play or at close. */
 int catalog_play_add(struct catalog *cat, int64_t track_id, time_t when);
 
-/* The most recent play, or -ENOENT when there is none. */
+/* The most recent play (the last one added, whatever its WHEN says: the
+ * wall clock may have been stepped back since), or -ENOENT when there is
+ * none. */
 int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
+
+/* When the track at PATH last became audible, or -ENOENT when it never
+ * did (or PATH is unknown). Plays still waiting in memory for the disk are
+ * not seen. The download cache evicts least recently played first. */
+int catalog_path_last_played(struct catalog *cat, const char *path,
+			     time_t *when);
 
 #endif

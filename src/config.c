@@ -907,9 +907,9 @@ static void set_feed_key(struct load *ld, const char *section,
 			memcpy(feed->query, value, strlen(value) + 1);
 		break;
 	case FKEY_LIMIT:
-		if (!parse_long(value, &l) || l < 1 || l > 10000)
+		if (!parse_long(value, &l) || l < 1 || l > 1000)
 			load_fail(ld, ld->line, section, key,
-				  "must be 1..10000, got %s",
+				  "must be 1..1000, got %s",
 				  echo(value, echoed, sizeof(echoed)));
 		else
 			feed->limit = (int)l;

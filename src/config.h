@@ -49,7 +49,7 @@
  *             password or password_file (subsonic), client_id or
  *             client_id_file (jamendo), query (subsonic: random | newest |
  *             starred | genre:NAME | playlist:NAME, default random;
- *             jamendo: extra API parameters), limit (tracks, 1..10000;
+ *             jamendo: extra API parameters), limit (tracks, 1..1000;
  *             200), refresh_minutes (1..10080; 60). A key that does not
  *             apply to the type is an error.
  *

@@ -23,8 +23,16 @@
  * entity expansion at all, whatever expat's own amplification limits);
  * fields are cut at their buffer size; only http and https URLs are kept.
  *
+ * Subsonic (jansson): the JSON envelope {"subsonic-response": {"status":
+ * "ok" | "failed", ...}}; a song list (id, title, artist, genre, duration,
+ * bpm, coverArt, size, contentType) or a list of ids (albums, playlists).
+ * The item's url is left empty and its id set: the caller makes the URLs,
+ * which carry the authentication.
+ *
  * Errors: 0, or -EBADMSG when the document is not well-formed XML or is
- * neither RSS nor Atom (err says where or what), -ENOMEM.
+ * neither RSS nor Atom, or not a Subsonic answer (err says where or what),
+ * -EACCES when a Subsonic server refuses the credentials (error codes 40,
+ * 41, 50), -EPROTO for its other errors (err has its message), -ENOMEM.
  * Thread rules: none; reentrant.
  */
 #ifndef FOREVERFM_FEED_H
@@ -38,7 +46,10 @@
 #define FEED_ERROR_MAX 256
 
 struct feed_item {
-	char url[FEED_URL_MAX];          /* the audio file */
+	char url[FEED_URL_MAX];          /* the audio file: its identity */
+	char fetch[FEED_URL_MAX];        /* where to get it, "" = url (set
+					  * by the caller for APIs whose
+					  * links change) */
 	char id[FEED_TEXT_MAX];          /* guid / id / API id, "" if none */
 	char title[FEED_TEXT_MAX];       /* UTF-8, "" when not given */
 	char artist[FEED_TEXT_MAX];
@@ -60,6 +71,30 @@ struct feed_parse_stats {
 int feed_parse_xml(const char *doc, size_t len, const char *base_url,
 		   struct feed_item *items, size_t max, size_t *n,
 		   struct feed_parse_stats *stats, char *err, size_t err_size);
+
+/* Parses a Subsonic answer; LIST names the array of songs: "randomSongs.song",
+ * "songsByGenre.song", "starred2.song", "album.song" or "playlist.entry".
+ * A missing list is an empty one. */
+int feed_parse_subsonic(const char *doc, size_t len, const char *list,
+			struct feed_item *items, size_t max, size_t *n,
+			char *err, size_t err_size);
+
+/* Parses a Subsonic answer for the "id" of the objects of LIST
+ * ("albumList2.album", "playlists.playlist"); with KEY and VALUE given,
+ * only those whose KEY equals VALUE (a playlist by "name"). Each id is cut
+ * to FEED_TEXT_MAX - 1 bytes. */
+int feed_parse_subsonic_ids(const char *doc, size_t len, const char *list,
+			    const char *key, const char *value,
+			    char (*ids)[FEED_TEXT_MAX], size_t max, size_t *n,
+			    char *err, size_t err_size);
+
+/* Parses a Jamendo API v3.0 answer of /tracks: {"headers": {"status":
+ * "success" | "failed", "code", "error_message"}, "results": [{"id",
+ * "name", "artist_name", "duration", "audio", "image", "musicinfo":
+ * {"tags": {"genres": [...]}}}]}. The item's url is the track's "audio"
+ * URL (http or https only), its id the track's id. */
+int feed_parse_jamendo(const char *doc, size_t len, struct feed_item *items,
+		       size_t max, size_t *n, char *err, size_t err_size);
 
 /* Parses "SECONDS", "MM:SS" or "HH:MM:SS" (fractions allowed in the last
  * field) into seconds; returns 0 for anything else. */

@@ -34,10 +34,13 @@
 
 #include "analyze_cmd.h"
 #include "analyze_worker.h"
+#include "catalog.h"
 #include "config.h"
+#include "fetch.h"
 #include "log.h"
 #include "plan_cmd.h"
 #include "render.h"
+#include "source_http.h"
 #include "station.h"
 
 #include <errno.h>
@@ -347,9 +350,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
  * Prints the one error line and returns false when it is not met. */
 static bool ready_for_run(const struct config *cfg, const char *file)
 {
-	if (cfg->n_library_paths == 0) {
+	if (cfg->n_library_paths == 0 && cfg->n_feeds == 0) {
 		fprintf(stderr, "%s: [library] path: missing (run needs at "
-			"least one library path, or PATH arguments)\n", file);
+			"least one library path or [feed.NAME], or PATH "
+			"arguments)\n", file);
 		return false;
 	}
 	if (cfg->n_outputs == 0) {
@@ -377,6 +381,22 @@ static void print_summary(const struct config *cfg)
 		else
 			printf("  path %s\n", p);
 	}
+	for (size_t i = 0; i < cfg->n_feeds; i++) {
+		const struct config_feed *f = &cfg->feeds[i];
+		char shown[CONFIG_URL_MAX];
+		fetch_url_for_log(f->url, shown, sizeof(shown));
+		printf("feed %s: %s %s", f->name,
+		       config_feed_type_name(f->type), shown);
+		if (f->type == FEED_TYPE_SUBSONIC)
+			printf(" as %s (password set)", f->user);
+		if (f->type != FEED_TYPE_RSS)
+			printf(", query %s", f->query[0] ? f->query : "(none)");
+		printf(", at most %d tracks, read every %d min\n", f->limit,
+		       f->refresh_minutes);
+	}
+	if (cfg->n_feeds > 0)
+		printf("cache: %s, at most %d MB\n", cfg->cache,
+		       cfg->cache_max_mb);
 	printf("icecast: %s@%s:%d%s, password %s, station \"%s\"%s, "
 	       "timeout %g s\n", cfg->icecast_user, cfg->icecast_host,
 	       cfg->icecast_port, cfg->icecast_tls ? " (TLS)" : "",
@@ -421,6 +441,41 @@ static struct config *load_or_print(const char *file)
 	if (!cfg)
 		fprintf(stderr, "%s\n", err);
 	return cfg;
+}
+
+/* The feeds of a one-shot command (render, analyze, plan): each read
+ * once and its new tracks downloaded, in this thread; then the cache's
+ * tracks join the library paths. A feed that cannot be read is logged and
+ * what the cache holds is used. Returns 0, or -1 when the cache cannot be
+ * used at all (logged). */
+static int feeds_sync(struct config *cfg)
+{
+	struct catalog *cat = NULL;
+	struct source_http *src;
+	int rc;
+
+	if (cfg->n_feeds == 0)
+		return 0;
+	/* The play history orders eviction; render's private catalog has
+	 * none. */
+	if (strcmp(cfg->database, ":memory:") != 0)
+		cat = catalog_open(cfg->database);
+	src = source_http_create(cfg, cat);
+	if (!src) {
+		catalog_close(cat);
+		return -1;
+	}
+	rc = source_http_sync(src);
+	source_http_destroy(src);
+	catalog_close(cat);
+	if (rc < 0)
+		log_warning("feeds: %s (going on with the cache as it is)",
+			    strerror(-rc));
+	if ((rc = source_http_add_root(cfg)) < 0) {
+		log_error("feeds: %s", strerror(-rc));
+		return -1;
+	}
+	return 0;
 }
 
 static int cmd_check(const struct options *opt)
@@ -482,9 +537,9 @@ static int cmd_render(const struct options *opt)
 		rc = EXIT_RUNTIME;
 		goto out;
 	}
-	if (cfg->n_library_paths == 0) {
+	if (cfg->n_library_paths == 0 && cfg->n_feeds == 0) {
 		rc = usage_error("%s needs PATH arguments or -c FILE with "
-				 "[library] path", "render");
+				 "[library] path or [feed.NAME]", "render");
 		goto out;
 	}
 	if (strcmp(cfg->database, DEFAULT_DATABASE) == 0) {
@@ -495,6 +550,10 @@ static int cmd_render(const struct options *opt)
 		}
 		free(cfg->database);
 		cfg->database = mem;
+	}
+	if (feeds_sync(cfg) < 0) {
+		rc = EXIT_RUNTIME;
+		goto out;
 	}
 	if (!opt->have_seed) {
 		struct timespec now;
@@ -572,9 +631,13 @@ static int cache_command_config(const struct options *opt, const char *name,
 		rc = EXIT_RUNTIME;
 		goto fail;
 	}
-	if (cfg->n_library_paths == 0) {
-		rc = usage_error("%s needs PATH arguments or [library] path in "
-				 "the configuration", name);
+	if (cfg->n_library_paths == 0 && cfg->n_feeds == 0) {
+		rc = usage_error("%s needs PATH arguments or [library] path or "
+				 "[feed.NAME] in the configuration", name);
+		goto fail;
+	}
+	if (feeds_sync(cfg) < 0) {
+		rc = EXIT_RUNTIME;
 		goto fail;
 	}
 	*cfg_out = cfg;
@@ -620,6 +683,10 @@ int main(int argc, char **argv)
 	 * analysis workers are this file. A failure is logged and fails
 	 * only the analysis. */
 	analyze_worker_set_program(NULL);
+	/* Before any thread: curl's global state. */
+	if (fetch_init() < 0)
+		fprintf(stderr, "foreverfm: libcurl did not initialise; feeds "
+			"will fail\n");
 	rc = parse_args(argc, argv, &opt);
 	if (rc >= 0)
 		return rc;

@@ -141,6 +141,7 @@
 
 #define OUTPUT_RATE_HZ DECODE_RATE
 #define OUTPUT_READ_TIMEOUT_MS 200
+#define OUTPUT_CLOCK_JUMP_MS 5000   /* a deadline this far off: a jump */
 #define OUTPUT_PROBE_TIMEOUT_MS 2000
 #define OUTPUT_PROBE_MAX_BYTES (64 * 1024)
 #define OUTPUT_HANDSHAKE_POLL_MS 10 /* between handshake steps */
@@ -267,11 +268,50 @@ static struct timespec output_deadline(const struct timespec *t0,
 	return ts;
 }
 
+/* Sleeps until deadline (CLOCK_MONOTONIC), which the caller keeps within
+ * OUTPUT_CLOCK_JUMP_MS of now. An absolute sleep that fails sleeps the
+ * time left as a relative one. */
 static void output_sleep_until(const struct timespec *deadline)
 {
-	while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline,
-			       NULL) == EINTR)
+	int rc;
+	while ((rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, deadline,
+				     NULL)) == EINTR)
 		;
+	if (rc == 0)
+		return;
+	struct timespec now = output_now();
+	int64_t ns = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000000000 +
+		     (deadline->tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return;
+	struct timespec left = { .tv_sec = (time_t)(ns / 1000000000),
+				 .tv_nsec = (long)(ns % 1000000000) };
+	while (nanosleep(&left, &left) == -1 && errno == EINTR)
+		;
+}
+
+/* Sleeps until the frames sent so far plus frames are due, less lead_ms.
+ * A deadline more than OUTPUT_CLOCK_JUMP_MS from now (see the DESIGN at
+ * the top) restarts the pacing clock at now instead, logged. */
+static void output_pace(struct output *out, uint64_t frames, long lead_ms)
+{
+	struct timespec due = output_deadline(&out->t0,
+					      out->frames_paced + frames,
+					      lead_ms);
+	struct timespec now = output_now();
+	int64_t ahead_ms = output_ms_between(&now, &due);
+	if (ahead_ms > OUTPUT_CLOCK_JUMP_MS ||
+	    ahead_ms < -OUTPUT_CLOCK_JUMP_MS) {
+		log_warning("output %s: the monotonic clock is %.1f s %s the "
+			    "audio sent (it jumped, or the process was "
+			    "stopped); pacing from now", out->name,
+			    (double)llabs(ahead_ms) / 1000.0,
+			    ahead_ms > 0 ? "behind" : "ahead of");
+		out->t0 = now;
+		out->frames_paced = 0;
+		due = output_deadline(&out->t0, frames, lead_ms);
+	}
+	output_sleep_until(&due);
 }
 
 /* Waits ms, or less if output_destroy() asks. Returns true when stopped. */
@@ -1032,9 +1072,7 @@ static int output_title(struct output *out, const struct ring_marker *mk)
 	int rc = 0;
 
 	if (out->params.format == OUTPUT_FORMAT_MP3) {
-		struct timespec due = output_deadline(&out->t0,
-						      out->frames_paced, 0);
-		output_sleep_until(&due);
+		output_pace(out, 0, 0);
 		output_send_icy_title(out, display);
 	} else if (out->params.chained) {
 		const unsigned char *bytes;
@@ -1136,9 +1174,7 @@ static enum output_end output_stream(struct output *out)
 				  strerror(-rc));
 			return OUTPUT_END_DROP;
 		}
-		struct timespec due = output_deadline(&out->t0,
-				out->frames_paced + (uint64_t)n, OUTPUT_LEAD_MS);
-		output_sleep_until(&due);
+		output_pace(out, (uint64_t)n, OUTPUT_LEAD_MS);
 		if (output_send(out, bytes, len, (size_t)n) < 0)
 			return OUTPUT_END_DROP;
 	}

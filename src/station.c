@@ -41,6 +41,7 @@
 #include "ring.h"
 #include "setlist.h"
 #include "source_dir.h"
+#include "source_http.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -78,6 +79,8 @@ struct station {
 	struct mixer *mixer;
 	struct analyzer_service *analyzer;
 	struct setlist_service *brain;
+	struct source_http *feeds;      /* NULL without [feed.NAME] */
+	atomic_bool feeds_changed;
 	struct output *outputs[CONFIG_OUTPUTS_MAX];
 	size_t n_outputs;
 	size_t n_started;
@@ -221,6 +224,12 @@ static void station_reload(struct station *st)
 		config_destroy(cfg);
 		return;
 	}
+	if (st->feeds && source_http_add_root(cfg) < 0) {
+		log_error("reload: out of memory (keeping the running "
+			  "configuration)");
+		config_destroy(cfg);
+		return;
+	}
 	if (icecast_differs(st->boot, cfg))
 		log_warning("reload: the [icecast] changes need a restart to "
 			    "take effect");
@@ -261,6 +270,30 @@ static void station_reload(struct station *st)
 	mixer_set_crossfade(st->mixer, cfg->crossfade_s);
 	config_destroy(st->cfg);
 	st->cfg = cfg;
+}
+
+/* The feeds' thread added or removed cached tracks. */
+static void station_feeds_changed(void *ctx)
+{
+	struct station *st = ctx;
+	atomic_store(&st->feeds_changed, true);
+}
+
+/* Rescans the feeds' cache only, on the main thread. */
+static void station_rescan_feeds(struct station *st)
+{
+	char *root = (char *)source_http_root(st->feeds);
+	struct source_dir_stats stats = { 0 };
+	int rc = source_dir_scan(st->cat, &root, 1, &stats);
+
+	if (rc < 0) {
+		log_error("feeds: rescan of the cache failed: %s",
+			  strerror(-rc));
+		return;
+	}
+	mixer_library_rescanned(st->mixer);
+	analyzer_wake(st->analyzer);
+	setlist_service_library_changed(st->brain);
 }
 
 /* The analyzer's callbacks, on its thread. The next tracks are analysed
@@ -669,13 +702,17 @@ int station_run(const char *config_file, struct config *cfg,
 	st.n_paths = n_paths;
 	atomic_init(&st.drained, false);
 	atomic_init(&st.plan_changed, false);
+	atomic_init(&st.feeds_changed, false);
 
 	log_info("%s %s: %zu output%s, %zu library path%s, catalog %s",
 		 PACKAGE_NAME, PACKAGE_VERSION, cfg->n_outputs,
 		 cfg->n_outputs == 1 ? "" : "s", cfg->n_library_paths,
 		 cfg->n_library_paths == 1 ? "" : "s", cfg->database);
 
-	st.cat = catalog_open(cfg->database);
+	/* A catalog that cannot be written (a read-only file, directory or
+	 * file system) is no reason to be silent: the station runs on a copy
+	 * in memory, and the catalog says so once. */
+	st.cat = catalog_open_or_copy(cfg->database, NULL);
 	if (!st.cat) {
 		rc = errno ? -errno : -EIO;
 		log_error("cannot open the catalog %s: %s", cfg->database,
@@ -684,6 +721,20 @@ int station_run(const char *config_file, struct config *cfg,
 	}
 	if ((rc = station_http_create(&st, cfg)) < 0)
 		goto out;
+	if (cfg->n_feeds > 0) {
+		st.feeds = source_http_create(cfg, st.cat);
+		if (!st.feeds) {
+			rc = errno ? -errno : -EIO;
+			goto out;
+		}
+		if ((rc = source_http_add_root(cfg)) < 0) {
+			log_error("feeds: %s", strerror(-rc));
+			goto out;
+		}
+		log_info("feeds: %zu feed%s, cache %s", cfg->n_feeds,
+			 cfg->n_feeds == 1 ? "" : "s",
+			 source_http_root(st.feeds));
+	}
 	if ((rc = station_scan(st.cat, cfg)) < 0)
 		goto out;
 
@@ -803,6 +854,14 @@ int station_run(const char *config_file, struct config *cfg,
 		goto out;
 	}
 
+	/* Downloads start once everything that plays them runs. */
+	if (st.feeds && (rc = source_http_start(st.feeds,
+						 station_feeds_changed,
+						 &st)) < 0) {
+		log_error("feeds: cannot start: %s", strerror(-rc));
+		goto out;
+	}
+
 	double next_status = monotonic_s() + STATION_STATUS_PERIOD_S;
 	for (;;) {
 		struct timespec ts = {
@@ -814,6 +873,8 @@ int station_run(const char *config_file, struct config *cfg,
 			station_stop(&st, &set, sig);
 			break;
 		}
+		if (st.feeds && atomic_exchange(&st.feeds_changed, false))
+			station_rescan_feeds(&st);
 		if (sig == SIGHUP)
 			station_reload(&st);
 		else if (sig == SIGUSR1)
@@ -833,6 +894,9 @@ out:
 	/* The status server reads the outputs' and the mixer's copies. */
 	http_destroy(st.http);
 	listeners_destroy(st.listeners);
+	/* Stops and joins the feeds' thread (a transfer ends within a
+	 * second). */
+	source_http_destroy(st.feeds);
 	/* Before the mixer: their callbacks use the mixer. */
 	analyzer_destroy(st.analyzer);
 	setlist_service_destroy(st.brain);

@@ -9,12 +9,24 @@
 #   icecast-harness.sh restart DIR   stop, then start again on the same port
 #   icecast-harness.sh logs DIR      print its error and access logs
 #   icecast-harness.sh password DIR  print the source password it uses
+#   icecast-harness.sh start-relay DIR MASTER_DIR [INTERVAL]
+#                                    start a relay node of the master
+#                                    started in MASTER_DIR (on a free port;
+#                                    prints it), relaying the mounts of
+#                                    contrib/icecast-relay.xml from it,
+#                                    <master-update-interval> INTERVAL s (2)
 #
 # The configuration is generated from contrib/icecast.xml, so the file we
 # ship is the file we test: the port (8000), the log and web directories,
 # and the "hackme" passwords are replaced; nothing else changes. DIR gets
 # icecast.xml, log/, web/ (a copy of Icecast's webroot, with the silence
 # files the shipped mounts fall back to), port, pid and password.
+# A relay node's configuration comes from contrib/icecast-relay.xml the
+# same way, with the master's address (127.0.0.1) and port in its <relay>
+# blocks, the master's password (one password per pair) and the
+# <master-update-interval>; its
+# listen socket is bound to loopback. DIR/master-port marks DIR as a relay,
+# so restart starts it again as one.
 # Running as root, Icecast switches to icecast2:icecast (<changeowner>), so
 # DIR is handed to that user; otherwise the <changeowner> block is dropped.
 #
@@ -72,7 +84,17 @@ write_config() {
 	else
 		drop_owner='/<changeowner>/,/<\/changeowner>/d'
 	fi
-	sed -e "s|<port>8000</port>|<port>$port</port>|" \
+	config=$top_srcdir/contrib/icecast.xml
+	relay_edit='s|^$||'
+	if [ -s "$dir/master-port" ]; then
+		config=$top_srcdir/contrib/icecast-relay.xml
+		relay_edit="s|<server>master.example.org</server><port>8000</port>|<server>127.0.0.1</server><port>$(cat "$dir/master-port")</port>|
+s|<master-update-interval>[0-9]*<|<master-update-interval>$(cat "$dir/interval")<|
+s|<bind-address>0.0.0.0<|<bind-address>127.0.0.1<|"
+	fi
+	# The relay edit first: its lines hold a <port>8000</port> too.
+	sed -e "$relay_edit" \
+	    -e "s|<port>8000</port>|<port>$port</port>|" \
 	    -e "s|hackme|$password|g" \
 	    -e "s|/var/log/icecast2|$dir/log|" \
 	    -e "s|/usr/share/icecast2/web|$dir/web|" \
@@ -80,10 +102,16 @@ write_config() {
 	    -e "s|<basedir>/usr/share/icecast2</basedir>|<basedir>$dir</basedir>|" \
 	    -e "s|<loglevel>3</loglevel>|<loglevel>4</loglevel>|" \
 	    -e "$drop_owner" \
-	    "$top_srcdir/contrib/icecast.xml" > "$dir/icecast.xml" ||
+	    "$config" > "$dir/icecast.xml" ||
 		die "cannot write $dir/icecast.xml"
 	grep -q "<port>$port</port>" "$dir/icecast.xml" ||
-		die "contrib/icecast.xml has no <port>8000</port> to replace"
+		die "$config has no <port>8000</port> to replace"
+	if [ -s "$dir/master-port" ]; then
+		[ "$(grep -c "<server>127.0.0.1</server><port>$(cat "$dir/master-port")</port>" \
+			"$dir/icecast.xml")" -ge 2 ] &&
+		grep -q '<bind-address>127.0.0.1<' "$dir/icecast.xml" ||
+			die "$config: no master port or bind address to replace"
+	fi
 }
 
 print_logs() {
@@ -205,5 +233,16 @@ restart)
 	cmd_start "$2" "$port" ;;
 logs) print_logs "$2" ;;
 password) cat "$2/password" ;;
+start-relay)
+	[ $# -ge 3 ] || die "usage: $0 start-relay DIR MASTER_DIR [INTERVAL]"
+	[ -s "$3/port" ] && [ -s "$3/password" ] ||
+		die "$3 holds no running master"
+	mkdir -p "$2" || die "cannot create $2"
+	cp "$3/port" "$2/master-port" && cp "$3/password" "$2/password" &&
+		echo "${4:-2}" > "$2/interval" || die "cannot write $2"
+	# The master's silence files: the same, and no second encoding.
+	mkdir -p "$2/web" && cp "$3/web/silence.mp3" "$3/web/silence.ogg" \
+		"$2/web/" 2>/dev/null
+	cmd_start "$2" ;;
 *) echo "icecast-harness: unknown command $1" >&2; exit 99 ;;
 esac

@@ -21,7 +21,7 @@
  *
  * TIMING_OUT, when given, gets one line on how the audio arrived:
  *
- *   bytes=B longest_gap_s=G max_lag_s=L
+ *   bytes=B longest_gap_s=G max_lag_s=L max_ahead_s=A
  *
  * G is the longest wait between two reads after the first; L, for a stream
  * whose icy-br header gives its bitrate, how far the audio ever fell
@@ -29,7 +29,12 @@
  * pace with the clock, and L is the largest drop of (audio seconds
  * received - seconds since the first byte) below its highest value so
  * far; -1 without icy-br. A source that stopped for 2 s shows L = 2 even
- * if it sent the 2 s quickly afterwards. Exit status 0 when it connected and read, 1 when it could not
+ * if it sent the 2 s quickly afterwards. A, the other way round, is how far
+ * the audio ever ran ahead of real time beyond what it led by at the end
+ * of the first second (Icecast's burst-on-connect has arrived by then):
+ * the largest rise of the same difference above that value; a source that
+ * paced by a clock that stepped forward and sent a minute at once shows
+ * A = 60; -1 without icy-br or before a second has passed. Exit status 0 when it connected and read, 1 when it could not
  * connect or the server did not answer 200, 2 on bad usage or a local error.
  */
 #include "autoconfig.h"
@@ -226,6 +231,9 @@ int main(int argc, char **argv)
 	}
 	double first_at = -1, last_at = 0, longest_gap = 0;
 	double surplus_max = -1e9, max_lag = kbps > 0 ? 0 : -1;
+	/* The surplus once the burst is in, and the largest rise above it. */
+	double surplus_base = 0, max_ahead = -1;
+	bool have_base = false;
 
 	/* The body: audio, and every metaint bytes one length byte (times
 	 * 16) and that much metadata. */
@@ -293,14 +301,22 @@ int main(int argc, char **argv)
 				surplus_max = surplus;
 			if (surplus_max - surplus > max_lag)
 				max_lag = surplus_max - surplus;
+			if (!have_base && at - first_at >= 1.0) {
+				surplus_base = surplus;
+				have_base = true;
+				max_ahead = 0;
+			}
+			if (have_base && surplus - surplus_base > max_ahead)
+				max_ahead = surplus - surplus_base;
 		}
 	}
 	close(fd);
 	if (argc == 6) {
 		FILE *timing = fopen(argv[5], "w");
 		if (!timing || fprintf(timing, "bytes=%llu longest_gap_s=%.3f "
-				       "max_lag_s=%.3f\n", audio_bytes,
-				       longest_gap, max_lag) < 0 ||
+				       "max_lag_s=%.3f max_ahead_s=%.3f\n",
+				       audio_bytes, longest_gap, max_lag,
+				       max_ahead) < 0 ||
 		    fclose(timing) != 0) {
 			fprintf(stderr, "icy_listen: cannot write %s\n",
 				argv[5]);

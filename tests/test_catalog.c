@@ -520,12 +520,28 @@ static void test_plays(void)
 	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
 	CHECK_INT(tid, ==, a);
 	CHECK_INT(when, ==, 1700000300);
+	/* The wall clock stepped back an hour: the play added last is the
+	 * last play, though an older one has a later time. */
+	CHECK_INT(catalog_play_add(cat, b, 1700000300 - 3600), ==, 0);
+	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
+	CHECK_INT(tid, ==, b);
+	CHECK_INT(when, ==, 1700000300 - 3600);
 	/* History may only name tracks that exist. */
 	CHECK_INT(catalog_play_add(cat, 987654, 1700000400), ==, -ENOENT);
 	CHECK_INT(catalog_play_last(cat, &tid, &when), ==, 0);
-	CHECK_INT(tid, ==, a);
+	CHECK_INT(tid, ==, b);
+	/* By path (the download cache's eviction order): the latest play;
+	 * -ENOENT for a track never played or a path not in the catalog. */
+	CHECK_INT(catalog_path_last_played(cat, "/m/a.mp3", &when), ==, 0);
+	CHECK_INT(when, ==, 1700000300);
+	CHECK_INT(catalog_path_last_played(cat, "/m/b.mp3", &when), ==, 0);
+	CHECK_INT(when, ==, 1700000300);
+	put(cat, "/m/c.mp3", 1, 1);
+	CHECK_INT(catalog_path_last_played(cat, "/m/c.mp3", &when), ==, -ENOENT);
+	CHECK_INT(catalog_path_last_played(cat, "/m/none.mp3", &when), ==,
+		  -ENOENT);
 	catalog_close(cat);
-	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 3);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM plays"), ==, 4);
 }
 
 static void test_playable_max(void)

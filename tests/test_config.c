@@ -323,7 +323,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[feed.a]\ntype = rss\nurl = http://x/f\nquery = x\n",
 	  "station.ini:4: [feed.a] query: not used by type = rss" },
 	{ "[feed.a]\ntype = rss\nurl = http://x/f\nlimit = 0\n",
-	  "station.ini:4: [feed.a] limit: must be 1..10000, got '0'" },
+	  "station.ini:4: [feed.a] limit: must be 1..1000, got '0'" },
 	{ "[feed.a]\ntype = rss\nurl = http://x/f\nrefresh_minutes = 1e3\n",
 	  "station.ini:4: [feed.a] refresh_minutes: must be 1..10080" },
 	{ "[feed.a]\ntype = rss\nurl = http://x/f\nflavour = x\n",

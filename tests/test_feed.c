@@ -4,7 +4,8 @@
  * iTunes and Media RSS extensions, Atom, relative enclosure URLs, items
  * without audio, the item limit, prefixes bound to other names, and hostile
  * documents (not XML, not a feed, entity declarations, deep nesting,
- * non-http URLs, huge fields).
+ * non-http URLs, huge fields); the Subsonic and Jamendo JSON answers
+ * (songs, ids, errors, wrong types).
  */
 #include "autoconfig.h"
 
@@ -168,11 +169,118 @@ static void test_helpers(void)
 	CHECK(!feed_url_looks_like_audio("http://x/download?f=a.mp3"));
 }
 
+static void test_subsonic(void)
+{
+	const char *ok =
+		"{\"subsonic-response\": {\"status\": \"ok\", \"version\": \"1.16.1\","
+		" \"songsByGenre\": {\"song\": ["
+		"{\"id\": \"s1\", \"title\": \"One\", \"artist\": \"A\", \"genre\": \"Techno\","
+		" \"duration\": 245, \"bpm\": 128, \"coverArt\": \"al-1\", \"size\": 4096,"
+		" \"contentType\": \"audio/mpeg\"},"
+		"{\"id\": 7, \"title\": \"Numeric id\", \"duration\": 1.5},"
+		"{\"title\": \"no id\"},"
+		"{\"id\": \"v\", \"isVideo\": true},"
+		"\"not an object\","
+		"{\"id\": \"s3\", \"title\": 42, \"bpm\": \"fast\", \"duration\": -3}"
+		"]}}}";
+	size_t n;
+
+	CHECK_INT(feed_parse_subsonic(ok, strlen(ok), "songsByGenre.song", items,
+				      MAX_ITEMS, &n, err, sizeof(err)), ==, 0);
+	CHECK_INT(n, ==, 3);
+	CHECK_STR(items[0].id, "s1");
+	CHECK_STR(items[0].title, "One");
+	CHECK_STR(items[0].artist, "A");
+	CHECK_STR(items[0].genre, "Techno");
+	CHECK_STR(items[0].cover_url, "al-1");
+	CHECK_NEAR(items[0].duration_s, 245, 1e-9);
+	CHECK_NEAR(items[0].bpm, 128, 1e-9);
+	CHECK_INT(items[0].length, ==, 4096);
+	CHECK_STR(items[0].url, "");
+	CHECK_STR(items[1].id, "7");
+	CHECK_STR(items[2].id, "s3");
+	CHECK_STR(items[2].title, "");
+	CHECK_NEAR(items[2].bpm, 0, 0);
+	CHECK_NEAR(items[2].duration_s, 0, 0);
+	/* Another list, absent: empty. */
+	CHECK_INT(feed_parse_subsonic(ok, strlen(ok), "starred2.song", items,
+				      MAX_ITEMS, &n, err, sizeof(err)), ==, 0);
+	CHECK_INT(n, ==, 0);
+
+	const char *bad_pw = "{\"subsonic-response\": {\"status\": \"failed\","
+		" \"error\": {\"code\": 40, \"message\": \"Wrong username or password\"}}}";
+	CHECK_INT(feed_parse_subsonic(bad_pw, strlen(bad_pw), "randomSongs.song",
+				      items, MAX_ITEMS, &n, err, sizeof(err)),
+		  ==, -EACCES);
+	CHECK_STR(err, "the server says: Wrong username or password (code 40)");
+	const char *other = "{\"subsonic-response\": {\"status\": \"failed\","
+		" \"error\": {\"code\": 70}}}";
+	CHECK_INT(feed_parse_subsonic(other, strlen(other), "x.y", items,
+				      MAX_ITEMS, &n, err, sizeof(err)), ==, -EPROTO);
+	CHECK_INT(feed_parse_subsonic("<html/>", 7, "x.y", items, MAX_ITEMS, &n,
+				      err, sizeof(err)), ==, -EBADMSG);
+	CHECK_INT(feed_parse_subsonic("{\"a\": 1}", 8, "x.y", items, MAX_ITEMS,
+				      &n, err, sizeof(err)), ==, -EBADMSG);
+
+	const char *lists = "{\"subsonic-response\": {\"status\": \"ok\","
+		" \"playlists\": {\"playlist\": [{\"id\": \"p1\", \"name\": \"Warmup\"},"
+		" {\"id\": \"p2\", \"name\": \"Peak\"}, {\"name\": \"Peak\"}]}}}";
+	char ids[4][FEED_TEXT_MAX];
+	CHECK_INT(feed_parse_subsonic_ids(lists, strlen(lists), "playlists.playlist",
+					  "name", "Peak", ids, 4, &n, err,
+					  sizeof(err)), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK_STR(ids[0], "p2");
+	CHECK_INT(feed_parse_subsonic_ids(lists, strlen(lists), "playlists.playlist",
+					  NULL, NULL, ids, 1, &n, err,
+					  sizeof(err)), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK_STR(ids[0], "p1");
+}
+
+static void test_jamendo(void)
+{
+	const char *ok =
+		"{\"headers\": {\"status\": \"success\", \"code\": 0, \"results_count\": 3},"
+		" \"results\": ["
+		"{\"id\": \"101\", \"name\": \"Hit\", \"artist_name\": \"J\", \"duration\": 200,"
+		" \"audio\": \"https://x/?trackid=101&from=app-abc\", \"image\": \"https://x/i.jpg\","
+		" \"musicinfo\": {\"tags\": {\"genres\": [\"electronic\", \"house\"]}}},"
+		"{\"id\": \"102\", \"name\": \"No audio\"},"
+		"{\"id\": \"103\", \"audio\": \"file:///etc/passwd\"}"
+		"]}";
+	size_t n;
+
+	CHECK_INT(feed_parse_jamendo(ok, strlen(ok), items, MAX_ITEMS, &n, err,
+				     sizeof(err)), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK_STR(items[0].id, "101");
+	CHECK_STR(items[0].title, "Hit");
+	CHECK_STR(items[0].artist, "J");
+	CHECK_STR(items[0].genre, "electronic");
+	CHECK_STR(items[0].url, "https://x/?trackid=101&from=app-abc");
+	CHECK_STR(items[0].cover_url, "https://x/i.jpg");
+	CHECK_NEAR(items[0].duration_s, 200, 1e-9);
+
+	const char *bad = "{\"headers\": {\"status\": \"failed\", \"code\": 5,"
+		" \"error_message\": \"Your credential is not authorized.\"},"
+		" \"results\": []}";
+	CHECK_INT(feed_parse_jamendo(bad, strlen(bad), items, MAX_ITEMS, &n, err,
+				     sizeof(err)), ==, -EACCES);
+	CHECK(strstr(err, "not authorized"));
+	CHECK_INT(feed_parse_jamendo("[]", 2, items, MAX_ITEMS, &n, err,
+				     sizeof(err)), ==, -EBADMSG);
+	CHECK_INT(feed_parse_jamendo("nope", 4, items, MAX_ITEMS, &n, err,
+				     sizeof(err)), ==, -EBADMSG);
+}
+
 int main(void)
 {
 	test_rss();
 	test_atom();
 	test_hostile();
 	test_helpers();
+	test_subsonic();
+	test_jamendo();
 	return 0;
 }
