@@ -12,7 +12,9 @@
 # transition is mixed (beatmatched, or why not). Prints the listen URLs;
 # Ctrl-C stops both.
 #
-# Environment: PORT (default 8000), CROSSFADE (seconds, default 6).
+# Environment: PORT (default 8000), CROSSFADE (seconds, default 6),
+# HTTP_PORT (the status server, [http]: default 8090; the URLs of
+# /api/nowplaying, /api/events and /metrics are printed).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -80,6 +82,9 @@ quality = 0.4
 
 [mix]
 crossfade_seconds = ${CROSSFADE:-6}
+
+[http]
+listen = 127.0.0.1:${HTTP_PORT:-8090}
 CFG
 # The generated tracks share one artist: nothing to keep apart.
 [ $# -ge 1 ] || printf '\n[brain]\nartist_separation = 0\n' >> "$demo/foreverfm.ini"
@@ -99,6 +104,10 @@ cat <<MSG
       http://127.0.0.1:$port/forever.ogg
 
   e.g.  mpv http://127.0.0.1:$port/forever.mp3   (Icecast status: http://127.0.0.1:$port/)
+
+  Now playing, live:  curl http://127.0.0.1:${HTTP_PORT:-8090}/api/nowplaying
+                      curl -N http://127.0.0.1:${HTTP_PORT:-8090}/api/events
+  Metrics:            curl http://127.0.0.1:${HTTP_PORT:-8090}/metrics
 MSG
 "$top/build/foreverfm" run -c "$demo/foreverfm.ini" &
 station=$!

@@ -11,8 +11,11 @@
 #   decode  the decoder (every backend: mpg123, vorbisfile, libsndfile,
 #           FFmpeg), over seeds generated here with sox and ffmpeg: one
 #           short file of every format it reads
+#   http    the status server's request path and query parsing and the
+#           [http] listen address (src/http_parse.c), over the seeds in
+#           fuzz/corpus/http/
 #
-# usage: [FUZZ_TARGET=decode|feed] contrib/fuzz.sh [SECONDS] [extra libFuzzer options...]
+# usage: [FUZZ_TARGET=decode|feed|http] contrib/fuzz.sh [SECONDS] [extra libFuzzer options...]
 #   FUZZ_BUILD_DIR  where the binary, the growing corpus and any crash
 #                   files go (default: build-fuzz/ in the source tree)
 #   CC              a clang with libFuzzer (default: clang; Debian needs
@@ -56,6 +59,22 @@ if [ "$target" = decode ]; then
 		-artifact_prefix="$out/" "$@" "$out/corpus-decode" "$seeds"
 fi
 
+if [ "$target" = http ]; then
+	mkdir -p "$out/corpus-http"
+	: > "$out/autoconfig.h"
+	# shellcheck disable=SC2046
+	"$cc" -g -O1 -std=c11 -D_GNU_SOURCE \
+		-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-fno-omit-frame-pointer -I"$out" -I"$top/src" \
+		$(pkg-config --cflags jansson) \
+		"$top/fuzz/fuzz_http.c" "$top/src/http_parse.c" \
+		-o "$out/fuzz_http"
+	exec "$out/fuzz_http" -max_total_time="$seconds" -max_len=4096 \
+		-timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
+		-dict="$top/fuzz/http.dict" -artifact_prefix="$out/" "$@" \
+		"$out/corpus-http" "$top/fuzz/corpus/http"
+fi
+
 if [ "$target" = feed ]; then
 	mkdir -p "$out/corpus-feed"
 	: > "$out/autoconfig.h"
@@ -80,6 +99,7 @@ mkdir -p "$out/corpus-config"
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 	-fno-omit-frame-pointer -I"$out" -I"$top/src" \
 	"$top/fuzz/fuzz_config.c" "$top/src/config.c" "$top/src/log.c" \
+	"$top/src/http_parse.c" \
 	$(pkg-config --cflags --libs inih) -lm -o "$out/fuzz_config"
 
 # New inputs go into the first directory; the seeds are only read.

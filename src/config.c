@@ -39,6 +39,7 @@
 
 #include "config.h"
 
+#include "http.h"
 #include "transition.h"
 
 #include <ini.h>
@@ -54,6 +55,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -138,6 +141,8 @@ static const struct key_spec global_keys[] = {
 	  50 },
 	{ "brain", "time_budget_seconds", KEY_DOUBLE, F(brain_time_budget_s),
 	  0.01, 60 },
+	{ "http", "listen", KEY_NONEMPTY, F(http_listen), 0, 0 },
+	{ "http", "max_clients", KEY_INT, F(http_max_clients), 1, 65535 },
 };
 #define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -922,6 +927,13 @@ static void set_feed_key(struct load *ld, const char *section,
 	}
 }
 
+static unsigned http_listen_port(const struct sockaddr_storage *a)
+{
+	return a->ss_family == AF_INET6 ?
+	       ntohs(((const struct sockaddr_in6 *)a)->sin6_port) :
+	       ntohs(((const struct sockaddr_in *)a)->sin_port);
+}
+
 static int on_key(void *user, const char *inih_section, const char *key,
 		  const char *value)
 {
@@ -938,7 +950,7 @@ static int on_key(void *user, const char *inih_section, const char *key,
 		load_fail(ld, ld->line, NULL, key,
 			  "outside of any section (put it under [library], "
 			  "[icecast], [output.NAME], [feed.NAME], [mix], "
-			  "[analysis] or [brain])");
+			  "[analysis], [brain] or [http])");
 		return 0;
 	}
 	if (strncmp(section, OUTPUT_PREFIX, OUTPUT_PREFIX_LEN) == 0) {
@@ -1045,7 +1057,7 @@ static void section_header(struct load *ld, const char *line)
 		load_fail(ld, ld->line, name, NULL,
 			  "unknown section (known: [library], [icecast], "
 			  "[output.NAME], [feed.NAME], [mix], [analysis], "
-			  "[brain])");
+			  "[brain], [http])");
 		return;
 	}
 	const char *oname = name + OUTPUT_PREFIX_LEN;
@@ -1373,6 +1385,21 @@ static void validate(struct load *ld)
 			  "at least one weight must be greater than 0");
 		return;
 	}
+	if (cfg->http_listen[0]) {
+		struct sockaddr_storage addr;
+		unsigned addr_len;
+		char echoed[ECHO_MAX + 8];
+		if (http_parse_listen(cfg->http_listen, &addr, &addr_len) < 0 ||
+		    http_listen_port(&addr) == 0) {
+			load_fail(ld, ld->seen[key_index("http", "listen")],
+				  "http", "listen", "must be ADDRESS:PORT "
+				  "(an IPv4 address, or [IPv6]; port 1..65535) or "
+				  "PORT (loopback), "
+				  "got %s", echo(cfg->http_listen, echoed,
+						 sizeof(echoed)));
+			return;
+		}
+	}
 	validate_outputs(ld);
 	validate_feeds(ld);
 	for (size_t i = 0; i < cfg->n_outputs && !ld->failed; i++) {
@@ -1501,6 +1528,7 @@ struct config *config_defaults(void)
 	cfg->min_duration_s = 90;
 	cfg->max_duration_s = 600;
 	cfg->cache_max_mb = 2048;
+	cfg->http_max_clients = 256;
 	snprintf(cfg->icecast_host, sizeof(cfg->icecast_host), "127.0.0.1");
 	cfg->icecast_port = 8000;
 	snprintf(cfg->icecast_user, sizeof(cfg->icecast_user), "source");

@@ -53,6 +53,11 @@
  *             200), refresh_minutes (1..10080; 60). A key that does not
  *             apply to the type is an error.
  *
+ *   [http]    the status server (http.h): listen (ADDRESS:PORT, an IPv4
+ *             address or [IPv6], or PORT alone for 127.0.0.1; the server
+ *             is off without it), max_clients
+ *             (connections at once, 1..65535; 256)
+ *
  * Ownership: config_load() and config_defaults() return a heap object that
  * the caller frees with config_destroy(). All strings live inside it. A
  * struct config is immutable once loaded; reloading makes a new one.
@@ -161,6 +166,10 @@ struct config {
 	double brain_no_repeat_hours;
 	int brain_artist_separation;
 	double brain_time_budget_s;
+
+	/* The status server; off while http_listen is "". */
+	char http_listen[CONFIG_STRING_MAX];
+	int http_max_clients;
 };
 
 /* A configuration with every default and no outputs or library paths.

@@ -63,7 +63,8 @@
 
 enum command { CMD_RUN, CMD_RENDER, CMD_CHECK, CMD_ANALYZE, CMD_PLAN };
 
-enum { OPT_SEED = 256, OPT_JSON, OPT_TRANSITIONS_LOG, OPT_DECKS };
+enum { OPT_SEED = 256, OPT_JSON, OPT_TRANSITIONS_LOG, OPT_DECKS,
+       OPT_NOWPLAYING_LOG };
 
 /* The commands, in the order the usage lists them. tests/test_man.sh reads
  * this table (and longopts below) to hold foreverfm(1) to them. */
@@ -87,6 +88,7 @@ struct options {
 	const char *config_file;
 	const char *output;
 	const char *transitions_log;
+	const char *nowplaying_log;
 	const char *decks;
 	double seconds;
 	bool have_seconds;
@@ -103,7 +105,8 @@ static void usage(FILE *f)
 	fprintf(f,
 "Usage: foreverfm [run] [-c FILE] [PATH...]\n"
 "       foreverfm render -o OUT.{wav,mp3,ogg} -d SECONDS [-c FILE] [--seed N]\n"
-"                        [--transitions-log FILE] [--decks FILE.wav] [PATH...]\n"
+"                        [--transitions-log FILE] [--nowplaying-log FILE]\n"
+"                        [--decks FILE.wav] [PATH...]\n"
 "       foreverfm analyze [--json] [-c FILE] [PATH...]\n"
 "       foreverfm plan [--json] [-c FILE] [--seed N] [PATH...]\n"
 "       foreverfm check [--online] [-c FILE]\n"
@@ -149,6 +152,10 @@ static void usage(FILE *f)
 "      --transitions-log FILE\n"
 "                       render: one JSON object per transition (position,\n"
 "                       exit and entry, BPM, bars, kind and why)\n"
+"      --nowplaying-log FILE\n"
+"                       render: the status server's track and transition\n"
+"                       events, one JSON object per line, with their\n"
+"                       positions in the mix\n"
 "      --decks FILE.wav render: beside the mix, the two decks as they enter\n"
 "                       the sum: 4 channels of 32-bit float, 1-2 the deck\n"
 "                       of the 1st, 3rd... track, 3-4 that of the 2nd,\n"
@@ -223,6 +230,8 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		{ "transitions-log", required_argument, NULL,
 		  OPT_TRANSITIONS_LOG },
 		{ "decks", required_argument, NULL, OPT_DECKS },
+		{ "nowplaying-log", required_argument, NULL,
+		  OPT_NOWPLAYING_LOG },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
@@ -294,6 +303,10 @@ static int parse_args(int argc, char **argv, struct options *opt)
 		case OPT_DECKS:
 			opt->decks = optarg;
 			render_only = "--decks";
+			break;
+		case OPT_NOWPLAYING_LOG:
+			opt->nowplaying_log = optarg;
+			render_only = "--nowplaying-log";
 			break;
 		case 'v':
 			log_set_level(LOG_LEVEL_DEBUG);
@@ -574,7 +587,8 @@ static int cmd_render(const struct options *opt)
 		       (uint64_t)now.tv_nsec ^ ((uint64_t)getpid() << 32);
 	}
 	int r = render_run(cfg, opt->output, opt->seconds, seed,
-			   opt->transitions_log, opt->decks);
+			   opt->transitions_log, opt->decks,
+			   opt->nowplaying_log);
 	rc = r == 0 ? 0 : r == -EINVAL ? EXIT_USAGE : EXIT_RUNTIME;
 out:
 	config_destroy(cfg);

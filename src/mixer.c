@@ -484,6 +484,16 @@ static void mixer_mark(struct mixer *m, const struct mixer_track *t)
 		snprintf(p->mk.display, sizeof(p->mk.display), "%s",
 			 t->display);
 	}
+	if (m->params.event) {
+		struct mixer_event ev = {
+			.type = MIXER_EVENT_TRACK,
+			.frame = p->at,
+			.track = t ? &t->info : NULL,
+			.display = t ? t->display : NULL,
+			.analysis = t && t->analysed ? &t->an : NULL,
+		};
+		m->params.event(m->params.event_ctx, &ev);
+	}
 	mixer_place_marks(m);
 	m->silence_marked = !t;
 	if (t) {
@@ -1091,6 +1101,7 @@ struct mixer_log_entry {
 	double bpm_from, bpm_to; /* 0 when unknown */
 	int bars;
 	double gain_a_db, gain_b_db;
+	uint64_t position_frame, marker_frame; /* of position_s, marker_s */
 };
 
 static void mixer_log_transition(struct mixer *m, const struct mixer_track *a,
@@ -1111,6 +1122,25 @@ static void mixer_log_transition(struct mixer *m, const struct mixer_track *a,
 	else
 		m->stats.transitions_crossfaded++;
 	pthread_mutex_unlock(&m->stats_lock);
+	if (m->params.event) {
+		struct mixer_event ev = {
+			.type = MIXER_EVENT_TRANSITION,
+			.frame = e->position_frame,
+			.marker_frame = e->marker_frame,
+			.kind = e->kind,
+			.reason = e->reason,
+			.bars = e->bars,
+			.bpm_from = e->bpm_from,
+			.bpm_to = e->bpm_to,
+			.duration_s = e->duration_s,
+			.from = &a->info,
+			.from_display = a->display,
+			.track = &b->info,
+			.display = b->display,
+			.analysis = b->analysed ? &b->an : NULL,
+		};
+		m->params.event(m->params.event_ctx, &ev);
+	}
 
 	FILE *fp = m->params.transitions_log;
 	if (!fp)
@@ -1211,6 +1241,8 @@ static void mixer_fade(struct mixer *m, const struct mixer_track *a,
 		.bpm_to = b->analysed ? b->an.bpm : 0,
 		.gain_a_db = a->gain_db,
 		.gain_b_db = b->gain_db,
+		.position_frame = m->pos_in,
+		.marker_frame = m->pos_in + mid,
 	};
 	mixer_log_transition(m, a, b, &e);
 	if (len == 0) {
@@ -1530,6 +1562,8 @@ static void mixer_beatmatch(struct mixer *m, struct mixer_track *a,
 		.bars = plan->bars,
 		.gain_a_db = a->gain_db,
 		.gain_b_db = b->gain_db,
+		.position_frame = m->pos_in + (uint64_t)pre_a,
+		.marker_frame = m->pos_in + (uint64_t)pre_a + (uint64_t)mark_k,
 	};
 	mixer_log_transition(m, a, b, &e);
 

@@ -93,6 +93,33 @@
 /* The most frames one call of the decks tap carries. */
 #define MIXER_DECKS_FRAMES_MAX 2048
 
+enum mixer_event_type {
+	MIXER_EVENT_TRACK,       /* a title marker: the track heard from FRAME */
+	MIXER_EVENT_TRANSITION,  /* a transition starts at FRAME */
+};
+
+/* What the mixer reports to params.event. Every pointer is borrowed for
+ * the call. Frames count the stream from its first frame, as the ring's
+ * markers do (the limiter's latency hidden). */
+struct mixer_event {
+	enum mixer_event_type type;
+	uint64_t frame;
+	/* TRACK: the track (NULL: silence from here) and its analysis (NULL
+	 * when not analysed). TRANSITION: the incoming track, B. */
+	const struct catalog_track *track;
+	const char *display;             /* its ICY title */
+	const struct analysis *analysis;
+	/* TRANSITION only. */
+	uint64_t marker_frame;           /* B's title marker */
+	enum transition_kind kind;
+	const char *reason;
+	int bars;
+	double bpm_from, bpm_to;         /* 0 when unknown */
+	double duration_s;
+	const struct catalog_track *from; /* A */
+	const char *from_display;
+};
+
 struct mixer_params {
 	double crossfade_s;      /* 0 .. MIXER_CROSSFADE_MAX_S */
 	double fadeout_s;        /* fade at mixer_fade_out() / end of render */
@@ -128,6 +155,13 @@ struct mixer_params {
 	 * returns that error. */
 	int (*decks_tap)(void *ctx, const float *decks, size_t frames);
 	void *decks_tap_ctx;
+	/* Track changes (each title marker, when it is placed, seconds
+	 * before it is heard) and transitions (when they are planned) for
+	 * the status server and render --nowplaying-log; NULL for none.
+	 * Called on the mixer thread, in stream order; it must not block
+	 * nor call the mixer. */
+	void (*event)(void *ctx, const struct mixer_event *ev);
+	void *event_ctx;
 };
 
 /* Zeroes *p and fills in what [mix] configures (crossfade and the

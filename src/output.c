@@ -190,6 +190,8 @@ struct output {
 	shout_t *shout;
 	struct encoder *enc;
 	struct ring_marker current; /* the title in effect */
+	void (*title_hook)(void *ctx, const struct ring_marker *mk);
+	void *title_hook_ctx;
 	bool has_current;
 	bool charset_hinted;        /* the UTF-8 mount hint was logged */
 	struct ring_marker marker;  /* scratch for ring reads */
@@ -366,6 +368,14 @@ static void output_stats_title(struct output *out, const char *title)
 	pthread_mutex_lock(&out->lock);
 	snprintf(out->stats.title, sizeof(out->stats.title), "%s", title);
 	pthread_mutex_unlock(&out->lock);
+}
+
+void output_set_title_hook(struct output *out,
+			   void (*fn)(void *ctx, const struct ring_marker *mk),
+			   void *ctx)
+{
+	out->title_hook = fn;
+	out->title_hook_ctx = ctx;
 }
 
 void output_get_stats(struct output *out, struct output_stats *stats)
@@ -1078,6 +1088,8 @@ static int output_title(struct output *out, const struct ring_marker *mk)
 		rc = output_send(out, bytes, len, 0);
 	}
 	output_stats_title(out, display);
+	if (rc == 0 && out->title_hook)
+		out->title_hook(out->title_hook_ctx, mk);
 	return rc;
 }
 

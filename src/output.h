@@ -77,6 +77,16 @@ struct output;
 struct output *output_create(const struct config *cfg, size_t index,
 			     struct ring *ring, unsigned reader_id);
 
+/* FN(CTX, MK) is called on the output's thread right after each title
+ * change: at a marker, when its first frame is due in real time (the
+ * moment listeners start to hear the track; Ogg: when its first page
+ * goes out, at most OUTPUT_LEAD_MS early), and when a connection sends
+ * the title in effect. MK is borrowed for the call. FN must not block.
+ * Call before output_start(). */
+void output_set_title_hook(struct output *out,
+			   void (*fn)(void *ctx, const struct ring_marker *mk),
+			   void *ctx);
+
 int output_start(struct output *out);
 
 void output_get_stats(struct output *out, struct output_stats *stats);

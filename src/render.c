@@ -22,8 +22,10 @@
 #include "catalog.h"
 #include "decode.h"
 #include "encode.h"
+#include "json_out.h"
 #include "log.h"
 #include "mixer.h"
+#include "nowplaying.h"
 #include "plan_cmd.h"
 #include "ring.h"
 #include "setlist.h"
@@ -301,10 +303,71 @@ out:
 	return rc;
 }
 
+/* render --nowplaying-log: the status server's track and transition
+ * events, one JSON object a line, with their stream positions. */
+struct render_np_log {
+	FILE *f;
+	bool failed;
+};
+
+static void render_np_event(void *ctx, const struct mixer_event *ev)
+{
+	struct render_np_log *nl = ctx;
+	json_t *o;
+
+	if (nl->failed)
+		return;
+	if (ev->type == MIXER_EVENT_TRACK) {
+		struct np_track t;
+		nowplaying_track_from(&t, ev->track, ev->analysis,
+				      ev->display);
+		o = json_object();
+		json_object_set_new(o, "event", json_string("track"));
+		json_object_set_new(o, "position_s", json_out_number(
+				    (double)ev->frame / DECODE_RATE));
+		json_object_set_new(o, "song", ev->track ?
+				    nowplaying_track_json(&t) : json_null());
+	} else {
+		struct np_transition tr;
+		memset(&tr, 0, sizeof(tr));
+		snprintf(tr.kind, sizeof(tr.kind), "%s",
+			 transition_kind_name(ev->kind));
+		snprintf(tr.reason, sizeof(tr.reason), "%s",
+			 ev->reason ? ev->reason : "");
+		tr.bars = ev->bars;
+		tr.bpm_from = ev->bpm_from;
+		tr.bpm_to = ev->bpm_to;
+		tr.duration_s = ev->duration_s;
+		tr.from_id = ev->from ? ev->from->id : 0;
+		tr.to_id = ev->track ? ev->track->id : 0;
+		snprintf(tr.from, sizeof(tr.from), "%s",
+			 ev->from_display ? ev->from_display : "");
+		snprintf(tr.to, sizeof(tr.to), "%s",
+			 ev->display ? ev->display : "");
+		tr.start_frame = ev->frame;
+		tr.marker_frame = ev->marker_frame;
+		json_t *t = nowplaying_transition_json(&tr);
+		o = json_object();
+		json_object_set_new(o, "event", json_string("transition"));
+		json_object_update(o, t);
+		json_decref(t);
+	}
+	if (!o || json_dumpf(o, nl->f, JSON_COMPACT) != 0 ||
+	    fputc('\n', nl->f) == EOF || fflush(nl->f) != 0) {
+		log_warning("render: now-playing log: write failed; no more "
+			    "entries");
+		nl->failed = true;
+	}
+	json_decref(o);
+}
+
 int render_run(const struct config *cfg, const char *out_path, double seconds,
 	       uint64_t seed, const char *transitions_log_path,
-	       const char *decks_path)
+	       const char *decks_path, const char *nowplaying_log_path)
 {
+	char nlog_tmp[PATH_MAX];
+	struct render_np_log nlog = { 0 };
+	bool nlog_created = false;
 	enum render_format fmt;
 	char tmp_path[PATH_MAX], tlog_tmp[PATH_MAX], decks_tmp[PATH_MAX];
 	unsigned char header[WAV_HEADER_MAX];
@@ -367,7 +430,10 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 			      transitions_log_path) >= sizeof(tlog_tmp)) ||
 	    (decks_path &&
 	     (size_t)snprintf(decks_tmp, sizeof(decks_tmp), "%s.tmp",
-			      decks_path) >= sizeof(decks_tmp))) {
+			      decks_path) >= sizeof(decks_tmp)) ||
+	    (nowplaying_log_path &&
+	     (size_t)snprintf(nlog_tmp, sizeof(nlog_tmp), "%s.tmp",
+			      nowplaying_log_path) >= sizeof(nlog_tmp))) {
 		log_error("render: output path too long");
 		return -ENAMETOOLONG;
 	}
@@ -401,6 +467,14 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 		goto out;
 	}
 	tlog_created = tlog != NULL;
+
+	/* The now-playing log alike. */
+	if (nowplaying_log_path && !(nlog.f = fopen(nlog_tmp, "we"))) {
+		rc = -errno;
+		log_error("render: %s: %s", nlog_tmp, strerror(errno));
+		goto out;
+	}
+	nlog_created = nlog.f != NULL;
 
 	/* And the decks, as DECKS.tmp, renamed with the output. */
 	if (decks_path) {
@@ -489,6 +563,10 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 	mp.stop_after_frames = total_frames;
 	mp.max_tracks = RENDER_MAX_TRACKS;
 	mp.transitions_log = tlog;
+	if (nlog.f) {
+		mp.event = render_np_event;
+		mp.event_ctx = &nlog;
+	}
 	if (decks.f) {
 		mp.decks_tap = render_decks_write;
 		mp.decks_tap_ctx = &decks;
@@ -648,6 +726,13 @@ int render_run(const struct config *cfg, const char *out_path, double seconds,
 			  transitions_log_path, strerror(errno));
 		goto out;
 	}
+	if (nowplaying_log_path &&
+	    rename(nlog_tmp, nowplaying_log_path) != 0) {
+		rc = -errno;
+		log_error("render: rename %s to %s: %s", nlog_tmp,
+			  nowplaying_log_path, strerror(errno));
+		goto out;
+	}
 	if (decks_path && rename(decks_tmp, decks_path) != 0) {
 		rc = -errno;
 		log_error("render: rename %s to %s: %s", decks_tmp, decks_path,
@@ -676,6 +761,10 @@ out:
 		fclose(f);
 	if (tlog)
 		fclose(tlog);
+	if (nlog.f)
+		fclose(nlog.f);
+	if (rc < 0 && nlog_created)
+		unlink(nlog_tmp);
 	if (decks.f)
 		fclose(decks.f);
 	free(decks.bytes);

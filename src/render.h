@@ -41,6 +41,14 @@
  * opened before the scan, renamed after the output, removed when the
  * render fails.
  *
+ * NOWPLAYING_LOG_PATH (render --nowplaying-log; NULL for none): the
+ * status server's `track` and `transition` events (nowplaying.h), one
+ * JSON object a line, in stream order: {"event":"track","position_s":..,
+ * "song":{..}} at each title change, {"event":"transition",
+ * "position_s":..,"marker_position_s":..,"kind":..,..} at each transition
+ * start, positions in seconds of the rendered file. Written like the
+ * transitions log.
+ *
  * The file is written as OUT_PATH.tmp and renamed over OUT_PATH only when
  * complete and synced, so a failed or interrupted (SIGINT, SIGTERM) render
  * never leaves a partial file under the final name; the .tmp is removed.
@@ -62,6 +70,6 @@
 
 int render_run(const struct config *cfg, const char *out_path, double seconds,
 	       uint64_t seed, const char *transitions_log_path,
-	       const char *decks_path);
+	       const char *decks_path, const char *nowplaying_log_path);
 
 #endif

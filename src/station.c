@@ -31,8 +31,12 @@
 #include "analyzer.h"
 #include "catalog.h"
 #include "decode.h"
+#include "fetch.h"
+#include "http.h"
+#include "listeners.h"
 #include "log.h"
 #include "mixer.h"
+#include "nowplaying.h"
 #include "output.h"
 #include "ring.h"
 #include "setlist.h"
@@ -84,6 +88,17 @@ struct station {
 	pthread_t reaper;
 	atomic_bool drained;
 	int mixer_rc;
+
+	/* The status server ([http]); all NULL when off. */
+	struct nowplaying *np;
+	struct http_server *http;
+	struct listeners *listeners;
+	struct mixer_params mp;        /* for the next tracks' plans */
+	atomic_bool plan_changed;      /* the brain handed a new order */
+	int64_t next_ids[MIXER_UPCOMING_MAX];
+	size_t n_next_ids;
+	double next_counts;            /* monotonic time of the next count */
+	struct np_metrics metrics;
 };
 
 static double monotonic_s(void)
@@ -224,6 +239,10 @@ static void station_reload(struct station *st)
 	if (strcmp(st->boot->database, cfg->database) != 0)
 		log_warning("reload: the [library] database change needs a "
 			    "restart to take effect");
+	if (strcmp(st->boot->http_listen, cfg->http_listen) != 0 ||
+	    st->boot->http_max_clients != cfg->http_max_clients)
+		log_warning("reload: the [http] changes need a restart to "
+			    "take effect");
 	if (beatmatching_differs(st->boot, cfg))
 		log_warning("reload: the [mix] beatmatching changes need a "
 			    "restart to take effect");
@@ -297,10 +316,250 @@ static void station_analysis_event(void *ctx, const struct analyzer_event *ev)
 static void station_publish_order(void *ctx, const int64_t *ids, size_t n,
 				  int64_t start_after_id)
 {
-	int rc = mixer_set_order(ctx, ids, n, start_after_id);
+	struct station *st = ctx;
+	int rc = mixer_set_order(st->mixer, ids, n, start_after_id);
 	if (rc < 0)
 		log_error("brain: the mixer refused the play order: %s",
 			  strerror(-rc));
+	atomic_store(&st->plan_changed, true);
+}
+
+/* ------------------------------------------------------------------ */
+/* The status server's feeds (nowplaying.h).                           */
+
+/* The mixer's thread: track markers and transitions as it renders them. */
+static void station_mixer_event(void *ctx, const struct mixer_event *ev)
+{
+	struct station *st = ctx;
+
+	if (ev->type == MIXER_EVENT_TRACK) {
+		struct np_track t;
+		nowplaying_track_from(&t, ev->track, ev->analysis,
+				      ev->display);
+		nowplaying_mixer_track(st->np, ev->frame,
+				       ev->track ? &t : NULL);
+		return;
+	}
+	struct np_transition tr;
+	memset(&tr, 0, sizeof(tr));
+	snprintf(tr.kind, sizeof(tr.kind), "%s",
+		 transition_kind_name(ev->kind));
+	snprintf(tr.reason, sizeof(tr.reason), "%s",
+		 ev->reason ? ev->reason : "");
+	tr.bars = ev->bars;
+	tr.bpm_from = ev->bpm_from;
+	tr.bpm_to = ev->bpm_to;
+	tr.duration_s = ev->duration_s;
+	tr.from_id = ev->from ? ev->from->id : 0;
+	tr.to_id = ev->track ? ev->track->id : 0;
+	snprintf(tr.from, sizeof(tr.from), "%s",
+		 ev->from_display ? ev->from_display : "");
+	snprintf(tr.to, sizeof(tr.to), "%s", ev->display ? ev->display : "");
+	tr.start_frame = ev->frame;
+	tr.marker_frame = ev->marker_frame;
+	nowplaying_mixer_transition(st->np, &tr);
+}
+
+/* An output's thread: a title went out, the listener hears it now. */
+static void station_title_heard(void *ctx, const struct ring_marker *mk)
+{
+	struct timespec wall, mono;
+	clock_gettime(CLOCK_REALTIME, &wall);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	nowplaying_heard(ctx, mk->frame, mk->track_id,
+			 (double)wall.tv_sec + (double)wall.tv_nsec / 1e9,
+			 (double)mono.tv_sec + (double)mono.tv_nsec / 1e9);
+}
+
+static struct nowplaying *station_np_create(const struct config *cfg)
+{
+	struct np_station ns;
+	memset(&ns, 0, sizeof(ns));
+	snprintf(ns.name, sizeof(ns.name), "%s", cfg->station_name);
+	snprintf(ns.description, sizeof(ns.description), "%s",
+		 cfg->station_description);
+	for (size_t i = 0; i < cfg->n_outputs; i++) {
+		const struct config_output *o = &cfg->outputs[i];
+		struct np_output *no = &ns.outputs[ns.n_outputs++];
+		snprintf(no->name, sizeof(no->name), "%s", o->name);
+		snprintf(no->mount, sizeof(no->mount), "%s", o->mount);
+		snprintf(no->format, sizeof(no->format), "%s",
+			 config_format_name(o->format));
+		bool v6 = strchr(o->host, ':') != NULL;
+		snprintf(no->listen_url, sizeof(no->listen_url),
+			 "%s://%s%s%s:%d%s", o->tls ? "https" : "http",
+			 v6 ? "[" : "", o->host, v6 ? "]" : "", o->port,
+			 o->mount);
+	}
+	return nowplaying_create(&ns);
+}
+
+/* One track of the next ones, with its analysis if there is one. */
+static bool station_np_track(struct station *st, int64_t id,
+			     struct np_track *t, struct analysis *an)
+{
+	struct catalog_track *ct = malloc(sizeof(*ct));
+	char text[2 * DECODE_TAG_MAX + 4];
+	bool analysed = false;
+
+	memset(t, 0, sizeof(*t));
+	t->id = id;
+	if (!ct)
+		return false;
+	if (catalog_track_get(st->cat, id, ct) == 0) {
+		analysed = catalog_analysis_get(st->cat, id, an) == 0;
+		decode_display_title(ct->artist, ct->title, ct->path, text,
+				     sizeof(text));
+		nowplaying_track_from(t, ct, analysed ? an : NULL, text);
+	}
+	free(ct);
+	return analysed;
+}
+
+/* The next tracks, when the play order or the track heard moved. */
+static void station_np_next(struct station *st)
+{
+	int64_t ids[MIXER_UPCOMING_MAX];
+	size_t n = 0;
+	bool plan = atomic_exchange(&st->plan_changed, false);
+
+	mixer_upcoming(st->mixer, ids, MIXER_UPCOMING_MAX, &n);
+	if (!plan && n == st->n_next_ids &&
+	    memcmp(ids, st->next_ids, n * sizeof(ids[0])) == 0)
+		return;
+	memcpy(st->next_ids, ids, n * sizeof(ids[0]));
+	st->n_next_ids = n;
+
+	struct np_next *next = calloc(NP_NEXT_MAX, sizeof(*next));
+	struct analysis *an = malloc(2 * sizeof(*an));
+	struct transition_params tp;
+	size_t k = 0;
+	if (!next || !an || !mixer_transition_params(&st->mp, &tp))
+		goto out;
+	/* The first planned transition is from the track heard now. */
+	bool prev_analysed = false;
+	int64_t playing = nowplaying_current_id(st->np);
+	if (playing > 0) {
+		struct np_track t;
+		prev_analysed = station_np_track(st, playing, &t, &an[0]);
+	}
+	for (size_t i = 0; i < n && k < NP_NEXT_MAX; i++) {
+		if (ids[i] == playing)
+			continue;
+		struct np_next *x = &next[k++];
+		bool analysed = station_np_track(st, ids[i], &x->track,
+						 &an[1]);
+		if (analysed && prev_analysed && !st->mp.plain_crossfades) {
+			struct transition_plan plan_ab;
+			if (transition_plan(&an[0], &an[1], &tp, &plan_ab) == 0) {
+				x->planned = true;
+				snprintf(x->kind, sizeof(x->kind), "%s",
+					 transition_kind_name(plan_ab.kind));
+				x->bars = plan_ab.bars;
+				x->bpm_from = plan_ab.bpm_from;
+				x->bpm_to = plan_ab.bpm_to;
+			}
+		}
+		an[0] = an[1];
+		prev_analysed = analysed;
+	}
+	nowplaying_set_next(st->np, next, k, plan);
+out:
+	free(an);
+	free(next);
+}
+
+/* Once a second on the main thread: the counters of /metrics. */
+static void station_np_metrics(struct station *st)
+{
+	struct np_metrics *m = &st->metrics;
+	double now = monotonic_s();
+
+	if (now >= st->next_counts) {
+		int64_t one;
+		size_t playable = 0, unanalysed = 0, bad = 0;
+		if (catalog_playable_ids(st->cat, &one, 1, &playable) == 0 &&
+		    catalog_unanalysed_ids(st->cat, &one, 1, &unanalysed) == 0 &&
+		    catalog_bad_count(st->cat, &bad) == 0) {
+			m->tracks_playable = playable;
+			m->tracks_analysed = playable >= unanalysed ?
+					     playable - unanalysed : 0;
+			m->tracks_bad = bad;
+			m->analysis_queue = unanalysed;
+		}
+		st->next_counts = now + 10;
+	}
+	uint64_t written = ring_write_position(st->ring);
+	uint64_t behind = 0;
+	for (size_t i = 0; i < st->n_outputs; i++) {
+		struct output_stats os;
+		output_get_stats(st->outputs[i], &os);
+		m->outputs[i].connected = os.connected;
+		m->outputs[i].reconnects = os.failures;
+		m->outputs[i].sent_bytes = os.bytes_sent;
+		if (os.connected) {
+			uint64_t pos = ring_reader_position(st->ring,
+							    (unsigned)i);
+			if (written > pos && written - pos > behind)
+				behind = written - pos;
+		}
+	}
+	m->buffer_s = (double)behind / DECODE_RATE;
+	nowplaying_set_metrics(st->np, m);
+}
+
+static void station_np_update(struct station *st)
+{
+	if (!st->np)
+		return;
+	station_np_next(st);
+	station_np_metrics(st);
+}
+
+/* Before any thread: the status server, bound now so that an address in
+ * use stops the start with one line. */
+static int station_http_create(struct station *st, const struct config *cfg)
+{
+	char err[CONFIG_ERROR_MAX];
+
+	if (!cfg->http_listen[0])
+		return 0;
+	st->np = station_np_create(cfg);
+	if (!st->np) {
+		log_error("http: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	struct http_params hp = {
+		.listen = cfg->http_listen,
+		.max_clients = (unsigned)cfg->http_max_clients,
+	};
+	st->http = http_create(&hp, st->np, err, sizeof(err));
+	if (!st->http) {
+		int rc = errno ? -errno : -EIO;
+		log_error("%s", err);
+		return rc;
+	}
+	if (fetch_init() < 0)
+		log_warning("listeners: libcurl did not initialise; listener "
+			    "count unknown");
+	st->listeners = listeners_create(cfg, st->np);
+	if (!st->listeners) {
+		log_error("listeners: %s", strerror(errno));
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+static int station_http_start(struct station *st)
+{
+	int rc;
+	if (!st->http)
+		return 0;
+	if ((rc = http_start(st->http)) < 0)
+		return rc;
+	if ((rc = listeners_start(st->listeners)) < 0)
+		log_error("listeners: cannot start: %s", strerror(-rc));
+	return rc;
 }
 static void station_status(struct station *st, enum log_level level)
 {
@@ -442,6 +701,7 @@ int station_run(const char *config_file, struct config *cfg,
 	st.paths = paths;
 	st.n_paths = n_paths;
 	atomic_init(&st.drained, false);
+	atomic_init(&st.plan_changed, false);
 	atomic_init(&st.feeds_changed, false);
 
 	log_info("%s %s: %zu output%s, %zu library path%s, catalog %s",
@@ -459,6 +719,8 @@ int station_run(const char *config_file, struct config *cfg,
 			  strerror(-rc));
 		goto out;
 	}
+	if ((rc = station_http_create(&st, cfg)) < 0)
+		goto out;
 	if (cfg->n_feeds > 0) {
 		st.feeds = source_http_create(cfg, st.cat);
 		if (!st.feeds) {
@@ -508,6 +770,11 @@ int station_run(const char *config_file, struct config *cfg,
 		  (uint64_t)getpid();
 	mp.stop_after_frames = 0;
 	mp.max_tracks = STATION_MAX_TRACKS;
+	if (st.np) {
+		mp.event = station_mixer_event;
+		mp.event_ctx = &st;
+	}
+	st.mp = mp;
 	st.mixer = mixer_create(st.cat, st.ring, &mp);
 	if (!st.mixer) {
 		rc = -errno;
@@ -533,7 +800,7 @@ int station_run(const char *config_file, struct config *cfg,
 	struct setlist_params sp;
 	setlist_params_from_config(&sp, cfg);
 	st.brain = setlist_service_create(st.cat, &sp, station_publish_order,
-					  st.mixer);
+					  &st);
 	if (!st.brain) {
 		rc = -errno;
 		log_error("brain: %s", strerror(errno));
@@ -557,6 +824,17 @@ int station_run(const char *config_file, struct config *cfg,
 		}
 		st.n_outputs++;
 	}
+	/* "Now playing" follows the MP3 mounts' ICY titles when there are
+	 * any (an Ogg mount changes its title up to its lead early). */
+	bool any_mp3 = false;
+	for (size_t i = 0; i < st.n_outputs; i++)
+		any_mp3 |= cfg->outputs[i].format == OUTPUT_FORMAT_MP3;
+	for (size_t i = 0; st.np && i < st.n_outputs; i++)
+		if (!any_mp3 || cfg->outputs[i].format == OUTPUT_FORMAT_MP3)
+			output_set_title_hook(st.outputs[i],
+					      station_title_heard, st.np);
+	if ((rc = station_http_start(&st)) < 0)
+		goto out;
 	for (size_t i = 0; i < st.n_outputs; i++) {
 		if ((rc = output_start(st.outputs[i])) < 0) {
 			log_error("output %s: cannot start: %s",
@@ -601,6 +879,7 @@ int station_run(const char *config_file, struct config *cfg,
 			station_reload(&st);
 		else if (sig == SIGUSR1)
 			station_status(&st, LOG_LEVEL_INFO);
+		station_np_update(&st);
 		if (monotonic_s() >= next_status) {
 			station_status(&st, LOG_LEVEL_DEBUG);
 			next_status += STATION_STATUS_PERIOD_S;
@@ -612,6 +891,9 @@ out:
 	 * close, stop and join on their own. */
 	if (st.ring && rc < 0)
 		ring_close(st.ring);
+	/* The status server reads the outputs' and the mixer's copies. */
+	http_destroy(st.http);
+	listeners_destroy(st.listeners);
 	/* Stops and joins the feeds' thread (a transfer ends within a
 	 * second). */
 	source_http_destroy(st.feeds);
@@ -622,6 +904,7 @@ out:
 		output_destroy(st.outputs[i]);
 	mixer_destroy(st.mixer);
 	ring_destroy(st.ring);
+	nowplaying_destroy(st.np);
 	catalog_close(st.cat);
 	/* The mask stays: a late signal must not kill a process that is
 	 * about to exit 0. */

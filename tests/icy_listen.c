@@ -14,7 +14,9 @@
  *
  * where the offset counts audio bytes received before the block and the
  * value is what lies between "StreamTitle='" and the next "';", unescaped
- * nothing. Without icy-metaint (Ogg streams) the bytes are written as they
+ * nothing. With ICY_LISTEN_WALLCLOCK set in the environment, each line
+ * gets a third field: the wall-clock time (CLOCK_REALTIME, seconds since
+ * the epoch) at which the block arrived. Without icy-metaint (Ogg streams) the bytes are written as they
  * come.
  *
  * TIMING_OUT, when given, gets one line on how the audio arrived:
@@ -147,7 +149,14 @@ static void write_title(FILE *meta, unsigned long long offset,
 		p++;
 	if (p + 1 >= end || p == v)
 		return;
-	fprintf(meta, "%llu\t%.*s\n", offset, (int)(p - v), v);
+	if (getenv("ICY_LISTEN_WALLCLOCK")) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		fprintf(meta, "%llu\t%.*s\t%.3f\n", offset, (int)(p - v), v,
+			(double)ts.tv_sec + ts.tv_nsec / 1e9);
+	} else {
+		fprintf(meta, "%llu\t%.*s\n", offset, (int)(p - v), v);
+	}
 	fflush(meta);
 }
 

@@ -169,9 +169,12 @@ for ext in wav mp3 ogg; do
 done
 # The same seed and library: the same mix, to the sample (the analysis,
 # the tour and the mixer are deterministic), and --transitions-log writes
-# one JSON object per transition the render logged.
+# one JSON object per transition the render logged; --nowplaying-log the
+# status server's events at the same positions (and the mix unchanged).
 expect 0 "$FOREVERFM" render -o "$WORK/again.wav" -d 30 --seed 7 \
-	--transitions-log "$WORK/transitions.jsonl" "$WORK/music"
+	--transitions-log "$WORK/transitions.jsonl" \
+	--nowplaying-log "$WORK/nowplaying.jsonl" "$WORK/music"
+[ -e "$WORK/nowplaying.jsonl.tmp" ] && fail "render left nowplaying.jsonl.tmp"
 cmp -s "$WORK/mix.wav" "$WORK/again.wav" || fail "render --seed 7 twice differs"
 made=$(grep -c 'mixer: \(crossfade\|beatmatched\) at ' "$WORK/err")
 [ "$made" -ge 1 ] || fail "render: no transition logged"
@@ -187,6 +190,27 @@ for r in rows:
     assert r["kind"] == "crossfade" and r["reason"], r
     assert 0 < r["position_s"] < r["marker_s"] < 30, r
 PY
+python3 - "$WORK/transitions.jsonl" "$WORK/nowplaying.jsonl" <<'PY' ||
+import json, sys
+trans = [json.loads(l) for l in open(sys.argv[1])]
+events = [json.loads(l) for l in open(sys.argv[2])]
+tracks = [e for e in events if e["event"] == "track"]
+tr = [e for e in events if e["event"] == "transition"]
+assert len(tr) == len(trans), (len(tr), len(trans))
+assert tracks and tracks[0]["position_s"] == 0, tracks[:1]
+assert len(tracks) == len(tr) + 1, (len(tracks), len(tr))
+pos = [e["position_s"] for e in events]
+assert pos == sorted(pos), pos
+for a, b, t in zip(tr, trans, tracks[1:]):
+    assert abs(a["position_s"] - b["position_s"]) < 1e-4, (a, b)
+    assert abs(a["marker_position_s"] - b["marker_s"]) < 1e-4, (a, b)
+    assert a["kind"] == b["kind"] and a["to_id"] == b["to_id"], (a, b)
+    # The track is heard from its transition's title marker.
+    assert abs(t["position_s"] - a["marker_position_s"]) < 1e-4, (t, a)
+    assert t["song"]["id"] == a["to_id"] and t["song"]["text"] == b["to"], (t, b)
+    assert t["song"]["text"] and t["song"]["duration"] > 0, t
+PY
+	fail "nowplaying log: $(cat "$WORK/nowplaying.jsonl")"
 # --decks: the two decks beside the mix, which they leave as it was (the
 # same mix to the sample with and without them): 4 channels of 32-bit
 # float at 44.1 kHz, exactly as long as the mix. (Their content, sums and

@@ -356,6 +356,21 @@ static const struct bad_case bad_cases[] = {
 	  "station.ini:3: [library] cache: missing: feeds need a cache" },
 	{ "[library]\ncache_max_mb = 0\n",
 	  "station.ini:2: [library] cache_max_mb: must be 1..10000000" },
+	{ "[http]\nlisten = localhost:8090\n",
+	  "station.ini:2: [http] listen: must be ADDRESS:PORT (an IPv4 "
+	  "address, or [IPv6]; port 1..65535) or PORT (loopback), got "
+	  "'localhost:8090'" },
+	{ "[http]\nlisten = 127.0.0.1:0\n",
+	  "station.ini:2: [http] listen: must be ADDRESS:PORT" },
+	{ "[http]\nlisten = 127.0.0.1\n",
+	  "station.ini:2: [http] listen: must be ADDRESS:PORT" },
+	{ "[http]\nlisten =\n",
+	  "station.ini:2: [http] listen: " },
+	{ "[http]\nmax_clients = 0\n",
+	  "station.ini:2: [http] max_clients: must be 1..65535" },
+	{ "[http]\nwww = /srv\n",
+	  "station.ini:2: [http] www: unknown key (known: listen, "
+	  "max_clients)" },
 	{ "[library]\npath = /a\n\0path = /b\n", "station.ini:3: NUL byte" },
 	{ "\xEF\xBB\xBF[library]\r\nmin_duration = 1\r\nmax_duration = x\r\n",
 	  "station.ini:3: [library] max_duration: must be a number 1..86400, "

@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * test_http — the status server's pure parts (routes, event ids, listen
+ * addresses, unescaping) and the server itself on a loopback port: an
+ * address in use is one clear error; GET, HEAD, 405, 404; an event
+ * stream that waits suspended and gets the next event at once, and its
+ * heartbeat-free idle costs no reads. (Through curl against a running
+ * station: tests/integration_http.sh.)
+ */
+#include "autoconfig.h"
+
+#include "http.h"
+#include "testutil.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <time.h>
+
+static enum http_route route(const char *p)
+{
+	return http_route(p, strlen(p));
+}
+
+static void test_parse(void)
+{
+	CHECK(route("/api/nowplaying") == HTTP_ROUTE_NOWPLAYING);
+	CHECK(route("/api/nowplaying/") == HTTP_ROUTE_NOWPLAYING);
+	CHECK(route("/api/events") == HTTP_ROUTE_EVENTS);
+	CHECK(route("/metrics") == HTTP_ROUTE_METRICS);
+	CHECK(route("/metrics//") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/../metrics") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/nowplayingx") == HTTP_ROUTE_NONE);
+	CHECK(route("api/nowplaying") == HTTP_ROUTE_NONE);
+	CHECK(route("") == HTTP_ROUTE_NONE);
+	CHECK(http_route("/metrics\0x", 10) == HTTP_ROUTE_NONE);
+	CHECK(http_route("/metrics", 7) == HTTP_ROUTE_NONE);
+	CHECK(http_route(NULL, 3) == HTTP_ROUTE_NONE);
+	char big[HTTP_URL_MAX + 2];
+	memset(big, '/', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(route(big) == HTTP_ROUTE_NONE);
+
+	uint64_t id = 1;
+	CHECK(http_parse_event_id("0", &id) == 0 && id == 0);
+	CHECK(http_parse_event_id("1234567890123456789", &id) == 0 &&
+	      id == 1234567890123456789ULL);
+	CHECK(http_parse_event_id("12345678901234567890", &id) == -EINVAL);
+	CHECK(http_parse_event_id("", &id) == -EINVAL);
+	CHECK(http_parse_event_id("-1", &id) == -EINVAL);
+	CHECK(http_parse_event_id("1 ", &id) == -EINVAL);
+	CHECK(http_parse_event_id(NULL, &id) == -EINVAL);
+
+	struct sockaddr_storage a;
+	unsigned len;
+	CHECK(http_parse_listen("127.0.0.1:8090", &a, &len) == 0);
+	CHECK(a.ss_family == AF_INET && len == sizeof(struct sockaddr_in));
+	CHECK(ntohs(((struct sockaddr_in *)&a)->sin_port) == 8090);
+	CHECK(http_parse_listen("[::1]:80", &a, &len) == 0);
+	CHECK(a.ss_family == AF_INET6);
+	CHECK(http_parse_listen("0.0.0.0:65535", &a, &len) == 0);
+	CHECK(http_parse_listen("127.0.0.1:0", &a, &len) == 0);
+	CHECK(http_parse_listen("127.0.0.1:65536", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("127.0.0.1", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("8091", &a, &len) == 0);
+	CHECK(a.ss_family == AF_INET &&
+	      ntohl(((struct sockaddr_in *)&a)->sin_addr.s_addr) ==
+	      INADDR_LOOPBACK &&
+	      ntohs(((struct sockaddr_in *)&a)->sin_port) == 8091);
+	CHECK(http_parse_listen("", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("x80", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("localhost:80", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("::1:80", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("[::1]80", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen(":80", &a, &len) == -EINVAL);
+	CHECK(http_parse_listen("1.2.3.4:08x", &a, &len) == -EINVAL);
+
+	char s[64];
+	snprintf(s, sizeof(s), "/a%%20b%%2fc%%00d%%zz%%4");
+	CHECK_INT(http_unescape(s), ==, strlen("/a b/c%00d%zz%4"));
+	CHECK_STR(s, "/a b/c%00d%zz%4");
+}
+
+/* One request on a fresh connection; the answer (up to MAX bytes, or
+ * what came within TIMEOUT_MS) into BUF. */
+static size_t request(unsigned port, const char *req, char *buf, size_t max,
+		      int timeout_ms)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(fd >= 0);
+	CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	size_t used = 0;
+	struct pollfd p = { .fd = fd, .events = POLLIN };
+	while (used < max - 1 && poll(&p, 1, timeout_ms) == 1) {
+		ssize_t n = read(fd, buf + used, max - 1 - used);
+		if (n <= 0)
+			break;
+		used += (size_t)n;
+	}
+	buf[used] = '\0';
+	close(fd);
+	return used;
+}
+
+static void test_server(void)
+{
+	struct np_station st;
+	memset(&st, 0, sizeof(st));
+	snprintf(st.name, sizeof(st.name), "Unit FM");
+	struct nowplaying *np = nowplaying_create(&st);
+	CHECK(np);
+	char err[256];
+	struct http_params p = { .listen = "127.0.0.1:0", .max_clients = 8 };
+	struct http_server *srv = http_create(&p, np, err, sizeof(err));
+	CHECK(srv);
+	unsigned port = http_port(srv);
+	CHECK(port > 0);
+	CHECK(http_start(srv) == 0);
+
+	/* The same port again: one line naming the address and why. */
+	char listen[64];
+	snprintf(listen, sizeof(listen), "127.0.0.1:%u", port);
+	struct http_params p2 = { .listen = listen, .max_clients = 8 };
+	errno = 0;
+	CHECK(http_create(&p2, np, err, sizeof(err)) == NULL);
+	CHECK_INT(errno, ==, EADDRINUSE);
+	char want[128];
+	snprintf(want, sizeof(want), "http: cannot listen on %s: %s", listen,
+		 strerror(EADDRINUSE));
+	CHECK_STR(err, want);
+
+	static char buf[65536];
+	request(port, "GET /api/nowplaying HTTP/1.1\r\nHost: x\r\n"
+		"Connection: close\r\n\r\n", buf, sizeof(buf), 2000);
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	CHECK(strstr(buf, "application/json"));
+	CHECK(strstr(buf, "\"name\":\"Unit FM\""));
+	request(port, "HEAD /metrics HTTP/1.1\r\nHost: x\r\n"
+		"Connection: close\r\n\r\n", buf, sizeof(buf), 2000);
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	CHECK(!strstr(buf, "foreverfm_build_info"));
+	request(port, "POST /api/nowplaying HTTP/1.1\r\nHost: x\r\n"
+		"Content-Length: 3\r\nConnection: close\r\n\r\nabc", buf,
+		sizeof(buf), 2000);
+	CHECK(strncmp(buf, "HTTP/1.1 405", 12) == 0);
+	CHECK(strstr(buf, "Allow: GET, HEAD"));
+	request(port, "DELETE /metrics HTTP/1.1\r\nHost: x\r\n"
+		"Connection: close\r\n\r\n", buf, sizeof(buf), 2000);
+	CHECK(strncmp(buf, "HTTP/1.1 405", 12) == 0);
+	request(port, "GET /etc/passwd HTTP/1.1\r\nHost: x\r\n"
+		"Connection: close\r\n\r\n", buf, sizeof(buf), 2000);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	/* A request larger than the bound is refused, not buffered. */
+	char *huge = malloc(4 * HTTP_REQUEST_MAX);
+	CHECK(huge);
+	int n = snprintf(huge, 64, "GET /metrics HTTP/1.1\r\nX-Big: ");
+	memset(huge + n, 'a', 3 * HTTP_REQUEST_MAX);
+	strcpy(huge + n + 3 * HTTP_REQUEST_MAX, "\r\n\r\n");
+	request(port, huge, buf, sizeof(buf), 2000);
+	CHECK(strncmp(buf, "HTTP/1.1 4", 10) == 0 || buf[0] == '\0');
+	free(huge);
+
+	/* An event stream: the state first, then nothing (suspended), then
+	 * the next event as soon as there is one. */
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET,
+				 .sin_port = htons((uint16_t)port) };
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	CHECK(connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0);
+	const char *req = "GET /api/events HTTP/1.1\r\nHost: x\r\n\r\n";
+	CHECK(write(fd, req, strlen(req)) == (ssize_t)strlen(req));
+	struct pollfd pf = { .fd = fd, .events = POLLIN };
+	size_t used = 0;
+	while (!strstr(buf, "event: resync") && poll(&pf, 1, 2000) == 1) {
+		ssize_t r = read(fd, buf + used, sizeof(buf) - 1 - used);
+		CHECK(r > 0);
+		used += (size_t)r;
+		buf[used] = '\0';
+	}
+	CHECK(strstr(buf, "text/event-stream"));
+	CHECK(strstr(buf, "event: resync"));
+	/* Idle: nothing arrives. */
+	CHECK(poll(&pf, 1, 300) == 0);
+	struct np_track t;
+	memset(&t, 0, sizeof(t));
+	t.id = 5;
+	snprintf(t.text, sizeof(t.text), "Late - Arrival");
+	nowplaying_mixer_track(np, 100, &t);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	nowplaying_heard(np, 100, 5, 1e9, 1.0);
+	used = 0;
+	buf[0] = '\0';
+	while (!strstr(buf, "Late - Arrival") && poll(&pf, 1, 2000) == 1) {
+		ssize_t r = read(fd, buf + used, sizeof(buf) - 1 - used);
+		CHECK(r > 0);
+		used += (size_t)r;
+		buf[used] = '\0';
+	}
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	CHECK(strstr(buf, "event: track"));
+	double lat = (double)(t1.tv_sec - t0.tv_sec) +
+		     (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	printf("track event %.1f ms after it was heard\n", lat * 1000);
+	CHECK(lat < 0.2);
+
+	/* Destroyed with a suspended stream open: ends it cleanly. */
+	http_destroy(srv);
+	used = 0;
+	while (poll(&pf, 1, 2000) == 1) {
+		ssize_t r = read(fd, buf, sizeof(buf));
+		if (r <= 0)
+			break;
+	}
+	close(fd);
+	nowplaying_destroy(np);
+	http_destroy(NULL);
+}
+
+int main(void)
+{
+	test_parse();
+	test_server();
+	return 0;
+}
