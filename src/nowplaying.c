@@ -15,6 +15,7 @@
 
 #include "catalog.h"
 #include "json_out.h"
+#include "mixer.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -893,4 +894,25 @@ char *nowplaying_metrics_text(struct nowplaying *np)
 		return NULL;
 	}
 	return t.buf;
+}
+
+void nowplaying_transition_from(struct np_transition *tr,
+				const struct mixer_event *ev)
+{
+	memset(tr, 0, sizeof(*tr));
+	snprintf(tr->kind, sizeof(tr->kind), "%s",
+		 transition_kind_name(ev->kind));
+	snprintf(tr->reason, sizeof(tr->reason), "%s",
+		 ev->reason ? ev->reason : "");
+	tr->bars = ev->bars;
+	tr->bpm_from = ev->bpm_from;
+	tr->bpm_to = ev->bpm_to;
+	tr->duration_s = ev->duration_s;
+	tr->from_id = ev->from ? ev->from->id : 0;
+	tr->to_id = ev->track ? ev->track->id : 0;
+	snprintf(tr->from, sizeof(tr->from), "%s",
+		 ev->from_display ? ev->from_display : "");
+	snprintf(tr->to, sizeof(tr->to), "%s", ev->display ? ev->display : "");
+	tr->start_frame = ev->frame;
+	tr->marker_frame = ev->marker_frame;
 }

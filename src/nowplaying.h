@@ -220,4 +220,9 @@ void nowplaying_track_from(struct np_track *t,
 			   const struct catalog_track *ct,
 			   const struct analysis *an, const char *text);
 
+/* Fills *tr from the mixer's TRANSITION event (mixer.h). */
+struct mixer_event;
+void nowplaying_transition_from(struct np_transition *tr,
+				const struct mixer_event *ev);
+
 #endif

@@ -341,22 +341,7 @@ static void station_mixer_event(void *ctx, const struct mixer_event *ev)
 		return;
 	}
 	struct np_transition tr;
-	memset(&tr, 0, sizeof(tr));
-	snprintf(tr.kind, sizeof(tr.kind), "%s",
-		 transition_kind_name(ev->kind));
-	snprintf(tr.reason, sizeof(tr.reason), "%s",
-		 ev->reason ? ev->reason : "");
-	tr.bars = ev->bars;
-	tr.bpm_from = ev->bpm_from;
-	tr.bpm_to = ev->bpm_to;
-	tr.duration_s = ev->duration_s;
-	tr.from_id = ev->from ? ev->from->id : 0;
-	tr.to_id = ev->track ? ev->track->id : 0;
-	snprintf(tr.from, sizeof(tr.from), "%s",
-		 ev->from_display ? ev->from_display : "");
-	snprintf(tr.to, sizeof(tr.to), "%s", ev->display ? ev->display : "");
-	tr.start_frame = ev->frame;
-	tr.marker_frame = ev->marker_frame;
+	nowplaying_transition_from(&tr, ev);
 	nowplaying_mixer_transition(st->np, &tr);
 }
 
