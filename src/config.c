@@ -617,6 +617,40 @@ static int output_find(const struct config *cfg, const char *name)
 	return -1;
 }
 
+/* KEY of a [output.NAME] or [feed.NAME] SECTION, whose keys are NAMES
+ * (N of them) and SEEN the lines each was given on: its index, recorded
+ * as given on this line; or -1, failed with why (a key that does not
+ * exist, naming those that do, or one given twice). */
+static int table_key(struct load *ld, const char *section, const char *key,
+		     const char *const *names, int n, unsigned *seen)
+{
+	int k;
+	for (k = 0; k < n; k++)
+		if (strcmp(key, names[k]) == 0)
+			break;
+	if (k == n) {
+		char known[CONFIG_ERROR_MAX / 2] = "";
+		size_t used = 0;
+		for (int i = 0; i < n; i++) {
+			int w = snprintf(known + used, sizeof(known) - used,
+					 "%s%s", used ? ", " : "", names[i]);
+			if (w < 0 || (size_t)w >= sizeof(known) - used)
+				break;
+			used += (size_t)w;
+		}
+		load_fail(ld, ld->line, section, key,
+			  "unknown key (known: %s)", known);
+		return -1;
+	}
+	if (seen[k]) {
+		load_fail(ld, ld->line, section, key,
+			  "given twice (first on line %u)", seen[k]);
+		return -1;
+	}
+	seen[k] = ld->line;
+	return k;
+}
+
 static void set_output_key(struct load *ld, const char *section,
 			   const char *key, const char *value)
 {
@@ -634,31 +668,11 @@ static void set_output_key(struct load *ld, const char *section,
 		return;
 	}
 	out = &cfg->outputs[idx];
-	for (okey = 0; okey < N_OUTPUT_KEYS; okey++)
-		if (strcmp(key, output_key_names[okey]) == 0)
-			break;
-	if (okey == N_OUTPUT_KEYS) {
-		char known[CONFIG_ERROR_MAX / 2] = "";
-		size_t used = 0;
-		for (size_t i = 0; i < N_OUTPUT_KEYS; i++) {
-			int n = snprintf(known + used, sizeof(known) - used,
-					 "%s%s", used ? ", " : "",
-					 output_key_names[i]);
-			if (n < 0 || (size_t)n >= sizeof(known) - used)
-				break;
-			used += (size_t)n;
-		}
-		load_fail(ld, ld->line, section, key,
-			  "unknown key (known: %s)", known);
+	int k = table_key(ld, section, key, output_key_names, N_OUTPUT_KEYS,
+			  ld->out_seen[idx]);
+	if (k < 0)
 		return;
-	}
-	if (ld->out_seen[idx][okey]) {
-		load_fail(ld, ld->line, section, key,
-			  "given twice (first on line %u)",
-			  ld->out_seen[idx][okey]);
-		return;
-	}
-	ld->out_seen[idx][okey] = ld->line;
+	okey = (enum output_key)k;
 
 	switch (okey) {
 	case OKEY_MOUNT: {
@@ -818,31 +832,11 @@ static void set_feed_key(struct load *ld, const char *section,
 		return;
 	}
 	feed = &cfg->feeds[idx];
-	for (fkey = 0; fkey < N_FEED_KEYS; fkey++)
-		if (strcmp(key, feed_key_names[fkey]) == 0)
-			break;
-	if (fkey == N_FEED_KEYS) {
-		char known[CONFIG_ERROR_MAX / 2] = "";
-		size_t used = 0;
-		for (size_t i = 0; i < N_FEED_KEYS; i++) {
-			int n = snprintf(known + used, sizeof(known) - used,
-					 "%s%s", used ? ", " : "",
-					 feed_key_names[i]);
-			if (n < 0 || (size_t)n >= sizeof(known) - used)
-				break;
-			used += (size_t)n;
-		}
-		load_fail(ld, ld->line, section, key,
-			  "unknown key (known: %s)", known);
+	int k = table_key(ld, section, key, feed_key_names, N_FEED_KEYS,
+			  ld->feed_seen[idx]);
+	if (k < 0)
 		return;
-	}
-	if (ld->feed_seen[idx][fkey]) {
-		load_fail(ld, ld->line, section, key,
-			  "given twice (first on line %u)",
-			  ld->feed_seen[idx][fkey]);
-		return;
-	}
-	ld->feed_seen[idx][fkey] = ld->line;
+	fkey = (enum feed_key)k;
 
 	switch (fkey) {
 	case FKEY_TYPE:
