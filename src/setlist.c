@@ -360,6 +360,8 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	(void)brain_normalise_artist(ct->artist, e->bt.artist,
 				     sizeof(e->bt.artist));
 	e->title = title_hash(sl, ct->title);
+	/* A feed's genre (the files' genre tags are not read yet). */
+	snprintf(e->bt.genre, sizeof(e->bt.genre), "%s", ct->genre);
 	e->bitrate_kbps = ct->bitrate_kbps;
 	e->duration_s = ct->duration_s > 0 ? ct->duration_s : 0;
 	snprintf(e->hash, sizeof(e->hash), "%s", ct->content_hash);

@@ -51,12 +51,15 @@
 #define FEED_TIMEOUT_S 60
 #define SUBSONIC_API_VERSION "1.16.1"
 
-/* What a feed says of one track (the rest of struct feed_item is not
- * kept: genre, BPM and cover art have no place in the catalog yet). */
+/* What a feed says of one track (the catalog's source_meta). */
 struct track_meta {
 	char artist[FEED_TEXT_MAX];
 	char title[FEED_TEXT_MAX];
+	char album[FEED_TEXT_MAX];
+	char genre[FEED_TEXT_MAX];
+	char cover_url[FEED_URL_MAX];
 	double duration_s;
+	double bpm;
 };
 
 struct feed_state {
@@ -309,6 +312,32 @@ static int subsonic_song_key(const struct config_feed *f, const char *id,
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
 }
 
+/* Replaces the coverArt id in COVER (SIZE bytes) with its getCoverArt
+ * URL, without authentication: the URL is shown to listeners
+ * (/api/nowplaying), and a token would let anyone use the account. */
+static int subsonic_cover_url(const struct config_feed *f, char *cover,
+			      size_t size)
+{
+	size_t base_len = strlen(f->url);
+	char *eid = curl_easy_escape(NULL, cover, 0);
+	char url[FEED_URL_MAX];
+	int n;
+
+	if (!eid)
+		return -ENOMEM;
+	while (base_len > 0 && f->url[base_len - 1] == '/')
+		base_len--;
+	n = snprintf(url, sizeof(url), "%.*s/rest/getCoverArt?id=%s",
+		     (int)base_len, f->url, eid);
+	curl_free(eid);
+	if (n <= 0 || (size_t)n >= size || (size_t)n >= sizeof(url)) {
+		cover[0] = '\0';       /* no cover rather than no feed */
+		return 0;
+	}
+	memcpy(cover, url, (size_t)n + 1);
+	return 0;
+}
+
 /* The URL to download the song of KEY: its stream request, authenticated
  * afresh, the original file (format=raw: no transcoding). */
 static int subsonic_stream_url(const struct config_feed *f, const char *key,
@@ -433,9 +462,13 @@ static int subsonic_read(struct source_http *s, struct feed_state *f,
 		}
 		free(ids);
 	}
-	for (size_t i = 0; rc == 0 && i < *n; i++)
+	for (size_t i = 0; rc == 0 && i < *n; i++) {
 		rc = subsonic_song_key(c, items[i].id, items[i].url,
 				       sizeof(items[i].url));
+		if (rc == 0 && items[i].cover_url[0])
+			rc = subsonic_cover_url(c, items[i].cover_url,
+						sizeof(items[i].cover_url));
+	}
 out:
 	curl_free(q);
 	free(doc);
@@ -542,7 +575,8 @@ static void meta_record(struct source_http *s, const struct feed_state *f,
 	if (!s->cat || !f->meta)
 		return;
 	m = &f->meta[j];
-	if (!m->artist[0] && !m->title[0] && m->duration_s <= 0)
+	if (!m->artist[0] && !m->title[0] && m->duration_s <= 0 &&
+	    !m->album[0] && !m->genre[0] && !m->cover_url[0] && m->bpm <= 0)
 		return;
 	if (!dlcache_has(s->cache, f->urls[j], path, sizeof(path)))
 		return;
@@ -552,9 +586,24 @@ static void meta_record(struct source_http *s, const struct feed_state *f,
 	/* An API's metadata is its server's curated catalog; an RSS item's
 	 * title names the post (an episode, a release), and the file's own
 	 * tags name the track better when it has them. */
-	(void)catalog_source_meta_put(s->cat, abs, m->artist, m->title,
-				      m->duration_s,
-				      f->cfg.type != FEED_TYPE_RSS);
+	struct catalog_source_meta cm = {
+		.artist = m->artist, .title = m->title, .album = m->album,
+		.genre = m->genre, .cover_url = m->cover_url,
+		.duration_s = m->duration_s, .bpm = m->bpm,
+		.over_tags = f->cfg.type != FEED_TYPE_RSS,
+	};
+	(void)catalog_source_meta_put(s->cat, abs, &cm);
+}
+
+static void meta_from_item(struct track_meta *m, const struct feed_item *it)
+{
+	memcpy(m->artist, it->artist, sizeof(m->artist));
+	memcpy(m->title, it->title, sizeof(m->title));
+	memcpy(m->album, it->album, sizeof(m->album));
+	memcpy(m->genre, it->genre, sizeof(m->genre));
+	memcpy(m->cover_url, it->cover_url, sizeof(m->cover_url));
+	m->duration_s = it->duration_s;
+	m->bpm = it->bpm;
 }
 
 /* Reads feed F now; logs a change of state. Returns true when its list of
@@ -593,11 +642,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 			rc = -ENOMEM;
 			snprintf(err, sizeof(err), "out of memory");
 		} else {
-			memcpy(meta[i].artist, items[i].artist,
-			       sizeof(meta[i].artist));
-			memcpy(meta[i].title, items[i].title,
-			       sizeof(meta[i].title));
-			meta[i].duration_s = items[i].duration_s;
+			meta_from_item(&meta[i], &items[i]);
 		}
 	double now = monotonic_s();
 	if (rc < 0) {
