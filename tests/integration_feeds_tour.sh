@@ -7,7 +7,9 @@
 # all their tracks in one beatmatched tour to a real icecast2, and with
 # both servers stopped it keeps playing every downloaded track.
 #
-# Six click tracks of 20 s at 120 to 125 BPM, two from each source.
+# Six click tracks of 20 s at 120 to 125 BPM, two from each source, in
+# MP3, FLAC, AAC (.m4a, from Subsonic) and Opus (from Jamendo, under an
+# .mp3 name).
 # Asserts, through /api/nowplaying and a listener: the now-playing track
 # and the five next (the whole tour of six) hold every track of the three
 # sources and each of the five planned transitions is beatmatched; the
@@ -33,23 +35,25 @@ servers_stop() {
 }
 trap 'st=$?; servers_stop; (exit $st); it_cleanup' EXIT
 
-# click BPM OUT ARTIST TITLE: a 20 s MP3 click track (tagged; empty: no
-# tag), clicktrack's recipe in one ffmpeg call: a click on every beat from
-# 0.2 s, accented (2 kHz, louder) every fourth.
+# click BPM OUT ARTIST TITLE [CODEC]: a 20 s click track (tagged; empty:
+# no tag), clicktrack's recipe in one ffmpeg call: a click on every beat
+# from 0.2 s, accented (2 kHz, louder) every fourth. CODEC: ffmpeg's
+# options (default MP3 192k).
 click() {
 	per=$(echo "60 / $1" | bc -l)
+	codec=${5:--c:a libmp3lame -b:a 192k -id3v2_version 3}
 	ffmpeg -nostdin -loglevel error -y -f lavfi -i "aevalsrc=exprs='st(0,floor((t-0.2)/$per));st(1,t-0.2-ld(0)*$per);if(gte(t,0.2)*lt(ld(1),0.03),(1-ld(1)/0.03)*if(eq(mod(ld(0),4),0),0.6*sin(2*PI*2000*t),0.3*sin(2*PI*1000*t)),0)':s=44100:d=20" \
-		-ac 2 -c:a libmp3lame -b:a 192k -id3v2_version 3 \
-		-metadata artist="$3" -metadata title="$4" "$2" ||
+		-ac 2 $codec -metadata artist="$3" -metadata title="$4" "$2" ||
 		fail "ffmpeg could not make $2"
 }
 mkdir -p "$WORK/music" "$WORK/srv"
 click 120 "$WORK/music/local1.mp3" "Local One" "Home Groove"
-click 123 "$WORK/music/local2.mp3" "Local Two" "Home Pulse"
+click 123 "$WORK/music/local2.flac" "Local Two" "Home Pulse" "-c:a flac"
 click 121 "$WORK/srv/s1.mp3" "" ""
-click 124 "$WORK/srv/s2.mp3" "" ""
+click 124 "$WORK/srv/s2.m4a" "" "" "-c:a aac -b:a 160k"
 click 122 "$WORK/srv/j1.mp3" "" ""
-click 125 "$WORK/srv/j2.mp3" "" ""
+# Opus, served as /audio/202.mp3: known by its content, not its name.
+click 125 "$WORK/srv/j2.opus" "" "" "-c:a libopus -b:a 96k"
 
 PASSWORD='sub5ecret pass'
 CLIENT_ID=jamc1ient
@@ -59,7 +63,7 @@ d, pw = sys.argv[1:3]
 songs = [
     dict(id="s1", path=d + "/s1.mp3", title="Sub Tide", artist="Sub One",
          genre="Techno", bpm=121, duration=20, album="Alpha"),
-    dict(id="s2", path=d + "/s2.mp3", title="Sub Drift", artist="Sub Two",
+    dict(id="s2", path=d + "/s2.m4a", title="Sub Drift", artist="Sub Two",
          genre="Techno", bpm=124, duration=20, album="Alpha"),
 ]
 print(json.dumps(dict(user="dj", password=pw, songs=songs)))
@@ -71,7 +75,7 @@ tracks = [
     dict(id="201", path=d + "/j1.mp3", name="Jam Rise", artist_name="Jam One",
          album="Beta", duration=20, genres=["electronic", "house"],
          popularity=90),
-    dict(id="202", path=d + "/j2.mp3", name="Jam Fall", artist_name="Jam Two",
+    dict(id="202", path=d + "/j2.opus", name="Jam Fall", artist_name="Jam Two",
          album="Beta", duration=20, genres=["electronic"], popularity=80),
 ]
 print(json.dumps(dict(client_id=cid, tracks=tracks)))
