@@ -1063,10 +1063,11 @@ static int meta_put(struct catalog *cat, const char *path, const char *artist,
 	return catalog_source_meta_put(cat, path, &m);
 }
 
-/* Schema v3 and v4: a feed's artist and title win over the file's tags, field by
- * field; the decoded duration wins over the feed's; metadata given before
- * the scan meets the file applies once it does, and a file that changes
- * keeps it (it is the download cache's file, named by content). */
+/* Schema v3 and v4: a feed's artist and title win over the file's tags,
+ * field by field; the decoded duration wins over the feed's; metadata
+ * given before the scan meets the file applies once it does, and a file
+ * that changes keeps it (it is the download cache's file, named by
+ * content); album, genre, BPM and cover URL come as they are. */
 static void test_source_meta(void)
 {
 	struct catalog *cat = catalog_open(":memory:");
