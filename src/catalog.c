@@ -143,6 +143,13 @@ static const char *const catalog_migrations[] = {
 	"  over_tags INTEGER NOT NULL DEFAULT 1,"
 	"  updated_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 3 -> 4: a feed's album, genre, BPM (a hint) and cover art URL. */
+	"ALTER TABLE source_meta ADD COLUMN album TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE source_meta ADD COLUMN genre TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE source_meta ADD COLUMN bpm REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE source_meta ADD COLUMN cover_url TEXT NOT NULL"
+	"  DEFAULT '';",
 };
 
 #define CATALOG_SCHEMA_VERSION \
@@ -216,7 +223,9 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" THEN m.title ELSE t.title END,"
 		" CASE WHEN t.duration_s > 0 THEN t.duration_s"
 		" ELSE coalesce(m.duration_s, 0) END,"
-		" t.bitrate_kbps, t.content_hash, t.bad_reason FROM tracks t"
+		" t.bitrate_kbps, t.content_hash, t.bad_reason,"
+		" coalesce(m.album, ''), coalesce(m.genre, ''),"
+		" coalesce(m.bpm, 0), coalesce(m.cover_url, '') FROM tracks t"
 		" LEFT JOIN source_meta m ON m.path = t.path"
 		" WHERE t.id = ?1",
 	[STMT_BAD_COUNT] = "SELECT count(*) FROM tracks"
@@ -272,16 +281,22 @@ static const char *const catalog_sql[STMT_COUNT] = {
 	/* Unchanged metadata is not written again (a feed is read every
 	 * refresh_minutes with the same answer). */
 	[STMT_SOURCE_META_PUT] = "INSERT INTO source_meta (path, artist,"
-		" title, duration_s, over_tags, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" title, duration_s, over_tags, updated_at, album, genre, bpm,"
+		" cover_url)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 		" ON CONFLICT (path) DO UPDATE SET artist = excluded.artist,"
 		" title = excluded.title, duration_s = excluded.duration_s,"
 		" over_tags = excluded.over_tags,"
-		" updated_at = excluded.updated_at"
+		" updated_at = excluded.updated_at, album = excluded.album,"
+		" genre = excluded.genre, bpm = excluded.bpm,"
+		" cover_url = excluded.cover_url"
 		" WHERE artist IS NOT excluded.artist"
 		" OR title IS NOT excluded.title"
 		" OR duration_s IS NOT excluded.duration_s"
-		" OR over_tags IS NOT excluded.over_tags",
+		" OR over_tags IS NOT excluded.over_tags"
+		" OR album IS NOT excluded.album OR genre IS NOT excluded.genre"
+		" OR bpm IS NOT excluded.bpm"
+		" OR cover_url IS NOT excluded.cover_url",
 	[STMT_UNANALYSED] = "SELECT t.id FROM tracks t"
 		" WHERE t.bad_reason IS NULL AND t.missing = 0"
 		" AND NOT EXISTS (SELECT 1 FROM analysis a"
@@ -1184,6 +1199,11 @@ int catalog_track_get(struct catalog *cat, int64_t id,
 			  sizeof(track->content_hash), false);
 	catalog_copy_text(st, 6, track->bad_reason, sizeof(track->bad_reason),
 			  true);
+	catalog_copy_text(st, 7, track->album, sizeof(track->album), true);
+	catalog_copy_text(st, 8, track->genre, sizeof(track->genre), true);
+	track->bpm_hint = sqlite3_column_double(st, 9);
+	catalog_copy_text(st, 10, track->cover_url, sizeof(track->cover_url),
+			  true);
 out:
 	catalog_reset(st);
 	pthread_mutex_unlock(&cat->lock);
@@ -1310,9 +1330,17 @@ int catalog_path_last_played(struct catalog *cat, const char *path,
 	return rc;
 }
 
+/* Binds TEXT (NULL: "") as parameter I, cut at MAX - 1 bytes. */
+static void bind_text_cut(sqlite3_stmt *st, int i, const char *text,
+			  size_t max)
+{
+	sqlite3_bind_text(st, i, text ? text : "",
+			  text ? (int)strnlen(text, max - 1) : 0,
+			  SQLITE_STATIC);
+}
+
 int catalog_source_meta_put(struct catalog *cat, const char *path,
-			    const char *artist, const char *title,
-			    double duration_s, bool over_tags)
+			    const struct catalog_source_meta *m)
 {
 	size_t len = strnlen(path, PATH_MAX);
 	if (len >= PATH_MAX)
@@ -1323,15 +1351,15 @@ int catalog_source_meta_put(struct catalog *cat, const char *path,
 		goto out;
 	sqlite3_stmt *st = cat->stmt[STMT_SOURCE_META_PUT];
 	sqlite3_bind_blob(st, 1, path, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, artist ? artist : "",
-			  artist ? (int)strnlen(artist, DECODE_TAG_MAX - 1) : 0,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, title ? title : "",
-			  title ? (int)strnlen(title, DECODE_TAG_MAX - 1) : 0,
-			  SQLITE_STATIC);
-	sqlite3_bind_double(st, 4, duration_s > 0 ? duration_s : 0);
-	sqlite3_bind_int(st, 5, over_tags);
+	bind_text_cut(st, 2, m->artist, DECODE_TAG_MAX);
+	bind_text_cut(st, 3, m->title, DECODE_TAG_MAX);
+	sqlite3_bind_double(st, 4, m->duration_s > 0 ? m->duration_s : 0);
+	sqlite3_bind_int(st, 5, m->over_tags);
 	sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+	bind_text_cut(st, 7, m->album, DECODE_TAG_MAX);
+	bind_text_cut(st, 8, m->genre, DECODE_TAG_MAX);
+	sqlite3_bind_double(st, 9, m->bpm > 0 && m->bpm < 1000 ? m->bpm : 0);
+	bind_text_cut(st, 10, m->cover_url, CATALOG_URL_MAX);
 	rc = catalog_step_done(cat, st, "store source metadata");
 	if (rc < 0)
 		goto out;

@@ -39,6 +39,8 @@
 #define CATALOG_REASON_MAX 256
 /* A content hash: 16 to 64 lower-case hex digits, plus the NUL. */
 #define CATALOG_HASH_MAX 65
+/* A URL the catalog keeps (a feed's cover art), including the NUL. */
+#define CATALOG_URL_MAX 2048
 
 struct catalog;
 
@@ -55,6 +57,14 @@ struct catalog_track {
 	char content_hash[CATALOG_HASH_MAX];
 	/* "" for a playable track, else why it is not played. */
 	char bad_reason[CATALOG_REASON_MAX];
+	/* Schema v4: what a feed says besides artist and title ("" and 0
+	 * when it says nothing, and for local files): album, genre, its
+	 * BPM (a hint: the analysis decides the beat grid) and the URL of
+	 * the cover art. */
+	char album[DECODE_TAG_MAX];
+	char genre[DECODE_TAG_MAX];
+	double bpm_hint;
+	char cover_url[CATALOG_URL_MAX];
 };
 
 /* What the catalog knows of a file identified by path, size and mtime. */
@@ -179,18 +189,25 @@ int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
 int catalog_path_last_played(struct catalog *cat, const char *path,
 			     time_t *when);
 
-/* Source metadata (schema v3): what a feed says of the file it served at
- * PATH (a file of the download cache). catalog_track_get() then returns
+/* Source metadata (schema v3, v4): what a feed says of the file it served
+ * at PATH (a file of the download cache). catalog_track_get() then returns
  * ARTIST and TITLE (UTF-8; "" or NULL: not given, the file's tag stays)
  * in place of the file's tags when OVER_TAGS (an API's curated catalog:
  * Subsonic, Jamendo), or only where the file has no such tag when not (an
- * RSS item's title names a post, not always the track); and DURATION_S
- * (0: not given) when the file's own duration is unknown. Kept by path, whether or not a scan has
- * met the file yet; rows are replaced, never deleted (they are small, and
- * a file that comes back gets its metadata back). Cut at DECODE_TAG_MAX - 1
- * bytes. */
+ * RSS item's title names a post, not always the track); DURATION_S (0:
+ * not given) when the file's own duration is unknown; and ALBUM, GENRE,
+ * BPM (0: not given; a hint only) and COVER_URL as they are. Kept by path,
+ * whether or not a scan has met the file yet; rows are replaced, never
+ * deleted (they are small, and a file that comes back gets its metadata
+ * back). Texts are cut at DECODE_TAG_MAX - 1 bytes, the URL at
+ * CATALOG_URL_MAX - 1. */
+struct catalog_source_meta {
+	const char *artist, *title, *album, *genre, *cover_url; /* may be NULL */
+	double duration_s;
+	double bpm;
+	bool over_tags;
+};
 int catalog_source_meta_put(struct catalog *cat, const char *path,
-			    const char *artist, const char *title,
-			    double duration_s, bool over_tags);
+			    const struct catalog_source_meta *m);
 
 #endif

@@ -160,6 +160,9 @@ void nowplaying_track_from(struct np_track *t, const struct catalog_track *ct,
 	t->id = ct->id;
 	copy_str(t->artist, sizeof(t->artist), ct->artist);
 	copy_str(t->title, sizeof(t->title), ct->title);
+	copy_str(t->album, sizeof(t->album), ct->album);
+	copy_str(t->genre, sizeof(t->genre), ct->genre);
+	copy_str(t->art, sizeof(t->art), ct->cover_url);
 	copy_str(t->text, sizeof(t->text), text);
 	t->duration_s = ct->duration_s;
 	if (an) {
@@ -403,6 +406,7 @@ json_t *nowplaying_track_json(const struct np_track *t)
 	json_object_set_new(o, "artist", json_out_string(t->artist));
 	json_object_set_new(o, "title", json_out_string(t->title));
 	json_object_set_new(o, "album", json_out_string(t->album));
+	json_object_set_new(o, "genre", json_out_string(t->genre));
 	json_object_set_new(o, "duration",
 			    np_number_or_null(t->duration_s,
 					      t->duration_s > 0));
@@ -417,7 +421,8 @@ json_t *nowplaying_track_json(const struct np_track *t)
 	json_object_set_new(o, "energy",
 			    np_number_or_null(t->energy, t->analysed));
 	json_object_set_new(o, "has_cover", json_boolean(t->has_cover));
-	json_object_set_new(o, "art", json_null());
+	json_object_set_new(o, "art", t->art[0] ? json_out_string(t->art)
+					       : json_null());
 	return o;
 }
 

@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "analyze.h"
+#include "catalog.h"
 #include "config.h"
 #include "decode.h"
 #include "transition.h"
@@ -78,6 +79,8 @@ struct np_track {
 	char artist[DECODE_TAG_MAX];
 	char title[DECODE_TAG_MAX];
 	char album[DECODE_TAG_MAX];  /* "" when unknown */
+	char genre[DECODE_TAG_MAX];  /* "" when unknown */
+	char art[CATALOG_URL_MAX];   /* the cover art's URL, "" when none */
 	char text[2 * DECODE_TAG_MAX + 4]; /* the ICY "Artist - Title" */
 	double duration_s;           /* 0 when unknown */
 	bool analysed;               /* bpm, key, loudness, energy known */

@@ -279,6 +279,35 @@ static void station_feeds_changed(void *ctx)
 	atomic_store(&st->feeds_changed, true);
 }
 
+/* The feeds' thread: the tracks not downloaded yet go to the brain, which
+ * places them in the play order and says which come soonest (setlist.h,
+ * candidates). */
+static void station_feeds_pending(void *ctx,
+				  const struct source_http_pending *p,
+				  size_t n)
+{
+	struct station *st = ctx;
+	struct setlist_candidate *c = calloc(n ? n : 1, sizeof(*c));
+
+	if (!c)
+		return;
+	for (size_t i = 0; i < n; i++)
+		setlist_candidate_init(&c[i], p[i].key, p[i].artist,
+				       p[i].genre, p[i].bpm);
+	int rc = setlist_service_set_candidates(st->brain, c, n);
+	if (rc < 0)
+		log_debug("feeds: the play order did not take %zu tracks to "
+			  "download: %s", n, strerror(-rc));
+	free(c);
+}
+
+static int station_feeds_order(void *ctx, uint64_t *keys, size_t max,
+			       size_t *n)
+{
+	struct station *st = ctx;
+	return setlist_service_candidate_order(st->brain, keys, max, n);
+}
+
 /* Rescans the feeds' cache only, on the main thread. */
 static void station_rescan_feeds(struct station *st)
 {
@@ -839,7 +868,16 @@ int station_run(const char *config_file, struct config *cfg,
 		goto out;
 	}
 
-	/* Downloads start once everything that plays them runs. */
+	/* Downloads start once everything that plays them runs, the
+	 * tracks the play order needs soonest first. */
+	if (st.feeds) {
+		struct source_http_planner planner = {
+			.pending = station_feeds_pending,
+			.order = station_feeds_order,
+			.ctx = &st,
+		};
+		source_http_set_planner(st.feeds, &planner);
+	}
 	if (st.feeds && (rc = source_http_start(st.feeds,
 						 station_feeds_changed,
 						 &st)) < 0) {

@@ -1051,17 +1051,30 @@ static void test_disk_full(void)
 			  "WHERE bad_reason IS NULL"), ==, 1);
 }
 
-/* Schema v3: a feed's artist and title win over the file's tags, field by
- * field; the decoded duration wins over the feed's; metadata given before
- * the scan meets the file applies once it does, and a file that changes
- * keeps it (it is the download cache's file, named by content). */
+/* catalog_source_meta_put() with artist, title, duration and over_tags
+ * only. */
+static int meta_put(struct catalog *cat, const char *path, const char *artist,
+		    const char *title, double duration_s, bool over_tags)
+{
+	struct catalog_source_meta m = {
+		.artist = artist, .title = title, .duration_s = duration_s,
+		.over_tags = over_tags,
+	};
+	return catalog_source_meta_put(cat, path, &m);
+}
+
+/* Schema v3 and v4: a feed's artist and title win over the file's tags,
+ * field by field; the decoded duration wins over the feed's; metadata
+ * given before the scan meets the file applies once it does, and a file
+ * that changes keeps it (it is the download cache's file, named by
+ * content); album, genre, BPM and cover URL come as they are. */
 static void test_source_meta(void)
 {
 	struct catalog *cat = catalog_open(":memory:");
 	struct catalog_track t;
 	CHECK(cat != NULL);
 
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", "Feed Artist",
+	CHECK_INT(meta_put(cat, "/c/tracks/a.mp3", "Feed Artist",
 					  "Feed Title", 200.0, true), ==, 0);
 	struct decode_info none = info_make("", "", 0.0, 128);
 	int64_t a = -1;
@@ -1075,36 +1088,61 @@ static void test_source_meta(void)
 	/* Tags present: the feed's fields still win; an empty feed field
 	 * leaves the tag; the decoded duration wins. */
 	int64_t b = put(cat, "/c/tracks/b.mp3", 1, 1);
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "", "Curated",
+	CHECK_INT(meta_put(cat, "/c/tracks/b.mp3", "", "Curated",
 					  30.0, true), ==, 0);
 	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
 	CHECK_STR(t.artist, "A");
 	CHECK_STR(t.title, "Curated");
 	CHECK(t.duration_s == 60.0);
 	/* Replaced, not added; NULL is "not given". */
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "New", NULL,
+	CHECK_INT(meta_put(cat, "/c/tracks/b.mp3", "New", NULL,
 					  0, true), ==, 0);
 	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
 	CHECK_STR(t.artist, "New");
 	CHECK_STR(t.title, "T");
 
 	/* Not over the tags (RSS): only what the file lacks. */
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "Post Author",
+	CHECK_INT(meta_put(cat, "/c/tracks/b.mp3", "Post Author",
 					  "Episode 12", 0, false), ==, 0);
 	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
 	CHECK_STR(t.artist, "A");
 	CHECK_STR(t.title, "T");
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", "Post Author",
+	CHECK_INT(meta_put(cat, "/c/tracks/a.mp3", "Post Author",
 					  "Episode 12", 0, false), ==, 0);
 	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
 	CHECK_STR(t.artist, "Post Author");
 	CHECK_STR(t.title, "Episode 12");
+
+	/* Schema v4: album, genre, the BPM hint and the cover art URL come
+	 * as they are; a new put replaces them. */
+	struct catalog_source_meta m = {
+		.artist = "Feed Artist", .title = "Feed Title",
+		.album = "Feed Album", .genre = "House",
+		.cover_url = "http://127.0.0.1:1/rest/getCoverArt?id=al-1",
+		.bpm = 124.5, .over_tags = true,
+	};
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Feed Album");
+	CHECK_STR(t.genre, "House");
+	CHECK_STR(t.cover_url, "http://127.0.0.1:1/rest/getCoverArt?id=al-1");
+	CHECK(t.bpm_hint == 124.5);
+	m.album = NULL;
+	m.bpm = 5000;           /* not a tempo: not kept */
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "");
+	CHECK(t.bpm_hint == 0);
 
 	/* Other tracks are untouched. */
 	int64_t c = put(cat, "/music/c.mp3", 1, 1);
 	CHECK_INT(catalog_track_get(cat, c, &t), ==, 0);
 	CHECK_STR(t.artist, "A");
 	CHECK_STR(t.title, "T");
+	CHECK_STR(t.album, "");
+	CHECK_STR(t.genre, "");
+	CHECK_STR(t.cover_url, "");
+	CHECK(t.bpm_hint == 0);
 	catalog_close(cat);
 }
 
