@@ -65,9 +65,11 @@
  * to the bit.
  *
  * Memory: two track slots (decoder, a read-ahead FIFO, a stretcher, a
- * crossover), the tail buffer (MIXER_CROSSFADE_MAX_S of audio), the
+ * crossover), the tail buffer (the crossfade's audio, at least 5 s), the
  * limiter and a few block buffers, all allocated by mixer_create(), never
- * per block.
+ * per block, and written through at once, so that the RSS they account
+ * for is there from the start. Only a crossfade set longer later grows
+ * the tail, once, in the mixer thread.
  *
  * Thread rules: create/start/destroy from one controlling thread; the
  * setters below may be called from any thread and take effect at the next

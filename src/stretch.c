@@ -110,6 +110,15 @@ void stretch_destroy(struct stretch *st)
 	free(st);
 }
 
+void stretch_reserve(struct stretch *st, double max_ratio)
+{
+	/* In real-time mode setting the ratio reconfigures at once; going
+	 * back to 1 keeps the larger buffers (Rubber Band never shrinks
+	 * them). R3 sizes its buffers at construction and ignores this. */
+	rubberband_set_time_ratio(st->rb, stretch_clamp(max_ratio));
+	rubberband_set_time_ratio(st->rb, 1.0);
+}
+
 static double stretch_ratio(struct stretch *st, double x)
 {
 	return stretch_clamp(st->map.ratio_at(st->map.ctx, x));

@@ -74,6 +74,15 @@ struct stretch *stretch_create(enum stretch_engine engine);
 /* Frees; accepts NULL. */
 void stretch_destroy(struct stretch *st);
 
+/* Sizes the stretcher's buffers now for time ratios up to MAX_RATIO
+ * (clamped to STRETCH_RATIO_MAX). Rubber Band's R2 engine in real-time
+ * mode sizes its output ring buffers by the largest ratio it has seen:
+ * left to itself it grows them by a few bytes every time a tempo ramp
+ * reaches a new high, each growth a fresh 0.5 MB block and a freed one,
+ * until the library's most stretched pair has played. Call it once after
+ * stretch_create(), with the largest ratio the caller will ask for. */
+void stretch_reserve(struct stretch *st, double max_ratio);
+
 /* Starts a new stream with MAP (copied; ctx is borrowed until the next
  * stretch_begin). */
 void stretch_begin(struct stretch *st, const struct stretch_map *map);
