@@ -2128,6 +2128,8 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 		/* A deck is slowed by at most max_stretch; the margin is for
 		 * the ratio timing's corrections (stretch.h). */
 		stretch_reserve(t->st, (1 + tp.max_stretch) * 1.02);
+		if (params->warm_stretchers && !params->plain_crossfades)
+			stretch_warm(t->st, (1 + tp.max_stretch) * 1.02);
 	}
 	err = pthread_mutex_init(&m->stats_lock, NULL);
 	if (err)
@@ -2254,4 +2256,5 @@ void mixer_params_from_config(struct mixer_params *p,
 	p->max_stretch = cfg->max_stretch;
 	p->loudness_target_lufs = cfg->loudness_target_lufs;
 	p->stretch_engine = cfg->stretch_engine;
+	p->warm_stretchers = true;
 }

@@ -136,6 +136,10 @@ struct mixer_params {
 	double max_stretch;      /* [mix] max_stretch, 0..0.5 (0.08) */
 	double loudness_target_lufs; /* [mix] loudness_target, -40..-5 (-14) */
 	enum stretch_engine stretch_engine; /* [mix] stretch_engine (faster) */
+	/* stretch_warm() both stretchers at mixer_create() (false): the
+	 * station and render, whose memory should be all there from the
+	 * start; not worth 0.2 s of CPU to a short-lived mixer. */
+	bool warm_stretchers;
 	/* One JSON object per line per transition (render
 	 * --transitions-log), flushed after each; NULL for none. Borrowed:
 	 * must stay open until mixer_join() returned. */
