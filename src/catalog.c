@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "visuals.h"
 
 #define CATALOG_BUSY_TIMEOUT_MS 5000
 #define CATALOG_BATCH_WRITES 512
@@ -150,6 +151,20 @@ static const char *const catalog_migrations[] = {
 	"ALTER TABLE source_meta ADD COLUMN bpm REAL NOT NULL DEFAULT 0;"
 	"ALTER TABLE source_meta ADD COLUMN cover_url TEXT NOT NULL"
 	"  DEFAULT '';",
+	/* 4 -> 5: the listener page's waveforms and colours, and where
+	 * each cover lies in its file; keyed by content, as analyses. */
+	"CREATE TABLE visuals ("
+	"  content_hash TEXT PRIMARY KEY NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  peak_ms INTEGER NOT NULL,"
+	"  peaks BLOB NOT NULL,"
+	"  colour INTEGER NOT NULL,"
+	"  colour_from TEXT NOT NULL,"
+	"  cover_type TEXT NOT NULL DEFAULT '',"
+	"  cover_offset INTEGER NOT NULL DEFAULT 0,"
+	"  cover_length INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
 };
 
 #define CATALOG_SCHEMA_VERSION \
@@ -179,6 +194,9 @@ enum catalog_stmt {
 	STMT_ANALYSIS_PUT,
 	STMT_UNANALYSED,
 	STMT_SOURCE_META_PUT,
+	STMT_VISUALS_GET,
+	STMT_VISUALS_PUT,
+	STMT_ANALYZER_TODO,
 	STMT_COUNT,
 };
 
@@ -297,6 +315,30 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" OR album IS NOT excluded.album OR genre IS NOT excluded.genre"
 		" OR bpm IS NOT excluded.bpm"
 		" OR cover_url IS NOT excluded.cover_url",
+	[STMT_VISUALS_GET] = "SELECT v.peak_ms, v.peaks, v.colour,"
+		" v.colour_from, v.cover_type, v.cover_offset, v.cover_length"
+		" FROM tracks t JOIN visuals v ON v.content_hash = t.content_hash"
+		" WHERE t.id = ?1 AND v.version = ?2",
+	[STMT_VISUALS_PUT] = "INSERT INTO visuals (content_hash, version,"
+		" peak_ms, peaks, colour, colour_from, cover_type,"
+		" cover_offset, cover_length, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		" ON CONFLICT (content_hash) DO UPDATE SET"
+		" version = excluded.version, peak_ms = excluded.peak_ms,"
+		" peaks = excluded.peaks, colour = excluded.colour,"
+		" colour_from = excluded.colour_from,"
+		" cover_type = excluded.cover_type,"
+		" cover_offset = excluded.cover_offset,"
+		" cover_length = excluded.cover_length,"
+		" updated_at = excluded.updated_at"
+		" WHERE excluded.version >= visuals.version",
+	[STMT_ANALYZER_TODO] = "SELECT t.id FROM tracks t"
+		" WHERE t.bad_reason IS NULL AND t.missing = 0"
+		" AND (NOT EXISTS (SELECT 1 FROM analysis a"
+		" WHERE a.content_hash = t.content_hash AND a.version = ?1)"
+		" OR NOT EXISTS (SELECT 1 FROM visuals v"
+		" WHERE v.content_hash = t.content_hash AND v.version = ?2))"
+		" ORDER BY t.id",
 	[STMT_UNANALYSED] = "SELECT t.id FROM tracks t"
 		" WHERE t.bad_reason IS NULL AND t.missing = 0"
 		" AND NOT EXISTS (SELECT 1 FROM analysis a"
@@ -1552,6 +1594,114 @@ int catalog_unanalysed_ids(struct catalog *cat, int64_t *ids, size_t max,
 	sqlite3_stmt *st = cat->stmt[STMT_UNANALYSED];
 	sqlite3_bind_int(st, 1, ANALYSIS_VERSION);
 	int rc = catalog_ids(cat, st, "list unanalysed tracks", ids, max, n);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Visuals (schema v5).                                                */
+
+static const char *const catalog_colour_from[] = {
+	[VISUALS_COLOUR_NONE] = "none",
+	[VISUALS_COLOUR_COVER] = "cover",
+	[VISUALS_COLOUR_TIMBRE] = "timbre",
+};
+
+int catalog_visuals_get(struct catalog *cat, int64_t track_id,
+			struct visuals *v)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_VISUALS_GET];
+	sqlite3_bind_int64(st, 1, track_id);
+	sqlite3_bind_int(st, 2, VISUALS_VERSION);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = catalog_fail(cat, "read visuals", src);
+		goto out;
+	}
+	int n = sqlite3_column_bytes(st, 1);
+	const void *peaks = sqlite3_column_blob(st, 1);
+	int64_t peak_ms = sqlite3_column_int64(st, 0);
+	if (n < 0 || n > VISUALS_PEAKS_MAX || (n > 0 && !peaks) ||
+	    peak_ms <= 0 || peak_ms > 3600 * 1000) {
+		rc = -ENOENT; /* not a row this build wrote */
+		goto out;
+	}
+	memset(v, 0, sizeof(*v));
+	v->version = VISUALS_VERSION;
+	v->peak_ms = (uint32_t)peak_ms;
+	v->n_peaks = (uint32_t)n;
+	if (n > 0)
+		memcpy(v->peaks, peaks, (size_t)n);
+	v->colour = (uint32_t)sqlite3_column_int64(st, 2) & 0xffffffu;
+	const char *from = (const char *)sqlite3_column_text(st, 3);
+	for (size_t i = 0; from && i < sizeof(catalog_colour_from) /
+	     sizeof(catalog_colour_from[0]); i++)
+		if (strcmp(from, catalog_colour_from[i]) == 0)
+			v->colour_from = (int)i;
+	v->has_cover = v->colour_from == VISUALS_COLOUR_COVER;
+	const char *type = (const char *)sqlite3_column_text(st, 4);
+	snprintf(v->cover_type, sizeof(v->cover_type), "%s", type ? type : "");
+	int64_t off = sqlite3_column_int64(st, 5);
+	int64_t len = sqlite3_column_int64(st, 6);
+	if (off >= 0 && len > 0 && len <= VISUALS_COVER_MAX) {
+		v->cover_offset = off;
+		v->cover_length = (uint32_t)len;
+	}
+out:
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_visuals_put(struct catalog *cat, const char *content_hash,
+			const struct visuals *v)
+{
+	if (!catalog_hash_valid(content_hash) || !v ||
+	    v->n_peaks > VISUALS_PEAKS_MAX || v->peak_ms == 0 ||
+	    v->colour_from < 0 || v->colour_from > VISUALS_COLOUR_TIMBRE)
+		return -EINVAL;
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	sqlite3_stmt *st = cat->stmt[STMT_VISUALS_PUT];
+	sqlite3_bind_text(st, 1, content_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, v->version);
+	sqlite3_bind_int64(st, 3, v->peak_ms);
+	/* A zero-length blob must not become NULL. */
+	sqlite3_bind_blob(st, 4, v->n_peaks ? (const void *)v->peaks : "",
+			  (int)v->n_peaks, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, v->colour & 0xffffffu);
+	sqlite3_bind_text(st, 6, catalog_colour_from[v->colour_from], -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, v->cover_type,
+			  (int)strnlen(v->cover_type, sizeof(v->cover_type)),
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, v->cover_length ? v->cover_offset : 0);
+	sqlite3_bind_int64(st, 9, v->cover_length);
+	sqlite3_bind_int64(st, 10, (int64_t)time(NULL));
+	rc = catalog_step_done(cat, st, "store visuals");
+	if (rc == 0)
+		rc = catalog_write_end(cat);
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_analyzer_todo_ids(struct catalog *cat, int64_t *ids, size_t max,
+			      size_t *n)
+{
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_ANALYZER_TODO];
+	sqlite3_bind_int(st, 1, ANALYSIS_VERSION);
+	sqlite3_bind_int(st, 2, VISUALS_VERSION);
+	int rc = catalog_ids(cat, st, "list tracks to analyse", ids, max, n);
 	pthread_mutex_unlock(&cat->lock);
 	return rc;
 }

@@ -210,4 +210,26 @@ struct catalog_source_meta {
 int catalog_source_meta_put(struct catalog *cat, const char *path,
 			    const struct catalog_source_meta *m);
 
+/* Visuals (schema v4): a track's waveform, colour and cover place
+ * (visuals.h), kept per content hash like analyses, so duplicates share
+ * them and changed content gets new ones.
+ *
+ * catalog_visuals_put: stores V for CONTENT_HASH (as given to
+ * catalog_analysis_put for the same track just before; -EINVAL for a bad
+ * hash or V); a row of a newer VISUALS_VERSION is not replaced.
+ * catalog_visuals_get: the visuals of the track's current content, or
+ * -ENOENT when it has none of this VISUALS_VERSION (not analysed since
+ * version 4, or its file changed since).
+ * catalog_analyzer_todo_ids: playable tracks without a current analysis
+ * or without such visuals, in id order, like catalog_playable_ids: the
+ * analyzer's work (a track analysed before version 4 gets its visuals at
+ * the next pass: doc/catalog.md says why). */
+struct visuals;
+int catalog_visuals_put(struct catalog *cat, const char *content_hash,
+			const struct visuals *v);
+int catalog_visuals_get(struct catalog *cat, int64_t track_id,
+			struct visuals *v);
+int catalog_analyzer_todo_ids(struct catalog *cat, int64_t *ids, size_t max,
+			      size_t *n);
+
 #endif

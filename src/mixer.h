@@ -118,6 +118,7 @@ struct mixer_event {
 	int bars;
 	double bpm_from, bpm_to;         /* 0 when unknown */
 	double duration_s;
+	double a_exit_s, b_entry_s;      /* in each file: the plan's */
 	const struct catalog_track *from; /* A */
 	const char *from_display;
 };

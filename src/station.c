@@ -35,6 +35,7 @@
 #include "http.h"
 #include "listeners.h"
 #include "log.h"
+#include "visuals.h"
 #include "mixer.h"
 #include "nowplaying.h"
 #include "output.h"
@@ -60,6 +61,7 @@
 #define STATION_STALL_MS 2000
 #define STATION_FADEOUT_S 2.0
 #define STATION_MAX_TRACKS 100000
+#define STATION_NP_REFRESH_S 5.0
 #define STATION_SHUTDOWN_S 10
 #define STATION_STATUS_PERIOD_S 60
 #define STATION_WAIT_MS 1000
@@ -98,6 +100,9 @@ struct station {
 	int64_t next_ids[MIXER_UPCOMING_MAX];
 	size_t n_next_ids;
 	double next_counts;            /* monotonic time of the next count */
+	/* The next tracks are read again this often though unchanged: a
+	 * track analysed since gets its visuals (colour, waveform). */
+	double next_np_refresh;
 	struct np_metrics metrics;
 };
 
@@ -413,19 +418,25 @@ static bool station_np_track(struct station *st, int64_t id,
 			     struct np_track *t, struct analysis *an)
 {
 	struct catalog_track *ct = malloc(sizeof(*ct));
+	struct visuals *vis = malloc(sizeof(*vis));
 	char text[2 * DECODE_TAG_MAX + 4];
 	bool analysed = false;
 
 	memset(t, 0, sizeof(*t));
 	t->id = id;
-	if (!ct)
+	if (!ct) {
+		free(vis);
 		return false;
+	}
 	if (catalog_track_get(st->cat, id, ct) == 0) {
 		analysed = catalog_analysis_get(st->cat, id, an) == 0;
 		decode_display_title(ct->artist, ct->title, ct->path, text,
 				     sizeof(text));
 		nowplaying_track_from(t, ct, analysed ? an : NULL, text);
+		if (vis && catalog_visuals_get(st->cat, id, vis) == 0)
+			nowplaying_track_visuals(t, vis);
 	}
+	free(vis);
 	free(ct);
 	return analysed;
 }
@@ -438,9 +449,11 @@ static void station_np_next(struct station *st)
 	bool plan = atomic_exchange(&st->plan_changed, false);
 
 	mixer_upcoming(st->mixer, ids, MIXER_UPCOMING_MAX, &n);
-	if (!plan && n == st->n_next_ids &&
+	double now = monotonic_s();
+	if (!plan && n == st->n_next_ids && now < st->next_np_refresh &&
 	    memcmp(ids, st->next_ids, n * sizeof(ids[0])) == 0)
 		return;
+	st->next_np_refresh = now + STATION_NP_REFRESH_S;
 	memcpy(st->next_ids, ids, n * sizeof(ids[0]));
 	st->n_next_ids = n;
 
@@ -456,6 +469,7 @@ static void station_np_next(struct station *st)
 	if (playing > 0) {
 		struct np_track t;
 		prev_analysed = station_np_track(st, playing, &t, &an[0]);
+		nowplaying_update_visuals(st->np, &t);
 	}
 	for (size_t i = 0; i < n && k < NP_NEXT_MAX; i++) {
 		if (ids[i] == playing)
@@ -546,6 +560,8 @@ static int station_http_create(struct station *st, const struct config *cfg)
 	struct http_params hp = {
 		.listen = cfg->http_listen,
 		.max_clients = (unsigned)cfg->http_max_clients,
+		.www = cfg->http_www,
+		.cat = st->cat,
 	};
 	st->http = http_create(&hp, st->np, err, sizeof(err));
 	if (!st->http) {

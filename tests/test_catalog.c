@@ -15,6 +15,7 @@
 #include "autoconfig.h"
 
 #include "catalog.h"
+#include "visuals.h"
 #include "log.h"
 #include "testutil.h"
 
@@ -781,6 +782,81 @@ static void test_migrate_v1(void)
 	catalog_close(cat);
 }
 
+/* Schema v4: visuals by content, and the analyzer's work list. */
+static void test_visuals(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "visuals.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a = put(cat, "/v/a.mp3", 1000, 1);
+	int64_t b = put(cat, "/v/b.mp3", 2000, 1);
+	int64_t ids[8];
+	size_t n;
+	struct analysis in = analysis_make(128.0);
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &in), ==, 0);
+	CHECK_INT(catalog_analysis_put(cat, b, HASH_B, &in), ==, 0);
+	/* Analysed, but without visuals (a catalog from before v4): still
+	 * the analyzer's work, though not unanalysed. */
+	CHECK_INT(unanalysed(cat, ids, 8), ==, 0);
+	CHECK_INT(catalog_analyzer_todo_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 2);
+
+	static struct visuals v, out;
+	memset(&v, 0, sizeof(v));
+	v.version = VISUALS_VERSION;
+	v.peak_ms = 100;
+	v.n_peaks = 1234;
+	for (uint32_t i = 0; i < v.n_peaks; i++)
+		v.peaks[i] = (uint8_t)(i * 7);
+	v.colour = 0x12ab34;
+	v.colour_from = VISUALS_COLOUR_COVER;
+	v.has_cover = true;
+	snprintf(v.cover_type, sizeof(v.cover_type), "image/jpeg");
+	v.cover_offset = 4096;
+	v.cover_length = 30000;
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, -ENOENT);
+	CHECK_INT(catalog_visuals_put(cat, HASH_A, &v), ==, 0);
+	memset(&out, 0xff, sizeof(out));
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, 0);
+	CHECK_INT(out.version, ==, VISUALS_VERSION);
+	CHECK_INT(out.peak_ms, ==, 100);
+	CHECK_INT(out.n_peaks, ==, 1234);
+	CHECK(memcmp(out.peaks, v.peaks, v.n_peaks) == 0);
+	CHECK_INT(out.colour, ==, 0x12ab34);
+	CHECK_INT(out.colour_from, ==, VISUALS_COLOUR_COVER);
+	CHECK(out.has_cover);
+	CHECK_STR(out.cover_type, "image/jpeg");
+	CHECK_INT(out.cover_offset, ==, 4096);
+	CHECK_INT(out.cover_length, ==, 30000);
+	CHECK_INT(catalog_analyzer_todo_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK_INT(ids[0], ==, b);
+
+	/* A timbre colour, no cover, no peaks. */
+	v.colour_from = VISUALS_COLOUR_TIMBRE;
+	v.has_cover = false;
+	v.cover_type[0] = '\0';
+	v.cover_length = 0;
+	v.n_peaks = 0;
+	CHECK_INT(catalog_visuals_put(cat, HASH_B, &v), ==, 0);
+	CHECK_INT(catalog_visuals_get(cat, b, &out), ==, 0);
+	CHECK_INT(out.n_peaks, ==, 0);
+	CHECK(!out.has_cover);
+	CHECK_INT(out.cover_length, ==, 0);
+	CHECK_INT(out.colour_from, ==, VISUALS_COLOUR_TIMBRE);
+	CHECK_INT(catalog_analyzer_todo_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 0);
+
+	/* Changed content forgets them; bad input is refused. */
+	put(cat, "/v/a.mp3", 1001, 1);
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, -ENOENT);
+	CHECK_INT(catalog_visuals_put(cat, "0123", &v), ==, -EINVAL);
+	v.n_peaks = VISUALS_PEAKS_MAX + 1;
+	CHECK_INT(catalog_visuals_put(cat, HASH_A, &v), ==, -EINVAL);
+	catalog_close(cat);
+}
+
 static void test_analysis_round_trip(void)
 {
 	char path[4200];
@@ -1170,6 +1246,7 @@ int main(void)
 	test_analysis_content();
 	test_disk_full();
 	test_source_meta();
+	test_visuals();
 
 	test_sh("rm -rf '%s'", tmp);
 	return 0;

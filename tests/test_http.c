@@ -20,7 +20,7 @@
 
 static enum http_route route(const char *p)
 {
-	return http_route(p, strlen(p));
+	return http_route(p, strlen(p), NULL);
 }
 
 static void test_parse(void)
@@ -34,13 +34,53 @@ static void test_parse(void)
 	CHECK(route("/api/nowplayingx") == HTTP_ROUTE_NONE);
 	CHECK(route("api/nowplaying") == HTTP_ROUTE_NONE);
 	CHECK(route("") == HTTP_ROUTE_NONE);
-	CHECK(http_route("/metrics\0x", 10) == HTTP_ROUTE_NONE);
-	CHECK(http_route("/metrics", 7) == HTTP_ROUTE_NONE);
-	CHECK(http_route(NULL, 3) == HTTP_ROUTE_NONE);
+	CHECK(http_route("/metrics\0x", 10, NULL) == HTTP_ROUTE_NONE);
+	CHECK(http_route("/metrics", 7, NULL) == HTTP_ROUTE_NONE);
+	CHECK(http_route(NULL, 3, NULL) == HTTP_ROUTE_NONE);
 	char big[HTTP_URL_MAX + 2];
 	memset(big, '/', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	CHECK(route(big) == HTTP_ROUTE_NONE);
+
+	/* Tracks' waveforms and covers: a decimal id, nothing else. */
+	int64_t arg = 0;
+	CHECK(http_route("/api/tracks/42/waveform", 23, &arg) ==
+	      HTTP_ROUTE_WAVEFORM && arg == 42);
+	CHECK(http_route("/api/tracks/9223372036854775807/cover", 37, &arg) ==
+	      HTTP_ROUTE_COVER && arg == INT64_MAX);
+	CHECK(route("/api/tracks/7/cover/") == HTTP_ROUTE_COVER);
+	CHECK(route("/api/tracks/9223372036854775808/cover") ==
+	      HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/12345678901234567890/cover") ==
+	      HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/0/cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/01/cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/-1/cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1/covers") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks//cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1/../cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1x/waveform") == HTTP_ROUTE_NONE);
+
+	/* The page: its fixed files only, by exact name. */
+	arg = -1;
+	CHECK(http_route("/", 1, &arg) == HTTP_ROUTE_PAGE);
+	CHECK(strcmp(http_page_files[arg].name, "index.html") == 0);
+	CHECK(http_route("/app.js", 7, &arg) == HTTP_ROUTE_PAGE);
+	CHECK(strcmp(http_page_files[arg].name, "app.js") == 0);
+	CHECK(strncmp(http_page_files[arg].type, "text/javascript", 15) == 0);
+	CHECK(route("/style.css") == HTTP_ROUTE_PAGE);
+	CHECK(route("/index.html") == HTTP_ROUTE_PAGE);
+	CHECK(route("/index.html/") == HTTP_ROUTE_NONE);
+	CHECK(route("/app.js/..") == HTTP_ROUTE_NONE);
+	CHECK(route("/../etc/passwd") == HTTP_ROUTE_NONE);
+	CHECK(route("/etc/passwd") == HTTP_ROUTE_NONE);
+	CHECK(route("//app.js") == HTTP_ROUTE_NONE);
+	CHECK(route("/APP.JS") == HTTP_ROUTE_NONE);
+	for (size_t i = 0; i < http_n_page_files; i++) {
+		CHECK(strchr(http_page_files[i].name, '/') == NULL);
+		CHECK(http_page_files[i].name[0] != '.');
+	}
 
 	uint64_t id = 1;
 	CHECK(http_parse_event_id("0", &id) == 0 && id == 0);
