@@ -28,6 +28,7 @@
 #include "setlist.h"
 #include "transition.h"
 
+#include "knn.h"
 #include "log.h"
 #include "tempo.h"
 #include "tour.h"
@@ -46,6 +47,10 @@
 #define SETLIST_HISTORY_MAX 1024
 #define SETLIST_KICKS_PER_TRACK 2000
 #define SETLIST_REPAIR_PASSES 4
+/* Past matrix_max: candidates a track takes from the index (knn.h) for
+ * its neighbour lists and its places. 40 miss 6-9 % of the true ten
+ * nearest at n = 2000 (doc/brain.md); every one is costed exactly. */
+#define SETLIST_CANDIDATES 40
 
 struct sl_track {
 	int64_t id;
@@ -86,6 +91,17 @@ struct setlist {
 	size_t cap_ids;
 	double *scratch;                /* scratch: n_seq + 1 doubles */
 	size_t cap_scratch;
+
+	/* The spatial index of the last solve past matrix_max: the tracks'
+	 * embeddings (brain_embed), by the ids they had. Insertions and
+	 * moves take their candidate places from it; it ages (tracks added
+	 * since are not in it, tracks gone are skipped) until the next
+	 * solve rebuilds it. */
+	struct knn *index;
+	int64_t *index_ids;
+	struct brain_embedding emb;
+	uint32_t *where;                /* scratch: track -> frame position */
+	size_t cap_where;
 
 	const atomic_bool *cancel;      /* the service's stop flag, or NULL */
 	bool (*keep)(void *ctx, const struct catalog_track *t);
@@ -633,36 +649,105 @@ static bool artist_conflict(const struct setlist *sl, uint32_t x,
  * positions, is given). Ties go to the earliest. Returns the position or
  * SIZE_MAX when none qualifies; *DELTA the cost added, a tempo cut
  * counting cut_penalty(). */
+/* Whether position Q qualifies (see cheapest_place) and, if so, the cost
+ * of X there into *D. */
+static bool place_cost(const struct setlist *sl, uint32_t x,
+		       const struct frame *f, size_t q, bool artists,
+		       const double *start, double not_before, double *d)
+{
+	if (start && start[q] < not_before)
+		return false;
+	if (artists && artist_conflict(sl, x, f, q))
+		return false;
+	uint32_t a = f->s[(q + f->n - 1) % f->n];
+	uint32_t b = f->s[q % f->n];
+	/* Places that add a tempo cut lose to any that do not. */
+	*d = f->n == 1 ? 2 * sdist(sl, a, x)
+	     : sdist(sl, a, x) + sdist(sl, x, b) - sdist(sl, a, b);
+	return true;
+}
+
+/* Every position of [q_min, q_max]: 3 n distances. */
+static size_t cheapest_place_scan(const struct setlist *sl, uint32_t x,
+				  const struct frame *f, size_t q_min,
+				  size_t q_max, bool artists,
+				  const double *start, double not_before,
+				  double *delta)
+{
+	size_t best = SIZE_MAX;
+	double best_d = INFINITY, d;
+	for (size_t q = q_min; q <= q_max; q++)
+		if (place_cost(sl, x, f, q, artists, start, not_before, &d) &&
+		    d < best_d) {
+			best_d = d;
+			best = q;
+		}
+	*delta = best_d;
+	return best;
+}
+
+/* Only the places beside X's SETLIST_CANDIDATES nearest tracks in the
+ * index: 6 SETLIST_CANDIDATES distances and O(n) plain scans of the
+ * frame (its positions), where a scan costs 3 n distances. SIZE_MAX when
+ * none qualifies. */
+static size_t cheapest_place_near(const struct setlist *sl, uint32_t x,
+				  const struct frame *f, size_t q_min,
+				  size_t q_max, bool artists,
+				  const double *start, double not_before,
+				  double *delta)
+{
+	float pt[BRAIN_EMBED_DIM];
+	uint32_t near[SETLIST_CANDIDATES];
+	uint32_t *where = sl->where; /* room for n_tracks (setlist_solve) */
+	for (size_t k = 0; k < f->n; k++)
+		where[f->s[k]] = (uint32_t)k;
+	brain_embed(&sl->emb, &sl->p.weights, &sl->tracks[x].bt, pt);
+	size_t m = knn_query(sl->index, pt, SETLIST_CANDIDATES, KNN_NONE, 0,
+			     near, NULL);
+	size_t best = SIZE_MAX;
+	double best_d = INFINITY, d;
+	for (size_t r = 0; r < m; r++) {
+		uint32_t j = find_track(sl, sl->index_ids[near[r]]);
+		if (j == NO_INDEX || j == x || where[j] >= f->n ||
+		    f->s[where[j]] != j)
+			continue; /* gone, or not in this frame */
+		/* Before it and after it. */
+		for (size_t side = 0; side < 2; side++) {
+			size_t q = (where[j] + side) % f->n;
+			if (q < q_min || q > q_max)
+				continue;
+			if (place_cost(sl, x, f, q, artists, start, not_before,
+				       &d) &&
+			    (d < best_d || (d == best_d && q < best))) {
+				best_d = d;
+				best = q;
+			}
+		}
+	}
+	*delta = best_d;
+	return best;
+}
+
 static size_t cheapest_place(const struct setlist *sl, uint32_t x,
 			     const struct frame *f, size_t q_min, size_t q_max,
 			     bool artists, const double *start,
 			     double not_before, double *delta)
 {
-	size_t best = SIZE_MAX;
-	double best_d = INFINITY;
 	if (f->n == 0) {
 		*delta = 0;
 		return 0;
 	}
 	if (q_max > f->n - 1)
 		q_max = f->n - 1;
-	for (size_t q = q_min; q <= q_max; q++) {
-		if (start && start[q] < not_before)
-			continue;
-		if (artists && artist_conflict(sl, x, f, q))
-			continue;
-		uint32_t a = f->s[(q + f->n - 1) % f->n];
-		uint32_t b = f->s[q % f->n];
-		/* Places that add a tempo cut lose to any that do not. */
-		double d = f->n == 1 ? 2 * sdist(sl, a, x)
-			   : sdist(sl, a, x) + sdist(sl, x, b) - sdist(sl, a, b);
-		if (d < best_d) {
-			best_d = d;
-			best = q;
-		}
+	if (sl->index && f->n > sl->p.matrix_max &&
+	    sl->cap_where >= sl->n_tracks) {
+		size_t q = cheapest_place_near(sl, x, f, q_min, q_max, artists,
+					       start, not_before, delta);
+		if (q != SIZE_MAX)
+			return q;
 	}
-	*delta = best_d;
-	return best;
+	return cheapest_place_scan(sl, x, f, q_min, q_max, artists, start,
+				   not_before, delta);
 }
 
 /* The tempo cuts that track X before position Q of frame F adds. */
@@ -783,10 +868,19 @@ static int repair_artists(struct setlist *sl)
 	return 0;
 }
 
+/* Room in sl->where for every track, for cheapest_place_near(); without
+ * it (out of memory) places are found by full scans. */
+static void where_reserve(struct setlist *sl)
+{
+	(void)grow((void **)&sl->where, &sl->cap_where, sl->n_tracks + 1,
+		   sizeof(*sl->where));
+}
+
 /* Brings the cycle in line with tracks[]: cuts out what left or changed,
  * places what is new. */
 static void reconcile(struct setlist *sl, bool *changed)
 {
+	where_reserve(sl);
 	size_t kept = 0, before = sl->n_seq, removed = 0;
 	for (size_t i = 0; i < sl->n_tracks; i++)
 		sl->tracks[i].in_seq = false;
@@ -929,6 +1023,9 @@ void setlist_destroy(struct setlist *sl)
 {
 	if (!sl)
 		return;
+	knn_destroy(sl->index);
+	free(sl->index_ids);
+	free(sl->where);
 	free(sl->scratch);
 	free(sl->ids);
 	free(sl->seq_ix);
@@ -1196,6 +1293,65 @@ static int standardise(struct setlist *sl)
 	return 0;
 }
 
+/* Past matrix_max: the index over the embeddings of the N tracks PT
+ * (points of T, whose cost source is set), kept in sl for the places
+ * of later insertions, and T's neighbour lists from its
+ * SETLIST_CANDIDATES nearest, costed exactly: O(n log n) and n
+ * SETLIST_CANDIDATES distances instead of n^2 / 2. Returns 0, -ENOMEM
+ * or -EINVAL. */
+static int index_build(struct setlist *sl, struct tour *t, const uint32_t *pt,
+		       size_t n)
+{
+	int rc = 0;
+	const size_t m = SETLIST_CANDIDATES;
+	struct brain_track *bt = malloc(n * sizeof(*bt));
+	float *emb = malloc(n * BRAIN_EMBED_DIM * sizeof(*emb));
+	uint32_t *cand = malloc(n * m * sizeof(*cand));
+	int64_t *ids = malloc(n * sizeof(*ids));
+	if (!bt || !emb || !cand || !ids) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		bt[k] = sl->tracks[pt[k]].bt;
+		ids[k] = sl->tracks[pt[k]].id;
+	}
+	brain_embed_fit(bt, n, &sl->emb);
+	free(bt);
+	bt = NULL;
+	for (size_t k = 0; k < n; k++)
+		brain_embed(&sl->emb, &sl->p.weights, &sl->tracks[pt[k]].bt,
+			    emb + k * BRAIN_EMBED_DIM);
+	sl->index = knn_create(emb, n, BRAIN_EMBED_DIM);
+	if (!sl->index) {
+		rc = -errno;
+		goto out;
+	}
+	free(sl->index_ids);
+	sl->index_ids = ids;
+	ids = NULL;
+	for (size_t k = 0; k < n && !cancelled(sl); k++) {
+		size_t got = knn_query(sl->index, emb + k * BRAIN_EMBED_DIM, m, (uint32_t)k, 0, cand + k * m, NULL);
+		for (size_t r = got; r < m; r++)
+			cand[k * m + r] = KNN_NONE;
+	}
+	if (!cancelled(sl)) {
+		struct tour_options opt;
+		tour_options_default(&opt);
+		rc = tour_set_candidates(t, cand, m, opt.neighbours);
+	}
+out:
+	if (rc < 0) {
+		knn_destroy(sl->index);
+		sl->index = NULL;
+	}
+	free(ids);
+	free(cand);
+	free(emb);
+	free(bt);
+	return rc;
+}
+
 int setlist_solve(struct setlist *sl)
 {
 	size_t n = sl->n_seq;
@@ -1226,8 +1382,13 @@ int setlist_solve(struct setlist *sl)
 		order[k] = (uint32_t)k;
 	}
 	struct solve_ctx ctx = { .sl = sl, .pt = pt };
-	if (n <= sl->p.matrix_max &&
-	    (matrix = malloc(n * n * sizeof(*matrix)))) {
+	knn_destroy(sl->index);
+	sl->index = NULL;
+	if (n > sl->p.matrix_max) {
+		rc = tour_set_cost_fn(t, n, solve_cost, &ctx);
+		if (rc == 0)
+			rc = index_build(sl, t, pt, n);
+	} else if ((matrix = malloc(n * n * sizeof(*matrix)))) {
 		for (size_t i = 0; i < n && !cancelled(sl); i++) {
 			matrix[i * n + i] = 0;
 			for (size_t j = i + 1; j < n; j++) {
@@ -1238,7 +1399,7 @@ int setlist_solve(struct setlist *sl)
 		}
 		rc = tour_set_matrix(t, matrix, n);
 	} else {
-		rc = tour_set_cost_fn(t, n, solve_cost, &ctx);
+		rc = -ENOMEM;
 	}
 	if (rc < 0)
 		goto out;
@@ -1336,6 +1497,7 @@ int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 	if ((rc = grow((void **)&sl->scratch, &sl->cap_scratch, 2 * n + 2,
 		       sizeof(double))) < 0)
 		return rc;
+	where_reserve(sl);
 	h = malloc((n_history ? n_history : 1) * sizeof(*h));
 	frame = malloc(n * sizeof(*frame));
 	hist = malloc((n_history ? n_history : 1) * sizeof(*hist));
