@@ -289,6 +289,25 @@ static void seq_reindex(struct setlist *sl)
 		sl->seq_ix[k] = find_track(sl, sl->seq[k]);
 }
 
+/* tracks[] lost its entry AT (DIR -1) or gained one at AT (DIR +1): the
+ * indices in seq_ix follow by arithmetic, O(n) in order, where
+ * seq_reindex() would look up every id (n log n cache misses into
+ * tracks[], most of an update at 100 000 tracks). */
+static void seq_shift(struct setlist *sl, uint32_t at, int dir)
+{
+	for (size_t k = 0; k < sl->n_seq; k++) {
+		uint32_t ix = sl->seq_ix[k];
+		if (ix == NO_INDEX)
+			continue;
+		if (dir < 0 && ix == at)
+			sl->seq_ix[k] = NO_INDEX;
+		else if (dir < 0 && ix > at)
+			sl->seq_ix[k] = ix - 1;
+		else if (dir > 0 && ix >= at)
+			sl->seq_ix[k] = ix + 1;
+	}
+}
+
 static int seq_reserve(struct setlist *sl, size_t n)
 {
 	size_t cap = sl->cap_seq, cap2 = sl->cap_seq;
@@ -335,6 +354,15 @@ static double seq_cost(const struct setlist *sl)
 /* ------------------------------------------------------------------ */
 /* Reading tracks.                                                     */
 
+static uint64_t fnv1a(uint64_t h, const char *s)
+{
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		h ^= *p;
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+
 /* FNV-1a of the normalised title, never 0 for a non-empty one; 0 for
  * none. */
 static uint64_t title_hash(struct setlist *sl, const char *title)
@@ -343,11 +371,7 @@ static uint64_t title_hash(struct setlist *sl, const char *title)
 	(void)brain_normalise_title(title, norm, BRAIN_ARTIST_MAX);
 	if (!norm[0])
 		return 0;
-	uint64_t h = 0xcbf29ce484222325ULL;
-	for (const unsigned char *p = (const unsigned char *)norm; *p; p++) {
-		h ^= *p;
-		h *= 0x100000001b3ULL;
-	}
+	uint64_t h = fnv1a(0xcbf29ce484222325ULL, norm);
 	return h ? h : 1;
 }
 
@@ -467,12 +491,23 @@ static bool better_copy(const struct sl_track *i, const struct sl_track *j)
 	return i->id < j->id;
 }
 
+/* A track in a sort for duplicates: KEY (a 64-bit hash of what makes a
+ * group) first, so that the sort compares integers and reads a track
+ * only for equal keys, i.e. in the groups themselves: at 100 000 tracks
+ * comparing the strings themselves cost most of an update, a cache
+ * miss into a large struct at every step. */
+struct cull_key {
+	uint64_t key;
+	uint32_t ix;
+};
+
 static int cmp_by_hash(const void *a, const void *b, void *base)
 {
-	const struct sl_track *x = (const struct sl_track *)base +
-				   *(const uint32_t *)a;
-	const struct sl_track *y = (const struct sl_track *)base +
-				   *(const uint32_t *)b;
+	const struct cull_key *ka = a, *kb = b;
+	if (ka->key != kb->key)
+		return ka->key < kb->key ? -1 : 1;
+	const struct sl_track *x = (const struct sl_track *)base + ka->ix;
+	const struct sl_track *y = (const struct sl_track *)base + kb->ix;
 	int c = strcmp(x->hash, y->hash);
 	if (c)
 		return c;
@@ -481,10 +516,11 @@ static int cmp_by_hash(const void *a, const void *b, void *base)
 
 static int cmp_by_name(const void *a, const void *b, void *base)
 {
-	const struct sl_track *x = (const struct sl_track *)base +
-				   *(const uint32_t *)a;
-	const struct sl_track *y = (const struct sl_track *)base +
-				   *(const uint32_t *)b;
+	const struct cull_key *ka = a, *kb = b;
+	if (ka->key != kb->key)
+		return ka->key < kb->key ? -1 : 1;
+	const struct sl_track *x = (const struct sl_track *)base + ka->ix;
+	const struct sl_track *y = (const struct sl_track *)base + kb->ix;
 	int c = strcmp(x->bt.artist, y->bt.artist);
 	if (c)
 		return c;
@@ -531,7 +567,7 @@ static void log_cull(struct setlist *sl, struct sl_track *t)
 static int cull_all(struct setlist *sl)
 {
 	size_t n = sl->n_tracks;
-	uint32_t *ix = malloc((n ? n : 1) * sizeof(*ix));
+	struct cull_key *ix = malloc((n ? n : 1) * sizeof(*ix));
 	if (!ix)
 		return -ENOMEM;
 	size_t m = 0;
@@ -550,15 +586,18 @@ static int cull_all(struct setlist *sl)
 	/* The same content: the best copy of each hash stays. */
 	for (size_t i = 0; i < n; i++)
 		if (sl->tracks[i].cull == SETLIST_KEPT && sl->tracks[i].hash[0])
-			ix[m++] = (uint32_t)i;
+			ix[m++] = (struct cull_key){
+				fnv1a(0xcbf29ce484222325ULL, sl->tracks[i].hash),
+				(uint32_t)i };
 	qsort_r(ix, m, sizeof(*ix), cmp_by_hash, sl->tracks);
 	for (size_t k = 0; k < m;) {
-		const struct sl_track *best = &sl->tracks[ix[k]];
+		const struct sl_track *best = &sl->tracks[ix[k].ix];
 		size_t end = k + 1;
-		for (; end < m && strcmp(sl->tracks[ix[end]].hash,
+		for (; end < m && ix[end].key == ix[k].key &&
+		       strcmp(sl->tracks[ix[end].ix].hash,
 					  best->hash) == 0; end++) {
-			sl->tracks[ix[end]].cull = SETLIST_DUPLICATE;
-			sl->tracks[ix[end]].duplicate_of = best->id;
+			sl->tracks[ix[end].ix].cull = SETLIST_DUPLICATE;
+			sl->tracks[ix[end].ix].duplicate_of = best->id;
 		}
 		k = end;
 	}
@@ -569,20 +608,22 @@ static int cull_all(struct setlist *sl)
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_track *t = &sl->tracks[i];
 		if (t->cull == SETLIST_KEPT && t->bt.artist[0] && t->title)
-			ix[m++] = (uint32_t)i;
+			ix[m++] = (struct cull_key){
+				fnv1a(0xcbf29ce484222325ULL, t->bt.artist) ^
+				(t->title * 0x9E3779B97F4A7C15ULL), (uint32_t)i };
 	}
 	qsort_r(ix, m, sizeof(*ix), cmp_by_name, sl->tracks);
 	for (size_t k = 0; k < m;) {
 		size_t end = k + 1;
-		const struct sl_track *a = &sl->tracks[ix[k]];
-		while (end < m &&
-		       strcmp(sl->tracks[ix[end]].bt.artist, a->bt.artist) == 0 &&
-		       sl->tracks[ix[end]].title == a->title)
+		const struct sl_track *a = &sl->tracks[ix[k].ix];
+		while (end < m && ix[end].key == ix[k].key &&
+		       strcmp(sl->tracks[ix[end].ix].bt.artist, a->bt.artist) == 0 &&
+		       sl->tracks[ix[end].ix].title == a->title)
 			end++;
 		for (size_t j = k + 1; j < end; j++) {
-			struct sl_track *t = &sl->tracks[ix[j]];
+			struct sl_track *t = &sl->tracks[ix[j].ix];
 			for (size_t i = k; i < j; i++) {
-				const struct sl_track *kept = &sl->tracks[ix[i]];
+				const struct sl_track *kept = &sl->tracks[ix[i].ix];
 				if (kept->cull != SETLIST_KEPT)
 					continue;
 				if (t->duration_s > 0 && kept->duration_s > 0 &&
@@ -884,8 +925,9 @@ static void reconcile(struct setlist *sl, bool *changed)
 	size_t kept = 0, before = sl->n_seq, removed = 0;
 	for (size_t i = 0; i < sl->n_tracks; i++)
 		sl->tracks[i].in_seq = false;
+	/* seq_ix is fresh: both callers reindex first. */
 	for (size_t k = 0; k < sl->n_seq; k++) {
-		uint32_t ix = find_track(sl, sl->seq[k]);
+		uint32_t ix = sl->seq_ix[k];
 		if (ix == NO_INDEX || sl->tracks[ix].cull != SETLIST_KEPT ||
 		    sl->tracks[ix].changed || sl->tracks[ix].in_seq) {
 			removed++;
@@ -1156,6 +1198,7 @@ int setlist_update(struct setlist *sl, const int64_t *ids, size_t n,
 					(sl->n_tracks - at - 1) *
 					sizeof(*sl->tracks));
 				sl->n_tracks--;
+				seq_shift(sl, at, -1);
 			}
 			rc = 0;
 			continue;
@@ -1170,15 +1213,20 @@ int setlist_update(struct setlist *sl, const int64_t *ids, size_t n,
 			       sl->n_tracks + 1, sizeof(*sl->tracks))) < 0 ||
 		    (rc = seq_reserve(sl, sl->n_tracks + 1)) < 0)
 			goto out;
-		size_t pos = 0;
-		while (pos < sl->n_tracks && sl->tracks[pos].id < e->id)
-			pos++;
+		size_t pos = 0, hi = sl->n_tracks; /* the first id above */
+		while (pos < hi) {
+			size_t mid = pos + (hi - pos) / 2;
+			if (sl->tracks[mid].id < e->id)
+				pos = mid + 1;
+			else
+				hi = mid;
+		}
 		memmove(sl->tracks + pos + 1, sl->tracks + pos,
 			(sl->n_tracks - pos) * sizeof(*sl->tracks));
 		sl->tracks[pos] = *e;
 		sl->n_tracks++;
+		seq_shift(sl, pos, +1);
 	}
-	seq_reindex(sl);
 	if ((rc = cull_all(sl)) < 0)
 		goto out;
 	reconcile(sl, changed);
