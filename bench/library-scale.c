@@ -248,7 +248,8 @@ int main(int argc, char **argv)
 	}
 	if (!dir || n_db == 0 || n < 10)
 		return 2;
-	log_set_level(LOG_LEVEL_WARNING);
+	log_set_level(getenv("LIBRARY_SCALE_LOG") ? LOG_LEVEL_DEBUG
+						   : LOG_LEVEL_WARNING);
 	real = malloc(REAL_MAX * sizeof(*real));
 	if (!real)
 		return 1;

@@ -5,11 +5,14 @@
  * State: tracks[], every playable track the catalog offers, sorted by id
  * (culled ones included, so that a duplicate's better copy is known and
  * every culled track is logged only once), and the cycle seq[] of ids with
- * seq_ix[], their indices in tracks[] (rebuilt whenever tracks[] changes).
- * Insertions and moves are array surgery on seq[] (O(n) each), and every
- * cost is brain_distance() on the spot (about 100 ns): an insertion costs
- * 2 n distance calls. Only a full solve builds a struct tour (and a float
- * matrix while n <= matrix_max), and drops both when done.
+ * seq_ix[], their indices in tracks[] (shifted by arithmetic when one
+ * track comes or goes, looked up again after a reload). Insertions and
+ * moves are array surgery on seq[] (O(n) memmove each), and every cost is
+ * brain_distance() on the spot (about 100 ns): an insertion costs 3 n
+ * distance calls up to matrix_max, and 6 SETLIST_CANDIDATES past it
+ * (the places beside its nearest in the index). Only a full solve builds
+ * a struct tour (and a float matrix while n <= matrix_max), and drops
+ * both when done; past matrix_max it leaves the index behind.
  *
  * Sequence frame: setlist_sequence() rotates the cycle so that position 0
  * is the next track to play and position n - 1 the anchor (the last
@@ -48,9 +51,11 @@
 #define SETLIST_KICKS_PER_TRACK 2000
 #define SETLIST_REPAIR_PASSES 4
 /* Past matrix_max: candidates a track takes from the index (knn.h) for
- * its neighbour lists and its places. 40 miss 6-9 % of the true ten
- * nearest at n = 2000 (doc/brain.md); every one is costed exactly. */
-#define SETLIST_CANDIDATES 40
+ * its neighbour lists and its places; every one is costed exactly. 24
+ * hold 94.5 % of the true ten nearest on a library of albums, 40 hold
+ * 99.6 % but cost the 100 000-track solve two more seconds for a tour
+ * no better (doc/brain.md). */
+#define SETLIST_CANDIDATES 24
 
 struct sl_track {
 	int64_t id;
@@ -1433,9 +1438,15 @@ int setlist_solve(struct setlist *sl)
 	knn_destroy(sl->index);
 	sl->index = NULL;
 	if (n > sl->p.matrix_max) {
+		struct timespec i0, i1;
+		clock_gettime(CLOCK_MONOTONIC, &i0);
 		rc = tour_set_cost_fn(t, n, solve_cost, &ctx);
 		if (rc == 0)
 			rc = index_build(sl, t, pt, n);
+		clock_gettime(CLOCK_MONOTONIC, &i1);
+		log_debug("brain: index and neighbour lists of %zu tracks in "
+			  "%.2f s", n, (double)(i1.tv_sec - i0.tv_sec) +
+			  (double)(i1.tv_nsec - i0.tv_nsec) / 1e9);
 	} else if ((matrix = malloc(n * n * sizeof(*matrix)))) {
 		for (size_t i = 0; i < n && !cancelled(sl); i++) {
 			matrix[i * n + i] = 0;
