@@ -193,12 +193,21 @@ static int cmp_id(const void *x, const void *y)
 	return (a > b) - (a < b);
 }
 
-/* The cycle holds every id of the setlist once. */
+static double seq_cpu_max, seq_cpu_sum;
+static int seq_calls;
+
+/* The cycle holds every id of the setlist once. Times setlist_sequence
+ * (what the service publishes after every change). */
 static bool cycle_valid(struct setlist *sl, int64_t *buf, size_t cap)
 {
 	size_t n = 0;
+	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
 	if (setlist_sequence(sl, NULL, 0, time(NULL), buf, cap, &n, NULL) < 0)
 		return false;
+	double d = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	seq_cpu_sum += d;
+	seq_cpu_max = d > seq_cpu_max ? d : seq_cpu_max;
+	seq_calls++;
 	for (size_t k = 1; k < n; k++)
 		if (buf[k] == buf[k - 1])
 			return false;
@@ -440,12 +449,15 @@ int main(int argc, char **argv)
 	       "meta_put_s %.2f analyses_put_s %.2f reload_s %.2f solve_cpu_s %.2f cost %.4f "
 	       "reference_s %.0f reference_cost %.4f above_ref_pct %.2f "
 	       "insert_ms_mean %.2f insert_ms_max %.2f remove_ms_mean %.2f "
-	       "remove_ms_max %.2f artist_conflicts %zu rss_before_mb %.1f "
+	       "remove_ms_max %.2f sequence_ms_mean %.2f sequence_ms_max %.2f "
+	       "artist_conflicts %zu rss_before_mb %.1f "
 	       "rss_solve_mb %.1f rss_peak_mb %.1f\n",
 	       n, n_real, (double)bytes / 1048576.0, scan_s, rescan_s, meta_s, put_s,
 	       reload_s, solve_cpu, cost, reference, ref,
 	       100.0 * (cost / ref - 1.0), 1000 * ins_sum / moves,
 	       1000 * ins_max, 1000 * rem_sum / moves, 1000 * rem_max,
+	       1000 * seq_cpu_sum / (seq_calls ? seq_calls : 1),
+	       1000 * seq_cpu_max,
 	       conflicts, rss_before / 1024.0, rss_solve / 1024.0,
 	       rss_peak / 1024.0);
 	free(buf);

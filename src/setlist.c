@@ -56,6 +56,8 @@
  * 99.6 % but cost the 100 000-track solve two more seconds for a tour
  * no better (doc/brain.md). */
 #define SETLIST_CANDIDATES 24
+/* An update of more tracks than half this culls everything again. */
+#define SETLIST_CULL_KEYS_MAX 16
 
 struct sl_track {
 	int64_t id;
@@ -69,6 +71,9 @@ struct sl_track {
 	uint64_t title;                 /* hash of the normalised title; 0 =
 					 * none (a string would double the
 					 * memory of a large library) */
+	uint64_t hash_key;              /* of the content hash; 0 = none */
+	uint64_t name_key;              /* of artist and title; 0 = either
+					 * unknown (cull_all's groups) */
 	enum setlist_cull cull;
 	int64_t duplicate_of;
 	enum setlist_cull logged;       /* the cull last logged */
@@ -408,6 +413,10 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	e->bitrate_kbps = ct->bitrate_kbps;
 	e->duration_s = ct->duration_s > 0 ? ct->duration_s : 0;
 	snprintf(e->hash, sizeof(e->hash), "%s", ct->content_hash);
+	e->hash_key = e->hash[0] ? fnv1a(0xcbf29ce484222325ULL, e->hash) | 1 : 0;
+	e->name_key = e->bt.artist[0] && e->title
+		? (fnv1a(0xcbf29ce484222325ULL, e->bt.artist) ^
+		   (e->title * 0x9E3779B97F4A7C15ULL)) | 1 : 0;
 	e->analysed = rc == 0;
 	if (!e->analysed)
 		return 0;
@@ -568,6 +577,52 @@ static void log_cull(struct setlist *sl, struct sl_track *t)
 	}
 }
 
+/* The cull by duration alone. */
+static enum setlist_cull cull_by_duration(const struct setlist *sl,
+					  const struct sl_track *t)
+{
+	if (t->duration_s > 0 && t->duration_s < sl->p.min_duration_s)
+		return SETLIST_TOO_SHORT;
+	if (t->duration_s > sl->p.max_duration_s)
+		return SETLIST_TOO_LONG;
+	return SETLIST_KEPT;
+}
+
+/* Does any track other than IDS have one of KEYS (0s are no key)? Then
+ * a duplicate group changes and cull_all() must decide. One pass. */
+static bool shares_key(const struct setlist *sl, const int64_t *ids, size_t n,
+		       const uint64_t *keys, size_t n_keys)
+{
+	for (size_t i = 0; i < sl->n_tracks; i++) {
+		const struct sl_track *t = &sl->tracks[i];
+		for (size_t k = 0; k < n_keys; k++) {
+			if (!keys[k] || (t->hash_key != keys[k] &&
+					 t->name_key != keys[k]))
+				continue;
+			bool mine = false;
+			for (size_t j = 0; j < n && !mine; j++)
+				mine = ids[j] == t->id;
+			if (!mine)
+				return true;
+		}
+	}
+	return false;
+}
+
+/* The tracks IDS share no duplicate group with any other: their cull is
+ * their duration's, and nobody else's changes. */
+static void cull_alone(struct setlist *sl, const int64_t *ids, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		uint32_t i = find_track(sl, ids[j]);
+		if (i == NO_INDEX)
+			continue;
+		sl->tracks[i].cull = cull_by_duration(sl, &sl->tracks[i]);
+		sl->tracks[i].duplicate_of = 0;
+		log_cull(sl, &sl->tracks[i]);
+	}
+}
+
 /* Decides the cull of every track. Returns 0 or -ENOMEM. */
 static int cull_all(struct setlist *sl)
 {
@@ -580,20 +635,14 @@ static int cull_all(struct setlist *sl)
 	for (size_t i = 0; i < n; i++) {
 		struct sl_track *t = &sl->tracks[i];
 		t->duplicate_of = 0;
-		if (t->duration_s > 0 && t->duration_s < sl->p.min_duration_s)
-			t->cull = SETLIST_TOO_SHORT;
-		else if (t->duration_s > sl->p.max_duration_s)
-			t->cull = SETLIST_TOO_LONG;
-		else
-			t->cull = SETLIST_KEPT;
+		t->cull = cull_by_duration(sl, t);
 	}
 
 	/* The same content: the best copy of each hash stays. */
 	for (size_t i = 0; i < n; i++)
 		if (sl->tracks[i].cull == SETLIST_KEPT && sl->tracks[i].hash[0])
-			ix[m++] = (struct cull_key){
-				fnv1a(0xcbf29ce484222325ULL, sl->tracks[i].hash),
-				(uint32_t)i };
+			ix[m++] = (struct cull_key){ sl->tracks[i].hash_key,
+						     (uint32_t)i };
 	qsort_r(ix, m, sizeof(*ix), cmp_by_hash, sl->tracks);
 	for (size_t k = 0; k < m;) {
 		const struct sl_track *best = &sl->tracks[ix[k].ix];
@@ -613,9 +662,7 @@ static int cull_all(struct setlist *sl)
 	for (size_t i = 0; i < n; i++) {
 		const struct sl_track *t = &sl->tracks[i];
 		if (t->cull == SETLIST_KEPT && t->bt.artist[0] && t->title)
-			ix[m++] = (struct cull_key){
-				fnv1a(0xcbf29ce484222325ULL, t->bt.artist) ^
-				(t->title * 0x9E3779B97F4A7C15ULL), (uint32_t)i };
+			ix[m++] = (struct cull_key){ t->name_key, (uint32_t)i };
 	}
 	qsort_r(ix, m, sizeof(*ix), cmp_by_name, sl->tracks);
 	for (size_t k = 0; k < m;) {
@@ -997,7 +1044,9 @@ static void tempo_stats(struct setlist *sl)
 	free(bpm);
 }
 
-static void update_stats(struct setlist *sl)
+/* The counts, and with ORDER the figures of the cycle (cost, artist
+ * conflicts, tempo cuts: O(n) distances and a sort). */
+static void update_stats(struct setlist *sl, bool order)
 {
 	struct setlist_stats *st = &sl->st;
 	st->playable = sl->n_tracks;
@@ -1010,9 +1059,11 @@ static void update_stats(struct setlist *sl)
 		st->duplicates += t->cull == SETLIST_DUPLICATE;
 		st->unanalysed += t->cull == SETLIST_KEPT && !t->analysed;
 	}
-	st->cost = seq_cost(sl);
-	st->artist_conflicts = count_artist_conflicts(sl);
-	tempo_stats(sl);
+	if (order) {
+		st->cost = seq_cost(sl);
+		st->artist_conflicts = count_artist_conflicts(sl);
+		tempo_stats(sl);
+	}
 
 	const struct setlist_stats *o = &sl->logged_st;
 	if (sl->summary_logged && o->playable == st->playable &&
@@ -1170,7 +1221,7 @@ int setlist_reload(struct setlist *sl, bool *changed)
 	if ((rc = cull_all(sl)) < 0)
 		goto out;
 	reconcile(sl, changed);
-	update_stats(sl);
+	update_stats(sl, true);
 out:
 	free(fresh);
 	return rc;
@@ -1191,11 +1242,24 @@ int setlist_update(struct setlist *sl, const int64_t *ids, size_t n,
 	e = malloc(sizeof(*e));
 	if (!e)
 		return -ENOMEM;
+	/* The duplicate groups the change can touch: those of the keys the
+	 * tracks had and have. */
+	uint64_t keys[2 * SETLIST_CULL_KEYS_MAX];
+	size_t n_keys = 0;
+	bool full_cull = n > SETLIST_CULL_KEYS_MAX / 2;
 	for (size_t i = 0; i < n; i++) {
 		uint32_t at = find_track(sl, ids[i]);
+		if (at != NO_INDEX && !full_cull) {
+			keys[n_keys++] = sl->tracks[at].hash_key;
+			keys[n_keys++] = sl->tracks[at].name_key;
+		}
 		rc = read_track(sl, ids[i], e);
 		if (rc < 0)
 			goto out;
+		if (rc == 0 && !full_cull) {
+			keys[n_keys++] = e->hash_key;
+			keys[n_keys++] = e->name_key;
+		}
 		if (rc > 0) {
 			/* Not playable (any more): it leaves. */
 			if (at != NO_INDEX) {
@@ -1232,10 +1296,17 @@ int setlist_update(struct setlist *sl, const int64_t *ids, size_t n,
 		sl->n_tracks++;
 		seq_shift(sl, pos, +1);
 	}
-	if ((rc = cull_all(sl)) < 0)
-		goto out;
+	if (full_cull || shares_key(sl, ids, n, keys, n_keys)) {
+		if ((rc = cull_all(sl)) < 0)
+			goto out;
+	} else {
+		cull_alone(sl, ids, n);
+	}
 	reconcile(sl, changed);
-	update_stats(sl);
+	/* Past matrix_max the cycle's figures wait for setlist_sequence(),
+	 * which the service calls at once: O(n) distances and a sort, most of
+	 * an update at 100 000 tracks. */
+	update_stats(sl, sl->n_seq <= sl->p.matrix_max);
 out:
 	if (rc < 0) {
 		/* tracks[] may have changed: keep seq_ix consistent. */
@@ -1419,7 +1490,7 @@ int setlist_solve(struct setlist *sl)
 	if (n < 2) {
 		sl->needs_solve = false;
 		sl->st.solves++;
-		update_stats(sl);
+		update_stats(sl, true);
 		return 0;
 	}
 	pt = malloc(n * sizeof(*pt));
@@ -1480,7 +1551,13 @@ int setlist_solve(struct setlist *sl)
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);
-		if (rc == 0)
+		/* Past matrix_max a second solve from the circle's order
+		 * would start from a tour that local search must take
+		 * apart with reversals of O(n) each: 100 s at 100 000
+		 * tracks, for a cut or two in a cycle of 100 000 steps.
+		 * There the count is a target, not a guarantee
+		 * (doc/brain.md). */
+		if (rc == 0 && n <= sl->p.matrix_max)
 			rc = solve_tempo(sl, t, pt, order, &opt, &ts);
 	}
 	if (rc < 0)
@@ -1499,7 +1576,7 @@ int setlist_solve(struct setlist *sl)
 	sl->st.solves++;
 	sl->st.kicks = ts.kicks;
 	sl->st.solve_s = ts.seconds;
-	update_stats(sl);
+	update_stats(sl, true);
 out:
 	tour_destroy(t);
 	free(matrix);
