@@ -7,14 +7,24 @@
  *
  *   tour_bench --n N [--seeds S] [--kind euclid|brain] [--dim D]
  *              [--budget SECONDS] [--kicks K] [--hk-iterations I]
- *              [--source matrix|callback] [--neighbours K] [--wall]
- *              [--header]
+ *              [--source matrix|callback|index] [--neighbours K] [--wall]
+ *              [--candidates M] [--reference SECONDS] [--header]
  *
  * euclid: points uniform in the unit cube of D dimensions (default 2),
  * Euclidean costs in a dense float matrix. brain: random tracks (tempo
  * 85..175 BPM, random Camelot keys, energy, 26 standardised timbre values,
  * loudness, one artist per 8 tracks, 8 genres) under brain_distance() with
  * the default weights, as a float matrix or through the callback.
+ *
+ * index (brain only): the callback, with neighbour lists from the M
+ * (--candidates, default 16) nearest points of a k-d tree over
+ * brain_embed() (knn.h) instead of all pairs; the CPU time includes the
+ * index and the candidates' costs. No n^2 matrix is made past n = 4000:
+ * there the row compares with --reference SECONDS, a second solve of the
+ * same instance with that budget (and 16 neighbours), instead of the
+ * Held-Karp bound, and says so ("ref" for "HK"). At n <= 4000 it also
+ * prints on stderr how many of each point's true K nearest (by
+ * brain_distance, all pairs) the index's K cheapest candidates miss.
  *
  * Times are CPU seconds of this thread, and the solver's budget (--budget,
  * default 1 s) counts this thread's CPU time too, so that a busy machine
@@ -26,6 +36,7 @@
 #include "autoconfig.h"
 
 #include "brain.h"
+#include "knn.h"
 #include "tour.h"
 
 #include <errno.h>
@@ -112,6 +123,84 @@ static struct brain_track *brain_instance(size_t n)
 	return t;
 }
 
+/* The index's candidates: the M nearest in the embedding. */
+static uint32_t *index_candidates(const struct brain_track *tracks, size_t n,
+				  const struct brain_weights *w, size_t m)
+{
+	struct brain_embedding e;
+	float *pts = malloc(n * BRAIN_EMBED_DIM * sizeof(*pts));
+	uint32_t *cand = malloc(n * m * sizeof(*cand));
+	if (!pts || !cand)
+		goto fail;
+	brain_embed_fit(tracks, n, &e);
+	for (size_t i = 0; i < n; i++)
+		brain_embed(&e, w, &tracks[i], pts + i * BRAIN_EMBED_DIM);
+	double c0 = cpu_s();
+	struct knn *idx = knn_create(pts, n, BRAIN_EMBED_DIM);
+	if (!idx)
+		goto fail;
+	double c1 = cpu_s();
+	for (size_t z = 0; z < n; z++) {
+		size_t i = knn_order(idx)[z];
+		size_t got = knn_query(idx, pts + i * BRAIN_EMBED_DIM, m, (uint32_t)i, 0, cand + i * m, NULL);
+		for (size_t r = got; r < m; r++)
+			cand[i * m + r] = UINT32_MAX;
+	}
+	if (getenv("TOUR_BENCH_VERBOSE"))
+		fprintf(stderr, "index: build %.3f s, %zu queries of %zu %.3f s\n",
+			c1 - c0, n, m, cpu_s() - c1);
+	knn_destroy(idx);
+	free(pts);
+	return cand;
+fail:
+	free(pts);
+	free(cand);
+	return NULL;
+}
+
+/* How many of each point's true K nearest (all pairs) are missing from
+ * the K cheapest of its M candidates: printed on stderr. */
+static void index_recall(const struct brain_track *tracks, size_t n,
+			 const struct brain_weights *w, const uint32_t *cand,
+			 size_t m, unsigned k)
+{
+	double *all = malloc(n * sizeof(*all));
+	double *mine = malloc(m * sizeof(*mine));
+	size_t missed = 0, total = 0, missed1 = 0;
+	for (size_t i = 0; i < n && all && mine; i++) {
+		for (size_t j = 0; j < n; j++)
+			all[j] = j == i ? INFINITY
+				 : brain_distance(&tracks[i], &tracks[j], w, NULL);
+		/* The K-th smallest true distance. */
+		double *sorted = malloc(n * sizeof(*sorted));
+		if (!sorted)
+			break;
+		memcpy(sorted, all, n * sizeof(*sorted));
+		qsort(sorted, n, sizeof(*sorted), cmp_double);
+		double kth = sorted[k - 1], first = sorted[0];
+		free(sorted);
+		size_t got = 0;
+		for (size_t r = 0; r < m; r++)
+			if (cand[i * m + r] < n)
+				mine[got++] = all[cand[i * m + r]];
+		qsort(mine, got, sizeof(*mine), cmp_double);
+		/* A true neighbour is missed when fewer than K candidates
+		 * are within the K-th true distance (ties count as found). */
+		size_t within = 0;
+		for (size_t r = 0; r < got && r < k; r++)
+			within += mine[r] <= kth;
+		missed += k - within;
+		total += k;
+		missed1 += !(got > 0 && mine[0] <= first);
+	}
+	fprintf(stderr, "index recall, n = %zu, %zu candidates: %.2f%% of the "
+		"true %u nearest missed; the nearest itself missed for %.2f%% "
+		"of points\n", n, m, 100.0 * (double)missed / (double)(total ? total : 1),
+		k, 100.0 * (double)missed1 / (double)n);
+	free(all);
+	free(mine);
+}
+
 /* forever.fm: start from a random order, then 100 n times pick two edges
  * at random and apply the 2-opt move if it lowers the cost. */
 static double baseline(const float *m, size_t n, uint64_t seed)
@@ -172,6 +261,8 @@ int main(int argc, char **argv)
 	double budget = 1.0;
 	uint64_t kicks = 0;
 	unsigned neighbours = 0;
+	size_t n_cand = 16;
+	double reference = 0;
 	bool wall = false;
 	const char *kind = "euclid", *source = "matrix";
 	for (int i = 1; i < argc; i++) {
@@ -205,6 +296,10 @@ int main(int argc, char **argv)
 			hk_iterations = (unsigned)strtoul(v, NULL, 10);
 		else if (!strcmp(a, "--neighbours"))
 			neighbours = (unsigned)strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--candidates"))
+			n_cand = strtoul(v, NULL, 10);
+		else if (!strcmp(a, "--reference"))
+			reference = strtod(v, NULL);
 		else if (!strcmp(a, "--kind"))
 			kind = v;
 		else if (!strcmp(a, "--source"))
@@ -214,9 +309,11 @@ int main(int argc, char **argv)
 		i++;
 	}
 	bool brain = !strcmp(kind, "brain");
-	bool callback = !strcmp(source, "callback");
+	bool use_index = !strcmp(source, "index");
+	bool callback = !strcmp(source, "callback") || use_index;
+	bool with_matrix = !use_index || n <= 4000;
 	if (n < 5 || seeds == 0 || dim == 0 || (!brain && strcmp(kind, "euclid")) ||
-	    (callback && !brain))
+	    (callback && !brain) || n_cand == 0 || n_cand > KNN_K_MAX)
 		usage();
 
 	double *bound = calloc(seeds, sizeof(double));
@@ -225,11 +322,11 @@ int main(int argc, char **argv)
 	double *base = calloc(seeds, sizeof(double));
 	double *base_s = calloc(seeds, sizeof(double));
 	double *kicks_done = calloc(seeds, sizeof(double));
-	float *m = malloc(n * n * sizeof(float));
+	float *m = with_matrix ? malloc(n * n * sizeof(float)) : NULL;
 	double *pt = malloc(n * dim * sizeof(double));
 	struct tour *t = tour_create(n);
 	if (!bound || !ours || !ours_s || !base || !base_s || !kicks_done ||
-	    !m || !pt || !t) {
+	    (with_matrix && !m) || !pt || !t) {
 		fprintf(stderr, "tour_bench: out of memory\n");
 		return 1;
 	}
@@ -245,7 +342,7 @@ int main(int argc, char **argv)
 			bc.tracks = tracks;
 			brain_weights_default(&bc.w);
 			double c0 = cpu_s();
-			for (size_t i = 0; i < n; i++) {
+			for (size_t i = 0; i < n && with_matrix; i++) {
 				m[i * n + i] = 0.0f;
 				for (size_t j = i + 1; j < n; j++)
 					m[i * n + j] = m[j * n + i] =
@@ -275,28 +372,69 @@ int main(int argc, char **argv)
 			opt.neighbours = neighbours;
 		if (!wall)
 			opt.budget_clock = CLOCK_THREAD_CPUTIME_ID;
+		double c0 = cpu_s();
 		if (callback)
 			tour_set_cost_fn(t, n, brain_cost_fn, &bc);
 		else
 			tour_set_matrix(t, m, n);
-		double c0 = cpu_s();
+		uint32_t *cand = NULL;
+		if (use_index) {
+			cand = index_candidates(tracks, n, &bc.w, n_cand);
+			if (!cand || tour_set_candidates(t, cand, n_cand,
+					opt.neighbours) < 0) {
+				fprintf(stderr, "tour_bench: index failed\n");
+				return 1;
+			}
+		}
+		double index_s = cpu_s() - c0;
 		int rc = tour_solve(t, &opt, &st);
 		ours_s[s] = cpu_s() - c0 + (callback ? 0.0 : matrix_s);
 		if (rc < 0) {
 			fprintf(stderr, "tour_solve: %s\n", strerror(-rc));
 			return 1;
 		}
-		tour_set_matrix(t, m, n); /* same costs, as floats, for fairness */
+		if (use_index && s == 0 && n <= 4000)
+			index_recall(tracks, n, &bc.w, cand, n_cand, opt.neighbours);
+		if (with_matrix)
+			tour_set_matrix(t, m, n); /* same costs, as floats, for fairness */
 		ours[s] = tour_cost(t);
 		kicks_done[s] = (double)st.kicks;
-		rc = tour_lower_bound(t, hk_iterations, ours[s], &bound[s]);
-		if (rc < 0) {
-			fprintf(stderr, "tour_lower_bound: %s\n", strerror(-rc));
-			return 1;
+		if (getenv("TOUR_BENCH_VERBOSE"))
+			fprintf(stderr, "seed %zu: index and candidates %.3f s, "
+				"greedy %.4f, local search %.4f, final %.4f, "
+				"%.3f s cpu\n", s, index_s, st.initial_cost,
+				st.local_cost, ours[s], ours_s[s]);
+		if (with_matrix) {
+			rc = tour_lower_bound(t, hk_iterations, ours[s], &bound[s]);
+			if (rc < 0) {
+				fprintf(stderr, "tour_lower_bound: %s\n", strerror(-rc));
+				return 1;
+			}
+			c0 = cpu_s();
+			base[s] = baseline(m, n, s + 1);
+			base_s[s] = cpu_s() - c0;
+		} else {
+			/* The reference: the same instance, 16 neighbours
+			 * and REFERENCE seconds. */
+			struct tour_options ro = opt;
+			ro.seed = opt.seed + 1000;
+			ro.time_budget_s = reference > 0 ? reference : 10 * budget;
+			ro.max_kicks = 0;
+			ro.neighbours = 16;
+			tour_set_cost_fn(t, n, brain_cost_fn, &bc);
+			size_t m2 = n_cand > 24 ? n_cand : 24;
+			uint32_t *cand2 = index_candidates(tracks, n, &bc.w, m2);
+			if (!cand2 || tour_set_candidates(t, cand2, m2, 16) < 0 ||
+			    tour_solve(t, &ro, NULL) < 0) {
+				fprintf(stderr, "tour_bench: reference failed\n");
+				return 1;
+			}
+			free(cand2);
+			bound[s] = tour_cost(t);
+			base[s] = NAN;
+			base_s[s] = NAN;
 		}
-		c0 = cpu_s();
-		base[s] = baseline(m, n, s + 1);
-		base_s[s] = cpu_s() - c0;
+		free(cand);
 		ours[s] = 100.0 * (ours[s] / bound[s] - 1.0);
 		base[s] = 100.0 * (base[s] / bound[s] - 1.0);
 		if (getenv("TOUR_BENCH_VERBOSE"))
@@ -306,7 +444,9 @@ int main(int argc, char **argv)
 	}
 	char label[32];
 	if (brain)
-		snprintf(label, sizeof(label), "brain%s", callback ? "-cb" : "");
+		snprintf(label, sizeof(label), "brain%s",
+			 use_index ? (with_matrix ? "-ix" : "-ixr")
+				   : callback ? "-cb" : "");
 	else
 		snprintf(label, sizeof(label), "euc%zud", dim);
 	double hk = median(bound, seeds);

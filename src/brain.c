@@ -478,3 +478,130 @@ int brain_timbre_standardise(struct brain_track *tracks, size_t n)
 		brain_timbre_norm_apply(&norm, &tracks[i]);
 	return 0;
 }
+
+/* ---- the embedding --------------------------------------------------- */
+
+int brain_embed_fit(const struct brain_track *tracks, size_t n,
+		    struct brain_embedding *e)
+{
+	if ((!tracks && n > 0) || !e)
+		return -EINVAL;
+	memset(e, 0, sizeof(*e));
+	size_t count[BRAIN_TIMBRE_MAX + 1] = { 0 };
+	for (size_t i = 0; i < n; i++)
+		if (tracks[i].n_timbre > 0 && tracks[i].n_timbre <= BRAIN_TIMBRE_MAX)
+			count[tracks[i].n_timbre]++;
+	int dim = 0;
+	for (int d = 1; d <= BRAIN_TIMBRE_MAX; d++)
+		if (count[d] > count[dim])
+			dim = d;
+	if (dim == 0 || count[dim] < 2)
+		return 0;
+	/* The covariance about the mean, then its leading eigenvectors by
+	 * power iteration, each deflated out before the next: 26 x 26, so
+	 * O(26^2 n) to build and nothing to speak of to decompose. */
+	double mean[BRAIN_TIMBRE_MAX] = { 0 };
+	double cov[BRAIN_TIMBRE_MAX][BRAIN_TIMBRE_MAX] = { { 0 } };
+	for (size_t i = 0; i < n; i++)
+		if (tracks[i].n_timbre == dim)
+			for (int k = 0; k < dim; k++)
+				mean[k] += tracks[i].timbre[k];
+	for (int k = 0; k < dim; k++)
+		mean[k] /= (double)count[dim];
+	for (size_t i = 0; i < n; i++) {
+		if (tracks[i].n_timbre != dim)
+			continue;
+		double x[BRAIN_TIMBRE_MAX];
+		for (int k = 0; k < dim; k++)
+			x[k] = tracks[i].timbre[k] - mean[k];
+		for (int a = 0; a < dim; a++)
+			for (int b = a; b < dim; b++)
+				cov[a][b] += x[a] * x[b];
+	}
+	for (int a = 0; a < dim; a++)
+		for (int b = 0; b < a; b++)
+			cov[a][b] = cov[b][a];
+	e->n_timbre = dim;
+	for (int c = 0; c < BRAIN_EMBED_TIMBRE && c < dim; c++) {
+		double v[BRAIN_TIMBRE_MAX], lambda = 0;
+		for (int k = 0; k < dim; k++)
+			v[k] = 1.0 + 0.01 * (k + c); /* not orthogonal to much */
+		for (int it = 0; it < 100; it++) {
+			double w[BRAIN_TIMBRE_MAX] = { 0 }, norm = 0;
+			for (int a = 0; a < dim; a++)
+				for (int b = 0; b < dim; b++)
+					w[a] += cov[a][b] * v[b];
+			for (int a = 0; a < dim; a++)
+				norm += w[a] * w[a];
+			norm = sqrt(norm);
+			if (!(norm > 1e-12))
+				break;
+			for (int a = 0; a < dim; a++)
+				v[a] = w[a] / norm;
+			lambda = norm;
+		}
+		for (int k = 0; k < dim; k++)
+			e->axis[c][k] = (float)v[k];
+		for (int a = 0; a < dim; a++)
+			for (int b = 0; b < dim; b++)
+				cov[a][b] -= lambda * v[a] * v[b];
+	}
+	return 0;
+}
+
+void brain_embed(const struct brain_embedding *e,
+		 const struct brain_weights *w, const struct brain_track *t,
+		 float out[BRAIN_EMBED_DIM])
+{
+	struct brain_weights def;
+	if (!w) {
+		brain_weights_default(&def);
+		w = &def;
+	}
+	double wt = weight_of(w->tempo), wk = weight_of(w->key);
+	double we = weight_of(w->energy), wti = weight_of(w->timbre);
+	double wl = weight_of(w->loudness);
+	double total = wt + wk + we + wti + wl;
+	if (!(total > 0))
+		total = 1;
+	double max_stretch = w->max_stretch > 0.0 && w->max_stretch < 1.0
+				     ? w->max_stretch : 0.08;
+	for (int d = 0; d < BRAIN_EMBED_DIM; d++)
+		out[d] = 0;
+	if (has_tempo(t)) {
+		/* An arc of ln(1 + max_stretch) (in octaves: / ln 2) costs
+		 * twice the tempo's share: r 2 pi (limit / ln 2) = 2 wt. */
+		double limit = log1p(max_stretch) / M_LN2;
+		double r = 0.5 * wt / total / (2.0 * M_PI * limit);
+		double x = log2(t->bpm);
+		x -= floor(x);
+		out[0] = (float)(r * cos(2.0 * M_PI * x));
+		out[1] = (float)(r * sin(2.0 * M_PI * x));
+	}
+	if (has_key(t)) {
+		/* Two wheel steps (a chord of one radius) cost K[2] = 0.4. */
+		double conf = confidence_of(t->key_confidence, 1.0);
+		double r = 0.4 * wk / total * conf;
+		double a = 2.0 * M_PI * (t->camelot - 1) / 12.0;
+		out[2] = (float)(r * cos(a));
+		out[3] = (float)(r * sin(a));
+		double step = 0.5 * brain_key_cost[1] * wk / total * conf;
+		out[4] = (float)(t->mode == BRAIN_MODE_MAJOR ? step : -step);
+	}
+	out[5] = (float)((has_energy(t) ? t->energy : 0.5) * we / total);
+	if (isfinite(t->loudness_lufs)) {
+		double l = t->loudness_lufs;
+		l = l < -40 ? -40 : l > 0 ? 0 : l;
+		out[6] = (float)((l + 14.0) / 12.0 * wl / total);
+	}
+	if (e && e->n_timbre > 0 && t->n_timbre == e->n_timbre) {
+		double scale = w->timbre_scale > 0.0 ? w->timbre_scale : 2.0;
+		double unit = wti / total / (scale * sqrt((double)t->n_timbre));
+		for (int c = 0; c < BRAIN_EMBED_TIMBRE; c++) {
+			double p = 0;
+			for (int k = 0; k < t->n_timbre; k++)
+				p += (double)e->axis[c][k] * t->timbre[k];
+			out[7 + c] = isfinite(p) ? (float)(p * unit) : 0.0f;
+		}
+	}
+}

@@ -205,6 +205,50 @@ int brain_timbre_norm_fit(const struct brain_track *tracks, size_t n,
 void brain_timbre_norm_apply(const struct brain_timbre_norm *norm,
 			     struct brain_track *t);
 
+/* The embedding: a point in BRAIN_EMBED_DIM dimensions per track whose
+ * Euclidean distances follow the terms of brain_distance() that carry
+ * most of its weight, for a spatial index (knn.h) to find each track's
+ * near neighbours in O(n log n) rather than from all n^2 / 2 distances.
+ * The coordinates, each scaled by its term's share of the weights:
+ *
+ *  0, 1  tempo on the octave circle: angle 2 pi (log2 bpm mod 1), so
+ *        that 70 and 140 BPM coincide; the radius makes an arc of
+ *        ln(1 + max_stretch) (the largest direct stretch) cost twice
+ *        the tempo weight's share (the quadratic term plus the
+ *        unmatched cost beyond a bridge make tempo the term that
+ *        matters most). Centre when unknown.
+ *  2, 3  the key's Camelot number on its circle, radius scaled by the
+ *        key confidence (a half-sure key pulls half as hard);
+ *  4     the Camelot letter, +- a wheel step's cost;
+ *  5     energy; 6 loudness (LUFS / 12), each at its weight's share;
+ *  7 .. 9 the timbre vector projected on its BRAIN_EMBED_TIMBRE
+ *        principal axes over the library (brain_embed_fit), in units of
+ *        timbre_scale sqrt(n) as the term has it.
+ *
+ * An unknown feature sits at its circle's centre or the library's
+ * middle. Genre and same artist are left out: they are for the exact
+ * distance to weigh among the candidates. The embedding only proposes
+ * candidates: every cost the tour compares is brain_distance() itself. */
+#define BRAIN_EMBED_TIMBRE 3
+#define BRAIN_EMBED_DIM (7 + BRAIN_EMBED_TIMBRE)
+
+struct brain_embedding {
+	int n_timbre;   /* length of the vectors the axes are for; 0 = none */
+	float axis[BRAIN_EMBED_TIMBRE][BRAIN_TIMBRE_MAX]; /* unit vectors */
+};
+
+/* Fits the timbre axes: the principal components (power iteration with
+ * deflation on the covariance) of the vectors of the most common length
+ * among TRACKS, taken as they are (standardise them first). Returns 0 or
+ * -EINVAL (NULL with n > 0). */
+int brain_embed_fit(const struct brain_track *tracks, size_t n,
+		    struct brain_embedding *e);
+
+/* The point of track T under weights W (NULL = defaults) into OUT. */
+void brain_embed(const struct brain_embedding *e,
+		 const struct brain_weights *w, const struct brain_track *t,
+		 float out[BRAIN_EMBED_DIM]);
+
 /* The Camelot number (1..12) and mode of a key given as its tonic pitch
  * class (0 = C .. 11 = B) and mode. Returns 0 or -EINVAL. */
 int brain_camelot_from_pitch(int pitch_class, enum brain_mode mode,

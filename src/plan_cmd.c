@@ -257,17 +257,18 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 	struct transition_params tparams;
 	mixer_params_from_config(&mp, cfg);
 	(void)mixer_transition_params(&mp, &tparams);
-	json_t *arr = json ? json_array() : NULL;
 	struct setlist_stats st;
 	int rc = 0;
 
-	if (!t || !an || (json && !arr)) {
+	if (!t || !an) {
 		rc = -ENOMEM;
 		goto out;
 	}
 	setlist_get_stats(sl, &st);
 	if (!json)
 		text_header(out, &st, n, took_s);
+	else if (fputc('[', out) == EOF)
+		rc = -EIO;
 	bool have_next = n > 0 && catalog_analysis_get(cat, ids[0], &an[1]) == 0;
 	for (size_t k = 0; k < n; k++) {
 		struct brain_cost c;
@@ -291,16 +292,24 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 			text_line(out, k + 1, t, a, cost, &c, &tp);
 			continue;
 		}
+		/* One element at a time: an array of 100 000 objects
+		 * held whole took gigabytes (doc/brain.md). */
 		json_t *o = track_json(k + 1, t, a, info.duration_s, cost, &c,
 				       &tp, tempo_step, cut, &st);
-		if (!o || json_array_append_new(arr, o) < 0) {
+		if (!o) {
 			rc = -ENOMEM;
 			goto out;
 		}
+		int w = fputs(k > 0 ? ",\n" : "\n", out) == EOF ||
+			json_dumpf(o, out, JSON_INDENT(1) |
+				   JSON_REAL_PRECISION(10)) < 0;
+		json_decref(o);
+		if (w) {
+			rc = -EIO;
+			goto out;
+		}
 	}
-	if (json && (json_dumpf(arr, out, JSON_INDENT(1) |
-				JSON_REAL_PRECISION(10)) < 0 ||
-		     fputc('\n', out) == EOF))
+	if (json && fputs("\n]\n", out) == EOF)
 		rc = -EIO;
 	if (fflush(out) != 0 && rc == 0)
 		rc = -errno;
@@ -309,7 +318,6 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 out:
 	if (rc < 0)
 		log_error("plan: cannot write the plan: %s", strerror(-rc));
-	json_decref(arr);
 	free(an);
 	free(t);
 	return rc;

@@ -33,7 +33,13 @@
  *  - a full solve (tour_solve: neighbour lists, 2-opt, Or-opt, iterated
  *    local search; the exact optimum up to SETLIST_EXACT_MAX tracks) over a
  *    float matrix of the distances up to matrix_max tracks, through the
- *    distance function beyond. The service runs one at start, and again
+ *    distance function beyond, with neighbour lists from a spatial index
+ *    over the tracks' embeddings (brain_embed, knn.h): nothing past
+ *    matrix_max costs n^2. The index is kept until the next solve, and
+ *    placements past matrix_max (insertion, the artist and no-repeat
+ *    moves) try only the places beside a track's nearest in it, scanning
+ *    the whole cycle only when none of those qualifies. The service runs
+ *    one at start, and again
  *    when the library has settled (no change for settle_s, or settle_max_s
  *    after the first of a stream of changes), warm-started from the current
  *    order. After a solve, tracks that break artist_separation are moved to

@@ -67,6 +67,7 @@ struct tour {
 	uint32_t *pos;          /* NONE for points not in the order */
 
 	unsigned k;             /* neighbours per point in nb (0 = not built) */
+	bool from_candidates;   /* nb came from tour_set_candidates() */
 	uint32_t *nb;           /* max_points * TOUR_NEIGHBOURS_MAX */
 	double *nb_cost;
 
@@ -75,7 +76,6 @@ struct tour {
 	uint8_t *queued;
 	uint8_t *mark;          /* scratch flags */
 	uint32_t *scratch;      /* scratch points */
-	uint32_t *best;         /* best order seen by the ILS */
 
 	uint32_t *jour_start;   /* journal of reversed runs */
 	uint32_t *jour_len;
@@ -186,11 +186,10 @@ struct tour *tour_create(size_t max_points)
 	t->queued = calloc(max_points, sizeof(*t->queued));
 	t->mark = calloc(max_points, sizeof(*t->mark));
 	t->scratch = calloc(max_points, sizeof(*t->scratch));
-	t->best = calloc(max_points, sizeof(*t->best));
 	t->jour_start = calloc(t->jour_cap, sizeof(*t->jour_start));
 	t->jour_len = calloc(t->jour_cap, sizeof(*t->jour_len));
 	if (!t->order || !t->pos || !t->nb || !t->nb_cost || !t->queue ||
-	    !t->queued || !t->mark || !t->scratch || !t->best ||
+	    !t->queued || !t->mark || !t->scratch ||
 	    !t->jour_start || !t->jour_len)
 		goto fail;
 	for (size_t i = 0; i < max_points; i++)
@@ -214,7 +213,6 @@ void tour_destroy(struct tour *t)
 	free(t->queued);
 	free(t->mark);
 	free(t->scratch);
-	free(t->best);
 	free(t->jour_start);
 	free(t->jour_len);
 	free(t);
@@ -233,6 +231,7 @@ static void source_changed(struct tour *t, size_t n)
 	}
 	t->n_src = n;
 	t->k = 0;
+	t->from_candidates = false;
 }
 
 int tour_set_matrix(struct tour *t, const float *matrix, size_t n)
@@ -374,6 +373,22 @@ static void reverse_positions(struct tour *t, uint32_t i, uint32_t len)
 	}
 }
 
+/* Doubles the journal; on failure it stays full and the kick being
+ * journalled cannot be undone (ils() then keeps it). */
+static void journal_grow(struct tour *t)
+{
+	size_t cap = 2 * t->jour_cap;
+	uint32_t *s = realloc(t->jour_start, cap * sizeof(*s));
+	if (!s)
+		return;
+	t->jour_start = s;
+	uint32_t *l = realloc(t->jour_len, cap * sizeof(*l));
+	if (!l)
+		return; /* the larger start array is harmless */
+	t->jour_len = l;
+	t->jour_cap = cap;
+}
+
 /* Reverses the run that goes forward from FROM to TO, or the rest of the
  * cycle, whichever is shorter: the same cycle either way. */
 static void reverse_path(struct tour *t, uint32_t from, uint32_t to)
@@ -388,6 +403,8 @@ static void reverse_path(struct tour *t, uint32_t from, uint32_t to)
 	if (len < 2)
 		return;
 	if (t->jour_on) {
+		if (t->jour_n == t->jour_cap)
+			journal_grow(t);
 		if (t->jour_n < t->jour_cap) {
 			t->jour_start[t->jour_n] = i;
 			t->jour_len[t->jour_n] = len;
@@ -550,6 +567,33 @@ static void local_search(struct tour *t)
 
 /* ---- construction ----------------------------------------------------- */
 
+/* Offers V at cost C to the neighbour list of U (LEN[u] entries so far,
+ * at most K, sorted cheapest first). With DEDUP a V already listed is not
+ * offered again (candidate pairs may come from both ends). */
+static void nb_offer(struct tour *t, uint32_t *len, unsigned k, uint32_t u,
+		     uint32_t v, double c, bool dedup)
+{
+	uint32_t *nb = t->nb + (size_t)u * TOUR_NEIGHBOURS_MAX;
+	double *nbc = t->nb_cost + (size_t)u * TOUR_NEIGHBOURS_MAX;
+	unsigned m = len[u];
+	if (m == k && c >= nbc[k - 1])
+		return;
+	if (dedup)
+		for (unsigned i = 0; i < m; i++)
+			if (nb[i] == v)
+				return;
+	unsigned at = m < k ? m : k - 1;
+	while (at > 0 && nbc[at - 1] > c) {
+		nb[at] = nb[at - 1];
+		nbc[at] = nbc[at - 1];
+		at--;
+	}
+	nb[at] = v;
+	nbc[at] = c;
+	if (m < k)
+		len[u] = m + 1;
+}
+
 /* Returns 0, or -EINVAL when a cost is not finite. */
 static int neighbours_build(struct tour *t, unsigned k_want)
 {
@@ -563,27 +607,218 @@ static int neighbours_build(struct tour *t, unsigned k_want)
 			double c = cost(t, i, j);
 			if (!isfinite(c))
 				return -EINVAL;
-			for (int side = 0; side < 2; side++) {
-				uint32_t u = side ? j : i, v = side ? i : j;
-				uint32_t *nb = t->nb + (size_t)u * TOUR_NEIGHBOURS_MAX;
-				double *nbc = t->nb_cost + (size_t)u * TOUR_NEIGHBOURS_MAX;
-				unsigned m = len[u];
-				if (m == k && c >= nbc[k - 1])
-					continue;
-				unsigned at = m < k ? m : k - 1;
-				while (at > 0 && nbc[at - 1] > c) {
-					nb[at] = nb[at - 1];
-					nbc[at] = nbc[at - 1];
-					at--;
-				}
-				nb[at] = v;
-				nbc[at] = c;
-				if (m < k)
-					len[u] = m + 1;
-			}
+			nb_offer(t, len, k, i, j, c, false);
+			nb_offer(t, len, k, j, i, c, false);
 		}
 	}
 	t->k = k;
+	t->from_candidates = false;
+	return 0;
+}
+
+int tour_set_candidates(struct tour *t, const uint32_t *cand, size_t m,
+			unsigned k_want)
+{
+	if (!has_source(t) || !cand || m == 0 || k_want == 0 ||
+	    k_want > TOUR_NEIGHBOURS_MAX || t->n_src < 2)
+		return -EINVAL;
+	uint32_t n = (uint32_t)t->n_src;
+	unsigned k = k_want < n - 1 ? k_want : n - 1;
+	uint32_t *len = t->scratch;
+	memset(len, 0, (size_t)n * sizeof(*len));
+	for (uint32_t i = 0; i < n; i++) {
+		for (size_t r = 0; r < m; r++) {
+			uint32_t j = cand[(size_t)i * m + r];
+			if (j >= n || j == i)
+				continue;
+			double c = cost(t, i, j);
+			if (!isfinite(c)) {
+				t->k = 0;
+				return -EINVAL;
+			}
+			nb_offer(t, len, k, i, j, c, true);
+			nb_offer(t, len, k, j, i, c, true);
+		}
+	}
+	/* A point no candidate reached has a short list: fill it with the
+	 * points next to it by number, so that every list is full (the
+	 * search assumes K entries). Only a degenerate candidate set
+	 * leaves one short. */
+	for (uint32_t i = 0; i < n; i++)
+		for (uint32_t d = 1; len[i] < k && d < n; d++) {
+			uint32_t j = (i + d) % n;
+			nb_offer(t, len, k, i, j, cost(t, i, j), true);
+		}
+	t->k = k;
+	t->from_candidates = true;
+	return 0;
+}
+
+const uint32_t *tour_neighbours(const struct tour *t, uint32_t point,
+				unsigned *k)
+{
+	*k = 0;
+	if (!t || t->k == 0 || point >= t->n_src)
+		return NULL;
+	*k = t->k;
+	return t->nb + (size_t)point * TOUR_NEIGHBOURS_MAX;
+}
+
+/* ---- greedy matching: the first tour from candidate lists ------------- */
+
+struct edge {
+	double c;
+	uint32_t a, b;
+};
+
+static int cmp_edge(const void *x, const void *y)
+{
+	const struct edge *p = x, *q = y;
+	if (p->c != q->c)
+		return p->c < q->c ? -1 : 1;
+	if (p->a != q->a)
+		return p->a < q->a ? -1 : 1;
+	return (p->b > q->b) - (p->b < q->b);
+}
+
+static uint32_t uf_find(uint32_t *parent, uint32_t x)
+{
+	while (parent[x] != x) {
+		parent[x] = parent[parent[x]];
+		x = parent[x];
+	}
+	return x;
+}
+
+/* The greedy tour: the edges of the neighbour lists, cheapest first,
+ * each taken when both ends have fewer than two edges and it closes no
+ * cycle (Christofides' "greedy", which Johnson and McGeoch found the
+ * best start for 2-opt and Or-opt: about 15-20 % above optimal in the
+ * plane against 25 % for nearest neighbour, and local rather than
+ * random in its faults). The paths it leaves are joined end to end,
+ * each to the nearest free end found in the last end's list or else
+ * among a few of the remaining paths; local search mends those joins.
+ * O(n k log(n k)) time and n k edges of memory; no full scans.
+ * Returns 0 or -ENOMEM (the order is then unchanged). */
+static int greedy_tour(struct tour *t)
+{
+	uint32_t n = (uint32_t)t->n_src;
+	size_t ne = 0;
+	struct edge *e = malloc((size_t)n * t->k * sizeof(*e));
+	uint32_t *adj = malloc((size_t)n * 2 * sizeof(*adj));
+	uint32_t *parent = malloc((size_t)n * sizeof(*parent));
+	uint32_t *end_b = malloc((size_t)n * sizeof(*end_b));
+	if (!e || !adj || !parent || !end_b) {
+		free(e);
+		free(adj);
+		free(parent);
+		free(end_b);
+		return -ENOMEM;
+	}
+	/* Each listed pair once or twice; the second copy is refused by the
+	 * degree or cycle test like any other. */
+	for (uint32_t i = 0; i < n; i++)
+		for (unsigned r = 0; r < t->k; r++) {
+			size_t x = (size_t)i * TOUR_NEIGHBOURS_MAX + r;
+			uint32_t j = t->nb[x];
+			e[ne++] = (struct edge){ t->nb_cost[x], i < j ? i : j,
+						 i < j ? j : i };
+		}
+	qsort(e, ne, sizeof(*e), cmp_edge);
+	for (uint32_t i = 0; i < n; i++) {
+		adj[2 * i] = adj[2 * i + 1] = NONE;
+		parent[i] = i;
+	}
+	for (size_t x = 0; x < ne; x++) {
+		uint32_t a = e[x].a, b = e[x].b;
+		if (adj[2 * a + 1] != NONE || adj[2 * b + 1] != NONE)
+			continue;
+		uint32_t ra = uf_find(parent, a), rb = uf_find(parent, b);
+		if (ra == rb)
+			continue;
+		parent[ra] = rb;
+		adj[2 * a + (adj[2 * a] != NONE)] = b;
+		adj[2 * b + (adj[2 * b] != NONE)] = a;
+	}
+	free(e);
+
+	/* The paths, by their two free ends (a lone point is both). */
+	uint32_t *end_a = t->queue;  /* idle while no search runs */
+	uint32_t *path_of = parent;  /* free end -> its path */
+	uint32_t n_paths = 0;
+	memset(t->mark, 0, n);
+	for (uint32_t i = 0; i < n; i++) {
+		if (adj[2 * i + 1] != NONE || t->mark[i])
+			continue;
+		uint32_t prev = NONE, cur = i;
+		for (;;) {
+			uint32_t nx = adj[2 * cur] != prev ? adj[2 * cur]
+							   : adj[2 * cur + 1];
+			if (nx == NONE)
+				break;
+			prev = cur;
+			cur = nx;
+		}
+		t->mark[i] = t->mark[cur] = 1; /* a free end */
+		path_of[i] = path_of[cur] = n_paths;
+		end_a[n_paths] = i;
+		end_b[n_paths] = cur;
+		n_paths++;
+	}
+
+	/* Join them: walk a path from one end, then on to the cheapest free
+	 * end in the last point's list, else among up to 64 paths left. */
+	uint64_t rng = t->rng;
+	uint32_t at = 0, left = n_paths;
+	uint32_t p = end_a[rng_below(&rng, n_paths)];
+	for (;;) {
+		uint32_t w = path_of[p];
+		left--;
+		end_a[w] = end_a[left];
+		end_b[w] = end_b[left];
+		path_of[end_a[w]] = path_of[end_b[w]] = w;
+		uint32_t prev = NONE, cur = p;
+		for (;;) {
+			t->order[at] = cur;
+			t->pos[cur] = at++;
+			t->mark[cur] = 2; /* placed */
+			uint32_t nx = adj[2 * cur] != prev ? adj[2 * cur]
+							   : adj[2 * cur + 1];
+			if (nx == NONE)
+				break;
+			prev = cur;
+			cur = nx;
+		}
+		if (left == 0)
+			break;
+		uint32_t next = NONE;
+		const uint32_t *nb = t->nb + (size_t)cur * TOUR_NEIGHBOURS_MAX;
+		for (unsigned r = 0; r < t->k && next == NONE; r++)
+			if (t->mark[nb[r]] == 1)
+				next = nb[r];
+		if (next == NONE) {
+			double best = INFINITY;
+			uint32_t from = rng_below(&rng, left);
+			uint32_t look = left < 64 ? left : 64;
+			for (uint32_t s = 0; s < look; s++) {
+				uint32_t q = (from + s) % left;
+				for (int z = 0; z < 2; z++) {
+					uint32_t c = z ? end_b[q] : end_a[q];
+					double cc = cost(t, cur, c);
+					if (next == NONE || cc < best) {
+						best = cc;
+						next = c;
+					}
+				}
+			}
+		}
+		p = next;
+	}
+	t->n = at;
+	t->rng = rng;
+	free(adj);
+	free(parent);
+	free(end_b);
 	return 0;
 }
 
@@ -679,8 +914,6 @@ static void journal_undo(struct tour *t)
 static void ils(struct tour *t, const struct tour_options *opt,
 		double t_start, struct tour_stats *st)
 {
-	double best = t->cur;
-	memcpy(t->best, t->order, (size_t)t->n * sizeof(*t->order));
 	for (uint64_t it = 0;; it++) {
 		if (opt->max_kicks && it >= opt->max_kicks)
 			break;
@@ -699,17 +932,13 @@ static void ils(struct tour *t, const struct tour_options *opt,
 		st->kicks++;
 		if (t->cur < before - t->eps)
 			st->improvements++;
+		/* The current order is the best seen: a kick is kept only
+		 * when it costs no more. (Only when the journal could not
+		 * grow, out of memory, is a worse one kept.) */
 		if (t->cur > before && !t->jour_overflow) {
 			journal_undo(t);
 			t->cur = before;
-		} else if (t->cur < best) {
-			best = t->cur;
-			memcpy(t->best, t->order, (size_t)t->n * sizeof(*t->order));
 		}
-	}
-	if (t->cur > best) { /* only after a journal overflow */
-		order_install(t, t->best, t->n);
-		t->cur = best;
 	}
 }
 
@@ -744,13 +973,21 @@ int tour_solve(struct tour *t, const struct tour_options *opt_in,
 		st.initial_cost = st.local_cost = st.cost = tour_cost(t);
 		goto out;
 	}
-	if (t->k != (opt.neighbours < n - 1 ? opt.neighbours : n - 1)) {
+	if (t->k != (opt.neighbours < n - 1 ? opt.neighbours : n - 1) &&
+	    !t->from_candidates) {
 		int rc = neighbours_build(t, opt.neighbours);
 		if (rc < 0)
 			return rc;
 	}
-	if (!(opt.warm_start && t->n == n))
-		nearest_neighbour(t, rng_below(&t->rng, n));
+	if (!(opt.warm_start && t->n == n)) {
+		if (t->from_candidates) {
+			int rc = greedy_tour(t);
+			if (rc < 0)
+				return rc;
+		} else {
+			nearest_neighbour(t, rng_below(&t->rng, n));
+		}
+	}
 	t->cur = tour_cost(t);
 	st.initial_cost = t->cur;
 	t->eps = 1e-9 * fabs(t->cur) / n;

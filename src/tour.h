@@ -17,8 +17,10 @@
  * the first again. The solver:
  *
  *  1. neighbour lists: the K cheapest partners of every point (all pairs
- *     are evaluated once, n (n - 1) / 2 cost calls);
- *  2. a nearest-neighbour tour (or the current order, with warm_start);
+ *     are evaluated once, n (n - 1) / 2 cost calls), or the K cheapest
+ *     among candidates a spatial index proposed (tour_set_candidates);
+ *  2. a nearest-neighbour tour, a greedy one from candidate lists (or
+ *     the current order, with warm_start);
  *     up to 4 points, all (at most three) tours are simply compared;
  *  3. local search to a local optimum of 2-opt and Or-opt (moving a run of
  *     1..3 consecutive points elsewhere, either way round) over the
@@ -99,6 +101,28 @@ void tour_destroy(struct tour *t);
 int tour_set_matrix(struct tour *t, const float *matrix, size_t n);
 int tour_set_cost_fn(struct tour *t, size_t n,
 		     double (*cost)(size_t i, size_t j, void *ctx), void *ctx);
+
+/* Neighbour lists from candidates instead of all pairs (the way past
+ * the matrix limit: a spatial index proposes, knn.h, the cost decides).
+ * CAND holds M candidate partners per point, CAND[i * M .. i * M + M - 1]
+ * for point i (entries out of range or equal to i are skipped). Every
+ * candidate pair is costed, n M cost calls, and offered to the lists of
+ * both its points; each list keeps the K (1 .. TOUR_NEIGHBOURS_MAX)
+ * cheapest. A later tour_solve() uses these lists whatever its
+ * neighbours option says, and builds its first tour by greedy matching
+ * over them (edges cheapest first) instead of nearest neighbour, whose
+ * fallback scans are O(n) each; nothing in the solve then costs n^2. The
+ * lists last until the cost source is set again. Returns 0 or -EINVAL
+ * (no source, bad arguments, a cost not finite). */
+int tour_set_candidates(struct tour *t, const uint32_t *cand, size_t m,
+			unsigned k);
+
+/* The neighbour list of POINT as the last tour_solve() or
+ * tour_set_candidates() left it: a borrowed array of *K points, cheapest
+ * first, valid until the source changes; NULL (and *K 0) when none was
+ * built. */
+const uint32_t *tour_neighbours(const struct tour *t, uint32_t point,
+				unsigned *k);
 
 /* Orders all N points of the cost source as described above. OPT NULL =
  * defaults; STATS may be NULL. Returns 0, -EINVAL (no cost source, bad

@@ -1219,6 +1219,100 @@ static void test_large(void)
 	catalog_close(cat);
 }
 
+/* Past matrix_max (set low here) the solve takes its neighbours from the
+ * index and insertions, removals and the no-repeat moves take their
+ * places beside a track's nearest: the cycle stays a cycle with every
+ * track once, artists stay apart, and a track played recently does not
+ * come again within no_repeat_s. */
+static void test_index_scale(void)
+{
+	enum { N = 1000, MOVES = 20 };
+	struct catalog *cat = catalog_open(":memory:");
+	CHECK(cat);
+	static int64_t ids[N + MOVES], seq[MAXT];
+	uint64_t x = 99;
+	for (size_t i = 0; i < N; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		char artist[32], title[32];
+		snprintf(artist, sizeof(artist), "Album %zu", i / 10);
+		snprintf(title, sizeof(title), "Song %zu", i);
+		ids[i] = add_track(cat, artist, title, 200, 192);
+		/* An album's tempi within a few percent of its own. */
+		double base = 90 + (double)((i / 10) * 37 % 80);
+		put_analysis(cat, ids[i], NULL, 200,
+			     base * (1 + (double)(x % 400) / 10000),
+			     (int)((i / 10 + x % 3) % 24),
+			     (double)((i / 10) * 13 % 100) / 100, -8);
+	}
+	struct setlist_params p;
+	params_for_test(&p);
+	p.matrix_max = 200;
+	p.max_kicks = 3000;
+	p.min_duration_s = 1;
+	struct setlist *sl = setlist_create(cat, &p);
+	CHECK(sl && setlist_reload(sl, NULL) == 0 && setlist_solve(sl) == 0);
+	size_t n = sequence(sl, NULL, 0, 0, seq, NULL);
+	check_permutation(seq, n, ids, N);
+	struct setlist_stats st;
+	setlist_get_stats(sl, &st);
+	CHECK_INT(st.artist_conflicts, ==, 0);
+	CHECK_INT(artist_clashes(cat, seq, n, 3), ==, 0);
+
+	/* New tracks by artists already there: placed apart from them. */
+	char a[64];
+	for (size_t r = 0; r < MOVES; r++) {
+		char artist[32], title[32];
+		snprintf(artist, sizeof(artist), "Album %zu", r * 7);
+		snprintf(title, sizeof(title), "New %zu", r);
+		int64_t id = ids[N + r] = add_track(cat, artist, title, 200, 192);
+		put_analysis(cat, id, NULL, 200, 90 + (double)(r * 7 * 37 % 80),
+			     (int)(r * 7 % 24), 0.5, -8);
+		CHECK_INT(setlist_update(sl, &id, 1, NULL), ==, 0);
+		n = sequence(sl, NULL, 0, 0, seq, NULL);
+		check_permutation(seq, n, ids, N + r + 1);
+		size_t at = index_of(seq, n, id);
+		for (size_t k = 1; k <= 3; k++) {
+			CHECK(strcmp(artist_of(cat, seq[(at + k) % n], a), artist));
+			CHECK(strcmp(artist_of(cat, seq[(at + n - k) % n], a), artist));
+		}
+	}
+	/* Tracks that turn bad leave; the rest stays a cycle. */
+	for (size_t r = 0; r < MOVES; r++) {
+		int64_t id = ids[r * 37];
+		CHECK_INT(catalog_track_bad(cat, id, "test"), ==, 0);
+		CHECK_INT(setlist_update(sl, &id, 1, NULL), ==, 0);
+		n = sequence(sl, NULL, 0, 0, seq, NULL);
+		CHECK_INT(n, ==, N + MOVES - r - 1);
+		CHECK_INT(index_of(seq, n, id), ==, SIZE_MAX);
+		for (size_t i = 0; i < n; i++)
+			for (size_t j = i + 1; j < n && j < i + 50; j++)
+				CHECK(seq[i] != seq[j]);
+	}
+	/* Five tracks just played, in the middle of the order: none comes
+	 * again within no_repeat_s (4 h, about 72 tracks of 200 s). */
+	time_t now = 1700000000;
+	struct setlist_play h[6];
+	n = sequence(sl, NULL, 0, now, seq, NULL);
+	for (size_t i = 0; i < 6; i++) {
+		h[i].id = seq[i == 0 ? 0 : 100 + 40 * i];
+		h[i].when = now - 200 * (time_t)(6 - i);
+	}
+	h[5].id = seq[0]; /* the anchor: the most recent play */
+	h[0].id = seq[500];
+	n = sequence(sl, h, 6, now, seq, NULL);
+	for (size_t i = 0; i < 5; i++) {
+		size_t at = index_of(seq, n, h[i].id);
+		CHECK(at != SIZE_MAX);
+		CHECK_INT(now + 200 * (time_t)at, >=, h[i].when + (time_t)p.no_repeat_s);
+	}
+	setlist_get_stats(sl, &st);
+	CHECK_INT(st.repeat_conflicts, ==, 0);
+	setlist_destroy(sl);
+	catalog_close(cat);
+}
+
 int main(void)
 {
 	snprintf(dir, sizeof(dir), "%s", test_tmpdir("setlist"));
@@ -1238,6 +1332,7 @@ int main(void)
 	test_service();
 	test_candidates();
 	test_large();
+	test_index_scale();
 	test_sh("rm -rf '%s'", dir);
 	return 0;
 }

@@ -1,0 +1,467 @@
+/* SPDX-License-Identifier: GPL-3.0-or-later */
+/*
+ * library-scale — the brain and the scan at library scale; run by
+ * bench/library-scale.sh, which prints the table and runs `foreverfm
+ * plan` on what this program leaves behind.
+ *
+ *   library-scale --n N --dir DIR --real DB [--real DB ...]
+ *                 [--reference SECONDS] [--budget SECONDS] [--no-files]
+ *
+ * 1. Reads every analysis of the real catalogs DB (copies: opening
+ *    migrates them), the distribution the synthetic tracks come from.
+ * 2. Writes N small distinct WAV files under DIR/lib (unless --no-files;
+ *    8 kHz, 8-bit mono, 0.1 s: 844 bytes each, one 4 KiB block on most
+ *    file systems) in folders of 1000, and scans them into the catalog
+ *    DIR/scale.db (source_dir_scan: a probe of every file), then scans
+ *    again (unchanged: stat only). With --no-files the tracks are put
+ *    into the catalog directly.
+ * 3. Gives every track a synthetic analysis: an "album" of ten tracks by
+ *    one artist takes a real analysis as its base (tempo, key, energy,
+ *    loudness, MFCC means and spreads, grid and all) and each track
+ *    varies it as the tracks of one album vary (tempo x exp(N(0, 4 %)),
+ *    the key kept on 60 %, else a wheel neighbour or anywhere, energy
+ *    +- 0.06, loudness +- 1.5 LU, each MFCC value +- 30 % of the real
+ *    spread of that value, duration 100-590 s). Neighbourhoods are as
+ *    clustered as a real library's, not uniform.
+ * 4. The setlist as the station runs it: reload, a full solve (CPU time
+ *    of this thread), the cost against a second solve of the same
+ *    library with REFERENCE seconds (the best tour found with much more
+ *    time; the ratio is printed), 20 removals and insertions of single
+ *    tracks (setlist_update, as the station does when a track turns bad
+ *    or an analysis arrives; CPU time of this thread, so that a busy
+ *    machine does not count), the cycle checked after each, and the
+ *    largest RSS.
+ *
+ * Prints one line of "key value" pairs for the script.
+ */
+#include "autoconfig.h"
+
+#include "catalog.h"
+#include "decode.h"
+#include "log.h"
+#include "setlist.h"
+#include "source_dir.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define REAL_MAX 4096
+#define DB_MAX 8
+
+static uint64_t rng = 0x2545F4914F6CDD1DULL;
+
+static double rnd(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return (double)((rng * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+}
+
+static double gauss(void)
+{
+	return sqrt(-2.0 * log(rnd() + 1e-300)) * cos(2.0 * M_PI * rnd());
+}
+
+static double now_s(clockid_t c)
+{
+	struct timespec ts;
+	clock_gettime(c, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static long rss_peak_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static long rss_now_kb(void)
+{
+	FILE *f = fopen("/proc/self/status", "r");
+	char line[256];
+	long kb = -1;
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static struct analysis *real;
+static size_t n_real;
+
+static int load_real(const char *path)
+{
+	struct catalog *cat = catalog_open(path);
+	if (!cat)
+		return -errno;
+	int64_t *ids = malloc(REAL_MAX * sizeof(*ids));
+	size_t n = 0;
+	if (!ids || catalog_library_ids(cat, ids, REAL_MAX, &n) < 0) {
+		free(ids);
+		catalog_close(cat);
+		return -EIO;
+	}
+	for (size_t i = 0; i < n && i < REAL_MAX && n_real < REAL_MAX; i++)
+		if (catalog_analysis_get(cat, ids[i], &real[n_real]) == 0 &&
+		    real[n_real].bpm > 0)
+			n_real++;
+	free(ids);
+	catalog_close(cat);
+	return 0;
+}
+
+/* The synthetic analysis of track I: album I / 10 on its real base. */
+static void synth(size_t i, const double *mfcc_sd, struct analysis *a)
+{
+	uint64_t save = rng;
+	rng = 0x9E3779B97F4A7C15ULL * (i / 10 + 1);
+	const struct analysis *base = &real[(size_t)(rnd() * (double)n_real) % n_real];
+	rng = save ^ (0xBF58476D1CE4E5B9ULL * (i + 1));
+	rnd();
+	*a = *base;
+	a->bpm = base->bpm * exp(0.04 * gauss());
+	double u = rnd();
+	if (base->key >= 0 && u >= 0.6) {
+		int mode = base->key / 12, pc = base->key % 12;
+		if (u < 0.85) /* a fifth up or down: one wheel step */
+			pc = (pc + (rnd() < 0.5 ? 7 : 5)) % 12;
+		else
+			pc = (int)(rnd() * 12) % 12;
+		a->key = mode * 12 + pc;
+	}
+	a->energy = fmin(1, fmax(0, base->energy + 0.06 * gauss()));
+	a->loudness_lufs = base->loudness_lufs + 1.5 * gauss();
+	for (int k = 0; k < ANALYSIS_MFCC; k++) {
+		a->mfcc_mean[k] += (float)(0.3 * mfcc_sd[k] * gauss());
+		a->mfcc_std[k] += (float)(0.3 * mfcc_sd[ANALYSIS_MFCC + k] * gauss());
+	}
+	a->duration_s = 100 + 490 * rnd();
+}
+
+/* An 8 kHz 8-bit mono WAV of 800 samples, distinct by I. */
+static int write_wav(const char *path, size_t i)
+{
+	unsigned char b[844];
+	const uint32_t data = 800, rate = 8000;
+	memcpy(b, "RIFF", 4);
+	uint32_t v = 36 + data;
+	memcpy(b + 4, &v, 4);
+	memcpy(b + 8, "WAVEfmt ", 8);
+	v = 16;
+	memcpy(b + 16, &v, 4);
+	uint16_t s = 1;
+	memcpy(b + 20, &s, 2); /* PCM */
+	memcpy(b + 22, &s, 2); /* mono */
+	memcpy(b + 24, &rate, 4);
+	memcpy(b + 28, &rate, 4); /* bytes per second */
+	memcpy(b + 32, &s, 2);    /* block align */
+	s = 8;
+	memcpy(b + 34, &s, 2);
+	memcpy(b + 36, "data", 4);
+	memcpy(b + 40, &data, 4);
+	for (uint32_t k = 0; k < data; k++)
+		b[44 + k] = (unsigned char)(128 + 40 * sin(2 * M_PI * 440 * k / rate));
+	memcpy(b + 44, &i, sizeof(i)); /* distinct content */
+	FILE *f = fopen(path, "wb");
+	if (!f)
+		return -errno;
+	size_t w = fwrite(b, 1, sizeof(b), f);
+	return fclose(f) == 0 && w == sizeof(b) ? 0 : -EIO;
+}
+
+static int cmp_id(const void *x, const void *y)
+{
+	int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+	return (a > b) - (a < b);
+}
+
+static double seq_cpu_max, seq_cpu_sum;
+static int seq_calls;
+
+/* The cycle holds every id of the setlist once. Times setlist_sequence
+ * (what the service publishes after every change). */
+static bool cycle_valid(struct setlist *sl, int64_t *buf, size_t cap)
+{
+	size_t n = 0;
+	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	if (setlist_sequence(sl, NULL, 0, time(NULL), buf, cap, &n, NULL) < 0)
+		return false;
+	double d = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	seq_cpu_sum += d;
+	seq_cpu_max = d > seq_cpu_max ? d : seq_cpu_max;
+	seq_calls++;
+	for (size_t k = 1; k < n; k++)
+		if (buf[k] == buf[k - 1])
+			return false;
+	/* Sorted copy: no id twice. */
+	int64_t *c = malloc((n ? n : 1) * sizeof(*c));
+	if (!c)
+		return false;
+	memcpy(c, buf, n * sizeof(*c));
+	qsort(c, n, sizeof(*c), cmp_id);
+	bool ok = n == setlist_size(sl);
+	for (size_t k = 1; k < n && ok; k++)
+		ok = c[k] != c[k - 1];
+	free(c);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	size_t n = 100000;
+	const char *dir = NULL, *dbs[DB_MAX];
+	size_t n_db = 0;
+	double reference = 60, budget = 1;
+	bool files = true;
+	for (int i = 1; i < argc; i++) {
+		const char *v = i + 1 < argc ? argv[i + 1] : "";
+		if (!strcmp(argv[i], "--no-files")) {
+			files = false;
+			continue;
+		}
+		if (!strcmp(argv[i], "--n"))
+			n = strtoul(v, NULL, 10);
+		else if (!strcmp(argv[i], "--dir"))
+			dir = v;
+		else if (!strcmp(argv[i], "--real") && n_db < DB_MAX)
+			dbs[n_db++] = v;
+		else if (!strcmp(argv[i], "--reference"))
+			reference = strtod(v, NULL);
+		else if (!strcmp(argv[i], "--budget"))
+			budget = strtod(v, NULL);
+		else {
+			fprintf(stderr, "usage: library-scale --n N --dir DIR "
+				"--real DB... [--reference S] [--budget S] "
+				"[--no-files]\n");
+			return 2;
+		}
+		i++;
+	}
+	if (!dir || n_db == 0 || n < 10)
+		return 2;
+	log_set_level(getenv("LIBRARY_SCALE_LOG") ? LOG_LEVEL_DEBUG
+						   : LOG_LEVEL_WARNING);
+	real = malloc(REAL_MAX * sizeof(*real));
+	if (!real)
+		return 1;
+	for (size_t i = 0; i < n_db; i++)
+		if (load_real(dbs[i]) < 0)
+			fprintf(stderr, "library-scale: cannot read %s\n", dbs[i]);
+	if (n_real == 0) {
+		fprintf(stderr, "library-scale: no real analyses\n");
+		return 1;
+	}
+	double mfcc_sd[2 * ANALYSIS_MFCC] = { 0 };
+	for (int k = 0; k < 2 * ANALYSIS_MFCC; k++) {
+		double m = 0, v = 0;
+		for (size_t i = 0; i < n_real; i++)
+			m += k < ANALYSIS_MFCC ? real[i].mfcc_mean[k]
+					       : real[i].mfcc_std[k - ANALYSIS_MFCC];
+		m /= (double)n_real;
+		for (size_t i = 0; i < n_real; i++) {
+			double x = k < ANALYSIS_MFCC ? real[i].mfcc_mean[k]
+					: real[i].mfcc_std[k - ANALYSIS_MFCC];
+			v += (x - m) * (x - m);
+		}
+		mfcc_sd[k] = sqrt(v / (double)n_real);
+	}
+
+	char path[4200], lib[4000], db[4100];
+	snprintf(lib, sizeof(lib), "%s/lib", dir);
+	snprintf(db, sizeof(db), "%s/scale.db", dir);
+	mkdir(lib, 0755);
+	struct catalog *cat = catalog_open(db);
+	if (!cat)
+		return 1;
+	double scan_s = NAN, rescan_s = NAN;
+	long long bytes = 0;
+	if (files) {
+		for (size_t i = 0; i < n; i++) {
+			if (i % 1000 == 0) {
+				snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
+				mkdir(path, 0755);
+			}
+			snprintf(path, sizeof(path), "%s/d%04zu/a%06zu-t%zu.wav",
+				 lib, i / 1000, i / 10, i);
+			if (write_wav(path, i) < 0) {
+				fprintf(stderr, "library-scale: cannot write %s\n", path);
+				return 1;
+			}
+			struct stat st;
+			if (stat(path, &st) == 0)
+				bytes += (long long)st.st_blocks * 512;
+		}
+		char *roots[1] = { lib };
+		struct source_dir_stats ss;
+		double t0 = now_s(CLOCK_MONOTONIC);
+		if (source_dir_scan(cat, roots, 1, &ss) < 0)
+			return 1;
+		scan_s = now_s(CLOCK_MONOTONIC) - t0;
+		t0 = now_s(CLOCK_MONOTONIC);
+		if (source_dir_scan(cat, roots, 1, &ss) < 0)
+			return 1;
+		rescan_s = now_s(CLOCK_MONOTONIC) - t0;
+		if (ss.unchanged != n)
+			fprintf(stderr, "library-scale: rescan: %zu unchanged of %zu\n",
+				ss.unchanged, n);
+	} else {
+		catalog_scan_begin(cat);
+		for (size_t i = 0; i < n; i++) {
+			struct decode_info info = { 0 };
+			info.duration_s = 0.1;
+			snprintf(path, sizeof(path), "%s/d%04zu/a%06zu-t%zu.wav",
+				 lib, i / 1000, i / 10, i);
+			if (catalog_track_put(cat, path, 844, 1, &info, NULL) < 0)
+				return 1;
+		}
+		catalog_scan_end(cat, NULL, 0, NULL);
+	}
+	/* Tags (as a feed gives them: the files have none) and analyses. */
+	double t0 = now_s(CLOCK_MONOTONIC);
+	for (size_t i = 0; i < n; i++) {
+		char artist[64], title[64];
+		snprintf(path, sizeof(path), "%s/d%04zu/a%06zu-t%zu.wav", lib,
+			 i / 1000, i / 10, i);
+		snprintf(artist, sizeof(artist), "Artist %zu", i / 10);
+		snprintf(title, sizeof(title), "Track %zu", i);
+		if (catalog_source_meta_put(cat, path, artist, title, 0, true) < 0)
+			return 1;
+	}
+	double meta_s = now_s(CLOCK_MONOTONIC) - t0;
+	size_t n_ids = 0;
+	int64_t *ids = malloc((n + 1) * sizeof(*ids));
+	if (!ids || catalog_playable_ids(cat, ids, n + 1, &n_ids) < 0)
+		return 1;
+	t0 = now_s(CLOCK_MONOTONIC);
+	for (size_t i = 0; i < n_ids; i++) {
+		struct analysis a;
+		char hash[32];
+		synth(i, mfcc_sd, &a);
+		snprintf(hash, sizeof(hash), "%016zx", i + 1);
+		if (catalog_analysis_put(cat, ids[i], hash, &a) < 0)
+			return 1;
+	}
+	double put_s = now_s(CLOCK_MONOTONIC) - t0;
+	long rss_before = rss_now_kb();
+
+	/* The setlist. Tags come from the file name: the artist is the
+	 * album (a%06zu), so that the artist rule has work to do. */
+	struct setlist_params p;
+	setlist_params_default(&p);
+	p.time_budget_s = budget;
+	struct setlist *sl = setlist_create(cat, &p);
+	if (!sl)
+		return 1;
+	t0 = now_s(CLOCK_MONOTONIC);
+	if (setlist_reload(sl, NULL) < 0)
+		return 1;
+	double reload_s = now_s(CLOCK_MONOTONIC) - t0;
+	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	if (setlist_solve(sl) < 0)
+		return 1;
+	double solve_cpu = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	struct setlist_stats st;
+	setlist_get_stats(sl, &st);
+	double cost = st.cost;
+	size_t conflicts = st.artist_conflicts;
+	long rss_solve = rss_peak_kb();
+
+	int64_t *buf = malloc((n + 16) * sizeof(*buf));
+	if (!buf || !cycle_valid(sl, buf, n + 16)) {
+		fprintf(stderr, "library-scale: the cycle is not valid after the solve\n");
+		return 1;
+	}
+	/* Removals and insertions: a track turns bad, then comes back. */
+	double ins_max = 0, ins_sum = 0, rem_max = 0, rem_sum = 0;
+	const int moves = 20;
+	for (int r = 0; r < moves; r++) {
+		int64_t id = ids[(size_t)(rnd() * (double)n_ids) % n_ids];
+		struct catalog_track *t = malloc(sizeof(*t));
+		if (!t || catalog_track_get(cat, id, t) < 0)
+			return 1;
+		catalog_track_bad(cat, id, "library-scale: removed");
+		t0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+		if (setlist_update(sl, &id, 1, NULL) < 0)
+			return 1;
+		double d = now_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		rem_sum += d;
+		rem_max = d > rem_max ? d : rem_max;
+		struct decode_info info = { 0 };
+		info.duration_s = 0.1;
+		catalog_track_put(cat, t->path, 844, files ? 0 : 1, &info, NULL);
+		struct analysis a;
+		char hash[32];
+		size_t ix = 0;
+		while (ix < n_ids && ids[ix] != id)
+			ix++;
+		synth(ix, mfcc_sd, &a);
+		snprintf(hash, sizeof(hash), "%016zx", ix + 1);
+		catalog_analysis_put(cat, id, hash, &a);
+		t0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+		if (setlist_update(sl, &id, 1, NULL) < 0)
+			return 1;
+		d = now_s(CLOCK_THREAD_CPUTIME_ID) - t0;
+		ins_sum += d;
+		ins_max = d > ins_max ? d : ins_max;
+		free(t);
+		if (setlist_size(sl) != st.in_order || !cycle_valid(sl, buf, n + 16)) {
+			fprintf(stderr, "library-scale: the cycle is not valid "
+				"after a change (%zu tracks, %zu before)\n",
+				setlist_size(sl), st.in_order);
+			return 1;
+		}
+	}
+	long rss_peak = rss_peak_kb();
+	setlist_destroy(sl);
+
+	/* The reference: the same library, much more time. */
+	double ref = NAN;
+	if (reference > 0) {
+		p.time_budget_s = reference;
+		p.seed = 2;
+		sl = setlist_create(cat, &p);
+		if (!sl || setlist_reload(sl, NULL) < 0 || setlist_solve(sl) < 0)
+			return 1;
+		setlist_get_stats(sl, &st);
+		ref = st.cost;
+		setlist_destroy(sl);
+	}
+	catalog_close(cat);
+	printf("n %zu real %zu files_mb %.1f scan_s %.2f rescan_s %.2f "
+	       "meta_put_s %.2f analyses_put_s %.2f reload_s %.2f solve_cpu_s %.2f cost %.4f "
+	       "reference_s %.0f reference_cost %.4f above_ref_pct %.2f "
+	       "insert_ms_mean %.2f insert_ms_max %.2f remove_ms_mean %.2f "
+	       "remove_ms_max %.2f sequence_ms_mean %.2f sequence_ms_max %.2f "
+	       "artist_conflicts %zu rss_before_mb %.1f "
+	       "rss_solve_mb %.1f rss_peak_mb %.1f\n",
+	       n, n_real, (double)bytes / 1048576.0, scan_s, rescan_s, meta_s, put_s,
+	       reload_s, solve_cpu, cost, reference, ref,
+	       100.0 * (cost / ref - 1.0), 1000 * ins_sum / moves,
+	       1000 * ins_max, 1000 * rem_sum / moves, 1000 * rem_max,
+	       1000 * seq_cpu_sum / (seq_calls ? seq_calls : 1),
+	       1000 * seq_cpu_max,
+	       conflicts, rss_before / 1024.0, rss_solve / 1024.0,
+	       rss_peak / 1024.0);
+	free(buf);
+	free(ids);
+	free(real);
+	return 0;
+}
