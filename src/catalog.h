@@ -210,7 +210,7 @@ struct catalog_source_meta {
 int catalog_source_meta_put(struct catalog *cat, const char *path,
 			    const struct catalog_source_meta *m);
 
-/* Visuals (schema v4): a track's waveform, colour and cover place
+/* Visuals (schema v5): a track's waveform, colour and cover place
  * (visuals.h), kept per content hash like analyses, so duplicates share
  * them and changed content gets new ones.
  *
