@@ -2179,6 +2179,12 @@ static void service_rank(struct setlist_service *s)
 				     s->n_work, s->place) < 0)
 		return;
 	s->seq_changed = false;
+	if (s->n_work == 0) {
+		pthread_mutex_lock(&s->lock);
+		s->n_ranked = 0;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
 
 	/* The next to play follows the last play in the sequence. */
 	size_t start = 0, n = s->n_buf;
@@ -2490,7 +2496,8 @@ int setlist_service_set_candidates(struct setlist_service *s,
 	pthread_mutex_lock(&s->lock);
 	rc = grow((void **)&s->cands, &s->cap_cands, n + 1, sizeof(*c));
 	if (rc == 0) {
-		memcpy(s->cands, c, n * sizeof(*c));
+		if (n > 0)
+			memcpy(s->cands, c, n * sizeof(*c));
 		s->n_cands = n;
 		s->cands_changed = true;
 	}
@@ -2505,7 +2512,8 @@ int setlist_service_candidate_order(struct setlist_service *s,
 {
 	pthread_mutex_lock(&s->lock);
 	*n = s->n_ranked < max ? s->n_ranked : max;
-	memcpy(keys, s->ranked, *n * sizeof(*keys));
+	if (*n > 0)
+		memcpy(keys, s->ranked, *n * sizeof(*keys));
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }
