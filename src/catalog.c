@@ -165,7 +165,17 @@ static const char *const catalog_migrations[] = {
 	"  cover_length INTEGER NOT NULL DEFAULT 0,"
 	"  updated_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+	/* 5 -> 6: the album of a file's own tags, and which tags a row
+	 * holds: a file scanned before (tags_version 0) has its tags read
+	 * again at the next scan (catalog_file_state), its analysis kept. */
+	"ALTER TABLE tracks ADD COLUMN album TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE tracks ADD COLUMN tags_version INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
+
+/* What a track row's tags hold (tracks.tags_version): 1, artist, title
+ * and album. A row of an older version is read again from its file. */
+#define CATALOG_TAGS_VERSION 1
 
 #define CATALOG_SCHEMA_VERSION \
 	((int)(sizeof(catalog_migrations) / sizeof(catalog_migrations[0])))
@@ -208,17 +218,21 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" WHERE key = 'scan_generation'",
 	[STMT_GEN_GET] = "SELECT value FROM meta WHERE key = 'scan_generation'",
 	[STMT_STATE] = "SELECT id, size, mtime, bad_reason IS NOT NULL,"
-		" missing, seen_generation FROM tracks WHERE path = ?1",
+		" missing, seen_generation, tags_version FROM tracks"
+		" WHERE path = ?1",
 	[STMT_SEEN] = "UPDATE tracks SET seen_generation = ?2, missing = 0"
 		" WHERE id = ?1",
 	/* Shared by track_put (reason NULL) and file_bad (tags empty). */
 	[STMT_UPSERT] = "INSERT INTO tracks (path, size, mtime, artist, title,"
 		" duration_s, bitrate_kbps, bad_reason, missing,"
-		" seen_generation, added_at, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10)"
+		" seen_generation, added_at, updated_at, album, tags_version)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10, ?11,"
+		" ?12)"
 		" ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
 		" mtime = excluded.mtime, artist = excluded.artist,"
-		" title = excluded.title, duration_s = excluded.duration_s,"
+		" title = excluded.title, album = excluded.album,"
+		" tags_version = excluded.tags_version,"
+		" duration_s = excluded.duration_s,"
 		" bitrate_kbps = excluded.bitrate_kbps,"
 		" bad_reason = excluded.bad_reason, missing = 0,"
 		" seen_generation = excluded.seen_generation,"
@@ -231,9 +245,10 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" WHERE id = ?1",
 	[STMT_PLAYABLE] = "SELECT id FROM tracks"
 		" WHERE bad_reason IS NULL AND missing = 0 ORDER BY id",
-	/* A source's artist and title win over the file's tags when it
-	 * says so (over_tags), else fill those missing; the decoded duration
-	 * wins over the source's (doc/catalog.md, version 3). */
+	/* A source's artist, title and album win over the file's tags when
+	 * it says so (over_tags), else fill those missing; the decoded
+	 * duration wins over the source's (doc/catalog.md, versions 3, 4
+	 * and 6). */
 	[STMT_TRACK_GET] = "SELECT t.path,"
 		" CASE WHEN m.artist <> '' AND (m.over_tags OR t.artist = '')"
 		" THEN m.artist ELSE t.artist END,"
@@ -242,7 +257,8 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" CASE WHEN t.duration_s > 0 THEN t.duration_s"
 		" ELSE coalesce(m.duration_s, 0) END,"
 		" t.bitrate_kbps, t.content_hash, t.bad_reason,"
-		" coalesce(m.album, ''), coalesce(m.genre, ''),"
+		" CASE WHEN m.album <> '' AND (m.over_tags OR t.album = '')"
+		" THEN m.album ELSE t.album END, coalesce(m.genre, ''),"
 		" coalesce(m.bpm, 0), coalesce(m.cover_url, '') FROM tracks t"
 		" LEFT JOIN source_meta m ON m.path = t.path"
 		" WHERE t.id = ?1",
@@ -1031,8 +1047,12 @@ int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
 	bool bad = sqlite3_column_int(st, 3) != 0;
 	bool missing = sqlite3_column_int(st, 4) != 0;
 	int64_t seen = sqlite3_column_int64(st, 5);
+	bool old_tags = sqlite3_column_int(st, 6) < CATALOG_TAGS_VERSION;
 	catalog_reset(st);
-	*state = !same ? CATALOG_FILE_NEW :
+	/* A playable file whose row predates the tags we keep is read again
+	 * (its content hash, and so its analysis, stay: catalog_upsert). A
+	 * bad file stays bad: nothing to show of it. */
+	*state = !same || (old_tags && !bad) ? CATALOG_FILE_NEW :
 		 bad ? CATALOG_FILE_KNOWN_BAD : CATALOG_FILE_KNOWN;
 
 	/* The file exists: mark it seen (and back from missing). */
@@ -1084,6 +1104,10 @@ static int catalog_upsert(struct catalog *cat, const char *path, int64_t size,
 		sqlite3_bind_null(st, 8);
 	sqlite3_bind_int64(st, 9, cat->generation);
 	sqlite3_bind_int64(st, 10, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 11, info ? info->album : "",
+			  info ? (int)strnlen(info->album, DECODE_TAG_MAX - 1)
+			  : 0, SQLITE_STATIC);
+	sqlite3_bind_int(st, 12, CATALOG_TAGS_VERSION);
 	rc = catalog_step_done(cat, st, reason ? "record bad file" :
 			       "store track");
 	if (rc < 0)

@@ -57,10 +57,11 @@ struct catalog_track {
 	char content_hash[CATALOG_HASH_MAX];
 	/* "" for a playable track, else why it is not played. */
 	char bad_reason[CATALOG_REASON_MAX];
-	/* Schema v4: what a feed says besides artist and title ("" and 0
-	 * when it says nothing, and for local files): album, genre, its
-	 * BPM (a hint: the analysis decides the beat grid) and the URL of
-	 * the cover art. */
+	/* The album: the file's tag (schema v6), or the feed's where it
+	 * speaks for the tags or the file has none ("" when neither says).
+	 * Schema v4: what a feed says besides ("" and 0 when it says
+	 * nothing, and for local files): genre, its BPM (a hint: the
+	 * analysis decides the beat grid) and the URL of the cover art. */
 	char album[DECODE_TAG_MAX];
 	char genre[DECODE_TAG_MAX];
 	double bpm_hint;
@@ -108,7 +109,10 @@ int catalog_scan_end(struct catalog *cat, char *const *roots, size_t n_roots,
 /* SIZE is in bytes; MTIME in any unit a source uses consistently (the
  * catalog only compares it; source_dir passes nanoseconds since the epoch so
  * that a rewrite within one second is noticed). PATH is a byte string and
- * need not be UTF-8; at most PATH_MAX - 1 bytes (-ENAMETOOLONG). */
+ * need not be UTF-8; at most PATH_MAX - 1 bytes (-ENAMETOOLONG). An
+ * unchanged playable file whose row holds fewer tags than this build keeps
+ * (written before schema v6) is CATALOG_FILE_NEW, so that the scan reads
+ * its tags again; catalog_track_put() then keeps its content hash. */
 int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
 		       int64_t mtime, enum catalog_file_state *state);
 

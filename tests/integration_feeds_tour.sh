@@ -35,7 +35,7 @@ servers_stop() {
 }
 trap 'st=$?; servers_stop; (exit $st); it_cleanup' EXIT
 
-# click BPM OUT ARTIST TITLE [CODEC]: a 20 s click track (tagged; empty:
+# click BPM OUT ARTIST TITLE [CODEC [ALBUM]]: a 20 s click track (tagged; empty:
 # no tag), clicktrack's recipe in one ffmpeg call: a click on every beat
 # from 0.2 s, accented (2 kHz, louder) every fourth. CODEC: ffmpeg's
 # options (default MP3 192k).
@@ -43,12 +43,14 @@ click() {
 	per=$(echo "60 / $1" | bc -l)
 	codec=${5:--c:a libmp3lame -b:a 192k -id3v2_version 3}
 	ffmpeg -nostdin -loglevel error -y -f lavfi -i "aevalsrc=exprs='st(0,floor((t-0.2)/$per));st(1,t-0.2-ld(0)*$per);if(gte(t,0.2)*lt(ld(1),0.03),(1-ld(1)/0.03)*if(eq(mod(ld(0),4),0),0.6*sin(2*PI*2000*t),0.3*sin(2*PI*1000*t)),0)':s=44100:d=20" \
-		-ac 2 $codec -metadata artist="$3" -metadata title="$4" "$2" ||
+		-ac 2 $codec -metadata artist="$3" -metadata title="$4" \
+		${6:+-metadata album="$6"} "$2" ||
 		fail "ffmpeg could not make $2"
 }
 mkdir -p "$WORK/music" "$WORK/srv"
 click 120 "$WORK/music/local1.mp3" "Local One" "Home Groove"
-click 123 "$WORK/music/local2.flac" "Local Two" "Home Pulse" "-c:a flac"
+click 123 "$WORK/music/local2.flac" "Local Two" "Home Pulse" "-c:a flac" \
+	"Home Album"
 click 121 "$WORK/srv/s1.mp3" "" ""
 click 124 "$WORK/srv/s2.m4a" "" "" "-c:a aac -b:a 160k"
 click 122 "$WORK/srv/j1.mp3" "" ""
@@ -177,20 +179,22 @@ tour_check "servers up"
 grep -q "downloaded .*(ahead of the play order)" "$WORK/station.log" ||
 	fail "no download ran ahead of the play order"
 
-# The feeds' album, genre and cover art reach the song objects; the
-# Subsonic cover URL carries no token.
+# The feeds' album, genre and cover art reach the song objects, and a
+# file's own album tag; the Subsonic cover URL carries no token.
 python3 - "$WORK/np.json" "$SUB_URL" "$JAM_URL" <<'EOF' || fail "feed metadata: $(cat "$WORK/np.json")"
 import json, sys
 np, sub, jam = json.load(open(sys.argv[1])), sys.argv[2], sys.argv[3]
 songs = {s["title"]: s for s in [np["now_playing"]["song"]] +
          [n["song"] for n in np["playing_next"]]}
 s, j, l = songs["Sub Tide"], songs["Jam Rise"], songs["Home Groove"]
+f = songs["Home Pulse"]
 assert s["album"] == "Alpha" and s["genre"] == "Techno", s
 assert s["art"] == sub + "/rest/getCoverArt?id=co-s1", s
 assert j["album"] == "Beta" and j["genre"] == "electronic, house", j
 assert j["art"] == jam.replace("/v3.0", "") + "/image/201.jpg", j
 assert l["album"] == "" and l["genre"] == "" and l["art"] is None, l
 assert l["artist"] == "Local One", l
+assert f["album"] == "Home Album" and f["genre"] == "", f
 EOF
 # Both servers stop: the tour keeps every downloaded track.
 servers_stop

@@ -765,7 +765,10 @@ static void test_migrate_v1(void)
 	CHECK_INT(catalog_play_last(cat, &id, &when), ==, 0);
 	CHECK_INT(id, ==, 1);
 	CHECK_INT(when, ==, 1234);
-	CHECK_INT(state_of(cat, "/m/a.mp3", 10, 20), ==, CATALOG_FILE_KNOWN);
+	/* Its tags are read again once (v6: the album), the bad file not. */
+	CHECK_INT(state_of(cat, "/m/a.mp3", 10, 20), ==, CATALOG_FILE_NEW);
+	CHECK_INT(state_of(cat, "/m/bad.mp3", 1, 1), ==,
+		  CATALOG_FILE_KNOWN_BAD);
 	CHECK_INT(sql_int(path, "SELECT value FROM meta"
 			  " WHERE key = 'scan_generation'"), ==, 7);
 
@@ -1222,6 +1225,61 @@ static void test_source_meta(void)
 	catalog_close(cat);
 }
 
+/* Schema v6: the album of a file's own tags, under a feed's when the feed
+ * says so (over_tags) and above it when not; a playable row written before
+ * the tags it now keeps (tags_version 0) is read again once at the next
+ * scan, its content hash (and so its analysis) kept; a bad one stays bad. */
+static void test_file_album(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "album.db");
+	struct catalog *cat = catalog_open(path);
+	struct catalog_track t;
+	CHECK(cat != NULL);
+
+	struct decode_info info = info_make("Artist", "Title", 60.0, 128);
+	snprintf(info.album, sizeof(info.album), "%s", "Long Player");
+	int64_t a = -1, b = -1;
+	CHECK_INT(catalog_track_put(cat, "/m/a.flac", 10, 1, &info, &a), ==,
+		  0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Long Player");
+	b = put(cat, "/m/b.flac", 10, 1);
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.album, "");
+
+	struct catalog_source_meta m = { .album = "Feed Album" };
+	CHECK_INT(catalog_source_meta_put(cat, "/m/a.flac", &m), ==, 0);
+	CHECK_INT(catalog_source_meta_put(cat, "/m/b.flac", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Long Player");
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.album, "Feed Album");
+	m.over_tags = true;
+	CHECK_INT(catalog_source_meta_put(cat, "/m/a.flac", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Feed Album");
+
+	/* Rows as a build before v6 left them. */
+	struct analysis an = analysis_make(120);
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &an), ==, 0);
+	CHECK_INT(catalog_file_bad(cat, "/m/bad.ogg", 5, 9, "not audio"), ==,
+		  0);
+	sql_exec(path, "UPDATE tracks SET tags_version = 0, album = ''");
+	CHECK_INT(state_of(cat, "/m/a.flac", 10, 1), ==, CATALOG_FILE_NEW);
+	CHECK_INT(state_of(cat, "/m/bad.ogg", 5, 9), ==,
+		  CATALOG_FILE_KNOWN_BAD);
+	CHECK_INT(catalog_track_put(cat, "/m/a.flac", 10, 1, &info, NULL), ==,
+		  0);
+	CHECK_INT(state_of(cat, "/m/a.flac", 10, 1), ==, CATALOG_FILE_KNOWN);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.content_hash, HASH_A);
+	CHECK_INT(catalog_analysis_get(cat, a, &an), ==, 0);
+	CHECK_INT(sql_int(path, "SELECT album = 'Long Player' FROM tracks"
+			  " WHERE CAST(path AS TEXT) = '/m/a.flac'"), ==, 1);
+	catalog_close(cat);
+}
+
 int main(void)
 {
 	snprintf(tmp, sizeof(tmp), "%s", test_tmpdir("catalog"));
@@ -1246,6 +1304,7 @@ int main(void)
 	test_analysis_content();
 	test_disk_full();
 	test_source_meta();
+	test_file_album();
 	test_visuals();
 
 	test_sh("rm -rf '%s'", tmp);
