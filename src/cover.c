@@ -19,6 +19,7 @@
 #include "log.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,19 @@ out:
 	return found;
 }
 
+/* The limited-range twin of a deprecated full-range (yuvj) format. */
+static enum AVPixelFormat cover_plain_format(int fmt)
+{
+	switch (fmt) {
+	case AV_PIX_FMT_YUVJ420P: return AV_PIX_FMT_YUV420P;
+	case AV_PIX_FMT_YUVJ422P: return AV_PIX_FMT_YUV422P;
+	case AV_PIX_FMT_YUVJ444P: return AV_PIX_FMT_YUV444P;
+	case AV_PIX_FMT_YUVJ440P: return AV_PIX_FMT_YUV440P;
+	case AV_PIX_FMT_YUVJ411P: return AV_PIX_FMT_YUV411P;
+	default: return (enum AVPixelFormat)fmt;
+	}
+}
+
 /* Decodes PKT of ST and takes its dominant colour. */
 static int cover_colour(const AVStream *st, const AVPacket *pkt,
 			uint32_t *colour)
@@ -113,11 +127,24 @@ static int cover_colour(const AVStream *st, const AVPacket *pkt,
 	if (r < 0 || frame->width <= 0 || frame->height <= 0 ||
 	    frame->width > COVER_SIDE_MAX || frame->height > COVER_SIDE_MAX)
 		goto out;
-	sws = sws_getContext(frame->width, frame->height, frame->format,
+	/* JPEG's YUV is full range: say so, rather than through the
+	 * deprecated yuvj formats (swscale warns about them). */
+	enum AVPixelFormat fmt = cover_plain_format(frame->format);
+	bool full = fmt != frame->format ||
+		    frame->color_range == AVCOL_RANGE_JPEG;
+	sws = sws_getContext(frame->width, frame->height, fmt,
 			     VISUALS_COLOUR_SIDE, VISUALS_COLOUR_SIDE,
 			     AV_PIX_FMT_RGB24, SWS_AREA, NULL, NULL, NULL);
 	if (!sws)
 		goto out;
+	if (full) {
+		int *inv, *table, src_range, dst_range, bright, contrast, sat;
+		if (sws_getColorspaceDetails(sws, &inv, &src_range, &table,
+					     &dst_range, &bright, &contrast,
+					     &sat) >= 0)
+			sws_setColorspaceDetails(sws, inv, 1, table, dst_range,
+						 bright, contrast, sat);
+	}
 	uint8_t *dst[4] = { rgb, NULL, NULL, NULL };
 	int dst_stride[4] = { VISUALS_COLOUR_SIDE * 3, 0, 0, 0 };
 	if (sws_scale(sws, (const uint8_t *const *)frame->data,

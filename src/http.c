@@ -584,9 +584,9 @@ int http_start(struct http_server *srv)
 		return -rc;
 	}
 	srv->pump_started = true;
-	log_info("http: listening on http://%s/ (/api/nowplaying, "
-		 "/api/events, /metrics; at most %u clients)", srv->listen,
-		 srv->max_clients);
+	log_info("http: listening on http://%s/ (the listener page, "
+		 "/api/nowplaying, /api/events, /metrics; at most %u "
+		 "clients)", srv->listen, srv->max_clients);
 	if (srv->www[0]) {
 		char index[PATH_MAX + 16];
 		snprintf(index, sizeof(index), "%s/index.html", srv->www);

@@ -112,6 +112,19 @@ static double visuals_dist2(const uint8_t *p, const double *c)
 	return dr * dr + dg * dg + db * db;
 }
 
+/* The squared distance of pixel P from the nearest of the K centres. */
+static double visuals_nearest2(const uint8_t *p, const double c[][3],
+			       size_t k)
+{
+	double best = INFINITY;
+	for (size_t m = 0; m < k; m++) {
+		double d = visuals_dist2(p, c[m]);
+		if (d < best)
+			best = d;
+	}
+	return best;
+}
+
 /* k-means++: the first centre a pixel drawn at random, each next one drawn
  * with probability proportional to its squared distance from the
  * nearest centre so far. Returns the number of centres (fewer than k when
@@ -126,27 +139,15 @@ static size_t visuals_seed(const uint8_t *rgb, size_t n, double c[][3],
 	size_t have = 1;
 	while (have < k) {
 		double total = 0;
-		for (size_t i = 0; i < n; i++) {
-			double best = INFINITY;
-			for (size_t m = 0; m < have; m++) {
-				double d = visuals_dist2(rgb + 3 * i, c[m]);
-				if (d < best)
-					best = d;
-			}
-			total += best;
-		}
+		for (size_t i = 0; i < n; i++)
+			total += visuals_nearest2(rgb + 3 * i, c, have);
 		if (total <= 0)
 			break;
 		double pick = (double)visuals_lcg(&state) / (double)(1u << 24) *
 			      total;
 		size_t chosen = n - 1;
 		for (size_t i = 0; i < n; i++) {
-			double best = INFINITY;
-			for (size_t m = 0; m < have; m++) {
-				double d = visuals_dist2(rgb + 3 * i, c[m]);
-				if (d < best)
-					best = d;
-			}
+			double best = visuals_nearest2(rgb + 3 * i, c, have);
 			pick -= best;
 			if (pick < 0 && best > 0) {
 				chosen = i;

@@ -39,11 +39,7 @@ ffmpeg -nostdin -loglevel error -y -i "$WORK/four-bare.mp3" \
 	-disposition:v:0 attached_pic -id3v2_version 3 "$lib/four.mp3" ||
 	fail "ffmpeg could not add the cover"
 
-HTTP_PORT=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()')
+HTTP_PORT=$(free_port)
 API="http://127.0.0.1:$HTTP_PORT"
 station_config "$WORK/station.ini" "$lib" "[http]
 listen = 127.0.0.1:$HTTP_PORT

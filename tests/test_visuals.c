@@ -196,9 +196,9 @@ static void test_types_and_timbre(void)
 
 #define COVER_RGB 0x3366cc
 
-/* The files' cover: a 48x32 PNG of COVER_RGB, its bytes verbatim in the
- * file. */
-static void test_cover(const char *dir, const char *name)
+/* The files' cover: a 48x32 PNG (or JPEG: full-range YUV) of COVER_RGB,
+ * its bytes verbatim in the file. */
+static void test_cover(const char *dir, const char *name, const char *type)
 {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -210,15 +210,15 @@ static void test_cover(const char *dir, const char *name)
 		(unsigned)vis.colour, vis.cover_type,
 		(long long)vis.cover_offset, vis.cover_length);
 	for (int k = 0; k < 3; k++)
-		CHECK_NEAR(channel(vis.colour, k), channel(COVER_RGB, k), 3);
-	CHECK(strcmp(vis.cover_type, "image/png") == 0);
+		CHECK_NEAR(channel(vis.colour, k), channel(COVER_RGB, k), 4);
+	CHECK(strcmp(vis.cover_type, type) == 0);
 	CHECK(vis.cover_length > 8);
 	uint8_t head[8];
 	int fd = open(path, O_RDONLY);
 	CHECK(fd >= 0);
 	CHECK_INT(pread(fd, head, 8, vis.cover_offset), ==, 8);
 	close(fd);
-	CHECK(memcmp(head, "\x89PNG\r\n\x1a\n", 8) == 0);
+	CHECK(strcmp(visuals_image_type(head, 8), type) == 0);
 
 	/* A file without a picture has none. */
 	snprintf(path, sizeof(path), "%s/plain.mp3", dir);
@@ -240,7 +240,8 @@ int main(void)
 	const char *dir = test_tmpdir("visuals");
 	const char *ff = "ffmpeg -nostdin -loglevel error -y -bitexact";
 	if (test_sh("cd '%s' && %s -f lavfi -i color=c=0x%06x:s=48x32:d=1 "
-		    "-frames:v 1 cover.png && %s -f lavfi -i "
+		    "-frames:v 1 cover.png && %s -i cover.png -q:v 2 cover.jpg && "
+		    "%s -f lavfi -i "
 		    "sine=frequency=440:duration=2 -ac 2 a.wav && "
 		    "%s -i a.wav -c:a libmp3lame plain.mp3 && "
 		    "%s -i a.wav -i cover.png -map 0:a -map 1:v -c:a libmp3lame "
@@ -248,14 +249,18 @@ int main(void)
 		    "cover.mp3 && %s -i a.wav -i cover.png -map 0:a -map 1:v "
 		    "-c:a flac -c:v copy -disposition:v:0 attached_pic "
 		    "cover.flac && %s -i a.wav -i cover.png -map 0:a -map 1:v "
-		    "-c:a aac -c:v copy -disposition:v:0 attached_pic cover.m4a",
-		    dir, ff, COVER_RGB, ff, ff, ff, ff, ff) != 0) {
+		    "-c:a aac -c:v copy -disposition:v:0 attached_pic cover.m4a && "
+		    "%s -i a.wav -i cover.jpg -map 0:a -map 1:v -c:a libmp3lame "
+		    "-c:v copy -disposition:v:0 attached_pic -id3v2_version 3 "
+		    "jpeg.mp3",
+		    dir, ff, COVER_RGB, ff, ff, ff, ff, ff, ff, ff) != 0) {
 		fprintf(stderr, "ffmpeg could not make the covers\n");
 		return TEST_HARD_ERROR;
 	}
-	test_cover(dir, "cover.mp3");
-	test_cover(dir, "cover.flac");
-	test_cover(dir, "cover.m4a");
+	test_cover(dir, "cover.mp3", "image/png");
+	test_cover(dir, "cover.flac", "image/png");
+	test_cover(dir, "cover.m4a", "image/png");
+	test_cover(dir, "jpeg.mp3", "image/jpeg");
 	test_sh("rm -rf '%s'", dir);
 	return 0;
 }
