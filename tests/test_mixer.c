@@ -416,6 +416,26 @@ static struct ring *make_ring(double seconds)
 	return ring;
 }
 
+/* A catalog DB of the three tones of 440, 660 and 550 Hz (MP3, Ogg,
+ * FLAC). */
+static struct catalog *open_three_tones(const char *db)
+{
+	struct catalog *cat = open_catalog(db);
+	put_fixture(cat, "tone-440.mp3", 440);
+	put_fixture(cat, "tone-660.ogg", 660);
+	put_fixture(cat, "tone-550.flac", 550);
+	return cat;
+}
+
+/* Opens tmp/NAME (its path into PATH) as P's transitions log. */
+static void open_transitions_log(struct mixer_params *p, const char *name,
+				 char *path, size_t size)
+{
+	snprintf(path, size, "%s/%s", tmp, name);
+	p->transitions_log = fopen(path, "w");
+	CHECK(p->transitions_log);
+}
+
 static struct mixer_params params_make(double crossfade_s, double fadeout_s,
 				       double stop_s, uint64_t seed)
 {
@@ -448,16 +468,11 @@ static double wall_s(void)
 /* Three tracks, 4 s crossfades, 60 s with a 2 s fade at the end. */
 static void test_crossfade(void)
 {
-	struct catalog *cat = open_catalog("crossfade.db");
-	put_fixture(cat, "tone-440.mp3", 440);
-	put_fixture(cat, "tone-660.ogg", 660);
-	put_fixture(cat, "tone-550.flac", 550);
+	struct catalog *cat = open_three_tones("crossfade.db");
 	struct ring *ring = make_ring(1.0);
 	struct mixer_params p = params_make(4.0, 2.0, 60.0, 7);
 	char log_path[PATH_MAX + 64];
-	snprintf(log_path, sizeof(log_path), "%s/crossfade.jsonl", tmp);
-	p.transitions_log = fopen(log_path, "w");
-	CHECK(p.transitions_log);
+	open_transitions_log(&p, "crossfade.jsonl", log_path, sizeof(log_path));
 	struct mixer *m = mixer_create(cat, ring, &p);
 	CHECK(m);
 	struct capture c;
@@ -563,10 +578,7 @@ static void test_crossfade(void)
  * first frame of the new track. */
 static void test_hard_cut(void)
 {
-	struct catalog *cat = open_catalog("cut.db");
-	put_fixture(cat, "tone-440.mp3", 440);
-	put_fixture(cat, "tone-660.ogg", 660);
-	put_fixture(cat, "tone-550.flac", 550);
+	struct catalog *cat = open_three_tones("cut.db");
 	struct ring *ring = make_ring(1.0);
 	struct mixer_params p = params_make(4.0, 1.0, 45.0, 3);
 	struct mixer *m = mixer_create(cat, ring, &p);
@@ -606,16 +618,11 @@ static void test_hard_cut(void)
  * the tail's content bounds). */
 static void test_crossfade_longer(void)
 {
-	struct catalog *cat = open_catalog("longer.db");
-	put_fixture(cat, "tone-440.mp3", 440);
-	put_fixture(cat, "tone-660.ogg", 660);
-	put_fixture(cat, "tone-550.flac", 550);
+	struct catalog *cat = open_three_tones("longer.db");
 	struct ring *ring = make_ring(1.0);
 	struct mixer_params p = params_make(1.0, 1.0, 45.0, 5);
 	char log_path[PATH_MAX + 64];
-	snprintf(log_path, sizeof(log_path), "%s/longer.jsonl", tmp);
-	p.transitions_log = fopen(log_path, "w");
-	CHECK(p.transitions_log);
+	open_transitions_log(&p, "longer.jsonl", log_path, sizeof(log_path));
 	struct mixer *m = mixer_create(cat, ring, &p);
 	CHECK(m);
 	mixer_set_crossfade(m, 7.0);
