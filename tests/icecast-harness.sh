@@ -9,6 +9,8 @@
 #   icecast-harness.sh restart DIR   stop, then start again on the same port
 #   icecast-harness.sh logs DIR      print its error and access logs
 #   icecast-harness.sh password DIR  print the source password it uses
+#   icecast-harness.sh free-port     print a TCP port free on loopback now
+#                                    (for the other servers of a test)
 #   icecast-harness.sh start-relay DIR MASTER_DIR [INTERVAL]
 #                                    start a relay node of the master
 #                                    started in MASTER_DIR (on a free port;
@@ -220,8 +222,8 @@ cmd_stop() {
 	return 0
 }
 
-[ $# -ge 2 ] || {
-	echo "usage: $0 start|stop|restart|logs|password DIR" >&2
+[ $# -ge 2 ] || [ "${1:-}" = free-port ] || {
+	echo "usage: $0 start|stop|restart|logs|password DIR | free-port" >&2
 	exit 99
 }
 case $1 in
@@ -233,6 +235,7 @@ restart)
 	cmd_start "$2" "$port" ;;
 logs) print_logs "$2" ;;
 password) cat "$2/password" ;;
+free-port) free_port ;;
 start-relay)
 	[ $# -ge 3 ] || die "usage: $0 start-relay DIR MASTER_DIR [INTERVAL]"
 	[ -s "$3/port" ] && [ -s "$3/password" ] ||
