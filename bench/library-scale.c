@@ -78,30 +78,32 @@ static double now_s(clockid_t c)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static long rss_peak_kb(void)
+/* A figure of /proc/self/status in kB: KEY "VmHWM:" (the largest RSS)
+ * or "VmRSS:" (now). */
+static long status_kb(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
 	long kb = -1;
+	size_t len = strlen(key);
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+		if (strncmp(line, key, len) == 0) {
+			kb = strtol(line + len, NULL, 10);
 			break;
+		}
 	if (f)
 		fclose(f);
 	return kb;
 }
 
+static long rss_peak_kb(void)
+{
+	return status_kb("VmHWM:");
+}
+
 static long rss_now_kb(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
+	return status_kb("VmRSS:");
 }
 
 static struct analysis *real;

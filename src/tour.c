@@ -681,6 +681,13 @@ static int cmp_edge(const void *x, const void *y)
 	return (p->b > q->b) - (p->b < q->b);
 }
 
+/* The point after CUR on its path, coming from PREV (NONE at an end):
+ * ADJ holds two neighbours a point, NONE where it has fewer. */
+static uint32_t path_next(const uint32_t *adj, uint32_t cur, uint32_t prev)
+{
+	return adj[2 * cur] != prev ? adj[2 * cur] : adj[2 * cur + 1];
+}
+
 static uint32_t uf_find(uint32_t *parent, uint32_t x)
 {
 	while (parent[x] != x) {
@@ -752,8 +759,7 @@ static int greedy_tour(struct tour *t)
 			continue;
 		uint32_t prev = NONE, cur = i;
 		for (;;) {
-			uint32_t nx = adj[2 * cur] != prev ? adj[2 * cur]
-							   : adj[2 * cur + 1];
+			uint32_t nx = path_next(adj, cur, prev);
 			if (nx == NONE)
 				break;
 			prev = cur;
@@ -782,8 +788,7 @@ static int greedy_tour(struct tour *t)
 			t->order[at] = cur;
 			t->pos[cur] = at++;
 			t->mark[cur] = 2; /* placed */
-			uint32_t nx = adj[2 * cur] != prev ? adj[2 * cur]
-							   : adj[2 * cur + 1];
+			uint32_t nx = path_next(adj, cur, prev);
 			if (nx == NONE)
 				break;
 			prev = cur;
