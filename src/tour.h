@@ -41,8 +41,11 @@
  * time budget makes the result depend on the machine's speed.
  *
  * Memory: O(max_points * TOUR_NEIGHBOURS_MAX), fixed by tour_create();
- * tour_solve_exact() allocates up to 4.5 MB while it runs, tour_lower_bound()
- * O(n).
+ * the greedy tour 16 n k bytes while it is built (16 MB at 100 000
+ * points), the kick journal grows past 8 (4 n + 256) bytes only when one
+ * kick needs more; tour_solve_exact() allocates up to 4.5 MB while it
+ * runs, tour_lower_bound() O(n). Nothing is O(n^2) but the time of the
+ * all-pairs neighbour lists and of tour_lower_bound()'s iterations.
  *
  * Thread rules: one struct tour belongs to one thread at a time; the cost
  * callback is called from the thread calling into the tour.
