@@ -965,8 +965,13 @@ static int repair_artists(struct setlist *sl)
  * it (out of memory) places are found by full scans. */
 static void where_reserve(struct setlist *sl)
 {
-	(void)grow((void **)&sl->where, &sl->cap_where, sl->n_tracks + 1,
-		   sizeof(*sl->where));
+	size_t was = sl->cap_where;
+	if (grow((void **)&sl->where, &sl->cap_where, sl->n_tracks + 1,
+		 sizeof(*sl->where)) == 0 && sl->cap_where > was)
+		/* Stale entries are caught by checking the frame; new ones
+		 * must not be read uninitialised. */
+		memset(sl->where + was, 0xff,
+		       (sl->cap_where - was) * sizeof(*sl->where));
 }
 
 /* Brings the cycle in line with tracks[]: cuts out what left or changed,
