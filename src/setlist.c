@@ -1553,6 +1553,9 @@ int setlist_solve(struct setlist *sl)
 		opt.max_kicks = sl->p.max_kicks ? sl->p.max_kicks
 			: (uint64_t)n * SETLIST_KICKS_PER_TRACK;
 		opt.warm_start = !sl->needs_solve;
+		/* Past matrix_max the lists and the first local search take
+		 * seconds: the kicks still get the whole budget. */
+		opt.budget_for_kicks = n > sl->p.matrix_max;
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);

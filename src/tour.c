@@ -165,6 +165,7 @@ void tour_options_default(struct tour_options *opt)
 	opt->time_budget_s = 1.0;
 	opt->warm_start = false;
 	opt->budget_clock = CLOCK_MONOTONIC;
+	opt->budget_for_kicks = false;
 }
 
 struct tour *tour_create(size_t max_points)
@@ -1010,6 +1011,8 @@ int tour_solve(struct tour *t, const struct tour_options *opt_in,
 		push(t, t->scratch[i]);
 	local_search(t);
 	st.local_cost = t->cur;
+	if (opt.budget_for_kicks)
+		budget_t0 = now_s(opt.budget_clock);
 	if (opt.max_kicks > 0 || opt.time_budget_s > 0.0)
 		ils(t, &opt, budget_t0, &st);
 	st.cost = tour_cost(t);
