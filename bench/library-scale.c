@@ -344,7 +344,10 @@ int main(int argc, char **argv)
 			 i / 1000, i / 10, i);
 		snprintf(artist, sizeof(artist), "Artist %zu", i / 10);
 		snprintf(title, sizeof(title), "Track %zu", i);
-		if (catalog_source_meta_put(cat, path, artist, title, 0, true) < 0)
+		struct catalog_source_meta meta = {
+			.artist = artist, .title = title, .over_tags = true,
+		};
+		if (catalog_source_meta_put(cat, path, &meta) < 0)
 			return 1;
 	}
 	double meta_s = now_s(CLOCK_MONOTONIC) - t0;

@@ -13,8 +13,8 @@
 # Ctrl-C stops both.
 #
 # Environment: PORT (default 8000), CROSSFADE (seconds, default 6),
-# HTTP_PORT (the status server, [http]: default 8090; the URLs of
-# /api/nowplaying, /api/events and /metrics are printed).
+# HTTP_PORT (the status server, [http]: default 8090; the URLs of the
+# listener page, /api/nowplaying, /api/events and /metrics are printed).
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
@@ -85,6 +85,8 @@ crossfade_seconds = ${CROSSFADE:-6}
 
 [http]
 listen = 127.0.0.1:${HTTP_PORT:-8090}
+; the listener page from this checkout (make install puts it elsewhere)
+www = $top/www
 CFG
 # The generated tracks share one artist: nothing to keep apart.
 [ $# -ge 1 ] || printf '\n[brain]\nartist_separation = 0\n' >> "$demo/foreverfm.ini"
@@ -105,6 +107,7 @@ cat <<MSG
 
   e.g.  mpv http://127.0.0.1:$port/forever.mp3   (Icecast status: http://127.0.0.1:$port/)
 
+  The listener page:  http://127.0.0.1:${HTTP_PORT:-8090}/
   Now playing, live:  curl http://127.0.0.1:${HTTP_PORT:-8090}/api/nowplaying
                       curl -N http://127.0.0.1:${HTTP_PORT:-8090}/api/events
   Metrics:            curl http://127.0.0.1:${HTTP_PORT:-8090}/metrics

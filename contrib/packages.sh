@@ -21,7 +21,7 @@ FOREVERFM_TOOLCHAIN_PACKAGES="build-essential autoconf automake libtool pkg-conf
 # music, and the shell tools the tests call (README.md says which uses what).
 FOREVERFM_TEST_PACKAGES="icecast2 sox libsox-fmt-base libsox-fmt-mp3 ffmpeg
  vorbis-tools curl sqlite3 procps python3 bc groff-base asc-music nginx
- faketime"
+ faketime chromium python3-websocket"
 
 # foreverfm_library_packages: prints the -dev packages configure.ac requires,
 # one per line.

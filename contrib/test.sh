@@ -87,7 +87,7 @@ if [ "${FOREVERFM_SKIP_DISTCHECK:-0}" != 1 ] && [ -f build-ci/Makefile ]; then
 	# same sources; from the tarball every other test runs, the feed
 	# tests' servers and harnesses included, which is what shows a file
 	# missing from it.
-	dist_tests=$(awk '/^TESTS = /{t=1; next} t && /NULL/{t=0} t && $1 ~ /^tests\// && $1 !~ /integration_fault_|integration_sighup|integration_relay|integration_http|integration_feeds_station/ {print $1}' Makefile.am | tr '\n' ' ')
+	dist_tests=$(awk '/^TESTS = /{t=1; next} t && /NULL/{t=0} t && $1 ~ /^tests\// && $1 !~ /integration_fault_|integration_sighup|integration_relay|integration_http|integration_feeds_station|integration_feeds_tour|integration_page/ {print $1}' Makefile.am | tr '\n' ' ')
 	if step distcheck make -C build-ci -j"$jobs" distcheck \
 		DISTCHECK_CONFIGURE_FLAGS=--enable-werror TESTS="$dist_tests" \
 		>build-ci/distcheck.log 2>&1; then

@@ -26,13 +26,33 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static void check_route(const char *p, size_t len)
 {
-	enum http_route r = http_route(p, len);
+	int64_t arg = -1;
+	enum http_route r = http_route(p, len, &arg);
 	if (r == HTTP_ROUTE_NONE)
 		return;
 	assert(len <= HTTP_URL_MAX && p[0] == '/');
 	assert(!memchr(p, '\0', len));
 	for (size_t i = 0; i + 1 < len; i++)
 		assert(!(p[i] == '.' && p[i + 1] == '.'));
+	if (r == HTTP_ROUTE_PAGE) {
+		/* One of the fixed files, named exactly. */
+		assert(arg >= 0 && (size_t)arg < http_n_page_files);
+		assert(strlen(http_page_files[arg].url) == len &&
+		       memcmp(http_page_files[arg].url, p, len) == 0);
+		return;
+	}
+	if (r == HTTP_ROUTE_WAVEFORM || r == HTTP_ROUTE_COVER) {
+		/* /api/tracks/ID/NAME: the id printed back is the path. */
+		char want[128];
+		int n = snprintf(want, sizeof(want), "/api/tracks/%lld/%s",
+				 (long long)arg, r == HTTP_ROUTE_COVER ?
+				 "cover" : "waveform");
+		assert(arg > 0);
+		assert((size_t)n == len || ((size_t)n + 1 == len &&
+					    p[len - 1] == '/'));
+		assert(memcmp(want, p, (size_t)n) == 0);
+		return;
+	}
 	static const char *const known[] = { "/api/nowplaying",
 					     "/api/events", "/metrics" };
 	size_t n = len;

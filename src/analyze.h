@@ -158,6 +158,17 @@ int analyze_pcm(const float *stereo, size_t frames,
 int analyze_file(const char *path, const struct analysis_params *params,
 		 struct analysis *out, char *err, size_t err_size);
 
+/* As analyze_file(), and also the track's visuals (visuals.h) into VIS
+ * (may be NULL): the waveform from the same decoding, the cover's colour
+ * and place when the decoder saw a picture (FFmpeg then reads it), else a
+ * colour from the timbre. A cover that cannot be read is no error (the
+ * timbre gives the colour). */
+struct visuals;
+int analyze_file_visuals(const char *path,
+			 const struct analysis_params *params,
+			 struct analysis *out, struct visuals *vis,
+			 char *err, size_t err_size);
+
 /* Key helpers: name ("A minor") and Camelot code ("8A") of key 0..23.
  * Return "" for anything else. */
 const char *analyze_key_name(int key);

@@ -66,6 +66,7 @@ struct msg {
 	int32_t rc;
 	char reason[ANALYZE_WORKER_REASON_MAX];
 	struct analysis analysis;
+	struct visuals visuals;
 };
 
 struct slot {
@@ -348,8 +349,8 @@ int analyze_worker_main(int argc, char **argv)
 	}
 	memset(&m, 0, sizeof(m));
 	m.magic = MSG_MAGIC;
-	m.rc = analyze_file(path, &params, &m.analysis, m.reason,
-			    sizeof(m.reason));
+	m.rc = analyze_file_visuals(path, &params, &m.analysis, &m.visuals,
+				    m.reason, sizeof(m.reason));
 	write_all(fd, &m, sizeof(m));
 	return 0;
 }
@@ -505,7 +506,8 @@ static int slot_finish(struct slot *s, bool timed_out,
 	}
 	if (rc < 0)
 		log_warning("analyze %s: %s", s->path, reason);
-	done(ctx, s->index, rc, rc == 0 ? &s->msg.analysis : NULL, reason);
+	done(ctx, s->index, rc, rc == 0 ? &s->msg.analysis : NULL,
+	     rc == 0 ? &s->msg.visuals : NULL, reason);
 	s->pid = 0;
 	return 0;
 }
@@ -664,10 +666,11 @@ struct one {
 };
 
 static void one_done(void *ctx, size_t index, int rc, const struct analysis *a,
-		     const char *reason)
+		     const struct visuals *v, const char *reason)
 {
 	struct one *o = ctx;
 	(void)index;
+	(void)v;
 	o->rc = rc;
 	if (a)
 		*o->out = *a;

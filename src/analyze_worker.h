@@ -8,7 +8,7 @@
  * posix_spawn() (never a fork() alone of the threaded station) with the
  * internal command `foreverfm analyze-worker`, which reads the file name
  * and parameters from its argv and writes one fixed-size message (struct
- * analysis plus status and reason) into a pipe on its descriptor 3. The
+ * analysis, struct visuals, status and reason) into a pipe on its descriptor 3. The
  * child is niced by 10, holds no file descriptor of the parent but stdin,
  * stdout, stderr and that pipe, and starts with no signal blocked and
  * every signal at its default action. The parent waits with poll() under
@@ -48,6 +48,7 @@
 #include <stddef.h>
 
 #include "analyze.h"
+#include "visuals.h"
 
 #define ANALYZE_WORKER_COMMAND "analyze-worker"
 #define ANALYZE_WORKER_PROGRAM_ENV "FOREVERFM_WORKER_PROGRAM"
@@ -73,9 +74,11 @@ int analyze_worker_main(int argc, char **argv);
  * negative errno: -EIO crashed, -ETIMEDOUT, -EINTR killed from outside by
  * SIGTERM, SIGINT, SIGHUP or SIGKILL (a shutdown, Ctrl-C or the OOM killer
  * reached the child: not the file's fault), or analyze_file()'s error;
- * reason is "" on success. a and reason are borrowed for the call. */
+ * reason is "" on success. a, v (the track's visuals, visuals.h; NULL
+ * when rc < 0) and reason are borrowed for the call. */
 typedef void (*analyze_worker_done_fn)(void *ctx, size_t index, int rc,
 				       const struct analysis *a,
+				       const struct visuals *v,
 				       const char *reason);
 
 /* Analyses paths[0..n) with up to jobs children at a time (0 = the number

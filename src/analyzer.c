@@ -29,6 +29,7 @@
 
 #include "analyze_worker.h"
 #include "log.h"
+#include "visuals.h"
 
 #define ANALYZER_HASH_BLOCK (256 * 1024)
 
@@ -233,6 +234,7 @@ struct pass {
 	struct job *jobs;
 	unsigned n_jobs;
 	struct catalog_track scratch; /* the track of a cache hit */
+	struct visuals scratch_visuals;
 	size_t done;
 	int rc;                       /* the first catalog failure */
 	double started_s;
@@ -297,8 +299,8 @@ static int pass_load(struct pass *ps)
 {
 	size_t n = 0;
 	for (;;) {
-		int rc = catalog_unanalysed_ids(ps->cat, ps->pending, ps->cap,
-						&n);
+		int rc = catalog_analyzer_todo_ids(ps->cat, ps->pending,
+						   ps->cap, &n);
 		if (rc < 0)
 			return rc;
 		if (n <= ps->cap)
@@ -479,6 +481,11 @@ static bool pass_next(void *ctx, size_t *index, const char **path,
 		}
 		struct analysis cached;
 		rc = catalog_analysis_get(ps->cat, id, &cached);
+		/* Cached only with its visuals: a track analysed before
+		 * they existed is analysed again, which gives both. */
+		if (rc == 0 && catalog_visuals_get(ps->cat, id,
+						   &ps->scratch_visuals) < 0)
+			rc = -ENOENT;
 		if (rc == 0) {
 			log_debug("analyzer: %s: cached (%s)", jb->track.path,
 				  jb->hash);
@@ -523,7 +530,8 @@ static bool pass_first_timeout(struct pass *ps, int64_t id)
 
 /* analyze_worker_done_fn: store, or mark bad. */
 static void pass_done(void *ctx, size_t index, int rc,
-		      const struct analysis *a, const char *reason)
+		      const struct analysis *a, const struct visuals *v,
+		      const char *reason)
 {
 	struct pass *ps = ctx;
 	struct job *jb = &ps->jobs[index];
@@ -532,6 +540,8 @@ static void pass_done(void *ctx, size_t index, int rc,
 	if (rc == 0) {
 		int prc = catalog_analysis_put(ps->cat, jb->track.id, jb->hash,
 					       a);
+		if (prc == 0)
+			prc = catalog_visuals_put(ps->cat, jb->hash, v);
 		if (prc == -ENOENT)
 			return; /* the track left the catalog */
 		if (prc < 0) {

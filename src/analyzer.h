@@ -5,8 +5,8 @@
  * `foreverfm analyze`), cached in the catalog by file content.
  *
  * DESIGN
- * A pass takes the catalog's unanalysed tracks (catalog_unanalysed_ids) and
- * chooses them one at a time, whenever an analysis child is free: first
+ * A pass takes the catalog's unanalysed tracks and those without visuals
+ * (catalog_analyzer_todo_ids), and chooses them one at a time, whenever an analysis child is free: first
  * any of the tracks about to play (params.upcoming, the mixer's
  * mixer_upcoming), then the rest in id order. A chosen track's file is
  * hashed (analyzer_content_hash, about 10 GB/s) and the hash recorded

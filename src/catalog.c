@@ -62,6 +62,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "visuals.h"
 
 #define CATALOG_BUSY_TIMEOUT_MS 5000
 #define CATALOG_BATCH_WRITES 512
@@ -143,7 +144,38 @@ static const char *const catalog_migrations[] = {
 	"  over_tags INTEGER NOT NULL DEFAULT 1,"
 	"  updated_at INTEGER NOT NULL"
 	") WITHOUT ROWID;",
+
+	/* 3 -> 4: a feed's album, genre, BPM (a hint) and cover art URL. */
+	"ALTER TABLE source_meta ADD COLUMN album TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE source_meta ADD COLUMN genre TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE source_meta ADD COLUMN bpm REAL NOT NULL DEFAULT 0;"
+	"ALTER TABLE source_meta ADD COLUMN cover_url TEXT NOT NULL"
+	"  DEFAULT '';",
+	/* 4 -> 5: the listener page's waveforms and colours, and where
+	 * each cover lies in its file; keyed by content, as analyses. */
+	"CREATE TABLE visuals ("
+	"  content_hash TEXT PRIMARY KEY NOT NULL,"
+	"  version INTEGER NOT NULL,"
+	"  peak_ms INTEGER NOT NULL,"
+	"  peaks BLOB NOT NULL,"
+	"  colour INTEGER NOT NULL,"
+	"  colour_from TEXT NOT NULL,"
+	"  cover_type TEXT NOT NULL DEFAULT '',"
+	"  cover_offset INTEGER NOT NULL DEFAULT 0,"
+	"  cover_length INTEGER NOT NULL DEFAULT 0,"
+	"  updated_at INTEGER NOT NULL"
+	") WITHOUT ROWID;",
+	/* 5 -> 6: the album of a file's own tags, and which tags a row
+	 * holds: a file scanned before (tags_version 0) has its tags read
+	 * again at the next scan (catalog_file_state), its analysis kept. */
+	"ALTER TABLE tracks ADD COLUMN album TEXT NOT NULL DEFAULT '';"
+	"ALTER TABLE tracks ADD COLUMN tags_version INTEGER NOT NULL"
+	"  DEFAULT 0;",
 };
+
+/* What a track row's tags hold (tracks.tags_version): 1, artist, title
+ * and album. A row of an older version is read again from its file. */
+#define CATALOG_TAGS_VERSION 1
 
 #define CATALOG_SCHEMA_VERSION \
 	((int)(sizeof(catalog_migrations) / sizeof(catalog_migrations[0])))
@@ -172,6 +204,9 @@ enum catalog_stmt {
 	STMT_ANALYSIS_PUT,
 	STMT_UNANALYSED,
 	STMT_SOURCE_META_PUT,
+	STMT_VISUALS_GET,
+	STMT_VISUALS_PUT,
+	STMT_ANALYZER_TODO,
 	STMT_COUNT,
 };
 
@@ -183,17 +218,21 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" WHERE key = 'scan_generation'",
 	[STMT_GEN_GET] = "SELECT value FROM meta WHERE key = 'scan_generation'",
 	[STMT_STATE] = "SELECT id, size, mtime, bad_reason IS NOT NULL,"
-		" missing, seen_generation FROM tracks WHERE path = ?1",
+		" missing, seen_generation, tags_version FROM tracks"
+		" WHERE path = ?1",
 	[STMT_SEEN] = "UPDATE tracks SET seen_generation = ?2, missing = 0"
 		" WHERE id = ?1",
 	/* Shared by track_put (reason NULL) and file_bad (tags empty). */
 	[STMT_UPSERT] = "INSERT INTO tracks (path, size, mtime, artist, title,"
 		" duration_s, bitrate_kbps, bad_reason, missing,"
-		" seen_generation, added_at, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10)"
+		" seen_generation, added_at, updated_at, album, tags_version)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, 0, ?9, ?10, ?10, ?11,"
+		" ?12)"
 		" ON CONFLICT (path) DO UPDATE SET size = excluded.size,"
 		" mtime = excluded.mtime, artist = excluded.artist,"
-		" title = excluded.title, duration_s = excluded.duration_s,"
+		" title = excluded.title, album = excluded.album,"
+		" tags_version = excluded.tags_version,"
+		" duration_s = excluded.duration_s,"
 		" bitrate_kbps = excluded.bitrate_kbps,"
 		" bad_reason = excluded.bad_reason, missing = 0,"
 		" seen_generation = excluded.seen_generation,"
@@ -206,9 +245,10 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" WHERE id = ?1",
 	[STMT_PLAYABLE] = "SELECT id FROM tracks"
 		" WHERE bad_reason IS NULL AND missing = 0 ORDER BY id",
-	/* A source's artist and title win over the file's tags when it
-	 * says so (over_tags), else fill those missing; the decoded duration
-	 * wins over the source's (doc/catalog.md, version 3). */
+	/* A source's artist, title and album win over the file's tags when
+	 * it says so (over_tags), else fill those missing; the decoded
+	 * duration wins over the source's (doc/catalog.md, versions 3, 4
+	 * and 6). */
 	[STMT_TRACK_GET] = "SELECT t.path,"
 		" CASE WHEN m.artist <> '' AND (m.over_tags OR t.artist = '')"
 		" THEN m.artist ELSE t.artist END,"
@@ -216,7 +256,10 @@ static const char *const catalog_sql[STMT_COUNT] = {
 		" THEN m.title ELSE t.title END,"
 		" CASE WHEN t.duration_s > 0 THEN t.duration_s"
 		" ELSE coalesce(m.duration_s, 0) END,"
-		" t.bitrate_kbps, t.content_hash, t.bad_reason FROM tracks t"
+		" t.bitrate_kbps, t.content_hash, t.bad_reason,"
+		" CASE WHEN m.album <> '' AND (m.over_tags OR t.album = '')"
+		" THEN m.album ELSE t.album END, coalesce(m.genre, ''),"
+		" coalesce(m.bpm, 0), coalesce(m.cover_url, '') FROM tracks t"
 		" LEFT JOIN source_meta m ON m.path = t.path"
 		" WHERE t.id = ?1",
 	[STMT_BAD_COUNT] = "SELECT count(*) FROM tracks"
@@ -272,16 +315,46 @@ static const char *const catalog_sql[STMT_COUNT] = {
 	/* Unchanged metadata is not written again (a feed is read every
 	 * refresh_minutes with the same answer). */
 	[STMT_SOURCE_META_PUT] = "INSERT INTO source_meta (path, artist,"
-		" title, duration_s, over_tags, updated_at)"
-		" VALUES (?1, ?2, ?3, ?4, ?5, ?6)"
+		" title, duration_s, over_tags, updated_at, album, genre, bpm,"
+		" cover_url)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
 		" ON CONFLICT (path) DO UPDATE SET artist = excluded.artist,"
 		" title = excluded.title, duration_s = excluded.duration_s,"
 		" over_tags = excluded.over_tags,"
-		" updated_at = excluded.updated_at"
+		" updated_at = excluded.updated_at, album = excluded.album,"
+		" genre = excluded.genre, bpm = excluded.bpm,"
+		" cover_url = excluded.cover_url"
 		" WHERE artist IS NOT excluded.artist"
 		" OR title IS NOT excluded.title"
 		" OR duration_s IS NOT excluded.duration_s"
-		" OR over_tags IS NOT excluded.over_tags",
+		" OR over_tags IS NOT excluded.over_tags"
+		" OR album IS NOT excluded.album OR genre IS NOT excluded.genre"
+		" OR bpm IS NOT excluded.bpm"
+		" OR cover_url IS NOT excluded.cover_url",
+	[STMT_VISUALS_GET] = "SELECT v.peak_ms, v.peaks, v.colour,"
+		" v.colour_from, v.cover_type, v.cover_offset, v.cover_length"
+		" FROM tracks t JOIN visuals v ON v.content_hash = t.content_hash"
+		" WHERE t.id = ?1 AND v.version = ?2",
+	[STMT_VISUALS_PUT] = "INSERT INTO visuals (content_hash, version,"
+		" peak_ms, peaks, colour, colour_from, cover_type,"
+		" cover_offset, cover_length, updated_at)"
+		" VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+		" ON CONFLICT (content_hash) DO UPDATE SET"
+		" version = excluded.version, peak_ms = excluded.peak_ms,"
+		" peaks = excluded.peaks, colour = excluded.colour,"
+		" colour_from = excluded.colour_from,"
+		" cover_type = excluded.cover_type,"
+		" cover_offset = excluded.cover_offset,"
+		" cover_length = excluded.cover_length,"
+		" updated_at = excluded.updated_at"
+		" WHERE excluded.version >= visuals.version",
+	[STMT_ANALYZER_TODO] = "SELECT t.id FROM tracks t"
+		" WHERE t.bad_reason IS NULL AND t.missing = 0"
+		" AND (NOT EXISTS (SELECT 1 FROM analysis a"
+		" WHERE a.content_hash = t.content_hash AND a.version = ?1)"
+		" OR NOT EXISTS (SELECT 1 FROM visuals v"
+		" WHERE v.content_hash = t.content_hash AND v.version = ?2))"
+		" ORDER BY t.id",
 	[STMT_UNANALYSED] = "SELECT t.id FROM tracks t"
 		" WHERE t.bad_reason IS NULL AND t.missing = 0"
 		" AND NOT EXISTS (SELECT 1 FROM analysis a"
@@ -974,8 +1047,12 @@ int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
 	bool bad = sqlite3_column_int(st, 3) != 0;
 	bool missing = sqlite3_column_int(st, 4) != 0;
 	int64_t seen = sqlite3_column_int64(st, 5);
+	bool old_tags = sqlite3_column_int(st, 6) < CATALOG_TAGS_VERSION;
 	catalog_reset(st);
-	*state = !same ? CATALOG_FILE_NEW :
+	/* A playable file whose row predates the tags we keep is read again
+	 * (its content hash, and so its analysis, stay: catalog_upsert). A
+	 * bad file stays bad: nothing to show of it. */
+	*state = !same || (old_tags && !bad) ? CATALOG_FILE_NEW :
 		 bad ? CATALOG_FILE_KNOWN_BAD : CATALOG_FILE_KNOWN;
 
 	/* The file exists: mark it seen (and back from missing). */
@@ -1027,6 +1104,10 @@ static int catalog_upsert(struct catalog *cat, const char *path, int64_t size,
 		sqlite3_bind_null(st, 8);
 	sqlite3_bind_int64(st, 9, cat->generation);
 	sqlite3_bind_int64(st, 10, (int64_t)time(NULL));
+	sqlite3_bind_text(st, 11, info ? info->album : "",
+			  info ? (int)strnlen(info->album, DECODE_TAG_MAX - 1)
+			  : 0, SQLITE_STATIC);
+	sqlite3_bind_int(st, 12, CATALOG_TAGS_VERSION);
 	rc = catalog_step_done(cat, st, reason ? "record bad file" :
 			       "store track");
 	if (rc < 0)
@@ -1184,6 +1265,11 @@ int catalog_track_get(struct catalog *cat, int64_t id,
 			  sizeof(track->content_hash), false);
 	catalog_copy_text(st, 6, track->bad_reason, sizeof(track->bad_reason),
 			  true);
+	catalog_copy_text(st, 7, track->album, sizeof(track->album), true);
+	catalog_copy_text(st, 8, track->genre, sizeof(track->genre), true);
+	track->bpm_hint = sqlite3_column_double(st, 9);
+	catalog_copy_text(st, 10, track->cover_url, sizeof(track->cover_url),
+			  true);
 out:
 	catalog_reset(st);
 	pthread_mutex_unlock(&cat->lock);
@@ -1310,9 +1396,17 @@ int catalog_path_last_played(struct catalog *cat, const char *path,
 	return rc;
 }
 
+/* Binds TEXT (NULL: "") as parameter I, cut at MAX - 1 bytes. */
+static void bind_text_cut(sqlite3_stmt *st, int i, const char *text,
+			  size_t max)
+{
+	sqlite3_bind_text(st, i, text ? text : "",
+			  text ? (int)strnlen(text, max - 1) : 0,
+			  SQLITE_STATIC);
+}
+
 int catalog_source_meta_put(struct catalog *cat, const char *path,
-			    const char *artist, const char *title,
-			    double duration_s, bool over_tags)
+			    const struct catalog_source_meta *m)
 {
 	size_t len = strnlen(path, PATH_MAX);
 	if (len >= PATH_MAX)
@@ -1323,15 +1417,15 @@ int catalog_source_meta_put(struct catalog *cat, const char *path,
 		goto out;
 	sqlite3_stmt *st = cat->stmt[STMT_SOURCE_META_PUT];
 	sqlite3_bind_blob(st, 1, path, (int)len, SQLITE_STATIC);
-	sqlite3_bind_text(st, 2, artist ? artist : "",
-			  artist ? (int)strnlen(artist, DECODE_TAG_MAX - 1) : 0,
-			  SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, title ? title : "",
-			  title ? (int)strnlen(title, DECODE_TAG_MAX - 1) : 0,
-			  SQLITE_STATIC);
-	sqlite3_bind_double(st, 4, duration_s > 0 ? duration_s : 0);
-	sqlite3_bind_int(st, 5, over_tags);
+	bind_text_cut(st, 2, m->artist, DECODE_TAG_MAX);
+	bind_text_cut(st, 3, m->title, DECODE_TAG_MAX);
+	sqlite3_bind_double(st, 4, m->duration_s > 0 ? m->duration_s : 0);
+	sqlite3_bind_int(st, 5, m->over_tags);
 	sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+	bind_text_cut(st, 7, m->album, DECODE_TAG_MAX);
+	bind_text_cut(st, 8, m->genre, DECODE_TAG_MAX);
+	sqlite3_bind_double(st, 9, m->bpm > 0 && m->bpm < 1000 ? m->bpm : 0);
+	bind_text_cut(st, 10, m->cover_url, CATALOG_URL_MAX);
 	rc = catalog_step_done(cat, st, "store source metadata");
 	if (rc < 0)
 		goto out;
@@ -1524,6 +1618,114 @@ int catalog_unanalysed_ids(struct catalog *cat, int64_t *ids, size_t max,
 	sqlite3_stmt *st = cat->stmt[STMT_UNANALYSED];
 	sqlite3_bind_int(st, 1, ANALYSIS_VERSION);
 	int rc = catalog_ids(cat, st, "list unanalysed tracks", ids, max, n);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* Visuals (schema v5).                                                */
+
+static const char *const catalog_colour_from[] = {
+	[VISUALS_COLOUR_NONE] = "none",
+	[VISUALS_COLOUR_COVER] = "cover",
+	[VISUALS_COLOUR_TIMBRE] = "timbre",
+};
+
+int catalog_visuals_get(struct catalog *cat, int64_t track_id,
+			struct visuals *v)
+{
+	int rc = 0;
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_VISUALS_GET];
+	sqlite3_bind_int64(st, 1, track_id);
+	sqlite3_bind_int(st, 2, VISUALS_VERSION);
+	int src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = -ENOENT;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		rc = catalog_fail(cat, "read visuals", src);
+		goto out;
+	}
+	int n = sqlite3_column_bytes(st, 1);
+	const void *peaks = sqlite3_column_blob(st, 1);
+	int64_t peak_ms = sqlite3_column_int64(st, 0);
+	if (n < 0 || n > VISUALS_PEAKS_MAX || (n > 0 && !peaks) ||
+	    peak_ms <= 0 || peak_ms > 3600 * 1000) {
+		rc = -ENOENT; /* not a row this build wrote */
+		goto out;
+	}
+	memset(v, 0, sizeof(*v));
+	v->version = VISUALS_VERSION;
+	v->peak_ms = (uint32_t)peak_ms;
+	v->n_peaks = (uint32_t)n;
+	if (n > 0)
+		memcpy(v->peaks, peaks, (size_t)n);
+	v->colour = (uint32_t)sqlite3_column_int64(st, 2) & 0xffffffu;
+	const char *from = (const char *)sqlite3_column_text(st, 3);
+	for (size_t i = 0; from && i < sizeof(catalog_colour_from) /
+	     sizeof(catalog_colour_from[0]); i++)
+		if (strcmp(from, catalog_colour_from[i]) == 0)
+			v->colour_from = (int)i;
+	v->has_cover = v->colour_from == VISUALS_COLOUR_COVER;
+	const char *type = (const char *)sqlite3_column_text(st, 4);
+	snprintf(v->cover_type, sizeof(v->cover_type), "%s", type ? type : "");
+	int64_t off = sqlite3_column_int64(st, 5);
+	int64_t len = sqlite3_column_int64(st, 6);
+	if (off >= 0 && len > 0 && len <= VISUALS_COVER_MAX) {
+		v->cover_offset = off;
+		v->cover_length = (uint32_t)len;
+	}
+out:
+	catalog_reset(st);
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_visuals_put(struct catalog *cat, const char *content_hash,
+			const struct visuals *v)
+{
+	if (!catalog_hash_valid(content_hash) || !v ||
+	    v->n_peaks > VISUALS_PEAKS_MAX || v->peak_ms == 0 ||
+	    v->colour_from < 0 || v->colour_from > VISUALS_COLOUR_TIMBRE)
+		return -EINVAL;
+	pthread_mutex_lock(&cat->lock);
+	int rc = catalog_write_begin(cat);
+	if (rc < 0)
+		goto out;
+	sqlite3_stmt *st = cat->stmt[STMT_VISUALS_PUT];
+	sqlite3_bind_text(st, 1, content_hash, -1, SQLITE_STATIC);
+	sqlite3_bind_int(st, 2, v->version);
+	sqlite3_bind_int64(st, 3, v->peak_ms);
+	/* A zero-length blob must not become NULL. */
+	sqlite3_bind_blob(st, 4, v->n_peaks ? (const void *)v->peaks : "",
+			  (int)v->n_peaks, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 5, v->colour & 0xffffffu);
+	sqlite3_bind_text(st, 6, catalog_colour_from[v->colour_from], -1,
+			  SQLITE_STATIC);
+	sqlite3_bind_text(st, 7, v->cover_type,
+			  (int)strnlen(v->cover_type, sizeof(v->cover_type)),
+			  SQLITE_STATIC);
+	sqlite3_bind_int64(st, 8, v->cover_length ? v->cover_offset : 0);
+	sqlite3_bind_int64(st, 9, v->cover_length);
+	sqlite3_bind_int64(st, 10, (int64_t)time(NULL));
+	rc = catalog_step_done(cat, st, "store visuals");
+	if (rc == 0)
+		rc = catalog_write_end(cat);
+out:
+	pthread_mutex_unlock(&cat->lock);
+	return rc;
+}
+
+int catalog_analyzer_todo_ids(struct catalog *cat, int64_t *ids, size_t max,
+			      size_t *n)
+{
+	pthread_mutex_lock(&cat->lock);
+	sqlite3_stmt *st = cat->stmt[STMT_ANALYZER_TODO];
+	sqlite3_bind_int(st, 1, ANALYSIS_VERSION);
+	sqlite3_bind_int(st, 2, VISUALS_VERSION);
+	int rc = catalog_ids(cat, st, "list tracks to analyse", ids, max, n);
 	pthread_mutex_unlock(&cat->lock);
 	return rc;
 }

@@ -39,6 +39,8 @@
 #define CATALOG_REASON_MAX 256
 /* A content hash: 16 to 64 lower-case hex digits, plus the NUL. */
 #define CATALOG_HASH_MAX 65
+/* A URL the catalog keeps (a feed's cover art), including the NUL. */
+#define CATALOG_URL_MAX 2048
 
 struct catalog;
 
@@ -55,6 +57,15 @@ struct catalog_track {
 	char content_hash[CATALOG_HASH_MAX];
 	/* "" for a playable track, else why it is not played. */
 	char bad_reason[CATALOG_REASON_MAX];
+	/* The album: the file's tag (schema v6), or the feed's where it
+	 * speaks for the tags or the file has none ("" when neither says).
+	 * Schema v4: what a feed says besides ("" and 0 when it says
+	 * nothing, and for local files): genre, its BPM (a hint: the
+	 * analysis decides the beat grid) and the URL of the cover art. */
+	char album[DECODE_TAG_MAX];
+	char genre[DECODE_TAG_MAX];
+	double bpm_hint;
+	char cover_url[CATALOG_URL_MAX];
 };
 
 /* What the catalog knows of a file identified by path, size and mtime. */
@@ -98,7 +109,10 @@ int catalog_scan_end(struct catalog *cat, char *const *roots, size_t n_roots,
 /* SIZE is in bytes; MTIME in any unit a source uses consistently (the
  * catalog only compares it; source_dir passes nanoseconds since the epoch so
  * that a rewrite within one second is noticed). PATH is a byte string and
- * need not be UTF-8; at most PATH_MAX - 1 bytes (-ENAMETOOLONG). */
+ * need not be UTF-8; at most PATH_MAX - 1 bytes (-ENAMETOOLONG). An
+ * unchanged playable file whose row holds fewer tags than this build keeps
+ * (written before schema v6) is CATALOG_FILE_NEW, so that the scan reads
+ * its tags again; catalog_track_put() then keeps its content hash. */
 int catalog_file_state(struct catalog *cat, const char *path, int64_t size,
 		       int64_t mtime, enum catalog_file_state *state);
 
@@ -179,18 +193,47 @@ int catalog_play_last(struct catalog *cat, int64_t *track_id, time_t *when);
 int catalog_path_last_played(struct catalog *cat, const char *path,
 			     time_t *when);
 
-/* Source metadata (schema v3): what a feed says of the file it served at
- * PATH (a file of the download cache). catalog_track_get() then returns
+/* Source metadata (schema v3, v4): what a feed says of the file it served
+ * at PATH (a file of the download cache). catalog_track_get() then returns
  * ARTIST and TITLE (UTF-8; "" or NULL: not given, the file's tag stays)
  * in place of the file's tags when OVER_TAGS (an API's curated catalog:
  * Subsonic, Jamendo), or only where the file has no such tag when not (an
- * RSS item's title names a post, not always the track); and DURATION_S
- * (0: not given) when the file's own duration is unknown. Kept by path, whether or not a scan has
- * met the file yet; rows are replaced, never deleted (they are small, and
- * a file that comes back gets its metadata back). Cut at DECODE_TAG_MAX - 1
- * bytes. */
+ * RSS item's title names a post, not always the track); DURATION_S (0:
+ * not given) when the file's own duration is unknown; and ALBUM, GENRE,
+ * BPM (0: not given; a hint only) and COVER_URL as they are. Kept by path,
+ * whether or not a scan has met the file yet; rows are replaced, never
+ * deleted (they are small, and a file that comes back gets its metadata
+ * back). Texts are cut at DECODE_TAG_MAX - 1 bytes, the URL at
+ * CATALOG_URL_MAX - 1. */
+struct catalog_source_meta {
+	const char *artist, *title, *album, *genre, *cover_url; /* may be NULL */
+	double duration_s;
+	double bpm;
+	bool over_tags;
+};
 int catalog_source_meta_put(struct catalog *cat, const char *path,
-			    const char *artist, const char *title,
-			    double duration_s, bool over_tags);
+			    const struct catalog_source_meta *m);
+
+/* Visuals (schema v5): a track's waveform, colour and cover place
+ * (visuals.h), kept per content hash like analyses, so duplicates share
+ * them and changed content gets new ones.
+ *
+ * catalog_visuals_put: stores V for CONTENT_HASH (as given to
+ * catalog_analysis_put for the same track just before; -EINVAL for a bad
+ * hash or V); a row of a newer VISUALS_VERSION is not replaced.
+ * catalog_visuals_get: the visuals of the track's current content, or
+ * -ENOENT when it has none of this VISUALS_VERSION (not analysed since
+ * version 4, or its file changed since).
+ * catalog_analyzer_todo_ids: playable tracks without a current analysis
+ * or without such visuals, in id order, like catalog_playable_ids: the
+ * analyzer's work (a track analysed before version 4 gets its visuals at
+ * the next pass: doc/catalog.md says why). */
+struct visuals;
+int catalog_visuals_put(struct catalog *cat, const char *content_hash,
+			const struct visuals *v);
+int catalog_visuals_get(struct catalog *cat, int64_t track_id,
+			struct visuals *v);
+int catalog_analyzer_todo_ids(struct catalog *cat, int64_t *ids, size_t max,
+			      size_t *n);
 
 #endif

@@ -63,6 +63,8 @@
 #define CONFIG_FILE_MAX (1024 * 1024)
 #define CONFIG_LINE_MAX 8192
 #define CONFIG_DEFAULT_DATABASE "/var/lib/foreverfm/catalog.db"
+/* The listener page as `make install` puts it. */
+#define CONFIG_DEFAULT_WWW PKGDATADIR "/www"
 #define CONFIG_PASSWORD_MAX (CONFIG_STRING_MAX - 1)
 #define ECHO_MAX 64
 #define OUTPUT_PREFIX "output."
@@ -143,6 +145,7 @@ static const struct key_spec global_keys[] = {
 	  0.01, 60 },
 	{ "http", "listen", KEY_NONEMPTY, F(http_listen), 0, 0 },
 	{ "http", "max_clients", KEY_INT, F(http_max_clients), 1, 65535 },
+	{ "http", "www", KEY_PATH, F(http_www), 0, 0 },
 };
 #define N_GLOBAL_KEYS (sizeof(global_keys) / sizeof(global_keys[0]))
 
@@ -1517,7 +1520,8 @@ struct config *config_defaults(void)
 	if (!cfg)
 		goto fail;
 	cfg->database = strdup(CONFIG_DEFAULT_DATABASE);
-	if (!cfg->database)
+	cfg->http_www = strdup(CONFIG_DEFAULT_WWW);
+	if (!cfg->database || !cfg->http_www)
 		goto fail;
 	cfg->min_duration_s = 90;
 	cfg->max_duration_s = 600;
@@ -1662,6 +1666,7 @@ void config_destroy(struct config *cfg)
 		free(cfg->library_paths[i]);
 	free(cfg->database);
 	free(cfg->cache);
+	free(cfg->http_www);
 	free(cfg->file);
 	for (size_t i = 0; i < CONFIG_FEEDS_MAX; i++) {
 		explicit_bzero(cfg->feeds[i].password,

@@ -170,6 +170,8 @@ struct config {
 	/* The status server; off while http_listen is "". */
 	char http_listen[CONFIG_STRING_MAX];
 	int http_max_clients;
+	/* The listener page's directory ($(pkgdatadir)/www by default). */
+	char *http_www;
 };
 
 /* A configuration with every default and no outputs or library paths.

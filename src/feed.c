@@ -48,6 +48,8 @@ struct parse {
 	bool in_author;          /* Atom <author> inside the entry */
 	struct feed_item cur;
 	bool cur_audio;
+	char channel_cover[FEED_URL_MAX]; /* the channel's image, "" if none */
+	bool in_channel_image;   /* RSS <image> of the channel */
 	char text[TEXT_MAX];
 	size_t text_len;
 	bool refused;
@@ -235,6 +237,16 @@ static void XMLCALL on_start(void *ctx, const char *name, const char **atts)
 		return;
 	}
 	if (p->item_depth == 0) {
+		/* The channel's cover: <itunes:image href> or
+		 * <image><url>, children of <channel>. */
+		if (p->depth == 3 && strcmp(ns, NS_ITUNES) == 0 &&
+		    strcmp(local, "image") == 0 && attr(atts, "href"))
+			resolve_url(p->base_url, attr(atts, "href"),
+				    p->channel_cover,
+				    sizeof(p->channel_cover));
+		else if (p->depth == 3 && p->kind == DOC_RSS && !ns[0] &&
+			 strcmp(local, "image") == 0)
+			p->in_channel_image = true;
 		bool rss_item = p->kind == DOC_RSS && ns[0] == '\0' &&
 				strcmp(local, "item") == 0;
 		bool atom_entry = p->kind == DOC_ATOM &&
@@ -299,6 +311,9 @@ static void item_end(struct parse *p)
 		p->stats->truncated++;
 		return;
 	}
+	if (!p->cur.cover_url[0])
+		memcpy(p->cur.cover_url, p->channel_cover,
+		       sizeof(p->cur.cover_url));
 	p->items[p->n++] = p->cur;
 }
 
@@ -309,8 +324,18 @@ static void XMLCALL on_end(void *ctx, const char *name)
 	const char *local = split_name(name, ns, sizeof(ns));
 	unsigned depth = p->depth--;
 
-	if (p->item_depth == 0)
+	if (p->item_depth == 0) {
+		if (p->in_channel_image && depth == 4 && !ns[0] &&
+		    strcmp(local, "url") == 0 && !p->channel_cover[0]) {
+			char url[FEED_URL_MAX];
+			copy_text(url, sizeof(url), p->text);
+			resolve_url(p->base_url, url, p->channel_cover,
+				    sizeof(p->channel_cover));
+		} else if (p->in_channel_image && depth == 3) {
+			p->in_channel_image = false;
+		}
 		return;
+	}
 	if (depth == p->item_depth) {
 		item_end(p);
 		p->item_depth = 0;
@@ -357,7 +382,7 @@ static void XMLCALL on_text(void *ctx, const char *s, int len)
 	size_t room = sizeof(p->text) - 1 - p->text_len;
 	size_t n = len > 0 ? (size_t)len : 0;
 
-	if (p->item_depth == 0)
+	if (p->item_depth == 0 && !p->in_channel_image)
 		return;
 	if (n > room)
 		n = room;

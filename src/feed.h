@@ -11,7 +11,8 @@
  * RSS 2.0: each <item> with an <enclosure url type length> is a track;
  * title from <title>, artist from <itunes:author> or <author> (or
  * <dc:creator>), duration from <itunes:duration> (seconds, MM:SS or
- * HH:MM:SS), cover art from <itunes:image href> or <media:thumbnail url>,
+ * HH:MM:SS), cover art from <itunes:image href> or <media:thumbnail url>
+ * (the channel's <itunes:image> or <image><url> for items without one),
  * genre from the first <category>. Atom: each <entry> with a
  * <link rel="enclosure" href type length>; title, <author><name>, the first
  * <category term>. An enclosure is audio when its type is audio/... or, with
@@ -24,8 +25,8 @@
  * fields are cut at their buffer size; only http and https URLs are kept.
  *
  * Subsonic (jansson): the JSON envelope {"subsonic-response": {"status":
- * "ok" | "failed", ...}}; a song list (id, title, artist, genre, duration,
- * bpm, coverArt, size, contentType) or a list of ids (albums, playlists).
+ * "ok" | "failed", ...}}; a song list (id, title, artist, album, genre,
+ * duration, bpm, coverArt, size, contentType) or a list of ids (albums, playlists).
  * The item's url is left empty and its id set: the caller makes the URLs,
  * which carry the authentication.
  *
@@ -53,8 +54,11 @@ struct feed_item {
 	char id[FEED_TEXT_MAX];          /* guid / id / API id, "" if none */
 	char title[FEED_TEXT_MAX];       /* UTF-8, "" when not given */
 	char artist[FEED_TEXT_MAX];
+	char album[FEED_TEXT_MAX];
 	char genre[FEED_TEXT_MAX];
-	char cover_url[FEED_URL_MAX];
+	char cover_url[FEED_URL_MAX];    /* an image URL; for Subsonic the
+					  * coverArt id (the caller makes
+					  * the URL) */
 	char mime[FEED_TEXT_MAX];        /* the announced type, "" if none */
 	double duration_s;               /* 0 when not given */
 	double bpm;                      /* 0 when not given */
@@ -90,8 +94,9 @@ int feed_parse_subsonic_ids(const char *doc, size_t len, const char *list,
 
 /* Parses a Jamendo API v3.0 answer of /tracks: {"headers": {"status":
  * "success" | "failed", "code", "error_message"}, "results": [{"id",
- * "name", "artist_name", "duration", "audio", "image", "musicinfo":
- * {"tags": {"genres": [...]}}}]}. The item's url is the track's "audio"
+ * "name", "artist_name", "album_name", "duration", "audio", "image" (or
+ * "album_image"), "musicinfo": {"tags": {"genres": [...]}}}]}; genres
+ * are joined with ", " (the brain's genre term splits them). The item's url is the track's "audio"
  * URL (http or https only), its id the track's id. */
 int feed_parse_jamendo(const char *doc, size_t len, struct feed_item *items,
 		       size_t max, size_t *n, char *err, size_t err_size);

@@ -42,6 +42,40 @@ static void copy_str(char *out, size_t size, json_t *v)
 	out[len] = '\0';
 }
 
+/* An http(s) URL that fits, else "". */
+static void copy_http_url(char *out, size_t size, json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	out[0] = '\0';
+	if (!s || strlen(s) >= size ||
+	    (strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0))
+		return;
+	copy_str(out, size, v);
+}
+
+/* The strings of array ARR joined with ", ", as many as fit whole. */
+static void join_strings(char *out, size_t size, json_t *arr)
+{
+	size_t i, len = 0;
+	json_t *v;
+
+	out[0] = '\0';
+	json_array_foreach(arr, i, v) {
+		char one[FEED_TEXT_MAX];
+		copy_str(one, sizeof(one), v);
+		size_t n = strlen(one);
+		if (n == 0 || len + (len ? 2 : 0) + n >= size)
+			continue;
+		if (len) {
+			memcpy(out + len, ", ", 2);
+			len += 2;
+		}
+		memcpy(out + len, one, n + 1);
+		len += n;
+	}
+}
+
 /* An id may be a string or a number. */
 static bool copy_id(char *out, size_t size, json_t *v)
 {
@@ -134,6 +168,8 @@ int feed_parse_subsonic(const char *doc, size_t len, const char *list,
 			 json_object_get(song, "title"));
 		copy_str(it->artist, sizeof(it->artist),
 			 json_object_get(song, "artist"));
+		copy_str(it->album, sizeof(it->album),
+			 json_object_get(song, "album"));
 		copy_str(it->genre, sizeof(it->genre),
 			 json_object_get(song, "genre"));
 		copy_str(it->mime, sizeof(it->mime),
@@ -241,12 +277,16 @@ int feed_parse_jamendo(const char *doc, size_t len, struct feed_item *items,
 			 json_object_get(track, "name"));
 		copy_str(it->artist, sizeof(it->artist),
 			 json_object_get(track, "artist_name"));
-		copy_str(it->cover_url, sizeof(it->cover_url),
-			 json_object_get(track, "image"));
+		copy_str(it->album, sizeof(it->album),
+			 json_object_get(track, "album_name"));
+		copy_http_url(it->cover_url, sizeof(it->cover_url),
+			      json_object_get(track, "image"));
+		if (!it->cover_url[0])
+			copy_http_url(it->cover_url, sizeof(it->cover_url),
+				      json_object_get(track, "album_image"));
 		json_t *genres = json_object_get(json_object_get(
 			json_object_get(track, "musicinfo"), "tags"), "genres");
-		copy_str(it->genre, sizeof(it->genre),
-			 json_array_get(genres, 0));
+		join_strings(it->genre, sizeof(it->genre), genres);
 		double d = json_number_value(json_object_get(track,
 							     "duration"));
 		it->duration_s = d > 0 && d < 1e7 ? d : 0;

@@ -19,11 +19,15 @@
 
 #include "http.h"
 
+#include "catalog.h"
 #include "log.h"
+#include "visuals.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
 #include <pthread.h>
@@ -32,6 +36,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +62,8 @@ struct http_server {
 	struct nowplaying *np;
 	char listen[CONFIG_STRING_MAX];
 	unsigned max_clients;
+	char www[PATH_MAX];        /* "" for none */
+	struct catalog *cat;       /* NULL for none */
 	int fd;                    /* ours until the daemon takes it */
 	unsigned port;
 	struct MHD_Daemon *daemon;
@@ -230,6 +237,153 @@ static enum MHD_Result http_events(struct http_server *srv,
 	return ret;
 }
 
+/* ------------------------------------------------------------------ */
+/* Waveforms, covers and the page.                                     */
+
+/* Queues R (consumed) with the headers of a file: TYPE and CACHE. */
+static enum MHD_Result http_queue_file(struct MHD_Connection *conn,
+				       struct MHD_Response *r,
+				       const char *type, const char *cache)
+{
+	if (!r)
+		return http_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "503 out of memory\n");
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, cache);
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+	MHD_add_response_header(r, "Access-Control-Allow-Origin", "*");
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/* The track's visuals, heap-allocated (8 KiB), or NULL: none (404). */
+static struct visuals *http_visuals(struct http_server *srv, int64_t id)
+{
+	struct visuals *v = malloc(sizeof(*v));
+	if (!v || !srv->cat || catalog_visuals_get(srv->cat, id, v) < 0) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* {"id":ID,"peak_ms":100,"colour":"#rrggbb","colour_from":"cover",
+ *  "peaks":[...]}: at most 8192 numbers of 3 digits. */
+static enum MHD_Result http_waveform(struct http_server *srv,
+				     struct MHD_Connection *conn, int64_t id)
+{
+	struct visuals *v = http_visuals(srv, id);
+	if (!v)
+		return http_error(conn, MHD_HTTP_NOT_FOUND,
+				  "404 no waveform for this track (yet)\n");
+	size_t cap = 256 + 4 * (size_t)v->n_peaks, len = 0;
+	char *body = malloc(cap), hex[8];
+	if (!body) {
+		free(v);
+		return http_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE,
+				  "503 out of memory\n");
+	}
+	static const char *const from[] = { "none", "cover", "timbre" };
+	len += (size_t)snprintf(body, cap, "{\"id\":%" PRId64 ",\"peak_ms\":%"
+				PRIu32 ",\"colour\":\"%s\",\"colour_from\":"
+				"\"%s\",\"peaks\":[", id, v->peak_ms,
+				visuals_colour_hex(v->colour, hex),
+				from[v->colour_from >= 0 && v->colour_from <= 2 ?
+				     v->colour_from : 0]);
+	for (uint32_t i = 0; i < v->n_peaks; i++)
+		len += (size_t)snprintf(body + len, cap - len, "%s%u",
+					i ? "," : "", v->peaks[i]);
+	snprintf(body + len, cap - len, "]}");
+	free(v);
+	/* The content of a track id changes only when its file does. */
+	return http_queue_file(conn, MHD_create_response_from_buffer(
+		strlen(body), body, MHD_RESPMEM_MUST_FREE),
+		"application/json; charset=utf-8", "public, max-age=300");
+}
+
+/* The cover's bytes, straight from the track's file by sendfile. */
+static enum MHD_Result http_cover(struct http_server *srv,
+				  struct MHD_Connection *conn, int64_t id)
+{
+	struct visuals *v = http_visuals(srv, id);
+	struct catalog_track *t = malloc(sizeof(*t));
+	int fd = -1;
+	struct stat st;
+	uint8_t head[16];
+	enum MHD_Result ret;
+
+	if (!v || !t || !v->has_cover || v->cover_length == 0 ||
+	    catalog_track_get(srv->cat, id, t) < 0 || t->bad_reason[0])
+		goto none;
+	fd = open(t->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    v->cover_offset < 0 ||
+	    (uint64_t)st.st_size < (uint64_t)v->cover_offset + v->cover_length)
+		goto none;
+	/* The file may have changed since it was analysed (the next scan
+	 * says so): serve only what still starts as the recorded image. */
+	size_t n = v->cover_length < sizeof(head) ? v->cover_length :
+		   sizeof(head);
+	const char *type;
+	if (pread(fd, head, n, (off_t)v->cover_offset) != (ssize_t)n ||
+	    !(type = visuals_image_type(head, n)) ||
+	    strcmp(type, v->cover_type) != 0)
+		goto none;
+	struct MHD_Response *r = MHD_create_response_from_fd_at_offset64(
+		v->cover_length, fd, (uint64_t)v->cover_offset);
+	if (r)
+		fd = -1; /* the response's now */
+	ret = http_queue_file(conn, r, type, "public, max-age=300");
+	goto out;
+none:
+	ret = http_error(conn, MHD_HTTP_NOT_FOUND,
+			 "404 no cover for this track\n");
+out:
+	if (fd >= 0)
+		close(fd);
+	free(t);
+	free(v);
+	return ret;
+}
+
+/* One of the page's fixed files from the www directory. */
+static enum MHD_Result http_page(struct http_server *srv,
+				 struct MHD_Connection *conn,
+				 const struct http_page_file *f)
+{
+	char path[PATH_MAX + 64];
+	struct stat st;
+	int fd = -1;
+
+	if (!srv->www[0])
+		goto none;
+	snprintf(path, sizeof(path), "%s/%s", srv->www, f->name);
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0 || fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+	    st.st_size > HTTP_PAGE_FILE_MAX)
+		goto none;
+	struct MHD_Response *r = MHD_create_response_from_fd(
+		(uint64_t)st.st_size, fd);
+	if (!r)
+		goto none;
+	/* No script, style or connection from elsewhere: the page works
+	 * offline and nothing injected could load more. The stream comes
+	 * from Icecast, which is another origin. */
+	MHD_add_response_header(r, "Content-Security-Policy",
+				"default-src 'self'; img-src 'self' data:; "
+				"media-src *; object-src 'none'; "
+				"base-uri 'none'; frame-ancestors 'self'");
+	MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+	return http_queue_file(conn, r, f->type, "no-cache");
+none:
+	if (fd >= 0)
+		close(fd);
+	return http_error(conn, MHD_HTTP_NOT_FOUND, srv->www[0] ?
+			  "404 not found\n" :
+			  "404 no listener page ([http] www)\n");
+}
+
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 				    const char *url, const char *method,
 				    const char *version,
@@ -250,7 +404,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 	if (*upload_data_size != 0)
 		return http_error(conn, MHD_HTTP_CONTENT_TOO_LARGE,
 				  "413 a GET has no body\n");
-	switch (http_route(url, strlen(url))) {
+	int64_t arg = 0;
+	switch (http_route(url, strlen(url), &arg)) {
 	case HTTP_ROUTE_NOWPLAYING:
 		body = nowplaying_json(srv->np, http_wall_s());
 		if (!body)
@@ -269,6 +424,12 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn,
 				  body, true);
 	case HTTP_ROUTE_EVENTS:
 		return http_events(srv, conn);
+	case HTTP_ROUTE_WAVEFORM:
+		return http_waveform(srv, conn, arg);
+	case HTTP_ROUTE_COVER:
+		return http_cover(srv, conn, arg);
+	case HTTP_ROUTE_PAGE:
+		return http_page(srv, conn, &http_page_files[arg]);
 	case HTTP_ROUTE_NONE:
 		break;
 	}
@@ -359,6 +520,9 @@ struct http_server *http_create(const struct http_params *params,
 	}
 	srv->np = np;
 	srv->max_clients = params->max_clients;
+	srv->cat = params->cat;
+	snprintf(srv->www, sizeof(srv->www), "%s",
+		 params->www ? params->www : "");
 	snprintf(srv->listen, sizeof(srv->listen), "%s", params->listen);
 	pthread_mutex_init(&srv->lock, NULL);
 	atomic_init(&srv->stop, false);
@@ -420,9 +584,16 @@ int http_start(struct http_server *srv)
 		return -rc;
 	}
 	srv->pump_started = true;
-	log_info("http: listening on http://%s/ (/api/nowplaying, "
-		 "/api/events, /metrics; at most %u clients)", srv->listen,
-		 srv->max_clients);
+	log_info("http: listening on http://%s/ (the listener page, "
+		 "/api/nowplaying, /api/events, /metrics; at most %u "
+		 "clients)", srv->listen, srv->max_clients);
+	if (srv->www[0]) {
+		char index[PATH_MAX + 16];
+		snprintf(index, sizeof(index), "%s/index.html", srv->www);
+		if (access(index, R_OK) != 0)
+			log_warning("http: no listener page: %s: %s", index,
+				    strerror(errno));
+	}
 	return 0;
 }
 

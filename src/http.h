@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
  * http — the station's status server ([http] listen): GET /api/nowplaying
- * (JSON), GET /api/events (Server-Sent Events) and GET /metrics
- * (Prometheus text), read-only, with libmicrohttpd.
+ * (JSON), GET /api/events (Server-Sent Events), GET /metrics (Prometheus
+ * text), GET /api/tracks/ID/waveform and /api/tracks/ID/cover (from the
+ * catalog's visuals), and the listener page (GET /, from [http] www),
+ * read-only, with libmicrohttpd.
  *
  * DESIGN
  * Threads: libmicrohttpd's one internal thread polls every connection
@@ -29,7 +31,11 @@
  * connection (a larger one gets 413/414 or the connection closed), a
  * 30 s idle timeout for requests that are not event streams, GET and HEAD
  * only (anything else: 405 with "Allow: GET, HEAD"). URLs are matched
- * against a fixed list (http_route()); no file is ever opened from a URL.
+ * against a fixed list (http_route()); no file is named by a URL: the
+ * page's files are the fixed list http_page_files[] (each a name inside
+ * the www directory), and a cover is the byte range of a catalog track's
+ * file that the analysis child recorded (visuals.h), sent only if it
+ * still starts as an image of the recorded type.
  *
  * Listening: the socket is made and bound by http_create() itself, so an
  * address in use is one clear error at start ("http: cannot listen on
@@ -57,13 +63,31 @@ enum http_route {
 	HTTP_ROUTE_NOWPLAYING,  /* /api/nowplaying */
 	HTTP_ROUTE_EVENTS,      /* /api/events */
 	HTTP_ROUTE_METRICS,     /* /metrics */
+	HTTP_ROUTE_WAVEFORM,    /* /api/tracks/ID/waveform */
+	HTTP_ROUTE_COVER,       /* /api/tracks/ID/cover */
+	HTTP_ROUTE_PAGE,        /* a file of the listener page */
 };
 
+/* The listener page's files: the URL, the file in the www directory, its
+ * Content-Type. */
+struct http_page_file {
+	const char *url;
+	const char *name;
+	const char *type;
+};
+extern const struct http_page_file http_page_files[];
+extern const size_t http_n_page_files;
+/* A page file larger than this is not served (a wrong www directory). */
+#define HTTP_PAGE_FILE_MAX (1024 * 1024)
+
 /* The route of PATH (no query; LEN bytes, not NUL-terminated): exact
- * matches of the fixed list, a trailing slash allowed; NUL bytes, "..",
- * and paths over HTTP_URL_MAX name nothing. Pure; the fuzz target's
- * entry. */
-enum http_route http_route(const char *path, size_t len);
+ * matches of the fixed list, a trailing slash allowed, and
+ * /api/tracks/ID/waveform or /cover with ID 1 to 19 decimal digits (no
+ * leading zero, at most INT64_MAX); NUL bytes, "..", and paths over
+ * HTTP_URL_MAX name nothing. *ARG (may be NULL) receives the track id, or
+ * the index in http_page_files[] for HTTP_ROUTE_PAGE. Pure; the fuzz
+ * target's entry. */
+enum http_route http_route(const char *path, size_t len, int64_t *arg);
 
 /* Decodes %XX escapes of the NUL-terminated S in place, but for %00,
  * which stays as it is (a path with a NUL in it names nothing, and C
@@ -82,9 +106,14 @@ struct sockaddr_storage;
 int http_parse_listen(const char *s, struct sockaddr_storage *addr,
 		      unsigned *addr_len);
 
+struct catalog;
 struct http_params {
 	const char *listen;     /* "HOST:PORT" */
 	unsigned max_clients;   /* 1..65535 */
+	const char *www;        /* the page's directory; NULL or "": none */
+	/* Borrowed, must outlive the server; NULL: no waveforms, covers
+	 * (404). Read from the server's thread (catalog.h allows it). */
+	struct catalog *cat;
 };
 
 struct http_server;

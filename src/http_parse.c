@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-3.0-or-later */
 /*
- * http_parse — the status server's pure parsing: which route a path names,
+ * http_parse — the status server's pure parsing: which route a path names
+ * (and the page's fixed list of files),
  * event ids, listen addresses and %-unescaping. Kept apart from http.c
  * (libmicrohttpd) so that the configuration check and the fuzz target
  * (fuzz/fuzz_http.c) link it alone. See http.h.
@@ -13,6 +14,7 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,7 +27,47 @@ static bool http_path_is(const char *path, size_t len, const char *want)
 	return len == n && memcmp(path, want, n) == 0;
 }
 
-enum http_route http_route(const char *path, size_t len)
+const struct http_page_file http_page_files[] = {
+	{ "/", "index.html", "text/html; charset=utf-8" },
+	{ "/index.html", "index.html", "text/html; charset=utf-8" },
+	{ "/style.css", "style.css", "text/css; charset=utf-8" },
+	{ "/app.js", "app.js", "text/javascript; charset=utf-8" },
+	{ "/icon.svg", "icon.svg", "image/svg+xml" },
+};
+const size_t http_n_page_files =
+	sizeof(http_page_files) / sizeof(http_page_files[0]);
+
+#define HTTP_TRACKS_PREFIX "/api/tracks/"
+
+/* /api/tracks/ID/waveform or /cover. */
+static enum http_route http_track_route(const char *path, size_t len,
+					int64_t *arg)
+{
+	size_t pre = strlen(HTTP_TRACKS_PREFIX);
+	if (len <= pre || memcmp(path, HTTP_TRACKS_PREFIX, pre) != 0)
+		return HTTP_ROUTE_NONE;
+	const char *p = path + pre, *end = path + len;
+	uint64_t id = 0;
+	size_t digits = 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, digits++) {
+		if (digits == 19 || (digits == 0 && *p == '0'))
+			return HTTP_ROUTE_NONE;
+		id = id * 10 + (uint64_t)(*p - '0');
+	}
+	if (digits == 0 || id > INT64_MAX || p == end || *p != '/')
+		return HTTP_ROUTE_NONE;
+	size_t rest = (size_t)(end - p);
+	enum http_route r = HTTP_ROUTE_NONE;
+	if (http_path_is(p, rest, "/waveform"))
+		r = HTTP_ROUTE_WAVEFORM;
+	else if (http_path_is(p, rest, "/cover"))
+		r = HTTP_ROUTE_COVER;
+	if (r != HTTP_ROUTE_NONE && arg)
+		*arg = (int64_t)id;
+	return r;
+}
+
+enum http_route http_route(const char *path, size_t len, int64_t *arg)
 {
 	if (!path || len == 0 || len > HTTP_URL_MAX || path[0] != '/')
 		return HTTP_ROUTE_NONE;
@@ -34,6 +76,18 @@ enum http_route http_route(const char *path, size_t len)
 	for (size_t i = 0; i + 1 < len; i++)
 		if (path[i] == '.' && path[i + 1] == '.')
 			return HTTP_ROUTE_NONE;
+	/* The page's files: exact names only. */
+	for (size_t i = 0; i < http_n_page_files; i++) {
+		size_t n = strlen(http_page_files[i].url);
+		if (len == n && memcmp(path, http_page_files[i].url, n) == 0) {
+			if (arg)
+				*arg = (int64_t)i;
+			return HTTP_ROUTE_PAGE;
+		}
+	}
+	enum http_route tr = http_track_route(path, len, arg);
+	if (tr != HTTP_ROUTE_NONE)
+		return tr;
 	if (http_path_is(path, len, "/api/nowplaying"))
 		return HTTP_ROUTE_NOWPLAYING;
 	if (http_path_is(path, len, "/api/events"))

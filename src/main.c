@@ -444,6 +444,15 @@ static void print_summary(const struct config *cfg)
 	else
 		printf("mix: crossfade %g s (beatmatching off)\n",
 		       cfg->crossfade_s);
+	if (cfg->http_listen[0]) {
+		char index[PATH_MAX + 16];
+		snprintf(index, sizeof(index), "%s/index.html", cfg->http_www);
+		printf("http: http://%s/, at most %d clients, page %s",
+		       cfg->http_listen, cfg->http_max_clients, cfg->http_www);
+		if (access(index, R_OK) != 0)
+			printf(" (warning: %s: %s)", index, strerror(errno));
+		printf("\n");
+	}
 }
 
 static struct config *load_or_print(const char *file)

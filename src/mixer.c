@@ -24,7 +24,8 @@
  * ring frame i is mixed frame i. Markers are queued at pos_in and placed
  * when the ring write position reaches it.
  *
- * Tail buffer: a circular buffer (allocated for MIXER_CROSSFADE_MAX_S) of
+ * Tail buffer: a circular buffer (sized to the longest crossfade yet, at
+ * least MIXER_TRIM_LOOKAHEAD_S; written through at allocation) of
  * the newest audio of the current track, kept back up to the crossfade
  * length but at least MIXER_TRIM_LOOKAHEAD_S. Pushing a block into a full
  * tail first emits its oldest frames. So at the decoder's end it holds the
@@ -223,7 +224,8 @@ struct mixer {
 	struct mixer_track slots[2];
 	uint64_t tracks_opened;   /* the next track's seq */
 	float *tail;              /* tail_cap frames, circular */
-	size_t tail_cap;
+	size_t tail_cap;          /* mixer_tail_want() of the longest crossfade yet */
+	size_t tail_failed;       /* a size it could not grow to, or 0 */
 	size_t tail_head;         /* oldest frame */
 	size_t tail_count;
 	unsigned tail_pair;       /* deck pair of the tail's track */
@@ -525,18 +527,65 @@ static void mixer_tail_emit(struct mixer *m, size_t n)
 	}
 }
 
-/* How much of the current track the tail keeps back: the crossfade, and
- * at least MIXER_TRIM_LOOKAHEAD_S so that trailing silence is trimmed even
- * for short crossfades and hard cuts. Read at every push, so a crossfade
- * set longer mid-track is honoured from then on. */
+/* How much of the current track the tail would keep back: the crossfade,
+ * and at least MIXER_TRIM_LOOKAHEAD_S so that trailing silence is trimmed
+ * even for short crossfades and hard cuts. */
+static size_t mixer_tail_want(int crossfade_ms)
+{
+	uint64_t frames = (uint64_t)crossfade_ms * DECODE_RATE / 1000;
+	uint64_t least = (uint64_t)(MIXER_TRIM_LOOKAHEAD_S * DECODE_RATE);
+	return frames < least ? (size_t)least : (size_t)frames;
+}
+
+/* Makes the tail tail_cap = want frames long, its frames kept in order
+ * from index 0, every page written at once (so the memory it holds is
+ * there from now on, not touched bit by bit as the circle turns). Returns
+ * false, the tail unchanged, if there is no memory. */
+static bool mixer_tail_resize(struct mixer *m, size_t want)
+{
+	float *tail = malloc(want * DECODE_CHANNELS * sizeof(float));
+	if (!tail)
+		return false;
+	size_t kept = m->tail_count;
+	for (size_t i = 0; i < kept;) {
+		size_t at = (m->tail_head + i) % m->tail_cap;
+		size_t piece = m->tail_cap - at;
+		if (piece > kept - i)
+			piece = kept - i;
+		memcpy(tail + i * DECODE_CHANNELS, m->tail + at * DECODE_CHANNELS,
+		       piece * DECODE_CHANNELS * sizeof(float));
+		i += piece;
+	}
+	memset(tail + kept * DECODE_CHANNELS, 0,
+	       (want - kept) * DECODE_CHANNELS * sizeof(float));
+	free(m->tail);
+	m->tail = tail;
+	m->tail_cap = want;
+	m->tail_head = 0;
+	return true;
+}
+
+/* How much the tail keeps back: mixer_tail_want() of the crossfade now.
+ * Read at every push, so a crossfade set longer mid-track is honoured from
+ * then on: the tail grows to it here, in the mixer thread, the only one
+ * that touches it (should that fail, it keeps what it has, logged once per
+ * size). It is sized to the crossfade rather than to MIXER_CROSSFADE_MAX_S,
+ * which would hold 10 MB for a 6 s crossfade. */
 static size_t mixer_tail_limit(struct mixer *m)
 {
-	uint64_t frames = (uint64_t)atomic_load(&m->crossfade_ms) *
-			  DECODE_RATE / 1000;
-	uint64_t least = (uint64_t)(MIXER_TRIM_LOOKAHEAD_S * DECODE_RATE);
-	if (frames < least)
-		frames = least;
-	return frames < m->tail_cap ? (size_t)frames : m->tail_cap;
+	size_t want = mixer_tail_want(atomic_load(&m->crossfade_ms));
+	if (want > m->tail_cap && want != m->tail_failed) {
+		if (mixer_tail_resize(m, want))
+			m->tail_failed = 0;
+		else {
+			m->tail_failed = want;
+			log_warning("mixer: no memory for a %.1f s tail; "
+				    "crossfades stay within %.1f s",
+				    (double)want / DECODE_RATE,
+				    (double)m->tail_cap / DECODE_RATE);
+		}
+	}
+	return want < m->tail_cap ? want : m->tail_cap;
 }
 
 /* Appends n frames (n <= MIXER_BLOCK_FRAMES), emitting what they push
@@ -1133,6 +1182,8 @@ static void mixer_log_transition(struct mixer *m, const struct mixer_track *a,
 			.bpm_from = e->bpm_from,
 			.bpm_to = e->bpm_to,
 			.duration_s = e->duration_s,
+			.a_exit_s = e->a_exit_s,
+			.b_entry_s = e->b_entry_s,
 			.from = &a->info,
 			.from_display = a->display,
 			.track = &b->info,
@@ -1961,9 +2012,16 @@ static void mixer_free(struct mixer *m)
 	free(m);
 }
 
+/* A zeroed buffer of frames, every page of it written now: a buffer the
+ * mixer fills only as deep as some track or transition needs would
+ * otherwise add to the RSS bit by bit, for as long as it takes the library
+ * to reach its deepest use. */
 static float *mixer_block_alloc(size_t frames)
 {
-	return calloc(frames, DECODE_CHANNELS * sizeof(float));
+	float *block = malloc(frames * DECODE_CHANNELS * sizeof(float));
+	if (block)
+		memset(block, 0, frames * DECODE_CHANNELS * sizeof(float));
+	return block;
 }
 
 struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
@@ -2000,7 +2058,6 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	m->end_frame = params->stop_after_frames ? params->stop_after_frames
 						 : UINT64_MAX;
 	m->fade_frames = (uint64_t)llround(params->fadeout_s * DECODE_RATE);
-	m->tail_cap = (size_t)(MIXER_CROSSFADE_MAX_S * DECODE_RATE);
 
 	m->pl = playlist_create(params->max_tracks, params->seed);
 	if (!m->pl) {
@@ -2022,7 +2079,11 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 	}
 	m->ids = calloc(params->max_tracks, sizeof(*m->ids));
 	m->gone = calloc(params->max_tracks, sizeof(*m->gone));
-	m->tail = mixer_block_alloc(m->tail_cap);
+	if (!mixer_tail_resize(m, mixer_tail_want(atomic_load(
+					 &m->crossfade_ms)))) {
+		err = ENOMEM;
+		goto out;
+	}
 	m->mix = mixer_block_alloc(MIXER_SILENCE_BLOCK_FRAMES >
 				   MIXER_BLOCK_FRAMES
 				   ? MIXER_SILENCE_BLOCK_FRAMES
@@ -2066,6 +2127,11 @@ struct mixer *mixer_create(struct catalog *cat, struct ring *ring,
 			err = errno;
 			goto out;
 		}
+		/* A deck is slowed by at most max_stretch; the margin is for
+		 * the ratio timing's corrections (stretch.h). */
+		stretch_reserve(t->st, (1 + tp.max_stretch) * 1.02);
+		if (params->warm_stretchers && !params->plain_crossfades)
+			stretch_warm(t->st, (1 + tp.max_stretch) * 1.02);
 	}
 	err = pthread_mutex_init(&m->stats_lock, NULL);
 	if (err)
@@ -2192,4 +2258,5 @@ void mixer_params_from_config(struct mixer_params *p,
 	p->max_stretch = cfg->max_stretch;
 	p->loudness_target_lufs = cfg->loudness_target_lufs;
 	p->stretch_engine = cfg->stretch_engine;
+	p->warm_stretchers = true;
 }

@@ -65,9 +65,11 @@
  * to the bit.
  *
  * Memory: two track slots (decoder, a read-ahead FIFO, a stretcher, a
- * crossover), the tail buffer (MIXER_CROSSFADE_MAX_S of audio), the
+ * crossover), the tail buffer (the crossfade's audio, at least 5 s), the
  * limiter and a few block buffers, all allocated by mixer_create(), never
- * per block.
+ * per block, and written through at once, so that the RSS they account
+ * for is there from the start. Only a crossfade set longer later grows
+ * the tail, once, in the mixer thread.
  *
  * Thread rules: create/start/destroy from one controlling thread; the
  * setters below may be called from any thread and take effect at the next
@@ -116,6 +118,7 @@ struct mixer_event {
 	int bars;
 	double bpm_from, bpm_to;         /* 0 when unknown */
 	double duration_s;
+	double a_exit_s, b_entry_s;      /* in each file: the plan's */
 	const struct catalog_track *from; /* A */
 	const char *from_display;
 };
@@ -134,6 +137,10 @@ struct mixer_params {
 	double max_stretch;      /* [mix] max_stretch, 0..0.5 (0.08) */
 	double loudness_target_lufs; /* [mix] loudness_target, -40..-5 (-14) */
 	enum stretch_engine stretch_engine; /* [mix] stretch_engine (faster) */
+	/* stretch_warm() both stretchers at mixer_create() (false): the
+	 * station and render, whose memory should be all there from the
+	 * start; not worth 0.2 s of CPU to a short-lived mixer. */
+	bool warm_stretchers;
 	/* One JSON object per line per transition (render
 	 * --transitions-log), flushed after each; NULL for none. Borrowed:
 	 * must stay open until mixer_join() returned. */

@@ -16,6 +16,7 @@
 #include "catalog.h"
 #include "json_out.h"
 #include "mixer.h"
+#include "visuals.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -160,6 +161,9 @@ void nowplaying_track_from(struct np_track *t, const struct catalog_track *ct,
 	t->id = ct->id;
 	copy_str(t->artist, sizeof(t->artist), ct->artist);
 	copy_str(t->title, sizeof(t->title), ct->title);
+	copy_str(t->album, sizeof(t->album), ct->album);
+	copy_str(t->genre, sizeof(t->genre), ct->genre);
+	copy_str(t->art, sizeof(t->art), ct->cover_url);
 	copy_str(t->text, sizeof(t->text), text);
 	t->duration_s = ct->duration_s;
 	if (an) {
@@ -172,6 +176,50 @@ void nowplaying_track_from(struct np_track *t, const struct catalog_track *ct,
 		t->loudness_lufs = an->loudness_lufs;
 		t->energy = an->energy;
 	}
+}
+
+void nowplaying_track_visuals(struct np_track *t, const struct visuals *v)
+{
+	t->has_visuals = v != NULL;
+	t->has_cover = v && v->has_cover;
+	t->cover_served = v && v->has_cover && v->cover_length > 0;
+	t->colour = v ? v->colour : 0;
+}
+
+/* Copies the visuals of FROM into TO when they are the same track and TO
+ * has none. */
+static void np_visuals_copy(struct np_track *to, const struct np_track *from)
+{
+	if (to->id == from->id && to->id > 0 && !to->has_visuals &&
+	    from->has_visuals) {
+		to->has_visuals = true;
+		to->has_cover = from->has_cover;
+		to->cover_served = from->cover_served;
+		to->colour = from->colour;
+	}
+}
+
+/* Under the lock: T's visuals to every entry of the same track. */
+static void np_visuals_spread(struct nowplaying *np, const struct np_track *t)
+{
+	for (size_t k = 0; k < np->n_pending; k++)
+		np_visuals_copy(&np->pending[k].t, t);
+	np_visuals_copy(&np->s.current.t, t);
+	for (size_t k = 0; k < np->s.n_next; k++)
+		np_visuals_copy(&np->s.next[k].track, t);
+	for (size_t k = 0; k < np->s.n_history; k++)
+		np_visuals_copy(&np->s.history[k].t, t);
+}
+
+void nowplaying_update_visuals(struct nowplaying *np,
+			       const struct np_track *t)
+{
+	if (!t->has_visuals)
+		return;
+	pthread_mutex_lock(&np->lock);
+	np_visuals_spread(np, t);
+	np->version++;
+	pthread_mutex_unlock(&np->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -192,6 +240,8 @@ void nowplaying_mixer_track(struct nowplaying *np, uint64_t frame,
 		p->t = *t;
 	else
 		memset(&p->t, 0, sizeof(p->t));
+	for (size_t i = 0; i < np->s.n_next; i++)
+		np_visuals_copy(&p->t, &np->s.next[i].track);
 	pthread_mutex_unlock(&np->lock);
 }
 
@@ -324,6 +374,8 @@ void nowplaying_set_next(struct nowplaying *np, const struct np_next *next,
 	pthread_mutex_lock(&np->lock);
 	memcpy(np->s.next, next, n * sizeof(next[0]));
 	np->s.n_next = n;
+	for (size_t i = 0; i < n; i++)
+		np_visuals_spread(np, &next[i].track);
 	np->version++;
 	pthread_mutex_unlock(&np->lock);
 	if (!plan_changed)
@@ -403,6 +455,7 @@ json_t *nowplaying_track_json(const struct np_track *t)
 	json_object_set_new(o, "artist", json_out_string(t->artist));
 	json_object_set_new(o, "title", json_out_string(t->title));
 	json_object_set_new(o, "album", json_out_string(t->album));
+	json_object_set_new(o, "genre", json_out_string(t->genre));
 	json_object_set_new(o, "duration",
 			    np_number_or_null(t->duration_s,
 					      t->duration_s > 0));
@@ -417,7 +470,20 @@ json_t *nowplaying_track_json(const struct np_track *t)
 	json_object_set_new(o, "energy",
 			    np_number_or_null(t->energy, t->analysed));
 	json_object_set_new(o, "has_cover", json_boolean(t->has_cover));
-	json_object_set_new(o, "art", json_null());
+	/* URLs relative to the server's root, as a reverse proxy moves it.
+	 * The art: the file's own cover where the server can send it, else
+	 * the cover a feed names (an absolute URL). */
+	char url[64], hex[8];
+	snprintf(url, sizeof(url), "/api/tracks/%" PRId64 "/cover", t->id);
+	json_object_set_new(o, "art", t->cover_served ?
+			    json_out_string(url + 1) :
+			    t->art[0] ? json_out_string(t->art) : json_null());
+	snprintf(url, sizeof(url), "/api/tracks/%" PRId64 "/waveform", t->id);
+	json_object_set_new(o, "waveform", t->has_visuals ?
+			    json_out_string(url + 1) : json_null());
+	json_object_set_new(o, "colour", t->has_visuals ?
+			    json_out_string(visuals_colour_hex(t->colour, hex)) :
+			    json_null());
 	return o;
 }
 
@@ -434,6 +500,10 @@ json_t *nowplaying_transition_json(const struct np_transition *tr)
 	json_object_set_new(o, "bpm_to", np_number_or_null(tr->bpm_to,
 					tr->bpm_to > 0));
 	json_object_set_new(o, "duration", json_out_number(tr->duration_s));
+	/* Where each track's file plays at its start: the page draws both
+	 * waveforms there. */
+	json_object_set_new(o, "from_position_s", json_out_number(tr->a_exit_s));
+	json_object_set_new(o, "to_position_s", json_out_number(tr->b_entry_s));
 	json_object_set_new(o, "from_id", json_integer(tr->from_id));
 	json_object_set_new(o, "to_id", json_integer(tr->to_id));
 	json_object_set_new(o, "from", json_out_string(tr->from));
@@ -908,6 +978,8 @@ void nowplaying_transition_from(struct np_transition *tr,
 	tr->bpm_from = ev->bpm_from;
 	tr->bpm_to = ev->bpm_to;
 	tr->duration_s = ev->duration_s;
+	tr->a_exit_s = ev->a_exit_s;
+	tr->b_entry_s = ev->b_entry_s;
 	tr->from_id = ev->from ? ev->from->id : 0;
 	tr->to_id = ev->track ? ev->track->id : 0;
 	snprintf(tr->from, sizeof(tr->from), "%s",

@@ -55,6 +55,7 @@
 #include <stdint.h>
 
 #include "analyze.h"
+#include "catalog.h"
 #include "config.h"
 #include "decode.h"
 #include "transition.h"
@@ -78,6 +79,8 @@ struct np_track {
 	char artist[DECODE_TAG_MAX];
 	char title[DECODE_TAG_MAX];
 	char album[DECODE_TAG_MAX];  /* "" when unknown */
+	char genre[DECODE_TAG_MAX];  /* "" when unknown */
+	char art[CATALOG_URL_MAX];   /* the cover art's URL, "" when none */
 	char text[2 * DECODE_TAG_MAX + 4]; /* the ICY "Artist - Title" */
 	double duration_s;           /* 0 when unknown */
 	bool analysed;               /* bpm, key, loudness, energy known */
@@ -86,7 +89,12 @@ struct np_track {
 	char camelot[4];
 	double loudness_lufs;
 	double energy;
-	bool has_cover;
+	bool has_cover;              /* an embedded picture */
+	/* From the catalog's visuals (visuals.h); the mixer's events do not
+	 * carry them: nowplaying_set_next() brings them to the tracks. */
+	bool has_visuals;            /* a waveform and a colour */
+	bool cover_served;           /* /api/tracks/ID/cover answers */
+	uint32_t colour;             /* 0xRRGGBB */
 };
 
 /* One transition, as the mixer renders it. */
@@ -96,6 +104,8 @@ struct np_transition {
 	int bars;                    /* 0 for a crossfade */
 	double bpm_from, bpm_to;     /* 0 when unknown */
 	double duration_s;
+	double a_exit_s;             /* where it starts in A's file */
+	double b_entry_s;            /* where B starts to be heard in its file */
 	int64_t from_id, to_id;
 	char from[2 * DECODE_TAG_MAX + 4];
 	char to[2 * DECODE_TAG_MAX + 4];
@@ -175,9 +185,18 @@ int nowplaying_wait(struct nowplaying *np, uint64_t seen_id,
 		    unsigned timeout_ms);
 
 /* The next tracks (at most NP_NEXT_MAX are kept). PLAN_CHANGED: the tour
- * changed (a new order from the brain): a `plan` event follows. */
+ * changed (a new order from the brain): a `plan` event follows. Their
+ * visuals also go to the same tracks pending, heard now or in the
+ * history that have none (the mixer's reports carry none: the mixer's
+ * thread does not wait for the catalog). */
 void nowplaying_set_next(struct nowplaying *np, const struct np_next *next,
 			 size_t n, bool plan_changed);
+
+/* T's visuals go to every entry of the same track (pending, heard now,
+ * next, history) that has none: a track analysed after the mixer
+ * reported it. */
+void nowplaying_update_visuals(struct nowplaying *np,
+			       const struct np_track *t);
 
 /* The id of the track heard now; 0 for silence or before the first. */
 int64_t nowplaying_current_id(struct nowplaying *np);
@@ -219,6 +238,10 @@ struct catalog_track;
 void nowplaying_track_from(struct np_track *t,
 			   const struct catalog_track *ct,
 			   const struct analysis *an, const char *text);
+
+/* Adds a track's visuals (NULL: none known) to *t. */
+struct visuals;
+void nowplaying_track_visuals(struct np_track *t, const struct visuals *v);
 
 /* Fills *tr from the mixer's TRANSITION event (mixer.h). */
 struct mixer_event;

@@ -410,6 +410,8 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	(void)brain_normalise_artist(ct->artist, e->bt.artist,
 				     sizeof(e->bt.artist));
 	e->title = title_hash(sl, ct->title);
+	/* A feed's genre (the files' genre tags are not read yet). */
+	snprintf(e->bt.genre, sizeof(e->bt.genre), "%s", ct->genre);
 	e->bitrate_kbps = ct->bitrate_kbps;
 	e->duration_s = ct->duration_s > 0 ? ct->duration_s : 0;
 	snprintf(e->hash, sizeof(e->hash), "%s", ct->content_hash);
@@ -1845,6 +1847,90 @@ int setlist_culled_ids(const struct setlist *sl, int64_t *ids, size_t max,
 }
 
 /* ------------------------------------------------------------------ */
+/* Candidates: tracks a feed lists that are not downloaded yet.        */
+
+/* The distance candidate C adds between tracks A and B (indices into
+ * tracks[]) of a frame of N tracks. Plain distances, without the tempo
+ * cut penalty: the place predicted is where the track fits by what its
+ * feed says (its BPM hint standing for the tempo its analysis will
+ * find), not the jump that insert_cheapest() would park it in while it
+ * has no tempo of its own. */
+static double candidate_delta(const struct setlist *sl,
+			      const struct brain_track *c, uint32_t a,
+			      uint32_t b, size_t n)
+{
+	double da = brain_distance(&sl->tracks[a].bt, c, &sl->p.weights, NULL);
+	if (n == 1)
+		return 2 * da;
+	double db = brain_distance(c, &sl->tracks[b].bt, &sl->p.weights, NULL);
+	return da + db - dist(sl, a, b);
+}
+
+void setlist_candidate_init(struct setlist_candidate *c, uint64_t key,
+			    const char *artist, const char *genre,
+			    double bpm_hint)
+{
+	memset(c, 0, sizeof(*c));
+	c->key = key;
+	brain_track_init(&c->bt);
+	(void)brain_normalise_artist(artist ? artist : "", c->bt.artist,
+				     sizeof(c->bt.artist));
+	snprintf(c->bt.genre, sizeof(c->bt.genre), "%s", genre ? genre : "");
+	if (bpm_hint > 0 && isfinite(bpm_hint)) {
+		c->bt.bpm = bpm_hint;
+		/* Trusted: an untrusted grid costs every step of the
+		 * track one BRAIN_UNMATCHED_COST, which would make the
+		 * places between two tracks look dearer than one in a
+		 * jump. The hint never reaches the cycle or the mixer. */
+		c->bt.bpm_confidence = SETLIST_BPM_HINT_CONFIDENCE;
+	}
+}
+
+int setlist_place_candidates(const struct setlist *sl, const int64_t *seq,
+			     size_t n, const struct setlist_candidate *c,
+			     size_t n_c, size_t *place)
+{
+	uint32_t *ix = malloc((n ? n : 1) * sizeof(*ix));
+	size_t *pos = malloc((n ? n : 1) * sizeof(*pos));
+	size_t m = 0;
+	int rc = 0;
+
+	if (!ix || !pos) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	for (size_t k = 0; k < n; k++) {
+		uint32_t i = find_track(sl, seq[k]);
+		if (i == NO_INDEX)
+			continue;
+		ix[m] = i;
+		pos[m++] = k;
+	}
+	for (size_t j = 0; j < n_c; j++) {
+		double best = INFINITY;
+		size_t bq = 0;
+		if (cancelled(sl)) {
+			rc = -ECANCELED;
+			break;
+		}
+		for (size_t q = 0; q < m; q++) {
+			double d = candidate_delta(sl, &c[j].bt,
+						   ix[(q + m - 1) % m], ix[q],
+						   m);
+			if (d < best) {
+				best = d;
+				bq = q;
+			}
+		}
+		place[j] = m ? pos[bq] : 0;
+	}
+out:
+	free(ix);
+	free(pos);
+	return rc;
+}
+
+/* ------------------------------------------------------------------ */
 /* The service.                                                        */
 
 struct setlist_service {
@@ -1868,13 +1954,28 @@ struct setlist_service {
 	bool params_changed;
 	struct setlist_params params;   /* the latest given */
 	struct setlist_stats stats;     /* snapshot for get_stats */
+	/* Candidates (setlist_service_set_candidates): the latest given,
+	 * swapped with work by the thread; and their keys, soonest first,
+	 * as the thread last ranked them. */
+	struct setlist_candidate *cands;
+	size_t n_cands, cap_cands;
+	bool cands_changed;
+	uint64_t *ranked;
+	size_t n_ranked, cap_ranked;
 	bool inited;                    /* lock and conds exist */
 
 	/* The thread only. */
 	struct setlist_play history[SETLIST_HISTORY_MAX]; /* oldest first */
 	size_t n_history;
-	int64_t *buf;
-	size_t cap_buf;
+	int64_t *buf;                   /* the sequence last published */
+	size_t cap_buf, n_buf;
+	bool seq_changed;               /* published since the last ranking */
+	struct setlist_candidate *work; /* the candidates being ranked */
+	size_t n_work, cap_work;
+	size_t *place;                  /* each one's place in buf */
+	size_t *rank;                   /* scratch: indices into work */
+	size_t *soon;                   /* scratch: tracks before each */
+	size_t cap_place;               /* of place, rank and soon */
 	bool warned_artists;
 	bool warned_repeats;
 	bool failure_logged;
@@ -1962,6 +2063,8 @@ static int service_publish(struct setlist_service *s)
 	if (rc < 0)
 		return rc;
 	s->publish(s->ctx, s->buf, n, anchor);
+	s->n_buf = n;
+	s->seq_changed = true;
 
 	struct setlist_stats st;
 	setlist_get_stats(s->sl, &st);
@@ -2034,6 +2137,90 @@ static int service_rebuild(struct setlist_service *s)
 	return rc;
 }
 
+/* By how many tracks play before each (CTX), then by the feeds' order. */
+static int cmp_soonest(const void *a, const void *b, void *ctx)
+{
+	const size_t *soon = ctx;
+	size_t x = *(const size_t *)a, y = *(const size_t *)b;
+	if (soon[x] != soon[y])
+		return soon[x] < soon[y] ? -1 : 1;
+	return x < y ? -1 : x > y;
+}
+
+/* Room for NEED candidates in place, rank and soon. */
+static int grow_ranking(struct setlist_service *s, size_t need)
+{
+	size_t c1 = s->cap_place, c2 = c1, c3 = c1;
+	if (grow((void **)&s->place, &c1, need, sizeof(*s->place)) < 0 ||
+	    grow((void **)&s->rank, &c2, need, sizeof(*s->rank)) < 0 ||
+	    grow((void **)&s->soon, &c3, need, sizeof(*s->soon)) < 0)
+		return -ENOMEM;
+	s->cap_place = c1;
+	return 0;
+}
+
+/* Takes the latest candidates when there are new ones, places them in
+ * the sequence last published (when either changed), and ranks them by
+ * how many tracks will play before each, counted from the last play. */
+static void service_rank(struct setlist_service *s)
+{
+	bool cands_new = false;
+
+	pthread_mutex_lock(&s->lock);
+	if (s->cands_changed) {
+		struct setlist_candidate *c = s->work;
+		size_t cap = s->cap_work;
+		s->work = s->cands;
+		s->n_work = s->n_cands;
+		s->cap_work = s->cap_cands;
+		s->cands = c;
+		s->cap_cands = cap;
+		s->n_cands = 0;
+		s->cands_changed = false;
+		cands_new = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (cands_new && grow_ranking(s, s->n_work + 1) < 0)
+		s->n_work = 0;          /* no ranking: the feeds' own order */
+	if ((cands_new || s->seq_changed) && s->n_work > 0 &&
+	    setlist_place_candidates(s->sl, s->buf, s->n_buf, s->work,
+				     s->n_work, s->place) < 0)
+		return;
+	s->seq_changed = false;
+	if (s->n_work == 0) {
+		pthread_mutex_lock(&s->lock);
+		s->n_ranked = 0;
+		pthread_mutex_unlock(&s->lock);
+		return;
+	}
+
+	/* The next to play follows the last play in the sequence. */
+	size_t start = 0, n = s->n_buf;
+	if (s->n_history > 0 && n > 0) {
+		int64_t last = s->history[s->n_history - 1].id;
+		for (size_t k = 0; k < n; k++)
+			if (s->buf[k] == last) {
+				start = (k + 1) % n;
+				break;
+			}
+	}
+	for (size_t j = 0; j < s->n_work; j++) {
+		s->rank[j] = j;
+		s->soon[j] = n ? (s->place[j] + n - start) % n : 0;
+	}
+	qsort_r(s->rank, s->n_work, sizeof(*s->rank), cmp_soonest, s->soon);
+	pthread_mutex_lock(&s->lock);
+	if (grow((void **)&s->ranked, &s->cap_ranked, s->n_work + 1,
+		 sizeof(*s->ranked)) == 0) {
+		for (size_t j = 0; j < s->n_work; j++)
+			s->ranked[j] = s->work[s->rank[j]].key;
+		s->n_ranked = s->n_work;
+	} else {
+		s->n_ranked = 0;
+	}
+	pthread_mutex_unlock(&s->lock);
+}
+
 static void *service_main(void *arg)
 {
 	struct setlist_service *s = arg;
@@ -2052,7 +2239,8 @@ static void *service_main(void *arg)
 		/* A rebuild waits only after a failure (then SETLIST_POLL_S
 		 * before trying again). */
 		while ((!rebuild || failed) && !atomic_load(&s->stop) &&
-		       !s->full && s->n_changes == 0 && !s->params_changed) {
+		       !s->full && s->n_changes == 0 && !s->params_changed &&
+		       !s->cands_changed) {
 			double now = service_now_s();
 			double until = wait_from + SETLIST_POLL_S;
 			if (dirty) {
@@ -2133,6 +2321,7 @@ static void *service_main(void *arg)
 		}
 		if (rc == 0 && !rebuild && !retry)
 			s->failure_logged = false;
+		service_rank(s);
 		service_store_stats(s);
 	}
 	if (!s->ready)
@@ -2294,6 +2483,45 @@ void setlist_service_destroy(struct setlist_service *s)
 		pthread_mutex_destroy(&s->lock);
 	}
 	free(s->buf);
+	free(s->cands);
+	free(s->ranked);
+	free(s->work);
+	free(s->place);
+	free(s->rank);
+	free(s->soon);
 	setlist_destroy(s->sl);
 	free(s);
+}
+
+int setlist_service_set_candidates(struct setlist_service *s,
+				   const struct setlist_candidate *c,
+				   size_t n)
+{
+	int rc = 0;
+
+	if (n > SETLIST_CANDIDATES_MAX)
+		return -E2BIG;
+	pthread_mutex_lock(&s->lock);
+	rc = grow((void **)&s->cands, &s->cap_cands, n + 1, sizeof(*c));
+	if (rc == 0) {
+		if (n > 0)
+			memcpy(s->cands, c, n * sizeof(*c));
+		s->n_cands = n;
+		s->cands_changed = true;
+	}
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0)
+		service_signal(s);
+	return rc;
+}
+
+int setlist_service_candidate_order(struct setlist_service *s,
+				    uint64_t *keys, size_t max, size_t *n)
+{
+	pthread_mutex_lock(&s->lock);
+	*n = s->n_ranked < max ? s->n_ranked : max;
+	if (*n > 0)
+		memcpy(keys, s->ranked, *n * sizeof(*keys));
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }

@@ -68,6 +68,15 @@
  * (a track next to one it bridges to may split a bridgeable step; a
  * full solve takes it back); the no-repeat and anchor moves of
  * setlist_sequence are not held to the count.
+ * Feed tracks not downloaded yet (candidates) are not in the cycle: the
+ * mixer cannot play them and the analysis has not seen them. The service
+ * places each one where a cheapest insertion would put it in the order
+ * it last published, by what its feed says (artist, genre, the API's
+ * BPM as a hint), and ranks them by how soon that place comes after the
+ * last play: the feeds' thread downloads them in that order, so the
+ * tracks the order is about to need are fetched (and then analysed)
+ * first. A downloaded track joins the cycle by insertion like any new
+ * file, and moves to its cheapest place when its analysis arrives.
  * Play history lives in the catalog: catalog_play_last() names the anchor
  * after a restart; the service polls it to remember what played in this
  * run (the catalog has no query for older plays, so after a restart only
@@ -76,9 +85,9 @@
  *
  * Thread rules: a struct setlist belongs to one thread. The service owns
  * one in its own thread; its functions are called from one controlling
- * thread, except setlist_service_library_changed/track_changed/get_stats,
- * which any thread may call. The publish callback runs on the service's
- * thread.
+ * thread, except setlist_service_library_changed/track_changed/get_stats
+ * and setlist_service_set_candidates/candidate_order, which any thread
+ * may call. The publish callback runs on the service's thread.
  */
 #ifndef FOREVERFM_SETLIST_H
 #define FOREVERFM_SETLIST_H
@@ -96,6 +105,7 @@
 #define SETLIST_EXACT_MAX 12        /* solved exactly up to this many */
 #define SETLIST_DUPLICATE_S 2.0     /* duplicates by tags: durations within */
 #define SETLIST_UNKNOWN_DURATION_S 240.0 /* assumed for the no-repeat rule */
+#define SETLIST_CANDIDATES_MAX 4096 /* feed tracks not downloaded yet */
 
 struct setlist_params {
 	struct brain_weights weights;
@@ -260,6 +270,37 @@ int setlist_culled_ids(const struct setlist *sl, int64_t *ids, size_t max,
 
 void setlist_get_stats(const struct setlist *sl, struct setlist_stats *st);
 
+/* A track a feed lists that is not downloaded yet (source_http.h): KEY
+ * is the caller's, opaque here; BT what the feed says of it (artist,
+ * genre, and the API's BPM as a hint: setlist_candidate_init()). */
+struct setlist_candidate {
+	uint64_t key;
+	struct brain_track bt;
+};
+
+/* Fills *C with KEY and what a feed says: ARTIST (normalised here),
+ * GENRE, BPM_HINT (0: none; taken as a tempo with
+ * SETLIST_BPM_HINT_CONFIDENCE: it places the candidate, and reaches
+ * neither the cycle nor the mixer, which wait for the analysis). */
+#define SETLIST_BPM_HINT_CONFIDENCE 0.5
+void setlist_candidate_init(struct setlist_candidate *c, uint64_t key,
+			    const char *artist, const char *genre,
+			    double bpm_hint);
+
+/* Where candidates would play: for each of C[0 .. N_C-1], its cheapest
+ * place in SEQ (N ids, a sequence as setlist_sequence gives it: SEQ[N-1]
+ * the track last played), as the index of the track of SEQ it would come
+ * before (0: next), into PLACE. The cost is the distance (brain.h) the
+ * candidate adds between its neighbours, as a cheapest insertion counts
+ * it but without the tempo cut penalty (where it fits once analysed, its
+ * BPM hint standing for its tempo); the artist rule is not applied; ties
+ * go to the earliest place.
+ * Ids of SEQ not in the setlist are skipped. Returns 0, -ENOMEM or
+ * -ECANCELED (the service stops). */
+int setlist_place_candidates(const struct setlist *sl, const int64_t *seq,
+			     size_t n, const struct setlist_candidate *c,
+			     size_t n_c, size_t *place);
+
 /* ---- the service ---------------------------------------------------- */
 
 /* Receives every new sequence (borrowed for the call): IDS[0 .. N-1], to
@@ -296,6 +337,23 @@ int setlist_service_set_params(struct setlist_service *s,
 
 void setlist_service_get_stats(struct setlist_service *s,
 			       struct setlist_stats *st);
+
+/* The tracks the feeds list but have not downloaded (copied; at most
+ * SETLIST_CANDIDATES_MAX: -E2BIG). The service places them in the play
+ * order it last published (setlist_place_candidates) whenever they or
+ * the order change, and ranks them by how many tracks will play before
+ * each, counted from the last play (the catalog's, polled every few
+ * seconds). They stay out of the order the mixer gets: there is nothing
+ * to play yet. Any thread. Returns 0, -E2BIG or -ENOMEM. */
+int setlist_service_set_candidates(struct setlist_service *s,
+				   const struct setlist_candidate *c,
+				   size_t n);
+
+/* The keys of the candidates, soonest first, as last ranked (none before
+ * the first ranking: the caller keeps its own order), at most MAX into
+ * KEYS; *N receives how many. Any thread. Returns 0. */
+int setlist_service_candidate_order(struct setlist_service *s,
+				    uint64_t *keys, size_t max, size_t *n);
 
 /* Ends and joins the thread (a solve in progress finishes first, within
  * its time budget). Idempotent. */

@@ -51,12 +51,15 @@
 #define FEED_TIMEOUT_S 60
 #define SUBSONIC_API_VERSION "1.16.1"
 
-/* What a feed says of one track (the rest of struct feed_item is not
- * kept: genre, BPM and cover art have no place in the catalog yet). */
+/* What a feed says of one track (the catalog's source_meta). */
 struct track_meta {
 	char artist[FEED_TEXT_MAX];
 	char title[FEED_TEXT_MAX];
+	char album[FEED_TEXT_MAX];
+	char genre[FEED_TEXT_MAX];
+	char cover_url[FEED_URL_MAX];
 	double duration_s;
+	double bpm;
 };
 
 struct feed_state {
@@ -96,6 +99,8 @@ struct source_http {
 	pthread_cond_t wake;
 	void (*changed)(void *ctx);
 	void *changed_ctx;
+	struct source_http_planner planner;
+	uint64_t *keys;         /* the planner's order: scratch */
 	struct source_http_stats stats;
 };
 
@@ -241,6 +246,7 @@ void source_http_destroy(struct source_http *s)
 	for (size_t i = 0; i < s->n_fails; i++)
 		free(s->fails[i].url);
 	free(s->fails);
+	free(s->keys);
 	dlcache_close(s->cache);
 	pthread_cond_destroy(&s->wake);
 	pthread_mutex_destroy(&s->lock);
@@ -307,6 +313,32 @@ static int subsonic_song_key(const struct config_feed *f, const char *id,
 		     f->url, eid);
 	curl_free(eid);
 	return n > 0 && (size_t)n < size ? 0 : -ENAMETOOLONG;
+}
+
+/* Replaces the coverArt id in COVER (SIZE bytes) with its getCoverArt
+ * URL, without authentication: the URL is shown to listeners
+ * (/api/nowplaying), and a token would let anyone use the account. */
+static int subsonic_cover_url(const struct config_feed *f, char *cover,
+			      size_t size)
+{
+	size_t base_len = strlen(f->url);
+	char *eid = curl_easy_escape(NULL, cover, 0);
+	char url[FEED_URL_MAX];
+	int n;
+
+	if (!eid)
+		return -ENOMEM;
+	while (base_len > 0 && f->url[base_len - 1] == '/')
+		base_len--;
+	n = snprintf(url, sizeof(url), "%.*s/rest/getCoverArt?id=%s",
+		     (int)base_len, f->url, eid);
+	curl_free(eid);
+	if (n <= 0 || (size_t)n >= size || (size_t)n >= sizeof(url)) {
+		cover[0] = '\0';       /* no cover rather than no feed */
+		return 0;
+	}
+	memcpy(cover, url, (size_t)n + 1);
+	return 0;
 }
 
 /* The URL to download the song of KEY: its stream request, authenticated
@@ -433,9 +465,13 @@ static int subsonic_read(struct source_http *s, struct feed_state *f,
 		}
 		free(ids);
 	}
-	for (size_t i = 0; rc == 0 && i < *n; i++)
+	for (size_t i = 0; rc == 0 && i < *n; i++) {
 		rc = subsonic_song_key(c, items[i].id, items[i].url,
 				       sizeof(items[i].url));
+		if (rc == 0 && items[i].cover_url[0])
+			rc = subsonic_cover_url(c, items[i].cover_url,
+						sizeof(items[i].cover_url));
+	}
 out:
 	curl_free(q);
 	free(doc);
@@ -542,7 +578,8 @@ static void meta_record(struct source_http *s, const struct feed_state *f,
 	if (!s->cat || !f->meta)
 		return;
 	m = &f->meta[j];
-	if (!m->artist[0] && !m->title[0] && m->duration_s <= 0)
+	if (!m->artist[0] && !m->title[0] && m->duration_s <= 0 &&
+	    !m->album[0] && !m->genre[0] && !m->cover_url[0] && m->bpm <= 0)
 		return;
 	if (!dlcache_has(s->cache, f->urls[j], path, sizeof(path)))
 		return;
@@ -552,9 +589,24 @@ static void meta_record(struct source_http *s, const struct feed_state *f,
 	/* An API's metadata is its server's curated catalog; an RSS item's
 	 * title names the post (an episode, a release), and the file's own
 	 * tags name the track better when it has them. */
-	(void)catalog_source_meta_put(s->cat, abs, m->artist, m->title,
-				      m->duration_s,
-				      f->cfg.type != FEED_TYPE_RSS);
+	struct catalog_source_meta cm = {
+		.artist = m->artist, .title = m->title, .album = m->album,
+		.genre = m->genre, .cover_url = m->cover_url,
+		.duration_s = m->duration_s, .bpm = m->bpm,
+		.over_tags = f->cfg.type != FEED_TYPE_RSS,
+	};
+	(void)catalog_source_meta_put(s->cat, abs, &cm);
+}
+
+static void meta_from_item(struct track_meta *m, const struct feed_item *it)
+{
+	memcpy(m->artist, it->artist, sizeof(m->artist));
+	memcpy(m->title, it->title, sizeof(m->title));
+	memcpy(m->album, it->album, sizeof(m->album));
+	memcpy(m->genre, it->genre, sizeof(m->genre));
+	memcpy(m->cover_url, it->cover_url, sizeof(m->cover_url));
+	m->duration_s = it->duration_s;
+	m->bpm = it->bpm;
 }
 
 /* Reads feed F now; logs a change of state. Returns true when its list of
@@ -593,11 +645,7 @@ static bool feed_refresh(struct source_http *s, struct feed_state *f)
 			rc = -ENOMEM;
 			snprintf(err, sizeof(err), "out of memory");
 		} else {
-			memcpy(meta[i].artist, items[i].artist,
-			       sizeof(meta[i].artist));
-			memcpy(meta[i].title, items[i].title,
-			       sizeof(meta[i].title));
-			meta[i].duration_s = items[i].duration_s;
+			meta_from_item(&meta[i], &items[i]);
 		}
 	double now = monotonic_s();
 	if (rc < 0) {
@@ -699,91 +747,151 @@ static bool failure_note(struct source_http *s, const char *url, int rc)
 	return news;
 }
 
-/* Downloads the next track that needs it. Returns 1 when one was
- * downloaded, 0 when none is due, -ENOSPC when the cache is full, or
- * another negative errno when a download failed (logged).
- * The next one: the feeds taken in turn, each in its own order (the
- * order its API ranks or its publisher lists), so the first tracks of
- * every feed come before the tenth of any, and a station with a large
- * feed and a small one plays both from the start. */
-static int download_next(struct source_http *s, double *next_retry_s)
+/* Downloads track J of feed F unless it is cached or waits for a retry
+ * (BY_ORDER: the play order asked for it; said in the log line). Returns
+ * 1 when it was downloaded, 0 when it was skipped (cached, waiting, or
+ * evicted and waiting for room), -ENOSPC when the cache is full, or
+ * another negative errno when the download failed (logged). */
+static int download_track(struct source_http *s, struct feed_state *f,
+			  size_t j, bool by_order, double now,
+			  double *next_retry_s)
 {
 	char err[FETCH_ERROR_MAX];
 	char shown[FEED_URL_MAX];
-	double now = monotonic_s();
-	size_t rounds = 0;
+	char fetch_url[FEED_URL_MAX];
+	const char *url = f->urls[j];
+	int rc = 0;
 
+	if (atomic_load(&s->stop))
+		return -ECANCELED;
+	if (dlcache_has(s->cache, url, NULL, 0))
+		return 0;
+	struct failure *fl = failure_find(s, url);
+	if (fl && fl->retry_s > now) {
+		if (fl->retry_s < *next_retry_s)
+			*next_retry_s = fl->retry_s;
+		return 0;
+	}
+	double t0 = monotonic_s();
+	if (f->cfg.type == FEED_TYPE_SUBSONIC)
+		rc = subsonic_stream_url(&f->cfg, url, fetch_url,
+					 sizeof(fetch_url));
+	else
+		snprintf(fetch_url, sizeof(fetch_url), "%s",
+			 f->fetch && f->fetch[j] ? f->fetch[j] : url);
+	if (rc == 0)
+		rc = dlcache_download(s->cache, url, fetch_url,
+				      &s->track_limits, &s->stop, NULL, 0,
+				      err, sizeof(err));
+	else
+		snprintf(err, sizeof(err), "URL too long");
+	explicit_bzero(fetch_url, sizeof(fetch_url));
+	fetch_url_for_log(url, shown, sizeof(shown));
+	if (rc == -ECANCELED || rc == -ENOSPC)
+		return rc;      /* a full cache is not the track's fault */
+	if (rc == -EAGAIN)
+		return 0;       /* evicted; waits for room */
+	pthread_mutex_lock(&s->lock);
+	if (rc == 0)
+		s->stats.downloaded++;
+	else
+		s->stats.failed++;
+	pthread_mutex_unlock(&s->lock);
+	if (rc == 0) {
+		failure_forget(s, url);
+		meta_record(s, f, j);
+		log_info("feed %s: downloaded %s in %.1f s%s", f->cfg.name,
+			 shown, monotonic_s() - t0,
+			 by_order ? " (ahead of the play order)" : "");
+		return 1;
+	}
+	if (failure_note(s, url, rc))
+		log_warning("feed %s: cannot download %s: %s (skipped; tried "
+			    "again later)", f->cfg.name, shown, err);
+	return rc;
+}
+
+/* Downloads the next track that needs it. Returns 1 when one was
+ * downloaded, 0 when none is due, -ENOSPC when the cache is full, or
+ * another negative errno when a download failed (logged).
+ * The next one: first the tracks the play order needs soonest (the
+ * planner's order, when there is one), then the feeds taken in turn,
+ * each in its own order (the order its API ranks or its publisher
+ * lists), so the first tracks of every feed come before the tenth of
+ * any, and a station with a large feed and a small one plays both from
+ * the start. */
+static int download_next(struct source_http *s, double *next_retry_s)
+{
+	double now = monotonic_s();
+	size_t rounds = 0, n_keys = 0;
+	int rc;
+
+	if (s->planner.order && s->keys &&
+	    s->planner.order(s->planner.ctx, s->keys,
+			     SOURCE_HTTP_PENDING_MAX, &n_keys) < 0)
+		n_keys = 0;
+	for (size_t k = 0; k < n_keys; k++) {
+		size_t i = (size_t)(s->keys[k] >> 32);
+		size_t j = (size_t)(s->keys[k] & 0xffffffffu);
+		/* A key from before the feed's last read may name another
+		 * track now: it is still one the feed lists. */
+		if (i >= s->n_feeds || j >= s->feeds[i].n_urls)
+			continue;
+		rc = download_track(s, &s->feeds[i], j, true, now,
+				    next_retry_s);
+		if (rc != 0)
+			return rc;
+	}
 	for (size_t i = 0; i < s->n_feeds; i++)
 		if (s->feeds[i].n_urls > rounds)
 			rounds = s->feeds[i].n_urls;
 	for (size_t j = 0; j < rounds; j++) {
 		for (size_t i = 0; i < s->n_feeds; i++) {
-			struct feed_state *f = &s->feeds[i];
-			if (j >= f->n_urls)
+			if (j >= s->feeds[i].n_urls)
 				continue;
-			const char *url = f->urls[j];
-			if (atomic_load(&s->stop))
-				return -ECANCELED;
-			if (dlcache_has(s->cache, url, NULL, 0))
-				continue;
-			struct failure *fl = failure_find(s, url);
-			if (fl && fl->retry_s > now) {
-				if (fl->retry_s < *next_retry_s)
-					*next_retry_s = fl->retry_s;
-				continue;
-			}
-			double t0 = monotonic_s();
-			char fetch_url[FEED_URL_MAX];
-			int rc = 0;
-			if (f->cfg.type == FEED_TYPE_SUBSONIC)
-				rc = subsonic_stream_url(&f->cfg, url,
-							 fetch_url,
-							 sizeof(fetch_url));
-			else if (f->fetch && f->fetch[j])
-				snprintf(fetch_url, sizeof(fetch_url), "%s",
-					 f->fetch[j]);
-			else
-				snprintf(fetch_url, sizeof(fetch_url), "%s",
-					 url);
-			if (rc == 0)
-				rc = dlcache_download(s->cache, url, fetch_url,
-						      &s->track_limits,
-						      &s->stop, NULL, 0, err,
-						      sizeof(err));
-			else
-				snprintf(err, sizeof(err), "URL too long");
-			explicit_bzero(fetch_url, sizeof(fetch_url));
-			fetch_url_for_log(url, shown, sizeof(shown));
-			if (rc == -ECANCELED)
+			rc = download_track(s, &s->feeds[i], j, false, now,
+					    next_retry_s);
+			if (rc != 0)
 				return rc;
-			if (rc == -EAGAIN)
-				continue;       /* evicted; waits for room */
-			if (rc == -ENOSPC) {
-				/* Not the track's fault: no backoff of its
-				 * own; the caller waits. */
-				return rc;
-			}
-			pthread_mutex_lock(&s->lock);
-			if (rc == 0)
-				s->stats.downloaded++;
-			else
-				s->stats.failed++;
-			pthread_mutex_unlock(&s->lock);
-			if (rc == 0) {
-				failure_forget(s, url);
-				meta_record(s, f, j);
-				log_info("feed %s: downloaded %s in %.1f s",
-					 f->cfg.name, shown, monotonic_s() - t0);
-				return 1;
-			}
-			if (failure_note(s, url, rc))
-				log_warning("feed %s: cannot download %s: %s "
-					    "(skipped; tried again later)",
-					    f->cfg.name, shown, err);
-			return rc;
 		}
 	}
 	return 0;
+}
+
+/* Tells the planner which listed tracks are not downloaded yet, the
+ * feeds in turn (as download_next takes them without a planner). */
+static void pending_publish(struct source_http *s)
+{
+	struct source_http_pending *p;
+	size_t n = 0, rounds = 0;
+
+	if (!s->planner.pending)
+		return;
+	p = calloc(SOURCE_HTTP_PENDING_MAX, sizeof(*p));
+	if (!p)
+		return;         /* the planner keeps its last list */
+	for (size_t i = 0; i < s->n_feeds; i++)
+		if (s->feeds[i].n_urls > rounds)
+			rounds = s->feeds[i].n_urls;
+	for (size_t j = 0; j < rounds && n < SOURCE_HTTP_PENDING_MAX; j++) {
+		for (size_t i = 0; i < s->n_feeds &&
+				   n < SOURCE_HTTP_PENDING_MAX; i++) {
+			const struct feed_state *f = &s->feeds[i];
+			if (j >= f->n_urls ||
+			    dlcache_has(s->cache, f->urls[j], NULL, 0))
+				continue;
+			const struct track_meta *m = &f->meta[j];
+			p[n].key = (uint64_t)i << 32 | (uint64_t)j;
+			p[n].artist = m->artist;
+			p[n].title = m->title;
+			p[n].genre = m->genre;
+			p[n].bpm = m->bpm;
+			p[n].duration_s = m->duration_s;
+			n++;
+		}
+	}
+	s->planner.pending(s->planner.ctx, p, n);
+	free(p);
 }
 
 /* Which cached tracks the feeds still list; only once every feed was
@@ -883,6 +991,7 @@ static void *source_http_main(void *arg)
 {
 	struct source_http *s = arg;
 	bool full_logged = false;
+	bool pending_dirty = true;
 
 	while (!atomic_load(&s->stop)) {
 		double now = monotonic_s();
@@ -890,18 +999,24 @@ static void *source_http_main(void *arg)
 
 		for (size_t i = 0; i < s->n_feeds; i++) {
 			struct feed_state *f = &s->feeds[i];
-			if (f->next_s <= now && !atomic_load(&s->stop))
+			if (f->next_s <= now && !atomic_load(&s->stop)) {
 				feed_refresh(s, f);
+				pending_dirty = true;
+			}
 			if (f->next_s < wake)
 				wake = f->next_s;
 		}
 		int removed = update_listed(s);
 		if (removed > 0)
 			notify(s);
+		if (pending_dirty || removed > 0)
+			pending_publish(s);
+		pending_dirty = false;
 		int rc = download_next(s, &wake);
 		stats_update(s);
 		if (rc == 1) {
 			full_logged = false;
+			pending_dirty = true;
 			notify(s);
 			continue;       /* the next one at once */
 		}
@@ -920,6 +1035,14 @@ static void *source_http_main(void *arg)
 		sleep_until(s, wake);
 	}
 	return NULL;
+}
+
+void source_http_set_planner(struct source_http *s,
+			     const struct source_http_planner *p)
+{
+	s->planner = *p;
+	if (!s->keys)
+		s->keys = calloc(SOURCE_HTTP_PENDING_MAX, sizeof(*s->keys));
 }
 
 int source_http_start(struct source_http *s, void (*changed)(void *ctx),

@@ -19,9 +19,11 @@
  *                       plan).
  *   source_http_start() a thread of its own (the station): each feed read
  *                       at start and every refresh_minutes, new tracks
- *                       downloaded one at a time, the feeds in turn (the
- *                       first track of each, then the second...), each in
- *                       its own order; CHANGED is
+ *                       downloaded one at a time, those the play order
+ *                       needs soonest first (source_http_set_planner),
+ *                       then the feeds in turn (the first track of each,
+ *                       then the second...), each in its own order;
+ *                       CHANGED is
  *                       called (on that thread) after each track added or
  *                       removed, and the station rescans the cache root.
  *                       Never in the mixer's or an output's thread.
@@ -44,6 +46,7 @@
 #define FOREVERFM_SOURCE_HTTP_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "catalog.h"
@@ -78,6 +81,35 @@ const char *source_http_root(const struct source_http *s);
  * could not be written. Feed and download failures are logged, not
  * returned. */
 int source_http_sync(struct source_http *s);
+
+/* A track a feed lists that is not downloaded yet, as the play order
+ * sees it (setlist.h's candidates). Strings are borrowed for the call. */
+struct source_http_pending {
+	uint64_t key;           /* opaque; given back by order() */
+	const char *artist, *title, *genre; /* "" when the feed says none */
+	double bpm;             /* the API's, 0 when not given: a hint */
+	double duration_s;      /* 0 when not given */
+};
+
+/* Downloads ahead of the play order: PENDING(CTX, list, n) is called on
+ * the feeds' thread with every listed track not in the cache (at most
+ * SOURCE_HTTP_PENDING_MAX, the feeds in turn) after a read of a feed and
+ * after each download; ORDER(CTX, keys, max, &n) gives their keys, the
+ * soonest needed first (n = 0: not known, the feeds' order then). Before
+ * each download the thread takes the first of ORDER's keys that is not
+ * cached, not failing and not waiting for room, and only then the feeds'
+ * own order. */
+#define SOURCE_HTTP_PENDING_MAX 4096
+struct source_http_planner {
+	void (*pending)(void *ctx, const struct source_http_pending *p,
+			size_t n);
+	int (*order)(void *ctx, uint64_t *keys, size_t max, size_t *n);
+	void *ctx;
+};
+
+/* Sets the planner (copied); before source_http_start() or sync. */
+void source_http_set_planner(struct source_http *s,
+			     const struct source_http_planner *p);
 
 /* Starts the thread. CHANGED(CTX) is called from it after tracks were
  * added to or removed from the cache. Returns 0 or a negative errno. */

@@ -35,6 +35,7 @@
 #include "http.h"
 #include "listeners.h"
 #include "log.h"
+#include "visuals.h"
 #include "mixer.h"
 #include "nowplaying.h"
 #include "output.h"
@@ -60,6 +61,7 @@
 #define STATION_STALL_MS 2000
 #define STATION_FADEOUT_S 2.0
 #define STATION_MAX_TRACKS 100000
+#define STATION_NP_REFRESH_S 5.0
 #define STATION_SHUTDOWN_S 10
 #define STATION_STATUS_PERIOD_S 60
 #define STATION_WAIT_MS 1000
@@ -98,6 +100,9 @@ struct station {
 	int64_t next_ids[MIXER_UPCOMING_MAX];
 	size_t n_next_ids;
 	double next_counts;            /* monotonic time of the next count */
+	/* The next tracks are read again this often though unchanged: a
+	 * track analysed since gets its visuals (colour, waveform). */
+	double next_np_refresh;
 	struct np_metrics metrics;
 };
 
@@ -279,6 +284,35 @@ static void station_feeds_changed(void *ctx)
 	atomic_store(&st->feeds_changed, true);
 }
 
+/* The feeds' thread: the tracks not downloaded yet go to the brain, which
+ * places them in the play order and says which come soonest (setlist.h,
+ * candidates). */
+static void station_feeds_pending(void *ctx,
+				  const struct source_http_pending *p,
+				  size_t n)
+{
+	struct station *st = ctx;
+	struct setlist_candidate *c = calloc(n ? n : 1, sizeof(*c));
+
+	if (!c)
+		return;
+	for (size_t i = 0; i < n; i++)
+		setlist_candidate_init(&c[i], p[i].key, p[i].artist,
+				       p[i].genre, p[i].bpm);
+	int rc = setlist_service_set_candidates(st->brain, c, n);
+	if (rc < 0)
+		log_debug("feeds: the play order did not take %zu tracks to "
+			  "download: %s", n, strerror(-rc));
+	free(c);
+}
+
+static int station_feeds_order(void *ctx, uint64_t *keys, size_t max,
+			       size_t *n)
+{
+	struct station *st = ctx;
+	return setlist_service_candidate_order(st->brain, keys, max, n);
+}
+
 /* Rescans the feeds' cache only, on the main thread. */
 static void station_rescan_feeds(struct station *st)
 {
@@ -384,19 +418,25 @@ static bool station_np_track(struct station *st, int64_t id,
 			     struct np_track *t, struct analysis *an)
 {
 	struct catalog_track *ct = malloc(sizeof(*ct));
+	struct visuals *vis = malloc(sizeof(*vis));
 	char text[2 * DECODE_TAG_MAX + 4];
 	bool analysed = false;
 
 	memset(t, 0, sizeof(*t));
 	t->id = id;
-	if (!ct)
+	if (!ct) {
+		free(vis);
 		return false;
+	}
 	if (catalog_track_get(st->cat, id, ct) == 0) {
 		analysed = catalog_analysis_get(st->cat, id, an) == 0;
 		decode_display_title(ct->artist, ct->title, ct->path, text,
 				     sizeof(text));
 		nowplaying_track_from(t, ct, analysed ? an : NULL, text);
+		if (vis && catalog_visuals_get(st->cat, id, vis) == 0)
+			nowplaying_track_visuals(t, vis);
 	}
+	free(vis);
 	free(ct);
 	return analysed;
 }
@@ -409,9 +449,11 @@ static void station_np_next(struct station *st)
 	bool plan = atomic_exchange(&st->plan_changed, false);
 
 	mixer_upcoming(st->mixer, ids, MIXER_UPCOMING_MAX, &n);
-	if (!plan && n == st->n_next_ids &&
+	double now = monotonic_s();
+	if (!plan && n == st->n_next_ids && now < st->next_np_refresh &&
 	    memcmp(ids, st->next_ids, n * sizeof(ids[0])) == 0)
 		return;
+	st->next_np_refresh = now + STATION_NP_REFRESH_S;
 	memcpy(st->next_ids, ids, n * sizeof(ids[0]));
 	st->n_next_ids = n;
 
@@ -427,6 +469,7 @@ static void station_np_next(struct station *st)
 	if (playing > 0) {
 		struct np_track t;
 		prev_analysed = station_np_track(st, playing, &t, &an[0]);
+		nowplaying_update_visuals(st->np, &t);
 	}
 	for (size_t i = 0; i < n && k < NP_NEXT_MAX; i++) {
 		if (ids[i] == playing)
@@ -517,6 +560,8 @@ static int station_http_create(struct station *st, const struct config *cfg)
 	struct http_params hp = {
 		.listen = cfg->http_listen,
 		.max_clients = (unsigned)cfg->http_max_clients,
+		.www = cfg->http_www,
+		.cat = st->cat,
 	};
 	st->http = http_create(&hp, st->np, err, sizeof(err));
 	if (!st->http) {
@@ -839,7 +884,16 @@ int station_run(const char *config_file, struct config *cfg,
 		goto out;
 	}
 
-	/* Downloads start once everything that plays them runs. */
+	/* Downloads start once everything that plays them runs, the
+	 * tracks the play order needs soonest first. */
+	if (st.feeds) {
+		struct source_http_planner planner = {
+			.pending = station_feeds_pending,
+			.order = station_feeds_order,
+			.ctx = &st,
+		};
+		source_http_set_planner(st.feeds, &planner);
+	}
 	if (st.feeds && (rc = source_http_start(st.feeds,
 						 station_feeds_changed,
 						 &st)) < 0) {

@@ -110,6 +110,55 @@ void stretch_destroy(struct stretch *st)
 	free(st);
 }
 
+/* FRAMES of a quiet tone through the stretcher at RATIO, its output
+ * dropped. */
+static void stretch_prime(struct stretch *st, double ratio, size_t frames)
+{
+	rubberband_set_time_ratio(st->rb, ratio);
+	for (size_t done = 0; done < frames;
+	     done += STRETCH_CHUNK_FRAMES) {
+		for (size_t i = 0; i < STRETCH_CHUNK_FRAMES; i++) {
+			float v = 0.001f * (float)sin(2 * M_PI * 440.0 *
+						      (double)(done + i) /
+						      DECODE_RATE);
+			for (int c = 0; c < DECODE_CHANNELS; c++)
+				st->in[c][i] = v;
+		}
+		const float *const *in = (const float *const *)st->in;
+		rubberband_process(st->rb, in, STRETCH_CHUNK_FRAMES, 0);
+		int avail;
+		while ((avail = rubberband_available(st->rb)) > 0)
+			rubberband_retrieve(st->rb, st->out,
+					    avail < STRETCH_CHUNK_FRAMES
+					    ? (unsigned)avail
+					    : STRETCH_CHUNK_FRAMES);
+	}
+}
+
+void stretch_reserve(struct stretch *st, double max_ratio)
+{
+	/* In real-time mode setting the ratio reconfigures at once; going
+	 * back to 1 keeps the larger buffers (Rubber Band never shrinks
+	 * them). R3 sizes its buffers at construction and ignores this. */
+	rubberband_set_time_ratio(st->rb, stretch_clamp(max_ratio));
+	rubberband_set_time_ratio(st->rb, 1.0);
+}
+
+void stretch_warm(struct stretch *st, double max_ratio)
+{
+	/* R2 picks its window and FFT sizes by the ratio: the inverse of
+	 * the largest, 1, then the largest. Last and longest, because R2's
+	 * output ring buffers are some 16 chunks of 2 * 4096 frames times
+	 * the ratio (3 s at 1.1), written a turn at a time: 4 s of input
+	 * takes them all the way round. */
+	double r = stretch_clamp(max_ratio);
+	stretch_prime(st, stretch_clamp(1 / r), DECODE_RATE / 2);
+	stretch_prime(st, 1.0, DECODE_RATE / 2);
+	stretch_prime(st, r, 4 * DECODE_RATE);
+	rubberband_reset(st->rb);
+	rubberband_set_time_ratio(st->rb, 1.0);
+}
+
 static double stretch_ratio(struct stretch *st, double x)
 {
 	return stretch_clamp(st->map.ratio_at(st->map.ctx, x));

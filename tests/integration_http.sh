@@ -21,11 +21,7 @@ gen_tone 523 8 "Artist Two" "Middle" "$lib/two.ogg"
 gen_tone 740 8 "Artist Three" "Upper" "$lib/three.mp3"
 gen_tone 1047 8 "Artist Four" "High" "$lib/four.ogg"
 
-HTTP_PORT=$(python3 -c 'import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()')
+HTTP_PORT=$(free_port)
 API="http://127.0.0.1:$HTTP_PORT"
 station_config "$WORK/station.ini" "$lib" "[http]
 listen = 127.0.0.1:$HTTP_PORT

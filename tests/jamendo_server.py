@@ -5,14 +5,16 @@ Written to the published API: GET /v3.0/tracks/ with client_id, format=json,
 limit, include=musicinfo, audioformat, order and tags; the answer is
 {"headers": {"status", "code", "error_message", "warnings",
 "results_count"}, "results": [...]}, each track with id, name, duration,
-artist_name, audio, audiodownload, image and musicinfo.tags.genres. A wrong
+artist_name, album_name, audio, audiodownload, image, album_image and
+musicinfo.tags.genres. A wrong
 client_id gets status "failed" and code 5, as the API answers an unknown
 credential. The audio URLs point back here (/audio/ID.mp3) and, like the
 real ones, carry the client id ("from=app-CLIENT_ID").
 
 usage: jamendo_server.py LIBRARY.json PORT_FILE REQUEST_LOG
 LIBRARY.json: {"client_id": ..., "tracks": [{"id", "path", "name",
-"artist_name", "duration", "genres": [...], "popularity": N}, ...]}.
+"artist_name", "album" (optional), "duration", "genres": [...],
+"popularity": N}, ...]}.
 """
 import http.server
 import json
@@ -74,10 +76,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
         results = [{
             "id": t["id"], "name": t["name"], "duration": t["duration"],
             "artist_name": t["artist_name"],
+            "album_name": t.get("album", ""),
             "audio": "%s/audio/%s.mp3?from=app-%s" % (base, t["id"], LIB["client_id"]),
             "audiodownload": "%s/audio/%s.mp3?from=app-%s&download=1" % (base, t["id"], LIB["client_id"]),
             "audiodownload_allowed": True,
             "image": "%s/image/%s.jpg" % (base, t["id"]),
+            "album_image": "%s/image/album-%s.jpg" % (base, t["id"]),
             "musicinfo": {"tags": {"genres": t["genres"]}},
         } for t in tracks]
         self.send_json({"headers": {"status": "success", "code": 0,

@@ -182,6 +182,15 @@ gen_tone() {
 		fail "ffmpeg could not make $out"
 }
 
+# free_port: prints a TCP port free on the loopback address now.
+free_port() {
+	python3 -c 'import socket
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])
+s.close()'
+}
+
 station_config() {
 	cfg=$1 lib=$2 extra=${3:-}
 	printf '%s\n' "$ICECAST_PASSWORD" > "$WORK/password"

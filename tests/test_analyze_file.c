@@ -28,6 +28,7 @@
 
 #include "analyze.h"
 #include "analyze_worker.h"
+#include "visuals.h"
 #include "log.h"
 #include "testutil.h"
 
@@ -128,10 +129,20 @@ struct batch {
 };
 
 static void batch_done(void *ctx, size_t index, int rc,
-		       const struct analysis *a, const char *reason)
+		       const struct analysis *a, const struct visuals *v,
+		       const char *reason)
 {
 	struct batch *b = ctx;
 	CHECK(index < 8);
+	/* The child's visuals come with its analysis: a peak per 100 ms of
+	 * the decoded length, and a colour. */
+	CHECK((rc == 0) == (v != NULL));
+	if (v) {
+		CHECK_INT(v->version, ==, VISUALS_VERSION);
+		CHECK_INT(v->peak_ms, ==, VISUALS_PEAK_MS);
+		CHECK_NEAR(v->n_peaks, a->duration_s * 10, 1.01);
+		CHECK(v->colour_from != VISUALS_COLOUR_NONE);
+	}
 	b->rc[index] = rc;
 	b->bpm[index] = a ? a->bpm : -1;
 	snprintf(b->reason[index], sizeof(b->reason[index]), "%s", reason);
@@ -406,9 +417,11 @@ static void test_worker_orphan(void)
 }
 
 static void done_count(void *ctx, size_t index, int rc,
-		       const struct analysis *a, const char *reason)
+		       const struct analysis *a, const struct visuals *v,
+		       const char *reason)
 {
 	(void)index;
+	(void)v;
 	(void)rc;
 	(void)a;
 	(void)reason;

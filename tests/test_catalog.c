@@ -15,6 +15,7 @@
 #include "autoconfig.h"
 
 #include "catalog.h"
+#include "visuals.h"
 #include "log.h"
 #include "testutil.h"
 
@@ -764,7 +765,10 @@ static void test_migrate_v1(void)
 	CHECK_INT(catalog_play_last(cat, &id, &when), ==, 0);
 	CHECK_INT(id, ==, 1);
 	CHECK_INT(when, ==, 1234);
-	CHECK_INT(state_of(cat, "/m/a.mp3", 10, 20), ==, CATALOG_FILE_KNOWN);
+	/* Its tags are read again once (v6: the album), the bad file not. */
+	CHECK_INT(state_of(cat, "/m/a.mp3", 10, 20), ==, CATALOG_FILE_NEW);
+	CHECK_INT(state_of(cat, "/m/bad.mp3", 1, 1), ==,
+		  CATALOG_FILE_KNOWN_BAD);
 	CHECK_INT(sql_int(path, "SELECT value FROM meta"
 			  " WHERE key = 'scan_generation'"), ==, 7);
 
@@ -778,6 +782,81 @@ static void test_migrate_v1(void)
 	CHECK_INT(catalog_analysis_put(cat, 1, HASH_A, &in), ==, 0);
 	CHECK_INT(catalog_analysis_get(cat, 1, &a), ==, 0);
 	CHECK(memcmp(&a, &in, sizeof(a)) == 0);
+	catalog_close(cat);
+}
+
+/* Schema v4: visuals by content, and the analyzer's work list. */
+static void test_visuals(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "visuals.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a = put(cat, "/v/a.mp3", 1000, 1);
+	int64_t b = put(cat, "/v/b.mp3", 2000, 1);
+	int64_t ids[8];
+	size_t n;
+	struct analysis in = analysis_make(128.0);
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &in), ==, 0);
+	CHECK_INT(catalog_analysis_put(cat, b, HASH_B, &in), ==, 0);
+	/* Analysed, but without visuals (a catalog from before v4): still
+	 * the analyzer's work, though not unanalysed. */
+	CHECK_INT(unanalysed(cat, ids, 8), ==, 0);
+	CHECK_INT(catalog_analyzer_todo_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 2);
+
+	static struct visuals v, out;
+	memset(&v, 0, sizeof(v));
+	v.version = VISUALS_VERSION;
+	v.peak_ms = 100;
+	v.n_peaks = 1234;
+	for (uint32_t i = 0; i < v.n_peaks; i++)
+		v.peaks[i] = (uint8_t)(i * 7);
+	v.colour = 0x12ab34;
+	v.colour_from = VISUALS_COLOUR_COVER;
+	v.has_cover = true;
+	snprintf(v.cover_type, sizeof(v.cover_type), "image/jpeg");
+	v.cover_offset = 4096;
+	v.cover_length = 30000;
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, -ENOENT);
+	CHECK_INT(catalog_visuals_put(cat, HASH_A, &v), ==, 0);
+	memset(&out, 0xff, sizeof(out));
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, 0);
+	CHECK_INT(out.version, ==, VISUALS_VERSION);
+	CHECK_INT(out.peak_ms, ==, 100);
+	CHECK_INT(out.n_peaks, ==, 1234);
+	CHECK(memcmp(out.peaks, v.peaks, v.n_peaks) == 0);
+	CHECK_INT(out.colour, ==, 0x12ab34);
+	CHECK_INT(out.colour_from, ==, VISUALS_COLOUR_COVER);
+	CHECK(out.has_cover);
+	CHECK_STR(out.cover_type, "image/jpeg");
+	CHECK_INT(out.cover_offset, ==, 4096);
+	CHECK_INT(out.cover_length, ==, 30000);
+	CHECK_INT(catalog_analyzer_todo_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 1);
+	CHECK_INT(ids[0], ==, b);
+
+	/* A timbre colour, no cover, no peaks. */
+	v.colour_from = VISUALS_COLOUR_TIMBRE;
+	v.has_cover = false;
+	v.cover_type[0] = '\0';
+	v.cover_length = 0;
+	v.n_peaks = 0;
+	CHECK_INT(catalog_visuals_put(cat, HASH_B, &v), ==, 0);
+	CHECK_INT(catalog_visuals_get(cat, b, &out), ==, 0);
+	CHECK_INT(out.n_peaks, ==, 0);
+	CHECK(!out.has_cover);
+	CHECK_INT(out.cover_length, ==, 0);
+	CHECK_INT(out.colour_from, ==, VISUALS_COLOUR_TIMBRE);
+	CHECK_INT(catalog_analyzer_todo_ids(cat, ids, 8, &n), ==, 0);
+	CHECK_INT(n, ==, 0);
+
+	/* Changed content forgets them; bad input is refused. */
+	put(cat, "/v/a.mp3", 1001, 1);
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, -ENOENT);
+	CHECK_INT(catalog_visuals_put(cat, "0123", &v), ==, -EINVAL);
+	v.n_peaks = VISUALS_PEAKS_MAX + 1;
+	CHECK_INT(catalog_visuals_put(cat, HASH_A, &v), ==, -EINVAL);
 	catalog_close(cat);
 }
 
@@ -1051,17 +1130,30 @@ static void test_disk_full(void)
 			  "WHERE bad_reason IS NULL"), ==, 1);
 }
 
-/* Schema v3: a feed's artist and title win over the file's tags, field by
- * field; the decoded duration wins over the feed's; metadata given before
- * the scan meets the file applies once it does, and a file that changes
- * keeps it (it is the download cache's file, named by content). */
+/* catalog_source_meta_put() with artist, title, duration and over_tags
+ * only. */
+static int meta_put(struct catalog *cat, const char *path, const char *artist,
+		    const char *title, double duration_s, bool over_tags)
+{
+	struct catalog_source_meta m = {
+		.artist = artist, .title = title, .duration_s = duration_s,
+		.over_tags = over_tags,
+	};
+	return catalog_source_meta_put(cat, path, &m);
+}
+
+/* Schema v3 and v4: a feed's artist and title win over the file's tags,
+ * field by field; the decoded duration wins over the feed's; metadata
+ * given before the scan meets the file applies once it does, and a file
+ * that changes keeps it (it is the download cache's file, named by
+ * content); album, genre, BPM and cover URL come as they are. */
 static void test_source_meta(void)
 {
 	struct catalog *cat = catalog_open(":memory:");
 	struct catalog_track t;
 	CHECK(cat != NULL);
 
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", "Feed Artist",
+	CHECK_INT(meta_put(cat, "/c/tracks/a.mp3", "Feed Artist",
 					  "Feed Title", 200.0, true), ==, 0);
 	struct decode_info none = info_make("", "", 0.0, 128);
 	int64_t a = -1;
@@ -1075,36 +1167,116 @@ static void test_source_meta(void)
 	/* Tags present: the feed's fields still win; an empty feed field
 	 * leaves the tag; the decoded duration wins. */
 	int64_t b = put(cat, "/c/tracks/b.mp3", 1, 1);
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "", "Curated",
+	CHECK_INT(meta_put(cat, "/c/tracks/b.mp3", "", "Curated",
 					  30.0, true), ==, 0);
 	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
 	CHECK_STR(t.artist, "A");
 	CHECK_STR(t.title, "Curated");
 	CHECK(t.duration_s == 60.0);
 	/* Replaced, not added; NULL is "not given". */
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "New", NULL,
+	CHECK_INT(meta_put(cat, "/c/tracks/b.mp3", "New", NULL,
 					  0, true), ==, 0);
 	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
 	CHECK_STR(t.artist, "New");
 	CHECK_STR(t.title, "T");
 
 	/* Not over the tags (RSS): only what the file lacks. */
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/b.mp3", "Post Author",
+	CHECK_INT(meta_put(cat, "/c/tracks/b.mp3", "Post Author",
 					  "Episode 12", 0, false), ==, 0);
 	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
 	CHECK_STR(t.artist, "A");
 	CHECK_STR(t.title, "T");
-	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", "Post Author",
+	CHECK_INT(meta_put(cat, "/c/tracks/a.mp3", "Post Author",
 					  "Episode 12", 0, false), ==, 0);
 	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
 	CHECK_STR(t.artist, "Post Author");
 	CHECK_STR(t.title, "Episode 12");
+
+	/* Schema v4: album, genre, the BPM hint and the cover art URL come
+	 * as they are; a new put replaces them. */
+	struct catalog_source_meta m = {
+		.artist = "Feed Artist", .title = "Feed Title",
+		.album = "Feed Album", .genre = "House",
+		.cover_url = "http://127.0.0.1:1/rest/getCoverArt?id=al-1",
+		.bpm = 124.5, .over_tags = true,
+	};
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Feed Album");
+	CHECK_STR(t.genre, "House");
+	CHECK_STR(t.cover_url, "http://127.0.0.1:1/rest/getCoverArt?id=al-1");
+	CHECK(t.bpm_hint == 124.5);
+	m.album = NULL;
+	m.bpm = 5000;           /* not a tempo: not kept */
+	CHECK_INT(catalog_source_meta_put(cat, "/c/tracks/a.mp3", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "");
+	CHECK(t.bpm_hint == 0);
 
 	/* Other tracks are untouched. */
 	int64_t c = put(cat, "/music/c.mp3", 1, 1);
 	CHECK_INT(catalog_track_get(cat, c, &t), ==, 0);
 	CHECK_STR(t.artist, "A");
 	CHECK_STR(t.title, "T");
+	CHECK_STR(t.album, "");
+	CHECK_STR(t.genre, "");
+	CHECK_STR(t.cover_url, "");
+	CHECK(t.bpm_hint == 0);
+	catalog_close(cat);
+}
+
+/* Schema v6: the album of a file's own tags, under a feed's when the feed
+ * says so (over_tags) and above it when not; a playable row written before
+ * the tags it now keeps (tags_version 0) is read again once at the next
+ * scan, its content hash (and so its analysis) kept; a bad one stays bad. */
+static void test_file_album(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "album.db");
+	struct catalog *cat = catalog_open(path);
+	struct catalog_track t;
+	CHECK(cat != NULL);
+
+	struct decode_info info = info_make("Artist", "Title", 60.0, 128);
+	snprintf(info.album, sizeof(info.album), "%s", "Long Player");
+	int64_t a = -1, b = -1;
+	CHECK_INT(catalog_track_put(cat, "/m/a.flac", 10, 1, &info, &a), ==,
+		  0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Long Player");
+	b = put(cat, "/m/b.flac", 10, 1);
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.album, "");
+
+	struct catalog_source_meta m = { .album = "Feed Album" };
+	CHECK_INT(catalog_source_meta_put(cat, "/m/a.flac", &m), ==, 0);
+	CHECK_INT(catalog_source_meta_put(cat, "/m/b.flac", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Long Player");
+	CHECK_INT(catalog_track_get(cat, b, &t), ==, 0);
+	CHECK_STR(t.album, "Feed Album");
+	m.over_tags = true;
+	CHECK_INT(catalog_source_meta_put(cat, "/m/a.flac", &m), ==, 0);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.album, "Feed Album");
+
+	/* Rows as a build before v6 left them. */
+	struct analysis an = analysis_make(120);
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &an), ==, 0);
+	CHECK_INT(catalog_file_bad(cat, "/m/bad.ogg", 5, 9, "not audio"), ==,
+		  0);
+	sql_exec(path, "UPDATE tracks SET tags_version = 0, album = ''");
+	CHECK_INT(state_of(cat, "/m/a.flac", 10, 1), ==, CATALOG_FILE_NEW);
+	CHECK_INT(state_of(cat, "/m/bad.ogg", 5, 9), ==,
+		  CATALOG_FILE_KNOWN_BAD);
+	CHECK_INT(catalog_track_put(cat, "/m/a.flac", 10, 1, &info, NULL), ==,
+		  0);
+	CHECK_INT(state_of(cat, "/m/a.flac", 10, 1), ==, CATALOG_FILE_KNOWN);
+	CHECK_INT(catalog_track_get(cat, a, &t), ==, 0);
+	CHECK_STR(t.content_hash, HASH_A);
+	CHECK_INT(catalog_analysis_get(cat, a, &an), ==, 0);
+	CHECK_INT(sql_int(path, "SELECT album = 'Long Player' FROM tracks"
+			  " WHERE CAST(path AS TEXT) = '/m/a.flac'"), ==, 1);
 	catalog_close(cat);
 }
 
@@ -1132,6 +1304,8 @@ int main(void)
 	test_analysis_content();
 	test_disk_full();
 	test_source_meta();
+	test_file_album();
+	test_visuals();
 
 	test_sh("rm -rf '%s'", tmp);
 	return 0;

@@ -368,9 +368,10 @@ static const struct bad_case bad_cases[] = {
 	  "station.ini:2: [http] listen: " },
 	{ "[http]\nmax_clients = 0\n",
 	  "station.ini:2: [http] max_clients: must be 1..65535" },
-	{ "[http]\nwww = /srv\n",
-	  "station.ini:2: [http] www: unknown key (known: listen, "
-	  "max_clients)" },
+	{ "[http]\nroot = /srv\n",
+	  "station.ini:2: [http] root: unknown key (known: listen, "
+	  "max_clients, www)" },
+	{ "[http]\nwww =\n", "station.ini:2: [http] www: " },
 	{ "[library]\npath = /a\n\0path = /b\n", "station.ini:3: NUL byte" },
 	{ "\xEF\xBB\xBF[library]\r\nmin_duration = 1\r\nmax_duration = x\r\n",
 	  "station.ini:3: [library] max_duration: must be a number 1..86400, "
@@ -424,6 +425,7 @@ static void test_defaults(void)
 	CHECK(cfg->file == NULL);
 	CHECK_INT(cfg->n_library_paths, ==, 0);
 	CHECK_STR(cfg->database, "/var/lib/foreverfm/catalog.db");
+	CHECK_STR(cfg->http_www, PKGDATADIR "/www");
 	CHECK_NEAR(cfg->min_duration_s, 90, 0);
 	CHECK_NEAR(cfg->max_duration_s, 600, 0);
 	CHECK_STR(cfg->icecast_host, "127.0.0.1");
@@ -576,7 +578,10 @@ static void test_full(void)
 		"crossfade_seconds = 0\n"
 		"[analysis]\n"
 		"workers = 3\n"
-		"timeout_seconds = 30.5\n";
+		"timeout_seconds = 30.5\n"
+		"[http]\n"
+		"listen = 8090\n"
+		"www = page\n";
 	struct config *cfg = load_text(text, err, sizeof(err));
 	if (!cfg)
 		fprintf(stderr, "%s\n", err);
@@ -588,6 +593,9 @@ static void test_full(void)
 	CHECK_STR(cfg->library_paths[2], "/srv/more music");
 	snprintf(expect, sizeof(expect), "%s/db/catalog.db", cwd);
 	CHECK_STR(cfg->database, expect);
+	snprintf(expect, sizeof(expect), "%s/page", cwd);
+	CHECK_STR(cfg->http_www, expect);
+	CHECK_STR(cfg->http_listen, "8090");
 	CHECK_NEAR(cfg->min_duration_s, 30.5, 0);
 	CHECK_NEAR(cfg->max_duration_s, 1200, 0);
 	CHECK_STR(cfg->icecast_host, "icecast.example.org");

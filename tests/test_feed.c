@@ -68,6 +68,8 @@ static void test_rss(void)
 	CHECK_STR(items[1].artist, "b@example.org (B)");
 	CHECK_NEAR(items[1].duration_s, 75, 1e-9);
 	CHECK_INT(items[1].length, ==, 0);
+	/* No image of its own: the channel's. */
+	CHECK_STR(items[1].cover_url, "http://x/logo.png");
 	CHECK_STR(items[2].url, "http://x/three.flac");
 	CHECK_STR(items[2].cover_url, "http://x/t.jpg");
 	CHECK_INT(items[2].length, ==, 99);
@@ -174,7 +176,7 @@ static void test_subsonic(void)
 	const char *ok =
 		"{\"subsonic-response\": {\"status\": \"ok\", \"version\": \"1.16.1\","
 		" \"songsByGenre\": {\"song\": ["
-		"{\"id\": \"s1\", \"title\": \"One\", \"artist\": \"A\", \"genre\": \"Techno\","
+		"{\"id\": \"s1\", \"title\": \"One\", \"artist\": \"A\", \"album\": \"LP\", \"genre\": \"Techno\","
 		" \"duration\": 245, \"bpm\": 128, \"coverArt\": \"al-1\", \"size\": 4096,"
 		" \"contentType\": \"audio/mpeg\"},"
 		"{\"id\": 7, \"title\": \"Numeric id\", \"duration\": 1.5},"
@@ -192,6 +194,7 @@ static void test_subsonic(void)
 	CHECK_STR(items[0].title, "One");
 	CHECK_STR(items[0].artist, "A");
 	CHECK_STR(items[0].genre, "Techno");
+	CHECK_STR(items[0].album, "LP");
 	CHECK_STR(items[0].cover_url, "al-1");
 	CHECK_NEAR(items[0].duration_s, 245, 1e-9);
 	CHECK_NEAR(items[0].bpm, 128, 1e-9);
@@ -246,6 +249,9 @@ static void test_jamendo(void)
 		"{\"id\": \"101\", \"name\": \"Hit\", \"artist_name\": \"J\", \"duration\": 200,"
 		" \"audio\": \"https://x/?trackid=101&from=app-abc\", \"image\": \"https://x/i.jpg\","
 		" \"musicinfo\": {\"tags\": {\"genres\": [\"electronic\", \"house\"]}}},"
+		"{\"id\": \"104\", \"name\": \"Album art\", \"album_name\": \"EP\","
+		" \"audio\": \"https://x/104.mp3\", \"image\": \"\", \"album_image\": \"https://x/a.jpg\","
+		" \"musicinfo\": {\"tags\": {\"genres\": []}}},"
 		"{\"id\": \"102\", \"name\": \"No audio\"},"
 		"{\"id\": \"103\", \"audio\": \"file:///etc/passwd\"}"
 		"]}";
@@ -253,14 +259,18 @@ static void test_jamendo(void)
 
 	CHECK_INT(feed_parse_jamendo(ok, strlen(ok), items, MAX_ITEMS, &n, err,
 				     sizeof(err)), ==, 0);
-	CHECK_INT(n, ==, 1);
+	CHECK_INT(n, ==, 2);
 	CHECK_STR(items[0].id, "101");
 	CHECK_STR(items[0].title, "Hit");
 	CHECK_STR(items[0].artist, "J");
-	CHECK_STR(items[0].genre, "electronic");
+	CHECK_STR(items[0].genre, "electronic, house");
+	CHECK_STR(items[0].album, "");
 	CHECK_STR(items[0].url, "https://x/?trackid=101&from=app-abc");
 	CHECK_STR(items[0].cover_url, "https://x/i.jpg");
 	CHECK_NEAR(items[0].duration_s, 200, 1e-9);
+	CHECK_STR(items[1].album, "EP");
+	CHECK_STR(items[1].genre, "");
+	CHECK_STR(items[1].cover_url, "https://x/a.jpg");
 
 	const char *bad = "{\"headers\": {\"status\": \"failed\", \"code\": 5,"
 		" \"error_message\": \"Your credential is not authorized.\"},"

@@ -9,7 +9,9 @@
  */
 #include "autoconfig.h"
 
+#include "catalog.h"
 #include "http.h"
+#include "visuals.h"
 #include "testutil.h"
 
 #include <arpa/inet.h>
@@ -20,7 +22,7 @@
 
 static enum http_route route(const char *p)
 {
-	return http_route(p, strlen(p));
+	return http_route(p, strlen(p), NULL);
 }
 
 static void test_parse(void)
@@ -34,13 +36,53 @@ static void test_parse(void)
 	CHECK(route("/api/nowplayingx") == HTTP_ROUTE_NONE);
 	CHECK(route("api/nowplaying") == HTTP_ROUTE_NONE);
 	CHECK(route("") == HTTP_ROUTE_NONE);
-	CHECK(http_route("/metrics\0x", 10) == HTTP_ROUTE_NONE);
-	CHECK(http_route("/metrics", 7) == HTTP_ROUTE_NONE);
-	CHECK(http_route(NULL, 3) == HTTP_ROUTE_NONE);
+	CHECK(http_route("/metrics\0x", 10, NULL) == HTTP_ROUTE_NONE);
+	CHECK(http_route("/metrics", 7, NULL) == HTTP_ROUTE_NONE);
+	CHECK(http_route(NULL, 3, NULL) == HTTP_ROUTE_NONE);
 	char big[HTTP_URL_MAX + 2];
 	memset(big, '/', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
 	CHECK(route(big) == HTTP_ROUTE_NONE);
+
+	/* Tracks' waveforms and covers: a decimal id, nothing else. */
+	int64_t arg = 0;
+	CHECK(http_route("/api/tracks/42/waveform", 23, &arg) ==
+	      HTTP_ROUTE_WAVEFORM && arg == 42);
+	CHECK(http_route("/api/tracks/9223372036854775807/cover", 37, &arg) ==
+	      HTTP_ROUTE_COVER && arg == INT64_MAX);
+	CHECK(route("/api/tracks/7/cover/") == HTTP_ROUTE_COVER);
+	CHECK(route("/api/tracks/9223372036854775808/cover") ==
+	      HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/12345678901234567890/cover") ==
+	      HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/0/cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/01/cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/-1/cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1/covers") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks//cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1/../cover") == HTTP_ROUTE_NONE);
+	CHECK(route("/api/tracks/1x/waveform") == HTTP_ROUTE_NONE);
+
+	/* The page: its fixed files only, by exact name. */
+	arg = -1;
+	CHECK(http_route("/", 1, &arg) == HTTP_ROUTE_PAGE);
+	CHECK(strcmp(http_page_files[arg].name, "index.html") == 0);
+	CHECK(http_route("/app.js", 7, &arg) == HTTP_ROUTE_PAGE);
+	CHECK(strcmp(http_page_files[arg].name, "app.js") == 0);
+	CHECK(strncmp(http_page_files[arg].type, "text/javascript", 15) == 0);
+	CHECK(route("/style.css") == HTTP_ROUTE_PAGE);
+	CHECK(route("/index.html") == HTTP_ROUTE_PAGE);
+	CHECK(route("/index.html/") == HTTP_ROUTE_NONE);
+	CHECK(route("/app.js/..") == HTTP_ROUTE_NONE);
+	CHECK(route("/../etc/passwd") == HTTP_ROUTE_NONE);
+	CHECK(route("/etc/passwd") == HTTP_ROUTE_NONE);
+	CHECK(route("//app.js") == HTTP_ROUTE_NONE);
+	CHECK(route("/APP.JS") == HTTP_ROUTE_NONE);
+	for (size_t i = 0; i < http_n_page_files; i++) {
+		CHECK(strchr(http_page_files[i].name, '/') == NULL);
+		CHECK(http_page_files[i].name[0] != '.');
+	}
 
 	uint64_t id = 1;
 	CHECK(http_parse_event_id("0", &id) == 0 && id == 0);
@@ -222,9 +264,153 @@ static void test_server(void)
 	http_destroy(NULL);
 }
 
+/* GET with Connection: close; the body (after the headers) in *body. */
+static void get(unsigned port, const char *path, char *buf, size_t max,
+		const char **body)
+{
+	char req[512];
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+		 "Connection: close\r\n\r\n", path);
+	request(port, req, buf, max, 2000);
+	const char *b = strstr(buf, "\r\n\r\n");
+	*body = b ? b + 4 : "";
+}
+
+static void write_file(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	CHECK(f);
+	CHECK(fwrite(data, 1, len, f) == len);
+	CHECK(fclose(f) == 0);
+}
+
+/* The page's fixed files from [http] www (nothing else of it), and a
+ * track's waveform and cover from the catalog's visuals: the cover is the
+ * recorded byte range of the file, sent while it still starts as the
+ * recorded image. */
+static void test_page_and_visuals(void)
+{
+	const char *dir = test_tmpdir("http-page");
+	char www[4200], path[4300], track[4300];
+	snprintf(www, sizeof(www), "%s/www", dir);
+	CHECK(mkdir(www, 0755) == 0);
+	snprintf(path, sizeof(path), "%s/index.html", www);
+	write_file(path, "<p>the page</p>", 15);
+	snprintf(path, sizeof(path), "%s/secret.txt", www);
+	write_file(path, "secret", 6);
+	snprintf(path, sizeof(path), "%s/passwd", dir);
+	write_file(path, "root", 4);
+
+	/* A "track": junk, then a PNG of 40 bytes at offset 100. */
+	uint8_t bytes[300];
+	for (size_t i = 0; i < sizeof(bytes); i++)
+		bytes[i] = (uint8_t)(i * 31 + 7);
+	memcpy(bytes + 100, "\x89PNG\r\n\x1a\n", 8);
+	snprintf(track, sizeof(track), "%s/track.mp3", dir);
+	write_file(track, bytes, sizeof(bytes));
+	struct catalog *cat = catalog_open(":memory:");
+	CHECK(cat);
+	struct decode_info info;
+	memset(&info, 0, sizeof(info));
+	int64_t id = 0, bare = 0;
+	CHECK(catalog_track_put(cat, track, 300, 1, &info, &id) == 0);
+	CHECK(catalog_track_put(cat, "/nowhere.mp3", 1, 1, &info, &bare) == 0);
+	const char *hash = "00112233445566778899aabbccddeeff";
+	CHECK(catalog_track_set_hash(cat, id, hash) == 0);
+	static struct visuals v;
+	memset(&v, 0, sizeof(v));
+	v.version = VISUALS_VERSION;
+	v.peak_ms = 100;
+	v.n_peaks = 3;
+	v.peaks[0] = 0;
+	v.peaks[1] = 128;
+	v.peaks[2] = 255;
+	v.colour = 0x12ab34;
+	v.colour_from = VISUALS_COLOUR_COVER;
+	v.has_cover = true;
+	snprintf(v.cover_type, sizeof(v.cover_type), "image/png");
+	v.cover_offset = 100;
+	v.cover_length = 40;
+	CHECK(catalog_visuals_put(cat, hash, &v) == 0);
+
+	struct np_station st;
+	memset(&st, 0, sizeof(st));
+	struct nowplaying *np = nowplaying_create(&st);
+	CHECK(np);
+	char err[256];
+	struct http_params p = { .listen = "127.0.0.1:0", .max_clients = 8,
+				 .www = www, .cat = cat };
+	struct http_server *srv = http_create(&p, np, err, sizeof(err));
+	CHECK(srv && http_start(srv) == 0);
+	unsigned port = http_port(srv);
+	static char buf[65536];
+	const char *body;
+
+	get(port, "/", buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	CHECK(strstr(buf, "text/html"));
+	CHECK(strstr(buf, "Content-Security-Policy: default-src 'self'"));
+	CHECK_STR(body, "<p>the page</p>");
+	get(port, "/secret.txt", buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	get(port, "/../passwd", buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	get(port, "/%2e%2e/passwd", buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	/* A fixed name that the directory lacks. */
+	get(port, "/app.js", buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+
+	char url[64];
+	snprintf(url, sizeof(url), "/api/tracks/%lld/waveform", (long long)id);
+	get(port, url, buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	char want[256];
+	snprintf(want, sizeof(want), "{\"id\":%lld,\"peak_ms\":100,\"colour\":"
+		 "\"#12ab34\",\"colour_from\":\"cover\",\"peaks\":[0,128,255]}",
+		 (long long)id);
+	CHECK_STR(body, want);
+	snprintf(url, sizeof(url), "/api/tracks/%lld/cover", (long long)id);
+	char req[256];
+	snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: x\r\n"
+		 "Connection: close\r\n\r\n", url);
+	size_t n = request(port, req, buf, sizeof(buf), 2000);
+	const char *b = strstr(buf, "\r\n\r\n");
+	CHECK(strncmp(buf, "HTTP/1.1 200", 12) == 0);
+	CHECK(strstr(buf, "Content-Type: image/png"));
+	CHECK(b && n - (size_t)(b + 4 - buf) == 40);
+	CHECK(memcmp(b + 4, bytes + 100, 40) == 0);
+	snprintf(url, sizeof(url), "/api/tracks/%lld/cover", (long long)bare);
+	get(port, url, buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+
+	/* The file changed since: no image there any more, no cover. */
+	bytes[100] = 'x';
+	write_file(track, bytes, sizeof(bytes));
+	snprintf(url, sizeof(url), "/api/tracks/%lld/cover", (long long)id);
+	get(port, url, buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	http_destroy(srv);
+
+	/* Without a directory or a catalog: 404s, not crashes. */
+	struct http_params q = { .listen = "127.0.0.1:0", .max_clients = 8 };
+	srv = http_create(&q, np, err, sizeof(err));
+	CHECK(srv && http_start(srv) == 0);
+	port = http_port(srv);
+	get(port, "/", buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	get(port, url, buf, sizeof(buf), &body);
+	CHECK(strncmp(buf, "HTTP/1.1 404", 12) == 0);
+	http_destroy(srv);
+	nowplaying_destroy(np);
+	catalog_close(cat);
+	test_sh("rm -rf '%s'", dir);
+}
+
 int main(void)
 {
 	test_parse();
 	test_server();
+	test_page_and_visuals();
 	return 0;
 }

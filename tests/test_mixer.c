@@ -600,6 +600,53 @@ static void test_hard_cut(void)
 	free(c.mono);
 }
 
+/* A crossfade set longer than the mixer was made for (1 s: a 5 s tail, the
+ * trim lookahead) before it starts: the tail grows to it, so every
+ * transition is the whole 7 s (the log gives the overlap played, which
+ * the tail's content bounds). */
+static void test_crossfade_longer(void)
+{
+	struct catalog *cat = open_catalog("longer.db");
+	put_fixture(cat, "tone-440.mp3", 440);
+	put_fixture(cat, "tone-660.ogg", 660);
+	put_fixture(cat, "tone-550.flac", 550);
+	struct ring *ring = make_ring(1.0);
+	struct mixer_params p = params_make(1.0, 1.0, 45.0, 5);
+	char log_path[PATH_MAX + 64];
+	snprintf(log_path, sizeof(log_path), "%s/longer.jsonl", tmp);
+	p.transitions_log = fopen(log_path, "w");
+	CHECK(p.transitions_log);
+	struct mixer *m = mixer_create(cat, ring, &p);
+	CHECK(m);
+	mixer_set_crossfade(m, 7.0);
+	struct capture c;
+	capture_init(&c, 46);
+	CHECK_INT(mixer_start(m), ==, 0);
+	capture_read(&c, ring, 0);
+	CHECK_INT(mixer_join(m), ==, 0);
+	CHECK_INT(c.n, ==, p.stop_after_frames);
+	check_continuous(&c, 0, c.n - MS(1000));
+	CHECK(fclose(p.transitions_log) == 0);
+
+	FILE *fp = fopen(log_path, "r");
+	CHECK(fp);
+	char line[4096];
+	size_t k = 0;
+	while (fgets(line, sizeof(line), fp)) {
+		const char *at = strstr(line, "\"duration_s\":");
+		CHECK(at);
+		CHECK_NEAR(strtod(at + strlen("\"duration_s\":"), NULL), 7.0,
+			   0.001);
+		k++;
+	}
+	fclose(fp);
+	CHECK_INT(k, >=, 2);
+	mixer_destroy(m);
+	ring_destroy(ring);
+	catalog_close(cat);
+	free(c.mono);
+}
+
 /* Noise with a made-up entry, a file deleted after the scan and a silent
  * file: each is skipped once, and the music goes on without a gap; noise
  * and silence are marked bad, the deleted file is not (the next scan marks
@@ -960,6 +1007,7 @@ int main(void)
 	test_invalid();
 	test_crossfade();
 	test_hard_cut();
+	test_crossfade_longer();
 	test_bad_files();
 	test_short_track();
 	test_empty_library();

@@ -421,8 +421,51 @@ static void test_threads(void)
 	nowplaying_destroy(np);
 }
 
+/* A feed's album, genre and cover art URL reach the song object (the
+ * catalog's source_meta through nowplaying_track_from); a local file has
+ * an empty album and genre and "art": null. The API's BPM is not the
+ * song's bpm: only the analysis gives that. */
+static void test_feed_metadata(void)
+{
+	struct catalog_track *ct = calloc(1, sizeof(*ct));
+	struct np_track *t = calloc(1, sizeof(*t));
+	CHECK(ct && t);
+	ct->id = 9;
+	snprintf(ct->artist, sizeof(ct->artist), "Feed Artist");
+	snprintf(ct->title, sizeof(ct->title), "Feed Title");
+	snprintf(ct->album, sizeof(ct->album), "Feed Album");
+	snprintf(ct->genre, sizeof(ct->genre), "House, Techno");
+	snprintf(ct->cover_url, sizeof(ct->cover_url),
+		 "https://usercontent.jamendo.com/?type=album&id=1");
+	ct->bpm_hint = 126;
+	nowplaying_track_from(t, ct, NULL, "Feed Artist - Feed Title");
+	json_t *o = nowplaying_track_json(t);
+	CHECK(o != NULL);
+	CHECK_STR(json_string_value(json_object_get(o, "album")),
+		  "Feed Album");
+	CHECK_STR(json_string_value(json_object_get(o, "genre")),
+		  "House, Techno");
+	CHECK_STR(json_string_value(json_object_get(o, "art")),
+		  "https://usercontent.jamendo.com/?type=album&id=1");
+	CHECK(json_is_null(json_object_get(o, "bpm")));
+	json_decref(o);
+
+	memset(ct, 0, sizeof(*ct));
+	ct->id = 10;
+	nowplaying_track_from(t, ct, NULL, "x");
+	o = nowplaying_track_json(t);
+	CHECK(o != NULL);
+	CHECK_STR(json_string_value(json_object_get(o, "album")), "");
+	CHECK_STR(json_string_value(json_object_get(o, "genre")), "");
+	CHECK(json_is_null(json_object_get(o, "art")));
+	json_decref(o);
+	free(ct);
+	free(t);
+}
+
 int main(void)
 {
+	test_feed_metadata();
 	test_flow();
 	test_threads();
 	return 0;

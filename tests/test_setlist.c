@@ -1037,6 +1037,129 @@ static void test_service(void)
 	catalog_close(cat);
 }
 
+/* Feed tracks not downloaded yet: each is placed where its feed's
+ * metadata fits (a BPM hint among the tracks of that tempo), and the
+ * service ranks them by how soon that place comes after the last play. */
+static bool fast_track(const int64_t *fast, size_t n_fast, int64_t id)
+{
+	for (size_t i = 0; i < n_fast; i++)
+		if (fast[i] == id)
+			return true;
+	return false;
+}
+
+static void test_candidates(void)
+{
+	struct catalog *cat = open_catalog("candidates.db");
+	int64_t ids[12], seq[MAXT];
+	for (size_t i = 0; i < 12; i++) {
+		char artist[32];
+		snprintf(artist, sizeof(artist), "Band %zu", i);
+		ids[i] = add_track(cat, artist, "Song", 200, 192);
+		/* Six at 90 BPM, six at 140: two blocks in the cycle. */
+		put_analysis(cat, ids[i], NULL, 200, i < 6 ? 90 + (double)i
+							  : 140 + (double)i,
+			     -1, 0.5, -9);
+	}
+	struct setlist_params p;
+	params_for_test(&p);
+	struct setlist *sl = setlist_create(cat, &p);
+	CHECK(sl);
+	CHECK_INT(setlist_reload(sl, NULL), ==, 0);
+	CHECK_INT(setlist_solve(sl), ==, 0);
+	struct setlist_play h = { ids[0], time(NULL) - 60 };
+	size_t n = sequence(sl, &h, 1, time(NULL), seq, NULL);
+	CHECK_INT(n, ==, 12);
+
+	struct setlist_candidate c[3];
+	setlist_candidate_init(&c[0], 100, "New Band", "", 143);
+	setlist_candidate_init(&c[1], 101, "Other Band", "", 93);
+	setlist_candidate_init(&c[2], 102, "", "", 0);
+	CHECK(c[0].bt.bpm == 143);
+	CHECK(c[2].bt.bpm == 0);
+	size_t place[3];
+	CHECK_INT(setlist_place_candidates(sl, seq, n, c, 3, place), ==, 0);
+	/* Between two tracks of its tempo. */
+	for (int k = 0; k < 2; k++) {
+		CHECK_INT(place[k], <, n);
+		int64_t before = seq[(place[k] + n - 1) % n];
+		int64_t after = seq[place[k]];
+		bool want_fast = k == 0;
+		CHECK(fast_track(ids + 6, 6, before) == want_fast);
+		CHECK(fast_track(ids + 6, 6, after) == want_fast);
+	}
+	CHECK_INT(place[2], <, n);
+	/* An empty sequence: place 0. */
+	CHECK_INT(setlist_place_candidates(sl, seq, 0, c, 3, place), ==, 0);
+	CHECK_INT(place[0], ==, 0);
+	setlist_destroy(sl);
+
+	/* The service: after the last play (ids[0], a slow track) the slow
+	 * block comes first, so the slow candidate is needed first; once a
+	 * fast track has played, the fast block continues first. */
+	CHECK_INT(catalog_play_add(cat, ids[0], time(NULL) - 60), ==, 0);
+	struct sink sink = { .n = 0 };
+	CHECK_INT(pthread_mutex_init(&sink.lock, NULL), ==, 0);
+	sink.pl = playlist_create(MAXT, 3);
+	CHECK(sink.pl);
+	CHECK_INT(playlist_refresh(sink.pl, ids, 12), ==, 0);
+	struct setlist_service *s = setlist_service_create(cat, &p,
+							   sink_publish, &sink);
+	CHECK(s);
+	uint64_t keys[8];
+	size_t nk = 99;
+	CHECK_INT(setlist_service_candidate_order(s, keys, 8, &nk), ==, 0);
+	CHECK_INT(nk, ==, 0);
+	CHECK_INT(setlist_service_start(s), ==, 0);
+	CHECK_INT(setlist_service_wait_ready(s, 30), ==, 0);
+	CHECK_INT(setlist_service_set_candidates(s, c, 2), ==, 0);
+	double waited = 0;
+	do {
+		sleep_ms(20);
+		waited += 0.02;
+		setlist_service_candidate_order(s, keys, 8, &nk);
+	} while (nk < 2 && waited < 20);
+	CHECK_INT(nk, ==, 2);
+	unsigned published;
+	n = sink_get(&sink, seq, &published, NULL);
+	CHECK_INT(n, ==, 12);
+	/* Which block follows the last play in the published order. */
+	bool fast_first = fast_track(ids + 6, 6, seq[0]);
+	CHECK_INT(keys[0], ==, fast_first ? 100 : 101);
+	CHECK_INT(keys[1], ==, fast_first ? 101 : 100);
+
+	/* A play in the other block: the ranking follows within a poll. */
+	int64_t other = seq[0];
+	for (size_t k = 0; k < n; k++)
+		if (fast_track(ids + 6, 6, seq[k]) != fast_first &&
+		    fast_track(ids + 6, 6, seq[(k + 1) % n]) != fast_first) {
+			other = seq[k];
+			break;
+		}
+	CHECK(fast_track(ids + 6, 6, other) != fast_first);
+	CHECK_INT(catalog_play_add(cat, other, time(NULL)), ==, 0);
+	waited = 0;
+	do {
+		sleep_ms(50);
+		waited += 0.05;
+		setlist_service_candidate_order(s, keys, 8, &nk);
+	} while ((nk < 1 || keys[0] == (fast_first ? 100u : 101u)) &&
+		 waited < 20);
+	CHECK_INT(keys[0], ==, fast_first ? 101 : 100);
+
+	struct setlist_candidate *many = calloc(SETLIST_CANDIDATES_MAX + 1,
+						sizeof(*many));
+	CHECK(many);
+	CHECK_INT(setlist_service_set_candidates(s, many,
+						 SETLIST_CANDIDATES_MAX + 1),
+		  ==, -E2BIG);
+	free(many);
+	setlist_service_destroy(s);
+	playlist_destroy(sink.pl);
+	pthread_mutex_destroy(&sink.lock);
+	catalog_close(cat);
+}
+
 /* Timing of a whole library: reading, solving, inserting. Printed for
  * the record; the checks are loose (a shared machine). */
 static void test_large(void)
@@ -1207,6 +1330,7 @@ int main(void)
 	test_tempo_cuts();
 	test_no_repeat();
 	test_service();
+	test_candidates();
 	test_large();
 	test_index_scale();
 	test_sh("rm -rf '%s'", dir);
