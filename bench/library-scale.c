@@ -411,7 +411,14 @@ int main(int argc, char **argv)
 		rem_max = d > rem_max ? d : rem_max;
 		struct decode_info info = { 0 };
 		info.duration_s = 0.1;
-		catalog_track_put(cat, t->path, 844, files ? 0 : 1, &info, NULL);
+		/* Back as the scan saw it (size, mtime in ns), so that plan's
+		 * scan finds it unchanged and its analysis stays. */
+		struct stat fst;
+		int64_t mtime = 1;
+		if (files && stat(t->path, &fst) == 0)
+			mtime = (int64_t)fst.st_mtim.tv_sec * 1000000000 +
+				fst.st_mtim.tv_nsec;
+		catalog_track_put(cat, t->path, 844, mtime, &info, NULL);
 		struct analysis a;
 		char hash[32];
 		size_t ix = 0;
