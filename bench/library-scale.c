@@ -78,30 +78,32 @@ static double now_s(clockid_t c)
 	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static long rss_peak_kb(void)
+/* A figure of /proc/self/status in kB: KEY "VmHWM:" (the largest RSS)
+ * or "VmRSS:" (now). */
+static long status_kb(const char *key)
 {
 	FILE *f = fopen("/proc/self/status", "r");
 	char line[256];
 	long kb = -1;
+	size_t len = strlen(key);
 	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmHWM: %ld kB", &kb) == 1)
+		if (strncmp(line, key, len) == 0) {
+			kb = strtol(line + len, NULL, 10);
 			break;
+		}
 	if (f)
 		fclose(f);
 	return kb;
 }
 
+static long rss_peak_kb(void)
+{
+	return status_kb("VmHWM:");
+}
+
 static long rss_now_kb(void)
 {
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmRSS: %ld kB", &kb) == 1)
-			break;
-	if (f)
-		fclose(f);
-	return kb;
+	return status_kb("VmRSS:");
 }
 
 static struct analysis *real;
@@ -409,7 +411,14 @@ int main(int argc, char **argv)
 		rem_max = d > rem_max ? d : rem_max;
 		struct decode_info info = { 0 };
 		info.duration_s = 0.1;
-		catalog_track_put(cat, t->path, 844, files ? 0 : 1, &info, NULL);
+		/* Back as the scan saw it (size, mtime in ns), so that plan's
+		 * scan finds it unchanged and its analysis stays. */
+		struct stat fst;
+		int64_t mtime = 1;
+		if (files && stat(t->path, &fst) == 0)
+			mtime = (int64_t)fst.st_mtim.tv_sec * 1000000000 +
+				fst.st_mtim.tv_nsec;
+		catalog_track_put(cat, t->path, 844, mtime, &info, NULL);
 		struct analysis a;
 		char hash[32];
 		size_t ix = 0;

@@ -424,13 +424,12 @@ int brain_normalise_title(const char *in, char *out, size_t out_size)
 
 /* ---- timbre ---------------------------------------------------------- */
 
-int brain_timbre_norm_fit(const struct brain_track *tracks, size_t n,
-			  struct brain_timbre_norm *norm)
+/* The most common vector length among TRACKS (0: none has a vector);
+ * COUNT[d] receives how many have length d. */
+static int timbre_common_length(const struct brain_track *tracks, size_t n,
+				size_t count[BRAIN_TIMBRE_MAX + 1])
 {
-	if ((!tracks && n > 0) || !norm)
-		return -EINVAL;
-	memset(norm, 0, sizeof(*norm));
-	size_t count[BRAIN_TIMBRE_MAX + 1] = { 0 };
+	memset(count, 0, (BRAIN_TIMBRE_MAX + 1) * sizeof(*count));
 	for (size_t i = 0; i < n; i++)
 		if (tracks[i].n_timbre > 0 && tracks[i].n_timbre <= BRAIN_TIMBRE_MAX)
 			count[tracks[i].n_timbre]++;
@@ -438,6 +437,17 @@ int brain_timbre_norm_fit(const struct brain_track *tracks, size_t n,
 	for (int d = 1; d <= BRAIN_TIMBRE_MAX; d++)
 		if (count[d] > count[dim])
 			dim = d;
+	return dim;
+}
+
+int brain_timbre_norm_fit(const struct brain_track *tracks, size_t n,
+			  struct brain_timbre_norm *norm)
+{
+	if ((!tracks && n > 0) || !norm)
+		return -EINVAL;
+	memset(norm, 0, sizeof(*norm));
+	size_t count[BRAIN_TIMBRE_MAX + 1];
+	int dim = timbre_common_length(tracks, n, count);
 	norm->n_timbre = dim;
 	for (int k = 0; k < dim; k++) {
 		double mean = 0.0, var = 0.0;
@@ -487,14 +497,8 @@ int brain_embed_fit(const struct brain_track *tracks, size_t n,
 	if ((!tracks && n > 0) || !e)
 		return -EINVAL;
 	memset(e, 0, sizeof(*e));
-	size_t count[BRAIN_TIMBRE_MAX + 1] = { 0 };
-	for (size_t i = 0; i < n; i++)
-		if (tracks[i].n_timbre > 0 && tracks[i].n_timbre <= BRAIN_TIMBRE_MAX)
-			count[tracks[i].n_timbre]++;
-	int dim = 0;
-	for (int d = 1; d <= BRAIN_TIMBRE_MAX; d++)
-		if (count[d] > count[dim])
-			dim = d;
+	size_t count[BRAIN_TIMBRE_MAX + 1];
+	int dim = timbre_common_length(tracks, n, count);
 	if (dim == 0 || count[dim] < 2)
 		return 0;
 	/* The covariance about the mean, then its leading eigenvectors by

@@ -967,8 +967,13 @@ static int repair_artists(struct setlist *sl)
  * it (out of memory) places are found by full scans. */
 static void where_reserve(struct setlist *sl)
 {
-	(void)grow((void **)&sl->where, &sl->cap_where, sl->n_tracks + 1,
-		   sizeof(*sl->where));
+	size_t was = sl->cap_where;
+	if (grow((void **)&sl->where, &sl->cap_where, sl->n_tracks + 1,
+		 sizeof(*sl->where)) == 0 && sl->cap_where > was)
+		/* Stale entries are caught by checking the frame; new ones
+		 * must not be read uninitialised. */
+		memset(sl->where + was, 0xff,
+		       (sl->cap_where - was) * sizeof(*sl->where));
 }
 
 /* Brings the cycle in line with tracks[]: cuts out what left or changed,
@@ -1550,6 +1555,9 @@ int setlist_solve(struct setlist *sl)
 		opt.max_kicks = sl->p.max_kicks ? sl->p.max_kicks
 			: (uint64_t)n * SETLIST_KICKS_PER_TRACK;
 		opt.warm_start = !sl->needs_solve;
+		/* Past matrix_max the lists and the first local search take
+		 * seconds: the kicks still get the whole budget. */
+		opt.budget_for_kicks = n > sl->p.matrix_max;
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);

@@ -165,6 +165,7 @@ void tour_options_default(struct tour_options *opt)
 	opt->time_budget_s = 1.0;
 	opt->warm_start = false;
 	opt->budget_clock = CLOCK_MONOTONIC;
+	opt->budget_for_kicks = false;
 }
 
 struct tour *tour_create(size_t max_points)
@@ -681,6 +682,13 @@ static int cmp_edge(const void *x, const void *y)
 	return (p->b > q->b) - (p->b < q->b);
 }
 
+/* The point after CUR on its path, coming from PREV (NONE at an end):
+ * ADJ holds two neighbours a point, NONE where it has fewer. */
+static uint32_t path_next(const uint32_t *adj, uint32_t cur, uint32_t prev)
+{
+	return adj[2 * cur] != prev ? adj[2 * cur] : adj[2 * cur + 1];
+}
+
 static uint32_t uf_find(uint32_t *parent, uint32_t x)
 {
 	while (parent[x] != x) {
@@ -752,8 +760,7 @@ static int greedy_tour(struct tour *t)
 			continue;
 		uint32_t prev = NONE, cur = i;
 		for (;;) {
-			uint32_t nx = adj[2 * cur] != prev ? adj[2 * cur]
-							   : adj[2 * cur + 1];
+			uint32_t nx = path_next(adj, cur, prev);
 			if (nx == NONE)
 				break;
 			prev = cur;
@@ -782,8 +789,7 @@ static int greedy_tour(struct tour *t)
 			t->order[at] = cur;
 			t->pos[cur] = at++;
 			t->mark[cur] = 2; /* placed */
-			uint32_t nx = adj[2 * cur] != prev ? adj[2 * cur]
-							   : adj[2 * cur + 1];
+			uint32_t nx = path_next(adj, cur, prev);
 			if (nx == NONE)
 				break;
 			prev = cur;
@@ -1005,6 +1011,8 @@ int tour_solve(struct tour *t, const struct tour_options *opt_in,
 		push(t, t->scratch[i]);
 	local_search(t);
 	st.local_cost = t->cur;
+	if (opt.budget_for_kicks)
+		budget_t0 = now_s(opt.budget_clock);
 	if (opt.max_kicks > 0 || opt.time_budget_s > 0.0)
 		ils(t, &opt, budget_t0, &st);
 	st.cost = tour_cost(t);

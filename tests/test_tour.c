@@ -353,7 +353,7 @@ static uint32_t *embedding_candidates(const struct brain_track *tracks,
  * pairs, within 2 %. */
 static void test_candidates(void)
 {
-	const size_t n = 1500, m = 24;
+	const size_t n = 1000, m = 24;
 	struct brain_track *tracks = album_library(n);
 	struct library lib = { .tracks = tracks };
 	brain_weights_default(&lib.w);
