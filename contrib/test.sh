@@ -6,7 +6,7 @@
 # -Werror), runs `make check` (unit tests and integration tests against a
 # real icecast2), runs the unit tests and the station's analysis
 # integration test again under ASan+UBSan, and runs `make distcheck`
-# (without the minutes-long fault, SIGHUP and relay tests, run once above:
+# (without the long real-time tests and test_beatmatch, run once above:
 # CI stays under 30 minutes). Ends with one line "N passed, N failed".
 #
 # Environment: JOBS (default: number of cores), FOREVERFM_SKIP_DISTCHECK=1,
@@ -82,12 +82,14 @@ fi
 
 if [ "${FOREVERFM_SKIP_DISTCHECK:-0}" != 1 ] && [ -f build-ci/Makefile ]; then
 	# distcheck builds and tests from the tarball; only its verdict counts.
-	# The fault, SIGHUP, relay, status-server and feed-station tests
-	# (a minute or more of real-time streaming each) ran above from the
-	# same sources; from the tarball every other test runs, the feed
-	# tests' servers and harnesses included, which is what shows a file
-	# missing from it.
-	dist_tests=$(awk '/^TESTS = /{t=1; next} t && /NULL/{t=0} t && $1 ~ /^tests\// && $1 !~ /integration_fault_|integration_sighup|integration_relay|integration_http|integration_feeds_station|integration_feeds_tour|integration_page/ {print $1}' Makefile.am | tr '\n' ' ')
+	# The fault, SIGHUP, relay, status-server, page, feed-station,
+	# streaming, reconnect and library tests (most of a minute or more of
+	# real-time streaming each) and test_beatmatch (a minute and a half of
+	# mixing) ran above from the same sources; from the tarball every
+	# other test runs, the feed tests' servers and harnesses and the
+	# icecast harness included, which is what shows a file missing from
+	# it.
+	dist_tests=$(awk '/^TESTS = /{t=1; next} t && /NULL/{t=0} t && $1 ~ /^tests\// && $1 !~ /integration_fault_|integration_sighup|integration_relay|integration_http|integration_feeds_station|integration_feeds_tour|integration_page|integration_stream|integration_reconnect|integration_library|test_beatmatch/ {print $1}' Makefile.am | tr '\n' ' ')
 	if step distcheck make -C build-ci -j"$jobs" distcheck \
 		DISTCHECK_CONFIGURE_FLAGS=--enable-werror TESTS="$dist_tests" \
 		>build-ci/distcheck.log 2>&1; then
