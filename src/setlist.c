@@ -1461,8 +1461,13 @@ static int index_build(struct setlist *sl, struct tour *t, const uint32_t *pt,
 	free(sl->index_ids);
 	sl->index_ids = ids;
 	ids = NULL;
-	for (size_t k = 0; k < n && !cancelled(sl); k++) {
-		size_t got = knn_query(sl->index, emb + k * BRAIN_EMBED_DIM, m, (uint32_t)k, 0, cand + k * m, NULL);
+	/* In the tree's leaf order: near points one after another, so
+	 * each query walks the cells the last one left in the cache. */
+	const uint32_t *leaf_order = knn_order(sl->index);
+	for (size_t w = 0; w < n && !cancelled(sl); w++) {
+		size_t k = leaf_order[w];
+		size_t got = knn_query(sl->index, emb + k * BRAIN_EMBED_DIM, m,
+				       (uint32_t)k, 0, cand + k * m, NULL);
 		for (size_t r = got; r < m; r++)
 			cand[k * m + r] = KNN_NONE;
 	}
@@ -1561,6 +1566,11 @@ int setlist_solve(struct setlist *sl)
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);
+		log_debug("brain: tour of %zu tracks: %.4f first, %.4f after "
+			  "local search, %.4f after %llu kicks (%llu "
+			  "improving) in %.2f s", n, ts.initial_cost,
+			  ts.local_cost, ts.cost, (unsigned long long)ts.kicks,
+			  (unsigned long long)ts.improvements, ts.seconds);
 		/* Past matrix_max a second solve from the circle's order
 		 * would start from a tour that local search must take
 		 * apart with reversals of O(n) each: 100 s at 100 000
