@@ -56,6 +56,11 @@
  * 99.6 % but cost the 100 000-track solve two more seconds for a tour
  * no better (doc/brain.md). */
 #define SETLIST_CANDIDATES 24
+/* Past matrix_max and this many tracks the kicks after the first local
+ * search get time_budget_s scaled by this / n: at 100 000 tracks one
+ * second of them made 2000 kicks, 0.02 a track, for 0.02 % of the cost
+ * (doc/brain.md). */
+#define SETLIST_KICK_TRACKS 20000
 /* An update of more tracks than half this culls everything again. */
 #define SETLIST_CULL_KEYS_MAX 16
 
@@ -1537,6 +1542,69 @@ out:
 	return rc;
 }
 
+/* Past matrix_max the second solve from the circle's order is too slow
+ * (solve_tempo), and the tour may end a cut or two above the circle's
+ * count where its local search, which looks only at neighbour lists,
+ * misses the long way round. Each cut step gets a full-scan repair
+ * instead (tour_repair_edge: the best 2-opt move that takes it out,
+ * over every point, 4 n distances): with the penalty on a cut, any
+ * move that takes one out without making another is an improvement.
+ * PT maps points to tracks. Returns 0 or -ENOMEM. */
+static int repair_cuts(struct setlist *sl, struct tour *t, const uint32_t *pt)
+{
+	enum { AT_ONCE = 8, ROUNDS = 4 };
+	size_t n = tour_size(t);
+	double *bpm = malloc(n * sizeof(*bpm));
+	struct tempo_circle c;
+	if (!bpm)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		const struct sl_track *e = &sl->tracks[pt[k]];
+		bpm[k] = on_circle(e) ? e->bt.bpm : 0;
+	}
+	int rc = tempo_circle_count(bpm, n, sl->p.weights.max_stretch, &c);
+	free(bpm);
+	if (rc < 0)
+		return rc;
+	size_t cuts = 0, first = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		const uint32_t *o = tour_order(t);
+		uint32_t at[AT_ONCE];
+		size_t n_at = 0;
+		cuts = 0;
+		for (size_t k = 0; k < n; k++)
+			if (tempo_cut(sl, pt[o[k]], pt[o[(k + 1) % n]])) {
+				if (n_at < AT_ONCE)
+					at[n_at++] = o[k];
+				cuts++;
+			}
+		if (round == 0)
+			first = cuts;
+		if (cuts <= c.unavoidable || cancelled(sl))
+			break;
+		bool better = false;
+		for (size_t i = 0; i < n_at; i++) {
+			double gain;
+			rc = tour_repair_edge(t, at[i], &gain);
+			if (rc < 0)
+				return rc;
+			better = better || gain > 0;
+		}
+		if (!better)
+			break;
+	}
+	if (first > c.unavoidable) {
+		const uint32_t *o = tour_order(t);
+		cuts = 0;
+		for (size_t k = 0; k < n; k++)
+			cuts += tempo_cut(sl, pt[o[k]], pt[o[(k + 1) % n]]);
+		log_info("brain: the tour made %zu tempo cuts where the tempo "
+			 "circle needs %zu; %zu after repairing them one by one",
+			 first, c.unavoidable, cuts);
+	}
+	return 0;
+}
+
 /* Fits the timbre standardisation over the tracks of the cycle and
  * applies it to every track. */
 static int standardise(struct setlist *sl)
@@ -1700,8 +1768,13 @@ int setlist_solve(struct setlist *sl)
 			: (uint64_t)n * SETLIST_KICKS_PER_TRACK;
 		opt.warm_start = !sl->needs_solve;
 		/* Past matrix_max the lists and the first local search take
-		 * seconds: the kicks still get the whole budget. */
+		 * seconds: the kicks get the budget after them, but less of
+		 * it past SETLIST_KICK_TRACKS, where they are too few a
+		 * track to pay (doc/brain.md). */
 		opt.budget_for_kicks = n > sl->p.matrix_max;
+		if (opt.budget_for_kicks && n > SETLIST_KICK_TRACKS)
+			opt.time_budget_s *= (double)SETLIST_KICK_TRACKS /
+					     (double)n;
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);
@@ -1718,6 +1791,8 @@ int setlist_solve(struct setlist *sl)
 		 * (doc/brain.md). */
 		if (rc == 0 && n <= sl->p.matrix_max)
 			rc = solve_tempo(sl, t, pt, order, &opt, &ts);
+		else if (rc == 0)
+			rc = repair_cuts(sl, t, pt);
 	}
 	if (rc < 0)
 		goto out;

@@ -1200,6 +1200,63 @@ out:
 	return 0;
 }
 
+/* ---- repair of one edge by full scan ---------------------------------- */
+
+int tour_repair_edge(struct tour *t, uint32_t a, double *gain)
+{
+	if (gain)
+		*gain = 0.0;
+	if (!has_source(t) || t->n != t->n_src || a >= t->n_src ||
+	    t->pos[a] == NONE)
+		return -EINVAL;
+	uint32_t n = t->n;
+	if (n < 5)
+		return 0;
+	double before = tour_cost(t);
+	t->cur = before;
+	if (!(t->eps > 0.0))
+		t->eps = 1e-9 * fabs(before) / n;
+	/* The best 2-opt move that takes out (a, b), b either side of a:
+	 * every point c in turn as a's new partner. */
+	double best = -t->eps;
+	uint32_t bb = NONE, bc = NONE, bd = NONE;
+	for (int back = 0; back < 2; back++) {
+		uint32_t b = step_of(t, a, back);
+		double d_ab = cost(t, a, b);
+		for (uint32_t p = 0; p < n; p++) {
+			uint32_t c = t->order[p];
+			uint32_t d = step_of(t, c, back);
+			if (c == a || c == b || d == a)
+				continue;
+			double delta = cost(t, a, c) + cost(t, b, d) - d_ab -
+				       cost(t, c, d);
+			if (delta < best) {
+				best = delta;
+				bb = b;
+				bc = c;
+				bd = d;
+			}
+		}
+	}
+	if (bb == NONE)
+		return 0;
+	t->span_max = 0;
+	t->jour_on = false;
+	two_opt_move(t, a, bb, bc, bd);
+	t->cur += best;
+	t->q_head = 0;
+	t->q_len = 0;
+	memset(t->queued, 0, t->max_points);
+	push(t, a);
+	push(t, bb);
+	push(t, bc);
+	push(t, bd);
+	local_search(t);
+	if (gain)
+		*gain = before - tour_cost(t);
+	return 1;
+}
+
 /* ---- exact: Held-Karp dynamic programming ----------------------------- */
 
 int tour_solve_exact(struct tour *t)

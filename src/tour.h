@@ -154,6 +154,17 @@ int tour_solve(struct tour *t, const struct tour_options *opt,
  * finite), -E2BIG (n too large) or -ENOMEM. */
 int tour_solve_exact(struct tour *t);
 
+/* A repair of one costly edge that the neighbour lists cannot reach:
+ * the best 2-opt move that takes out the edge from POINT to the point
+ * after or before it, over every other point as its new partner (4 n
+ * cost calls), made if it lowers the cost, then the local search of
+ * step 3 from the points it touched. *GAIN (may be NULL) receives how
+ * much the tour cost fell. For an edge whose cost outweighs the rest
+ * (the setlist's tempo cuts) after tour_solve(). Returns 1 when a move
+ * was made, 0 when none improves, -EINVAL (no source, the order not
+ * all points of it, POINT not in it). */
+int tour_repair_edge(struct tour *t, uint32_t point, double *gain);
+
 /* The Held-Karp lower bound on the optimal tour cost of all points of the
  * source: the best 1-tree bound found by subgradient optimisation
  * (Polyak steps towards UPPER_BOUND, the cost of some tour, e.g. from

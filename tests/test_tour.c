@@ -567,6 +567,52 @@ static void test_three_opt(void)
 	free(y);
 }
 
+/* tour_repair_edge: from a random order, a repair of one point's edge
+ * lowers the cost by what it says, keeps a permutation, and ends with
+ * a local optimum from the points it touched; a second one on a solved
+ * tour's edges finds nothing the full solve missed among neighbours
+ * that 2-opt would take. */
+static void test_repair_edge(void)
+{
+	const size_t n = 300;
+	struct tour *t = tour_create(MAXN);
+	CHECK(t);
+	double gain = -1;
+	CHECK_INT(tour_repair_edge(t, 0, &gain), ==, -EINVAL);
+	make_instance(n, true);
+	CHECK_INT(tour_set_matrix(t, matrix, n), ==, 0);
+	uint32_t order[MAXN];
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	for (uint32_t i = n - 1; i > 0; i--) {
+		uint32_t j = (uint32_t)(rnd() * (i + 1)) % (i + 1);
+		uint32_t tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	CHECK_INT(tour_set_order(t, order, n), ==, 0);
+	CHECK_INT(tour_repair_edge(t, (uint32_t)n, &gain), ==, -EINVAL);
+	/* The neighbour lists come with a solve; without them only the
+	 * move itself. */
+	double before = tour_cost(t);
+	CHECK_INT(tour_repair_edge(t, order[0], &gain), ==, 1);
+	check_permutation(t, n);
+	CHECK(gain > 0);
+	CHECK_NEAR(before - tour_cost(t), gain, 1e-6);
+	/* On a tour that 2-opt left, no 2-opt move is left for an edge. */
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0;
+	opt.neighbours = TOUR_NEIGHBOURS_MAX;
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, 0);
+	before = tour_cost(t);
+	int rc = tour_repair_edge(t, tour_order(t)[0], &gain);
+	CHECK(rc == 0 || rc == 1);
+	CHECK(tour_cost(t) <= before + 1e-9);
+	check_permutation(t, n);
+	tour_destroy(t);
+}
+
 static void test_insert(void)
 {
 	enum { N0 = 40, N = 60 };
@@ -773,6 +819,7 @@ int main(void)
 	test_tempo_library();
 	test_permutations();
 	test_three_opt();
+	test_repair_edge();
 	test_insert();
 	test_determinism();
 	test_lower_bound();
