@@ -1787,7 +1787,8 @@ int setlist_solve(struct setlist *sl)
 		 * would start from a tour that local search must take
 		 * apart with reversals of O(n) each: 100 s at 100 000
 		 * tracks, for a cut or two in a cycle of 100 000 steps.
-		 * There the count is a target, not a guarantee
+		 * There each cut above the count is repaired on its own,
+		 * and the count is a target, not a guarantee
 		 * (doc/brain.md). */
 		if (rc == 0 && n <= sl->p.matrix_max)
 			rc = solve_tempo(sl, t, pt, order, &opt, &ts);
