@@ -7,6 +7,7 @@
  *   library-scale --n N --dir DIR --real DB [--real DB ...]
  *                 [--reference SECONDS] [--budget SECONDS]
  *                 [--no-files | --audio]
+ *                 [--seed S] [--reference-cost C] [--reuse]
  *
  * 1. Reads every analysis of the real catalogs DB (copies: opening
  *    migrates them), the distribution the synthetic tracks come from.
@@ -38,7 +39,12 @@
  *    tracks (setlist_update, as the station does when a track turns bad
  *    or an analysis arrives; CPU time of this thread, so that a busy
  *    machine does not count), the cycle checked after each, and the
- *    largest RSS.
+ *    largest RSS. Every change is followed by setlist_sequence with
+ *    a history of 64 plays, as the service publishes it (timed).
+ *
+ * --seed: the solve's (the reference takes seed + 1); --reference-cost:
+ * the cost of a reference solved before, instead of solving one;
+ * --reuse: the library DIR holds from a run before, if it has N tracks.
  *
  * Prints one line of "key value" pairs for the script.
  */
@@ -263,18 +269,10 @@ static int cmp_id(const void *x, const void *y)
 static double seq_cpu_max, seq_cpu_sum;
 static int seq_calls;
 
-/* The cycle holds every id of the setlist once. Times setlist_sequence
- * (what the service publishes after every change). */
-static bool cycle_valid(struct setlist *sl, int64_t *buf, size_t cap)
+
+/* BUF[0 .. N-1] holds every id of the setlist once. */
+static bool cycle_check(struct setlist *sl, const int64_t *buf, size_t n)
 {
-	size_t n = 0;
-	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
-	if (setlist_sequence(sl, NULL, 0, time(NULL), buf, cap, &n, NULL) < 0)
-		return false;
-	double d = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
-	seq_cpu_sum += d;
-	seq_cpu_max = d > seq_cpu_max ? d : seq_cpu_max;
-	seq_calls++;
 	for (size_t k = 1; k < n; k++)
 		if (buf[k] == buf[k - 1])
 			return false;
@@ -291,13 +289,64 @@ static bool cycle_valid(struct setlist *sl, int64_t *buf, size_t cap)
 	return ok;
 }
 
+/* The plays the sequence is published after, as the service keeps them
+ * (HISTORY_PLAYS: four hours of plays, the no-repeat window), set after
+ * the first sequence; the last HISTORY_EARLY of them were not in the
+ * order of the cycle, so the no-repeat rule has tracks to move. */
+#define HISTORY_PLAYS 64
+#define HISTORY_EARLY 4
+static struct setlist_play history[HISTORY_PLAYS];
+static size_t n_history;
+static time_t history_now;
+
+/* The last plays before NOW: the cycle's first HISTORY_PLAYS -
+ * HISTORY_EARLY tracks in order, four minutes apart, and HISTORY_EARLY
+ * tracks a little further on in the cycle, played an hour or more ago. */
+static void history_make(const int64_t *seq, size_t n, time_t now)
+{
+	size_t in_order = HISTORY_PLAYS - HISTORY_EARLY;
+	if (n < in_order + 10 * HISTORY_EARLY + 10)
+		return;
+	for (size_t i = 0; i < in_order; i++)
+		history[n_history++] = (struct setlist_play){
+			seq[i], now - (time_t)(240 * (in_order - i)) };
+	for (size_t i = 0; i < HISTORY_EARLY; i++)
+		history[n_history++] = (struct setlist_play){
+			seq[in_order + 5 + 10 * i],
+			now - (time_t)(3600 + 240 * i) };
+	history_now = now;
+}
+
+/* The cycle holds every id of the setlist once. Times setlist_sequence
+ * (what the service publishes after every change) with the history. */
+static bool cycle_valid(struct setlist *sl, int64_t *buf, size_t cap)
+{
+	size_t n = 0;
+	double c0 = now_s(CLOCK_THREAD_CPUTIME_ID);
+	if (setlist_sequence(sl, history, n_history,
+			     n_history ? history_now : time(NULL), buf, cap,
+			     &n, NULL) < 0)
+		return false;
+	double d = now_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+	if (n_history == 0) {
+		history_make(buf, n, time(NULL));
+		return cycle_check(sl, buf, n);
+	}
+	seq_cpu_sum += d;
+	seq_cpu_max = d > seq_cpu_max ? d : seq_cpu_max;
+	seq_calls++;
+	return cycle_check(sl, buf, n);
+}
+
+
 int main(int argc, char **argv)
 {
 	size_t n = 100000;
 	const char *dir = NULL, *dbs[DB_MAX];
 	size_t n_db = 0;
-	double reference = 60, budget = 1;
-	bool files = true;
+	double reference = 60, budget = 1, reference_cost = NAN;
+	uint64_t seed = 1;
+	bool files = true, reuse = false;
 	for (int i = 1; i < argc; i++) {
 		const char *v = i + 1 < argc ? argv[i + 1] : "";
 		if (!strcmp(argv[i], "--no-files")) {
@@ -308,6 +357,10 @@ int main(int argc, char **argv)
 			audio = true;
 			continue;
 		}
+		if (!strcmp(argv[i], "--reuse")) {
+			reuse = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--n"))
 			n = strtoul(v, NULL, 10);
 		else if (!strcmp(argv[i], "--dir"))
@@ -316,11 +369,16 @@ int main(int argc, char **argv)
 			dbs[n_db++] = v;
 		else if (!strcmp(argv[i], "--reference"))
 			reference = strtod(v, NULL);
+		else if (!strcmp(argv[i], "--reference-cost"))
+			reference_cost = strtod(v, NULL);
 		else if (!strcmp(argv[i], "--budget"))
 			budget = strtod(v, NULL);
+		else if (!strcmp(argv[i], "--seed"))
+			seed = strtoull(v, NULL, 10);
 		else {
 			fprintf(stderr, "usage: library-scale --n N --dir DIR "
 				"--real DB... [--reference S] [--budget S] "
+				"[--seed S] [--reference-cost C] [--reuse] "
 				"[--no-files | --audio]\n");
 			return 2;
 		}
@@ -368,95 +426,106 @@ int main(int argc, char **argv)
 		return 1;
 	double scan_s = NAN, rescan_s = NAN;
 	long long bytes = 0;
-	if (audio) {
-		/* No scan: it would see one file per real track (a file
-		 * linked under two names is one track, source_dir.c), and a
-		 * station must not scan this folder either. */
-		catalog_scan_begin(cat);
-		for (size_t i = 0; i < n; i++) {
-			if (i % 1000 == 0) {
-				snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
-				mkdir(path, 0755);
-			}
-			track_path(path, sizeof(path), lib, i);
-			if (link_track(cat, path, i) < 0) {
-				fprintf(stderr, "library-scale: cannot link %s\n", path);
-				return 1;
-			}
-		}
-		catalog_scan_end(cat, NULL, 0, NULL);
-	} else if (files) {
-		for (size_t i = 0; i < n; i++) {
-			if (i % 1000 == 0) {
-				snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
-				mkdir(path, 0755);
-			}
-			track_path(path, sizeof(path), lib, i);
-			if (write_wav(path, i) < 0) {
-				fprintf(stderr, "library-scale: cannot write %s\n", path);
-				return 1;
-			}
-			struct stat st;
-			if (stat(path, &st) == 0)
-				bytes += (long long)st.st_blocks * 512;
-		}
-		char *roots[1] = { lib };
-		struct source_dir_stats ss;
-		double t0 = now_s(CLOCK_MONOTONIC);
-		if (source_dir_scan(cat, roots, 1, &ss) < 0)
-			return 1;
-		scan_s = now_s(CLOCK_MONOTONIC) - t0;
-		t0 = now_s(CLOCK_MONOTONIC);
-		if (source_dir_scan(cat, roots, 1, &ss) < 0)
-			return 1;
-		rescan_s = now_s(CLOCK_MONOTONIC) - t0;
-		if (ss.unchanged != n)
-			fprintf(stderr, "library-scale: rescan: %zu unchanged of %zu\n",
-				ss.unchanged, n);
-	} else {
-		catalog_scan_begin(cat);
-		for (size_t i = 0; i < n; i++) {
-			struct decode_info info = { 0 };
-			info.duration_s = 0.1;
-			track_path(path, sizeof(path), lib, i);
-			if (catalog_track_put(cat, path, 844, 1, &info, NULL) < 0)
-				return 1;
-		}
-		catalog_scan_end(cat, NULL, 0, NULL);
-	}
-	/* Tags (as a feed gives them: the files have none) and analyses. */
-	double t0 = now_s(CLOCK_MONOTONIC);
-	for (size_t i = 0; i < n; i++) {
-		char artist[64], title[64];
-		track_path(path, sizeof(path), lib, i);
-		snprintf(artist, sizeof(artist), "Artist %zu", i / 10);
-		snprintf(title, sizeof(title), "Track %zu", i);
-		struct catalog_source_meta meta = {
-			.artist = artist, .title = title, .over_tags = true,
-		};
-		if (catalog_source_meta_put(cat, path, &meta) < 0)
-			return 1;
-	}
-	double meta_s = now_s(CLOCK_MONOTONIC) - t0;
+	double t0, meta_s = NAN, put_s = NAN;
 	size_t n_ids = 0;
 	int64_t *ids = malloc((n + 1) * sizeof(*ids));
-	if (!ids || catalog_playable_ids(cat, ids, n + 1, &n_ids) < 0)
+	if (!ids)
 		return 1;
-	t0 = now_s(CLOCK_MONOTONIC);
-	for (size_t i = 0; i < n_ids; i++) {
-		struct analysis a;
-		char hash[32];
-		synth(i, mfcc_sd, &a);
-		snprintf(hash, sizeof(hash), "%016zx", i + 1);
-		if (catalog_analysis_put(cat, ids[i], hash, &a) < 0)
+	/* --reuse: the library a run before left in DIR, if it has N tracks
+	 * (the same N gives the same analyses). */
+	bool reused = reuse && catalog_playable_ids(cat, ids, n + 1, &n_ids) == 0 &&
+		      n_ids == n;
+	if (!reused) {
+		if (audio) {
+			/* No scan: it would see one file per real track (a
+			 * file linked under two names is one track,
+			 * source_dir.c), and a station must not scan this
+			 * folder either. */
+			catalog_scan_begin(cat);
+			for (size_t i = 0; i < n; i++) {
+				if (i % 1000 == 0) {
+					snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
+					mkdir(path, 0755);
+				}
+				track_path(path, sizeof(path), lib, i);
+				if (link_track(cat, path, i) < 0) {
+					fprintf(stderr, "library-scale: cannot link %s\n", path);
+					return 1;
+				}
+			}
+			catalog_scan_end(cat, NULL, 0, NULL);
+		} else if (files) {
+			for (size_t i = 0; i < n; i++) {
+				if (i % 1000 == 0) {
+					snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
+					mkdir(path, 0755);
+				}
+				track_path(path, sizeof(path), lib, i);
+				if (write_wav(path, i) < 0) {
+					fprintf(stderr, "library-scale: cannot write %s\n", path);
+					return 1;
+				}
+				struct stat st;
+				if (stat(path, &st) == 0)
+					bytes += (long long)st.st_blocks * 512;
+			}
+			char *roots[1] = { lib };
+			struct source_dir_stats ss;
+			t0 = now_s(CLOCK_MONOTONIC);
+			if (source_dir_scan(cat, roots, 1, &ss) < 0)
+				return 1;
+			scan_s = now_s(CLOCK_MONOTONIC) - t0;
+			t0 = now_s(CLOCK_MONOTONIC);
+			if (source_dir_scan(cat, roots, 1, &ss) < 0)
+				return 1;
+			rescan_s = now_s(CLOCK_MONOTONIC) - t0;
+			if (ss.unchanged != n)
+				fprintf(stderr, "library-scale: rescan: %zu unchanged of %zu\n",
+					ss.unchanged, n);
+		} else {
+			catalog_scan_begin(cat);
+			for (size_t i = 0; i < n; i++) {
+				struct decode_info info = { 0 };
+				info.duration_s = 0.1;
+				track_path(path, sizeof(path), lib, i);
+				if (catalog_track_put(cat, path, 844, 1, &info, NULL) < 0)
+					return 1;
+			}
+			catalog_scan_end(cat, NULL, 0, NULL);
+		}
+		/* Tags (as a feed gives them: the files have none) and analyses. */
+		t0 = now_s(CLOCK_MONOTONIC);
+		for (size_t i = 0; i < n; i++) {
+			char artist[64], title[64];
+			track_path(path, sizeof(path), lib, i);
+			snprintf(artist, sizeof(artist), "Artist %zu", i / 10);
+			snprintf(title, sizeof(title), "Track %zu", i);
+			struct catalog_source_meta meta = {
+				.artist = artist, .title = title, .over_tags = true,
+			};
+			if (catalog_source_meta_put(cat, path, &meta) < 0)
+				return 1;
+		}
+		meta_s = now_s(CLOCK_MONOTONIC) - t0;
+		if (catalog_playable_ids(cat, ids, n + 1, &n_ids) < 0)
 			return 1;
-		/* Ids follow the order of the puts above (one per path). With
-		 * the visuals too, a station's analyzer has nothing to do. */
-		if (audio && real_has_vis[base_of(i)] &&
-		    catalog_visuals_put(cat, hash, &real_vis[base_of(i)]) < 0)
-			return 1;
+		t0 = now_s(CLOCK_MONOTONIC);
+		for (size_t i = 0; i < n_ids; i++) {
+			struct analysis a;
+			char hash[32];
+			synth(i, mfcc_sd, &a);
+			snprintf(hash, sizeof(hash), "%016zx", i + 1);
+			if (catalog_analysis_put(cat, ids[i], hash, &a) < 0)
+				return 1;
+			/* Ids follow the order of the puts above (one per
+			 * path). With the visuals too, a station's analyzer
+			 * has nothing to do. */
+			if (audio && real_has_vis[base_of(i)] &&
+			    catalog_visuals_put(cat, hash, &real_vis[base_of(i)]) < 0)
+				return 1;
+		}
+		put_s = now_s(CLOCK_MONOTONIC) - t0;
 	}
-	double put_s = now_s(CLOCK_MONOTONIC) - t0;
 	long rss_before = rss_now_kb();
 
 	/* The setlist. Tags come from the file name: the artist is the
@@ -464,6 +533,7 @@ int main(int argc, char **argv)
 	struct setlist_params p;
 	setlist_params_default(&p);
 	p.time_budget_s = budget;
+	p.seed = seed;
 	struct setlist *sl = setlist_create(cat, &p);
 	if (!sl)
 		return 1;
@@ -541,10 +611,10 @@ int main(int argc, char **argv)
 	setlist_destroy(sl);
 
 	/* The reference: the same library, much more time. */
-	double ref = NAN;
-	if (reference > 0) {
+	double ref = reference_cost;
+	if (reference > 0 && isnan(ref)) {
 		p.time_budget_s = reference;
-		p.seed = 2;
+		p.seed = seed + 1;
 		sl = setlist_create(cat, &p);
 		if (!sl || setlist_reload(sl, NULL) < 0 || setlist_solve(sl) < 0)
 			return 1;
@@ -559,7 +629,7 @@ int main(int argc, char **argv)
 	       "insert_ms_mean %.2f insert_ms_max %.2f remove_ms_mean %.2f "
 	       "remove_ms_max %.2f sequence_ms_mean %.2f sequence_ms_max %.2f "
 	       "artist_conflicts %zu rss_before_mb %.1f "
-	       "rss_solve_mb %.1f rss_peak_mb %.1f\n",
+	       "rss_solve_mb %.1f rss_peak_mb %.1f reused %d seed %llu\n",
 	       n, n_real, (double)bytes / 1048576.0, scan_s, rescan_s, meta_s, put_s,
 	       reload_s, solve_cpu, cost, reference, ref,
 	       100.0 * (cost / ref - 1.0), 1000 * ins_sum / moves,
@@ -567,7 +637,7 @@ int main(int argc, char **argv)
 	       1000 * seq_cpu_sum / (seq_calls ? seq_calls : 1),
 	       1000 * seq_cpu_max,
 	       conflicts, rss_before / 1024.0, rss_solve / 1024.0,
-	       rss_peak / 1024.0);
+	       rss_peak / 1024.0, reused, (unsigned long long)seed);
 	free(buf);
 	free(ids);
 	free(real);

@@ -15,6 +15,11 @@
 #   REFERENCE=60          seconds of the reference solve (the "best" tour)
 #   BUDGET=1              the solver's [brain] time_budget_seconds
 #   FILES=1               0: no audio files (no scan, rescan or plan)
+#   SEED=1                the solve's seed (the reference takes SEED + 1)
+#   REFERENCE_COST=       the cost of a reference solved before: no
+#                         reference solve (compare seeds against one)
+#   KEEP=0                1: keep WORK/run and reuse the library it holds
+#                         when N matches (no scan, rescan or plan then)
 #   STATION=0             1: also a live station on a real icecast2
 #                         (tests/icecast-harness.sh; needs icecast2) on a
 #                         second catalog of N tracks that are hard links to
@@ -54,6 +59,8 @@ work=${WORK:-/var/tmp/scale}
 reference=${REFERENCE:-60}
 budget=${BUDGET:-1}
 files=${FILES:-1}
+seed=${SEED:-1}
+keep=${KEEP:-0}
 station=${STATION:-0}
 station_wait=${STATION_WAIT:-900}
 top_srcdir=$(cd "$(dirname "$0")/.." && pwd)
@@ -62,23 +69,29 @@ make -s -C "$builddir" bench/library-scale foreverfm >&2
 bench="$builddir/bench/library-scale"
 ffm="$builddir/foreverfm"
 
-rm -rf "$work/run"
-mkdir -p "$work/run"
-trap 'rm -rf "$work/run"' EXIT
-set --
+if [ "$keep" = 1 ]; then
+	mkdir -p "$work/run"
+	set -- --reuse
+else
+	rm -rf "$work/run"
+	mkdir -p "$work/run"
+	trap 'rm -rf "$work/run"' EXIT
+	set --
+fi
 i=0
 for db in $real; do
-	cp "$db" "$work/run/real$i.db"
+	[ -f "$work/run/real$i.db" ] || cp "$db" "$work/run/real$i.db"
 	set -- "$@" --real "$work/run/real$i.db"
 	i=$((i + 1))
 done
 [ "$files" = 1 ] || set -- "$@" --no-files
+[ -z "${REFERENCE_COST:-}" ] || set -- "$@" --reference-cost "$REFERENCE_COST"
 line=$("$bench" --n "$n" --dir "$work/run" --reference "$reference" \
-	--budget "$budget" "$@")
+	--budget "$budget" --seed "$seed" "$@")
 get() { echo "$line" | tr ' ' '\n' | sed -n "/^$1\$/{n;p;}"; }
 
 plan_s=- plan_mb=-
-if [ "$files" = 1 ]; then
+if [ "$files" = 1 ] && [ "$(get reused)" = 0 ]; then
 	cat >"$work/run/plan.ini" <<EOF
 [library]
 path = $work/run/lib
@@ -109,7 +122,8 @@ if [ "$station" = 1 ]; then
 	harness="$top_srcdir/tests/icecast-harness.sh"
 	port=$("$harness" start "$work/run/ice") || exit 1
 	trap '"$harness" stop "$work/run/ice" >/dev/null 2>&1;
-	      rm -rf "$work/run"' EXIT
+	      rm -rf "$work/run/st" "$work/run/ice"
+	      [ "$keep" = 1 ] || rm -rf "$work/run"' EXIT
 	"$harness" password "$work/run/ice" >"$work/run/st/password"
 	cat >"$work/run/st/station.ini" <<EOF
 [library]
@@ -173,14 +187,15 @@ EOF
 		"$work/run/st/station.log") orders published" >&2
 fi
 
-printf '%8s | %9s %9s | %9s %9s | %7s %7s | %7s %8s | %8s | %7s %10s %8s\n' \
-	N "solve cpu" "above ref" "insert ms" "remove ms" "scan s" \
+printf '%8s | %9s %9s | %9s %9s %9s | %7s %7s | %7s %8s | %8s | %7s %10s %8s\n' \
+	N "solve cpu" "above ref" "insert ms" "remove ms" "seq ms" "scan s" \
 	"rescan s" "plan s" "plan RSS" "RSS MB" "order s" "station MB" \
 	"shuffled"
-printf '%8s | %9s %8s%% | %4s/%4s %4s/%4s | %7s %7s | %7s %7sM | %8s | %7s %10s %8s\n' \
+printf '%8s | %9s %8s%% | %4s/%4s %4s/%4s %4s/%4s | %7s %7s | %7s %7sM | %8s | %7s %10s %8s\n' \
 	"$(get n)" "$(get solve_cpu_s)" "$(get above_ref_pct)" \
 	"$(get insert_ms_mean | cut -d. -f1)" "$(get insert_ms_max | cut -d. -f1)" \
 	"$(get remove_ms_mean | cut -d. -f1)" "$(get remove_ms_max | cut -d. -f1)" \
+	"$(get sequence_ms_mean | cut -d. -f1)" "$(get sequence_ms_max | cut -d. -f1)" \
 	"$(get scan_s)" "$(get rescan_s)" "$plan_s" "$plan_mb" \
 	"$(get rss_peak_mb)" "$order_s" "$station_mb" "$shuffled"
 echo "(reference: the same library solved with ${reference} s; files:" \

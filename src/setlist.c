@@ -56,6 +56,11 @@
  * 99.6 % but cost the 100 000-track solve two more seconds for a tour
  * no better (doc/brain.md). */
 #define SETLIST_CANDIDATES 24
+/* Past matrix_max and this many tracks the kicks after the first local
+ * search get time_budget_s scaled by this / n: at 100 000 tracks one
+ * second of them made 2000 kicks, 0.02 a track, for 0.02 % of the cost
+ * (doc/brain.md). */
+#define SETLIST_KICK_TRACKS 20000
 /* An update of more tracks than half this culls everything again. */
 #define SETLIST_CULL_KEYS_MAX 16
 
@@ -80,6 +85,9 @@ struct sl_track {
 	bool changed;                   /* features changed: place it again */
 	bool in_seq;                    /* reconcile scratch */
 	bool stuck;                     /* repair scratch: cannot be helped */
+	uint32_t moved;                 /* sequence scratch: == sl->moved_gen
+					 * when moved (or judged) already */
+	uint64_t artist_key;            /* of the artist; 0 = none */
 };
 
 struct setlist {
@@ -91,6 +99,18 @@ struct setlist {
 
 	int64_t *seq;                   /* the cycle */
 	uint32_t *seq_ix;               /* tracks[] index of each seq entry */
+	/* The steps of the cycle, beside it: the distance and the tempo cut
+	 * from each position to the next, and the artist key at each. The
+	 * cycle's figures are sums over these, so a change costs the steps
+	 * it makes (a few distances) instead of n distances with a cache
+	 * miss into tracks[] each. Valid while steps_ok; the artist keys
+	 * always are. */
+	double *seq_step;
+	uint8_t *seq_cut;
+	uint64_t *seq_artist;
+	bool steps_ok;
+	bool circle_ok;                 /* st's circle figures are current */
+	uint32_t moved_gen;             /* sl_track.moved of this sequence */
 	size_t n_seq, cap_seq;
 	bool needs_solve;
 
@@ -266,13 +286,6 @@ static double sdist(const struct setlist *sl, uint32_t i, uint32_t j)
 	return tempo_cut(sl, i, j) ? d + cut_penalty(sl) : d;
 }
 
-static size_t count_tempo_cuts(const struct setlist *sl)
-{
-	size_t c = 0, n = sl->n_seq;
-	for (size_t k = 0; k < n && n > 1; k++)
-		c += tempo_cut(sl, sl->seq_ix[k], sl->seq_ix[(k + 1) % n]);
-	return c;
-}
 
 static double duration_of(const struct setlist *sl, uint32_t i)
 {
@@ -297,6 +310,8 @@ static void seq_reindex(struct setlist *sl)
 {
 	for (size_t k = 0; k < sl->n_seq; k++)
 		sl->seq_ix[k] = find_track(sl, sl->seq[k]);
+	sl->steps_ok = false;
+	sl->circle_ok = false;
 }
 
 /* tracks[] lost its entry AT (DIR -1) or gained one at AT (DIR +1): the
@@ -320,44 +335,115 @@ static void seq_shift(struct setlist *sl, uint32_t at, int dir)
 
 static int seq_reserve(struct setlist *sl, size_t n)
 {
-	size_t cap = sl->cap_seq, cap2 = sl->cap_seq;
-	int rc = grow((void **)&sl->seq, &cap, n, sizeof(*sl->seq));
+	size_t cap[5] = { sl->cap_seq, sl->cap_seq, sl->cap_seq, sl->cap_seq,
+			  sl->cap_seq };
+	int rc = grow((void **)&sl->seq, &cap[0], n, sizeof(*sl->seq));
 	if (rc == 0)
-		rc = grow((void **)&sl->seq_ix, &cap2, n, sizeof(*sl->seq_ix));
+		rc = grow((void **)&sl->seq_ix, &cap[1], n, sizeof(*sl->seq_ix));
 	if (rc == 0)
-		sl->cap_seq = cap < cap2 ? cap : cap2;
+		rc = grow((void **)&sl->seq_step, &cap[2], n,
+			  sizeof(*sl->seq_step));
+	if (rc == 0)
+		rc = grow((void **)&sl->seq_cut, &cap[3], n, sizeof(*sl->seq_cut));
+	if (rc == 0)
+		rc = grow((void **)&sl->seq_artist, &cap[4], n,
+			  sizeof(*sl->seq_artist));
+	if (rc == 0) {
+		size_t c = cap[0];
+		for (int i = 1; i < 5; i++)
+			c = cap[i] < c ? cap[i] : c;
+		sl->cap_seq = c;
+	}
 	return rc;
+}
+
+/* The step from position K to the next, round the cycle. */
+static void step_set(struct setlist *sl, size_t k)
+{
+	size_t n = sl->n_seq;
+	if (n < 2) {
+		sl->seq_step[k] = 0;
+		sl->seq_cut[k] = 0;
+		return;
+	}
+	uint32_t a = sl->seq_ix[k], b = sl->seq_ix[k + 1 == n ? 0 : k + 1];
+	sl->seq_step[k] = dist(sl, a, b);
+	sl->seq_cut[k] = tempo_cut(sl, a, b);
+}
+
+/* Every step and artist key again: n distances. */
+static void steps_rebuild(struct setlist *sl)
+{
+	for (size_t k = 0; k < sl->n_seq; k++) {
+		sl->seq_artist[k] = sl->tracks[sl->seq_ix[k]].artist_key;
+		step_set(sl, k);
+	}
+	sl->steps_ok = true;
+}
+
+/* Position K's track has new features (a step to or from it may cost
+ * something else now). */
+static void steps_touch(struct setlist *sl, size_t k)
+{
+	size_t n = sl->n_seq;
+	sl->seq_artist[k] = sl->tracks[sl->seq_ix[k]].artist_key;
+	if (!sl->steps_ok || n == 0)
+		return;
+	step_set(sl, k);
+	step_set(sl, (k + n - 1) % n);
 }
 
 /* Inserts track IX before position Q (Q = n_seq: at the end). Room must
  * have been reserved. */
 static void seq_insert_at(struct setlist *sl, size_t q, uint32_t ix)
 {
-	memmove(sl->seq + q + 1, sl->seq + q,
-		(sl->n_seq - q) * sizeof(*sl->seq));
-	memmove(sl->seq_ix + q + 1, sl->seq_ix + q,
-		(sl->n_seq - q) * sizeof(*sl->seq_ix));
+	size_t tail = sl->n_seq - q;
+	memmove(sl->seq + q + 1, sl->seq + q, tail * sizeof(*sl->seq));
+	memmove(sl->seq_ix + q + 1, sl->seq_ix + q, tail * sizeof(*sl->seq_ix));
+	memmove(sl->seq_step + q + 1, sl->seq_step + q,
+		tail * sizeof(*sl->seq_step));
+	memmove(sl->seq_cut + q + 1, sl->seq_cut + q, tail);
+	memmove(sl->seq_artist + q + 1, sl->seq_artist + q,
+		tail * sizeof(*sl->seq_artist));
 	sl->seq[q] = sl->tracks[ix].id;
 	sl->seq_ix[q] = ix;
 	sl->n_seq++;
+	steps_touch(sl, q);
 }
 
 static void seq_remove_at(struct setlist *sl, size_t q)
 {
-	memmove(sl->seq + q, sl->seq + q + 1,
-		(sl->n_seq - q - 1) * sizeof(*sl->seq));
-	memmove(sl->seq_ix + q, sl->seq_ix + q + 1,
-		(sl->n_seq - q - 1) * sizeof(*sl->seq_ix));
+	size_t tail = sl->n_seq - q - 1;
+	memmove(sl->seq + q, sl->seq + q + 1, tail * sizeof(*sl->seq));
+	memmove(sl->seq_ix + q, sl->seq_ix + q + 1, tail * sizeof(*sl->seq_ix));
+	memmove(sl->seq_step + q, sl->seq_step + q + 1,
+		tail * sizeof(*sl->seq_step));
+	memmove(sl->seq_cut + q, sl->seq_cut + q + 1, tail);
+	memmove(sl->seq_artist + q, sl->seq_artist + q + 1,
+		tail * sizeof(*sl->seq_artist));
 	sl->n_seq--;
+	if (sl->steps_ok && sl->n_seq > 0)
+		step_set(sl, (q + sl->n_seq - 1) % sl->n_seq);
 }
 
-static double seq_cost(const struct setlist *sl)
+static size_t count_tempo_cuts(struct setlist *sl)
 {
-	if (sl->n_seq < 2)
-		return 0;
+	size_t c = 0, n = sl->n_seq;
+	if (!sl->steps_ok)
+		steps_rebuild(sl);
+	for (size_t k = 0; k < n && n > 1; k++)
+		c += sl->seq_cut[k];
+	return c;
+}
+
+/* The sum of the cycle's distances, in order, as the steps hold them. */
+static double seq_cost(struct setlist *sl)
+{
+	if (!sl->steps_ok)
+		steps_rebuild(sl);
 	double c = 0;
-	for (size_t k = 0; k < sl->n_seq; k++)
-		c += dist(sl, sl->seq_ix[k], sl->seq_ix[(k + 1) % sl->n_seq]);
+	for (size_t k = 0; k < sl->n_seq && sl->n_seq > 1; k++)
+		c += sl->seq_step[k];
 	return c;
 }
 
@@ -410,6 +496,8 @@ static int read_track(struct setlist *sl, int64_t id, struct sl_track *e)
 	(void)brain_normalise_artist(ct->artist, e->bt.artist,
 				     sizeof(e->bt.artist));
 	e->title = title_hash(sl, ct->title);
+	e->artist_key = e->bt.artist[0]
+		? fnv1a(0xcbf29ce484222325ULL, e->bt.artist) | 1 : 0;
 	/* A feed's genre (the files' genre tags are not read yet). */
 	snprintf(e->bt.genre, sizeof(e->bt.genre), "%s", ct->genre);
 	e->bitrate_kbps = ct->bitrate_kbps;
@@ -708,6 +796,8 @@ struct frame {
 	size_t n;
 	const uint32_t *hist;   /* may be NULL */
 	size_t n_hist;
+	size_t n_start;         /* positions with a start time (the rest
+				 * start after every due time) */
 };
 
 /* Would track X at position Q of frame F (before F.s[Q], F not holding X)
@@ -750,7 +840,7 @@ static bool place_cost(const struct setlist *sl, uint32_t x,
 		       const struct frame *f, size_t q, bool artists,
 		       const double *start, double not_before, double *d)
 {
-	if (start && start[q] < not_before)
+	if (start && q < f->n_start && start[q] < not_before)
 		return false;
 	if (artists && artist_conflict(sl, x, f, q))
 		return false;
@@ -886,11 +976,15 @@ static void insert_cheapest(struct setlist *sl, uint32_t ix)
 static size_t count_artist_conflicts(const struct setlist *sl)
 {
 	size_t sep = sl->p.artist_separation, c = 0, n = sl->n_seq;
+	const uint64_t *key = sl->seq_artist;
+	/* By the keys beside the cycle; the names only where two agree. */
 	for (size_t k = 0; k < n && sep > 0; k++)
-		for (size_t d = 1; d <= sep && d < n; d++)
-			if (same_artist(sl, sl->seq_ix[k],
-					sl->seq_ix[(k + d) % n]))
+		for (size_t d = 1; d <= sep && d < n; d++) {
+			size_t j = k + d < n ? k + d : k + d - n;
+			if (key[k] && key[k] == key[j] &&
+			    same_artist(sl, sl->seq_ix[k], sl->seq_ix[j]))
 				c++;
+		}
 	return c;
 }
 
@@ -982,6 +1076,10 @@ static void reconcile(struct setlist *sl, bool *changed)
 {
 	where_reserve(sl);
 	size_t kept = 0, before = sl->n_seq, removed = 0;
+	/* The steps before the gaps the removals leave (SIZE_MAX: the last
+	 * one, round the cycle), mended after. */
+	size_t gap[16], n_gap = 0;
+	bool gap_before_first = false;
 	for (size_t i = 0; i < sl->n_tracks; i++)
 		sl->tracks[i].in_seq = false;
 	/* seq_ix is fresh: both callers reindex first. */
@@ -990,15 +1088,30 @@ static void reconcile(struct setlist *sl, bool *changed)
 		if (ix == NO_INDEX || sl->tracks[ix].cull != SETLIST_KEPT ||
 		    sl->tracks[ix].changed || sl->tracks[ix].in_seq) {
 			removed++;
+			if (kept == 0)
+				gap_before_first = true;
+			else if (n_gap < 16)
+				gap[n_gap++] = kept - 1;
+			else
+				sl->steps_ok = false;
 			continue;
 		}
 		sl->tracks[ix].in_seq = true;
 		sl->seq[kept] = sl->seq[k];
 		sl->seq_ix[kept] = ix;
+		sl->seq_step[kept] = sl->seq_step[k];
+		sl->seq_cut[kept] = sl->seq_cut[k];
+		sl->seq_artist[kept] = sl->seq_artist[k];
 		kept++;
 	}
 	sl->n_seq = kept;
 	sl->st.removals += removed;
+	if (removed > 0)
+		sl->circle_ok = false;
+	for (size_t g = 0; g < n_gap && sl->steps_ok; g++)
+		step_set(sl, gap[g]);
+	if (gap_before_first && sl->steps_ok && kept > 0)
+		step_set(sl, kept - 1);
 
 	size_t n_new = 0, n_kept = 0;
 	for (size_t i = 0; i < sl->n_tracks; i++) {
@@ -1020,6 +1133,7 @@ static void reconcile(struct setlist *sl, bool *changed)
 		else
 			insert_cheapest(sl, (uint32_t)i);
 		t->in_seq = true;
+		sl->circle_ok = false;
 	}
 	if (append && n_new > 0)
 		sl->needs_solve = true;
@@ -1033,21 +1147,30 @@ static void reconcile(struct setlist *sl, bool *changed)
  * memory runs out: they are only reported). */
 static void tempo_stats(struct setlist *sl)
 {
-	size_t n = sl->n_seq;
-	double *bpm = malloc((n ? n : 1) * sizeof(*bpm));
+	sl->st.tempo_cuts = count_tempo_cuts(sl);
+	/* The circle's figures depend on the tracks of the cycle, not on
+	 * their order: only a change of who is in it costs the sort. */
+	if (sl->circle_ok)
+		return;
+	size_t n = 0;
+	double *bpm = malloc((sl->n_seq ? sl->n_seq : 1) * sizeof(*bpm));
 	struct tempo_circle c;
 	if (!bpm)
 		return;
-	for (size_t k = 0; k < n; k++) {
-		const struct sl_track *e = &sl->tracks[sl->seq_ix[k]];
-		bpm[k] = on_circle(e) ? e->bt.bpm : 0;
+	/* The tracks of the cycle in id order (in_seq, as reconcile left
+	 * it): tracks[] in one sweep instead of a cache miss a track. */
+	for (size_t i = 0; i < sl->n_tracks && n < sl->n_seq; i++) {
+		const struct sl_track *e = &sl->tracks[i];
+		if (e->in_seq && e->cull == SETLIST_KEPT)
+			bpm[n++] = on_circle(e) ? e->bt.bpm : 0;
 	}
-	if (tempo_circle_count(bpm, n, sl->p.weights.max_stretch, &c) == 0) {
+	if (n == sl->n_seq &&
+	    tempo_circle_count(bpm, n, sl->p.weights.max_stretch, &c) == 0) {
 		sl->st.tempo_tracks = c.tracks;
 		sl->st.tempo_wide_gaps = c.wide_gaps;
 		sl->st.tempo_cuts_unavoidable = c.unavoidable;
+		sl->circle_ok = true;
 	}
-	sl->st.tempo_cuts = count_tempo_cuts(sl);
 	free(bpm);
 }
 
@@ -1135,6 +1258,9 @@ void setlist_destroy(struct setlist *sl)
 	free(sl->ids);
 	free(sl->seq_ix);
 	free(sl->seq);
+	free(sl->seq_step);
+	free(sl->seq_cut);
+	free(sl->seq_artist);
 	free(sl->tracks);
 	free(sl->ct);
 	free(sl);
@@ -1153,6 +1279,8 @@ int setlist_set_params(struct setlist *sl, const struct setlist_params *p)
 	if (setlist_params_check(p) < 0)
 		return -EINVAL;
 	sl->p = *p;
+	sl->steps_ok = false; /* the weights, max_stretch */
+	sl->circle_ok = false;
 	return 0;
 }
 
@@ -1310,6 +1438,21 @@ int setlist_update(struct setlist *sl, const int64_t *ids, size_t n,
 		cull_alone(sl, ids, n);
 	}
 	reconcile(sl, changed);
+	/* A track updated in place may have another artist, genre or
+	 * tempo: its steps again (a scan of the ids per track). */
+	for (size_t i = 0; i < n && sl->steps_ok; i++) {
+		if (n > SETLIST_CULL_KEYS_MAX / 2) {
+			sl->steps_ok = false;
+			break;
+		}
+		for (size_t k = 0; k < sl->n_seq; k++)
+			if (sl->seq[k] == ids[i]) {
+				steps_touch(sl, k);
+				break;
+			}
+	}
+	if (n > 0)
+		sl->circle_ok = false;
 	/* Past matrix_max the cycle's figures wait for setlist_sequence(),
 	 * which the service calls at once: O(n) distances and a sort, most of
 	 * an update at 100 000 tracks. */
@@ -1399,6 +1542,69 @@ out:
 	return rc;
 }
 
+/* Past matrix_max the second solve from the circle's order is too slow
+ * (solve_tempo), and the tour may end a cut or two above the circle's
+ * count where its local search, which looks only at neighbour lists,
+ * misses the long way round. Each cut step gets a full-scan repair
+ * instead (tour_repair_edge: the best 2-opt move that takes it out,
+ * over every point, 4 n distances): with the penalty on a cut, any
+ * move that takes one out without making another is an improvement.
+ * PT maps points to tracks. Returns 0 or -ENOMEM. */
+static int repair_cuts(struct setlist *sl, struct tour *t, const uint32_t *pt)
+{
+	enum { AT_ONCE = 8, ROUNDS = 4 };
+	size_t n = tour_size(t);
+	double *bpm = malloc(n * sizeof(*bpm));
+	struct tempo_circle c;
+	if (!bpm)
+		return -ENOMEM;
+	for (size_t k = 0; k < n; k++) {
+		const struct sl_track *e = &sl->tracks[pt[k]];
+		bpm[k] = on_circle(e) ? e->bt.bpm : 0;
+	}
+	int rc = tempo_circle_count(bpm, n, sl->p.weights.max_stretch, &c);
+	free(bpm);
+	if (rc < 0)
+		return rc;
+	size_t cuts = 0, first = 0;
+	for (int round = 0; round < ROUNDS; round++) {
+		const uint32_t *o = tour_order(t);
+		uint32_t at[AT_ONCE];
+		size_t n_at = 0;
+		cuts = 0;
+		for (size_t k = 0; k < n; k++)
+			if (tempo_cut(sl, pt[o[k]], pt[o[(k + 1) % n]])) {
+				if (n_at < AT_ONCE)
+					at[n_at++] = o[k];
+				cuts++;
+			}
+		if (round == 0)
+			first = cuts;
+		if (cuts <= c.unavoidable || cancelled(sl))
+			break;
+		bool better = false;
+		for (size_t i = 0; i < n_at; i++) {
+			double gain;
+			rc = tour_repair_edge(t, at[i], &gain);
+			if (rc < 0)
+				return rc;
+			better = better || gain > 0;
+		}
+		if (!better)
+			break;
+	}
+	if (first > c.unavoidable) {
+		const uint32_t *o = tour_order(t);
+		cuts = 0;
+		for (size_t k = 0; k < n; k++)
+			cuts += tempo_cut(sl, pt[o[k]], pt[o[(k + 1) % n]]);
+		log_info("brain: the tour made %zu tempo cuts where the tempo "
+			 "circle needs %zu; %zu after repairing them one by one",
+			 first, c.unavoidable, cuts);
+	}
+	return 0;
+}
+
 /* Fits the timbre standardisation over the tracks of the cycle and
  * applies it to every track. */
 static int standardise(struct setlist *sl)
@@ -1415,6 +1621,7 @@ static int standardise(struct setlist *sl)
 	}
 	brain_timbre_norm_fit(raw, sl->n_seq, &sl->norm);
 	free(raw);
+	sl->steps_ok = false; /* every timbre term moves */
 	for (size_t i = 0; i < sl->n_tracks; i++) {
 		struct sl_track *t = &sl->tracks[i];
 		t->bt.n_timbre = t->n_timbre_raw;
@@ -1461,8 +1668,13 @@ static int index_build(struct setlist *sl, struct tour *t, const uint32_t *pt,
 	free(sl->index_ids);
 	sl->index_ids = ids;
 	ids = NULL;
-	for (size_t k = 0; k < n && !cancelled(sl); k++) {
-		size_t got = knn_query(sl->index, emb + k * BRAIN_EMBED_DIM, m, (uint32_t)k, 0, cand + k * m, NULL);
+	/* In the tree's leaf order: near points one after another, so
+	 * each query walks the cells the last one left in the cache. */
+	const uint32_t *leaf_order = knn_order(sl->index);
+	for (size_t w = 0; w < n && !cancelled(sl); w++) {
+		size_t k = leaf_order[w];
+		size_t got = knn_query(sl->index, emb + k * BRAIN_EMBED_DIM, m,
+				       (uint32_t)k, 0, cand + k * m, NULL);
 		for (size_t r = got; r < m; r++)
 			cand[k * m + r] = KNN_NONE;
 	}
@@ -1556,19 +1768,32 @@ int setlist_solve(struct setlist *sl)
 			: (uint64_t)n * SETLIST_KICKS_PER_TRACK;
 		opt.warm_start = !sl->needs_solve;
 		/* Past matrix_max the lists and the first local search take
-		 * seconds: the kicks still get the whole budget. */
+		 * seconds: the kicks get the budget after them, but less of
+		 * it past SETLIST_KICK_TRACKS, where they are too few a
+		 * track to pay (doc/brain.md). */
 		opt.budget_for_kicks = n > sl->p.matrix_max;
+		if (opt.budget_for_kicks && n > SETLIST_KICK_TRACKS)
+			opt.time_budget_s *= (double)SETLIST_KICK_TRACKS /
+					     (double)n;
 		if (opt.warm_start && (rc = tour_set_order(t, order, n)) < 0)
 			goto out;
 		rc = tour_solve(t, &opt, &ts);
+		log_debug("brain: tour of %zu tracks: %.4f first, %.4f after "
+			  "local search, %.4f after %llu kicks (%llu "
+			  "improving) in %.2f s", n, ts.initial_cost,
+			  ts.local_cost, ts.cost, (unsigned long long)ts.kicks,
+			  (unsigned long long)ts.improvements, ts.seconds);
 		/* Past matrix_max a second solve from the circle's order
 		 * would start from a tour that local search must take
 		 * apart with reversals of O(n) each: 100 s at 100 000
 		 * tracks, for a cut or two in a cycle of 100 000 steps.
-		 * There the count is a target, not a guarantee
+		 * There each cut above the count is repaired on its own,
+		 * and the count is a target, not a guarantee
 		 * (doc/brain.md). */
 		if (rc == 0 && n <= sl->p.matrix_max)
 			rc = solve_tempo(sl, t, pt, order, &opt, &ts);
+		else if (rc == 0)
+			rc = repair_cuts(sl, t, pt);
 	}
 	if (rc < 0)
 		goto out;
@@ -1581,6 +1806,7 @@ int setlist_solve(struct setlist *sl)
 		sl->seq_ix[k] = pt[o[k]];
 		sl->seq[k] = sl->tracks[pt[o[k]]].id;
 	}
+	steps_rebuild(sl);
 	sl->needs_solve = false;
 	repair_artists(sl);
 	sl->st.solves++;
@@ -1606,30 +1832,103 @@ static int cmp_play_desc(const void *a, const void *b)
 	return 0;
 }
 
-/* Start times of frame positions 0 .. n (START[n]: after the whole
- * frame). */
-static void start_times(const struct setlist *sl, const uint32_t *s,
-			size_t n, double now, double *start)
+/* The positions of the cycle: WHERE[ix] for every track IX in it. */
+static void where_fill(struct setlist *sl)
 {
+	for (size_t k = 0; k < sl->n_seq; k++)
+		sl->where[sl->seq_ix[k]] = (uint32_t)k;
+}
+
+/* The position of track IX in the cycle as where_fill() left it, or
+ * SIZE_MAX. */
+static size_t where_of(const struct setlist *sl, uint32_t ix)
+{
+	if (ix == NO_INDEX)
+		return SIZE_MAX;
+	size_t q = sl->where[ix];
+	return q < sl->n_seq && sl->seq_ix[q] == ix ? q : SIZE_MAX;
+}
+
+/* Start times of the frame's positions from NOW into START, the frame
+ * being position FIRST of the cycle and on (BACK: backwards), up to the
+ * first position that starts at HORIZON or later, since the no-repeat
+ * rule asks about none later: returns how many positions have their
+ * time; every later one starts at HORIZON or later. O(positions
+ * within the horizon), where the whole frame would cost a cache miss
+ * into tracks[] a track. */
+static size_t start_times(const struct setlist *sl, size_t first, bool back,
+			  double now, double horizon, double *start)
+{
+	size_t n = sl->n_seq, q = 0;
 	start[0] = now;
-	for (size_t q = 0; q < n; q++)
-		start[q + 1] = start[q] + duration_of(sl, s[q]);
+	while (q < n && start[q] < horizon) {
+		size_t k = back ? (first + n - q % n) % n : (first + q) % n;
+		start[q + 1] = start[q] + duration_of(sl, sl->seq_ix[k]);
+		q++;
+	}
+	return q + 1;
 }
 
-static size_t frame_find(const uint32_t *s, size_t n, uint32_t x)
+/* Moves the elements of ARR (N of ES bytes) so that the one at FIRST
+ * comes first, followed by the one after it (BACK: before it) and so
+ * on round the cycle. TMP holds N elements. */
+static void rotate_array(void *arr, void *tmp, size_t n, size_t es,
+			 size_t first, bool back)
 {
-	for (size_t q = 0; q < n; q++)
-		if (s[q] == x)
-			return q;
-	return SIZE_MAX;
+	unsigned char *a = arr, *b = tmp;
+	if (!back) {
+		memcpy(b, a + first * es, (n - first) * es);
+		memcpy(b + (n - first) * es, a, first * es);
+	} else {
+		for (size_t k = 0; k < n; k++)
+			memcpy(b + k * es, a + ((first + n - k) % n) * es, es);
+	}
+	memcpy(a, b, n * es);
 }
 
+/* The cycle from position FIRST on, forwards or (BACK) backwards: the
+ * steps go with it (backwards, the step into a track is the one that
+ * led out of it). */
+static void rotate_cycle(struct setlist *sl, void *tmp, size_t first,
+			 bool back)
+{
+	size_t n = sl->n_seq;
+	size_t step_first = back ? (first + n - 1) % n : first;
+	rotate_array(sl->seq, tmp, n, sizeof(*sl->seq), first, back);
+	rotate_array(sl->seq_ix, tmp, n, sizeof(*sl->seq_ix), first, back);
+	rotate_array(sl->seq_artist, tmp, n, sizeof(*sl->seq_artist), first,
+		     back);
+	rotate_array(sl->seq_step, tmp, n, sizeof(*sl->seq_step), step_first,
+		     back);
+	rotate_array(sl->seq_cut, tmp, n, sizeof(*sl->seq_cut), step_first,
+		     back);
+}
+
+/* A fresh generation of sl_track.moved: every track unmarked. */
+static uint32_t moved_next(struct setlist *sl)
+{
+	if (++sl->moved_gen == 0) {
+		for (size_t i = 0; i < sl->n_tracks; i++)
+			sl->tracks[i].moved = 0;
+		sl->moved_gen = 1;
+	}
+	return sl->moved_gen;
+}
+
+/* DESIGN (cost): a change at 100 000 tracks is followed by this, so it
+ * works on the cycle in place (rotated into the frame, then tracks
+ * moved with seq_remove_at/seq_insert_at, which keep the steps), reads
+ * tracks[] only for the positions within the no-repeat horizon and the
+ * tracks it moves, and sums the figures from the steps. What is left
+ * O(n) is sequential: the rotation, a pass to find each track's
+ * position, the sums. */
 int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 		     size_t n_history, time_t now, int64_t *ids, size_t max,
 		     size_t *n_out, int64_t *anchor_out)
 {
 	struct setlist_play *h = NULL;
-	uint32_t *frame = NULL, *hist = NULL;
+	uint32_t *hist = NULL;
+	void *tmp = NULL;
 	size_t n = sl->n_seq, nh = 0;
 	int rc = 0;
 
@@ -1645,9 +1944,9 @@ int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 		return rc;
 	where_reserve(sl);
 	h = malloc((n_history ? n_history : 1) * sizeof(*h));
-	frame = malloc(n * sizeof(*frame));
 	hist = malloc((n_history ? n_history : 1) * sizeof(*hist));
-	if (!h || !frame || !hist) {
+	tmp = malloc(n * sizeof(uint64_t));
+	if (!h || !hist || !tmp || sl->cap_where < sl->n_tracks) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -1667,8 +1966,7 @@ int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 		for (size_t k = 1; k < n; k++)
 			if (sl->seq[k] < sl->seq[lo])
 				lo = k;
-		for (size_t k = 0; k < n; k++)
-			frame[k] = sl->seq_ix[(lo + k) % n];
+		rotate_cycle(sl, tmp, lo, false);
 		goto done;
 	}
 	/* The plays before the anchor (most recent first), as tracks. */
@@ -1679,28 +1977,34 @@ int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 		else
 			break; /* the artist rule needs them in a row */
 	}
+	/* No play is due later than this. */
+	double horizon = (double)now;
+	for (size_t i = 1; i < n_history; i++)
+		if ((double)h[i].when + sl->p.no_repeat_s > horizon)
+			horizon = (double)h[i].when + sl->p.no_repeat_s;
 
 	/* Direction: fewer tracks due again too early, then the play before
-	 * the anchor as late as possible. */
+	 * the anchor as late as possible. Frame position q is cycle position
+	 * a + 1 + q forwards, a - 1 - q backwards; the anchor is the last. */
 	double *start = sl->scratch;
 	size_t best_v = SIZE_MAX, best_pos = 0;
 	bool backwards = false;
+	where_fill(sl);
 	for (int dir = 0; dir < 2; dir++) {
-		uint32_t *s = frame;
-		for (size_t k = 0; k < n; k++)
-			s[k] = sl->seq_ix[dir == 0 ? (a + 1 + k) % n
-					  : (a + n - 1 - k) % n];
-		start_times(sl, s, n, (double)now, start);
+		size_t first = dir == 0 ? (a + 1) % n : (a + n - 1) % n;
+		size_t n_start = start_times(sl, first, dir == 1, (double)now,
+					     horizon, start);
 		size_t v = 0, prev_pos = 0;
 		for (size_t i = 1; i < n_history; i++) {
-			uint32_t ix = find_track(sl, h[i].id);
-			size_t q = ix == NO_INDEX ? SIZE_MAX
-				   : frame_find(s, n - 1, ix);
-			if (q == SIZE_MAX)
+			size_t p = where_of(sl, find_track(sl, h[i].id));
+			if (p == SIZE_MAX || p == a)
 				continue;
+			size_t q = dir == 0 ? (p + n - a - 1) % n
+					    : (a + n - 1 - p) % n;
 			if (i == 1)
 				prev_pos = q;
-			if (start[q] < (double)h[i].when + sl->p.no_repeat_s &&
+			if (q < n_start &&
+			    start[q] < (double)h[i].when + sl->p.no_repeat_s &&
 			    sl->p.no_repeat_s > 0)
 				v++;
 		}
@@ -1710,31 +2014,38 @@ int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 			backwards = dir == 1;
 		}
 	}
-	for (size_t k = 0; k < n; k++)
-		frame[k] = sl->seq_ix[!backwards ? (a + 1 + k) % n
-				      : (a + n - 1 - k) % n];
+	rotate_cycle(sl, tmp, backwards ? (a + n - 1) % n : (a + 1) % n,
+		     backwards);
 
 	/* Tracks due again within no_repeat_s of their last play (most
 	 * recent play first: each counts once), and artists too close to
 	 * the plays before the anchor: moved to their cheapest place that
 	 * keeps both rules, as far as the library allows. */
 	sl->st.repeat_conflicts = 0;
-	for (size_t i = 0; i < n; i++)
-		sl->tracks[frame[i]].stuck = false;
+	uint32_t gen = moved_next(sl);
+	bool where_fresh = false;
 	for (size_t i = 1; i < n_history && sl->p.no_repeat_s > 0; i++) {
 		uint32_t ix = find_track(sl, h[i].id);
-		size_t q = ix == NO_INDEX ? SIZE_MAX : frame_find(frame, n - 1, ix);
-		if (q == SIZE_MAX || sl->tracks[ix].stuck)
+		if (ix == NO_INDEX || sl->tracks[ix].moved == gen)
 			continue;
-		sl->tracks[ix].stuck = true; /* its latest play only */
-		start_times(sl, frame, n, (double)now, start);
+		sl->tracks[ix].moved = gen; /* its latest play only */
+		if (!where_fresh)
+			where_fill(sl);
+		where_fresh = true;
+		size_t q = where_of(sl, ix);
+		if (q == SIZE_MAX || q == n - 1)
+			continue;
+		size_t n_start = start_times(sl, 0, false, (double)now,
+					     horizon, start);
 		double due = (double)h[i].when + sl->p.no_repeat_s;
-		if (start[q] >= due)
+		if (q >= n_start || start[q] >= due)
 			continue;
-		memmove(frame + q, frame + q + 1, (n - q - 1) * sizeof(*frame));
-		struct frame f = { .s = frame, .n = n - 1, .hist = hist,
+		seq_remove_at(sl, q);
+		where_fresh = false;
+		struct frame f = { .s = sl->seq_ix, .n = n - 1, .hist = hist,
 				   .n_hist = nh };
-		start_times(sl, frame, n - 1, (double)now, start);
+		f.n_start = start_times(sl, 0, false, (double)now, horizon,
+					start);
 		double delta;
 		/* Never after the anchor, which ends the frame. */
 		size_t to = cheapest_place(sl, ix, &f, 0, n - 2, true, start,
@@ -1746,51 +2057,44 @@ int setlist_sequence(struct setlist *sl, const struct setlist_play *history,
 			to = q;
 			sl->st.repeat_conflicts++;
 		}
-		memmove(frame + to + 1, frame + to, (n - 1 - to) * sizeof(*frame));
-		frame[to] = ix;
+		seq_insert_at(sl, to, ix);
 	}
 	size_t sep = sl->p.artist_separation;
-	for (size_t i = 0; i < n; i++)
-		sl->tracks[frame[i]].stuck = false;
+	gen = moved_next(sl);
 	for (size_t q = 0; q < sep && q + 1 < n && nh > 0; q++) {
-		uint32_t x = frame[q];
+		uint32_t x = sl->seq_ix[q];
 		bool conflict = false;
-		if (sl->tracks[x].stuck)
+		if (sl->tracks[x].moved == gen)
 			continue; /* moved once: no ping-pong */
 		for (size_t j = 0; j < nh && q + 2 + j <= sep && !conflict; j++)
 			conflict = same_artist(sl, x, hist[j]);
 		if (!conflict)
 			continue;
-		memmove(frame + q, frame + q + 1, (n - q - 1) * sizeof(*frame));
-		struct frame f = { .s = frame, .n = n - 1, .hist = hist,
+		seq_remove_at(sl, q);
+		struct frame f = { .s = sl->seq_ix, .n = n - 1, .hist = hist,
 				   .n_hist = nh };
 		double delta;
 		size_t to = cheapest_place(sl, x, &f, q + 1, n - 2, true, NULL,
 					   0, &delta);
 		if (to == SIZE_MAX)
 			to = q; /* nowhere better */
-		memmove(frame + to + 1, frame + to, (n - 1 - to) * sizeof(*frame));
-		frame[to] = x;
-		sl->tracks[x].stuck = true;
+		seq_insert_at(sl, to, x);
+		sl->tracks[x].moved = gen;
 		if (to != q)
 			q--; /* another track is at q now */
 	}
 	if (anchor_out)
-		*anchor_out = sl->tracks[frame[n - 1]].id;
+		*anchor_out = sl->seq[n - 1];
 done:
 	/* The frame is the cycle from now on. */
-	for (size_t k = 0; k < n; k++) {
-		sl->seq_ix[k] = frame[k];
-		sl->seq[k] = sl->tracks[frame[k]].id;
-		ids[k] = sl->seq[k];
-	}
+	memcpy(ids, sl->seq, n * sizeof(*ids));
 	*n_out = n;
 	sl->st.cost = seq_cost(sl);
 	sl->st.artist_conflicts = count_artist_conflicts(sl);
 	tempo_stats(sl);
 out:
+	free(tmp);
 	free(hist);
-	free(frame);
 	free(h);
 	return rc;
 }

@@ -60,7 +60,10 @@
  * cycle of distances, so it never trades one in; when its search still
  * ends with more cuts than the circle's count, the cycle is solved again
  * from the circle's own order, which makes exactly that many, and the
- * penalty holds them there. Placements (insertion, the artist and
+ * penalty holds them there. Past matrix_max that second solve would take
+ * minutes: each cut above the count gets the best 2-opt move that takes
+ * it out instead (tour_repair_edge), so there the count is a target
+ * that the library-scale benchmark meets, not a guarantee. Placements (insertion, the artist and
  * no-repeat moves) prefer places that add no cut; the artist repair
  * never makes a move that adds one, and an insertion keeps the artists
  * apart only where that adds no more cuts than the best place: the

@@ -22,15 +22,18 @@
  *  2. a nearest-neighbour tour, a greedy one from candidate lists (or
  *     the current order, with warm_start);
  *     up to 4 points, all (at most three) tours are simply compared;
- *  3. local search to a local optimum of 2-opt and Or-opt (moving a run of
- *     1..3 consecutive points elsewhere, either way round) over the
- *     neighbour lists, driven by a queue of points whose surroundings
- *     changed ("don't-look bits");
+ *  3. local search to a local optimum of 2-opt, Or-opt (moving a run of
+ *     1..3 consecutive points elsewhere, either way round) and, with
+ *     three_opt, sequential 3-opt (Lin-Kernighan to depth three) over
+ *     the neighbour lists, driven by a queue of points whose
+ *     surroundings changed ("don't-look bits");
  *  4. iterated local search: a random double-bridge kick inside a window of
  *     the tour (three adjacent runs of 1..100 points B C D become D C B),
  *     local search from the eight points it touched, and the result is
  *     kept if it costs no more than before, otherwise undone from a
- *     journal of the reversals made. This repeats until the iteration cap
+ *     journal of the reversals made. While kicking, moves reach at most
+ *     1000 positions from their point (past a few thousand points a far
+ *     one reverses tens of thousands). This repeats until the iteration cap
  *     (max_kicks) or the time budget (CLOCK_MONOTONIC by default),
  *     whichever comes first.
  *
@@ -39,6 +42,10 @@
  * Deterministic: the same costs, options and seed give the same tour when
  * the iteration cap ends the search (max_kicks > 0, time_budget_s = 0); a
  * time budget makes the result depend on the machine's speed.
+ *
+ * With a callback, costs are memoised in a direct-mapped table of two
+ * slots a point (at most 2^20 slots, 16 MB): the search asks for the
+ * same pairs again and again.
  *
  * Memory: O(max_points * TOUR_NEIGHBOURS_MAX), fixed by tour_create();
  * the greedy tour 16 n k bytes while it is built (16 MB at 100 000
@@ -78,6 +85,8 @@ struct tour_options {
 				 * however long the neighbour lists and the
 				 * first local search took (100 000 points:
 				 * several seconds) */
+	bool three_opt;         /* step 3 makes sequential 3-opt moves too:
+				 * slower a point, a better local optimum */
 };
 
 struct tour_stats {
@@ -91,7 +100,7 @@ struct tour_stats {
 
 /* Defaults: seed 1, 10 neighbours, max_kicks 0, time budget 1 s of
  * CLOCK_MONOTONIC counted from the start of tour_solve(), no warm start,
- * budget_for_kicks false.
+ * budget_for_kicks false, three_opt true.
  * With both caps 0 step 4 is skipped. */
 void tour_options_default(struct tour_options *opt);
 
@@ -144,6 +153,17 @@ int tour_solve(struct tour *t, const struct tour_options *opt,
  * n <= TOUR_EXACT_MAX. Returns 0, -EINVAL (no source, a cost not
  * finite), -E2BIG (n too large) or -ENOMEM. */
 int tour_solve_exact(struct tour *t);
+
+/* A repair of one costly edge that the neighbour lists cannot reach:
+ * the best 2-opt move that takes out the edge from POINT to the point
+ * after or before it, over every other point as its new partner (4 n
+ * cost calls), made if it lowers the cost, then the local search of
+ * step 3 from the points it touched. *GAIN (may be NULL) receives how
+ * much the tour cost fell. For an edge whose cost outweighs the rest
+ * (the setlist's tempo cuts) after tour_solve(). Returns 1 when a move
+ * was made, 0 when none improves, -EINVAL (no source, the order not
+ * all points of it, POINT not in it). */
+int tour_repair_edge(struct tour *t, uint32_t point, double *gain);
 
 /* The Held-Karp lower bound on the optimal tour cost of all points of the
  * source: the best 1-tree bound found by subgradient optimisation

@@ -497,6 +497,122 @@ static void test_permutations(void)
 	tour_destroy(t);
 }
 
+struct plane {
+	const double *x, *y;
+};
+
+static double plane_cost(size_t i, size_t j, void *ctx)
+{
+	const struct plane *p = ctx;
+	return hypot(p->x[i] - p->x[j], p->y[i] - p->y[j]);
+}
+
+/* Sequential 3-opt in the local search: on ten random instances its
+ * local optima cost less in all than those of 2-opt and Or-opt alone,
+ * and the cost the search keeps move by move is the cost of the tour it
+ * makes. Then a 6000-point callback instance with kicks (moves kept
+ * within KICK_SPAN positions while kicking, callback costs memoised):
+ * the cost kept is still the tour's. */
+static void test_three_opt(void)
+{
+	struct tour *t = tour_create(MAXN);
+	CHECK(t);
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	double sum[2] = { 0, 0 };
+	for (int k = 0; k < 10; k++) {
+		make_instance(MAXN, true);
+		CHECK_INT(tour_set_matrix(t, matrix, MAXN), ==, 0);
+		for (int three = 0; three < 2; three++) {
+			struct tour_stats st;
+			opt.three_opt = three;
+			opt.seed = (uint64_t)k;
+			CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+			check_permutation(t, MAXN);
+			CHECK_NEAR(st.local_cost, order_cost(tour_order(t), MAXN), 1e-6);
+			sum[three] += st.local_cost;
+		}
+	}
+	fprintf(stderr, "tour: 10 x %d points, local optima: 2-opt and Or-opt "
+		"%.4f, with 3-opt %.4f\n", MAXN, sum[0], sum[1]);
+	CHECK(sum[1] < sum[0]);
+	tour_destroy(t);
+
+	const size_t n = 6000;
+	double *x = malloc(n * sizeof(*x)), *y = malloc(n * sizeof(*y));
+	CHECK(x && y);
+	for (size_t i = 0; i < n; i++) {
+		x[i] = rnd();
+		y[i] = rnd();
+	}
+	struct plane pl = { x, y };
+	t = tour_create(n);
+	CHECK(t);
+	CHECK_INT(tour_set_cost_fn(t, n, plane_cost, &pl), ==, 0);
+	tour_options_default(&opt);
+	opt.time_budget_s = 0.0;
+	opt.max_kicks = 3000;
+	struct tour_stats st;
+	CHECK_INT(tour_solve(t, &opt, &st), ==, 0);
+	check_permutation(t, n);
+	const uint32_t *o = tour_order(t);
+	double c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += plane_cost(o[i], o[(i + 1) % n], &pl);
+	CHECK_NEAR(st.cost, c, 1e-6);
+	CHECK(st.cost < st.local_cost);
+	tour_destroy(t);
+	free(x);
+	free(y);
+}
+
+/* tour_repair_edge: from a random order, a repair of one point's edge
+ * lowers the cost by what it says, keeps a permutation, and ends with
+ * a local optimum from the points it touched; a second one on a solved
+ * tour's edges finds nothing the full solve missed among neighbours
+ * that 2-opt would take. */
+static void test_repair_edge(void)
+{
+	const size_t n = 300;
+	struct tour *t = tour_create(MAXN);
+	CHECK(t);
+	double gain = -1;
+	CHECK_INT(tour_repair_edge(t, 0, &gain), ==, -EINVAL);
+	make_instance(n, true);
+	CHECK_INT(tour_set_matrix(t, matrix, n), ==, 0);
+	uint32_t order[MAXN];
+	for (uint32_t i = 0; i < n; i++)
+		order[i] = i;
+	for (uint32_t i = n - 1; i > 0; i--) {
+		uint32_t j = (uint32_t)(rnd() * (i + 1)) % (i + 1);
+		uint32_t tmp = order[i];
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	CHECK_INT(tour_set_order(t, order, n), ==, 0);
+	CHECK_INT(tour_repair_edge(t, (uint32_t)n, &gain), ==, -EINVAL);
+	/* The neighbour lists come with a solve; without them only the
+	 * move itself. */
+	double before = tour_cost(t);
+	CHECK_INT(tour_repair_edge(t, order[0], &gain), ==, 1);
+	check_permutation(t, n);
+	CHECK(gain > 0);
+	CHECK_NEAR(before - tour_cost(t), gain, 1e-6);
+	/* On a tour that 2-opt left, no 2-opt move is left for an edge. */
+	struct tour_options opt;
+	tour_options_default(&opt);
+	opt.time_budget_s = 0;
+	opt.neighbours = TOUR_NEIGHBOURS_MAX;
+	CHECK_INT(tour_solve(t, &opt, NULL), ==, 0);
+	before = tour_cost(t);
+	int rc = tour_repair_edge(t, tour_order(t)[0], &gain);
+	CHECK(rc == 0 || rc == 1);
+	CHECK(tour_cost(t) <= before + 1e-9);
+	check_permutation(t, n);
+	tour_destroy(t);
+}
+
 static void test_insert(void)
 {
 	enum { N0 = 40, N = 60 };
@@ -702,6 +818,8 @@ int main(void)
 	test_tempo_line();
 	test_tempo_library();
 	test_permutations();
+	test_three_opt();
+	test_repair_edge();
 	test_insert();
 	test_determinism();
 	test_lower_bound();
