@@ -5,7 +5,8 @@
  * plan` on what this program leaves behind.
  *
  *   library-scale --n N --dir DIR --real DB [--real DB ...]
- *                 [--reference SECONDS] [--budget SECONDS] [--no-files]
+ *                 [--reference SECONDS] [--budget SECONDS]
+ *                 [--no-files | --audio]
  *                 [--seed S] [--reference-cost C] [--reuse]
  *
  * 1. Reads every analysis of the real catalogs DB (copies: opening
@@ -15,7 +16,14 @@
  *    file systems) in folders of 1000, and scans them into the catalog
  *    DIR/scale.db (source_dir_scan: a probe of every file), then scans
  *    again (unchanged: stat only). With --no-files the tracks are put
- *    into the catalog directly.
+ *    into the catalog directly. With --audio every track is a hard link
+ *    to the real file its album is drawn from (no disk but a directory
+ *    entry each), put into the catalog as a scan would leave it, and
+ *    given its base's visuals too: a station can play the library, and
+ *    its analyzer finds nothing to do (bench/library-scale.sh
+ *    STATION=1). Nothing may scan DIR/lib then: a scan sees a file
+ *    linked under two names as one track, and would mark the others
+ *    missing. A station plays the tracks outside its library paths.
  * 3. Gives every track a synthetic analysis: an "album" of ten tracks by
  *    one artist takes a real analysis as its base (tempo, key, energy,
  *    loudness, MFCC means and spreads, grid and all) and each track
@@ -47,6 +55,7 @@
 #include "log.h"
 #include "setlist.h"
 #include "source_dir.h"
+#include "visuals.h"
 
 #include <errno.h>
 #include <math.h>
@@ -112,7 +121,14 @@ static long rss_now_kb(void)
 	return status_kb("VmRSS:");
 }
 
+static bool audio; /* --audio: hard links to the real files */
 static struct analysis *real;
+/* Per real analysis (--audio): its file, its decoded duration and its
+ * visuals (has_vis false when it has none). */
+static char (*real_path)[PATH_MAX];
+static double *real_duration;
+static struct visuals *real_vis;
+static bool *real_has_vis;
 static size_t n_real;
 
 static int load_real(const char *path)
@@ -127,21 +143,38 @@ static int load_real(const char *path)
 		catalog_close(cat);
 		return -EIO;
 	}
-	for (size_t i = 0; i < n && i < REAL_MAX && n_real < REAL_MAX; i++)
+	struct catalog_track *t = malloc(sizeof(*t));
+	for (size_t i = 0; t && i < n && n_real < REAL_MAX; i++)
 		if (catalog_analysis_get(cat, ids[i], &real[n_real]) == 0 &&
-		    real[n_real].bpm > 0)
+		    real[n_real].bpm > 0 &&
+		    catalog_track_get(cat, ids[i], t) == 0) {
+			snprintf(real_path[n_real], PATH_MAX, "%s", t->path);
+			real_duration[n_real] = t->duration_s;
+			real_has_vis[n_real] = catalog_visuals_get(
+				cat, ids[i], &real_vis[n_real]) == 0;
 			n_real++;
+		}
+	free(t);
 	free(ids);
 	catalog_close(cat);
 	return 0;
+}
+
+/* The real analysis that album I / 10 is drawn from. */
+static size_t base_of(size_t i)
+{
+	uint64_t save = rng;
+	rng = 0x9E3779B97F4A7C15ULL * (i / 10 + 1);
+	size_t r = (size_t)(rnd() * (double)n_real) % n_real;
+	rng = save;
+	return r;
 }
 
 /* The synthetic analysis of track I: album I / 10 on its real base. */
 static void synth(size_t i, const double *mfcc_sd, struct analysis *a)
 {
 	uint64_t save = rng;
-	rng = 0x9E3779B97F4A7C15ULL * (i / 10 + 1);
-	const struct analysis *base = &real[(size_t)(rnd() * (double)n_real) % n_real];
+	const struct analysis *base = &real[base_of(i)];
 	rng = save ^ (0xBF58476D1CE4E5B9ULL * (i + 1));
 	rnd();
 	*a = *base;
@@ -161,7 +194,39 @@ static void synth(size_t i, const double *mfcc_sd, struct analysis *a)
 		a->mfcc_mean[k] += (float)(0.3 * mfcc_sd[k] * gauss());
 		a->mfcc_std[k] += (float)(0.3 * mfcc_sd[ANALYSIS_MFCC + k] * gauss());
 	}
-	a->duration_s = 100 + 490 * rnd();
+	/* With --audio the file is the base's: its length too. */
+	if (!audio)
+		a->duration_s = 100 + 490 * rnd();
+}
+
+/* Track I's file under LIB: folders of 1000, the album in the name; with
+ * --audio the extension of its real file. */
+static void track_path(char *out, size_t size, const char *lib, size_t i)
+{
+	const char *ext = ".wav";
+	if (audio) {
+		ext = strrchr(real_path[base_of(i)], '.');
+		ext = ext && !strchr(ext, '/') ? ext : "";
+	}
+	snprintf(out, size, "%s/d%04zu/a%06zu-t%zu%s", lib, i / 1000, i / 10,
+		 i, ext);
+}
+
+/* Track I as a hard link to the real file of its album's base, put into
+ * the catalog as a scan would leave it (size, mtime in ns, the real
+ * file's duration), without a probe: a station plays it and its scan
+ * finds it unchanged. */
+static int link_track(struct catalog *cat, const char *path, size_t i)
+{
+	const char *src = real_path[base_of(i)];
+	struct stat st;
+	if ((link(src, path) < 0 && errno != EEXIST) || stat(path, &st) < 0)
+		return -errno;
+	struct decode_info info = { 0 };
+	info.duration_s = real_duration[base_of(i)];
+	int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 +
+			st.st_mtim.tv_nsec;
+	return catalog_track_put(cat, path, st.st_size, mtime, &info, NULL);
 }
 
 /* An 8 kHz 8-bit mono WAV of 800 samples, distinct by I. */
@@ -288,6 +353,10 @@ int main(int argc, char **argv)
 			files = false;
 			continue;
 		}
+		if (!strcmp(argv[i], "--audio")) {
+			audio = true;
+			continue;
+		}
 		if (!strcmp(argv[i], "--reuse")) {
 			reuse = true;
 			continue;
@@ -310,7 +379,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: library-scale --n N --dir DIR "
 				"--real DB... [--reference S] [--budget S] "
 				"[--seed S] [--reference-cost C] [--reuse] "
-				"[--no-files]\n");
+				"[--no-files | --audio]\n");
 			return 2;
 		}
 		i++;
@@ -320,7 +389,11 @@ int main(int argc, char **argv)
 	log_set_level(getenv("LIBRARY_SCALE_LOG") ? LOG_LEVEL_DEBUG
 						   : LOG_LEVEL_WARNING);
 	real = malloc(REAL_MAX * sizeof(*real));
-	if (!real)
+	real_path = malloc(REAL_MAX * sizeof(*real_path));
+	real_duration = malloc(REAL_MAX * sizeof(*real_duration));
+	real_vis = malloc(REAL_MAX * sizeof(*real_vis));
+	real_has_vis = malloc(REAL_MAX * sizeof(*real_has_vis));
+	if (!real || !real_path || !real_duration || !real_vis || !real_has_vis)
 		return 1;
 	for (size_t i = 0; i < n_db; i++)
 		if (load_real(dbs[i]) < 0)
@@ -363,14 +436,31 @@ int main(int argc, char **argv)
 	bool reused = reuse && catalog_playable_ids(cat, ids, n + 1, &n_ids) == 0 &&
 		      n_ids == n;
 	if (!reused) {
-		if (files) {
+		if (audio) {
+			/* No scan: it would see one file per real track (a
+			 * file linked under two names is one track,
+			 * source_dir.c), and a station must not scan this
+			 * folder either. */
+			catalog_scan_begin(cat);
 			for (size_t i = 0; i < n; i++) {
 				if (i % 1000 == 0) {
 					snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
 					mkdir(path, 0755);
 				}
-				snprintf(path, sizeof(path), "%s/d%04zu/a%06zu-t%zu.wav",
-					 lib, i / 1000, i / 10, i);
+				track_path(path, sizeof(path), lib, i);
+				if (link_track(cat, path, i) < 0) {
+					fprintf(stderr, "library-scale: cannot link %s\n", path);
+					return 1;
+				}
+			}
+			catalog_scan_end(cat, NULL, 0, NULL);
+		} else if (files) {
+			for (size_t i = 0; i < n; i++) {
+				if (i % 1000 == 0) {
+					snprintf(path, sizeof(path), "%s/d%04zu", lib, i / 1000);
+					mkdir(path, 0755);
+				}
+				track_path(path, sizeof(path), lib, i);
 				if (write_wav(path, i) < 0) {
 					fprintf(stderr, "library-scale: cannot write %s\n", path);
 					return 1;
@@ -397,8 +487,7 @@ int main(int argc, char **argv)
 			for (size_t i = 0; i < n; i++) {
 				struct decode_info info = { 0 };
 				info.duration_s = 0.1;
-				snprintf(path, sizeof(path), "%s/d%04zu/a%06zu-t%zu.wav",
-					 lib, i / 1000, i / 10, i);
+				track_path(path, sizeof(path), lib, i);
 				if (catalog_track_put(cat, path, 844, 1, &info, NULL) < 0)
 					return 1;
 			}
@@ -408,8 +497,7 @@ int main(int argc, char **argv)
 		t0 = now_s(CLOCK_MONOTONIC);
 		for (size_t i = 0; i < n; i++) {
 			char artist[64], title[64];
-			snprintf(path, sizeof(path), "%s/d%04zu/a%06zu-t%zu.wav", lib,
-				 i / 1000, i / 10, i);
+			track_path(path, sizeof(path), lib, i);
 			snprintf(artist, sizeof(artist), "Artist %zu", i / 10);
 			snprintf(title, sizeof(title), "Track %zu", i);
 			struct catalog_source_meta meta = {
@@ -428,6 +516,12 @@ int main(int argc, char **argv)
 			synth(i, mfcc_sd, &a);
 			snprintf(hash, sizeof(hash), "%016zx", i + 1);
 			if (catalog_analysis_put(cat, ids[i], hash, &a) < 0)
+				return 1;
+			/* Ids follow the order of the puts above (one per
+			 * path). With the visuals too, a station's analyzer
+			 * has nothing to do. */
+			if (audio && real_has_vis[base_of(i)] &&
+			    catalog_visuals_put(cat, hash, &real_vis[base_of(i)]) < 0)
 				return 1;
 		}
 		put_s = now_s(CLOCK_MONOTONIC) - t0;
@@ -477,21 +571,25 @@ int main(int argc, char **argv)
 		double d = now_s(CLOCK_THREAD_CPUTIME_ID) - t0;
 		rem_sum += d;
 		rem_max = d > rem_max ? d : rem_max;
-		struct decode_info info = { 0 };
-		info.duration_s = 0.1;
+		size_t ix = 0;
+		while (ix < n_ids && ids[ix] != id)
+			ix++;
 		/* Back as the scan saw it (size, mtime in ns), so that plan's
 		 * scan finds it unchanged and its analysis stays. */
 		struct stat fst;
 		int64_t mtime = 1;
-		if (files && stat(t->path, &fst) == 0)
-			mtime = (int64_t)fst.st_mtim.tv_sec * 1000000000 +
-				fst.st_mtim.tv_nsec;
-		catalog_track_put(cat, t->path, 844, mtime, &info, NULL);
+		struct decode_info info = { 0 };
+		info.duration_s = 0.1;
+		if (audio)
+			link_track(cat, t->path, ix);
+		else {
+			if (files && stat(t->path, &fst) == 0)
+				mtime = (int64_t)fst.st_mtim.tv_sec * 1000000000 +
+					fst.st_mtim.tv_nsec;
+			catalog_track_put(cat, t->path, 844, mtime, &info, NULL);
+		}
 		struct analysis a;
 		char hash[32];
-		size_t ix = 0;
-		while (ix < n_ids && ids[ix] != id)
-			ix++;
 		synth(ix, mfcc_sd, &a);
 		snprintf(hash, sizeof(hash), "%016zx", ix + 1);
 		catalog_analysis_put(cat, id, hash, &a);
@@ -543,5 +641,9 @@ int main(int argc, char **argv)
 	free(buf);
 	free(ids);
 	free(real);
+	free(real_path);
+	free(real_duration);
+	free(real_vis);
+	free(real_has_vis);
 	return 0;
 }

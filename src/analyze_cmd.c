@@ -250,14 +250,19 @@ static int write_json(struct catalog *cat, const struct config *cfg,
 {
 	char (*roots)[PATH_MAX] = NULL;
 	int64_t *ids = NULL;
-	struct catalog_track *t = NULL;
+	/* A page of tracks at a time (catalog_tracks_read). */
+	struct page {
+		struct catalog_track t[CATALOG_READ_PAGE];
+		struct analysis a[CATALOG_READ_PAGE];
+		enum catalog_read_state state[CATALOG_READ_PAGE];
+	} *pg = NULL;
 	size_t n = 0, cap = 0;
 	int rc = 0;
 
 	roots = calloc(cfg->n_library_paths ? cfg->n_library_paths : 1,
 		       sizeof(*roots));
-	t = malloc(sizeof(*t));
-	if (!roots || !t) {
+	pg = malloc(sizeof(*pg));
+	if (!roots || !pg) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -282,17 +287,20 @@ static int write_json(struct catalog *cat, const struct config *cfg,
 	if (rc < 0)
 		goto out;
 	for (size_t i = 0; i < n; i++) {
-		struct analysis a;
-		rc = catalog_track_get(cat, ids[i], t);
-		if (rc == -ENOENT)
-			continue;
-		if (rc < 0)
+		size_t k = i % CATALOG_READ_PAGE;
+		if (k == 0 && (rc = catalog_tracks_read(
+				       cat, ids + i, n - i < CATALOG_READ_PAGE ?
+				       n - i : CATALOG_READ_PAGE, pg->t, pg->a,
+				       pg->state)) < 0)
 			goto out;
+		const struct catalog_track *t = &pg->t[k];
+		if (pg->state[k] == CATALOG_READ_NONE)
+			continue;
 		if (!under_roots(t->path, roots, cfg->n_library_paths))
 			continue;
 		bool have = !t->bad_reason[0] &&
-			    catalog_analysis_get(cat, ids[i], &a) == 0;
-		json_t *o = track_json(t, have ? &a : NULL);
+			    pg->state[k] == CATALOG_READ_ANALYSED;
+		json_t *o = track_json(t, have ? &pg->a[k] : NULL);
 		if (!o) {
 			rc = -ENOMEM;
 			goto out;
@@ -311,7 +319,7 @@ out:
 	if (rc < 0)
 		log_error("analyze: cannot write the JSON listing: %s",
 			  strerror(-rc));
-	free(t);
+	free(pg);
 	free(ids);
 	free(roots);
 	return rc;

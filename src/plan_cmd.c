@@ -246,13 +246,23 @@ static void step_transition(const struct mixer_params *mp,
 			 "parameters are out of range");
 }
 
+/* The tracks of a page of the sequence: PLAN_PAGE - 1 places and the
+ * track after the last, read from the catalog at once. */
+#define PLAN_PAGE CATALOG_READ_PAGE
+
+struct plan_page {
+	int64_t ids[PLAN_PAGE];
+	struct catalog_track tracks[PLAN_PAGE];
+	struct analysis an[PLAN_PAGE];
+	enum catalog_read_state state[PLAN_PAGE];
+};
+
 /* Writes the sequence IDS[0 .. N-1]. */
 static int write_plan(const struct config *cfg, struct catalog *cat,
 		      struct setlist *sl, const int64_t *ids, size_t n,
 		      bool json, double took_s, FILE *out)
 {
-	struct catalog_track *t = malloc(sizeof(*t));
-	struct analysis *an = malloc(2 * sizeof(*an)); /* this, next */
+	struct plan_page *pg = malloc(sizeof(*pg));
 	struct mixer_params mp;
 	struct transition_params tparams;
 	mixer_params_from_config(&mp, cfg);
@@ -260,7 +270,7 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 	struct setlist_stats st;
 	int rc = 0;
 
-	if (!t || !an) {
+	if (!pg) {
 		rc = -ENOMEM;
 		goto out;
 	}
@@ -269,47 +279,63 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 		text_header(out, &st, n, took_s);
 	else if (fputc('[', out) == EOF)
 		rc = -EIO;
-	bool have_next = n > 0 && catalog_analysis_get(cat, ids[0], &an[1]) == 0;
-	for (size_t k = 0; k < n; k++) {
-		struct brain_cost c;
-		struct setlist_track_info info;
-		struct transition_plan tp;
-		double cost = 0;
-		bool tempo_step = false, cut = false;
-		if ((rc = catalog_track_get(cat, ids[k], t)) < 0 ||
-		    (rc = setlist_track_info(sl, ids[k], &info)) < 0 ||
-		    (rc = setlist_step_cost(sl, ids[k], ids[(k + 1) % n], &c,
-					    &cost)) < 0 ||
-		    (rc = setlist_step_tempo(sl, ids[k], ids[(k + 1) % n],
-					     &tempo_step, &cut)) < 0)
+	for (size_t k0 = 0; k0 < n && rc == 0; k0 += PLAN_PAGE - 1) {
+		size_t m = n - k0 < PLAN_PAGE - 1 ? n - k0 : PLAN_PAGE - 1;
+		for (size_t j = 0; j <= m; j++)
+			pg->ids[j] = ids[(k0 + j) % n];
+		if ((rc = catalog_tracks_read(cat, pg->ids, m + 1, pg->tracks,
+					      pg->an, pg->state)) < 0)
 			goto out;
-		bool have = have_next;
-		an[0] = an[1];
-		have_next = catalog_analysis_get(cat, ids[(k + 1) % n], &an[1]) == 0;
-		const struct analysis *a = have ? &an[0] : NULL;
-		step_transition(&mp, &tparams, a, have_next ? &an[1] : NULL, &tp);
-		if (!json) {
-			text_line(out, k + 1, t, a, cost, &c, &tp);
-			continue;
-		}
-		/* One element at a time: an array of 100 000 objects
-		 * held whole took gigabytes (doc/brain.md). */
-		json_t *o = track_json(k + 1, t, a, info.duration_s, cost, &c,
-				       &tp, tempo_step, cut, &st);
-		if (!o) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		int w = fputs(k > 0 ? ",\n" : "\n", out) == EOF ||
-			json_dumpf(o, out, JSON_INDENT(1) |
-				   JSON_REAL_PRECISION(10)) < 0;
-		json_decref(o);
-		if (w) {
-			rc = -EIO;
-			goto out;
+		for (size_t j = 0; j < m; j++) {
+			size_t k = k0 + j;
+			struct brain_cost c;
+			struct setlist_track_info info;
+			struct transition_plan tp;
+			double cost = 0;
+			bool tempo_step = false, cut = false;
+			if (pg->state[j] == CATALOG_READ_NONE) {
+				rc = -ENOENT;
+				goto out;
+			}
+			if ((rc = setlist_track_info(sl, ids[k], &info)) < 0 ||
+			    (rc = setlist_step_cost(sl, ids[k], pg->ids[j + 1],
+						    &c, &cost)) < 0 ||
+			    (rc = setlist_step_tempo(sl, ids[k], pg->ids[j + 1],
+						     &tempo_step, &cut)) < 0)
+				goto out;
+			const struct catalog_track *t = &pg->tracks[j];
+			const struct analysis *a =
+				pg->state[j] == CATALOG_READ_ANALYSED
+				? &pg->an[j] : NULL;
+			const struct analysis *b =
+				pg->state[j + 1] == CATALOG_READ_ANALYSED
+				? &pg->an[j + 1] : NULL;
+			step_transition(&mp, &tparams, a, b, &tp);
+			if (!json) {
+				text_line(out, k + 1, t, a, cost, &c, &tp);
+				continue;
+			}
+			/* One element at a time: an array of 100 000
+			 * objects held whole took gigabytes
+			 * (doc/brain.md). */
+			json_t *o = track_json(k + 1, t, a, info.duration_s,
+					       cost, &c, &tp, tempo_step, cut,
+					       &st);
+			if (!o) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			int w = fputs(k > 0 ? ",\n" : "\n", out) == EOF ||
+				json_dumpf(o, out, JSON_INDENT(1) |
+					   JSON_REAL_PRECISION(10)) < 0;
+			json_decref(o);
+			if (w) {
+				rc = -EIO;
+				goto out;
+			}
 		}
 	}
-	if (json && fputs("\n]\n", out) == EOF)
+	if (json && rc == 0 && fputs("\n]\n", out) == EOF)
 		rc = -EIO;
 	if (fflush(out) != 0 && rc == 0)
 		rc = -errno;
@@ -318,8 +344,7 @@ static int write_plan(const struct config *cfg, struct catalog *cat,
 out:
 	if (rc < 0)
 		log_error("plan: cannot write the plan: %s", strerror(-rc));
-	free(an);
-	free(t);
+	free(pg);
 	return rc;
 }
 

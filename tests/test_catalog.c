@@ -785,6 +785,211 @@ static void test_migrate_v1(void)
 	catalog_close(cat);
 }
 
+/* catalog_tracks_read gives what the one-by-one reads give: tracks with
+ * and without an analysis, a bad and a missing one, an analysis blob of
+ * the wrong size (no analysis), a source's tags over the file's, unknown
+ * ids and repeated ones, in a shuffled order over more than one page. */
+static void test_tracks_read(void)
+{
+	char path[4200], name[64], hash[40], sql[256], root_path[] = "/bulk";
+	db_path(path, sizeof(path), "bulk.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	enum { N_TRACKS = 150, N_IDS = 2 * CATALOG_READ_PAGE + 45 };
+	int64_t id[N_TRACKS];
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	for (int i = 0; i < N_TRACKS; i++) {
+		snprintf(name, sizeof(name), "/bulk/%03d.mp3", i);
+		id[i] = put(cat, name, 1000 + i, 1);
+		if (i % 7 == 3)
+			continue; /* never analysed */
+		struct analysis a = analysis_make(90.0 + i);
+		a.energy = (double)i / N_TRACKS;
+		snprintf(hash, sizeof(hash), "%016x%016x", i + 1, 77);
+		CHECK_INT(catalog_analysis_put(cat, id[i], hash, &a), ==, 0);
+	}
+	char *root[] = { root_path };
+	CHECK_INT(catalog_scan_end(cat, NULL, 0, NULL), ==, 0);
+	CHECK_INT(catalog_track_bad(cat, id[11], "broken"), ==, 0);
+	/* Missing: a scan of its root that did not meet it. */
+	CHECK_INT(catalog_scan_begin(cat), ==, 0);
+	for (int i = 0; i < N_TRACKS; i++) {
+		enum catalog_file_state st;
+		snprintf(name, sizeof(name), "/bulk/%03d.mp3", i);
+		if (i != 20)
+			CHECK_INT(catalog_file_state(cat, name, 1000 + i, 1,
+						     &st), ==, 0);
+	}
+	size_t n_missing = 0;
+	CHECK_INT(catalog_scan_end(cat, root, 1, &n_missing), ==, 0);
+	CHECK_INT(n_missing, ==, 1);
+	struct catalog_source_meta m = { .artist = "Feed Artist",
+					 .album = "Feed Album",
+					 .genre = "dub", .bpm = 120,
+					 .over_tags = true };
+	CHECK_INT(catalog_source_meta_put(cat, "/bulk/005.mp3", &m), ==, 0);
+	/* An edited file: a blob of another size is no analysis. */
+	snprintf(sql, sizeof(sql), "UPDATE analysis SET data = x'00'"
+		 " WHERE content_hash = '%016x%016x'", 31, 77);
+	sql_exec(path, sql);
+
+	int64_t *ids = malloc(N_IDS * sizeof(*ids));
+	struct catalog_track *bt = calloc(N_IDS, sizeof(*bt));
+	struct catalog_track *ot = calloc(1, sizeof(*ot));
+	struct analysis *ba = calloc(N_IDS, sizeof(*ba));
+	struct analysis *oa = calloc(1, sizeof(*oa));
+	enum catalog_read_state *state = malloc(N_IDS * sizeof(*state));
+	CHECK(ids && bt && ot && ba && oa && state);
+	uint64_t r = 12345;
+	for (int k = 0; k < N_IDS; k++) {
+		r = r * 6364136223846793005ULL + 1442695040888963407ULL;
+		ids[k] = k % 40 == 7 ? 100000 + k /* unknown */
+				     : id[(r >> 33) % N_TRACKS];
+	}
+	ids[N_IDS - 1] = ids[0]; /* a repeat in another page */
+	ids[1] = ids[2];         /* and in the same one */
+	CHECK_INT(catalog_tracks_read(cat, ids, N_IDS, bt, ba, state), ==, 0);
+	int seen[3] = { 0 };
+	for (int k = 0; k < N_IDS; k++) {
+		memset(ot, 0, sizeof(*ot));
+		memset(oa, 0, sizeof(*oa));
+		int trc = catalog_track_get(cat, ids[k], ot);
+		int arc = catalog_analysis_get(cat, ids[k], oa);
+		CHECK(trc == 0 || trc == -ENOENT);
+		CHECK(arc == 0 || arc == -ENOENT);
+		seen[state[k]]++;
+		if (trc == -ENOENT) {
+			CHECK_INT(state[k], ==, CATALOG_READ_NONE);
+			continue;
+		}
+		CHECK_INT(state[k], ==, arc == 0 ? CATALOG_READ_ANALYSED
+						 : CATALOG_READ_TRACK);
+		CHECK(memcmp(&bt[k], ot, sizeof(*ot)) == 0);
+		if (arc == 0)
+			CHECK(memcmp(&ba[k], oa, sizeof(*oa)) == 0);
+	}
+	/* Each kind was there. */
+	CHECK(seen[CATALOG_READ_NONE] > 0);
+	CHECK(seen[CATALOG_READ_TRACK] > 0);
+	CHECK(seen[CATALOG_READ_ANALYSED] > 0);
+	/* The special tracks, asked for by name. */
+	int64_t special[] = { id[11], id[20], id[5], id[30], id[3] };
+	CHECK_INT(catalog_tracks_read(cat, special, 5, bt, ba, state), ==, 0);
+	CHECK_STR(bt[0].bad_reason, "broken");
+	CHECK_INT(state[0], ==, CATALOG_READ_ANALYSED);
+	CHECK_INT(state[1], ==, CATALOG_READ_ANALYSED); /* missing: as get */
+	CHECK_STR(bt[2].artist, "Feed Artist");
+	CHECK_STR(bt[2].album, "Feed Album");
+	CHECK_STR(bt[2].genre, "dub");
+	CHECK_INT(state[3], ==, CATALOG_READ_TRACK); /* the wrong blob */
+	CHECK_INT(state[4], ==, CATALOG_READ_TRACK); /* never analysed */
+	CHECK_NEAR(ba[1].energy, 20.0 / N_TRACKS, 1e-12);
+	/* Without analyses: tracks only. */
+	CHECK_INT(catalog_tracks_read(cat, special, 5, bt, NULL, state), ==,
+		  0);
+	for (int k = 0; k < 5; k++)
+		CHECK_INT(state[k], ==, CATALOG_READ_TRACK);
+	CHECK_INT(catalog_tracks_read(cat, special, 0, bt, ba, state), ==, 0);
+	free(ids);
+	free(bt);
+	free(ot);
+	free(ba);
+	free(oa);
+	free(state);
+	catalog_close(cat);
+}
+
+/* Schema v7: analysis and visuals of a v6 file (WITHOUT ROWID tables)
+ * move to rowid tables with every row and column, and upserts still
+ * replace by content hash. */
+static void test_migrate_v6(void)
+{
+	char path[4200];
+	db_path(path, sizeof(path), "v6.db");
+	struct catalog *cat = catalog_open(path);
+	CHECK(cat);
+	int64_t a = put(cat, "/v6/a.mp3", 1000, 1);
+	struct analysis in = analysis_make(127.0);
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &in), ==, 0);
+	static struct visuals v, out;
+	memset(&v, 0, sizeof(v));
+	v.version = VISUALS_VERSION;
+	v.peak_ms = 200;
+	v.n_peaks = 3000;
+	for (uint32_t i = 0; i < v.n_peaks; i++)
+		v.peaks[i] = (uint8_t)(i * 3);
+	v.colour = 0x102030;
+	v.colour_from = VISUALS_COLOUR_TIMBRE;
+	CHECK_INT(catalog_visuals_put(cat, HASH_A, &v), ==, 0);
+	catalog_close(cat);
+	/* Back to the v6 layout, rows kept. */
+	sql_exec(path,
+		 "CREATE TABLE a6 (content_hash TEXT PRIMARY KEY NOT NULL,"
+		 " version INTEGER NOT NULL, duration_s REAL NOT NULL,"
+		 " bpm REAL NOT NULL, bpm_confidence REAL NOT NULL,"
+		 " first_beat_s REAL NOT NULL, grid_confidence REAL NOT NULL,"
+		 " tempo_drift INTEGER NOT NULL, beats_per_bar INTEGER NOT NULL,"
+		 " downbeat_s REAL NOT NULL, phrase_bars INTEGER NOT NULL,"
+		 " audio_start_s REAL NOT NULL, audio_end_s REAL NOT NULL,"
+		 " intro_end_s REAL NOT NULL, outro_start_s REAL NOT NULL,"
+		 " key INTEGER NOT NULL, key_name TEXT NOT NULL,"
+		 " camelot TEXT NOT NULL, key_confidence REAL NOT NULL,"
+		 " loudness_lufs REAL NOT NULL, true_peak_db REAL NOT NULL,"
+		 " energy REAL NOT NULL, data BLOB NOT NULL,"
+		 " analysed_at INTEGER NOT NULL) WITHOUT ROWID;"
+		 "INSERT INTO a6 SELECT content_hash, version, duration_s, bpm,"
+		 " bpm_confidence, first_beat_s, grid_confidence, tempo_drift,"
+		 " beats_per_bar, downbeat_s, phrase_bars, audio_start_s,"
+		 " audio_end_s, intro_end_s, outro_start_s, key, key_name,"
+		 " camelot, key_confidence, loudness_lufs, true_peak_db, energy,"
+		 " data, analysed_at FROM analysis;"
+		 "DROP TABLE analysis; ALTER TABLE a6 RENAME TO analysis;"
+		 "CREATE TABLE v6 (content_hash TEXT PRIMARY KEY NOT NULL,"
+		 " version INTEGER NOT NULL, peak_ms INTEGER NOT NULL,"
+		 " peaks BLOB NOT NULL, colour INTEGER NOT NULL,"
+		 " colour_from TEXT NOT NULL,"
+		 " cover_type TEXT NOT NULL DEFAULT '',"
+		 " cover_offset INTEGER NOT NULL DEFAULT 0,"
+		 " cover_length INTEGER NOT NULL DEFAULT 0,"
+		 " updated_at INTEGER NOT NULL) WITHOUT ROWID;"
+		 "INSERT INTO v6 SELECT content_hash, version, peak_ms, peaks,"
+		 " colour, colour_from, cover_type, cover_offset, cover_length,"
+		 " updated_at FROM visuals;"
+		 "DROP TABLE visuals; ALTER TABLE v6 RENAME TO visuals;"
+		 "PRAGMA user_version = 6;");
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE"
+			  " sql LIKE '%WITHOUT ROWID%'"
+			  " AND name IN ('analysis', 'visuals')"), ==, 2);
+	cat = catalog_open(path);
+	CHECK(cat);
+	CHECK_INT(sql_int(path, "PRAGMA user_version"), ==,
+		  catalog_schema_version());
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM sqlite_master WHERE"
+			  " sql LIKE '%WITHOUT ROWID%'"
+			  " AND name IN ('analysis', 'visuals')"), ==, 0);
+	struct analysis got;
+	CHECK_INT(catalog_analysis_get(cat, a, &got), ==, 0);
+	CHECK(memcmp(&got, &in, sizeof(got)) == 0);
+	CHECK_INT(sql_int(path, "SELECT bpm = 127.0 AND camelot = '8A'"
+			  " FROM analysis"), ==, 1);
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, 0);
+	CHECK_INT(out.n_peaks, ==, 3000);
+	CHECK(memcmp(out.peaks, v.peaks, v.n_peaks) == 0);
+	CHECK_INT(out.colour, ==, 0x102030);
+	/* The upserts replace by content hash: still one row each. */
+	in.bpm = 131.0;
+	CHECK_INT(catalog_analysis_put(cat, a, HASH_A, &in), ==, 0);
+	v.colour = 0x405060;
+	CHECK_INT(catalog_visuals_put(cat, HASH_A, &v), ==, 0);
+	CHECK_INT(catalog_analysis_get(cat, a, &got), ==, 0);
+	CHECK_NEAR(got.bpm, 131.0, 1e-12);
+	CHECK_INT(catalog_visuals_get(cat, a, &out), ==, 0);
+	CHECK_INT(out.colour, ==, 0x405060);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM analysis"), ==, 1);
+	CHECK_INT(sql_int(path, "SELECT count(*) FROM visuals"), ==, 1);
+	catalog_close(cat);
+}
+
 /* Schema v4: visuals by content, and the analyzer's work list. */
 static void test_visuals(void)
 {
@@ -1306,6 +1511,8 @@ int main(void)
 	test_source_meta();
 	test_file_album();
 	test_visuals();
+	test_tracks_read();
+	test_migrate_v6();
 
 	test_sh("rm -rf '%s'", tmp);
 	return 0;
