@@ -66,15 +66,8 @@
 #define STATION_STATUS_PERIOD_S 60
 #define STATION_WAIT_MS 1000
 /* How long the start waits for the brain's first order beyond its time
- * budget (reading a large catalog, filling the distance matrix), plus a
- * time per playable track, up to a bound: at 100 000 tracks the first
- * order took 9-20 s (reading them, the neighbour index, the first tour,
- * on a loaded machine), so a station that waited 6 s started by
- * shuffling; it now waits up to 31 s there (doc/brain.md, library
- * scale). Returns as soon as the order is there. */
+ * budget (reading a large catalog, filling the distance matrix). */
 #define STATION_BRAIN_WAIT_S 5.0
-#define STATION_BRAIN_WAIT_PER_TRACK_S 250e-6
-#define STATION_BRAIN_WAIT_MAX_S 30.0
 
 struct station {
 	const char *file;
@@ -134,10 +127,8 @@ static void warn_missing_paths(const struct config *cfg)
 	}
 }
 
-/* Scans the library paths of cfg and logs what was found; *n_playable
- * (N_PLAYABLE may be NULL) receives the number of playable tracks. */
-static int station_scan(struct catalog *cat, const struct config *cfg,
-			size_t *n_playable)
+/* Scans the library paths of cfg and logs what was found. */
+static int station_scan(struct catalog *cat, const struct config *cfg)
 {
 	struct source_dir_stats stats = { 0 };
 	double t0 = monotonic_s();
@@ -155,8 +146,6 @@ static int station_scan(struct catalog *cat, const struct config *cfg,
 	rc = catalog_playable_ids(cat, &one, 1, &playable);
 	if (rc < 0)
 		return rc;
-	if (n_playable)
-		*n_playable = playable;
 	/* source_dir logged the counts of the scan itself. */
 	log_info("library: scanned %zu path%s in %.1f s: %zu playable track%s",
 		 cfg->n_library_paths, cfg->n_library_paths == 1 ? "" : "s",
@@ -267,7 +256,7 @@ static void station_reload(struct station *st)
 			 cfg->crossfade_s);
 
 	/* The mixer keeps playing from the catalog while this runs. */
-	if (station_scan(st->cat, cfg, NULL) < 0)
+	if (station_scan(st->cat, cfg) < 0)
 		log_error("reload: rescan failed; the library may be "
 			  "incomplete until the next SIGHUP");
 	if (cfg->analysis_workers != st->boot->analysis_workers ||
@@ -776,8 +765,7 @@ int station_run(const char *config_file, struct config *cfg,
 			 cfg->n_feeds == 1 ? "" : "s",
 			 source_http_root(st.feeds));
 	}
-	size_t n_playable = 0;
-	if ((rc = station_scan(st.cat, cfg, &n_playable)) < 0)
+	if ((rc = station_scan(st.cat, cfg)) < 0)
 		goto out;
 
 	/* Before any thread exists, so that every thread inherits it. */
@@ -852,11 +840,8 @@ int station_run(const char *config_file, struct config *cfg,
 		log_error("brain: cannot start: %s", strerror(-rc));
 		goto out;
 	}
-	double wait_s = STATION_BRAIN_WAIT_S +
-			(double)n_playable * STATION_BRAIN_WAIT_PER_TRACK_S;
-	if (wait_s > STATION_BRAIN_WAIT_MAX_S)
-		wait_s = STATION_BRAIN_WAIT_MAX_S;
-	if (setlist_service_wait_ready(st.brain, sp.time_budget_s + wait_s) < 0)
+	if (setlist_service_wait_ready(st.brain, sp.time_budget_s +
+				       STATION_BRAIN_WAIT_S) < 0)
 		log_info("brain: no play order yet; shuffling until there is "
 			 "one");
 	for (size_t i = 0; i < cfg->n_outputs; i++) {
