@@ -59,6 +59,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <sndfile.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -229,35 +230,23 @@ static int link_track(struct catalog *cat, const char *path, size_t i)
 	return catalog_track_put(cat, path, st.st_size, mtime, &info, NULL);
 }
 
-/* An 8 kHz 8-bit mono WAV of 800 samples, distinct by I. */
+/* An 8 kHz 8-bit mono WAV of 800 samples (844 bytes, one block), distinct
+ * by I: a 440 Hz tone whose first samples hold I's bytes. */
 static int write_wav(const char *path, size_t i)
 {
-	unsigned char b[844];
-	const uint32_t data = 800, rate = 8000;
-	memcpy(b, "RIFF", 4);
-	uint32_t v = 36 + data;
-	memcpy(b + 4, &v, 4);
-	memcpy(b + 8, "WAVEfmt ", 8);
-	v = 16;
-	memcpy(b + 16, &v, 4);
-	uint16_t s = 1;
-	memcpy(b + 20, &s, 2); /* PCM */
-	memcpy(b + 22, &s, 2); /* mono */
-	memcpy(b + 24, &rate, 4);
-	memcpy(b + 28, &rate, 4); /* bytes per second */
-	memcpy(b + 32, &s, 2);    /* block align */
-	s = 8;
-	memcpy(b + 34, &s, 2);
-	memcpy(b + 36, "data", 4);
-	memcpy(b + 40, &data, 4);
-	for (uint32_t k = 0; k < data; k++)
-		b[44 + k] = (unsigned char)(128 + 40 * sin(2 * M_PI * 440 * k / rate));
-	memcpy(b + 44, &i, sizeof(i)); /* distinct content */
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -errno;
-	size_t w = fwrite(b, 1, sizeof(b), f);
-	return fclose(f) == 0 && w == sizeof(b) ? 0 : -EIO;
+	enum { RATE = 8000, FRAMES = 800 };
+	short pcm[FRAMES];
+	for (int k = 0; k < FRAMES; k++)
+		pcm[k] = (short)(10240 * sin(2 * M_PI * 440 * k / RATE));
+	for (size_t k = 0; k < sizeof(i); k++)
+		pcm[k] = (short)((((i >> (8 * k)) & 0xff) - 128) * 256);
+	SF_INFO fmt = { .samplerate = RATE, .channels = 1,
+			.format = SF_FORMAT_WAV | SF_FORMAT_PCM_U8 };
+	SNDFILE *sf = sf_open(path, SFM_WRITE, &fmt);
+	if (!sf)
+		return -EIO;
+	sf_count_t w = sf_write_short(sf, pcm, FRAMES);
+	return sf_close(sf) == 0 && w == FRAMES ? 0 : -EIO;
 }
 
 static int cmp_id(const void *x, const void *y)
