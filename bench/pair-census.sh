@@ -73,7 +73,8 @@ fi
 trap 'exit 130' INT TERM
 
 # The job of one pair directory $1 (run by xargs): render its pair.ini,
-# measure the decks, delete the audio.
+# measure the decks, delete the audio. Expanded by the sh that runs it.
+# shellcheck disable=SC2016
 render_one='d=$1
 if nice "$FOREVERFM" render -q -c "$d/pair.ini" -o "$d/mix.wav" \
 	-d "$(cat "$d/seconds")" --decks "$d/decks.wav" \
