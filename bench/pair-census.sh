@@ -19,7 +19,14 @@
 #   - over the decided ones the median |lag|, the share within 20 ms, and
 #     how many the kick band (the second opinion) puts within 20 ms;
 #   - the pairs beyond 20 ms, each with the kick band's reading and
-#     deck-align's flags.
+#     deck-align's flags, and those it abstained on;
+#   - every ordered pair in CACHE_DIR/LIBRARY-CKSUM.census.tsv (from, to,
+#     kind, verdict, lag, kick band's lag, flags; the reason where the
+#     mixer did not beatmatch);
+#   - the bound that puts on any tour of the library (up to 80 tracks):
+#     the fewest pairs beyond 20 ms an endless cycle through every track
+#     must hold, fewest steps the mixer does not beatmatch first, as far
+#     as a local search finds.
 # A pair's transition is the same whatever tour holds it (transition.h
 # plans from the two tracks alone), so this is the figure any tour of the
 # library draws from.
@@ -148,11 +155,14 @@ PY
 		[ -d "$d" ] && echo "$d"
 	done | xargs -r -P "$JOBS" -I{} sh -c "$render_one" _ {} || status=1
 	echo "rendered in $(( $(date +%s) - t0 )) s"
-	python3 - "$pairs" <<'PY'
+	python3 - "$pairs" "$CACHE_DIR/$name.census.tsv" <<'PY'
 import glob, json, os, sys
 rows = []   # (from, to, lag, kick, flags)
 seen = set()
 rendered = beat = 0
+cuts = {}   # tracks of a pair the mixer did not beatmatch
+tsv = open(sys.argv[2], "w")
+tsv.write("from\tto\tkind\tverdict\tlag_ms\tkick_ms\tflags\n")
 for d in sorted(glob.glob(os.path.join(sys.argv[1], "*"))):
     if not os.path.exists(os.path.join(d, "t.jsonl")):
         print("  %s: no render (%s)" % (os.path.basename(d),
@@ -166,19 +176,26 @@ for d in sorted(glob.glob(os.path.join(sys.argv[1], "*"))):
             table[int(f[0])] = f
     for i, t in enumerate(log):
         key = (t["from"], t["to"])
-        if key in seen or t["from_id"] == t["to_id"]:
-            continue
+        f = table.get(i)
+        if key in seen or t["from_id"] == t["to_id"] or (
+                t["kind"] == "beatmatched" and
+                (f is None or "cut by the end" in " ".join(f))):
+            continue   # the same pair again, or its overlap cut short
         seen.add(key)
         rendered += 1
-        f = table.get(i)
-        if t["kind"] != "beatmatched" or f is None or "cut by the end" in " ".join(f):
+        if t["kind"] != "beatmatched":
+            cuts[t["from"]] = cuts[t["to"]] = True
+            tsv.write("%s\t%s\t%s\t-\t\t\t%s\n" % (t["from"], t["to"], t["kind"], t["reason"]))
             continue
         beat += 1
-        if f[12] != "decided":
-            rows.append((t["from"], t["to"], None, None, ""))
-            continue
+        decided = f[12] == "decided"
         kick = None if f[8] == "-" else float(f[8])
-        rows.append((t["from"], t["to"], float(f[4]), kick, " ".join(f[13:])))
+        rows.append((t["from"], t["to"], float(f[4]) if decided else None,
+                     kick, " ".join(f[13:])))
+        tsv.write("%s\t%s\tbeatmatched\t%s\t%s\t%s\t%s\n" % (
+            t["from"], t["to"], f[12], f[4] if decided else "",
+            "" if kick is None else f[8], " ".join(f[13:])))
+tsv.close()
 dec = [r for r in rows if r[2] is not None]
 within = [r for r in dec if abs(r[2]) <= 20]
 kick_in = [r for r in dec if r[3] is not None and abs(r[3]) <= 20]
@@ -194,6 +211,57 @@ if off:
     for r in sorted(off, key=lambda r: -abs(r[2])):
         print("    %+8.1f %8s  %s -> %s  %s" % (r[2], "-" if r[3] is None else
               "%+.1f" % r[3], r[0], r[1], r[4]))
+undecided = [r for r in rows if r[2] is None]
+if undecided:
+    print("  abstained on: " + ", ".join("%s -> %s" % (r[0], r[1]) for r in undecided))
+print("every ordered pair: %s" % sys.argv[2])
+
+# The bound this puts on a tour: the cheapest endless cycle through every
+# track of the census (in one pair or more), a pair beyond 20 ms costing 1
+# and one the mixer does not beatmatch (or that was not rendered) JUMP, by
+# a local search (moves of one track and reversals, from 50 random
+# starts).
+import random
+names = sorted({r[0] for r in rows} | {r[1] for r in rows} | set(cuts))
+if 3 <= len(names) <= 80:
+    ix = {n: i for i, n in enumerate(names)}
+    n = len(names)
+    JUMP = 1000
+    cost = [[JUMP] * n for _ in range(n)]
+    for r in rows:
+        cost[ix[r[0]]][ix[r[1]]] = 1 if r[2] is not None and abs(r[2]) > 20 else 0
+    def total(t):
+        return sum(cost[t[k]][t[(k + 1) % n]] for k in range(n))
+    rng = random.Random(1)
+    best = None
+    for start in range(50):
+        t = list(range(n))
+        rng.shuffle(t)
+        c = total(t)
+        improved = True
+        while improved:
+            improved = False
+            for i in range(n):
+                for j in range(n):
+                    u = t[:i] + t[i + 1:]
+                    u.insert(j, t[i])
+                    cu = total(u)
+                    if cu < c:
+                        t, c, improved = u, cu, True
+            for i in range(n - 1):
+                for j in range(i + 2, n):
+                    u = t[:i + 1] + t[i + 1:j + 1][::-1] + t[j + 1:]
+                    cu = total(u)
+                    if cu < c:
+                        t, c, improved = u, cu, True
+        if best is None or c < best:
+            best = c
+    off_steps, jumps = best % JUMP, best // JUMP
+    print("a tour of these %d tracks holds at least %d pair%s beyond 20 ms "
+          "(and %d step%s the mixer does not beatmatch), as far as a local "
+          "search finds: at best %d of %d beatmatched steps within 20 ms"
+          % (n, off_steps, "" if off_steps == 1 else "s", jumps,
+             "" if jumps == 1 else "s", n - jumps - off_steps, n - jumps))
 PY
 done
 exit $status
