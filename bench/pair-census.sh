@@ -29,7 +29,9 @@
 #     as a local search finds.
 # A pair's transition is the same whatever tour holds it (transition.h
 # plans from the two tracks alone), so this is the figure any tour of the
-# library draws from.
+# library draws from. Meant for libraries of tens of tracks: the pairs
+# grow with the square of the tracks, and each gets a copy of the catalog
+# (MAX_PAIRS caps them).
 #
 #   bench/pair-census.sh [LIBRARY...]   (default: the nexuiz music)
 #
@@ -131,9 +133,9 @@ if max_pairs and len(pairs) > max_pairs:
     pairs = [pairs[i * len(pairs) // max_pairs] for i in range(max_pairs)]
 for i, (a, b) in enumerate(pairs):
     d = os.path.join(out, "%04d" % i)
-    os.makedirs(os.path.join(d, "music"))
-    for r in (a, b):
-        os.symlink(r["path"], os.path.join(d, "music", os.path.basename(r["path"])))
+    for side, r in (("a", a), ("b", b)):   # a folder each: names may clash
+        os.makedirs(os.path.join(d, "music", side))
+        os.symlink(r["path"], os.path.join(d, "music", side, os.path.basename(r["path"])))
     # The catalog's analyses (keyed by the files' contents), without its
     # tracks: the render plays every playable track its catalog holds.
     cat = os.path.join(d, "catalog.db")
