@@ -70,6 +70,8 @@ command -v python3 >/dev/null 2>&1 || { echo "pair-census.sh: python3 missing" >
 nice make -s -C "$builddir" foreverfm bench/deck-align >&2
 FOREVERFM=$builddir/foreverfm
 DECK_ALIGN=$builddir/bench/deck-align
+# shellcheck source=bench/library-catalog.sh
+. "$top/bench/library-catalog.sh"
 
 [ $# -gt 0 ] || set -- /var/tmp/music/nexuiz/sound/cdtracks
 mkdir -p "$CACHE_DIR"
@@ -97,23 +99,11 @@ status=0
 for lib in "$@"; do
 	echo
 	echo "=== $lib"
-	if [ ! -d "$lib" ]; then
-		echo "skipped: not a directory"
+	if ! library_catalog "$lib"; then
+		[ ! -d "$lib" ] || status=1
 		continue
 	fi
-	abs=$(cd "$lib" && pwd)
-	name=$(basename "$abs")-$(printf '%s' "$abs" | cksum | cut -d' ' -f1)
 	db=$CACHE_DIR/$name.db
-	cfg=$work/$name.ini
-	printf '[library]\npath = %s\ndatabase = %s\n' "$abs" "$db" > "$cfg"
-	[ -z "$MIN_DURATION" ] || echo "min_duration = $MIN_DURATION" >> "$cfg"
-	if ! nice "$FOREVERFM" analyze --json -q -c "$cfg" \
-		>"$work/$name.analysis.jsonl" 2>"$work/$name.analyze.log"; then
-		cat "$work/$name.analyze.log"
-		echo "skipped: foreverfm analyze failed"
-		status=1
-		continue
-	fi
 	# One directory per unordered pair: its two links, its catalog,
 	# its configuration and its length.
 	pairs=$work/$name.pairs

@@ -56,6 +56,8 @@ esac
 command -v python3 >/dev/null 2>&1 || { echo "real-mix.sh: python3 missing" >&2; exit 2; }
 nice make -s -C "$builddir" foreverfm bench/deck-align >&2
 FOREVERFM=$builddir/foreverfm
+# shellcheck source=bench/library-catalog.sh
+. "$top/bench/library-catalog.sh"
 DECK_ALIGN=$builddir/bench/deck-align
 
 [ $# -gt 0 ] || set -- /var/tmp/music/nexuiz/sound/cdtracks /usr/share/hyperrogue/music
@@ -165,27 +167,11 @@ status=0
 for lib in "$@"; do
 	echo
 	echo "=== $lib"
-	if [ ! -d "$lib" ]; then
-		echo "skipped: not a directory"
-		continue
-	fi
-	abs=$(cd "$lib" && pwd)
-	name=$(basename "$abs")-$(printf '%s' "$abs" | cksum | cut -d' ' -f1)
-	cfg=$work/$name.ini
-	cat > "$cfg" <<CFG
-[library]
-path = $abs
-database = $CACHE_DIR/$name.db
-CFG
-	[ -z "$MIN_DURATION" ] || echo "min_duration = $MIN_DURATION" >> "$cfg"
 	# Analysis into the library's own catalog (cached from the second
 	# run on); it also says what is playable.
 	t0=$(date +%s)
-	if ! nice "$FOREVERFM" analyze --json -q -c "$cfg" \
-		>"$work/$name.analysis.jsonl" 2>"$work/$name.analyze.log"; then
-		cat "$work/$name.analyze.log"
-		echo "skipped: foreverfm analyze failed"
-		status=1
+	if ! library_catalog "$lib"; then
+		[ ! -d "$lib" ] || status=1
 		continue
 	fi
 	playable=$(python3 -c '
